@@ -1,0 +1,36 @@
+/**
+ * One registry maps a config `type` to its detector definition and parameter schema.
+ * Adding a detector = one file in detectors/ + one line here.
+ */
+import { threshold } from "./threshold.js";
+import type { DetectorDefinition } from "./types.js";
+import { zscore } from "./zscore.js";
+
+/** A detector of any parameter/state type (methods are bivariant, so each typed entry fits). */
+export type AnyDetector = DetectorDefinition<unknown, unknown>;
+
+const ALL: AnyDetector[] = [threshold, zscore];
+
+const BY_TYPE = new Map<string, AnyDetector>();
+for (const d of ALL) {
+  if (BY_TYPE.has(d.type)) throw new Error(`duplicate detector type ${d.type}`);
+  BY_TYPE.set(d.type, d);
+}
+
+export function getDetector(type: string): AnyDetector | undefined {
+  return BY_TYPE.get(type);
+}
+
+export function detectorTypes(): string[] {
+  return [...BY_TYPE.keys()];
+}
+
+export function allDetectors(): readonly AnyDetector[] {
+  return ALL;
+}
+
+/**
+ * The detectors a metric gets when it names none. Issue 2: a 3-sigma rolling baseline.
+ * (The full default ensemble replaces this.)
+ */
+export const DEFAULT_DETECTORS: ReadonlyArray<{ type: string }> = [{ type: "zscore" }];

@@ -1,0 +1,68 @@
+/**
+ * The detector contract. Detectors are pure: no I/O, no clock, no logging.
+ * A detector sees one series, one bucket at a time (streaming), and carries its own
+ * state between calls; the batch form is the streaming form folded over an array.
+ */
+import type { z } from "zod";
+
+/** One bucket of a series. `t` is the bucket start in epoch milliseconds; `v` null = missing data. */
+export interface Point {
+  t: number;
+  v: number | null;
+}
+
+/** What a detector says about one point. */
+export interface Verdict {
+  /** The value the detector expected (null while warming up or when it has no opinion). */
+  expected: number | null;
+  /** The band of normal values; null where the detector has no band on that side. */
+  lower: number | null;
+  upper: number | null;
+  /** Anomaly score in [0, 1]; 0 = normal. */
+  score: number;
+  /** Whether this point is anomalous by this detector's own rule. */
+  anomaly: boolean;
+  /** Signed deviation in sigmas ((v - expected) / sigma), null when undefined. */
+  sigmas: number | null;
+  /** Short human reason, e.g. "3.4σ above the EWMA" or "4 of 5 points beyond 1σ". Empty when normal. */
+  reason: string;
+}
+
+/**
+ * A registered detector type. `P` is its parsed (defaulted) parameter object, `S` its streaming state.
+ * State must be O(window), never O(history), and must be a plain value that `structuredClone` can copy.
+ */
+export interface DetectorDefinition<P, S> {
+  /** The config `type`. */
+  type: string;
+  /**
+   * Zod object schema of its parameters (without `type`), every field with a default or optional,
+   * each documented with `.describe()` so the generated JSON Schema explains it. Parsed strictly.
+   */
+  params: z.ZodObject<z.ZodRawShape, z.core.$strip> & z.ZodType<P>;
+  /** Family for alert fingerprints (metric + series + family); defaults to `type`. */
+  family?: string;
+  /** Fresh streaming state. */
+  init(params: P): S;
+  /** Judge one point and advance the state. Must accept v = null / NaN (missing). */
+  step(state: S, point: Point, params: P): Verdict;
+}
+
+/** A verdict with nothing to say (warm-up, missing data). */
+export const NO_VERDICT: Verdict = Object.freeze({
+  expected: null,
+  lower: null,
+  upper: null,
+  score: 0,
+  anomaly: false,
+  sigmas: null,
+  reason: "",
+}) as Verdict;
+
+/** Batch form: fold `step` over the points from a fresh state. Identical to streaming by construction. */
+export function runBatch<P, S>(def: DetectorDefinition<P, S>, params: P, points: readonly Point[]): Verdict[] {
+  const state = def.init(params);
+  const out: Verdict[] = new Array(points.length);
+  for (let i = 0; i < points.length; i++) out[i] = def.step(state, points[i]!, params);
+  return out;
+}

@@ -1,0 +1,116 @@
+/**
+ * The resolved configuration the rest of vigil works with: defaults merged into every metric,
+ * durations in milliseconds, env vars interpolated. Produced by `loadConfig` (src/config/load.ts)
+ * from the zod schema in src/config/schema.ts.
+ */
+export type Severity = "info" | "warning" | "critical";
+export type Direction = "up" | "down" | "both";
+
+/** A detector entry as written: `type` plus its own parameters (validated by the detector's schema). */
+export interface DetectorConfig {
+  type: string;
+  [param: string]: unknown;
+}
+
+export interface StructuredSource {
+  table: string;
+  time_column: string;
+  /** SQL aggregate expression, trusted operator SQL, e.g. "count(DISTINCT user_id)". */
+  value: string;
+  where?: string;
+  split_by: string[];
+  dimensions: string[];
+}
+
+/** Ignore deviations smaller than this: relative (5% -> 0.05 of expected) or absolute. */
+export type MinChange = { kind: "relative"; value: number } | { kind: "absolute"; value: number };
+
+export interface MuteWindow {
+  cron: string;
+  durationMs: number;
+}
+
+export interface MetricConfig {
+  name: string;
+  description?: string;
+  /** Exactly one of source / query is set. */
+  source?: StructuredSource;
+  /** Raw SQL: `$1`, `$2` = window [from, to) as timestamptz; columns: a time column, `value`, extra text columns = series keys. */
+  query?: string;
+  granularityMs: number;
+  lookbackMs: number;
+  delayMs: number;
+  /** Empty = the default ensemble. */
+  detectors: DetectorConfig[];
+  direction: Direction;
+  minChange: MinChange | null;
+  for: number;
+  severity: Severity;
+  repeatEveryMs: number | null;
+  resolveAfter: number;
+  notify: string[];
+  runbook?: string;
+  schedule: string;
+  mute: MuteWindow[];
+}
+
+export type ChannelConfig =
+  | { type: "console" }
+  | { type: "telegram"; chat_id: string; send_resolved: boolean }
+  | { type: "slack"; channel: string; send_resolved: boolean }
+  | { type: "webhook"; url: string; headers: Record<string, string>; send_resolved: boolean };
+
+export interface GuardrailConfig {
+  name: string;
+  events: { table: string; unit_column: string; time_column: string; value: string; where?: string };
+  aggregate: "sum" | "count" | "mean" | "any" | "ratio";
+  numerator?: string;
+  denominator?: string;
+  bad_direction: "increase" | "decrease";
+  margin: number;
+  winsorize: number | null;
+}
+
+export interface ExperimentConfig {
+  name: string;
+  variants: Record<string, number>;
+  control: string;
+  assignments: { table: string; unit_column: string; variant_column: string; time_column: string; where?: string };
+  guardrails: GuardrailConfig[];
+  goals: GuardrailConfig[];
+  alpha: number;
+  srm_alpha: number;
+  min_units: number;
+  schedule: string;
+  notify: string[];
+  start?: string;
+  end?: string;
+}
+
+export interface DigestConfig {
+  schedule: string;
+  notify: string[];
+  metrics: string[];
+  experiments: boolean;
+}
+
+export interface VigilConfig {
+  /** Absolute path of the file it came from. */
+  file: string;
+  database: { url?: string; state_url?: string };
+  timezone: string;
+  http: { port: number; host: string };
+  telegram?: { token: string; api_url?: string; allowed_users: number[] };
+  slack?: { token: string; app_token?: string; api_url?: string; allowed_users: string[] };
+  channels: Record<string, ChannelConfig>;
+  defaults: {
+    schedule: string;
+    notify: string[];
+    severity_channels: Partial<Record<Severity, string[]>>;
+    storm_limit: number;
+  };
+  metrics: MetricConfig[];
+  experiments: ExperimentConfig[];
+  digest: DigestConfig[];
+  mute: MuteWindow[];
+}

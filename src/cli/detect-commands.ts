@@ -1,4 +1,81 @@
-import type { Command } from "commander";
-
 /** `vigil detect` (offline CSV). Owned by the detectors work; registered by src/cli/main.ts. */
-export function registerDetectCommands(_program: Command): void {}
+import { once } from "node:events";
+import { createWriteStream, existsSync, statSync } from "node:fs";
+import type { Writable } from "node:stream";
+import type { Command } from "commander";
+import { detectCsv } from "../detect/detect-csv.js";
+import { DetectParamError, resolveDetector } from "../detect/detector-params.js";
+import { CsvInputError, openCsv } from "../detect/read-series-csv.js";
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface DetectOptions {
+  input: string;
+  output?: string;
+  detector?: string;
+  set: string[];
+}
+
+/** Run `vigil detect`; returns the exit code (0 ok, 2 bad input or parameters). */
+export async function runDetect(opts: DetectOptions, stderr: (line: string) => void): Promise<number> {
+  let resolved: ReturnType<typeof resolveDetector>;
+  try {
+    resolved = resolveDetector(opts.detector, opts.set);
+  } catch (e) {
+    if (e instanceof DetectParamError) {
+      stderr(`vigil detect: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (!existsSync(opts.input) || !statSync(opts.input).isFile()) {
+    stderr(`vigil detect: ${opts.input}: no such file`);
+    return 2;
+  }
+  const input = openCsv(opts.input);
+  const toFile = opts.output !== undefined && opts.output !== "-";
+  const output: Writable = toFile ? createWriteStream(opts.output!) : process.stdout;
+  try {
+    await detectCsv(input, output, opts.input, resolved.detector, resolved.params);
+  } catch (e) {
+    input.destroy();
+    if (toFile) output.destroy();
+    if (e instanceof CsvInputError) {
+      stderr(`vigil detect: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof Error && "code" in e && typeof e.code === "string" && /^E(ACCES|ISDIR|NOENT)$/.test(e.code)) {
+      stderr(`vigil detect: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (toFile) {
+    output.end();
+    await once(output, "finish");
+  }
+  return 0;
+}
+
+export function registerDetectCommands(program: Command): void {
+  program
+    .command("detect")
+    .description(
+      "Offline detection over a CSV series (timestamp,value). Writes timestamp,value,anomaly_score,is_anomaly; point i is judged from points 0..i only.",
+    )
+    .requiredOption("--input <file>", "input CSV with a header row: timestamp,value")
+    .option("--output <file>", "output CSV (default: stdout)")
+    .option("--detector <name>", "detector type (default: the default ensemble)")
+    .option("--set <key=value>", "override a detector parameter (repeatable)", collect, [])
+    .action(async (opts: DetectOptions, cmd: Command) => {
+      const problems: string[] = [];
+      const code = await runDetect(opts, (line) => problems.push(line));
+      if (code !== 0) {
+        process.exitCode = code;
+        // commander prints it and exits (or throws a CommanderError under exitOverride) with this code
+        cmd.error(problems.join("\n"), { exitCode: code, code: "vigil.detect.failed" });
+      }
+    });
+}

@@ -2,6 +2,11 @@
  * One registry maps a config `type` to its detector definition and parameter schema.
  * Adding a detector = one file in detectors/ + one line here.
  */
+import { controlLimits } from "./control-limits.js";
+import { ensemble } from "./ensemble.js";
+import { missing } from "./missing.js";
+import { movingAverage } from "./moving-average.js";
+import { seasonal } from "./seasonal.js";
 import { threshold } from "./threshold.js";
 import type { DetectorDefinition } from "./types.js";
 import { zscore } from "./zscore.js";
@@ -9,7 +14,7 @@ import { zscore } from "./zscore.js";
 /** A detector of any parameter/state type (methods are bivariant, so each typed entry fits). */
 export type AnyDetector = DetectorDefinition<unknown, unknown>;
 
-const ALL: AnyDetector[] = [threshold, zscore];
+const ALL: AnyDetector[] = [ensemble, controlLimits, movingAverage, seasonal, threshold, missing, zscore];
 
 const BY_TYPE = new Map<string, AnyDetector>();
 for (const d of ALL) {

@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build stage: install everything, compile TypeScript, then keep only production dependencies.
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY src ./src
+COPY detectors ./detectors
+COPY notifiers ./notifiers
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+# Runtime stage: no compilers, no dev dependencies, non-root, UTC.
+FROM node:20-slim
+ENV NODE_ENV=production TZ=UTC VIGIL_CONFIG=/app/config/vigil.yaml
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY package.json ./
+COPY config ./config
+RUN mkdir -p /app/.vigil && chown node:node /app/.vigil && ln -s /app/bin/vigil.js /usr/local/bin/vigil
+USER node
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.VIGIL_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["node", "/app/bin/vigil.js"]
+CMD ["run"]

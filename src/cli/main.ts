@@ -1,0 +1,80 @@
+/** The `vigil` command line (commander). Every command returns its exit code instead of exiting. */
+import { Command, CommanderError, Option } from "commander";
+import { ALERT_STATES, type AlertState } from "../engine/alert.js";
+import { registerDetectCommands } from "./detect-commands.js";
+import { alertsCommand } from "./alerts-command.js";
+import { demoCommand } from "./demo-command.js";
+import { migrateCommand } from "./migrate-command.js";
+import { runCommand } from "./run-command.js";
+import { validateCommand } from "../config/validate-command.js";
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VIGIL_CONFIG || "config/vigil.yaml";
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("vigil")
+    .description("Anomaly detection and alerting for product metrics and A/B experiments in PostgreSQL")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  const configOpt = () => new Option("-c, --config <file>", "config file").default(defaultConfigPath());
+
+  program
+    .command("run")
+    .description("run the daemon until SIGTERM/SIGINT (or evaluate once with --once)")
+    .addOption(configOpt())
+    .option("--once", "evaluate every metric once, deliver, exit (1 if a source failed)")
+    .action(async (o: { config: string; once?: boolean }) => setExit(await runCommand(o.config, { once: !!o.once })));
+
+  program
+    .command("validate")
+    .description("check a config file; print every problem as FILE:LINE:COL: message")
+    .addOption(configOpt())
+    .action(async (o: { config: string }) => setExit(await validateCommand(o.config)));
+
+  program
+    .command("migrate")
+    .description("create or upgrade the vigil state schema")
+    .addOption(configOpt())
+    .action(async (o: { config: string }) => setExit(await migrateCommand(o.config)));
+
+  program
+    .command("alerts")
+    .description("list alerts: id, metric, series, detector, state, severity, started_at, last value")
+    .addOption(configOpt())
+    .option("--json", "print JSON")
+    .addOption(new Option("--state <state>", "only alerts in this state").choices(ALERT_STATES as string[]))
+    .option("--limit <n>", "at most this many", "100")
+    .action(async (o: { config: string; json?: boolean; state?: AlertState; limit: string }) =>
+      setExit(await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit) })),
+    );
+
+  program
+    .command("demo")
+    .description("zero set-up demo: embedded PostgreSQL, synthetic product data, alerts on the console")
+    .option("--duration <seconds>", "stop after this many seconds")
+    .option("--fresh", "reseed the demo database even if it exists", true)
+    .action(async (o: { duration?: string }) =>
+      setExit(await demoCommand({ durationS: o.duration === undefined ? undefined : Number(o.duration) })),
+    );
+
+  registerDetectCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`vigil: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  // Subcommands registered by other modules may report through process.exitCode.
+  return code || (typeof process.exitCode === "number" ? process.exitCode : 0);
+}

@@ -1,0 +1,304 @@
+/**
+ * The long-running service: wires config, databases, engine, scheduler, dispatcher, HTTP and the
+ * config watcher together, and takes them down in order on SIGTERM.
+ */
+import { createNotifiers } from "../notifiers/registry.js";
+import type { Notifier } from "../notifiers/notifier.js";
+import { type Clock, systemClock } from "./clock.js";
+import { loadConfigFile } from "./config/load.js";
+import { formatProblem } from "./config/problem.js";
+import type { VigilConfig } from "./config/types.js";
+import { ConfigWatcher, type ConfigDiff } from "./config/watch.js";
+import type { Database } from "./db/database.js";
+import { openDatabase } from "./db/open.js";
+import { Dispatcher } from "./delivery/dispatcher.js";
+import { Engine, type TickReport } from "./engine/engine.js";
+import { VigilMetrics } from "./http/metrics.js";
+import { type HttpServer, startHttpServer } from "./http/server.js";
+import { createLogger, type Logger, scrubSecrets } from "./log.js";
+import { CronScheduler, type Scheduler } from "./scheduler.js";
+import { makeFetcher } from "./source-fetcher.js";
+import { migrate } from "./store/migrations.js";
+import { StateStore } from "./store/state-store.js";
+
+export interface DaemonOptions {
+  configPath: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  log?: Logger;
+  stdout?: NodeJS.WritableStream;
+  /** Use this config instead of reading configPath (the demo builds its own). */
+  config?: VigilConfig;
+  /** Injected databases (tests, demo); otherwise opened from the config / environment. */
+  metricsDb?: Database;
+  stateDb?: Database;
+  scheduler?: (log: Logger, onSkip: (job: string) => void) => Scheduler;
+  /** Serve HTTP (default true). */
+  http?: boolean;
+  /** Watch the config file for changes (default true when reading a file). */
+  watch?: boolean;
+  /** How often the dispatcher looks for due retries (ms). */
+  dispatchPollMs?: number;
+  /** PGlite directory when no database URL is set. */
+  dataDir?: string;
+}
+
+export class ConfigInvalidError extends Error {
+  override readonly name = "ConfigInvalidError";
+  constructor(readonly problems: string[]) {
+    super(`invalid config:\n${problems.join("\n")}`);
+  }
+}
+
+export class Daemon {
+  readonly metrics = new VigilMetrics();
+  readonly engine: Engine;
+  readonly dispatcher: Dispatcher;
+  private notifiers: Map<string, Notifier>;
+  private http: HttpServer | null = null;
+  private watcher: ConfigWatcher | null = null;
+  private scheduler: Scheduler | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopping: Promise<void> | null = null;
+  /** Ticks and config swaps run one at a time: a reload lands between ticks. */
+  private serial: Promise<unknown> = Promise.resolve();
+  private configProblems: string[] = [];
+
+  private constructor(
+    private config: VigilConfig,
+    readonly store: StateStore,
+    private readonly metricsDb: Database,
+    private readonly stateDb: Database,
+    private readonly ownsDbs: boolean,
+    readonly log: Logger,
+    readonly clock: Clock,
+    private readonly opts: DaemonOptions,
+  ) {
+    const stdout = opts.stdout ?? process.stdout;
+    this.notifiers = createNotifiers({ config, log, stdout });
+    this.engine = new Engine(config, {
+      store,
+      fetch: makeFetcher(metricsDb, log),
+      clock,
+      log,
+      metrics: this.metrics,
+    });
+    this.dispatcher = new Dispatcher({
+      store,
+      notifiers: () => this.notifiers,
+      clock,
+      log,
+      metrics: this.metrics,
+      onDead: (d, error) => {
+        void this.engine
+          .meta("delivery", true, `a ${d.kind} notification to ${d.channel} could not be delivered: ${error}`)
+          .catch(() => {});
+      },
+    });
+  }
+
+  static async create(opts: DaemonOptions): Promise<Daemon> {
+    const env = opts.env ?? process.env;
+    const log = opts.log ?? createLogger();
+    const clock = opts.clock ?? systemClock;
+    let config = opts.config;
+    if (!config) {
+      const res = await loadConfigFile(opts.configPath, env);
+      if (!res.ok) throw new ConfigInvalidError(res.problems.map(formatProblem));
+      config = res.config;
+    }
+    const cfg: VigilConfig = config;
+    const onError = (err: Error) => log.error({ err: scrubSecrets(err.message) }, "database connection error");
+    const url = cfg.database.url || env.DATABASE_URL || undefined;
+    const dataDir = opts.dataDir ?? env.VIGIL_DATA_DIR ?? undefined;
+    const metricsDb = opts.metricsDb ?? (await openDatabase({ url, dataDir, onError }));
+    const stateUrl = cfg.database.state_url || env.VIGIL_STATE_URL || undefined;
+    const stateDb =
+      opts.stateDb ?? (stateUrl && stateUrl !== url ? await openDatabase({ url: stateUrl, onError }) : metricsDb);
+    const store = new StateStore(stateDb);
+    try {
+      await migrate(stateDb);
+    } catch (err) {
+      // Startup needs the state schema; a database that is down at boot is retried by the supervisor.
+      if (!opts.metricsDb) await metricsDb.close().catch(() => {});
+      if (!opts.stateDb && stateDb !== metricsDb) await stateDb.close().catch(() => {});
+      throw err;
+    }
+    log.info({ database: metricsDb.target, state: stateDb.target, metrics: cfg.metrics.length }, "vigil starting");
+    return new Daemon(cfg, store, metricsDb, stateDb, !opts.metricsDb, log, clock, opts);
+  }
+
+  getConfig(): VigilConfig {
+    return this.config;
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.serial.then(fn, fn);
+    this.serial = p.catch(() => {});
+    return p;
+  }
+
+  /** Evaluate every metric once (or the named ones) and send what that produced. */
+  async tickOnce(names?: readonly string[], label = "once"): Promise<TickReport> {
+    return this.enqueue(async () => {
+      const end = this.metrics.tickDuration.startTimer({ schedule: label });
+      try {
+        const report = await this.engine.evaluate(names);
+        this.metrics.ticks.inc({ schedule: label, outcome: report.failed.length ? "partial" : "ok" });
+        return report;
+      } finally {
+        end();
+      }
+    });
+  }
+
+  /** `vigil run --once`: one evaluation, then deliver (bounded by `deadlineMs`). */
+  async runOnce(deadlineMs = 30_000): Promise<TickReport> {
+    const report = await this.tickOnce();
+    await this.dispatcher.drain(this.clock.now() + deadlineMs);
+    return report;
+  }
+
+  private schedule(): void {
+    const scheduler = this.scheduler!;
+    scheduler.clear();
+    const groups = new Map<string, { cron: string; names: string[] }>();
+    for (const m of this.config.metrics) {
+      const key = `${m.schedule} @ ${this.config.timezone}`;
+      const g = groups.get(key) ?? { cron: m.schedule, names: [] };
+      g.names.push(m.name);
+      groups.set(key, g);
+    }
+    for (const [key, g] of groups) {
+      scheduler.schedule({
+        name: key,
+        cron: g.cron,
+        timezone: this.config.timezone,
+        run: async () => {
+          const report = await this.tickOnce(g.names, g.cron);
+          this.log.debug(
+            { schedule: g.cron, metrics: report.metrics.length, failed: report.failed },
+            "tick done",
+          );
+          await this.dispatcher.drain();
+        },
+      });
+    }
+    this.log.info({ jobs: scheduler.jobs() }, "scheduled");
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.scheduler = (this.opts.scheduler ?? ((log, onSkip) => new CronScheduler(log, onSkip)))(this.log, (job) =>
+      this.metrics.ticksSkipped.inc({ schedule: job }),
+    );
+    this.schedule();
+    this.metrics.isLeader.set(1);
+    if (this.opts.http !== false) {
+      this.http = await startHttpServer(this.config.http.host, this.config.http.port, {
+        metrics: this.metrics,
+        healthy: () => this.running,
+        readiness: () => this.readiness(),
+        beforeScrape: () => this.refreshGauges(),
+      });
+      this.log.info({ port: this.http.port }, "http listening");
+    }
+    if (this.opts.watch !== false && !this.opts.config) {
+      this.watcher = new ConfigWatcher(this.opts.configPath, { env: this.opts.env ?? process.env });
+      this.watcher.on("reload", (ev: { config: VigilConfig; diff: ConfigDiff }) => void this.applyConfig(ev.config, ev.diff));
+      this.watcher.on("invalid", (ev: { problems: Parameters<typeof formatProblem>[0][] }) => void this.rejectConfig(ev.problems.map(formatProblem)));
+      this.watcher.on("error", (err: unknown) =>
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, "config watcher error"),
+      );
+    }
+    const poll = this.opts.dispatchPollMs ?? 1000;
+    const loop = () => {
+      this.pollTimer = setTimeout(() => {
+        this.dispatcher
+          .drain()
+          .catch((err: unknown) => this.log.error({ err: scrubSecrets(String(err)) }, "dispatcher failed"))
+          .finally(() => {
+            if (this.running) loop();
+          });
+      }, poll);
+      this.pollTimer.unref();
+    };
+    loop();
+  }
+
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
+
+  private async readiness(): Promise<string | null> {
+    if (this.configProblems.length > 0) return null; // still running on the last good config
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("database did not answer in 2s"), 2000).unref());
+    const probe = Promise.all([this.metricsDb.query("SELECT 1"), this.stateDb.query("SELECT 1")]).then(
+      () => null,
+      (err: unknown) => `database unreachable: ${scrubSecrets(err instanceof Error ? err.message : String(err))}`,
+    );
+    return Promise.race([probe, timeout]);
+  }
+
+  private async refreshGauges(): Promise<void> {
+    const counts = await this.store.alertCountsByState();
+    for (const [state, n] of Object.entries(counts)) this.metrics.alerts.set({ state }, n);
+    this.metrics.queueDepth.set(await this.store.queueDepth());
+  }
+
+  /** Swap in a new valid config between ticks and say what changed. */
+  applyConfig(config: VigilConfig, diff?: ConfigDiff): Promise<void> {
+    return this.enqueue(async () => {
+      const channelsChanged = JSON.stringify(config.channels) !== JSON.stringify(this.config.channels);
+      let notifiers = this.notifiers;
+      if (channelsChanged) notifiers = createNotifiers({ config, log: this.log, stdout: this.opts.stdout ?? process.stdout });
+      this.config = config;
+      this.notifiers = notifiers;
+      this.engine.setConfig(config);
+      if (this.scheduler) this.schedule();
+      this.metrics.configReloads.inc({ outcome: "success" });
+      this.log.info({ diff }, "config reloaded");
+      if (this.configProblems.length > 0) {
+        this.configProblems = [];
+        await this.engine.meta("config", false, "the config is valid again").catch(() => {});
+      }
+    });
+  }
+
+  private async rejectConfig(problems: string[]): Promise<void> {
+    this.metrics.configReloads.inc({ outcome: "invalid" });
+    this.configProblems = problems;
+    this.log.error({ problems }, "config change rejected; still running on the last good config");
+    await this.engine
+      .meta("config", true, `the edited config is invalid, still running on the last good one:\n${problems.slice(0, 10).join("\n")}`)
+      .catch((err: unknown) => this.log.error({ err: String(err) }, "could not raise the config meta-alert"));
+  }
+
+  /** Graceful stop: no new ticks, finish the one in flight, flush deliveries (bounded), close. */
+  stop(flushMs = 10_000): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop(flushMs);
+    return this.stopping;
+  }
+
+  private async doStop(flushMs: number): Promise<void> {
+    this.running = false;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.watcher?.close();
+    await this.scheduler?.stop();
+    await this.serial;
+    const deadline = Date.now() + flushMs;
+    await Promise.race([
+      this.dispatcher.drain().catch(() => undefined),
+      new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+    ]);
+    await this.http?.close();
+    for (const n of this.notifiers.values()) await n.close?.().catch(() => {});
+    this.metrics.isLeader.set(0);
+    if (this.ownsDbs) {
+      await this.metricsDb.close().catch(() => {});
+      if (this.stateDb !== this.metricsDb) await this.stateDb.close().catch(() => {});
+    }
+    this.log.info("vigil stopped");
+  }
+}

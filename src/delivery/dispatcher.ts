@@ -1,0 +1,122 @@
+/**
+ * Sends the outbox. Only the oldest pending delivery of each channel is ever attempted, so a
+ * channel's messages arrive in order even across retries and restarts; channels do not wait for
+ * each other. Failures back off exponentially with jitter, or as long as the channel asks
+ * (Retry-After); past the give-up age a delivery is dead.
+ */
+import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
+import type { Clock } from "../clock.js";
+import type { VigilMetrics } from "../http/metrics.js";
+import { type Logger, scrubSecrets } from "../log.js";
+import type { Delivery, StateStore } from "../store/state-store.js";
+
+export interface DispatcherOptions {
+  store: StateStore;
+  notifiers: () => ReadonlyMap<string, Notifier>;
+  clock: Clock;
+  log: Logger;
+  metrics: VigilMetrics;
+  giveUpMs?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  random?: () => number;
+  /** Called once per delivery that is given up (the daemon raises a `delivery` meta-alert). */
+  onDead?: (d: Delivery, error: string) => void;
+}
+
+export interface DrainResult {
+  sent: number;
+  retried: number;
+  dead: number;
+}
+
+export class Dispatcher {
+  private readonly giveUpMs: number;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+  private readonly random: () => number;
+  private draining: Promise<DrainResult> | null = null;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.giveUpMs = o.giveUpMs ?? 24 * 3_600_000;
+    this.baseMs = o.baseBackoffMs ?? 1000;
+    this.maxMs = o.maxBackoffMs ?? 5 * 60_000;
+    this.random = o.random ?? Math.random;
+  }
+
+  backoff(attempts: number): number {
+    const exp = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(attempts, 30));
+    return Math.round(exp * (0.5 + this.random() * 0.5));
+  }
+
+  /** Send everything that is due, until nothing due is left or `deadline` (clock ms) passes. */
+  drain(deadline = Number.POSITIVE_INFINITY): Promise<DrainResult> {
+    // One drain at a time: a second caller shares the running one.
+    if (!this.draining) {
+      this.draining = this.drainOnce(deadline).finally(() => {
+        this.draining = null;
+      });
+    }
+    return this.draining;
+  }
+
+  private async drainOnce(deadline: number): Promise<DrainResult> {
+    const total: DrainResult = { sent: 0, retried: 0, dead: 0 };
+    for (;;) {
+      if (this.o.clock.now() >= deadline) break;
+      const heads = await this.o.store.deliveryHeads();
+      const now = this.o.clock.now();
+      const due = heads.filter((d) => d.nextAttemptAt <= now);
+      if (due.length === 0) break;
+      const results = await Promise.all(due.map((d) => this.attempt(d)));
+      for (const r of results) total[r]++;
+      // Stop when every due head only got retried: they are now scheduled for later.
+      if (results.every((r) => r === "retried")) break;
+    }
+    this.o.metrics.queueDepth.set(await this.o.store.queueDepth().catch(() => 0));
+    return total;
+  }
+
+  /** Earliest time something is due, or null when the queue is empty. */
+  async nextDue(): Promise<number | null> {
+    const heads = await this.o.store.deliveryHeads();
+    return heads.length === 0 ? null : Math.min(...heads.map((d) => d.nextAttemptAt));
+  }
+
+  private async attempt(d: Delivery): Promise<keyof DrainResult> {
+    const { store, log, metrics, clock } = this.o;
+    const notifier = this.o.notifiers().get(d.channel);
+    if (!notifier) {
+      await store.markDead(d.id, `channel '${d.channel}' is no longer configured`);
+      metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
+      this.o.onDead?.(d, "channel no longer configured");
+      return "dead";
+    }
+    try {
+      const previousRef = d.alertId !== null ? await store.messageRef(d.alertId, d.channel) : null;
+      const res = await notifier.send(d.payload, { previousRef, key: d.key });
+      await store.markSent(d.id, clock.now());
+      if (d.alertId !== null && res.ref !== undefined && previousRef === null) {
+        await store.saveMessageRef(d.alertId, d.channel, res.ref);
+      }
+      metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
+      return "sent";
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : null;
+      const msg = scrubSecrets(err instanceof Error ? err.message : String(err));
+      const now = clock.now();
+      if (e?.permanent || now - d.createdAt >= this.giveUpMs) {
+        await store.markDead(d.id, msg);
+        metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
+        log.error({ channel: d.channel, delivery: d.id, attempts: d.attempts + 1, err: msg }, "delivery given up");
+        this.o.onDead?.(d, msg);
+        return "dead";
+      }
+      const wait = e?.retryAfterMs ?? this.backoff(d.attempts);
+      await store.markRetry(d.id, now + wait, msg);
+      metrics.deliveries.inc({ channel: d.channel, outcome: "retried" });
+      log.warn({ channel: d.channel, delivery: d.id, attempts: d.attempts + 1, retryInMs: wait, err: msg }, "delivery failed; will retry");
+      return "retried";
+    }
+  }
+}

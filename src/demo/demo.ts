@@ -1,0 +1,145 @@
+/**
+ * `vigil demo`: PGlite in memory, 30 days of synthetic product events, and the daemon on a fast
+ * schedule with simulated time (one simulated hour every few real seconds) so that hourly metrics
+ * close a bucket every tick and a freshly injected anomaly shows up within seconds.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Clock } from "../clock.js";
+import { loadConfigFile } from "../config/load.js";
+import { formatProblem } from "../config/problem.js";
+import { Daemon } from "../daemon.js";
+import { PgliteDatabase } from "../db/pglite.js";
+import { createLogger } from "../log.js";
+import { createDemoTables, insertEvents } from "./seed.js";
+import { generateEvents, type Injection, rng } from "./synthetic.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Simulated time running `speed` times faster than the wall clock from `simStart`. */
+export class SimClock implements Clock {
+  private readonly realStart = Date.now();
+  constructor(
+    private readonly simStart: number,
+    readonly speed: number,
+  ) {}
+  now(): number {
+    return this.simStart + (Date.now() - this.realStart) * this.speed;
+  }
+}
+
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the vigil package root");
+    dir = up;
+  }
+  return dir;
+}
+
+/** Past anomalies (part of the baseline history) and a repeating cycle of live ones. */
+export function demoInjections(simStart: number): Injection[] {
+  const out: Injection[] = [
+    { from: simStart - 10 * DAY, to: simStart - 10 * DAY + HOUR, factor: 4, event: "signup", label: "signup spike" },
+    { from: simStart - 6 * DAY, to: simStart - 6 * DAY + 3 * HOUR, factor: 0.3, platform: "android", label: "android drop" },
+    { from: simStart - 3 * DAY, to: simStart + 365 * DAY, factor: 1.3, platform: "web", event: "purchase", label: "web revenue level shift" },
+  ];
+  const live: Array<Omit<Injection, "from" | "to"> & { hours: number }> = [
+    { factor: 0.3, platform: "android", hours: 3, label: "android users drop 70%" },
+    { factor: 5, event: "signup", hours: 1, label: "signups spike ×5" },
+    { factor: 0.15, country: "BR", event: "purchase", hours: 2, label: "revenue from BR collapses" },
+  ];
+  for (let k = 0; k < 300; k++) {
+    const kind = live[k % live.length]!;
+    const from = simStart + (2 + 7 * k) * HOUR;
+    out.push({ ...kind, from, to: from + kind.hours * HOUR });
+  }
+  return out;
+}
+
+export interface DemoOptions {
+  durationS?: number;
+  /** Real seconds per simulated hour. */
+  secondsPerHour?: number;
+  stdout?: NodeJS.WritableStream;
+  /** Serve HTTP on the config's port (default true; a busy port only disables it). */
+  http?: boolean;
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<number> {
+  const out = opts.stdout ?? process.stdout;
+  const say = (s: string) => out.write(`${s}\n`);
+  const log = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
+  const secondsPerHour = opts.secondsPerHour ?? 3;
+  const simStart = Math.floor(Date.now() / HOUR) * HOUR;
+  const clock = new SimClock(simStart, 3600 / secondsPerHour);
+  const configPath = join(packageRoot(), "config", "demo.yaml");
+  const loaded = await loadConfigFile(configPath, process.env);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    return 2;
+  }
+
+  say("vigil demo — embedded PostgreSQL (PGlite), synthetic product events, alerts below.");
+  say(`Simulated time: one hour every ${secondsPerHour}s, starting ${new Date(simStart).toISOString()}. Ctrl-C to stop.`);
+  const db = await PgliteDatabase.open({ memory: true });
+  const injections = demoInjections(simStart);
+  const rand = rng(42);
+  const gen = { perHour: 300, users: 4000, injections, rand };
+  await createDemoTables(db);
+  const t0 = Date.now();
+  let generatedTo = simStart - 30 * DAY;
+  const history = generateEvents(generatedTo, simStart, gen);
+  await insertEvents(db, history);
+  generatedTo = simStart;
+  say(`Seeded ${history.length.toLocaleString("en-US")} events over 30 days in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
+  say(`Metrics: ${loaded.config.metrics.map((m) => m.name).join(", ")}; anomalies are injected every 7 simulated hours.`);
+  say("");
+
+  let http = opts.http !== false;
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.create({ configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http, watch: false });
+    await daemon.start();
+  } catch (err) {
+    if (!(err instanceof Error && /EADDRINUSE/.test(err.message))) throw err;
+    http = false;
+    say(`(port ${loaded.config.http.port} is busy: running without the HTTP endpoints)`);
+    daemon = await Daemon.create({ configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http, watch: false });
+    await daemon.start();
+  }
+  if (http) say(`Prometheus metrics on http://localhost:${daemon.httpPort}/metrics`);
+
+  // Keep the table filling up to simulated now; the metrics' `delay` covers the generator's lag.
+  let busy = false;
+  const feeder = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    const to = clock.now();
+    const rows = generateEvents(generatedTo, to, gen);
+    generatedTo = to;
+    insertEvents(db, rows)
+      .catch((err: unknown) => log.error({ err: String(err) }, "demo generator failed"))
+      .finally(() => {
+        busy = false;
+      });
+  }, 250);
+
+  await new Promise<void>((resolve) => {
+    const timer = opts.durationS !== undefined ? setTimeout(resolve, opts.durationS * 1000) : null;
+    const onSignal = () => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+  clearInterval(feeder);
+  await daemon.stop(3000);
+  await db.close();
+  say("demo stopped.");
+  return 0;
+}

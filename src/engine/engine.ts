@@ -1,0 +1,395 @@
+/**
+ * The engine: one evaluation of a set of metrics = fetch the newly closed buckets, run the
+ * detectors, apply the alert policy and lifecycle, and store the result together with the
+ * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
+ */
+import { DEFAULT_DETECTORS, getDetector } from "../../detectors/registry.js";
+import type { Point, Verdict } from "../../detectors/types.js";
+import type { Clock } from "../clock.js";
+import type { MetricConfig, VigilConfig } from "../config/types.js";
+import type { AlertNotification } from "../delivery/notification.js";
+import type { VigilMetrics } from "../http/metrics.js";
+import type { Logger } from "../log.js";
+import { scrubSecrets } from "../log.js";
+import type { DeliveryDraft, StateStore } from "../store/state-store.js";
+import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
+import { type FetchedSeries, type Fetcher, lastClosedBucket } from "./fetcher.js";
+import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
+import { passesPolicy } from "./policy.js";
+import { channelsFor, sendsResolved } from "./routing.js";
+import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
+
+export interface EngineDeps {
+  store: StateStore;
+  fetch: Fetcher;
+  clock: Clock;
+  log: Logger;
+  metrics: VigilMetrics;
+  /** Sees every judged point's verdicts (backtests, tests); absent in production, so it costs nothing. */
+  onJudged?: (metric: string, series: string, point: Point, verdicts: readonly Verdict[], anomalous: readonly boolean[]) => void;
+}
+
+export interface MetricReport {
+  metric: string;
+  ok: boolean;
+  error?: string;
+  series: number;
+  points: number;
+  anomalies: number;
+  events: Array<{ alert: Alert & { id: number }; event: AlertEvent }>;
+}
+
+export interface TickReport {
+  metrics: MetricReport[];
+  failed: string[];
+}
+
+interface MetricRuntime {
+  config: MetricConfig;
+  signature: string;
+  detectors: DetectorInstance[];
+  series: Map<string, SeriesRuntime>;
+  /** Start of the last judged bucket; null until the first evaluation. */
+  watermark: number | null;
+}
+
+/** How many recent points ride along in a notification for the chart. */
+const CHART_POINTS = 336;
+
+export function buildDetectors(m: MetricConfig): DetectorInstance[] {
+  const configured = m.detectors.length > 0 ? m.detectors : DEFAULT_DETECTORS;
+  const seen = new Map<string, number>();
+  return configured.map((dc) => {
+    const def = getDetector(dc.type);
+    if (!def) throw new Error(`metric ${m.name}: unknown detector type '${dc.type}'`);
+    const { type: _type, ...raw } = dc;
+    const params = def.params.parse(raw);
+    const n = (seen.get(dc.type) ?? 0) + 1;
+    seen.set(dc.type, n);
+    const family = def.family ?? dc.type;
+    return { family: n === 1 ? family : `${family}#${n}`, type: dc.type, def, params };
+  });
+}
+
+function policyOf(m: MetricConfig): LifecyclePolicy {
+  return { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: m.repeatEveryMs };
+}
+
+export class Engine {
+  private config: VigilConfig;
+  private readonly runtimes = new Map<string, MetricRuntime>();
+  /** (metric, series, kind) data problems already logged, so each is logged once. */
+  private readonly loggedIssues = new Set<string>();
+
+  constructor(
+    config: VigilConfig,
+    private readonly deps: EngineDeps,
+  ) {
+    this.config = config;
+  }
+
+  /** Swap the config between ticks; changed metrics rebuild their state from stored history. */
+  setConfig(config: VigilConfig): void {
+    const names = new Set(config.metrics.map((m) => m.name));
+    for (const name of [...this.runtimes.keys()]) if (!names.has(name)) this.runtimes.delete(name);
+    for (const m of config.metrics) {
+      const rt = this.runtimes.get(m.name);
+      if (rt && rt.signature !== JSON.stringify(m)) this.runtimes.delete(m.name);
+      else if (rt) rt.config = m;
+    }
+    this.config = config;
+  }
+
+  getConfig(): VigilConfig {
+    return this.config;
+  }
+
+  /** Recent history of one series (for charts, backtests and commands). */
+  seriesHistory(metric: string, series: string, last = CHART_POINTS): Point[] {
+    return this.runtimes.get(metric)?.series.get(series)?.history.toArray(last) ?? [];
+  }
+
+  /** Evaluate the named metrics (all when omitted), one after another. */
+  async evaluate(names?: readonly string[]): Promise<TickReport> {
+    const wanted = names ? new Set(names) : null;
+    const report: TickReport = { metrics: [], failed: [] };
+    // Open alerts are read fresh each tick (chat actions change them) and once for all metrics.
+    const openByMetric = new Map<string, Alert[]>();
+    try {
+      for (const a of await this.deps.store.openAlerts()) {
+        const list = openByMetric.get(a.metric) ?? [];
+        list.push(a);
+        openByMetric.set(a.metric, list);
+      }
+    } catch (err) {
+      const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+      this.deps.log.error({ err: error }, "cannot read alert state");
+      for (const m of this.config.metrics) {
+        if (wanted && !wanted.has(m.name)) continue;
+        report.metrics.push({ metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] });
+        report.failed.push(m.name);
+      }
+      return report;
+    }
+    for (const m of this.config.metrics) {
+      if (wanted && !wanted.has(m.name)) continue;
+      let r: MetricReport;
+      try {
+        r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? []);
+      } catch (err) {
+        // The state database failed under this metric: report it, go on with the others.
+        const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+        this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
+        r = { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
+      }
+      report.metrics.push(r);
+      if (!r.ok) report.failed.push(m.name);
+    }
+    return report;
+  }
+
+  private runtimeFor(m: MetricConfig): MetricRuntime {
+    let rt = this.runtimes.get(m.name);
+    if (!rt) {
+      rt = { config: m, signature: JSON.stringify(m), detectors: buildDetectors(m), series: new Map(), watermark: null };
+      this.runtimes.set(m.name, rt);
+    }
+    return rt;
+  }
+
+  private async evaluateMetric(m: MetricConfig, openAlerts: readonly Alert[]): Promise<MetricReport> {
+    const { clock, store, log, metrics } = this.deps;
+    const now = clock.now();
+    const g = m.granularityMs;
+    const report: MetricReport = { metric: m.name, ok: true, series: 0, points: 0, anomalies: 0, events: [] };
+    const lastClosed = lastClosedBucket(now, g, m.delayMs);
+    const capacity = Math.max(2, Math.ceil(m.lookbackMs / g));
+    const rt = this.runtimeFor(m);
+    const open = new Map<string, Alert>();
+    for (const a of openAlerts) open.set(a.fingerprint, a);
+
+    // Decide the window: the whole lookback on first sight (history = baseline), else only new buckets.
+    let from: number;
+    let judgeAfter: number;
+    const fresh = rt.watermark === null;
+    if (fresh) {
+      const stored = await store.watermarks(m.name);
+      const w = stored.size > 0 ? Math.max(...stored.values()) : null;
+      from = lastClosed - (capacity - 1) * g;
+      judgeAfter = w !== null && w >= from ? w : lastClosed - g;
+      if (w !== null && w < from) log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
+    } else {
+      from = rt.watermark! + g;
+      judgeAfter = rt.watermark!;
+    }
+
+    // One slot per alert touched this tick; a fingerprint that resolves and re-opens within one
+    // tick (catching up after downtime) gets a second slot, so the first alert's end is stored too.
+    const outcomes: Outcome[] = [];
+    const slotOf = new Map<string, number>();
+    const record = (fp: string, out: Outcome) => {
+      if (out.events.length === 0 && out.alert === (open.get(fp) ?? null)) return;
+      const i = slotOf.get(fp);
+      const prev = i === undefined ? undefined : outcomes[i];
+      const reopened = prev?.alert?.state === "resolved" && out.alert !== null && out.alert.id === null && out.alert !== prev.alert;
+      if (prev && !reopened) outcomes[i!] = { alert: out.alert, events: [...prev.events, ...out.events] };
+      else {
+        slotOf.set(fp, outcomes.length);
+        outcomes.push(out);
+      }
+      if (out.alert) open.set(fp, out.alert);
+    };
+    const sourceFp = fingerprintOf(m.name, "", "source");
+
+    if (from <= lastClosed) {
+      let fetched: FetchedSeries[];
+      try {
+        const res = await this.deps.fetch(m, { from, to: lastClosed + g });
+        fetched = res.series;
+        for (const issue of res.issues) {
+          const k = `${m.name}\u001f${issue.key}\u001f${issue.kind}`;
+          if (this.loggedIssues.has(k)) continue;
+          this.loggedIssues.add(k);
+          log.warn({ metric: m.name, series: issue.key, kind: issue.kind, count: issue.count }, "bad data treated as missing");
+        }
+      } catch (err) {
+        const msg = scrubSecrets(err instanceof Error ? err.message : String(err));
+        metrics.sourceErrors.inc({ metric: m.name });
+        log.error({ metric: m.name, err: msg }, "metric query failed");
+        report.ok = false;
+        report.error = msg;
+        const id: Identity = {
+          fingerprint: sourceFp,
+          kind: "meta",
+          metric: m.name,
+          series: "",
+          detector: "source",
+          details: { description: `the query for ${m.name} failed`, runbook: m.runbook },
+        };
+        record(sourceFp, raiseMeta(open.get(sourceFp) ?? null, id, `query failed: ${msg}`, now));
+        await this.persist(m, rt, outcomes, null, report);
+        return report;
+      }
+      record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
+
+      const byKey = new Map(fetched.map((s) => [s.key, s]));
+      for (const key of rt.series.keys()) if (!byKey.has(key)) byKey.set(key, { key, labels: {}, points: [] });
+      const policy = policyOf(m);
+      for (const s of byKey.values()) {
+        let sr = rt.series.get(s.key);
+        if (!sr) {
+          sr = new SeriesRuntime(s.key, s.labels, rt.detectors, capacity);
+          rt.series.set(s.key, sr);
+        }
+        const values = new Map<number, number | null>();
+        for (const p of s.points) values.set(Math.floor(p.t / g) * g, p.v);
+        let judged = 0;
+        for (let t = from; t <= lastClosed; t += g) {
+          const p: Point = { t, v: values.get(t) ?? null };
+          const verdicts = sr.step(p);
+          if (t <= judgeAfter) continue;
+          judged++;
+          const flags: boolean[] | null = this.deps.onJudged ? [] : null;
+          for (let i = 0; i < verdicts.length; i++) {
+            const v = verdicts[i]!;
+            const d = rt.detectors[i]!;
+            const anomalous = passesPolicy(v, p.v, m);
+            flags?.push(anomalous);
+            if (anomalous) {
+              report.anomalies++;
+              metrics.anomalies.inc({ metric: m.name });
+            }
+            const fp = fingerprintOf(m.name, s.key, d.family);
+            const id: Identity = {
+              fingerprint: fp,
+              kind: "metric",
+              metric: m.name,
+              series: s.key,
+              detector: d.family,
+              details: {
+                description: m.description,
+                runbook: m.runbook,
+                granularityMs: g,
+                labels: sr.labels,
+              },
+            };
+            const obs = {
+              bucket: t,
+              anomalous,
+              value: p.v,
+              expected: v.expected,
+              lower: v.lower,
+              upper: v.upper,
+              sigmas: v.sigmas,
+              reason: v.reason,
+            };
+            record(fp, observe(open.get(fp) ?? null, id, obs, policy, now));
+          }
+          if (flags) this.deps.onJudged?.(m.name, s.key, p, verdicts, flags);
+        }
+        if (judged > 0) {
+          report.series++;
+          report.points += judged;
+        }
+      }
+      metrics.seriesEvaluated.inc(report.series);
+      metrics.pointsEvaluated.inc(report.points);
+    }
+
+    // Time-driven transitions (snooze expiry, reminders) for this metric's open alerts.
+    const policy = policyOf(m);
+    for (const [fp, a] of open) if (a.kind === "metric" && a.state !== "resolved") record(fp, onTime(a, policy, now));
+
+    const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
+    try {
+      await this.persist(m, rt, outcomes, newWatermark, report);
+      rt.watermark = newWatermark;
+    } catch (err) {
+      // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
+      this.runtimes.delete(m.name);
+      throw err;
+    }
+    return report;
+  }
+
+  /**
+   * Raise (on = true) or clear a meta-alert about vigil itself: `config`, `delivery`, `no_data`...
+   * It goes through the same lifecycle and outbox as metric alerts.
+   */
+  async meta(kind: string, on: boolean, reason: string, subject = "vigil"): Promise<void> {
+    const { store, clock } = this.deps;
+    const fp = fingerprintOf(subject, "", kind);
+    const current = (await store.openAlerts()).find((a) => a.fingerprint === fp) ?? null;
+    const now = clock.now();
+    const id: Identity = { fingerprint: fp, kind: "meta", metric: subject, series: "", detector: kind, details: {} };
+    const out = on ? raiseMeta(current, id, reason, now) : clearMeta(current, now, reason);
+    if (!out.alert || (out.events.length === 0 && !on)) return;
+    const channels = this.metaChannels();
+    await store.write({
+      outcomes: [{ alert: out.alert, events: out.events }],
+      watermarks: [],
+      deliveriesFor: (alert, event, historyId) =>
+        event.notify
+          ? channels.map((channel) => ({
+              channel,
+              kind: event.notify ?? "update",
+              payload: {
+                type: "alert",
+                event: event.notify ?? "update",
+                alert,
+                previousState: event.from,
+                actor: event.actor,
+                note: event.note,
+                at: alert.updatedAt,
+              } satisfies AlertNotification,
+              key: `${historyId}:${channel}`,
+            }))
+          : [],
+    });
+  }
+
+  /** Meta-alerts go to the default channels and the critical ones; to every channel if none is set. */
+  private metaChannels(): string[] {
+    const chosen = channelsFor(this.config, this.config.defaults.notify, "critical");
+    return chosen.length > 0 ? chosen : Object.keys(this.config.channels);
+  }
+
+  private async persist(
+    m: MetricConfig,
+    rt: MetricRuntime,
+    outcomes: readonly Outcome[],
+    watermark: number | null,
+    report: MetricReport,
+  ): Promise<void> {
+    const toStore = outcomes.filter((o): o is Outcome & { alert: Alert } => o.alert !== null);
+    const watermarks =
+      watermark === null ? [] : [...rt.series.keys()].map((series) => ({ metric: m.name, series, watermark }));
+    const stored = await this.deps.store.write({
+      outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
+      watermarks,
+      deliveriesFor: (alert, event, historyId) => {
+        report.events.push({ alert, event });
+        return this.deliveriesFor(m, alert, event, historyId);
+      },
+    });
+    if (stored.length > 0) this.deps.log.debug({ metric: m.name, alerts: stored.length }, "alerts stored");
+  }
+
+  private deliveriesFor(m: MetricConfig, alert: Alert & { id: number }, event: AlertEvent, historyId: number): DeliveryDraft[] {
+    if (!event.notify) return [];
+    const history = this.seriesHistory(m.name, alert.series).map((p): [number, number | null] => [p.t, p.v]);
+    const payload: AlertNotification = {
+      type: "alert",
+      event: event.notify,
+      alert,
+      previousState: event.from,
+      actor: event.actor,
+      note: event.note,
+      at: alert.updatedAt,
+      history,
+    };
+    return channelsFor(this.config, m.notify, alert.severity)
+      .filter((channel) => event.notify !== "resolved" || sendsResolved(this.config, channel))
+      .map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
+  }
+}

@@ -1,0 +1,29 @@
+/** What the engine needs from the source layer: the buckets of a metric in a window [from, to). */
+import type { Point } from "../../detectors/types.js";
+import type { MetricConfig } from "../config/types.js";
+
+export interface FetchedSeries {
+  /** "" for an unsplit metric, else "platform=ios,country=BR". */
+  key: string;
+  labels: Record<string, string>;
+  /** Bucket starts (epoch ms) with values; null = missing/bad value. Sorted by t, no duplicates. */
+  points: Point[];
+}
+
+export interface DataIssue {
+  key: string;
+  kind: string;
+  count: number;
+}
+
+export interface FetchResult {
+  series: FetchedSeries[];
+  issues: DataIssue[];
+}
+
+export type Fetcher = (metric: MetricConfig, window: { from: number; to: number }) => Promise<FetchResult>;
+
+/** Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. Grid aligned to the epoch. */
+export function lastClosedBucket(now: number, granularityMs: number, delayMs: number): number {
+  return Math.floor((now - delayMs) / granularityMs) * granularityMs - granularityMs;
+}

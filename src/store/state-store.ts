@@ -1,0 +1,351 @@
+/**
+ * All SQL against vigil's own state schema. Returns domain types, never driver rows.
+ * A tick's alert changes, their history, the deliveries they cause and the new watermarks are
+ * written in ONE transaction: the outbox guarantee that nothing is lost or sent twice.
+ */
+import { type Database, type Queryable, quoteIdent, type Row } from "../db/database.js";
+import type { Notification } from "../delivery/notification.js";
+import type { Alert, AlertEvent, AlertState } from "../engine/alert.js";
+import { toDate, toJson, toMs, toNum } from "./rows.js";
+
+export interface DeliveryDraft {
+  channel: string;
+  kind: string;
+  payload: Notification;
+  /** Unique per (change, channel); repeated enqueues with the same key are dropped. */
+  key: string;
+}
+
+export interface OutcomeToStore {
+  alert: Alert;
+  events: AlertEvent[];
+}
+
+export interface TickWrite {
+  outcomes: OutcomeToStore[];
+  watermarks: Array<{ metric: string; series: string; watermark: number }>;
+  /** Deliveries for a stored alert's event (called inside the transaction, after ids are known). */
+  deliveriesFor?: (alert: Alert & { id: number }, event: AlertEvent, historyId: number) => DeliveryDraft[];
+  /** Extra deliveries not tied to an alert change (digests, notices). */
+  extraDeliveries?: DeliveryDraft[];
+}
+
+export interface Delivery {
+  id: number;
+  channel: string;
+  alertId: number | null;
+  kind: string;
+  payload: Notification;
+  key: string;
+  status: "pending" | "sent" | "dead";
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+export interface HistoryEntry {
+  alertId: number;
+  at: number;
+  from: AlertState | null;
+  to: AlertState;
+  actor: string;
+  note: string;
+}
+
+const ALERT_COLUMNS = `id, fingerprint, kind, metric, series, detector, state, severity, value, expected,
+  lower_bound, upper_bound, sigmas, reason, peak_deviation, anomalous_count, streak, ok_streak, bucket,
+  first_bucket, started_at, updated_at, fired_at, resolved_at, snoozed_until, last_notified_at, acted_by, details`;
+
+function rowToAlert(r: Row): Alert {
+  return {
+    id: toNum(r.id),
+    fingerprint: String(r.fingerprint),
+    kind: String(r.kind) as Alert["kind"],
+    metric: String(r.metric),
+    series: String(r.series),
+    detector: String(r.detector),
+    state: String(r.state) as AlertState,
+    severity: String(r.severity) as Alert["severity"],
+    value: toNum(r.value),
+    expected: toNum(r.expected),
+    lower: toNum(r.lower_bound),
+    upper: toNum(r.upper_bound),
+    sigmas: toNum(r.sigmas),
+    reason: String(r.reason ?? ""),
+    peakDeviation: toNum(r.peak_deviation),
+    anomalousCount: toNum(r.anomalous_count) ?? 0,
+    streak: toNum(r.streak) ?? 0,
+    okStreak: toNum(r.ok_streak) ?? 0,
+    bucket: toMs(r.bucket),
+    firstBucket: toMs(r.first_bucket),
+    startedAt: toMs(r.started_at) ?? 0,
+    updatedAt: toMs(r.updated_at) ?? 0,
+    firedAt: toMs(r.fired_at),
+    resolvedAt: toMs(r.resolved_at),
+    snoozedUntil: toMs(r.snoozed_until),
+    lastNotifiedAt: toMs(r.last_notified_at),
+    actedBy: r.acted_by === null || r.acted_by === undefined ? null : String(r.acted_by),
+    details: toJson(r.details, {}),
+  };
+}
+
+function rowToDelivery(r: Row): Delivery {
+  return {
+    id: toNum(r.id) ?? 0,
+    channel: String(r.channel),
+    alertId: toNum(r.alert_id),
+    kind: String(r.kind),
+    payload: toJson<Notification>(r.payload, { type: "text", title: "", text: "", at: 0 }),
+    key: String(r.idempotency_key),
+    status: String(r.status) as Delivery["status"],
+    attempts: toNum(r.attempts) ?? 0,
+    createdAt: toMs(r.created_at) ?? 0,
+    nextAttemptAt: toMs(r.next_attempt_at) ?? 0,
+    lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+  };
+}
+
+/** Finite numbers only reach the database (NaN/Infinity would poison JSON and comparisons). */
+function fin(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) ? v : null;
+}
+
+export class StateStore {
+  readonly s: string;
+
+  constructor(
+    readonly db: Database,
+    readonly schema = "vigil",
+  ) {
+    this.s = quoteIdent(schema);
+  }
+
+  async openAlerts(): Promise<Alert[]> {
+    const { rows } = await this.db.query(
+      `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state <> 'resolved' ORDER BY id`,
+    );
+    return rows.map(rowToAlert);
+  }
+
+  async getAlert(id: number): Promise<Alert | null> {
+    const { rows } = await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE id = $1`, [id]);
+    return rows[0] ? rowToAlert(rows[0]) : null;
+  }
+
+  async listAlerts(opts: { state?: AlertState; limit?: number } = {}): Promise<Alert[]> {
+    const limit = opts.limit ?? 200;
+    const { rows } = opts.state
+      ? await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state = $1 ORDER BY id DESC LIMIT $2`, [
+          opts.state,
+          limit,
+        ])
+      : await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map(rowToAlert);
+  }
+
+  async history(alertId: number): Promise<HistoryEntry[]> {
+    const { rows } = await this.db.query(
+      `SELECT alert_id, at, from_state, to_state, actor, note FROM ${this.s}.alert_history WHERE alert_id = $1 ORDER BY id`,
+      [alertId],
+    );
+    return rows.map((r) => ({
+      alertId: toNum(r.alert_id) ?? 0,
+      at: toMs(r.at) ?? 0,
+      from: (r.from_state ?? null) as AlertState | null,
+      to: String(r.to_state) as AlertState,
+      actor: String(r.actor),
+      note: String(r.note),
+    }));
+  }
+
+  async watermarks(metric: string): Promise<Map<string, number>> {
+    const { rows } = await this.db.query(`SELECT series, watermark FROM ${this.s}.series_state WHERE metric = $1`, [
+      metric,
+    ]);
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      const t = toMs(r.watermark);
+      if (t !== null) out.set(String(r.series), t);
+    }
+    return out;
+  }
+
+  /** Persist a tick's outcome atomically. Returns the stored alerts (with ids), in input order. */
+  async write(w: TickWrite): Promise<Array<Alert & { id: number }>> {
+    if (w.outcomes.length === 0 && w.watermarks.length === 0 && !w.extraDeliveries?.length) return [];
+    return this.db.transaction(async (tx) => {
+      const stored: Array<Alert & { id: number }> = [];
+      for (const { alert, events } of w.outcomes) {
+        const saved = await this.saveAlert(tx, alert);
+        stored.push(saved);
+        for (const ev of events) {
+          const { rows } = await tx.query(
+            `INSERT INTO ${this.s}.alert_history (alert_id, at, from_state, to_state, actor, note)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+            [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
+          );
+          const historyId = toNum(rows[0]?.id) ?? 0;
+          if (ev.notify && w.deliveriesFor) {
+            for (const d of w.deliveriesFor(saved, ev, historyId)) await this.enqueue(tx, d, saved.id, saved.updatedAt);
+          }
+        }
+      }
+      for (const d of w.extraDeliveries ?? []) await this.enqueue(tx, d, null, d.payload.at);
+      if (w.watermarks.length > 0) await this.saveWatermarks(tx, w.watermarks);
+      return stored;
+    });
+  }
+
+  private async saveWatermarks(tx: Queryable, marks: TickWrite["watermarks"]): Promise<void> {
+    // One statement for all series of a tick: unnest keeps the round trips flat as series grow.
+    await tx.query(
+      `INSERT INTO ${this.s}.series_state (metric, series, watermark, updated_at)
+       SELECT m, s, to_timestamp(w / 1000.0), now()
+       FROM unnest($1::text[], $2::text[], $3::double precision[]) AS x(m, s, w)
+       ON CONFLICT (metric, series) DO UPDATE SET watermark = GREATEST(${this.s}.series_state.watermark, EXCLUDED.watermark), updated_at = EXCLUDED.updated_at`,
+      [marks.map((m) => m.metric), marks.map((m) => m.series), marks.map((m) => m.watermark)],
+    );
+  }
+
+  private async enqueue(tx: Queryable, d: DeliveryDraft, alertId: number | null, at: number): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.deliveries (channel, alert_id, kind, payload, idempotency_key, created_at, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING`,
+      [d.channel, alertId, d.kind, JSON.stringify(d.payload), d.key, toDate(at)],
+    );
+  }
+
+  private async saveAlert(tx: Queryable, a: Alert): Promise<Alert & { id: number }> {
+    const values = [
+      a.fingerprint,
+      a.kind,
+      a.metric,
+      a.series,
+      a.detector,
+      a.state,
+      a.severity,
+      fin(a.value),
+      fin(a.expected),
+      fin(a.lower),
+      fin(a.upper),
+      fin(a.sigmas),
+      a.reason,
+      fin(a.peakDeviation),
+      a.anomalousCount,
+      a.streak,
+      a.okStreak,
+      toDate(a.bucket),
+      toDate(a.firstBucket),
+      toDate(a.startedAt),
+      toDate(a.updatedAt),
+      toDate(a.firedAt),
+      toDate(a.resolvedAt),
+      toDate(a.snoozedUntil),
+      toDate(a.lastNotifiedAt),
+      a.actedBy,
+      JSON.stringify(a.details),
+    ];
+    if (a.id === null) {
+      const { rows } = await tx.query(
+        `INSERT INTO ${this.s}.alerts (fingerprint, kind, metric, series, detector, state, severity, value, expected,
+           lower_bound, upper_bound, sigmas, reason, peak_deviation, anomalous_count, streak, ok_streak, bucket,
+           first_bucket, started_at, updated_at, fired_at, resolved_at, snoozed_until, last_notified_at, acted_by, details)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+         RETURNING id`,
+        values,
+      );
+      return { ...a, id: toNum(rows[0]?.id) ?? 0 };
+    }
+    await tx.query(
+      `UPDATE ${this.s}.alerts SET fingerprint=$1, kind=$2, metric=$3, series=$4, detector=$5, state=$6, severity=$7,
+         value=$8, expected=$9, lower_bound=$10, upper_bound=$11, sigmas=$12, reason=$13, peak_deviation=$14,
+         anomalous_count=$15, streak=$16, ok_streak=$17, bucket=$18, first_bucket=$19, started_at=$20, updated_at=$21,
+         fired_at=$22, resolved_at=$23, snoozed_until=$24, last_notified_at=$25, acted_by=$26, details=$27
+       WHERE id = $28`,
+      [...values, a.id],
+    );
+    return { ...a, id: a.id };
+  }
+
+  // ---- the outbox ----
+
+  /** The oldest pending delivery of each channel: per-channel order is kept by only ever sending the head. */
+  async deliveryHeads(): Promise<Delivery[]> {
+    const { rows } = await this.db.query(
+      `SELECT DISTINCT ON (channel) id, channel, alert_id, kind, payload, idempotency_key, status, attempts,
+              created_at, next_attempt_at, last_error
+       FROM ${this.s}.deliveries WHERE status = 'pending' ORDER BY channel, id`,
+    );
+    return rows.map(rowToDelivery);
+  }
+
+  async markSent(id: number, at: number): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.s}.deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1`,
+      [id, toDate(at)],
+    );
+  }
+
+  async markRetry(id: number, nextAt: number, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.s}.deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1`,
+      [id, toDate(nextAt), error.slice(0, 2000)],
+    );
+  }
+
+  async markDead(id: number, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.s}.deliveries SET status = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+      [id, error.slice(0, 2000)],
+    );
+  }
+
+  async queueDepth(): Promise<number> {
+    const { rows } = await this.db.query(`SELECT count(*)::int AS n FROM ${this.s}.deliveries WHERE status = 'pending'`);
+    return toNum(rows[0]?.n) ?? 0;
+  }
+
+  async deliveries(opts: { status?: Delivery["status"] } = {}): Promise<Delivery[]> {
+    const { rows } = opts.status
+      ? await this.db.query(`SELECT * FROM ${this.s}.deliveries WHERE status = $1 ORDER BY id`, [opts.status])
+      : await this.db.query(`SELECT * FROM ${this.s}.deliveries ORDER BY id`);
+    return rows.map(rowToDelivery);
+  }
+
+  async alertCountsByState(): Promise<Record<AlertState, number>> {
+    const { rows } = await this.db.query(
+      `SELECT state, count(*)::int AS n FROM ${this.s}.alerts WHERE state <> 'resolved' OR resolved_at > now() - interval '1 day' GROUP BY state`,
+    );
+    const out: Record<AlertState, number> = { pending: 0, firing: 0, acknowledged: 0, snoozed: 0, resolved: 0 };
+    for (const r of rows) out[String(r.state) as AlertState] = toNum(r.n) ?? 0;
+    return out;
+  }
+
+  // ---- channel message references (edit/thread later changes under the original) ----
+
+  async messageRef(alertId: number, channel: string): Promise<unknown | null> {
+    const { rows } = await this.db.query(
+      `SELECT message_ref FROM ${this.s}.channel_messages WHERE alert_id = $1 AND channel = $2`,
+      [alertId, channel],
+    );
+    return rows[0] ? toJson<unknown>(rows[0].message_ref, null) : null;
+  }
+
+  async saveMessageRef(alertId: number, channel: string, ref: unknown): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.channel_messages (alert_id, channel, message_ref) VALUES ($1, $2, $3)
+       ON CONFLICT (alert_id, channel) DO UPDATE SET message_ref = EXCLUDED.message_ref`,
+      [alertId, channel, JSON.stringify(ref)],
+    );
+  }
+
+  // ---- audit ----
+
+  async audit(entry: { at: number; actor: string; action: string; target?: string; allowed: boolean; detail?: object }) {
+    await this.db.query(
+      `INSERT INTO ${this.s}.audit_log (at, actor, action, target, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [toDate(entry.at), entry.actor, entry.action, entry.target ?? "", entry.allowed, JSON.stringify(entry.detail ?? {})],
+    );
+  }
+}

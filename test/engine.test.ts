@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { getDetector } from "../detectors/registry.js";
+import { runBatch } from "../detectors/types.js";
+import { ManualClock } from "../src/clock.js";
+import type { MetricConfig } from "../src/config/types.js";
+import { Engine } from "../src/engine/engine.js";
+import { VigilMetrics } from "../src/http/metrics.js";
+import { silentLogger } from "../src/log.js";
+import { makeFetcher } from "../src/source-fetcher.js";
+import { migrate } from "../src/store/migrations.js";
+import { StateStore } from "../src/store/state-store.js";
+import { DAY, HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
+
+const T0 = Date.UTC(2026, 0, 5); // a Monday, on the hour grid
+// One database per file (PGlite start-up is slow); each test gets its own state schema and table.
+let schema = "vigil";
+let table = "metric_data";
+let n = 0;
+
+function metric(overrides: Partial<MetricConfig> & { name: string }): MetricConfig {
+  return baseMetric({
+    source: { table, time_column: "ts", value: "sum(v)", split_by: [], dimensions: [] },
+    ...overrides,
+  });
+}
+
+function makeEngine(t: TestDatabase, clock: ManualClock, metrics: MetricConfig[], judged?: Map<string, boolean>) {
+  const store = new StateStore(t.db, schema);
+  const engine = new Engine(vigilConfig(metrics), {
+    store,
+    fetch: makeFetcher(t.db, silentLogger()),
+    clock,
+    log: silentLogger(),
+    metrics: new VigilMetrics({ defaultMetrics: false }),
+    onJudged: judged
+      ? (m, s, p, _v, flags) => {
+          const key = `${m}|${s}|${p.t}`;
+          expect(judged.has(key), `bucket ${new Date(p.t).toISOString()} judged twice`).toBe(false);
+          judged.set(key, flags[0]!);
+        }
+      : undefined,
+  });
+  return { store, engine };
+}
+
+/** 10 days of hourly values around 100 with noise, and spikes at chosen hours. */
+function hourly(days: number, spikes: Record<number, number> = {}, seed = 1): Row[] {
+  const rnd = noise(seed);
+  const rows: Row[] = [];
+  for (let h = 0; h < days * 24; h++) rows.push({ ts: T0 + h * HOUR + 60_000, v: spikes[h] ?? 100 + rnd() * 10 });
+  return rows;
+}
+
+describe("engine", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    n++;
+    schema = `state_${n}`;
+    table = `metric_data_${n}`;
+    await migrate(t.db, schema);
+    await createMetricTable(t.db, table);
+  });
+
+  it("judges only the last closed bucket on first sight, never the one still filling", async () => {
+    // spike in hour 200 (closed at now) and a bigger one in hour 201 (still filling)
+    await insertRows(t.db, table, hourly(9, { 200: 500, 201: 900 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 30 * 60_000);
+    const judged = new Map<string, boolean>();
+    const { engine, store } = makeEngine(t, clock, [metric({ name: "m" })], judged);
+    const report = await engine.evaluate();
+    expect(report.failed).toEqual([]);
+    expect([...judged.keys()]).toEqual([`m||${T0 + 200 * HOUR}`]);
+    const alerts = await store.listAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ metric: "m", series: "", state: "firing", value: 500 });
+  });
+
+  it("respects delay: a bucket is closed only once now >= end + delay", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 500 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 10 * 60_000);
+    const judged = new Map<string, boolean>();
+    const { engine } = makeEngine(t, clock, [metric({ name: "m", delayMs: 15 * 60_000 })], judged);
+    await engine.evaluate();
+    expect([...judged.keys()]).toEqual([`m||${T0 + 199 * HOUR}`]);
+    clock.set(T0 + 201 * HOUR + 15 * 60_000);
+    await engine.evaluate();
+    expect([...judged.keys()]).toEqual([`m||${T0 + 199 * HOUR}`, `m||${T0 + 200 * HOUR}`]);
+  });
+
+  it("incremental ticks give the same verdicts as a full recompute and as the batch detector", async () => {
+    const spikes = { 150: 400, 151: 20, 170: 260, 190: 330 };
+    const rows = hourly(9, spikes, 7);
+    await insertRows(t.db, table, rows);
+    const m = metric({ name: "m", lookbackMs: 30 * DAY });
+    // incremental: start at hour 120, then ticks of 1-3 hours until hour 215
+    const inc = new Map<string, boolean>();
+    const clock = new ManualClock(T0 + 121 * HOUR);
+    const a = makeEngine(t, clock, [m], inc);
+    await a.engine.evaluate();
+    const steps = [1, 2, 3, 1, 1, 3, 2];
+    for (let i = 0; clock.now() < T0 + 216 * HOUR; i++) {
+      clock.advance(steps[i % steps.length]! * HOUR);
+      await a.engine.evaluate();
+    }
+    // full recompute: a fresh engine on the same watermark state judges everything after it at once
+    const judgedInc = [...inc.entries()].filter(([k]) => Number(k.split("|")[2]) > T0 + 120 * HOUR);
+    // batch reference over the whole series
+    const def = getDetector("zscore")!;
+    const params = def.params.parse({ window: 48, k: 4, min_points: 24 });
+    const verdicts = runBatch(def, params, rows.map((r) => ({ t: Math.floor(r.ts / HOUR) * HOUR, v: r.v })));
+    const inData = judgedInc.filter(([k]) => Number(k.split("|")[2]) < T0 + 216 * HOUR);
+    for (const [key, flag] of inData) {
+      const h = (Number(key.split("|")[2]) - T0) / HOUR;
+      expect(flag, `hour ${h}`).toBe(verdicts[h]!.anomaly);
+    }
+    expect(inData.length).toBe(215 - 120);
+    expect(judgedInc.filter(([, f]) => f).length).toBeGreaterThanOrEqual(2);
+
+    // a restart (new engine, same store) re-judges nothing already judged
+    const again = new Map<string, boolean>();
+    const b = makeEngine(t, clock, [m], again);
+    await b.engine.evaluate();
+    expect(again.size).toBe(0);
+  });
+
+  it("a restart resumes after the stored watermark without re-alerting", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 500 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const first = makeEngine(t, clock, [metric({ name: "m" })]);
+    const r1 = await first.engine.evaluate();
+    expect(r1.metrics[0]!.events.map((e) => e.event.to)).toEqual(["firing"]);
+    const second = makeEngine(t, clock, [metric({ name: "m" })]);
+    const r2 = await second.engine.evaluate();
+    expect(r2.metrics[0]!.events).toEqual([]);
+    expect((await first.store.deliveries()).length).toBe(1);
+  });
+
+  it("for: pending then firing; resolve_after: resolved only after enough normal buckets", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 500, 201: 520, 202: 510 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const { engine, store } = makeEngine(t, clock, [metric({ name: "m", for: 2, resolveAfter: 2 })]);
+    await engine.evaluate();
+    expect((await store.listAlerts())[0]!.state).toBe("pending");
+    expect(await store.deliveries()).toHaveLength(0);
+    clock.advance(HOUR);
+    await engine.evaluate();
+    expect((await store.listAlerts())[0]!.state).toBe("firing");
+    clock.advance(2 * HOUR); // 202 anomalous (update), 203 normal
+    await engine.evaluate();
+    const a = (await store.listAlerts())[0]!;
+    expect(a.state).toBe("firing");
+    expect(a.anomalousCount).toBe(3);
+    clock.advance(HOUR); // 204 normal -> second in-band bucket
+    await engine.evaluate();
+    const resolved = (await store.listAlerts())[0]!;
+    expect(resolved.state).toBe("resolved");
+    const kinds = (await store.deliveries()).map((d) => d.kind);
+    expect(kinds).toEqual(["firing", "resolved"]);
+    const hist = await store.history(resolved.id!);
+    expect(hist.map((h) => `${h.from}->${h.to}`)).toEqual(["null->pending", "pending->firing", "firing->resolved"]);
+  });
+
+  it("direction and min_change filter verdicts", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 40 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const up = makeEngine(t, clock, [metric({ name: "up", direction: "up" })]);
+    await up.engine.evaluate();
+    expect(await up.store.listAlerts()).toHaveLength(0);
+    const big = makeEngine(t, clock, [metric({ name: "big", minChange: { kind: "relative", value: 0.8 } })]);
+    await big.engine.evaluate();
+    expect(await big.store.listAlerts()).toHaveLength(0);
+    const down = makeEngine(t, clock, [metric({ name: "down", direction: "down", minChange: { kind: "relative", value: 0.5 } })]);
+    await down.engine.evaluate();
+    expect(await down.store.listAlerts()).toHaveLength(1);
+  });
+
+  it("a failing metric raises a source meta-alert; the others go on; it clears when the SQL works", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 500 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const broken = metric({ name: "broken", source: { table: `no_such_table_${n}`, time_column: "ts", value: "sum(v)", split_by: [], dimensions: [] } });
+    const { engine, store } = makeEngine(t, clock, [broken, metric({ name: "ok" })]);
+    const r = await engine.evaluate();
+    expect(r.failed).toEqual(["broken"]);
+    expect(r.metrics[0]!.error).toMatch(/no_such_table/);
+    const alerts = await store.listAlerts();
+    expect(alerts.map((a) => `${a.metric}/${a.kind}/${a.detector}/${a.state}`).sort()).toEqual([
+      "broken/meta/source/firing",
+      "ok/metric/zscore/firing",
+    ]);
+    await t.db.exec(`CREATE TABLE no_such_table_${n} (ts timestamptz, v float8)`);
+    clock.advance(HOUR);
+    const r2 = await engine.evaluate();
+    expect(r2.failed).toEqual([]);
+    const meta = (await store.listAlerts()).find((a) => a.kind === "meta")!;
+    expect(meta.state).toBe("resolved");
+  });
+
+  it("splits series and keeps per-series alerts apart", async () => {
+    const rows: Row[] = [];
+    const rnd = noise(3);
+    for (let h = 0; h < 9 * 24; h++) {
+      for (const s of ["x", "y"]) rows.push({ ts: T0 + h * HOUR, series: s, v: h === 200 && s === "y" ? 900 : 100 + rnd() * 10 });
+    }
+    await insertRows(t.db, table, rows);
+    const clock = new ManualClock(T0 + 201 * HOUR);
+    const m = metric({ name: "split", source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] } });
+    const { engine, store } = makeEngine(t, clock, [m]);
+    await engine.evaluate();
+    const alerts = await store.listAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.series).toBe("series=y");
+  });
+});

@@ -1,0 +1,47 @@
+/** Resolved-config builders for tests that drive the engine without YAML. */
+import type { MetricConfig, VigilConfig } from "../../src/config/types.js";
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+
+export function metric(overrides: Partial<MetricConfig> & { name: string }): MetricConfig {
+  return {
+    source: {
+      table: "metric_data",
+      time_column: "ts",
+      value: "sum(v)",
+      split_by: [],
+      dimensions: [],
+    },
+    granularityMs: HOUR,
+    lookbackMs: 7 * DAY,
+    delayMs: 0,
+    detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }],
+    direction: "both",
+    minChange: null,
+    for: 1,
+    severity: "warning",
+    repeatEveryMs: null,
+    resolveAfter: 2,
+    notify: ["out"],
+    schedule: "*/5 * * * *",
+    mute: [],
+    ...overrides,
+  };
+}
+
+export function vigilConfig(metrics: MetricConfig[], overrides: Partial<VigilConfig> = {}): VigilConfig {
+  return {
+    file: "test.yaml",
+    database: {},
+    timezone: "UTC",
+    http: { port: 0, host: "127.0.0.1" },
+    channels: { out: { type: "console", send_resolved: true } },
+    defaults: { schedule: "*/5 * * * *", notify: ["out"], severity_channels: {}, storm_limit: 10 },
+    metrics,
+    experiments: [],
+    digest: [],
+    mute: [],
+    ...overrides,
+  };
+}

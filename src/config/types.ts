@@ -55,7 +55,7 @@ export interface MetricConfig {
 }
 
 export type ChannelConfig =
-  | { type: "console" }
+  | { type: "console"; send_resolved: boolean }
   | { type: "telegram"; chat_id: string; send_resolved: boolean }
   | { type: "slack"; channel: string; send_resolved: boolean }
   | { type: "webhook"; url: string; headers: Record<string, string>; send_resolved: boolean };

@@ -1,0 +1,177 @@
+/**
+ * Checks that span several places in the file: references to channels and metrics, duplicate
+ * names, experiment arithmetic, bot sections for chat channels. They read the data defensively
+ * (it may have failed schema validation elsewhere) so that one run reports every problem at once.
+ */
+import { suggestion } from "./did-you-mean.js";
+import type { PathSegment } from "./problem.js";
+
+/** A problem found on data; load.ts turns the path into FILE:LINE:COL. */
+export interface Finding {
+  path: PathSegment[];
+  message: string;
+  /** Point at the key rather than the value. */
+  at?: "key" | "value";
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function asArray(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function nonEmptyString(v: unknown): v is string {
+  return typeof v === "string" && v.trim() !== "";
+}
+
+export function checkConfig(data: unknown): Finding[] {
+  const root = asRecord(data) ?? {};
+  const errors: Finding[] = [];
+  const channels = asRecord(root.channels) ?? {};
+  const channelNames = Object.keys(channels);
+
+  const checkNotify = (list: unknown, path: PathSegment[]): void => {
+    asArray(list).forEach((name, i) => {
+      if (typeof name === "string" && name !== "" && !Object.hasOwn(channels, name)) {
+        const known = channelNames.length > 0 ? channelNames.join(", ") : "none defined";
+        errors.push({ path: [...path, i], message: `unknown channel '${name}' (channels: ${known})${suggestion(name, channelNames)}` });
+      }
+    });
+  };
+
+  for (const [name, ch] of Object.entries(channels)) {
+    const type = asRecord(ch)?.type;
+    if (type === "telegram" || type === "slack") {
+      const section = asRecord(root[type]);
+      if (!nonEmptyString(section?.token)) {
+        const envVar = type === "telegram" ? "TELEGRAM_BOT_TOKEN" : "SLACK_BOT_TOKEN";
+        errors.push({
+          path: ["channels", name, "type"],
+          message: section
+            ? `channel '${name}' is a ${type} channel but ${type}.token is empty (is ${envVar} set?)`
+            : `channel '${name}' is a ${type} channel but there is no top-level ${type}: section with a token (token: "\${${envVar}}")`,
+        });
+      }
+    }
+  }
+
+  const defaults = asRecord(root.defaults);
+  checkNotify(defaults?.notify, ["defaults", "notify"]);
+  const sevChannels = asRecord(defaults?.severity_channels);
+  for (const sev of ["info", "warning", "critical"]) checkNotify(sevChannels?.[sev], ["defaults", "severity_channels", sev]);
+
+  const metrics = asArray(root.metrics);
+  const metricNames: string[] = [];
+  const unique = (names: string[]): string => [...new Set(names)].join(", ");
+  const firstMetric = new Map<string, number>();
+  metrics.forEach((raw, i) => {
+    const m = asRecord(raw);
+    if (!m) return;
+    const name = m.name;
+    if (typeof name === "string") {
+      metricNames.push(name);
+      const first = firstMetric.get(name);
+      if (first === undefined) firstMetric.set(name, i);
+      else errors.push({ path: ["metrics", i, "name"], message: `duplicate metric name '${name}' (already used by metrics[${first}])` });
+    }
+    const hasSource = m.source !== undefined && m.source !== null;
+    const hasQuery = m.query !== undefined && m.query !== null;
+    if (hasSource && hasQuery) {
+      errors.push({ path: ["metrics", i, "query"], at: "key", message: "set either source: or query:, not both" });
+    } else if (!hasSource && !hasQuery) {
+      const label = typeof name === "string" ? `metric '${name}'` : "a metric";
+      errors.push({ path: ["metrics", i], message: `${label} needs a source: (table, time_column, value) or a query:` });
+    }
+    const source = asRecord(m.source);
+    if (source?.granularity !== undefined && m.granularity !== undefined) {
+      errors.push({ path: ["metrics", i, "granularity"], at: "key", message: "granularity is set twice: keep source.granularity or this one" });
+    }
+    checkNotify(m.notify, ["metrics", i, "notify"]);
+  });
+
+  const firstExperiment = new Map<string, number>();
+  asArray(root.experiments).forEach((raw, i) => {
+    const e = asRecord(raw);
+    if (!e) return;
+    const base: PathSegment[] = ["experiments", i];
+    if (typeof e.name === "string") {
+      const first = firstExperiment.get(e.name);
+      if (first === undefined) firstExperiment.set(e.name, i);
+      else errors.push({ path: [...base, "name"], message: `duplicate experiment name '${e.name}' (already used by experiments[${first}])` });
+    }
+    checkNotify(e.notify, [...base, "notify"]);
+    checkExperiment(e, base, errors);
+  });
+
+  asArray(root.digest).forEach((raw, i) => {
+    const d = asRecord(raw);
+    if (!d) return;
+    checkNotify(d.notify, ["digest", i, "notify"]);
+    asArray(d.metrics).forEach((name, j) => {
+      if (typeof name === "string" && !metricNames.includes(name)) {
+        const known = metricNames.length > 0 ? unique(metricNames) : "none defined";
+        errors.push({ path: ["digest", i, "metrics", j], message: `unknown metric '${name}' (metrics: ${known})${suggestion(name, metricNames)}` });
+      }
+    });
+  });
+  return errors;
+}
+
+function checkExperiment(e: Record<string, unknown>, base: PathSegment[], errors: Finding[]): void {
+  const variants = asRecord(e.variants);
+  if (variants) {
+    const names = Object.keys(variants);
+    const weights = Object.values(variants);
+    if (names.length < 2) {
+      errors.push({ path: [...base, "variants"], message: `an experiment needs at least two variants, got ${names.length}` });
+    }
+    if (names.length > 0 && weights.every((w) => typeof w === "number")) {
+      const sum = (weights as number[]).reduce((a, b) => a + b, 0);
+      if (Math.abs(sum - 1) > 1e-6) {
+        errors.push({ path: [...base, "variants"], message: `variant weights must sum to 1, they sum to ${Number(sum.toFixed(6))}` });
+      }
+    }
+    if (typeof e.control === "string" && !names.includes(e.control)) {
+      errors.push({
+        path: [...base, "control"],
+        message: `control '${e.control}' is not one of the variants (${names.join(", ")})${suggestion(e.control, names)}`,
+      });
+    }
+  }
+  if (typeof e.start === "string" && typeof e.end === "string" && Date.parse(e.start) >= Date.parse(e.end)) {
+    errors.push({ path: [...base, "end"], message: `end must be after start (${e.start})` });
+  }
+  for (const key of ["guardrails", "goals"] as const) {
+    const seen = new Map<string, number>();
+    asArray(e[key]).forEach((raw, j) => {
+      const g = asRecord(raw);
+      if (!g) return;
+      const path: PathSegment[] = [...base, key, j];
+      if (typeof g.name === "string") {
+        const first = seen.get(g.name);
+        if (first === undefined) seen.set(g.name, j);
+        else errors.push({ path: [...path, "name"], message: `duplicate name '${g.name}' (already used by ${key}[${first}])` });
+      }
+      checkGuardrail(g, path, errors);
+    });
+  }
+}
+
+function checkGuardrail(g: Record<string, unknown>, path: PathSegment[], errors: Finding[]): void {
+  const aggregate = g.aggregate ?? "mean";
+  if (aggregate === "ratio") {
+    for (const key of ["numerator", "denominator"]) {
+      if (g[key] === undefined) errors.push({ path, message: `missing required key '${key}' (needed for aggregate: ratio)` });
+    }
+    return;
+  }
+  for (const key of ["numerator", "denominator"]) {
+    if (g[key] !== undefined) errors.push({ path: [...path, key], at: "key", message: `${key} is only used with aggregate: ratio` });
+  }
+  const events = asRecord(g.events);
+  if (events && aggregate !== "count" && events.value === undefined && typeof aggregate === "string") {
+    errors.push({ path: [...path, "events"], message: `missing required key 'value' (needed for aggregate: ${aggregate})` });
+  }
+}

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createNotifiers } from "../notifiers/registry.js";
+import { ManualClock } from "../src/clock.js";
+import { Dispatcher } from "../src/delivery/dispatcher.js";
+import type { AlertNotification } from "../src/delivery/notification.js";
+import type { Alert } from "../src/engine/alert.js";
+import { VigilMetrics } from "../src/http/metrics.js";
+import { silentLogger } from "../src/log.js";
+import { migrate } from "../src/store/migrations.js";
+import { StateStore } from "../src/store/state-store.js";
+import { vigilConfig } from "./helpers/config.js";
+import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { WebhookReceiver } from "./helpers/webhook-receiver.js";
+
+const T0 = Date.UTC(2026, 0, 5, 12);
+
+function alert(i: number): Alert {
+  return {
+    id: null,
+    fingerprint: `m\u001f\u001fz${i}`,
+    kind: "metric",
+    metric: "m",
+    series: `s${i}`,
+    detector: "zscore",
+    state: "firing",
+    severity: "critical",
+    value: 500 + i,
+    expected: 100,
+    lower: 70,
+    upper: 130,
+    sigmas: 12,
+    reason: "12σ above",
+    peakDeviation: 400,
+    anomalousCount: 1,
+    streak: 1,
+    okStreak: 0,
+    bucket: T0 - 3_600_000,
+    firstBucket: T0 - 3_600_000,
+    startedAt: T0,
+    updatedAt: T0,
+    firedAt: T0,
+    resolvedAt: null,
+    snoozedUntil: null,
+    lastNotifiedAt: T0,
+    actedBy: null,
+    details: { runbook: "https://wiki/x" },
+  };
+}
+
+describe("dispatcher (outbox) against a failing webhook receiver", () => {
+  let t: TestDatabase;
+  let n = 0;
+  let store: StateStore;
+  let hook: WebhookReceiver;
+  let clock: ManualClock;
+  let metrics: VigilMetrics;
+  let dispatcher: Dispatcher;
+
+  beforeAll(async () => {
+    t = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    n++;
+    await migrate(t.db, `d${n}`);
+    store = new StateStore(t.db, `d${n}`);
+    hook = await new WebhookReceiver().start();
+    clock = new ManualClock(T0);
+    metrics = new VigilMetrics({ defaultMetrics: false });
+    const config = vigilConfig([], {
+      channels: { hook: { type: "webhook", url: hook.url, headers: { "x-token": "s3cret" }, send_resolved: true } },
+    });
+    const notifiers = createNotifiers({ config, log: silentLogger(), stdout: process.stdout });
+    dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics, random: () => 1 });
+    return () => hook.close();
+  });
+
+  async function enqueue(count: number) {
+    for (let i = 0; i < count; i++) {
+      await store.write({
+        outcomes: [{ alert: alert(i), events: [{ from: null, to: "firing", actor: "engine", note: "", notify: "firing" }] }],
+        watermarks: [],
+        deliveriesFor: (a, ev, h) => [
+          {
+            channel: "hook",
+            kind: "firing",
+            key: `${h}:hook`,
+            payload: { type: "alert", event: "firing", alert: a, previousState: ev.from, actor: ev.actor, note: "", at: T0 } satisfies AlertNotification,
+          },
+        ],
+      });
+    }
+  }
+
+  it("delivers in order exactly once through 500s, 429 with Retry-After, resets and timeouts", async () => {
+    await enqueue(5);
+    hook.script.push(
+      { kind: "status", status: 500 },
+      { kind: "status", status: 429, retryAfter: "7" },
+      { kind: "reset" },
+      { kind: "status", status: 503 },
+    );
+    for (let round = 0; round < 40 && hook.received.length < 5; round++) {
+      await dispatcher.drain();
+      clock.advance(60_000);
+    }
+    expect(hook.received.map((r) => r.body.value)).toEqual([500, 501, 502, 503, 504]);
+    const keys = hook.received.map((r) => r.headers["idempotency-key"]);
+    expect(new Set(keys).size).toBe(5);
+    expect(hook.received[0]!.headers["x-token"]).toBe("s3cret");
+    expect(await store.queueDepth()).toBe(0);
+    const sent = await metrics.registry.getSingleMetricAsString("vigil_deliveries_total");
+    expect(sent).toMatch(/outcome="sent"} 5/);
+    expect(sent).toMatch(/outcome="retried"} 4/);
+  });
+
+  it("honours Retry-After: nothing is sent before it passes", async () => {
+    await enqueue(1);
+    hook.script.push({ kind: "status", status: 429, retryAfter: "120" });
+    await dispatcher.drain();
+    expect(hook.received).toHaveLength(0);
+    clock.advance(119_000);
+    await dispatcher.drain();
+    expect(hook.attempts).toBe(1);
+    clock.advance(1000);
+    await dispatcher.drain();
+    expect(hook.received).toHaveLength(1);
+  });
+
+  it("a permanent 4xx or the give-up age marks the delivery dead and reports it", async () => {
+    const dead: string[] = [];
+    const notifiers = createNotifiers({
+      config: vigilConfig([], { channels: { hook: { type: "webhook", url: hook.url, headers: {}, send_resolved: true } } }),
+      log: silentLogger(),
+      stdout: process.stdout,
+    });
+    const d = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics, giveUpMs: 3_600_000, onDead: (x, e) => dead.push(`${x.id}:${e}`) });
+    await enqueue(2);
+    hook.script.push({ kind: "status", status: 400, body: "bad chat" });
+    // the second keeps failing with 500 until the give-up age
+    for (let i = 0; i < 30; i++) hook.script.push({ kind: "status", status: 500 });
+    await d.drain();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatch(/HTTP 400/);
+    for (let i = 0; i < 20 && dead.length < 2; i++) {
+      await d.drain();
+      clock.advance(10 * 60_000);
+    }
+    expect(dead).toHaveLength(2);
+    expect((await store.deliveries({ status: "dead" })).length).toBe(2);
+  });
+
+  it("backoff grows exponentially with jitter, capped", () => {
+    const d = new Dispatcher({ store, notifiers: () => new Map(), clock, log: silentLogger(), metrics, random: () => 0 });
+    expect(d.backoff(0)).toBe(500);
+    expect(d.backoff(3)).toBe(4000);
+    expect(d.backoff(40)).toBe(150_000);
+  });
+});

@@ -205,12 +205,11 @@ export class Daemon {
       this.log.info({ port: this.http.port }, "http listening");
     }
     if (this.opts.watch !== false && !this.opts.config) {
-      this.watcher = new ConfigWatcher(this.opts.configPath, { env: this.opts.env ?? process.env });
-      this.watcher.on("reload", (ev: { config: VigilConfig; diff: ConfigDiff }) => void this.applyConfig(ev.config, ev.diff));
-      this.watcher.on("invalid", (ev: { problems: Parameters<typeof formatProblem>[0][] }) => void this.rejectConfig(ev.problems.map(formatProblem)));
-      this.watcher.on("error", (err: unknown) =>
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, "config watcher error"),
-      );
+      const watcher = new ConfigWatcher(this.opts.configPath, { env: this.opts.env ?? process.env, initial: this.config });
+      watcher.on("reload", (ev) => void this.applyConfig(ev.config, ev.diff));
+      watcher.on("invalid", (ev) => void this.rejectConfig(ev.problems.map(formatProblem)));
+      watcher.on("error", (err) => this.log.error({ err: err.message }, "config watcher error"));
+      this.watcher = watcher;
     }
     const poll = this.opts.dispatchPollMs ?? 1000;
     const loop = () => {
@@ -245,6 +244,11 @@ export class Daemon {
     const counts = await this.store.alertCountsByState();
     for (const [state, n] of Object.entries(counts)) this.metrics.alerts.set({ state }, n);
     this.metrics.queueDepth.set(await this.store.queueDepth());
+  }
+
+  /** Re-read the config file now (SIGHUP). */
+  reloadConfig(): Promise<void> {
+    return this.watcher?.reload() ?? Promise.resolve();
   }
 
   /** Swap in a new valid config between ticks and say what changed. */

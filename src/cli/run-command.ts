@@ -24,6 +24,8 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     return report.failed.length > 0 ? 1 : 0;
   }
   await daemon.start();
+  const onHup = () => void daemon.reloadConfig();
+  process.on("SIGHUP", onHup);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, "shutting down");
@@ -35,6 +37,7 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   });
+  process.off("SIGHUP", onHup);
   await daemon.stop();
   return 0;
 }

@@ -1,129 +1,288 @@
+/**
+ * `ensemble`: the default detector, what a metric gets when it names none and what `vigil detect`
+ * runs. One score in [0, 1] from five views of the series, each judged against its own recent past:
+ *
+ *   1. the point against a robust rolling baseline (median and MAD-sigma of the last `window` points,
+ *      as `moving_average` median_mad) — spikes;
+ *   2. the mean of the last 5 points against that baseline — level shifts, early;
+ *   3. the mean of the last 20 points — small persistent shifts and drifts;
+ *   4. volatility: the mean absolute step of the last 10 points against the median step — bursts,
+ *      noise changes;
+ *   5. the `seasonal` detector's residual when it has found a daily or weekly pattern — a pattern
+ *      that broke (a holiday, a flattened peak).
+ *
+ * Why relative to the past: a fixed "k sigmas" either floods spiky series or misses quiet ones. Each
+ * view is scored against the largest value it took over the last `history` points (excluding what
+ * was already alerted), so a point is anomalous when it is new for this series: bigger than
+ * anything recently seen by the `novelty` factor, and above an absolute floor (in sigmas). That is
+ * a streaming, label-free calibration per series.
+ *
+ * After an alert the detector stays quiet for `refractory` points (one incident, one alert), and if
+ * the series stays beyond the band on the same side (a level shift) it re-baselines on the new level
+ * instead of alerting for days. `missing` runs alongside: a run of empty buckets longer than
+ * `missing_after` is an anomaly too. Needs `warmup` points before its first alert.
+ */
 import { z } from "zod";
-import { isValue, MAD_TO_SIGMA, quantileSorted, type SortedWindow, safeScale, scoreFromSigmas, sigmaReason, sortedWindow, swClear, swMad, swMedian, swPush } from "./stats.js";
+import { missing, type MissingState } from "./missing.js";
+import { seasonal, type SeasonalState } from "./seasonal.js";
+import {
+  isValue,
+  MAD_TO_SIGMA,
+  quantileSorted,
+  type SortedWindow,
+  safeScale,
+  sigmaReason,
+  sortedWindow,
+  swClear,
+  swMad,
+  swMedian,
+  swPush,
+} from "./stats.js";
+import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
+/** Number of views (features). */
+const NF = 5;
+/** Absolute floors per view: even a novel value must be this unusual (sigmas, or × for volatility). */
+const FLOOR = [4, 3, 2.5, 3, 4] as const;
+/** Short windows of views 2, 3 and 4. */
+const SHORT = 5;
+const MEDIUM = 20;
+const STEPS = 10;
+/** Points after an alert that decide whether it was a level shift, and how many must agree. */
+const SHIFT_CHECK = 12;
+const SHIFT_AGREE = 10;
+const SHIFT_SIGMAS = 3;
+
 const params = z.object({
-  window: z.number().int().min(8).default(400).describe("Baseline window in points."),
-  min_points: z.number().int().min(4).default(50).describe("Warm-up points."),
-  c: z.number().positive().default(3).describe("raw = e/(e+c)."),
-  short: z.number().int().min(1).default(10).describe("Short window (points)."),
-  long: z.number().int().min(10).default(2000).describe("Long window of averaged raw scores."),
-  min_long: z.number().int().min(10).default(200).describe("Long points before alarms."),
-  kl: z.number().positive().default(4.26).describe("Likelihood threshold in sigmas."),
-  refractory: z.number().int().min(0).default(200).describe("Points without alerts after an alert."),
-  shift_check: z.number().int().min(1).default(12).describe("Points after an alert to decide on a level shift."),
-  shift_frac: z.number().min(0).max(1).default(0.8).describe("Fraction beyond band to call a shift."),
-  shift_k: z.number().min(0).default(3).describe("Beyond this many sigmas counts toward a shift."),
-  floor_frac: z.number().min(0).default(0.05).describe("Scale floor as fraction of (q95-q05)."),
-  sigma_floor: z.number().min(0).default(0.01).describe("Floor of the long sd of a."),
+  window: z.number().int().min(10).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
+  history: z
+    .number()
+    .int()
+    .min(10)
+    .default(1000)
+    .describe("Points of score history each view is compared with: an alert needs something not seen in this long."),
+  warmup: z.number().int().min(10).default(400).describe("Points of history needed before the first alert."),
+  novelty: z
+    .number()
+    .min(1)
+    .default(1.1)
+    .describe("How much a view must exceed its largest recent value to alert (1.1 = 10% beyond anything in `history`)."),
+  novelty_point: z
+    .number()
+    .min(1)
+    .default(1.2)
+    .describe("The same for single points (spikes), which are noisier than the averaged views."),
+  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert."),
+  seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
+  missing_after: durationParam("Flag a run of empty buckets longer than this.").default("1h"),
+  granularity_ms: granularityParam,
 });
 export type EnsembleParams = z.infer<typeof params>;
 
-interface EnsembleState {
-  sw: SortedWindow;
+export interface EnsembleState {
+  base: SortedWindow;
+  steps: SortedWindow;
+  prev: number;
+  n: number;
   shortBuf: Float64Array;
-  shortHead: number;
-  shortN: number;
   shortSum: number;
-  longBuf: Float64Array;
-  longHead: number;
-  longN: number;
-  longSum: number;
-  longSq: number;
+  medBuf: Float64Array;
+  medSum: number;
+  stepBuf: Float64Array;
+  stepSum: number;
+  /** View history: `history` rows of NF values, ring; running maxima per view. */
+  hist: Float64Array;
+  histMax: Float64Array;
+  histHead: number;
+  histN: number;
+  views: Float64Array;
   cooldown: number;
-  sinceAlarm: number;
-  alarmSign: number;
+  /** Level-shift check after an alert: points seen, sign, how many stayed beyond the band. */
+  sinceAlert: number;
+  alertSign: number;
   beyond: number;
   recent: Float64Array;
+  seasonal: SeasonalState;
+  missing: MissingState;
+}
+
+function seasonalParams(p: EnsembleParams) {
+  return seasonal.params.parse(p.granularity_ms === undefined ? {} : { granularity_ms: p.granularity_ms });
+}
+function missingParams(p: EnsembleParams) {
+  return missing.params.parse(
+    p.granularity_ms === undefined ? { after: p.missing_after } : { after: p.missing_after, granularity_ms: p.granularity_ms },
+  );
+}
+// parsed once per params object: step() must not re-run zod per point
+const subParams = new WeakMap<EnsembleParams, { seasonal: ReturnType<typeof seasonalParams>; missing: ReturnType<typeof missingParams> }>();
+function sub(p: EnsembleParams) {
+  let s = subParams.get(p);
+  if (!s) {
+    s = { seasonal: seasonalParams(p), missing: missingParams(p) };
+    subParams.set(p, s);
+  }
+  return s;
+}
+
+function ring(buf: Float64Array, n: number, x: number): number {
+  const i = n % buf.length;
+  const old = n >= buf.length ? buf[i]! : 0;
+  buf[i] = x;
+  return old;
+}
+
+function recordViews(s: EnsembleState, p: EnsembleParams): void {
+  const H = p.history;
+  const full = s.histN === H;
+  const row = s.histHead * NF;
+  for (let k = 0; k < NF; k++) {
+    const old = s.hist[row + k]!;
+    const v = s.views[k]!;
+    s.hist[row + k] = v;
+    if (v >= s.histMax[k]!) s.histMax[k] = v;
+    else if (full && old === s.histMax[k]) {
+      // the maximum just left the window: rescan (rare, O(history))
+      let mx = 0;
+      for (let i = k; i < H * NF; i += NF) if (s.hist[i]! > mx) mx = s.hist[i]!;
+      s.histMax[k] = mx;
+    }
+  }
+  s.histHead = s.histHead + 1 === H ? 0 : s.histHead + 1;
+  if (!full) s.histN++;
+}
+
+function reasonFor(view: number, s: EnsembleState, zPoint: number, zShort: number, zMed: number, seasonalReason: string): string {
+  switch (view) {
+    case 0:
+      return `${sigmaReason(zPoint, "the rolling median")}, beyond anything in the last ${s.histN} points`;
+    case 1:
+      return `last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}`;
+    case 2:
+      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}`;
+    case 3:
+      return `volatility ${s.views[3]!.toFixed(1)}× its usual step size`;
+    default:
+      return seasonalReason;
+  }
 }
 
 export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   type: "ensemble",
   params,
   init: (p) => ({
-    sw: sortedWindow(p.window),
-    shortBuf: new Float64Array(p.short),
-    shortHead: 0,
-    shortN: 0,
+    base: sortedWindow(p.window),
+    steps: sortedWindow(p.window),
+    prev: Number.NaN,
+    n: 0,
+    shortBuf: new Float64Array(SHORT),
     shortSum: 0,
-    longBuf: new Float64Array(p.long),
-    longHead: 0,
-    longN: 0,
-    longSum: 0,
-    longSq: 0,
+    medBuf: new Float64Array(MEDIUM),
+    medSum: 0,
+    stepBuf: new Float64Array(STEPS),
+    stepSum: 0,
+    hist: new Float64Array(p.history * NF),
+    histMax: new Float64Array(NF),
+    histHead: 0,
+    histN: 0,
+    views: new Float64Array(NF),
     cooldown: 0,
-    sinceAlarm: -1,
-    alarmSign: 0,
+    sinceAlert: -1,
+    alertSign: 0,
     beyond: 0,
-    recent: new Float64Array(p.shift_check),
+    recent: new Float64Array(SHIFT_CHECK),
+    seasonal: seasonal.init(sub(p).seasonal),
+    missing: missing.init(sub(p).missing),
   }),
   step(s, point: Point, p): Verdict {
+    const sp = sub(p);
+    const gap = missing.step(s.missing, point, sp.missing);
+    const sv = p.seasonal ? seasonal.step(s.seasonal, point, sp.seasonal) : NO_VERDICT;
     const x = point.v;
-    if (!isValue(x)) return NO_VERDICT;
-    let verdict: Verdict = NO_VERDICT;
-    if (s.sw.n >= p.min_points) {
-      const m = swMedian(s.sw);
-      const spread = quantileSorted(s.sw.sorted, s.sw.n, 0.95) - quantileSorted(s.sw.sorted, s.sw.n, 0.05);
-      const sd = safeScale(Math.max(swMad(s.sw, m) * MAD_TO_SIGMA, p.floor_frac * spread), m);
-      const zp = (x - m) / sd;
-      const e = Math.abs(zp);
-      const r = e / (e + p.c);
-      // short mean of raw
-      if (s.shortN === p.short) s.shortSum -= s.shortBuf[s.shortHead]!;
-      else s.shortN++;
-      s.shortBuf[s.shortHead] = r;
-      s.shortSum += r;
-      s.shortHead = (s.shortHead + 1) % p.short;
-      const a = s.shortSum / s.shortN;
-      let zl = 0;
-      if (s.longN >= p.min_long) {
-        const mu = s.longSum / s.longN;
-        const sdl = Math.max(p.sigma_floor, Math.sqrt(Math.max(0, s.longSq / s.longN - mu * mu)));
-        zl = (a - mu) / sdl;
-      }
-      // long stats of a
-      if (s.longN === p.long) {
-        const o = s.longBuf[s.longHead]!;
-        s.longSum -= o;
-        s.longSq -= o * o;
-      } else s.longN++;
-      s.longBuf[s.longHead] = a;
-      s.longSum += a;
-      s.longSq += a * a;
-      s.longHead = (s.longHead + 1) % p.long;
+    // a gap is one more incident: it obeys the same refractory period as the other views
+    const gapAlert = gap.anomaly && s.cooldown === 0;
+    if (gapAlert) s.cooldown = p.refractory + 1;
+    if (!isValue(x)) return gapAlert ? gap : NO_VERDICT;
+    const n = s.n;
+    s.shortSum += x - ring(s.shortBuf, n, x);
+    s.medSum += x - ring(s.medBuf, n, x);
+    const step = Number.isNaN(s.prev) ? 0 : Math.abs(x - s.prev);
+    s.stepSum += step - ring(s.stepBuf, n, step);
+    s.n = n + 1;
+    s.prev = x;
 
-      let anomaly = false;
-      if (s.cooldown > 0) s.cooldown--;
-      else if (zl > p.kl) {
-        anomaly = true;
-        s.cooldown = p.refractory;
-        s.sinceAlarm = 0;
-        s.alarmSign = Math.sign(zp);
-        s.beyond = 0;
-      }
-      if (s.sinceAlarm >= 0 && !anomaly) {
-        s.recent[s.sinceAlarm] = x;
-        if (zp * s.alarmSign > p.shift_k) s.beyond++;
-        s.sinceAlarm++;
-        if (s.sinceAlarm === p.shift_check) {
-          if (s.beyond >= p.shift_frac * p.shift_check) {
-            swClear(s.sw);
-            for (let i = 0; i < p.shift_check; i++) swPush(s.sw, s.recent[i]!);
+    let verdict: Verdict = gapAlert ? gap : NO_VERDICT;
+    const w = s.base;
+    if (w.n >= Math.min(p.window, 30)) {
+      const m = swMedian(w);
+      // floors keep the scale meaningful when most of the window is one constant value
+      const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
+      const range = w.sorted[w.n - 1]! - w.sorted[0]!;
+      const sd = safeScale(Math.max(swMad(w, m) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range), m);
+      const zPoint = (x - m) / sd;
+      const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
+      const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
+      const v = s.views;
+      v[0] = Math.abs(zPoint);
+      v[1] = Math.abs(zShort);
+      v[2] = Math.abs(zMed);
+      v[3] = s.stepSum / Math.min(STEPS, s.n) / safeScale(Math.max(swMedian(s.steps), 0.01 * range), m);
+      const seasonalActive = sv.sigmas !== null && !sv.reason.includes("rolling median");
+      v[4] = seasonalActive ? Math.abs(sv.sigmas!) : 0;
+
+      // how far beyond its bar each view is; the worst one decides
+      let ratio = 0;
+      let view = -1;
+      if (s.histN >= Math.min(p.warmup, p.history)) {
+        for (let k = 0; k < NF; k++) {
+          const bar = Math.max(FLOOR[k]!, (k === 0 ? p.novelty_point : p.novelty) * s.histMax[k]!);
+          const r = v[k]! / bar;
+          if (r > ratio) {
+            ratio = r;
+            view = k;
           }
-          s.sinceAlarm = -1;
         }
       }
-      verdict = {
-        expected: m,
-        lower: m - 3 * sd,
-        upper: m + 3 * sd,
-        score: anomaly ? Math.max(0.5, scoreFromSigmas(zl, p.kl)) : Math.min(0.49, scoreFromSigmas(zl, p.kl)),
-        anomaly,
-        sigmas: zp,
-        reason: anomaly ? sigmaReason(zp, "the rolling median") : "",
-      };
+      const fired = ratio > 1 && s.cooldown === 0;
+      if (s.cooldown > 0) s.cooldown--;
+      const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
+      const bar0 = Math.max(FLOOR[0], p.novelty_point * s.histMax[0]!);
+      const useSeasonal = view === 4 && seasonalActive;
+      if (!gapAlert) {
+        verdict = {
+          expected: useSeasonal ? sv.expected : m,
+          lower: useSeasonal ? sv.lower : m - bar0 * sd,
+          upper: useSeasonal ? sv.upper : m + bar0 * sd,
+          score: s.histN >= Math.min(p.warmup, p.history) ? score : 0,
+          anomaly: fired,
+          sigmas: useSeasonal ? sv.sigmas : zPoint,
+          reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, sv.reason) : "",
+        };
+      }
+      if (fired) {
+        s.cooldown = p.refractory;
+        s.sinceAlert = 0;
+        s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
+        s.beyond = 0;
+      } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+
+      if (s.sinceAlert >= 0 && !fired) {
+        s.recent[s.sinceAlert] = x;
+        if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
+        s.sinceAlert++;
+        if (s.sinceAlert === SHIFT_CHECK) {
+          // a level shift: restart the baseline from the new level rather than alert for days
+          if (s.beyond >= SHIFT_AGREE) {
+            swClear(w);
+            for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
+          }
+          s.sinceAlert = -1;
+        }
+      }
     }
-    swPush(s.sw, x);
+    swPush(w, x);
+    if (n > 0) swPush(s.steps, step);
     return verdict;
   },
 };

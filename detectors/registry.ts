@@ -35,7 +35,7 @@ export function allDetectors(): readonly AnyDetector[] {
 }
 
 /**
- * The detectors a metric gets when it names none. Issue 2: a 3-sigma rolling baseline.
- * (The full default ensemble replaces this.)
+ * The detectors a metric gets when it names none: the default ensemble (detectors/ensemble.ts),
+ * which is also what `vigil detect` runs. `zscore` stays registered for configs that name it.
  */
-export const DEFAULT_DETECTORS: ReadonlyArray<{ type: string }> = [{ type: "zscore" }];
+export const DEFAULT_DETECTORS: ReadonlyArray<{ type: string }> = [{ type: "ensemble" }];

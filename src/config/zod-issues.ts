@@ -66,7 +66,11 @@ export function issuesToProblems(
           const last = path[path.length - 1];
           at(path, "value", typeof last === "string" ? `missing required key '${last}'` : "missing value");
         } else {
-          at(path, "value", issue.message === DEFAULT_MESSAGE ? defaultMessage(issue) : issue.message);
+          let message = issue.message === DEFAULT_MESSAGE ? defaultMessage(issue) : issue.message;
+          if (issue.code === "invalid_type" && issue.expected === "number" && wantsInteger(schema, path, data)) {
+            message = message.replace("expected a number", "expected an integer");
+          }
+          at(path, "value", message);
         }
       }
     }
@@ -179,8 +183,8 @@ export function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   return cur;
 }
 
-/** The keys the object schema at `path` accepts, for did-you-mean on an unknown key. */
-export function knownKeysAt(schema: AnySchema, path: readonly PathSegment[], data: unknown): string[] {
+/** The schemas that could apply at `path` (several where a union leaves it open), wrappers peeled. */
+export function schemasAt(schema: AnySchema, path: readonly PathSegment[], data: unknown): AnySchema[] {
   let candidates: AnySchema[] = [schema];
   let value: unknown = data;
   for (const seg of path) {
@@ -199,11 +203,22 @@ export function knownKeysAt(schema: AnySchema, path: readonly PathSegment[], dat
     candidates = next;
     value = valueAt(value, [seg]);
   }
+  return candidates.flatMap((s) => unwrap(s, value));
+}
+
+/** The keys the object schema at `path` accepts, for did-you-mean on an unknown key. */
+export function knownKeysAt(schema: AnySchema, path: readonly PathSegment[], data: unknown): string[] {
   const keys = new Set<string>();
-  for (const c of candidates.flatMap((s) => unwrap(s, value))) {
+  for (const c of schemasAt(schema, path, data)) {
     if (c._zod.def.type === "object") for (const k of Object.keys((c as z.core.$ZodObject)._zod.def.shape)) keys.add(k);
   }
   return [...keys];
+}
+
+/** zod reports `z.int()` as expecting a "number"; the operator should hear "integer". */
+function wantsInteger(schema: AnySchema, path: readonly PathSegment[], data: unknown): boolean {
+  const found = schemasAt(schema, path, data);
+  return found.length > 0 && found.every((s) => s._zod.def.type === "number" && (s as z.ZodNumber).isInt === true);
 }
 
 /** Peel wrappers; for a union keep the options the value could be meant for (by discriminator when there is one). */

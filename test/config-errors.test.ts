@@ -33,6 +33,7 @@ const cases: Case[] = [
   { name: "unclosed flow sequence", lines: ["defaults:", "  notify: [oncall, team", "metrics: []"], line: 3, col: 1, message: "flow sequence" },
   { name: "tab as indentation", lines: ["http:", "\tport: 1"], line: 2, col: 1, message: "tabs are not allowed" },
   { name: "duplicate mapping key", lines: ["timezone: UTC", "timezone: UTC"], line: 2, col: 1, message: "unique" },
+  { name: "two YAML documents", lines: ["timezone: UTC", "---", "timezone: UTC"], line: 2, col: 1, message: "one YAML document" },
   // --- unknown keys ---
   { name: "unknown top-level key", lines: ["timezon: UTC"], line: 1, col: 1, message: "unknown key 'timezon' (did you mean 'timezone'?)" },
   {
@@ -64,6 +65,14 @@ const cases: Case[] = [
   { name: "bad enum value", lines: [...HEAD, ...METRIC, "    direction: sideways"], line: 7, col: 16, message: "expected one of up, down, both" },
   { name: "bad duration", lines: [...HEAD, ...METRIC, "    lookback: 14x"], line: 7, col: 15, message: "expected a duration like 90s" },
   { name: "bad min_change", lines: [...HEAD, ...METRIC, "    min_change: five percent"], line: 7, col: 17, message: "expected a percentage like 5%" },
+  { name: "fraction for an integer", lines: [...HEAD, ...METRIC, "    for: 2.5"], line: 7, col: 10, message: "expected an integer, got number 2.5" },
+  {
+    name: "missing duration in a mute window",
+    lines: [...HEAD, ...METRIC, "    mute:", '      - cron: "0 3 * * *"'],
+    line: 8,
+    col: 9,
+    message: "missing required key 'duration'",
+  },
   { name: "for below 1", lines: [...HEAD, ...METRIC, "    for: 0"], line: 7, col: 10, message: "must be at least 1" },
   { name: "bad cron", lines: ["defaults:", '  schedule: "61 * * * *"'], line: 2, col: 13, message: "invalid cron expression '61 * * * *'" },
   { name: "cron with 7 fields", lines: ["defaults:", '  schedule: "* * * * * * *"'], line: 2, col: 13, message: "got 7" },
@@ -147,7 +156,7 @@ const cases: Case[] = [
     message: "environment variable TELEGRAM_BOT_TOKEN is not set (use ${TELEGRAM_BOT_TOKEN:-default} to give a default)",
   },
   { name: "unclosed interpolation", lines: ['timezone: "${TZ"'], line: 1, col: 11, message: "unclosed '${'" },
-  { name: "interpolated value of the wrong type", lines: ["http:", "  port: ${PORT}"], env: { PORT: "http" }, line: 2, col: 9, message: "got string 'http'" },
+  { name: "interpolated value of the wrong type", lines: ["http:", "  port: ${PORT}"], env: { PORT: "http" }, line: 2, col: 9, message: "got string '${PORT}' (the value from the environment is not shown)" },
   // --- chat channels ---
   {
     name: "telegram channel without a telegram section",
@@ -223,6 +232,11 @@ describe("config problems name the place", () => {
   it("keeps the file name as given", () => {
     const res = loadConfigText("timezon: UTC\n", "config/my.yaml", {});
     expect(res.ok ? "" : formatProblem(res.problems[0]!)).toMatch(/^config\/my\.yaml:1:1: timezon: unknown key/);
+  });
+
+  it("shows an interpolated value as the ${VAR} it was written as, never the (possibly secret) value", () => {
+    const problems = problemsOf(["channels:", '  hook: {type: webhook, url: "${HOOK_URL}"}'], { HOOK_URL: "ftp://user:s3cret@example.com" });
+    expect(problems.map(formatProblem)).toEqual(["vigil.yaml:2:30: channels.hook.url: expected an http(s) URL, got '${HOOK_URL}' (the value from the environment is not shown)"]);
   });
 
   it("does not pile a second message on a scalar whose interpolation failed", () => {

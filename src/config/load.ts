@@ -61,7 +61,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
 function locateFinding(f: Finding, source: ParsedSource, file: string): ConfigProblem {
   const { position, exact } = source.locate(f.path);
   const pos = f.at === "key" && exact?.key ? exact.key : position;
-  return { file, line: pos.line, col: pos.col, path: formatPath(f.path), message: f.message };
+  return { file, line: pos.line, col: pos.col, path: formatPath(f.path), message: source.maskInterpolated(f.path, f.message) };
 }
 
 /**

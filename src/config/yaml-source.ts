@@ -45,6 +45,11 @@ export interface ParsedSource {
   ambiguous: Map<string, { path: PathSegment[]; text: string }>;
   /** Paths whose scalar failed interpolation: later checks stay quiet there to avoid a second, confusing message. */
   poisoned: Set<string>;
+  /**
+   * A message about a value that came from the environment shows the `${VAR}` it was written as,
+   * not the value: problems end up in logs and meta-alerts, and the value may be a secret.
+   */
+  maskInterpolated(path: readonly PathSegment[], message: string): string;
 }
 
 /** Stable key for a path, for maps. */
@@ -65,6 +70,12 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
   const locations = new Map<string, NodeLocation>();
   const ambiguous = new Map<string, { path: PathSegment[]; text: string }>();
   const poisoned = new Set<string>();
+  const interpolated = new Map<string, { written: string; value: string }>();
+  const maskInterpolated = (path: readonly PathSegment[], message: string): string => {
+    const hit = interpolated.get(pathKey(path));
+    if (!hit || hit.value === "" || !message.includes(hit.value)) return message;
+    return `${message.split(hit.value).join(hit.written)} (the value from the environment is not shown)`;
+  };
   const problems: ConfigProblem[] = [];
   const problem = (pos: Position, path: readonly PathSegment[], message: string): void => {
     problems.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
@@ -84,7 +95,7 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
       const { pos, message } = describeSyntaxError(doc, err, toPos);
       problem(pos, [], message);
     }
-    return { data: undefined, problems, locate, ambiguous, poisoned };
+    return { data: undefined, problems, locate, ambiguous, poisoned, maskInterpolated };
   }
 
   const nodePos = (node: Node | null | undefined, fallback: Position): Position =>
@@ -127,6 +138,7 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
       poisoned.add(pathKey(path));
       return value;
     }
+    if (res.value !== value) interpolated.set(pathKey(path), { written: value, value: res.value });
     if (res.value !== value && isWholeReference(value)) {
       const typed = typedScalar(res.value);
       if (typed !== undefined) {
@@ -185,7 +197,7 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
   const rootPos = nodePos(doc.contents as Node | null, { line: 1, col: 1 });
   locations.set(pathKey([]), { value: rootPos });
   const data = build(doc.contents, [], rootPos);
-  return { data, problems, locate, ambiguous, poisoned };
+  return { data, problems, locate, ambiguous, poisoned, maskInterpolated };
 }
 
 /** A number- or boolean-looking string as that type (what it would have been written literally). */
@@ -225,6 +237,9 @@ function describeSyntaxError(
       },
     });
     if (opened !== undefined) return { pos: toPos(opened), message: "unclosed quote: this string never ends" };
+  }
+  if (err.code === "MULTIPLE_DOCS") {
+    return { pos: toPos(offset), message: "a config file holds one YAML document: remove this --- and what follows, or merge it" };
   }
   return { pos: toPos(offset), message: `YAML syntax error: ${lowerFirst(err.message)}` };
 }

@@ -26,7 +26,7 @@ export function issuesToProblems(
     if (isPoisoned(path, source)) return;
     const { position, exact } = source.locate(path);
     const pos = where === "key" && exact?.key ? exact.key : position;
-    out.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
+    out.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message: source.maskInterpolated(path, message) });
   };
   for (const issue of issues) {
     const path = issue.path.filter((p): p is PathSegment => typeof p === "string" || typeof p === "number");
@@ -50,6 +50,8 @@ export function issuesToProblems(
           } else {
             at(path, "value", `unknown ${what.singular} ${quote(given)} (known: ${options.join(", ")})${suggestion(String(given), options)}`);
           }
+        } else if (isMissing(data, path)) {
+          at(path, "value", `missing required key '${String(path[path.length - 1])}'`);
         } else {
           at(path, "value", issue.message === DEFAULT_MESSAGE ? "does not match any allowed form" : issue.message);
         }
@@ -61,8 +63,7 @@ export function issuesToProblems(
         break;
       }
       default: {
-        const missing = issue.code === "invalid_type" && valueAt(data, path) === undefined;
-        if (missing) {
+        if (isMissing(data, path)) {
           const last = path[path.length - 1];
           at(path, "value", typeof last === "string" ? `missing required key '${last}'` : "missing value");
         } else {
@@ -70,12 +71,23 @@ export function issuesToProblems(
           if (issue.code === "invalid_type" && issue.expected === "number" && wantsInteger(schema, path, data)) {
             message = message.replace("expected a number", "expected an integer");
           }
+          if (issue.code === "invalid_type" && typeof issue.input === "string" && path[path.length - 2] === "detectors") {
+            message += ` (write {type: ${issue.input}})`;
+          }
           at(path, "value", message);
         }
       }
     }
   }
   return out;
+}
+
+/** The key is absent from a mapping that exists (a wrong value of `undefined` can only mean that). */
+function isMissing(data: unknown, path: readonly PathSegment[]): boolean {
+  const last = path[path.length - 1];
+  if (typeof last !== "string") return false;
+  const parent = valueAt(data, path.slice(0, -1));
+  return isRecord(parent) && !Object.hasOwn(parent, last);
 }
 
 /** Under a scalar whose interpolation already failed: one message there is enough. */

@@ -12,9 +12,11 @@ describe("config/vigil.schema.json", () => {
 
   it("offers every registered detector, with its parameters, by type", () => {
     const schema = generateJsonSchema() as {
-      properties: { metrics: { items: { properties: { detectors: { items: { oneOf: Array<{ properties: Record<string, { const?: string }> }> } } } } } };
+      properties: { metrics: { items: { properties: { detectors: { items: { $ref: string } } } } } };
+      definitions: { detector: { oneOf: Array<{ properties: Record<string, { const?: string }> }> } };
     };
-    const options = schema.properties.metrics.items.properties.detectors.items.oneOf;
+    expect(schema.properties.metrics.items.properties.detectors.items.$ref).toBe("#/definitions/detector");
+    const options = schema.definitions.detector.oneOf;
     expect(options.map((o) => o.properties.type?.const)).toEqual(allDetectors().map((d) => d.type));
     for (const [i, d] of allDetectors().entries()) {
       expect(Object.keys(options[i]!.properties).sort()).toEqual(["type", ...Object.keys(d.params.shape)].sort());
@@ -35,6 +37,7 @@ describe("config/vigil.schema.json", () => {
       }
       for (const key of ["items", "additionalProperties"]) walk(obj[key], `${path}[]`);
       for (const key of ["anyOf", "oneOf"]) for (const o of (obj[key] as unknown[] | undefined) ?? []) walk(o, path);
+      for (const [name, def] of Object.entries((obj.definitions as Record<string, unknown> | undefined) ?? {})) walk(def, `#${name}`);
     };
     walk(generateJsonSchema(), "");
     expect(undocumented).toEqual([]);

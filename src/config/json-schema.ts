@@ -65,15 +65,6 @@ export function generateJsonSchema(): Record<string, unknown> {
 }
 
 /** The exact file content, so a test can compare byte for byte. */
-/** The few paths the generator rewrites; the rest of the document passes through untyped. */
-interface Root {
-  properties: {
-    metrics: { items: { properties: { detectors: { items: unknown } } } };
-    defaults: { properties: { detectors: { items: unknown } } };
-  };
-  [key: string]: unknown;
-}
-
 export function generateJsonSchemaText(): string {
   return `${JSON.stringify(generateJsonSchema(), null, 2)}\n`;
 }

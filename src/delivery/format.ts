@@ -45,7 +45,7 @@ export function alertLines(n: AlertNotification): string[] {
   if (a.kind === "meta") {
     lines.push(`vigil ${a.detector} problem: ${a.reason}`);
   } else if (n.event === "resolved") {
-    const lasted = a.firedAt !== null ? ` after ${formatDuration(n.at - a.firedAt)}` : "";
+    const lasted = a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : "";
     lines.push(`${n.note}${lasted}; last value ${fmtNum(a.value)}`);
   } else {
     const band = a.lower !== null || a.upper !== null ? ` (band ${fmtNum(a.lower)} – ${fmtNum(a.upper)})` : "";
@@ -55,7 +55,8 @@ export function alertLines(n: AlertNotification): string[] {
   }
   if (a.bucket !== null && a.kind !== "meta") {
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
-    lines.push(`window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firedAt ?? a.startedAt)}`);
+    // "since" is when the data went wrong (first anomalous bucket), not when vigil noticed.
+    lines.push(`window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}`);
   }
   if (a.details.runbook) lines.push(`runbook: ${a.details.runbook}`);
   return lines;
@@ -64,4 +65,10 @@ export function alertLines(n: AlertNotification): string[] {
 export function notificationText(n: Notification): string {
   if (n.type === "text") return `${n.title}\n${n.text}`;
   return alertLines(n).join("\n");
+}
+
+/** Durations in messages: seconds only matter under a minute, minutes only under a day. */
+export function roundForHumans(ms: number): number {
+  const unit = ms >= 86_400_000 ? 3_600_000 : ms >= 60_000 ? 60_000 : 1000;
+  return Math.round(ms / unit) * unit;
 }

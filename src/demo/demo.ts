@@ -47,14 +47,15 @@ export function demoInjections(simStart: number): Injection[] {
     { from: simStart - 6 * DAY, to: simStart - 6 * DAY + 3 * HOUR, factor: 0.3, platform: "android", label: "android drop" },
     { from: simStart - 3 * DAY, to: simStart + 365 * DAY, factor: 1.3, platform: "web", event: "purchase", label: "web revenue level shift" },
   ];
+  // The first live anomaly lands in the first simulated hour, so it is judged ~10 s after start.
   const live: Array<Omit<Injection, "from" | "to"> & { hours: number }> = [
-    { factor: 0.3, platform: "android", hours: 3, label: "android users drop 70%" },
-    { factor: 5, event: "signup", hours: 1, label: "signups spike ×5" },
-    { factor: 0.15, country: "BR", event: "purchase", hours: 2, label: "revenue from BR collapses" },
+    { factor: 6, event: "signup", hours: 1, label: "signups spike ×6" },
+    { factor: 0.25, platform: "android", hours: 3, label: "android users drop 75%" },
+    { factor: 0.1, country: "BR", event: "purchase", hours: 2, label: "revenue from BR collapses" },
   ];
   for (let k = 0; k < 300; k++) {
     const kind = live[k % live.length]!;
-    const from = simStart + (2 + 7 * k) * HOUR;
+    const from = simStart + (1 + 6 * k) * HOUR;
     out.push({ ...kind, from, to: from + kind.hours * HOUR });
   }
   return out;
@@ -96,7 +97,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   await insertEvents(db, history);
   generatedTo = simStart;
   say(`Seeded ${history.length.toLocaleString("en-US")} events over 30 days in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
-  say(`Metrics: ${loaded.config.metrics.map((m) => m.name).join(", ")}; anomalies are injected every 7 simulated hours.`);
+  say(`Metrics: ${loaded.config.metrics.map((m) => m.name).join(", ")}; anomalies are injected every 6 simulated hours.`);
   say("");
 
   let http = opts.http !== false;

@@ -1,0 +1,306 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../src/clock.js";
+import { Daemon } from "../src/daemon.js";
+import { PgDatabase } from "../src/db/pg.js";
+import { silentLogger } from "../src/log.js";
+import { ManualScheduler } from "../src/scheduler.js";
+import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
+import { HOUR } from "./helpers/config.js";
+import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
+import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
+import { TcpProxy } from "./helpers/tcp-proxy.js";
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Hourly rows up to the real current hour, two series, a spike in the last closed bucket of "b". */
+function recentRows(spike = true): Row[] {
+  const nowHour = Math.floor(Date.now() / HOUR) * HOUR;
+  const rnd = noise(11);
+  const rows: Row[] = [];
+  for (let h = 96; h >= 1; h--) {
+    for (const s of ["a", "b"]) {
+      const last = h === 1;
+      rows.push({ ts: nowHour - h * HOUR + 120_000, series: s, v: last && spike && s === "b" ? 1000 : 100 + rnd() * 8 });
+    }
+  }
+  return rows;
+}
+
+function configYaml(table: string, extra = ""): string {
+  return `database: {url: "\${DATABASE_URL:-}"}
+http: {port: "\${VIGIL_PORT:-0}", host: 127.0.0.1}
+channels:
+  out: {type: console}
+defaults:
+  notify: [out]
+  schedule: "*/1 * * * *"
+metrics:
+  - name: checkout_rate
+    description: Checkouts per hour
+    source: {table: ${table}, time_column: ts, value: sum(v), granularity: 1h, split_by: [series]}
+    lookback: 4d
+    detectors: [{type: zscore, window: 48, k: 4, min_points: 24}]
+    severity: critical
+    runbook: https://wiki.example.com/checkout
+${extra}`;
+}
+
+describe("vigil run (subprocess)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-daemon-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("run --once prints an alert naming the metric, the series and #ID for a spike in the last closed bucket", async () => {
+    const t = await openSubprocessDatabase();
+    try {
+      await createMetricTable(t.db, "checkouts");
+      await insertRows(t.db, "checkouts", recentRows());
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir, "once.yaml");
+      await writeFile(cfg, configYaml("checkouts"));
+      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const r = await runCli(["run", "--once", "-c", cfg], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/FIRING #1 · critical · checkout_rate \{series=b\}/);
+      expect(r.stdout).toContain("1,000 vs expected");
+      expect(r.stdout).toContain("runbook: https://wiki.example.com/checkout");
+      expect(r.stdout).not.toMatch(/series=a/);
+      // a second run sees nothing new: no re-alert after a restart
+      const again = await runCli(["run", "--once", "-c", cfg], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).not.toContain("FIRING");
+      const list = await runCli(["alerts", "--json", "-c", cfg], env);
+      expect(list.code, list.stderr).toBe(0);
+      const alerts = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ id: 1, metric: "checkout_rate", series: "series=b", state: "firing", severity: "critical", value: 1000 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("run --once exits 1 when a source fails, and still reports the others", async () => {
+    const t = await openSubprocessDatabase();
+    try {
+      await createMetricTable(t.db, "checkouts");
+      await insertRows(t.db, "checkouts", recentRows());
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir, "broken.yaml");
+      await writeFile(
+        cfg,
+        configYaml(
+          "checkouts",
+          `  - name: broken
+    source: {table: missing_table, time_column: ts, value: count(*), granularity: 1h}
+`,
+        ),
+      );
+      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const r = await runCli(["run", "--once", "-c", cfg], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/metric broken failed: .*missing_table/);
+      expect(r.stdout).toMatch(/FIRING #\d+ · critical · checkout_rate \{series=b\}/);
+      expect(r.stdout).toMatch(/FIRING #\d+ · critical · broken/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("serves /healthz, /readyz, /metrics and exits 0 on SIGTERM", async () => {
+    const t = await openSubprocessDatabase();
+    try {
+      await createMetricTable(t.db, "checkouts");
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir, "serve.yaml");
+      await writeFile(cfg, configYaml("checkouts"));
+      const port = await freePort();
+      const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+      const child = startCli(["run", "-c", cfg], env);
+      const base = `http://127.0.0.1:${port}`;
+      await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz", 30_000);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      for (const name of [
+        "vigil_tick_duration_seconds",
+        "vigil_series_evaluated_total",
+        "vigil_alerts",
+        "vigil_delivery_queue_depth",
+        "vigil_config_reloads_total",
+        "vigil_is_leader 1",
+        "process_cpu_user_seconds_total",
+      ]) {
+        expect(metrics).toContain(name);
+      }
+      child.kill("SIGTERM");
+      const r = await waitExit(child, 15_000);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("vigil stopped");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("validate reports problems as FILE:LINE:COL and exits 2", async () => {
+    const cfg = join(dir, "bad.yaml");
+    await writeFile(cfg, configYaml("checkouts").replace("severity: critical", "severity: catastrophic"));
+    const r = await runCli(["validate", "-c", cfg]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${cfg.replace(/[/.]/g, "\\$&")}:14:15: metrics\\[0\\]\\.severity`));
+  });
+});
+
+describe("daemon in process", () => {
+  let t: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    t = await openTestDatabase();
+    dir = await mkdtemp(join(tmpdir(), "vigil-reload-"));
+  });
+  afterAll(async () => {
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("hot reload: a valid edit is swapped in, a bad edit keeps the old config and raises a config meta-alert", async () => {
+    await createMetricTable(t.db, "reload_t");
+    await insertRows(t.db, "reload_t", recentRows(false));
+    const cfg = join(dir, "vigil.yaml");
+    await writeFile(cfg, configYaml("reload_t"));
+    const scheduler = new ManualScheduler(silentLogger());
+    const daemon = await Daemon.create({
+      configPath: cfg,
+      metricsDb: t.db,
+      stateDb: t.db,
+      log: silentLogger(),
+      http: false,
+      scheduler: () => scheduler,
+      stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+    });
+    await daemon.start();
+    try {
+      expect(scheduler.jobs()).toEqual(["*/1 * * * * @ UTC"]);
+      // bad edit
+      await writeFile(cfg, configYaml("reload_t").replace("granularity: 1h", "granularity: [1h"));
+      const meta = await until(
+        async () => (await daemon.store.openAlerts()).find((a) => a.kind === "meta" && a.detector === "config"),
+        "config meta-alert",
+      );
+      expect(meta!.reason).toMatch(/vigil\.yaml:\d+:\d+/);
+      expect(daemon.getConfig().metrics.map((m) => m.name)).toEqual(["checkout_rate"]);
+      expect(await scheduler.fire()).toBe(true); // still ticking on the old config
+      // valid edit: a second metric on another schedule
+      await writeFile(
+        cfg,
+        configYaml(
+          "reload_t",
+          `  - name: second
+    schedule: "*/2 * * * *"
+    source: {table: reload_t, time_column: ts, value: max(v), granularity: 1h}
+`,
+        ),
+      );
+      await until(() => daemon.getConfig().metrics.length === 2, "reload");
+      expect(scheduler.jobs().sort()).toEqual(["*/1 * * * * @ UTC", "*/2 * * * * @ UTC"]);
+      await until(
+        async () => (await daemon.store.listAlerts()).some((a) => a.detector === "config" && a.state === "resolved"),
+        "config meta-alert resolved",
+      );
+      const text = await daemon.metrics.registry.getSingleMetricAsString("vigil_config_reloads_total");
+      expect(text).toMatch(/outcome="invalid"} 1/);
+      expect(text).toMatch(/outcome="success"} 1/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it("a run still going when the next is due is skipped, never overlapped", async () => {
+    const scheduler = new ManualScheduler(silentLogger());
+    let release!: () => void;
+    let runs = 0;
+    scheduler.schedule({
+      name: "slow",
+      cron: "* * * * *",
+      timezone: "UTC",
+      run: () =>
+        new Promise<void>((r) => {
+          runs++;
+          release = r;
+        }),
+    });
+    const first = scheduler.guard.fire({ name: "slow", cron: "", timezone: "UTC", run: async () => {} });
+    expect(first).toBe(true);
+    expect(scheduler.guard.fire({ name: "slow", cron: "", timezone: "UTC", run: async () => {} })).toBe(false);
+    await scheduler.guard.idle();
+    const p = scheduler.fire("slow");
+    expect(runs).toBe(1);
+    expect(scheduler.guard.fire({ name: "slow", cron: "", timezone: "UTC", run: async () => {} })).toBe(false);
+    release();
+    await p;
+    expect(runs).toBe(1);
+  });
+});
+
+describe.runIf(TEST_DATABASE_URL)("database outage under a running daemon (real PostgreSQL)", () => {
+  it("logs, raises a source meta-alert, keeps running, and recovers by itself", async () => {
+    const t = await openTestDatabase();
+    const proxy = new TcpProxy("127.0.0.1", 5432);
+    const port = await proxy.start();
+    const url = new URL(t.url!);
+    url.host = `127.0.0.1:${port}`;
+    const metricsDb = new PgDatabase({ url: url.toString(), connectTimeoutMs: 2000 });
+    try {
+      await createMetricTable(t.db, "outage_t");
+      await insertRows(t.db, "outage_t", recentRows(false));
+      const dir = await mkdtemp(join(tmpdir(), "vigil-outage-"));
+      const cfg = join(dir, "vigil.yaml");
+      await writeFile(cfg, configYaml("outage_t"));
+      const clock = new ManualClock(Date.now());
+      const daemon = await Daemon.create({
+        configPath: cfg,
+        metricsDb,
+        stateDb: t.db,
+        clock,
+        log: silentLogger(),
+        http: false,
+        watch: false,
+        scheduler: (log) => new ManualScheduler(log),
+        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+      });
+      await daemon.start();
+      const ok = await daemon.tickOnce();
+      expect(ok.failed).toEqual([]);
+      await proxy.stop(); // the metrics database goes away
+      clock.advance(HOUR);
+      const down = await daemon.tickOnce();
+      expect(down.failed).toEqual(["checkout_rate"]);
+      const meta = (await daemon.store.openAlerts()).find((a) => a.detector === "source");
+      expect(meta?.state).toBe("firing");
+      expect(meta?.reason).toMatch(/query failed/);
+      await proxy.start(port); // and comes back
+      clock.advance(HOUR);
+      const back = await daemon.tickOnce();
+      expect(back.failed).toEqual([]);
+      expect((await daemon.store.listAlerts()).find((a) => a.detector === "source")?.state).toBe("resolved");
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      await metricsDb.close();
+      await proxy.stop();
+      await t.close();
+    }
+  });
+});

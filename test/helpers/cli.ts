@@ -1,0 +1,59 @@
+/** Runs the vigil CLI as a user would, in a subprocess (through tsx, so no build is needed). */
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ENTRY = join(ROOT, "src", "cli", "entry.ts");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): ChildProcess & { out: { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, ...args], {
+    cwd,
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  }) as ChildProcess & { out: { stdout: string; stderr: string } };
+  child.out = { stdout: "", stderr: "" };
+  child.stdout!.on("data", (c: Buffer) => {
+    child.out.stdout += c.toString();
+  });
+  child.stderr!.on("data", (c: Buffer) => {
+    child.out.stderr += c.toString();
+  });
+  return child;
+}
+
+export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`vigil did not exit in ${timeoutMs}ms\nstdout:\n${child.out.stdout}\nstderr:\n${child.out.stderr}`));
+    }, timeoutMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      // let the pipes drain
+      setImmediate(() => resolve({ code, signal, stdout: child.out.stdout, stderr: child.out.stderr }));
+    });
+  });
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return waitExit(startCli(args, env), timeoutMs);
+}
+
+/** Poll until `check` returns a truthy value (waiting on a condition, not a fixed sleep). */
+export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

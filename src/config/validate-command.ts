@@ -18,9 +18,8 @@ export async function validateCommand(
 ): Promise<number> {
   const res = await loadConfigFile(path, env);
   if (!res.ok) {
+    // Only the problems, one per line: editors and CI annotators parse FILE:LINE:COL lines.
     for (const p of res.problems) out.stderr.write(`${formatProblem(p)}\n`);
-    const n = res.problems.length;
-    out.stderr.write(`${path}: ${n} problem${n === 1 ? "" : "s"}\n`);
     return EXIT_INVALID_CONFIG;
   }
   for (const w of res.warnings) out.stderr.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);

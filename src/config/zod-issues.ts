@@ -165,7 +165,7 @@ export function describeValue(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "an empty value";
   if (typeof v === "string") return `string ${quote(v)}`;
-  if (typeof v === "number") return Number.isInteger(v) || !Number.isFinite(v) ? `number ${v}` : `number ${v}`;
+  if (typeof v === "number") return `number ${v}`;
   if (typeof v === "boolean") return `boolean ${v}`;
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";

@@ -14,7 +14,7 @@
  * chart to a known standard instead (a "standards given" chart).
  */
 import { z } from "zod";
-import { D2, isValue, medianOf, safeScale, scoreFromSigmas, sigmaReason } from "./stats.js";
+import { D2, deviation, isValue, medianOf, safeScale, scoreFromSigmas, sigmaReason } from "./stats.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
 const params = z.object({
@@ -90,7 +90,7 @@ function runRules(s: ControlLimitsState, p: ControlLimitsParams, z: number): [nu
   return null;
 }
 
-function updateRuns(s: ControlLimitsState, x: number, z: number): void {
+function updateRuns(s: ControlLimitsState, x: number, z: number, degenerate: boolean): void {
   if (z > 0) s.side = s.side > 0 ? s.side + 1 : 1;
   else if (z < 0) s.side = s.side < 0 ? s.side - 1 : -1;
   else s.side = 0;
@@ -108,7 +108,8 @@ function updateRuns(s: ControlLimitsState, x: number, z: number): void {
     s.lastDiff = d;
   }
   s.lastX = x;
-  s.within1 = Math.abs(z) < 1 ? s.within1 + 1 : 0;
+  // with zero variation "within 1σ" means nothing: a constant series is not stratified
+  s.within1 = Math.abs(z) < 1 && !degenerate ? s.within1 + 1 : 0;
   s.beyond1 = Math.abs(z) > 1 ? s.beyond1 + 1 : 0;
 }
 
@@ -154,11 +155,12 @@ export const controlLimits: DetectorDefinition<ControlLimitsParams, ControlLimit
     let beyondLimits = false;
     if (known || s.n >= p.min_points) {
       const centre = p.center ?? (p.centre === "median" ? medianOf(s.buf, s.n, s.scratch) : s.sum / s.n);
-      const sigma = safeScale(p.sigma0 ?? (s.n > 1 ? s.mrSum / (s.n - 1) / D2 : 0), centre);
-      const z = (x - centre) / sigma;
+      const rawSigma = p.sigma0 ?? (s.n > 1 ? s.mrSum / (s.n - 1) / D2 : 0);
+      const sigma = safeScale(rawSigma, centre);
+      const z = deviation(x, centre) / sigma;
       beyondLimits = Math.abs(z) > p.sigma;
       pushZ(s, z);
-      updateRuns(s, x, z);
+      updateRuns(s, x, z, sigma !== rawSigma);
       let fired = runRules(s, p, z);
       if (p.cusum) {
         s.cusumHi = Math.max(0, s.cusumHi + z - p.cusum_k);

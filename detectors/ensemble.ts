@@ -53,6 +53,8 @@ const STEPS = 10;
 const SHIFT_CHECK = 12;
 const SHIFT_AGREE = 10;
 const SHIFT_SIGMAS = 3;
+/** Baseline statistics are recomputed every this many points. */
+const REFRESH = 8;
 
 const params = z.object({
   window: z.number().int().min(10).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
@@ -75,7 +77,7 @@ const params = z.object({
     .describe("The same for single points (spikes), which are noisier than the averaged views."),
   refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert."),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
-  missing_after: durationParam("Flag a run of empty buckets longer than this.").default("1h"),
+  missing_after: durationParam("Flag a run of empty buckets longer than this.", "1h"),
   granularity_ms: granularityParam,
 });
 export type EnsembleParams = z.infer<typeof params>;
@@ -105,6 +107,12 @@ export interface EnsembleState {
   recent: Float64Array;
   seasonal: SeasonalState;
   missing: MissingState;
+  /** Cached baseline: median, robust sigma, range, median step; refreshed every REFRESH points. */
+  median: number;
+  sd: number;
+  range: number;
+  stepScale: number;
+  refresh: number;
 }
 
 function seasonalParams(p: EnsembleParams) {
@@ -194,6 +202,11 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     recent: new Float64Array(SHIFT_CHECK),
     seasonal: seasonal.init(sub(p).seasonal),
     missing: missing.init(sub(p).missing),
+    median: 0,
+    sd: 0,
+    range: 0,
+    stepScale: 0,
+    refresh: 0,
   }),
   step(s, point: Point, p): Verdict {
     const sp = sub(p);
@@ -215,11 +228,23 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     let verdict: Verdict = gapAlert ? gap : NO_VERDICT;
     const w = s.base;
     if (w.n >= Math.min(p.window, 30)) {
+      // the baseline moves slowly over a long window: refreshing its median and scales every few
+      // points (and right after a re-baseline) costs little accuracy and most of the time
+      if (s.refresh <= 0 || w.n < p.window) {
+        const m0 = swMedian(w);
+        // floors keep the scale meaningful when most of the window is one constant value
+        const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
+        const range0 = w.sorted[w.n - 1]! - w.sorted[0]!;
+        s.median = m0;
+        s.range = range0;
+        s.sd = safeScale(Math.max(swMad(w, m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+        s.stepScale = safeScale(Math.max(swMedian(s.steps), 0.01 * range0), m0);
+        s.refresh = REFRESH;
+      }
+      s.refresh--;
+      // the median itself is O(1) on the sorted window: keep it exact
       const m = swMedian(w);
-      // floors keep the scale meaningful when most of the window is one constant value
-      const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
-      const range = w.sorted[w.n - 1]! - w.sorted[0]!;
-      const sd = safeScale(Math.max(swMad(w, m) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range), m);
+      const sd = s.sd;
       const zPoint = (x - m) / sd;
       const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
       const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
@@ -227,7 +252,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       v[0] = Math.abs(zPoint);
       v[1] = Math.abs(zShort);
       v[2] = Math.abs(zMed);
-      v[3] = s.stepSum / Math.min(STEPS, s.n) / safeScale(Math.max(swMedian(s.steps), 0.01 * range), m);
+      v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
       const seasonalActive = sv.sigmas !== null && !sv.reason.includes("rolling median");
       v[4] = seasonalActive ? Math.abs(sv.sigmas!) : 0;
 
@@ -275,6 +300,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
           // a level shift: restart the baseline from the new level rather than alert for days
           if (s.beyond >= SHIFT_AGREE) {
             swClear(w);
+            s.refresh = 0;
             for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
           }
           s.sinceAlert = -1;

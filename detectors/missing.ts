@@ -12,7 +12,7 @@ import type { DetectorDefinition, Point, Verdict } from "./types.js";
 import { formatDuration } from "../src/duration.js";
 
 const params = z.object({
-  after: durationParam("Alert once data has been missing (or stale) for longer than this.").default("1h"),
+  after: durationParam("Alert once data has been missing (or stale) for longer than this.", "1h"),
   stale: z.boolean().default(false).describe("Also treat an unchanged value repeated for longer than `after` as missing."),
   granularity_ms: granularityParam,
 });

@@ -12,6 +12,7 @@
 import { z } from "zod";
 import {
   D2,
+  deviation,
   IQR_TO_SIGMA,
   isValue,
   MAD_TO_SIGMA,
@@ -119,7 +120,7 @@ function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams): Ver
   s.ewma = lambda * x + (1 - lambda) * s.ewma;
   const sigma = safeScale(s.sigma, s.mu0);
   const halfSd = sigma * Math.sqrt((lambda / (2 - lambda)) * (1 - s.decay2));
-  const zEwma = (s.ewma - s.mu0) / halfSd;
+  const zEwma = deviation(s.ewma, s.mu0) / halfSd;
   const anomaly = Math.abs(zEwma) > p.k;
   const verdict: Verdict = {
     expected: s.mu0,
@@ -150,6 +151,7 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
     let upper: number;
     let what: string;
     if (p.method === "sma") {
+      if (!Number.isFinite(s.sum) || !Number.isFinite(s.sumSq)) recomputeSums(s);
       centre = s.sum / w.n;
       sigma = Math.sqrt(Math.max(0, (s.sumSq - w.n * centre * centre) / (w.n - 1)));
       lower = centre - p.k * sigma;
@@ -171,9 +173,10 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
       what = `the ${w.n}-point median`;
     }
     const scale = safeScale(sigma, centre);
-    const z = (x - centre) / scale;
+    const z = deviation(x, centre) / scale;
     // for iqr the rule is the fence, the sigmas only describe it
-    const anomaly = x < lower || x > upper;
+    const anomaly =
+      p.method === "iqr" ? deviation(x, lower) < 0 || deviation(x, upper) > 0 : Math.abs(z) > p.k;
     verdict = {
       expected: centre,
       lower,
@@ -195,12 +198,25 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
   return verdict;
 }
 
+/** Sums carried incrementally overflow after an astronomically large value; rebuild them from the window. */
+function recomputeSums(s: MovingAverageState): void {
+  s.sum = 0;
+  s.sumSq = 0;
+  const w = s.w;
+  for (let i = 0; i < w.n; i++) {
+    const x = w.sorted[i]!;
+    s.sum += x;
+    s.sumSq += x * x;
+  }
+}
+
 /** Score for a fence rule: 0.5 exactly at the fence, rising with the distance beyond it. */
 function iqrScore(x: number, centre: number, lower: number, upper: number): number {
-  const half = x >= centre ? upper - centre : centre - lower;
-  if (!(half > 0)) return x === centre ? 0 : 1;
-  const r = Math.abs(x - centre) / half;
-  return (r * r) / (r * r + 1);
+  const d = deviation(x, centre);
+  const half = d >= 0 ? upper - centre : centre - lower;
+  if (!(half > 0)) return d === 0 ? 0 : 1;
+  const r = Math.abs(d) / half;
+  return r > 1e150 ? 1 : (r * r) / (r * r + 1);
 }
 
 export const movingAverage: DetectorDefinition<MovingAverageParams, MovingAverageState> = {

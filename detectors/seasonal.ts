@@ -15,6 +15,7 @@
  */
 import { z } from "zod";
 import {
+  deviation,
   isValue,
   MAD_TO_SIGMA,
   type SortedWindow,
@@ -221,7 +222,7 @@ function pushHistory(s: SeasonalState, t: number, x: number): void {
 
 function verdictFor(x: number, expected: number, sigma: number, k: number, what: string): Verdict {
   const scale = safeScale(sigma, expected);
-  const z = (x - expected) / scale;
+  const z = deviation(x, expected) / scale;
   const anomaly = Math.abs(z) > k;
   return {
     expected,

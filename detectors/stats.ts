@@ -87,9 +87,21 @@ export function quantileSorted(sorted: ArrayLike<number>, n: number, q: number):
  * comparable across detectors and "score ≥ 0.5" coincides with each detector's own anomaly rule.
  */
 export function scoreFromSigmas(z: number, k: number): number {
-  if (!Number.isFinite(z)) return Number.isNaN(z) ? 0 : 1;
-  const z2 = z * z;
-  return z2 / (z2 + k * k);
+  if (Number.isNaN(z)) return 0;
+  const r = Math.abs(z) / k;
+  // r² would overflow to Infinity/Infinity = NaN for astronomically large deviations
+  if (r > 1e150) return 1;
+  return (r * r) / (r * r + 1);
+}
+
+/**
+ * Deviation of `x` from `centre`, treating differences at floating-point rounding level as none:
+ * the mean of n copies of c is not always exactly c, and a constant series must not drift to one
+ * side of its own centre line.
+ */
+export function deviation(x: number, centre: number): number {
+  const d = x - centre;
+  return Math.abs(d) <= 1e-9 * Math.max(Math.abs(x), Math.abs(centre)) ? 0 : d;
 }
 
 /** Guard a scale estimate: zero or non-finite scales would turn every wiggle into infinite sigmas. */

@@ -12,10 +12,11 @@ import { parseDuration } from "../src/duration.js";
  * because zod transforms cannot be expressed in the generated JSON Schema; detectors convert it
  * once in `init()` with `durationMs`.
  */
-export function durationParam(description: string) {
+export function durationParam(description: string, fallback: string) {
   return z
     .union([z.number().nonnegative(), z.string()])
     .refine((x) => parseDuration(x) !== null, { message: 'expected a duration such as "5m", "2h", "1d"' })
+    .default(fallback)
     .describe(`${description} A duration: "90s", "5m", "2h", "1d", "1w" (a bare number is seconds).`);
 }
 

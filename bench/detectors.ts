@@ -1,0 +1,105 @@
+/**
+ * Detector throughput: points per second for every registered detector (default parameters) and
+ * the default ensemble on a 1,000,000-point series, and `vigil detect` wall time against merely
+ * reading and parsing the same CSV (same streaming reader). Run with `npm run bench` (bench/run.ts
+ * calls `benchDetectors`) or standalone: `npx tsx bench/detectors.ts`.
+ */
+import { once } from "node:events";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { allDetectors } from "../detectors/registry.js";
+import type { Point } from "../detectors/types.js";
+import { detectCsv, parseCsvOnly } from "../src/detect/detect-csv.js";
+import { resolveDetector } from "../src/detect/detector-params.js";
+import { openCsv } from "../src/detect/read-series-csv.js";
+
+const N = 1_000_000;
+const STEP_MS = 60_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+/** A deterministic minute series: daily cycle, noise, a few spikes and a level shift. */
+function series(n: number): Float64Array {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const day = Math.sin((2 * Math.PI * i) / 1440);
+    let x = 100 + 20 * day + 3 * (rand() + rand() + rand() - 1.5);
+    if (i % 9973 === 0) x += 60;
+    if (i > n / 2) x += 15;
+    v[i] = x;
+  }
+  return v;
+}
+
+function pointsPerSecond(values: Float64Array, type: string): number {
+  const { detector, params } = resolveDetector(type, []);
+  const state = detector.init(params);
+  const p: Point = { t: 0, v: 0 };
+  let flags = 0;
+  const start = performance.now();
+  for (let i = 0; i < values.length; i++) {
+    p.t = T0 + i * STEP_MS;
+    p.v = values[i]!;
+    if (detector.step(state, p, params).anomaly) flags++;
+  }
+  const sec = (performance.now() - start) / 1000;
+  if (flags < 0) throw new Error("unreachable");
+  return values.length / sec;
+}
+
+function fmtRate(r: number): string {
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : `${(r / 1e3).toFixed(0)}k`;
+}
+
+export async function benchDetectors(): Promise<void> {
+  const values = series(N);
+  console.log(`detectors: points/second on a ${N.toLocaleString("en")}-point series (default parameters)`);
+  for (const d of allDetectors()) {
+    // a short warm run first so the JIT has compiled step() before timing
+    pointsPerSecond(values.subarray(0, 50_000), d.type);
+    const rate = pointsPerSecond(values, d.type);
+    const target = d.type === "ensemble" ? 500_000 : 2_000_000;
+    console.log(`  ${d.type.padEnd(16)} ${fmtRate(rate).padStart(8)} points/s  (target ≥ ${fmtRate(target)})${rate >= target ? "" : "  BELOW TARGET"}`);
+  }
+
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const dir = join(repo, "bench", "out");
+  mkdirSync(dir, { recursive: true });
+  const csv = join(dir, "bench-1m.csv");
+  const lines: string[] = ["timestamp,value"];
+  for (let i = 0; i < N; i++) {
+    lines.push(`${new Date(T0 + i * STEP_MS).toISOString().slice(0, 19).replace("T", " ")},${values[i]!.toFixed(3)}`);
+  }
+  writeFileSync(csv, `${lines.join("\n")}\n`);
+  const best = async (f: () => Promise<void>): Promise<number> => {
+    let min = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < 3; r++) {
+      const s = performance.now();
+      await f();
+      min = Math.min(min, performance.now() - s);
+    }
+    return min;
+  };
+  const parseMs = await best(async () => {
+    await parseCsvOnly(openCsv(csv), csv);
+  });
+  const { detector, params } = resolveDetector(undefined, []);
+  const detectMs = await best(async () => {
+    const out = createWriteStream(join(dir, "bench-1m.out.csv"));
+    await detectCsv(openCsv(csv), out, csv, detector, params);
+    out.end();
+    await once(out, "finish");
+  });
+  console.log(
+    `vigil detect on ${N.toLocaleString("en")} rows: ${detectMs.toFixed(0)} ms; read+parse only: ${parseMs.toFixed(0)} ms; ratio ${(detectMs / parseMs).toFixed(2)}× (target ≤ 2×)`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await benchDetectors();
+}

@@ -1,0 +1,343 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { controlLimits } from "../detectors/control-limits.js";
+import { esdCriticalValue, generalizedEsd, seasonalHybridEsd } from "../detectors/esd.js";
+import { missing } from "../detectors/missing.js";
+import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";
+import { allDetectors, DEFAULT_DETECTORS, getDetector } from "../detectors/registry.js";
+import { seasonal } from "../detectors/seasonal.js";
+import { threshold } from "../detectors/threshold.js";
+import { type Point, runBatch, type Verdict } from "../detectors/types.js";
+
+const T0 = Date.UTC(2024, 0, 1);
+const MIN = 60_000;
+const pts = (vs: ReadonlyArray<number | null>, step = MIN, t0 = T0): Point[] => vs.map((v, i) => ({ t: t0 + i * step, v }));
+
+function flagsOf(vs: Verdict[]): number[] {
+  return vs.flatMap((v, i) => (v.anomaly ? [i] : []));
+}
+
+describe("control_limits (Montgomery: Shewhart individuals, Western Electric rules)", () => {
+  // standards given: centre 10, sigma 1, so each constructed value sits in a known zone
+  const std = (over: Record<string, unknown> = {}) => controlLimits.params.parse({ center: 10, sigma0: 1, ...over });
+  const run = (vs: number[], over: Record<string, unknown> = {}) => runBatch(controlLimits, std(over), pts(vs));
+
+  it("rule 1: one point beyond 3 sigma", () => {
+    const v = run([10, 10.5, 9.5, 13.2, 10]);
+    expect(flagsOf(v)).toEqual([3]);
+    expect(v[3]!.reason).toBe("3.2σ above the centre line");
+    expect(v[3]!.sigmas).toBeCloseTo(3.2, 10);
+  });
+  it("rule 2: two of three beyond 2 sigma on one side", () => {
+    // alternating sides keep the 8-in-a-row rule away
+    expect(flagsOf(run([10.5, 9.5, 12.5, 9.5, 12.4, 9.5]))).toEqual([4]);
+    // two beyond 2σ but on opposite sides: nothing
+    expect(flagsOf(run([10.5, 9.5, 12.5, 9.5, 7.5, 10.5]))).toEqual([]);
+  });
+  it("rule 3: four of five beyond 1 sigma on one side", () => {
+    const v = run([9.5, 11.5, 11.2, 10.5, 11.7, 11.3, 9.0]);
+    expect(flagsOf(v)).toEqual([5]);
+    expect(v[5]!.reason).toBe("4 of 5 points beyond 1σ above the centre line");
+  });
+  it("rule 4: eight in a row on one side", () => {
+    const v = run([10.5, 9.6, 9.7, 9.5, 9.8, 9.9, 9.4, 9.7, 9.6, 10.2]);
+    expect(flagsOf(v)).toEqual([8]);
+    expect(v[8]!.reason).toBe("8 points in a row below the centre line");
+  });
+  it("shewhart ignores run rules; nelson needs nine in a row and adds a trend rule", () => {
+    const run8 = [10.5, 9.6, 9.7, 9.5, 9.8, 9.9, 9.4, 9.7, 9.6, 10.2];
+    expect(flagsOf(run(run8, { rules: "shewhart" }))).toEqual([]);
+    expect(flagsOf(run([9.6, 9.7, 9.5, 9.8, 9.9, 9.4, 9.7, 9.6, 9.5], { rules: "nelson" }))).toEqual([8]);
+    const trend = run([9.0, 9.1, 10.3, 9.2, 9.4, 9.6, 9.8, 10.1, 10.2, 9.9], { rules: "nelson" });
+    expect(flagsOf(trend)).toEqual([8]);
+    expect(trend[8]!.reason).toBe("6 points in a row increasing");
+  });
+  it("sigma comes from the average moving range / 1.128", () => {
+    // moving ranges 1,1,1,... over an alternating baseline: sigma = 1/1.128
+    const base = Array.from({ length: 20 }, (_, i) => (i % 2 ? 11 : 10));
+    const p = controlLimits.params.parse({ baseline: 20, min_points: 20, rules: "shewhart" });
+    const v = runBatch(controlLimits, p, pts([...base, 10.5]));
+    expect(v[20]!.expected).toBeCloseTo(10.5, 12);
+    expect(v[20]!.upper! - v[20]!.expected!).toBeCloseTo(3 / 1.128, 12);
+  });
+  it("CUSUM catches a small persistent shift that the limits miss", () => {
+    const v = run([...Array(10).fill(10), ...Array(20).fill(11)], { rules: "shewhart", cusum: true });
+    // C+ grows by 0.5 per point after the shift: beyond h = 5 at the 11th shifted point
+    expect(flagsOf(v)[0]).toBe(20);
+    expect(v[20]!.reason).toMatch(/^CUSUM 5\.5σ above target$/);
+  });
+});
+
+describe("moving_average", () => {
+  it("EWMA limits follow L·σ·sqrt(λ/(2−λ)·(1−(1−λ)^(2i))) (Montgomery Example 9.3: λ=0.1, L=2.7)", () => {
+    expect(ewmaLimitFactor(0.1, 1)).toBeCloseTo(0.1, 10);
+    expect(10 + 2.7 * ewmaLimitFactor(0.1, 1)).toBeCloseTo(10.27, 2);
+    expect(10 + 2.7 * ewmaLimitFactor(0.1, 2)).toBeCloseTo(10.36, 2);
+    expect(10 + 2.7 * ewmaLimitFactor(0.1, 1000)).toBeCloseTo(10 + 2.7 * Math.sqrt(0.1 / 1.9), 10);
+    const p = movingAverage.params.parse({ method: "ewma", alpha: 0.1, k: 2.7, mu0: 10, sigma0: 1 });
+    const v = runBatch(movingAverage, p, pts([9.45, 7.99, 9.29, 11.66, 12.16]));
+    expect(v[0]!.upper).toBeCloseTo(10.27, 2);
+    expect(v[0]!.lower).toBeCloseTo(9.73, 2);
+    expect(v[1]!.upper).toBeCloseTo(10.36, 2);
+    expect(v[2]!.upper).toBeCloseTo(10 + 2.7 * Math.sqrt((0.1 / 1.9) * (1 - 0.9 ** 6)), 10);
+    // z1 = 0.1·9.45 + 0.9·10 = 9.945: inside
+    expect(v[0]!.anomaly).toBe(false);
+  });
+  it("median_mad resists the outliers it looks for; iqr uses Tukey fences", () => {
+    const base = Array.from({ length: 30 }, (_, i) => 100 + (i % 5) - 2);
+    const mm = runBatch(movingAverage, movingAverage.params.parse({ method: "median_mad", window: 30 }), pts([...base, 100, 160]));
+    expect(mm[30]!.anomaly).toBe(false);
+    expect(mm[31]!.anomaly).toBe(true);
+    expect(mm[31]!.reason).toMatch(/σ above the 30-point median$/);
+    const iq = runBatch(movingAverage, movingAverage.params.parse({ method: "iqr", window: 30, k: 1.5 }), pts([...base, 104, 105]));
+    // Q1 = 99, Q3 = 101, IQR 2: fences 96 and 104
+    expect(iq[30]!.upper).toBeCloseTo(104, 10);
+    expect(iq[30]!.anomaly).toBe(false);
+    expect(iq[31]!.anomaly).toBe(true);
+  });
+});
+
+describe("generalized ESD (NIST e-Handbook 1.3.5.17.3, Rosner's 54 values)", () => {
+  const data = [
+    -0.25, 0.68, 0.94, 1.15, 1.2, 1.26, 1.26, 1.34, 1.38, 1.43, 1.49, 1.49, 1.55, 1.56, 1.58, 1.65, 1.69, 1.7, 1.76, 1.77,
+    1.81, 1.91, 1.94, 1.96, 1.99, 2.06, 2.09, 2.1, 2.14, 2.15, 2.23, 2.24, 2.26, 2.35, 2.37, 2.4, 2.47, 2.54, 2.62, 2.64,
+    2.9, 2.92, 2.92, 2.93, 3.21, 3.26, 3.3, 3.59, 3.68, 4.3, 4.64, 5.34, 5.42, 6.01,
+  ];
+  it("finds exactly three outliers with the published statistics and critical values", () => {
+    const r = generalizedEsd(data, { maxOutliers: 10, alpha: 0.05 });
+    const R = [3.118, 2.942, 3.179, 2.81, 2.815, 2.848, 2.279, 2.31, 2.101, 2.067];
+    const L = [3.158, 3.151, 3.143, 3.136, 3.128, 3.12, 3.111, 3.103, 3.094, 3.085];
+    r.steps.forEach((s, i) => {
+      expect(s.r).toBeCloseTo(R[i]!, 2);
+      expect(s.lambda).toBeCloseTo(L[i]!, 2);
+    });
+    expect(r.outliers.map((i) => data[i])).toEqual([6.01, 5.42, 5.34]);
+    expect(esdCriticalValue(54, 1, 0.05)).toBeCloseTo(3.158, 2);
+  });
+  it("S-H-ESD finds anomalies on top of a daily pattern", () => {
+    const period = 24;
+    const v = Array.from({ length: period * 14 }, (_, i) => 100 + 30 * Math.sin((2 * Math.PI * i) / period) + ((i * 7919) % 13) / 13);
+    v[100] = v[100]! + 25;
+    v[250] = v[250]! - 25;
+    const r = seasonalHybridEsd(v, { period, maxAnomalies: 0.02 });
+    expect(r.outliers.sort((a, b) => a - b)).toEqual([100, 250]);
+  });
+});
+
+describe("seasonal", () => {
+  const daily = (days: number, noise = 0) =>
+    Array.from({ length: days * 24 }, (_, i) => 100 + 40 * Math.sin((2 * Math.PI * i) / 24) + noise * (((i * 7919) % 11) / 11 - 0.5));
+  it("falls back while history is short, then judges by the same hour on earlier days", () => {
+    const vs = daily(10, 2);
+    vs[24 * 8 + 6] = 100; // the daily peak (140) missing: normal for the level, not for the hour
+    const v = runBatch(seasonal, seasonal.params.parse({}), pts(vs, 3_600_000));
+    expect(v[30]!.reason === "" || v[30]!.reason.includes("rolling median")).toBe(true);
+    expect(flagsOf(v).filter((i) => i >= 24 * 3)).toEqual([24 * 8 + 6]);
+    expect(v[24 * 8 + 6]!.reason).toMatch(/below the same time in the last 4 days/);
+  });
+  it("an anomaly does not poison the same slot in the next seasons", () => {
+    const vs = daily(12, 2);
+    vs[24 * 6 + 6] = 400; // a holiday spike at 06:00
+    const p = seasonal.params.parse({ period: "1d", seasons: 2, min_seasons: 1 });
+    const v = runBatch(seasonal, p, pts(vs, 3_600_000));
+    expect(v[24 * 6 + 6]!.anomaly).toBe(true);
+    // next day, same hour, a normal value: the baseline must not have moved towards 400
+    expect(v[24 * 7 + 6]!.anomaly).toBe(false);
+    expect(Math.abs(v[24 * 7 + 6]!.expected! - vs[24 * 7 + 6]!)).toBeLessThan(5);
+  });
+  it("Holt-Winters additive and multiplicative forecast a clean seasonal series", () => {
+    for (const seasonality of ["additive", "multiplicative"] as const) {
+      const vs = daily(8);
+      const v = runBatch(seasonal, seasonal.params.parse({ period: "1d", method: "holt_winters", seasonality }), pts(vs, 3_600_000));
+      const last = v[v.length - 1]!;
+      expect(Math.abs(last.expected! - vs[vs.length - 1]!)).toBeLessThan(1);
+      expect(flagsOf(v.slice(24 * 3))).toEqual([]);
+    }
+  });
+});
+
+describe("threshold and missing", () => {
+  it("min/max and relative change versus the previous bucket", () => {
+    const p = threshold.params.parse({ min: 10, change: "20%" });
+    const v = runBatch(threshold, p, pts([100, 110, 140, 5, null, 6, 7]));
+    // 6 and 7 are below the minimum (7 is within 20% of 6, so only the minimum speaks)
+    expect(flagsOf(v)).toEqual([2, 3, 5, 6]);
+    expect(v[6]!.reason).toBe("below the minimum 10");
+    expect(v[2]!.reason).toBe("up 27.27% on the previous bucket (limit 20%)");
+    expect(v[3]!.reason).toBe("below the minimum 10");
+  });
+  it("absolute change versus the same slot last week", () => {
+    const week = 7 * 24;
+    const vs = Array.from({ length: week * 2 }, (_, i): number => (i % 24 < 12 ? 50 : 80));
+    vs[week + 30] = vs[30]! + 11;
+    const v = runBatch(threshold, threshold.params.parse({ change: 10, compare: "last_week" }), pts(vs, 3_600_000));
+    expect(flagsOf(v)).toEqual([week + 30]);
+    expect(v[week + 30]!.reason).toBe("up 11 on the same time last week (limit 10)");
+  });
+  it("missing flags empty buckets beyond `after` and the point closing a gap", () => {
+    const p = missing.params.parse({ after: "5m" });
+    const v = runBatch(missing, p, pts([1, 2, null, null, null, null, null, null, 3]));
+    expect(flagsOf(v)).toEqual([7, 8]);
+    expect(v[7]!.reason).toBe("no data for 6m");
+    const gap = runBatch(missing, p, [...pts([1, 2, 3]), { t: T0 + 20 * MIN, v: 4 }]);
+    expect(flagsOf(gap)).toEqual([3]);
+    expect(gap[3]!.reason).toBe("data resumed after a 17m gap");
+  });
+});
+
+// ---- properties every detector must have ---------------------------------------------------------
+
+const cases: Array<[string, Record<string, unknown>]> = [
+  ...allDetectors().map((d): [string, Record<string, unknown>] => [d.type, {}]),
+  ["moving_average", { method: "sma" }],
+  ["moving_average", { method: "median_mad" }],
+  ["moving_average", { method: "iqr" }],
+  ["control_limits", { rules: "nelson", cusum: true }],
+  ["seasonal", { method: "holt_winters", period: "1h", fallback_window: 10 }],
+  ["seasonal", { method: "holt_winters", seasonality: "multiplicative", period: "1h" }],
+  ["threshold", { min: 0, max: 1000, change: "50%" }],
+];
+
+function build(type: string, over: Record<string, unknown>) {
+  const def = getDetector(type)!;
+  return { def, params: def.params.parse(over) };
+}
+
+function wave(n: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, (_, i) => {
+    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return 100 + 10 * Math.sin(i / 5) + 5 * (s / 2_147_483_648) + (i % 97 === 50 ? 80 : 0);
+  });
+}
+
+describe.each(cases)("%s %j: properties", (type, over) => {
+  const { def, params } = build(type, over);
+
+  it("streaming in ticks with carried (structuredCloned) state equals batch", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), (seed, cuts) => {
+        const points = pts(wave(300, seed));
+        const batch = runBatch(def, params, points);
+        let state = def.init(params);
+        const streamed: Verdict[] = [];
+        let i = 0;
+        let c = 0;
+        while (i < points.length) {
+          const end = Math.min(points.length, i + cuts[c++ % cuts.length]!);
+          for (; i < end; i++) streamed.push(def.step(state, points[i]!, params));
+          state = structuredClone(state); // as the engine persists it between ticks
+        }
+        expect(streamed).toEqual(batch);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("a constant series never alerts and never yields NaN", () => {
+    // absolute limits are the one place where a constant may legitimately alert: stay inside them
+    const limited = type === "threshold" && over.min !== undefined;
+    fc.assert(
+      fc.property(fc.double({ min: limited ? 0 : -1e6, max: limited ? 1000 : 1e6, noNaN: true }), fc.integer({ min: 1, max: 400 }), (c, n) => {
+        const v = runBatch(def, params, pts(Array(n).fill(c)));
+        for (const x of v) {
+          expect(x.anomaly).toBe(false);
+          for (const f of [x.expected, x.lower, x.upper, x.sigmas, x.score]) if (f !== null) expect(Number.isNaN(f)).toBe(false);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it("shifting time changes nothing", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e6, max: 1e6 }), (shiftMin) => {
+        const vs = wave(250, 7);
+        const a = runBatch(def, params, pts(vs));
+        const b = runBatch(def, params, pts(vs, MIN, T0 + shiftMin * MIN));
+        expect(b.map((x) => [x.anomaly, x.reason])).toEqual(a.map((x) => [x.anomaly, x.reason]));
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it("survives NaN, null, gaps, duplicate timestamps, a huge value and tiny series", () => {
+    const vs: Array<number | null> = wave(120, 3);
+    vs[10] = Number.NaN;
+    vs[11] = null;
+    vs[60] = 1e300;
+    const points = pts(vs);
+    points[30] = { t: points[29]!.t, v: 100 }; // duplicate timestamp
+    points.splice(80, 10); // a gap
+    for (const series of [points, points.slice(0, 1), points.slice(0, 3), []]) {
+      const v = runBatch(def, params, series);
+      expect(v).toHaveLength(series.length);
+      for (const x of v) {
+        expect(x.score).toBeGreaterThanOrEqual(0);
+        expect(x.score).toBeLessThanOrEqual(1);
+        expect(Number.isNaN(x.score)).toBe(false);
+        expect(typeof x.reason).toBe("string");
+      }
+    }
+  });
+});
+
+// scale invariance: the statistical detectors (threshold has absolute limits, so it is excluded)
+const scaled = cases.filter(([t, o]) => t !== "threshold" && t !== "missing" && !(t === "seasonal" && o.seasonality === "multiplicative"));
+describe.each(scaled)("%s %j: scaling by c > 0", (type, over) => {
+  const { def, params } = build(type, over);
+  it("scales expected and band by c and keeps the flags", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(0.001, 0.5, 3, 1000), (c) => {
+        const vs = wave(300, 11);
+        const a = runBatch(def, params, pts(vs));
+        const b = runBatch(def, params, pts(vs.map((x) => x * c)));
+        b.forEach((x, i) => {
+          const y = a[i]!;
+          expect(x.anomaly).toBe(y.anomaly);
+          for (const k of ["expected", "lower", "upper"] as const) {
+            if (y[k] === null) expect(x[k]).toBeNull();
+            else expect(x[k]!).toBeCloseTo(y[k]! * c, Math.max(0, 6 - Math.ceil(Math.log10(Math.abs(y[k]! * c) + 1))));
+          }
+        });
+      }),
+      { numRuns: 4 },
+    );
+  });
+});
+
+describe("registry", () => {
+  it("the default is the ensemble; every detector documents every parameter", () => {
+    expect(DEFAULT_DETECTORS).toEqual([{ type: "ensemble" }]);
+    for (const d of allDetectors()) {
+      for (const [key, field] of Object.entries(d.params.shape)) {
+        expect((field as { description?: string }).description, `${d.type}.${key}`).toBeTruthy();
+      }
+    }
+  });
+});
+
+describe("ensemble", () => {
+  const { def, params } = build("ensemble", {});
+  it("alerts on a level shift once, then re-baselines instead of alerting for days", () => {
+    const base = wave(1500, 5);
+    const vs = base.map((x, i) => (i >= 1000 ? x + 200 : x));
+    const v = runBatch(def, params, pts(vs));
+    const after = flagsOf(v).filter((i) => i >= 1000);
+    expect(after[0]).toBeLessThan(1005);
+    expect(after.length).toBeLessThanOrEqual(2);
+    expect(v[after[0]!]!.reason).toMatch(/above the rolling median/);
+  });
+  it("needs a warm-up", () => {
+    const vs = wave(300, 9);
+    vs[100] = 1e6;
+    expect(flagsOf(runBatch(def, params, pts(vs)))).toEqual([]);
+  });
+  it("flags a run of empty buckets", () => {
+    const vs: Array<number | null> = wave(600, 2);
+    for (let i = 500; i < 600; i++) vs[i] = null;
+    const v = runBatch(def, params, pts(vs));
+    expect(flagsOf(v)[0]).toBe(560);
+    expect(v[560]!.reason).toBe("no data for 1h1m");
+  });
+});

@@ -1,0 +1,6 @@
+/** `npm run bench`: every benchmark, figures printed. */
+import { benchDetectors } from "./detectors.js";
+import { benchTick } from "./tick.js";
+
+await benchTick(1000);
+await benchDetectors();

@@ -89,6 +89,16 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
       mute: [],
     };
     const clock = new ManualClock(start + hours * HOUR + 60_000);
+    const fetcher = makeFetcher(db, silentLogger());
+    let fetchMs = 0;
+    const timedFetch: typeof fetcher = async (metric, window) => {
+      const f0 = performance.now();
+      try {
+        return await fetcher(metric, window);
+      } finally {
+        fetchMs += performance.now() - f0;
+      }
+    };
     const engine = new Engine(
       {
         file: "bench",
@@ -102,13 +112,14 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
         digest: [],
         mute: [],
       },
-      { store: new StateStore(db), fetch: makeFetcher(db, silentLogger()), clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) },
+      { store: new StateStore(db), fetch: timedFetch, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) },
     );
     const t0 = performance.now();
     await engine.evaluate();
     const cold = performance.now() - t0;
     const tickMs: number[] = [];
     const sqlMs: number[] = [];
+    const fetchShare: number[] = [];
     for (let k = 0; k < ticks; k++) {
       const h = hours + k;
       await insertHours(h, h + 1);
@@ -118,8 +129,10 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
       const s0 = performance.now();
       await db.query(q.text, q.values);
       const s1 = performance.now();
+      fetchMs = 0;
       const r = await engine.evaluate();
       const s2 = performance.now();
+      fetchShare.push(fetchMs);
       if (r.failed.length) throw new Error(`tick failed: ${r.metrics[0]?.error}`);
       sqlMs.push(s1 - s0);
       tickMs.push(s2 - s1);
@@ -129,6 +142,7 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
     console.log(`  cold start (history load + warm-up + judge): ${cold.toFixed(0)} ms`);
     console.log(`  steady-state tick (1 new bucket/series):    median ${median(tickMs).toFixed(1)} ms`);
     console.log(`  bare SQL fetching the same new buckets:     median ${median(sqlMs).toFixed(1)} ms`);
+    console.log(`  of which fetch (SQL + decoding rows):      median ${median(fetchShare).toFixed(1)} ms`);
     console.log(`  ratio tick / bare SQL:                      ${(median(tickMs) / median(sqlMs)).toFixed(2)}×`);
     console.log(`  resident memory:                            ${mem.toFixed(0)} MB`);
   } finally {

@@ -362,8 +362,9 @@ export class Engine {
     report: MetricReport,
   ): Promise<void> {
     const toStore = outcomes.filter((o): o is Outcome & { alert: Alert } => o.alert !== null);
-    const watermarks =
-      watermark === null ? [] : [...rt.series.keys()].map((series) => ({ metric: m.name, series, watermark }));
+    // All series of a metric share its bucket grid, so one watermark per metric is enough and keeps
+    // the write O(1) per tick however many series there are.
+    const watermarks = watermark === null ? [] : [{ metric: m.name, series: "", watermark }];
     const stored = await this.deps.store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,

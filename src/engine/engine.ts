@@ -227,7 +227,7 @@ export class Engine {
           details: { description: `the query for ${m.name} failed`, runbook: m.runbook },
         };
         record(sourceFp, raiseMeta(open.get(sourceFp) ?? null, id, `query failed: ${msg}`, now));
-        await this.persist(m, rt, outcomes, null, report);
+        await this.persist(m, outcomes, null, report);
         return report;
       }
       record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
@@ -302,7 +302,7 @@ export class Engine {
 
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
     try {
-      await this.persist(m, rt, outcomes, newWatermark, report);
+      await this.persist(m, outcomes, newWatermark, report);
       rt.watermark = newWatermark;
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
@@ -356,7 +356,6 @@ export class Engine {
 
   private async persist(
     m: MetricConfig,
-    rt: MetricRuntime,
     outcomes: readonly Outcome[],
     watermark: number | null,
     report: MetricReport,

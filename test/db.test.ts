@@ -11,13 +11,16 @@ import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 let t: TestDatabase;
 let db: Database;
 
+// PGlite takes seconds to start, more when test files run in parallel.
+const SLOW = 60_000;
+
 beforeAll(async () => {
   t = await openTestDatabase();
   db = t.db;
-});
+}, SLOW);
 afterAll(async () => {
   await t?.close();
-});
+}, SLOW);
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -281,7 +284,7 @@ describe("openDatabase", () => {
     expect(remote.target).not.toContain("pw@");
     await remote.close();
     await remote.close();
-  });
+  }, SLOW);
 
   it("rejects a url that is not postgres://", async () => {
     const err = (await caught(openDatabase({ url: "mysql://u:secret@h/d" }))) as DatabaseError;
@@ -306,7 +309,7 @@ describe("openDatabase", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, SLOW);
 });
 
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -1,0 +1,26 @@
+/**
+ * When a bucket may be judged. Buckets are aligned to the epoch (date_bin's 'epoch' origin), so a
+ * bucket [s, s+g) is closed, i.e. complete and final, once now >= s + g + delay; `delay` covers data
+ * that lands late (ingestion lag).
+ */
+import type { MetricConfig } from "../config/types.js";
+
+type Timing = Pick<MetricConfig, "granularityMs" | "delayMs">;
+
+/** The start of the epoch-aligned bucket containing t. */
+export function bucketStart(t: number, granularityMs: number): number {
+  return Math.floor(t / granularityMs) * granularityMs;
+}
+
+/** Every bucket that starts before the returned time is closed; the bucket starting at it is not (yet). */
+export function closedBefore(metric: Timing, now: number): number {
+  return bucketStart(now - metric.delayMs, metric.granularityMs);
+}
+
+/**
+ * Whether the bucket starting at `start` is closed. Unlike closedBefore this does not assume epoch
+ * alignment, so it also holds for raw queries that bucket differently (e.g. weeks starting on Monday).
+ */
+export function isBucketClosed(metric: Timing, start: number, now: number): boolean {
+  return now >= start + metric.granularityMs + metric.delayMs;
+}

@@ -1,0 +1,53 @@
+/**
+ * What the source layer hands the engine: per-series bucket values in domain terms (epoch ms,
+ * numbers or null), never driver rows.
+ */
+
+/** A half-open time range [from, to) in epoch milliseconds. */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+export interface Point {
+  /** Bucket start, epoch ms. */
+  t: number;
+  /** null = no usable value for this bucket (NULL, NaN, Infinity or non-numeric text in the data). */
+  v: number | null;
+}
+
+export interface SeriesBatch {
+  /** "" for an unsplit metric, else "platform=ios,country=BR" in split_by (or query column) order; see series-key.ts. */
+  key: string;
+  labels: Record<string, string>;
+  /** Sorted by t, one point per bucket. Buckets for which the query returned no row are absent, not zero. */
+  points: Point[];
+}
+
+/**
+ * Bad data met while reading, counted per series so the caller can log each kind once per fetch.
+ * - null: the value was NULL (or, in a raw query, the bucket time was NULL or infinite; the row is dropped)
+ * - nan: NaN or ±Infinity
+ * - non_numeric: text that is not a number, a boolean, or another non-numeric type
+ * - duplicate: several rows for one bucket; the last one returned is kept
+ * - out_of_order: a row arrived after a later bucket of its series; points are sorted anyway
+ */
+export type DataIssueKind = "null" | "nan" | "non_numeric" | "duplicate" | "out_of_order";
+
+export interface DataIssue {
+  key: string;
+  kind: DataIssueKind;
+  count: number;
+}
+
+export interface FetchResult {
+  /** Sorted by key. */
+  series: SeriesBatch[];
+  issues: DataIssue[];
+}
+
+/** SQL text with its bound values. */
+export interface SqlQuery {
+  text: string;
+  values: unknown[];
+}

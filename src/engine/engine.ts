@@ -62,7 +62,10 @@ export function buildDetectors(m: MetricConfig): DetectorInstance[] {
   return configured.map((dc) => {
     const def = getDetector(dc.type);
     if (!def) throw new Error(`metric ${m.name}: unknown detector type '${dc.type}'`);
-    const { type: _type, ...raw } = dc;
+    const { type: _type, ...rest } = dc;
+    const raw: Record<string, unknown> = rest;
+    // Detectors that reason about time get the metric's bucket size unless the config says otherwise.
+    if ("granularity_ms" in def.params.shape && raw.granularity_ms === undefined) raw.granularity_ms = m.granularityMs;
     const params = def.params.parse(raw);
     const n = (seen.get(dc.type) ?? 0) + 1;
     seen.set(dc.type, n);

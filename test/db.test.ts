@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,6 +98,43 @@ describe("errors", () => {
     } finally {
       await bad.close();
     }
+  });
+
+  it("tells a server that never answers (connect timeout) from one that hangs up during startup", async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((sock) => sockets.add(sock));
+    const rude = createServer((sock) => sock.destroy());
+    try {
+      const port = async (srv: Server): Promise<number> => {
+        await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+        return (srv.address() as AddressInfo).port;
+      };
+      const silentPort = await port(silent);
+      const rudePort = await port(rude);
+      const a = new PgDatabase({ url: `postgres://u:pw@127.0.0.1:${silentPort}/x`, connectTimeoutMs: 300 });
+      const b = new PgDatabase({ url: `postgres://u:pw@127.0.0.1:${rudePort}/x`, connectTimeoutMs: 5000 });
+      try {
+        const ea = (await caught(a.query("SELECT 1"))) as DatabaseError;
+        expect(ea.message).toBe(`cannot reach PostgreSQL at 127.0.0.1:${silentPort}: no connection within 300 ms`);
+        expect(ea.kind).toBe("connection");
+        const eb = (await caught(b.query("SELECT 1"))) as DatabaseError;
+        expect(eb.message).toBe(`cannot reach PostgreSQL at 127.0.0.1:${rudePort}: the server closed the connection during startup`);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+      rude.close();
+    }
+  });
+
+  it("refuses queries after close", async () => {
+    const closed = new PgDatabase({ url: "postgres://u@127.0.0.1:1/x" });
+    await closed.close();
+    const err = (await caught(closed.query("SELECT 1"))) as DatabaseError;
+    expect(err.message).toBe("database connection is closed");
   });
 
   it("redacts passwords in URLs", () => {
@@ -249,8 +287,27 @@ describe.runIf(process.env.VIGIL_TEST_DATABASE_URL !== undefined)("pg specifics"
       await waitFor(() => lost.length > 0);
       expect(lost).toHaveLength(1);
       expect(lost[0]).toBeInstanceOf(DatabaseError);
+      expect(errors).toHaveLength(1);
+      // Closing a lost connection is harmless, and queries on it fail clearly.
+      await expect(conn.query("SELECT 1")).rejects.toBeInstanceOf(DatabaseError);
+      await conn.close();
     } finally {
       await own.close();
+    }
+  });
+
+  it("says so when every pooled connection is busy", async () => {
+    const small = new PgDatabase({ url: t.url!, max: 1, connectTimeoutMs: 300 });
+    try {
+      let release!: () => void;
+      const held = small.transaction(() => new Promise<void>((r) => (release = r)));
+      const err = (await caught(small.query("SELECT 1"))) as DatabaseError;
+      expect(err.message).toMatch(/no free connection to PostgreSQL at 127\.0\.0\.1:5432 within 300 ms: all 1 pooled connections are busy/);
+      release();
+      await held;
+      expect((await small.query("SELECT 1 AS one")).rows[0]!.one).toBe(1);
+    } finally {
+      await small.close();
     }
   });
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MetricConfig, StructuredSource } from "../src/config/types.js";
-import type { Database } from "../src/db/database.js";
+import { type Database, DatabaseError } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { buildStructuredQuery, type FetchResult, fetchBuckets, SourceError } from "../src/sources/index.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
@@ -380,12 +380,13 @@ describe("errors", () => {
     expect(e3.message).toMatch(/uses \$3/);
   });
 
-  it("reports an unreachable database as a connection error", async () => {
+  it("passes an unreachable database through as a connection DatabaseError, for the caller to retry", async () => {
     const down = new PgDatabase({ url: "postgres://u:pw@127.0.0.1:1/x" });
     try {
-      const e = (await caught(fetchBuckets(down, metric({ name: "dau", source: source({}) }), { from: T0, to: T0 + HOUR }))) as SourceError;
+      const e = (await caught(fetchBuckets(down, metric({ name: "dau", source: source({}) }), { from: T0, to: T0 + HOUR }))) as DatabaseError;
+      expect(e).toBeInstanceOf(DatabaseError);
       expect(e.kind).toBe("connection");
-      expect(e.message).toBe('metric "dau": cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED');
+      expect(e.message).toBe("cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED");
     } finally {
       await down.close();
     }

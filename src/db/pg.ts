@@ -143,6 +143,7 @@ export class PgDatabase implements Database {
   private readonly password: string;
   private readonly onError: (err: DatabaseError) => void;
   private readonly connectTimeoutMs: number;
+  private readonly maxConnections: number;
   private readonly dedicatedOpen = new Set<PgDedicatedConnection>();
   private closing: Promise<void> | null = null;
 
@@ -153,6 +154,7 @@ export class PgDatabase implements Database {
     this.onError =
       opts.onError ?? ((err) => process.stderr.write(`vigil: database connection error: ${err.message}\n`));
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.maxConnections = opts.max ?? 10;
     const statementTimeout =
       opts.statementTimeoutMs === undefined ? DEFAULT_STATEMENT_TIMEOUT_MS : opts.statementTimeoutMs;
     this.config = {
@@ -167,7 +169,7 @@ export class PgDatabase implements Database {
     };
     this.pool = new pg.Pool({
       ...this.config,
-      max: opts.max ?? 10,
+      max: this.maxConnections,
       idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
     });
     // An idle client whose server went away is reported here; without a listener pg would crash the process.
@@ -175,10 +177,25 @@ export class PgDatabase implements Database {
   }
 
   async query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
+    // Connect and query as two steps (rather than pool.query) so that a failure while connecting is
+    // reported as "cannot reach" and one during the query as what it is.
+    const client = await this.connect();
+    let broken: Error | undefined;
+    const onClientError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onClientError);
     try {
-      return toResult<R>(await this.pool.query(text, values ? [...values] : undefined));
+      return toResult<R>(await client.query(text, values ? [...values] : undefined));
     } catch (err) {
+      // A server-reported SQL error leaves the session usable; anything else may not have.
+      if (!isServerError(err) || this.translate(err).kind === "connection") {
+        broken ??= err instanceof Error ? err : new Error(String(err));
+      }
       throw this.translate(err);
+    } finally {
+      client.off("error", onClientError);
+      client.release(broken);
     }
   }
 
@@ -188,12 +205,7 @@ export class PgDatabase implements Database {
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.translate(err);
-    }
+    const client = await this.connect();
     // A checked-out client has no pool listener: a dropped connection mid-transaction would otherwise be an unhandled 'error' event.
     let broken: Error | undefined;
     const onClientError = (err: Error): void => {
@@ -232,11 +244,12 @@ export class PgDatabase implements Database {
       (err) => this.onError(err),
       () => this.dedicatedOpen.delete(conn),
     );
+    const started = Date.now();
     try {
       await client.connect();
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw this.translate(err);
+      throw this.translateConnectError(err, Date.now() - started);
     }
     conn.arm();
     this.dedicatedOpen.add(conn);
@@ -249,6 +262,44 @@ export class PgDatabase implements Database {
       await this.pool.end();
     })();
     return this.closing;
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closing) throw new DatabaseError("database connection is closed", "connection");
+    const started = Date.now();
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw this.translateConnectError(err, Date.now() - started);
+    }
+  }
+
+  /**
+   * Errors while opening a connection. pg reports its own connect timeout as "Connection terminated
+   * unexpectedly" (it destroys the socket itself), so the elapsed time tells a timeout from a server
+   * that hung up during startup.
+   */
+  private translateConnectError(err: unknown, elapsedMs: number): DatabaseError {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/timeout exceeded when trying to connect/i.test(msg)) {
+      // pg-pool's own message when every pooled connection stayed busy for the whole timeout.
+      return new DatabaseError(
+        `no free connection to PostgreSQL at ${this.endpoint} within ${this.connectTimeoutMs} ms: all ${this.maxConnections} pooled connections are busy`,
+        "connection",
+        { code: "ETIMEDOUT", cause: err },
+      );
+    }
+    if (/timeout expired|Connection terminated/i.test(msg)) {
+      const timedOut = elapsedMs >= this.connectTimeoutMs * 0.9;
+      return new DatabaseError(
+        `cannot reach PostgreSQL at ${this.endpoint}: ${
+          timedOut ? `no connection within ${this.connectTimeoutMs} ms` : "the server closed the connection during startup"
+        }`,
+        "connection",
+        { code: timedOut ? "ETIMEDOUT" : "ECONNRESET", cause: err },
+      );
+    }
+    return this.translate(err);
   }
 
   /** Turn anything pg throws into a DatabaseError naming the server, with the password scrubbed. */
@@ -269,13 +320,6 @@ export class PgDatabase implements Database {
       );
     }
     const msg = scrub(err.message);
-    if (/timeout expired|connection timeout|timeout exceeded when trying to connect/i.test(msg)) {
-      return new DatabaseError(
-        `cannot reach PostgreSQL at ${this.endpoint}: no connection within ${this.connectTimeoutMs} ms`,
-        "connection",
-        { code: "ETIMEDOUT", cause: err },
-      );
-    }
     if (/Connection terminated|Client has encountered a connection error/i.test(msg)) {
       return new DatabaseError(`lost connection to PostgreSQL at ${this.endpoint}: ${msg}`, "connection", {
         cause: err,

@@ -10,16 +10,17 @@ import { BUCKET_COLUMN, buildStructuredQuery, keyColumn, VALUE_COLUMN } from "./
 import type { FetchResult, SqlQuery, TimeWindow } from "./types.js";
 
 /**
- * A metric could not be read. `kind`: "connection" = the database is unreachable (every metric will
- * fail alike; retry next tick), "query" = the database rejected this metric's SQL, "shape" = the
- * SQL ran but its result cannot be a metric (no time or `value` column).
+ * This metric's SQL is at fault: "query" = the database rejected it, "shape" = it ran but its result
+ * cannot be a metric (no time or `value` column, a placeholder beyond $2). Retrying will not help.
+ * An unreachable database is not the metric's fault and surfaces as the DatabaseError itself
+ * (kind "connection"), so that callers can retry it the same way for every metric.
  */
 export class SourceError extends Error {
   override readonly name = "SourceError";
   constructor(
     readonly metric: string,
     message: string,
-    readonly kind: "connection" | "query" | "shape",
+    readonly kind: "query" | "shape",
     options?: { cause?: unknown },
   ) {
     super(`metric "${metric}": ${message}`, options);
@@ -37,6 +38,9 @@ const EMPTY: FetchResult = { series: [], issues: [] };
  * up to a bucket boundary so the first bucket is complete; the last one is partial when `to` falls
  * inside it (the engine re-reads it next time). Incremental use: from = the watermark bucket start,
  * to = now; history load: from = now - lookback.
+ *
+ * Throws SourceError when the metric's SQL is wrong, DatabaseError (kind "connection") when the
+ * database cannot be reached.
  */
 export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: TimeWindow): Promise<FetchResult> {
   if (!Number.isFinite(window.from) || !Number.isFinite(window.to)) {
@@ -103,7 +107,7 @@ async function run(db: Queryable, metric: MetricConfig, q: SqlQuery, sql: "opera
   try {
     return await db.query(q.text, q.values);
   } catch (err) {
-    if (!(err instanceof DatabaseError)) throw err;
+    if (!(err instanceof DatabaseError) || err.kind === "connection") throw err;
     const where = near(q.text, err.details.position, sql === "operator");
     throw new SourceError(metric.name, err.message + where, err.kind, { cause: err });
   }

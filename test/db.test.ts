@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, DatabaseError } from "../src/db/database.js";
@@ -364,6 +366,48 @@ describe("openDatabase", () => {
         await second.close();
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, SLOW);
+});
+
+describe("PGlite directory lock", () => {
+  it("refuses a second open of one directory while it is open, and allows it after close", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+    const dataDir = join(dir, "pglite");
+    try {
+      const first = await PgliteDatabase.open({ dataDir });
+      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+      expect(err).toBeInstanceOf(DatabaseError);
+      expect(err.message).toMatch(/is in use by this process; PGlite allows one process at a time/);
+      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
+      await first.close();
+      expect(existsSync(`${dataDir}.lock`)).toBe(false);
+      const again = await PgliteDatabase.open({ dataDir });
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, SLOW);
+
+  it("names a live holder process and takes over a stale lock", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+    const dataDir = join(dir, "pglite");
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      await writeFile(`${dataDir}.lock`, `${hostname()} ${holder.pid}\n`);
+      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+      expect(err.message).toBe(
+        `the embedded PGlite database at ${dataDir} is in use by process ${holder.pid}; PGlite allows one process at a time (stop the other one, or use PostgreSQL via DATABASE_URL)`,
+      );
+      holder.kill();
+      await new Promise((r) => holder.once("exit", r));
+      // The holder died without cleaning up: its lock is stale.
+      const db = await PgliteDatabase.open({ dataDir });
+      expect((await db.query("SELECT 1 AS one")).rows[0]!.one).toBe(1);
+      await db.close();
+    } finally {
+      holder.kill();
       await rm(dir, { recursive: true, force: true });
     }
   }, SLOW);

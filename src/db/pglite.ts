@@ -5,8 +5,9 @@
  * the one way to deadlock (using the database instead of `tx` inside a transaction) into an error.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
 import { PGlite, type Results, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
 import {
   type Database,
@@ -46,17 +47,25 @@ export class PgliteDatabase implements Database {
   private constructor(
     private readonly pg: PGlite,
     readonly target: string,
+    private readonly lock: DirLock | null,
   ) {}
 
   static async open(opts: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
     const dir = opts.memory ? undefined : resolve(opts.dataDir ?? DEFAULT_PGLITE_DIR);
     const target = dir === undefined ? "pglite:memory" : `pglite:${dir}`;
+    let lock: DirLock | null = null;
     try {
-      if (dir !== undefined) await mkdir(dir, { recursive: true });
+      if (dir !== undefined) {
+        await mkdir(dirname(dir), { recursive: true });
+        lock = await DirLock.acquire(dir);
+        await mkdir(dir, { recursive: true });
+      }
       const pg = new PGlite({ ...(dir === undefined ? {} : { dataDir: dir }), parsers: PARSERS });
       await pg.waitReady;
-      return new PgliteDatabase(pg, target);
+      return new PgliteDatabase(pg, target, lock);
     } catch (err) {
+      await lock?.release();
+      if (err instanceof DatabaseError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new DatabaseError(
         `cannot open the embedded PGlite database at ${dir ?? "memory"}: ${msg}`,
@@ -109,7 +118,10 @@ export class PgliteDatabase implements Database {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.pg.closed ? Promise.resolve() : this.pg.close();
+    this.closing ??= (async () => {
+      if (!this.pg.closed) await this.pg.close();
+      await this.lock?.release();
+    })();
     return this.closing;
   }
 
@@ -166,4 +178,71 @@ class PgliteTx implements Transaction {
     // After the transaction ends the session is shared again; a late query would run outside it.
     if (!this.scope.active) throw new DatabaseError("query on a transaction that has already ended", "query");
   }
+}
+
+/** Directories this process holds, to tell a stale lock with our (reused) pid from a real second open. */
+const heldHere = new Set<string>();
+
+/**
+ * PGlite has no inter-process locking: two processes on one directory (say `vigil run` and
+ * `vigil alerts`) would both write and corrupt it. A lock file next to the directory (`<dir>.lock`,
+ * holding host and pid) turns that into a clear error. A lock whose process is gone, or that was
+ * written on another host (a recreated container), is stale and taken over, so a crash never blocks
+ * the next start.
+ */
+class DirLock {
+  private constructor(
+    private readonly dir: string,
+    private readonly path: string,
+    private readonly content: string,
+  ) {}
+
+  static async acquire(dir: string): Promise<DirLock> {
+    const path = `${dir}.lock`;
+    const content = `${hostname()} ${process.pid}\n`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (heldHere.has(dir)) throw inUse(dir, "this process");
+      try {
+        const handle = await open(path, "wx");
+        await handle.writeFile(content);
+        await handle.close();
+        heldHere.add(dir);
+        return new DirLock(dir, path, content);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const holder = await readFile(path, "utf8").catch(() => "");
+      const [host, pidText] = holder.trim().split(" ");
+      const pid = Number(pidText);
+      if (host === hostname() && Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+        throw inUse(dir, `process ${pid}`);
+      }
+      await unlink(path).catch(() => undefined);
+    }
+    throw inUse(dir, "another process");
+  }
+
+  async release(): Promise<void> {
+    heldHere.delete(this.dir);
+    const now = await readFile(this.path, "utf8").catch(() => "");
+    // Only remove our own lock: after a takeover the file belongs to someone else.
+    if (now === this.content) await unlink(this.path).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function inUse(dir: string, holder: string): DatabaseError {
+  return new DatabaseError(
+    `the embedded PGlite database at ${dir} is in use by ${holder}; PGlite allows one process at a time (stop the other one, or use PostgreSQL via DATABASE_URL)`,
+    "connection",
+  );
 }

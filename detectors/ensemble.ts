@@ -27,6 +27,7 @@ import { missing, type MissingState } from "./missing.js";
 import { seasonal, type SeasonalState } from "./seasonal.js";
 import {
   isValue,
+  lowerBound,
   MAD_TO_SIGMA,
   quantileSorted,
   type SortedWindow,
@@ -41,10 +42,12 @@ import {
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
+/** Experiment knobs (temporary). */
+export const T: Record<string, number> = { noRecordCooldown: 0, raw: 1, nn: 1, nnFloor: 10, nnMin: 100 };
 /** Number of views (features). */
-const NF = 5;
+const NF = 6;
 /** Absolute floors per view: even a novel value must be this unusual (sigmas, or × for volatility). */
-const FLOOR = [4, 3, 2.5, 3, 4] as const;
+const FLOOR = [4, 3, 2.5, 3, 4, 2] as const;
 /** Short windows of views 2, 3 and 4. */
 const SHORT = 5;
 const MEDIUM = 20;
@@ -105,6 +108,8 @@ export interface EnsembleState {
   alertSign: number;
   beyond: number;
   recent: Float64Array;
+  /** View-history row at the last alert: a re-baseline forgets the rows recorded since. */
+  alertRow: number;
   seasonal: SeasonalState;
   missing: MissingState;
   /** Cached baseline: median, robust sigma, range, median step; refreshed every REFRESH points. */
@@ -161,6 +166,17 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   if (!full) s.histN++;
 }
 
+/** Zero the view-history rows from `row` up to the head (the views of a level shift in progress) and recompute the maxima. */
+function forgetSince(s: EnsembleState, p: EnsembleParams, row: number): void {
+  const H = p.history;
+  for (let r = row; r !== s.histHead; r = r + 1 === H ? 0 : r + 1) for (let k = 0; k < NF; k++) s.hist[r * NF + k] = 0;
+  for (let k = 0; k < NF; k++) {
+    let mx = 0;
+    for (let i = k; i < H * NF; i += NF) if (s.hist[i]! > mx) mx = s.hist[i]!;
+    s.histMax[k] = mx;
+  }
+}
+
 function reasonFor(view: number, s: EnsembleState, zPoint: number, zShort: number, zMed: number, seasonalReason: string): string {
   switch (view) {
     case 0:
@@ -169,6 +185,8 @@ function reasonFor(view: number, s: EnsembleState, zPoint: number, zShort: numbe
       return `last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}`;
     case 2:
       return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}`;
+    case 5:
+      return `a value not seen in the last ${s.base.n} points`;
     case 3:
       return `volatility ${s.views[3]!.toFixed(1)}× its usual step size`;
     default:
@@ -200,6 +218,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     alertSign: 0,
     beyond: 0,
     recent: new Float64Array(SHIFT_CHECK),
+    alertRow: 0,
     seasonal: seasonal.init(sub(p).seasonal),
     missing: missing.init(sub(p).missing),
     median: 0,
@@ -249,19 +268,26 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
       const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
       const v = s.views;
-      v[0] = Math.abs(zPoint);
-      v[1] = Math.abs(zShort);
-      v[2] = Math.abs(zMed);
+      const u = T.raw ? sd : 1;
+      v[0] = Math.abs(zPoint) * u;
+      v[1] = Math.abs(zShort) * u;
+      v[2] = Math.abs(zMed) * u;
       v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
       const seasonalActive = sv.sigmas !== null && !sv.reason.includes("rolling median");
       v[4] = seasonalActive ? Math.abs(sv.sigmas!) : 0;
+      if (T.nn && w.n >= (T.nnMin || p.window)) {
+        const at = lowerBound(w.sorted, w.n, x);
+        const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
+        const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
+        v[5] = Math.min(lo, hi) / sd;
+      } else v[5] = 0;
 
       // how far beyond its bar each view is; the worst one decides
       let ratio = 0;
       let view = -1;
       if (s.histN >= Math.min(p.warmup, p.history)) {
         for (let k = 0; k < NF; k++) {
-          const bar = Math.max(FLOOR[k]!, (k === 0 ? p.novelty_point : p.novelty) * s.histMax[k]!);
+          const bar = Math.max((k === 5 && T.nnFloor ? T.nnFloor : FLOOR[k]!) * (k < 3 ? u : 1), (k === 0 ? p.novelty_point : k === 5 && T.nnNov ? T.nnNov : p.novelty) * s.histMax[k]!);
           const r = v[k]! / bar;
           if (r > ratio) {
             ratio = r;
@@ -272,7 +298,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       const fired = ratio > 1 && s.cooldown === 0;
       if (s.cooldown > 0) s.cooldown--;
       const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
-      const bar0 = Math.max(FLOOR[0], p.novelty_point * s.histMax[0]!);
+      const bar0 = Math.max(FLOOR[0], (p.novelty_point * s.histMax[0]!) / u);
       const useSeasonal = view === 4 && seasonalActive;
       if (!gapAlert) {
         verdict = {
@@ -290,7 +316,8 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
         s.sinceAlert = 0;
         s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
         s.beyond = 0;
-      } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+        s.alertRow = s.histHead;
+      } else if (!(T.noRecordCooldown && s.cooldown > 0)) recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
 
       if (s.sinceAlert >= 0 && !fired) {
         s.recent[s.sinceAlert] = x;
@@ -302,6 +329,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
             swClear(w);
             s.refresh = 0;
             for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
+            if (T.forget) forgetSince(s, p, s.alertRow);
           }
           s.sinceAlert = -1;
         }

@@ -138,7 +138,8 @@ export function sortedWindow(cap: number): SortedWindow {
   return { cap, n: 0, head: 0, ring: new Float64Array(cap), sorted: new Float64Array(cap) };
 }
 
-function lowerBound(a: Float64Array, n: number, x: number): number {
+/** First index in sorted `a[0..n)` whose value is ≥ x. */
+export function lowerBound(a: Float64Array, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {

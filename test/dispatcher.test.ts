@@ -44,6 +44,7 @@ function alert(i: number): Alert {
     lastNotifiedAt: T0,
     actedBy: null,
     details: { runbook: "https://wiki/x" },
+    version: 0,
   };
 }
 

@@ -12,8 +12,18 @@ export interface AlertNotification {
   actor: string;
   note: string;
   at: number;
-  /** Recent history for the chart: [bucket start ms, value|null][] (may be empty). */
-  history?: Array<[number, number | null]>;
+  /** Recent history with the detector's expectation, for the chart (absent for meta-alerts). */
+  chart?: ChartData;
+}
+
+/** One row per bucket: [start ms, value, expected, lower, upper, anomalous (1/0)]; nulls where unknown. */
+export type ChartRow = [number, number | null, number | null, number | null, number | null, 0 | 1];
+
+export interface ChartData {
+  rows: ChartRow[];
+  granularityMs: number;
+  /** Static limits to draw (threshold detectors). */
+  thresholds?: { min?: number; max?: number };
 }
 
 export interface TextNotification {

@@ -39,6 +39,8 @@ export interface Alert {
   lastNotifiedAt: number | null;
   actedBy: string | null;
   details: AlertDetails;
+  /** Row version for optimistic concurrency (0 for a new alert). */
+  version: number;
 }
 
 /** Context carried with an alert for messages: free-form but JSON. */

@@ -4,14 +4,14 @@
  * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
  */
 import { DEFAULT_DETECTORS, getDetector } from "../../detectors/registry.js";
-import type { Point, Verdict } from "../../detectors/types.js";
+import { type Point, runBatch, type Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import type { AlertNotification } from "../delivery/notification.js";
+import type { AlertNotification, ChartData, ChartRow } from "../delivery/notification.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { scrubSecrets } from "../log.js";
-import type { DeliveryDraft, StateStore } from "../store/state-store.js";
+import { AlertConflictError, type DeliveryDraft, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type FetchedSeries, type Fetcher, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
@@ -138,7 +138,15 @@ export class Engine {
       if (wanted && !wanted.has(m.name)) continue;
       let r: MetricReport;
       try {
-        r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? []);
+        try {
+          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? []);
+        } catch (err) {
+          if (!(err instanceof AlertConflictError)) throw err;
+          // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
+          this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
+          const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
+          r = await this.evaluateMetric(m, fresh);
+        }
       } catch (err) {
         // The state database failed under this metric: report it, go on with the others.
         const error = scrubSecrets(err instanceof Error ? err.message : String(err));
@@ -351,6 +359,31 @@ export class Engine {
     });
   }
 
+  /**
+   * The chart of an alert: the recent history replayed through the detector that fired (detectors
+   * are pure, so this reproduces the band exactly). Done only when a notification needs it.
+   */
+  chartFor(m: MetricConfig, alert: Alert): ChartData | null {
+    const rt = this.runtimes.get(m.name);
+    const points = rt?.series.get(alert.series)?.history.toArray() ?? [];
+    const d = rt?.detectors.find((x) => x.family === alert.detector);
+    if (!rt || !d || points.length === 0) return null;
+    const verdicts = runBatch(d.def, d.params, points);
+    const from = Math.max(0, points.length - CHART_POINTS);
+    const rows: ChartRow[] = [];
+    for (let i = from; i < points.length; i++) {
+      const p = points[i]!;
+      const v = verdicts[i]!;
+      rows.push([p.t, p.v, v.expected, v.lower, v.upper, passesPolicy(v, p.v, m) ? 1 : 0]);
+    }
+    const chart: ChartData = { rows, granularityMs: m.granularityMs };
+    if (d.type === "threshold") {
+      const params = d.params as { min?: number; max?: number };
+      chart.thresholds = { ...(params.min === undefined ? {} : { min: params.min }), ...(params.max === undefined ? {} : { max: params.max }) };
+    }
+    return chart;
+  }
+
   /** Meta-alerts go to the default channels and the critical ones; to every channel if none is set. */
   private metaChannels(): string[] {
     const chosen = channelsFor(this.config, this.config.defaults.notify, "critical");
@@ -380,7 +413,6 @@ export class Engine {
 
   private deliveriesFor(m: MetricConfig, alert: Alert & { id: number }, event: AlertEvent, historyId: number): DeliveryDraft[] {
     if (!event.notify) return [];
-    const history = this.seriesHistory(m.name, alert.series).map((p): [number, number | null] => [p.t, p.v]);
     const payload: AlertNotification = {
       type: "alert",
       event: event.notify,
@@ -389,8 +421,11 @@ export class Engine {
       actor: event.actor,
       note: event.note,
       at: alert.updatedAt,
-      history,
     };
+    if (event.notify === "firing" || event.notify === "reminder") {
+      const chart = this.chartFor(m, alert);
+      if (chart) payload.chart = chart;
+    }
     return channelsFor(this.config, m.notify, alert.severity)
       .filter((channel) => event.notify !== "resolved" || sendsResolved(this.config, channel))
       .map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));

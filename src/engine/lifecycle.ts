@@ -87,6 +87,7 @@ function open(id: Identity, o: Observation, policy: LifecyclePolicy, now: number
       snoozedUntil: null,
       lastNotifiedAt: fires ? now : null,
       actedBy: null,
+      version: 0,
     },
     o,
     now,

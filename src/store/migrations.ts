@@ -114,6 +114,15 @@ CREATE TABLE ${s}.series_state (
 );
 `,
   },
+  {
+    version: 2,
+    name: "optimistic concurrency on alerts",
+    // Chat actions and ticks both change alerts; a version column lets a writer detect that the
+    // row changed under it instead of silently overwriting an acknowledgement.
+    sql: (s) => `ALTER TABLE ${s}.alerts ADD COLUMN version integer NOT NULL DEFAULT 0;
+CREATE INDEX silences_active ON ${s}.silences (ends_at) WHERE removed_at IS NULL;
+CREATE INDEX deliveries_alert ON ${s}.deliveries (alert_id, channel)`,
+  },
 ];
 
 /** Lock key for migrations: a constant so every replica contends on the same lock. */

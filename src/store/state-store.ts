@@ -55,7 +55,7 @@ export interface HistoryEntry {
 
 const ALERT_COLUMNS = `id, fingerprint, kind, metric, series, detector, state, severity, value, expected,
   lower_bound, upper_bound, sigmas, reason, peak_deviation, anomalous_count, streak, ok_streak, bucket,
-  first_bucket, started_at, updated_at, fired_at, resolved_at, snoozed_until, last_notified_at, acted_by, details`;
+  first_bucket, started_at, updated_at, fired_at, resolved_at, snoozed_until, last_notified_at, acted_by, details, version`;
 
 function rowToAlert(r: Row): Alert {
   return {
@@ -87,6 +87,39 @@ function rowToAlert(r: Row): Alert {
     lastNotifiedAt: toMs(r.last_notified_at),
     actedBy: r.acted_by === null || r.acted_by === undefined ? null : String(r.acted_by),
     details: toJson(r.details, {}),
+    version: toNum(r.version) ?? 0,
+  };
+}
+
+/** The alert changed in the database since it was read (a chat action raced a tick, or another replica). */
+export class AlertConflictError extends Error {
+  override readonly name = "AlertConflictError";
+  constructor(readonly alertId: number) {
+    super(`alert #${alertId} changed while it was being updated`);
+  }
+}
+
+export interface Silence {
+  id: number;
+  metricGlob: string;
+  seriesGlob: string;
+  reason: string;
+  createdBy: string;
+  createdAt: number;
+  endsAt: number;
+  removedAt: number | null;
+}
+
+function rowToSilence(r: Row): Silence {
+  return {
+    id: toNum(r.id) ?? 0,
+    metricGlob: String(r.metric_glob),
+    seriesGlob: String(r.series_glob),
+    reason: String(r.reason ?? ""),
+    createdBy: String(r.created_by),
+    createdAt: toMs(r.created_at) ?? 0,
+    endsAt: toMs(r.ends_at) ?? 0,
+    removedAt: toMs(r.removed_at),
   };
 }
 
@@ -255,17 +288,91 @@ export class StateStore {
          RETURNING id`,
         values,
       );
-      return { ...a, id: toNum(rows[0]?.id) ?? 0 };
+      return { ...a, id: toNum(rows[0]?.id) ?? 0, version: 0 };
     }
-    await tx.query(
+    const { rows } = await tx.query(
       `UPDATE ${this.s}.alerts SET fingerprint=$1, kind=$2, metric=$3, series=$4, detector=$5, state=$6, severity=$7,
          value=$8, expected=$9, lower_bound=$10, upper_bound=$11, sigmas=$12, reason=$13, peak_deviation=$14,
          anomalous_count=$15, streak=$16, ok_streak=$17, bucket=$18, first_bucket=$19, started_at=$20, updated_at=$21,
-         fired_at=$22, resolved_at=$23, snoozed_until=$24, last_notified_at=$25, acted_by=$26, details=$27
-       WHERE id = $28`,
-      [...values, a.id],
+         fired_at=$22, resolved_at=$23, snoozed_until=$24, last_notified_at=$25, acted_by=$26, details=$27,
+         version = version + 1
+       WHERE id = $28 AND version = $29 RETURNING version`,
+      [...values, a.id, a.version],
     );
-    return { ...a, id: a.id };
+    if (rows.length === 0) throw new AlertConflictError(a.id);
+    return { ...a, id: a.id, version: toNum(rows[0]?.version) ?? a.version + 1 };
+  }
+
+  /**
+   * Change one alert under a row lock: `fn` sees the current row and returns the new alert and its
+   * events, or a refusal message. Deliveries for the events are written in the same transaction.
+   */
+  async mutateAlert(
+    id: number,
+    fn: (a: Alert & { id: number }) => { alert: Alert; events: AlertEvent[] } | { refused: string },
+    deliveriesFor: (alert: Alert & { id: number }, event: AlertEvent, historyId: number, notified: string[]) => DeliveryDraft[],
+  ): Promise<{ alert: Alert & { id: number } } | { refused: string }> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE id = $1 FOR UPDATE`, [id]);
+      if (!rows[0]) return { refused: `no alert #${id}` };
+      const current = rowToAlert(rows[0]) as Alert & { id: number };
+      const out = fn(current);
+      if ("refused" in out) return out;
+      const saved = await this.saveAlert(tx, out.alert);
+      const notified = (
+        await tx.query(
+          `SELECT DISTINCT channel FROM ${this.s}.deliveries WHERE alert_id = $1 AND kind IN ('firing', 'reminder', 'group')`,
+          [id],
+        )
+      ).rows.map((r) => String(r.channel));
+      for (const ev of out.events) {
+        const { rows: h } = await tx.query(
+          `INSERT INTO ${this.s}.alert_history (alert_id, at, from_state, to_state, actor, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+          [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
+        );
+        const historyId = toNum(h[0]?.id) ?? 0;
+        for (const d of deliveriesFor(saved, ev, historyId, notified)) await this.enqueue(tx, d, saved.id, saved.updatedAt);
+      }
+      return { alert: saved };
+    });
+  }
+
+  // ---- silences ----
+
+  async addSilence(s: { metricGlob: string; seriesGlob: string; reason: string; createdBy: string; at: number; endsAt: number }): Promise<Silence> {
+    const { rows } = await this.db.query(
+      `INSERT INTO ${this.s}.silences (metric_glob, series_glob, reason, created_by, created_at, ends_at)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      [s.metricGlob, s.seriesGlob, s.reason, s.createdBy, toDate(s.at), toDate(s.endsAt)],
+    );
+    return rowToSilence(rows[0]!);
+  }
+
+  /** Silences in force at `now` (not removed, not expired). */
+  async activeSilences(now: number): Promise<Silence[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`,
+      [toDate(now)],
+    );
+    return rows.map(rowToSilence);
+  }
+
+  async listSilences(opts: { all?: boolean; now: number }): Promise<Silence[]> {
+    const { rows } = opts.all
+      ? await this.db.query(`SELECT * FROM ${this.s}.silences ORDER BY id DESC LIMIT 200`)
+      : await this.db.query(`SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`, [
+          toDate(opts.now),
+        ]);
+    return rows.map(rowToSilence);
+  }
+
+  /** Returns false when there is no such active silence. */
+  async removeSilence(id: number, at: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE ${this.s}.silences SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL RETURNING id`,
+      [id, toDate(at)],
+    );
+    return rows.length > 0;
   }
 
   // ---- the outbox ----

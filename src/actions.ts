@@ -1,0 +1,131 @@
+/**
+ * What on-call can do to alerts, from the chat, the CLI or tests: acknowledge, unacknowledge,
+ * snooze, resolve, silence and unsilence, and read the status. Every change is made under a row
+ * lock, recorded in the alert history with who did it, and followed by an `update` notification to
+ * the channels that carried the alert, so their messages can be edited to show it.
+ */
+import type { Clock } from "./clock.js";
+import type { VigilConfig } from "./config/types.js";
+import type { AlertNotification } from "./delivery/notification.js";
+import { formatDuration } from "./duration.js";
+import type { Alert, AlertEvent, AlertState } from "./engine/alert.js";
+import type { DeliveryDraft, Silence, StateStore } from "./store/state-store.js";
+
+export type ActionResult = { ok: true; alert: Alert & { id: number }; message: string } | { ok: false; message: string };
+
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
+
+export class AlertActions {
+  constructor(
+    private readonly store: StateStore,
+    private readonly clock: Clock,
+    private readonly config: () => VigilConfig,
+  ) {}
+
+  acknowledge(id: number, actor: string): Promise<ActionResult> {
+    return this.change(id, actor, ["firing", "snoozed"], "acknowledged", (a) => ({ ...a, snoozedUntil: null }), "acknowledged");
+  }
+
+  unacknowledge(id: number, actor: string): Promise<ActionResult> {
+    return this.change(id, actor, ["acknowledged"], "firing", (a) => a, "unacknowledged");
+  }
+
+  snooze(id: number, durationMs: number, actor: string): Promise<ActionResult> {
+    const until = this.clock.now() + durationMs;
+    return this.change(
+      id,
+      actor,
+      ["firing", "acknowledged", "snoozed"],
+      "snoozed",
+      (a) => ({ ...a, snoozedUntil: until }),
+      `snoozed for ${formatDuration(durationMs)}`,
+    );
+  }
+
+  resolve(id: number, actor: string): Promise<ActionResult> {
+    return this.change(
+      id,
+      actor,
+      ["pending", "firing", "acknowledged", "snoozed"],
+      "resolved",
+      (a) => ({ ...a, resolvedAt: this.clock.now(), snoozedUntil: null }),
+      "resolved by hand",
+    );
+  }
+
+  private async change(
+    id: number,
+    actor: string,
+    from: readonly AlertState[],
+    to: AlertState,
+    patch: (a: Alert & { id: number }) => Alert,
+    note: string,
+  ): Promise<ActionResult> {
+    const now = this.clock.now();
+    const res = await this.store.mutateAlert(
+      id,
+      (a) => {
+        if (!from.includes(a.state)) return { refused: `alert #${id} is ${a.state}; it cannot be ${note.split(" ")[0]}` };
+        const alert: Alert = { ...patch(a), state: to, actedBy: actor, updatedAt: now };
+        const event: AlertEvent = { from: a.state, to, actor, note, notify: to === "resolved" ? "resolved" : "update" };
+        return { alert, events: [event] };
+      },
+      (alert, event, historyId, notified) => this.updates(alert, event, historyId, notified),
+    );
+    if ("refused" in res) return { ok: false, message: res.refused };
+    return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}` };
+  }
+
+  /** Edit notices go to the channels that carried the alert (a resolve also to those that want it). */
+  private updates(alert: Alert & { id: number }, event: AlertEvent, historyId: number, notified: string[]): DeliveryDraft[] {
+    const payload: AlertNotification = {
+      type: "alert",
+      event: event.notify ?? "update",
+      alert,
+      previousState: event.from,
+      actor: event.actor,
+      note: event.note,
+      at: alert.updatedAt,
+    };
+    const config = this.config();
+    return notified
+      .filter((c) => c in config.channels)
+      .map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
+  }
+
+  /** Open alerts, most severe first, oldest first within a severity. */
+  async status(): Promise<Array<Alert & { id: number }>> {
+    const open = (await this.store.openAlerts()).filter((a): a is Alert & { id: number } => a.id !== null && a.state !== "pending");
+    return open.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.startedAt - b.startedAt);
+  }
+
+  async silence(opts: { metric: string; series?: string; durationMs: number; reason: string; actor: string }): Promise<Silence> {
+    const now = this.clock.now();
+    return this.store.addSilence({
+      metricGlob: opts.metric,
+      seriesGlob: opts.series ?? "*",
+      reason: opts.reason,
+      createdBy: opts.actor,
+      at: now,
+      endsAt: now + opts.durationMs,
+    });
+  }
+
+  unsilence(id: number): Promise<boolean> {
+    return this.store.removeSilence(id, this.clock.now());
+  }
+
+  silences(all = false): Promise<Silence[]> {
+    return this.store.listSilences({ all, now: this.clock.now() });
+  }
+}
+
+/** Glob matching for silences: `*` any run, `?` one character; the whole text must match. */
+export function globMatch(glob: string, text: string): boolean {
+  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+  return re.test(text);
+}
+
+export function silencedBy(silences: readonly Silence[], metric: string, series: string): Silence | undefined {
+  return silences.find((s) => globMatch(s.metricGlob, metric) && globMatch(s.seriesGlob, series));
+}

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ALERT_STATES, type AlertState } from "../engine/alert.js";
 import { registerDetectCommands } from "./detect-commands.js";
 import { alertsCommand } from "./alerts-command.js";
+import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { runCommand } from "./run-command.js";
@@ -57,6 +58,30 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--fresh", "reseed the demo database even if it exists", true)
     .action(async (o: { duration?: string }) =>
       setExit(await demoCommand({ durationS: o.duration === undefined ? undefined : Number(o.duration) })),
+    );
+
+  program
+    .command("backtest")
+    .description("replay a metric's detectors and alert policy over stored history; print the alerts that would have fired")
+    .addOption(configOpt())
+    .requiredOption("--metric <name>", "the metric to replay")
+    .option("--from <iso>", "start (default: now - lookback)")
+    .option("--to <iso>", "end (default: the last closed bucket)")
+    .option("--chart <out.png>", "also draw the first series with its band")
+    .action(async (o: { config: string; metric: string; from?: string; to?: string; chart?: string }) =>
+      setExit(await backtestCommand(o)),
+    );
+
+  program
+    .command("tune")
+    .description("propose the detector sensitivity that keeps a metric under an alert budget")
+    .addOption(configOpt())
+    .requiredOption("--metric <name>", "the metric to tune")
+    .requiredOption("--max-alerts-per-week <n>", "alert budget")
+    .option("--from <iso>", "start (default: now - lookback)")
+    .option("--to <iso>", "end (default: the last closed bucket)")
+    .action(async (o: { config: string; metric: string; from?: string; to?: string; maxAlertsPerWeek: string }) =>
+      setExit(await tuneCommand({ ...o, maxAlertsPerWeek: Number(o.maxAlertsPerWeek) })),
     );
 
   registerDetectCommands(program);

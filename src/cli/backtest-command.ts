@@ -1,0 +1,104 @@
+/** `vigil backtest` and `vigil tune`: replay a configured metric over its stored history. */
+import { defaultWindow, loadHistory, type BacktestAlert, replay, tune } from "../backtest.js";
+import { loadConfigFile } from "../config/load.js";
+import { formatProblem } from "../config/problem.js";
+import type { MetricConfig, VigilConfig } from "../config/types.js";
+import { openDatabase } from "../db/open.js";
+import { fmtNum, fmtTime } from "../delivery/format.js";
+import { scrubSecrets } from "../log.js";
+
+interface Common {
+  config: string;
+  metric: string;
+  from?: string;
+  to?: string;
+}
+
+function parseTime(s: string | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new Error(`--${what}: not a date/time: ${s}`);
+  return t;
+}
+
+async function prepare(o: Common): Promise<{ config: VigilConfig; m: MetricConfig; from: number; to: number }> {
+  const res = await loadConfigFile(o.config);
+  if (!res.ok) throw new Error(`invalid config:\n${res.problems.map(formatProblem).join("\n")}`);
+  const m = res.config.metrics.find((x) => x.name === o.metric);
+  if (!m) throw new Error(`no metric '${o.metric}' in ${o.config} (metrics: ${res.config.metrics.map((x) => x.name).join(", ")})`);
+  const w = defaultWindow(m, Date.now());
+  return { config: res.config, m, from: parseTime(o.from, "from") ?? w.from, to: parseTime(o.to, "to") ?? w.to };
+}
+
+export function alertRows(alerts: readonly BacktestAlert[]): string {
+  const head = ["FIRED", "RESOLVED", "SERIES", "DETECTOR", "VALUE", "EXPECTED", "REASON"];
+  const rows = alerts.map((a) => [
+    fmtTime(a.firedAt).replace(" UTC", ""),
+    a.resolvedAt === null ? "open" : fmtTime(a.resolvedAt).replace(" UTC", ""),
+    a.series || "-",
+    a.detector,
+    fmtNum(a.value),
+    fmtNum(a.expected),
+    a.reason,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+async function withDb<T>(config: VigilConfig, fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const url = config.database.url || process.env.DATABASE_URL || undefined;
+  const db = await openDatabase({ url, dataDir: process.env.VIGIL_DATA_DIR || undefined });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function backtestCommand(o: Common & { chart?: string }): Promise<number> {
+  try {
+    const { config, m, from, to } = await prepare(o);
+    const series = await withDb(config, (db) => loadHistory(db, m, from, to));
+    const r = replay(m, series, from, to, o.chart !== undefined);
+    const weeks = (to - from) / (7 * 86_400_000);
+    process.stdout.write(
+      `backtest ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, ${r.series} series, ${r.points.toLocaleString("en-US")} buckets\n`,
+    );
+    if (r.alerts.length) process.stdout.write(`${alertRows(r.alerts)}\n`);
+    process.stdout.write(`${r.alerts.length} alert${r.alerts.length === 1 ? "" : "s"} would have fired (${(r.alerts.length / Math.max(weeks, 1 / 7)).toFixed(1)} per week)\n`);
+    if (o.chart) process.stderr.write("vigil backtest: --chart needs the charts module (coming with the chat notifiers)\n");
+    return 0;
+  } catch (err) {
+    process.stderr.write(`vigil backtest: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    return 1;
+  }
+}
+
+export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Promise<number> {
+  try {
+    if (!(o.maxAlertsPerWeek >= 0)) throw new Error("--max-alerts-per-week takes a number ≥ 0");
+    const { config, m, from, to } = await prepare(o);
+    const series = await withDb(config, (db) => loadHistory(db, m, from, to));
+    const t = tune(m, series, from, to, o.maxAlertsPerWeek);
+    if (t.param === null) {
+      process.stdout.write(`${m.name}: none of its detectors has a sensitivity (k or sigma) to tune\n`);
+      return 0;
+    }
+    process.stdout.write(`tune ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, budget ${o.maxAlertsPerWeek} alerts/week\n`);
+    for (const c of t.choices) {
+      const mark = c === t.best ? "  ← proposed" : "";
+      process.stdout.write(`\n${t.param} = ${c.value}: ${c.alerts.length} alerts (${c.perWeek.toFixed(1)}/week)${mark}\n`);
+      if (c.alerts.length) process.stdout.write(`${alertRows(c.alerts.slice(0, 20))}\n`);
+      if (c.alerts.length > 20) process.stdout.write(`… and ${c.alerts.length - 20} more\n`);
+    }
+    process.stdout.write(
+      t.best
+        ? `\nproposal: set ${t.param}: ${t.best.value} on ${m.name}'s detectors (${t.best.perWeek.toFixed(1)} alerts/week)\n`
+        : `\nno setting tried keeps ${m.name} under ${o.maxAlertsPerWeek} alerts/week; consider min_change or for\n`,
+    );
+    return 0;
+  } catch (err) {
+    process.stderr.write(`vigil tune: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,87 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { replay, tune } from "../src/backtest.js";
+import type { SeriesBatch } from "../src/sources/index.js";
+import { runCli } from "./helpers/cli.js";
+import { HOUR, metric } from "./helpers/config.js";
+import { openSubprocessDatabase } from "./helpers/db.js";
+import { createMetricTable, insertRows, noise } from "./helpers/series.js";
+
+const T0 = Date.UTC(2026, 0, 5);
+
+function series(spikes: Record<number, number>, hours = 24 * 14): SeriesBatch {
+  const rnd = noise(5);
+  const points = [];
+  for (let h = 0; h < hours; h++) points.push({ t: T0 + h * HOUR, v: spikes[h] ?? 100 + rnd() * 10 });
+  return { key: "", labels: {}, points };
+}
+
+describe("backtest and tune", () => {
+  it("replays detectors and the alert policy: one alert per incident, with when it fired and resolved", () => {
+    const m = metric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }], for: 2 });
+    const r = replay(m, [series({ 100: 400, 101: 420, 102: 410, 200: 390 })], T0, T0 + 14 * 24 * HOUR);
+    // hour 200 is a single bucket: `for: 2` keeps it from firing
+    expect(r.alerts).toHaveLength(1);
+    expect(r.alerts[0]).toMatchObject({ firedAt: T0 + 101 * HOUR, resolvedAt: T0 + 104 * HOUR, value: 420 });
+    expect(r.points).toBe(14 * 24);
+  });
+
+  it("tune proposes the most sensitive k within the alert budget and shows what each would raise", () => {
+    const spikes: Record<number, number> = {};
+    // spikes of increasing size: small ones only count at low k
+    [60, 90, 120, 150, 180, 210, 240, 270, 300].forEach((h, i) => {
+      spikes[h] = 100 + 6 * (i + 3);
+    });
+    const m = metric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 3, min_points: 24 }] });
+    const s = [series(spikes)];
+    const t = tune(m, s, T0, T0 + 14 * 24 * HOUR, 2);
+    expect(t.param).toBe("k");
+    const counts = t.choices.map((c) => c.alerts.length);
+    for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeLessThanOrEqual(counts[i - 1]!);
+    expect(t.best).not.toBeNull();
+    expect(t.best!.perWeek).toBeLessThanOrEqual(2);
+    const idx = t.choices.indexOf(t.best!);
+    if (idx > 0) expect(t.choices[idx - 1]!.perWeek).toBeGreaterThan(2);
+  });
+
+  it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {
+    const t = await openSubprocessDatabase();
+    const dir = await mkdtemp(join(tmpdir(), "vigil-bt-"));
+    try {
+      await createMetricTable(t.db, "bt");
+      const rnd = noise(9);
+      const rows = [];
+      for (let h = 0; h < 24 * 10; h++) rows.push({ ts: T0 + h * HOUR + 1000, v: h === 150 ? 900 : 100 + rnd() * 10 });
+      await insertRows(t.db, "bt", rows);
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir, "v.yaml");
+      await writeFile(
+        cfg,
+        `channels: {out: {type: console}}
+metrics:
+  - name: bt_metric
+    source: {table: bt, time_column: ts, value: sum(v), granularity: 1h}
+    detectors: [{type: zscore, window: 48, k: 4, min_points: 24}]
+    notify: [out]
+`,
+      );
+      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const r = await runCli(
+        ["backtest", "-c", cfg, "--metric", "bt_metric", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()],
+        env,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("backtest bt_metric");
+      expect(r.stdout).toMatch(/2026-01-11 06:00\s+2026-01-11 08:00\s+-\s+zscore\s+900/);
+      expect(r.stdout).toMatch(/1 alert would have fired/);
+      const bad = await runCli(["backtest", "-c", cfg, "--metric", "nope"], env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("no metric 'nope'");
+    } finally {
+      await t.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -25,6 +25,7 @@
 import { z } from "zod";
 import { missing, type MissingState } from "./missing.js";
 import { seasonal, type SeasonalState } from "./seasonal.js";
+import { type SeasonalProfileState, seasonalProfileState, seasonalShift, seasonalStep, slotLabel } from "./seasonal-profile.js";
 import {
   isValue,
   lowerBound,
@@ -43,7 +44,7 @@ import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
 /** Experiment knobs (temporary). */
-export const T: Record<string, number> = { noRecordCooldown: 0, raw: 1, nn: 1, nnFloor: 10, nnMin: 100 };
+export const T: Record<string, number> = { noRecordCooldown: 0, raw: 1, nn: 1, nnFloor: 10, nnMin: 100, sp: 1, viewMin: 200 };
 /** Number of views (features). */
 const NF = 6;
 /** Absolute floors per view: even a novel value must be this unusual (sigmas, or × for volatility). */
@@ -101,6 +102,8 @@ export interface EnsembleState {
   histMax: Float64Array;
   histHead: number;
   histN: number;
+  /** Rows of the view history in which each view was active (non-zero). */
+  viewN: Float64Array;
   views: Float64Array;
   cooldown: number;
   /** Level-shift check after an alert: points seen, sign, how many stayed beyond the band. */
@@ -108,9 +111,12 @@ export interface EnsembleState {
   alertSign: number;
   beyond: number;
   recent: Float64Array;
+  /** Seasonal residuals of those points (NaN = no seasonal profile in force). */
+  recentRes: Float64Array;
   /** View-history row at the last alert: a re-baseline forgets the rows recorded since. */
   alertRow: number;
   seasonal: SeasonalState;
+  profile: SeasonalProfileState;
   missing: MissingState;
   /** Cached baseline: median, robust sigma, range, median step; refreshed every REFRESH points. */
   median: number;
@@ -153,6 +159,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   for (let k = 0; k < NF; k++) {
     const old = s.hist[row + k]!;
     const v = s.views[k]!;
+    if (full && old > 0) s.viewN[k] = s.viewN[k]! - 1;
+    if (v > 0) s.viewN[k] = s.viewN[k]! + 1;
     s.hist[row + k] = v;
     if (v >= s.histMax[k]!) s.histMax[k] = v;
     else if (full && old === s.histMax[k]) {
@@ -212,14 +220,17 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     histMax: new Float64Array(NF),
     histHead: 0,
     histN: 0,
+    viewN: new Float64Array(NF),
     views: new Float64Array(NF),
     cooldown: 0,
     sinceAlert: -1,
     alertSign: 0,
     beyond: 0,
     recent: new Float64Array(SHIFT_CHECK),
+    recentRes: new Float64Array(SHIFT_CHECK),
     alertRow: 0,
     seasonal: seasonal.init(sub(p).seasonal),
+    profile: seasonalProfileState(p.granularity_ms),
     missing: missing.init(sub(p).missing),
     median: 0,
     sd: 0,
@@ -230,7 +241,22 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   step(s, point: Point, p): Verdict {
     const sp = sub(p);
     const gap = missing.step(s.missing, point, sp.missing);
-    const sv = p.seasonal ? seasonal.step(s.seasonal, point, sp.seasonal) : NO_VERDICT;
+    let sv = p.seasonal && !T.sp ? seasonal.step(s.seasonal, point, sp.seasonal) : NO_VERDICT;
+    if (p.seasonal && T.sp) {
+      const se = seasonalStep(s.profile, point.t, point.v ?? Number.NaN);
+      if (se !== null) {
+        const zs = (point.v! - se.expected) / se.sigma;
+        sv = {
+          expected: se.expected,
+          lower: se.expected - 4 * se.sigma,
+          upper: se.expected + 4 * se.sigma,
+          score: 0,
+          anomaly: false,
+          sigmas: zs,
+          reason: sigmaReason(zs, `the expected value for ${slotLabel(point.t, se.periodMs)}`),
+        };
+      }
+    }
     const x = point.v;
     // a gap is one more incident: it obeys the same refractory period as the other views
     const gapAlert = gap.anomaly && s.cooldown === 0;
@@ -288,7 +314,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       if (s.histN >= Math.min(p.warmup, p.history)) {
         for (let k = 0; k < NF; k++) {
           const bar = Math.max((k === 5 && T.nnFloor ? T.nnFloor : FLOOR[k]!) * (k < 3 ? u : 1), (k === 0 ? p.novelty_point : k === 5 && T.nnNov ? T.nnNov : p.novelty) * s.histMax[k]!);
-          const r = v[k]! / bar;
+          const r = k === 4 && T.viewMin && s.viewN[k]! < T.viewMin ? 0 : v[k]! / bar;
           if (r > ratio) {
             ratio = r;
             view = k;
@@ -321,6 +347,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
 
       if (s.sinceAlert >= 0 && !fired) {
         s.recent[s.sinceAlert] = x;
+        s.recentRes[s.sinceAlert] = sv.expected === null ? Number.NaN : x - sv.expected;
         if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
         s.sinceAlert++;
         if (s.sinceAlert === SHIFT_CHECK) {
@@ -329,6 +356,10 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
             swClear(w);
             s.refresh = 0;
             for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
+            if (T.sp) {
+              const r = Array.from(s.recentRes).filter((q) => !Number.isNaN(q)).sort((a, b) => a - b);
+              if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
+            }
             if (T.forget) forgetSince(s, p, s.alertRow);
           }
           s.sinceAlert = -1;

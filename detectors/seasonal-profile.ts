@@ -1,0 +1,221 @@
+/**
+ * The ensemble's seasonal baseline: what the same time of day (or of the week) looked like in the
+ * last few seasons, and whether the series has such a pattern at all.
+ *
+ * Two candidate profiles run side by side once the bucket size is known: daily (`DAY_SEASONS` past
+ * days per slot) and weekly (`WEEK_SEASONS` past weeks). Each slot's expected value is the median of
+ * its past seasons; the residual scale is a running mean of clipped |residuals| pooled over all
+ * slots (four or five values per slot give no usable spread of their own).
+ *
+ * Which profile, if any, is in force is decided from the data, streaming, in O(1) per point:
+ *  - a period P is real when the value one period ago predicts much better than the value half a
+ *    period ago (opposite phase): running mean |x − x(t−P)| < `GATE` × mean |x − x(t−P/2)|. Noise
+ *    gives ratios near 1, a trend or a random walk ratios above 1;
+ *  - among the real periods the profile with the smaller running |residual| wins (weekly beats daily
+ *    when weekends differ from weekdays).
+ * An anomalous value is stored clipped to `CLIP` scales, so a holiday does not poison the same slot
+ * next season; a level shift is carried over by `shift()` (the ensemble calls it when it
+ * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
+ * State is O(slots × seasons), bounded by one week of minute buckets.
+ */
+import { isValue } from "./stats.js";
+import { observeSpacing, type SpacingState, spacingState } from "./time.js";
+
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+/** Monday 1970-01-05 00:00 UTC: weekly slots start on Monday. */
+const MONDAY_MS = 4 * DAY_MS;
+const DAY_SEASONS = 5;
+const WEEK_SEASONS = 3;
+/** Seasons of history a slot needs before its median is used. */
+const MIN_SEASONS = 2;
+/** Largest slots per season (one week of minutes). */
+const MAX_SLOTS = 10_080;
+/** Lag-test ratio: period error below this fraction of the half-period error means a real period. */
+const GATE = 0.6;
+/** Residuals are clipped at this many scales, both in the pooled scale and in what is stored. */
+const CLIP = 3;
+/** mean |residual| → sigma for normal residuals (√(π/2)). */
+const MAE_TO_SIGMA = 1.2533;
+
+export interface Profile {
+  periodMs: number;
+  slots: number;
+  seasons: number;
+  /** slot × seasons: stored value (clipped) and its season number (−1 = empty). */
+  vals: Float64Array;
+  seasonOf: Float64Array;
+  /** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
+  mae: number;
+  maeN: number;
+  /** Lag test: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
+  lagP: number;
+  lagHalf: number;
+  lagN: number;
+}
+
+export interface SeasonalProfileState {
+  spacing: SpacingState;
+  profiles: Profile[];
+  /** Ring of recent values (one week + one bucket) for the lag test; NaN = no value at that bucket. */
+  ring: Float64Array;
+  ringT: Float64Array;
+  scratch: Float64Array;
+}
+
+export interface SeasonalExpectation {
+  expected: number;
+  /** Sigma of the residual. */
+  sigma: number;
+  periodMs: number;
+  /** Seasons behind this slot's median. */
+  seasons: number;
+}
+
+export function seasonalProfileState(granularityMs: number | undefined): SeasonalProfileState {
+  return {
+    spacing: spacingState(granularityMs),
+    profiles: [],
+    ring: new Float64Array(0),
+    ringT: new Float64Array(0),
+    scratch: new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS)),
+  };
+}
+
+function profile(periodMs: number, spacing: number, seasons: number): Profile | null {
+  const slots = Math.round(periodMs / spacing);
+  if (slots < 4 || slots > MAX_SLOTS || Math.abs(slots * spacing - periodMs) > 1e-6 * periodMs) return null;
+  return {
+    periodMs,
+    slots,
+    seasons,
+    vals: new Float64Array(slots * seasons),
+    seasonOf: new Float64Array(slots * seasons).fill(-1),
+    mae: 0,
+    maeN: 0,
+    lagP: 0,
+    lagHalf: 0,
+    lagN: 0,
+  };
+}
+
+function setup(s: SeasonalProfileState, spacing: number): void {
+  for (const [ms, seasons] of [
+    [DAY_MS, DAY_SEASONS],
+    [WEEK_MS, WEEK_SEASONS],
+  ] as const) {
+    const p = profile(ms, spacing, seasons);
+    if (p) s.profiles.push(p);
+  }
+  const longest = s.profiles.length > 0 ? s.profiles[s.profiles.length - 1]!.slots : 0;
+  s.ring = new Float64Array(longest + 1).fill(Number.NaN);
+  s.ringT = new Float64Array(longest + 1).fill(Number.NaN);
+}
+
+function phase(t: number, periodMs: number): number {
+  const base = periodMs === WEEK_MS ? t - MONDAY_MS : t;
+  return ((base % periodMs) + periodMs) % periodMs;
+}
+
+function smallMedian(a: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+  return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
+}
+
+/** Value stored `lag` buckets before `t`, or NaN (gap, not yet seen). */
+function lagged(s: SeasonalProfileState, idx: number, lag: number, t: number, spacing: number): number {
+  const cap = s.ring.length;
+  const j = (((idx - lag) % cap) + cap) % cap;
+  return s.ringT[j] === t - lag * spacing ? s.ring[j]! : Number.NaN;
+}
+
+/** Is this profile's period real (lag test), with enough history to say? */
+function real(p: Profile): boolean {
+  return p.lagN >= p.slots && p.lagP < GATE * p.lagHalf;
+}
+
+/**
+ * Judge `x` at time `t` against the seasonal profile in force (null when none is), then learn it.
+ * Call for every point with a value, in time order.
+ */
+export function seasonalStep(s: SeasonalProfileState, t: number, x: number): SeasonalExpectation | null {
+  const spacing = observeSpacing(s.spacing, t);
+  if (!isValue(x) || !Number.isFinite(t) || spacing <= 0) return null;
+  if (s.ring.length === 0) {
+    if (s.spacing.given || s.spacing.gaps.length >= 9) setup(s, spacing);
+    if (s.ring.length === 0) return null;
+  }
+  const idx = Math.round(t / spacing);
+  // pick the profile in force: the real period with the smaller residual
+  let best: Profile | null = null;
+  for (const p of s.profiles) {
+    if (real(p) && p.maeN >= p.slots && (best === null || p.mae < best.mae)) best = p;
+  }
+  let out: SeasonalExpectation | null = null;
+  for (const p of s.profiles) {
+    const ph = phase(t, p.periodMs);
+    const slot = Math.min(p.slots - 1, Math.floor(ph / spacing));
+    const season = Math.floor((t - ph) / p.periodMs);
+    let n = 0;
+    const base = slot * p.seasons;
+    for (let j = 0; j < p.seasons; j++) {
+      const si = p.seasonOf[base + j]!;
+      if (si >= season - p.seasons && si < season) s.scratch[n++] = p.vals[base + j]!;
+    }
+    let stored = x;
+    if (n >= MIN_SEASONS) {
+      const med = smallMedian(s.scratch, n);
+      const r = x - med;
+      const scale = p.maeN > 0 ? p.mae : Math.abs(r);
+      if (p === best) out = { expected: med, sigma: Math.max(scale * MAE_TO_SIGMA, 1e-12), periodMs: p.periodMs, seasons: n };
+      const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
+      if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
+      // pooled scale: running mean over about one season (at least 50 points), clipped
+      const a = Math.min(Math.abs(r), clip);
+      const span = Math.max(50, Math.min(p.slots, 2000));
+      if (p.maeN < span) {
+        p.maeN++;
+        p.mae += (a - p.mae) / p.maeN;
+      } else p.mae += (a - p.mae) / span;
+    }
+    p.vals[base + (season % p.seasons)] = stored;
+    p.seasonOf[base + (season % p.seasons)] = season;
+    // lag test
+    const xp = lagged(s, idx, p.slots, t, spacing);
+    const xh = lagged(s, idx, p.slots >> 1, t, spacing);
+    if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
+      const span = 4 * p.slots;
+      p.lagN++;
+      const w = 1 / Math.min(p.lagN, span);
+      p.lagP += (Math.abs(x - xp) - p.lagP) * w;
+      p.lagHalf += (Math.abs(x - xh) - p.lagHalf) * w;
+    }
+  }
+  const cap = s.ring.length;
+  const j = ((idx % cap) + cap) % cap;
+  s.ring[j] = x;
+  s.ringT[j] = t;
+  return out;
+}
+
+/** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */
+export function seasonalShift(s: SeasonalProfileState, delta: number): void {
+  for (const p of s.profiles) for (let i = 0; i < p.vals.length; i++) p.vals[i] = p.vals[i]! + delta;
+}
+
+const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/** "Monday 14:00" (weekly) or "14:00" (daily), UTC. */
+export function slotLabel(t: number, periodMs: number): string {
+  const d = new Date(t);
+  const hm = `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+  return periodMs === WEEK_MS ? `${DAYS[(d.getUTCDay() + 6) % 7]} ${hm}` : hm;
+}

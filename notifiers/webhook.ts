@@ -10,6 +10,8 @@ const TIMEOUT_MS = 10_000;
 
 export function webhookBody(n: Notification): Record<string, unknown> {
   if (n.type === "text") return { type: "text", title: n.title, text: n.text, at: new Date(n.at).toISOString() };
+  // Webhooks are never sent groups (see notify-plan), but stay total over the union.
+  if (n.type === "group") return { type: "group", metric: n.metric, alerts: n.alerts.map((a) => webhookBody(a)) };
   const a = n.alert;
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {

@@ -64,6 +64,7 @@ export class Daemon {
   /** Ticks and config swaps run one at a time: a reload lands between ticks. */
   private serial: Promise<unknown> = Promise.resolve();
   private configProblems: string[] = [];
+  private readonly failingChannels = new Set<string>();
 
   private constructor(
     private config: VigilConfig,
@@ -91,9 +92,15 @@ export class Daemon {
       log,
       metrics: this.metrics,
       onDead: (d, error) => {
+        this.failingChannels.add(d.channel);
         void this.engine
-          .meta("delivery", true, `a ${d.kind} notification to ${d.channel} could not be delivered: ${error}`)
+          .meta("delivery", true, `a ${d.kind} notification to ${d.channel} could not be delivered: ${error}`, d.channel, d.channel)
           .catch(() => {});
+      },
+      onSent: (d) => {
+        // The channel works again: resolve its delivery meta-alert.
+        if (!this.failingChannels.delete(d.channel)) return;
+        void this.engine.meta("delivery", false, `${d.channel} delivers again`, d.channel).catch(() => {});
       },
     });
   }

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Called once per delivery that is given up (the daemon raises a `delivery` meta-alert). */
   onDead?: (d: Delivery, error: string) => void;
+  /** Called after each successful send. */
+  onSent?: (d: Delivery) => void;
 }
 
 export interface DrainResult {
@@ -100,6 +102,7 @@ export class Dispatcher {
         await store.saveMessageRef(d.alertId, d.channel, res.ref);
       }
       metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
+      this.o.onSent?.(d);
       return "sent";
     } catch (err) {
       const e = err instanceof DeliveryError ? err : null;

@@ -1,6 +1,6 @@
 /** Plain-text rendering of notifications, shared by the console and as the fallback of richer channels. */
 import { formatDuration } from "../duration.js";
-import type { AlertNotification, Notification } from "./notification.js";
+import type { AlertNotification, GroupNotification, Notification } from "./notification.js";
 
 const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 
@@ -62,8 +62,21 @@ export function alertLines(n: AlertNotification): string[] {
   return lines;
 }
 
+export function groupLines(n: GroupNotification): string[] {
+  const first = n.alerts[0]?.alert;
+  const lines = [`🔴 FIRING ${n.alerts.length} series of ${n.metric}${first ? ` · ${first.severity}` : ""}`];
+  for (const a of n.alerts) {
+    const x = a.alert;
+    const dev = deviationParts(x);
+    lines.push(`#${x.id} ${x.series || "(all)"}: ${fmtNum(x.value)} vs expected ${fmtNum(x.expected)}${dev.length ? ` (${dev.join(", ")})` : ""} — ${x.detector}`);
+  }
+  if (first?.details.runbook) lines.push(`runbook: ${first.details.runbook}`);
+  return lines;
+}
+
 export function notificationText(n: Notification): string {
   if (n.type === "text") return `${n.title}\n${n.text}`;
+  if (n.type === "group") return groupLines(n).join("\n");
   return alertLines(n).join("\n");
 }
 

@@ -33,4 +33,12 @@ export interface TextNotification {
   at: number;
 }
 
-export type Notification = AlertNotification | TextNotification;
+/** Several alerts one tick opened for the same metric, sent as one message listing the series. */
+export interface GroupNotification {
+  type: "group";
+  metric: string;
+  alerts: AlertNotification[];
+  at: number;
+}
+
+export type Notification = AlertNotification | GroupNotification | TextNotification;

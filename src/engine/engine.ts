@@ -11,12 +11,14 @@ import type { AlertNotification, ChartData, ChartRow } from "../delivery/notific
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { scrubSecrets } from "../log.js";
-import { AlertConflictError, type DeliveryDraft, type StateStore } from "../store/state-store.js";
+import { activeMute } from "../mute.js";
+import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type FetchedSeries, type Fetcher, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
 import { passesPolicy } from "./policy.js";
-import { channelsFor, sendsResolved } from "./routing.js";
+import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
+import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
 
 export interface EngineDeps {
@@ -118,7 +120,9 @@ export class Engine {
     const report: TickReport = { metrics: [], failed: [] };
     // Open alerts are read fresh each tick (chat actions change them) and once for all metrics.
     const openByMetric = new Map<string, Alert[]>();
+    let silences: Silence[] = [];
     try {
+      silences = await this.deps.store.activeSilences(this.deps.clock.now());
       for (const a of await this.deps.store.openAlerts()) {
         const list = openByMetric.get(a.metric) ?? [];
         list.push(a);
@@ -139,13 +143,13 @@ export class Engine {
       let r: MetricReport;
       try {
         try {
-          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? []);
+          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences);
         } catch (err) {
           if (!(err instanceof AlertConflictError)) throw err;
           // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
           this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
           const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-          r = await this.evaluateMetric(m, fresh);
+          r = await this.evaluateMetric(m, fresh, silences);
         }
       } catch (err) {
         // The state database failed under this metric: report it, go on with the others.
@@ -168,7 +172,7 @@ export class Engine {
     return rt;
   }
 
-  private async evaluateMetric(m: MetricConfig, openAlerts: readonly Alert[]): Promise<MetricReport> {
+  private async evaluateMetric(m: MetricConfig, openAlerts: readonly Alert[], silences: readonly Silence[]): Promise<MetricReport> {
     const { clock, store, log, metrics } = this.deps;
     const now = clock.now();
     const g = m.granularityMs;
@@ -238,7 +242,7 @@ export class Engine {
           details: { description: `the query for ${m.name} failed`, runbook: m.runbook },
         };
         record(sourceFp, raiseMeta(open.get(sourceFp) ?? null, id, `query failed: ${msg}`, now));
-        await this.persist(m, outcomes, null, report);
+        await this.persist(m, outcomes, null, report, silences);
         return report;
       }
       record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
@@ -313,7 +317,7 @@ export class Engine {
 
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
     try {
-      await this.persist(m, outcomes, newWatermark, report);
+      await this.persist(m, outcomes, newWatermark, report, silences);
       rt.watermark = newWatermark;
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
@@ -327,7 +331,7 @@ export class Engine {
    * Raise (on = true) or clear a meta-alert about vigil itself: `config`, `delivery`, `no_data`...
    * It goes through the same lifecycle and outbox as metric alerts.
    */
-  async meta(kind: string, on: boolean, reason: string, subject = "vigil"): Promise<void> {
+  async meta(kind: string, on: boolean, reason: string, subject = "vigil", excludeChannel?: string): Promise<void> {
     const { store, clock } = this.deps;
     const fp = fingerprintOf(subject, "", kind);
     const current = (await store.openAlerts()).find((a) => a.fingerprint === fp) ?? null;
@@ -335,7 +339,8 @@ export class Engine {
     const id: Identity = { fingerprint: fp, kind: "meta", metric: subject, series: "", detector: kind, details: {} };
     const out = on ? raiseMeta(current, id, reason, now) : clearMeta(current, now, reason);
     if (!out.alert || (out.events.length === 0 && !on)) return;
-    const channels = this.metaChannels();
+    // A channel that cannot deliver is not told about itself: the others are.
+    const channels = this.metaChannels().filter((c) => c !== excludeChannel);
     await store.write({
       outcomes: [{ alert: out.alert, events: out.events }],
       watermarks: [],
@@ -395,39 +400,48 @@ export class Engine {
     outcomes: readonly Outcome[],
     watermark: number | null,
     report: MetricReport,
+    silences: readonly Silence[],
   ): Promise<void> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
     const toStore = outcomes.filter((o): o is Outcome & { alert: Alert } => o.alert !== null);
     // All series of a metric share its bucket grid, so one watermark per metric is enough and keeps
     // the write O(1) per tick however many series there are.
     const watermarks = watermark === null ? [] : [{ metric: m.name, series: "", watermark }];
-    const stored = await this.deps.store.write({
+    const firing = toStore.filter((o) => o.events.some((e) => e.notify === "firing"));
+    // Flapping: how often each notifying fingerprint opened in the window (an opening counts itself).
+    const notifying = toStore.filter((o) => o.alert.kind === "metric" && o.events.some((e) => e.notify === "firing" || e.notify === "resolved"));
+    const opens = await store.opensSince(
+      notifying.map((o) => o.alert.fingerprint),
+      now - FLAP_WINDOW_MS,
+    );
+    for (const o of firing) {
+      const opensNow = o.events.some((e) => e.notify === "firing" && (e.from === null || e.from === "pending"));
+      if (opensNow) opens.set(o.alert.fingerprint, (opens.get(o.alert.fingerprint) ?? 0) + 1);
+    }
+    const flapping = [...opens].filter(([, k]) => k > FLAP_OPENS).map(([fp]) => fp);
+    const flapNoticed = await store.flapNoticesSince(flapping, now - FLAP_WINDOW_MS);
+    const load = firing.length > 0 ? await store.channelLoad(now) : new Map();
+    const muted = activeMute([...m.mute, ...this.config.mute], now, this.config.timezone) !== undefined;
+    await store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,
-      deliveriesFor: (alert, event, historyId) => {
-        report.events.push({ alert, event });
-        return this.deliveriesFor(m, alert, event, historyId);
+      plan: (events) => {
+        for (const e of events) if (e.event.notify) report.events.push({ alert: e.alert, event: e.event });
+        return planDeliveries(events, {
+          config: this.config,
+          metric: m,
+          now,
+          silences,
+          muted,
+          load,
+          opens,
+          flapNoticed,
+          chartFor: (alert) => this.chartFor(m, alert),
+        });
       },
     });
-    if (stored.length > 0) this.deps.log.debug({ metric: m.name, alerts: stored.length }, "alerts stored");
   }
 
-  private deliveriesFor(m: MetricConfig, alert: Alert & { id: number }, event: AlertEvent, historyId: number): DeliveryDraft[] {
-    if (!event.notify) return [];
-    const payload: AlertNotification = {
-      type: "alert",
-      event: event.notify,
-      alert,
-      previousState: event.from,
-      actor: event.actor,
-      note: event.note,
-      at: alert.updatedAt,
-    };
-    if (event.notify === "firing" || event.notify === "reminder") {
-      const chart = this.chartFor(m, alert);
-      if (chart) payload.chart = chart;
-    }
-    return channelsFor(this.config, m.notify, alert.severity)
-      .filter((channel) => event.notify !== "resolved" || sendsResolved(this.config, channel))
-      .map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
-  }
+
 }

@@ -14,6 +14,8 @@ export interface DeliveryDraft {
   payload: Notification;
   /** Unique per (change, channel); repeated enqueues with the same key are dropped. */
   key: string;
+  /** The fingerprint a notice is about (flapping), for later look-ups. */
+  fingerprint?: string;
 }
 
 export interface OutcomeToStore {
@@ -28,6 +30,11 @@ export interface TickWrite {
   deliveriesFor?: (alert: Alert & { id: number }, event: AlertEvent, historyId: number) => DeliveryDraft[];
   /** Extra deliveries not tied to an alert change (digests, notices). */
   extraDeliveries?: DeliveryDraft[];
+  /**
+   * Plan all deliveries of the tick at once (grouping needs to see every event), inside the
+   * transaction after the alerts and their history rows are written.
+   */
+  plan?: (events: Array<{ alert: Alert & { id: number }; event: AlertEvent; historyId: number }>) => DeliveryDraft[];
 }
 
 export interface Delivery {
@@ -209,6 +216,7 @@ export class StateStore {
     if (w.outcomes.length === 0 && w.watermarks.length === 0 && !w.extraDeliveries?.length) return [];
     return this.db.transaction(async (tx) => {
       const stored: Array<Alert & { id: number }> = [];
+      const planned: Array<{ alert: Alert & { id: number }; event: AlertEvent; historyId: number }> = [];
       for (const { alert, events } of w.outcomes) {
         const saved = await this.saveAlert(tx, alert);
         stored.push(saved);
@@ -219,10 +227,15 @@ export class StateStore {
             [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
           );
           const historyId = toNum(rows[0]?.id) ?? 0;
+          planned.push({ alert: saved, event: ev, historyId });
           if (ev.notify && w.deliveriesFor) {
             for (const d of w.deliveriesFor(saved, ev, historyId)) await this.enqueue(tx, d, saved.id, saved.updatedAt);
           }
         }
+      }
+      for (const d of w.plan?.(planned) ?? []) {
+        const alertId = d.payload.type === "alert" ? d.payload.alert.id : null;
+        await this.enqueue(tx, d, alertId, d.payload.at);
       }
       for (const d of w.extraDeliveries ?? []) await this.enqueue(tx, d, null, d.payload.at);
       if (w.watermarks.length > 0) await this.saveWatermarks(tx, w.watermarks);
@@ -242,11 +255,23 @@ export class StateStore {
   }
 
   private async enqueue(tx: Queryable, d: DeliveryDraft, alertId: number | null, at: number): Promise<void> {
+    const payload = d.fingerprint ? { ...d.payload, fingerprint: d.fingerprint } : d.payload;
     await tx.query(
       `INSERT INTO ${this.s}.deliveries (channel, alert_id, kind, payload, idempotency_key, created_at, next_attempt_at)
        VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING`,
-      [d.channel, alertId, d.kind, JSON.stringify(d.payload), d.key, toDate(at)],
+      [d.channel, alertId, d.kind, JSON.stringify(payload), d.key, toDate(at)],
     );
+  }
+
+  /** Fingerprints that got a flapping notice since `since`. */
+  async flapNoticesSince(fingerprints: readonly string[], since: number): Promise<Set<string>> {
+    if (fingerprints.length === 0) return new Set();
+    const { rows } = await this.db.query(
+      `SELECT DISTINCT payload->>'fingerprint' AS fp FROM ${this.s}.deliveries
+       WHERE kind = 'flapping' AND created_at > $1 AND payload->>'fingerprint' = ANY($2::text[])`,
+      [toDate(since), fingerprints],
+    );
+    return new Set(rows.map((r) => String(r.fp)));
   }
 
   private async saveAlert(tx: Queryable, a: Alert): Promise<Alert & { id: number }> {
@@ -321,8 +346,10 @@ export class StateStore {
       const saved = await this.saveAlert(tx, out.alert);
       const notified = (
         await tx.query(
-          `SELECT DISTINCT channel FROM ${this.s}.deliveries WHERE alert_id = $1 AND kind IN ('firing', 'reminder', 'group')`,
-          [id],
+          `SELECT DISTINCT channel FROM ${this.s}.deliveries
+           WHERE (alert_id = $1 AND kind IN ('firing', 'reminder'))
+              OR (kind = 'group' AND payload->'alerts' @> $2::jsonb)`,
+          [id, JSON.stringify([{ alert: { id } }])],
         )
       ).rows.map((r) => String(r.channel));
       for (const ev of out.events) {
@@ -406,6 +433,31 @@ export class StateStore {
       `UPDATE ${this.s}.deliveries SET status = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
       [id, error.slice(0, 2000)],
     );
+  }
+
+  /** New alerts notified per channel in the minute before `now`, and whether a storm summary went out. */
+  async channelLoad(now: number): Promise<Map<string, { alerts: number; stormSent: boolean }>> {
+    const { rows } = await this.db.query(
+      `SELECT channel,
+              sum(CASE kind WHEN 'group' THEN jsonb_array_length(payload->'alerts') WHEN 'storm' THEN 0 ELSE 1 END)::int AS alerts,
+              bool_or(kind = 'storm') AS storm
+       FROM ${this.s}.deliveries
+       WHERE created_at > $1 AND kind IN ('firing', 'group', 'storm')
+       GROUP BY channel`,
+      [toDate(now - 60_000)],
+    );
+    return new Map(rows.map((r) => [String(r.channel), { alerts: toNum(r.alerts) ?? 0, stormSent: r.storm === true }]));
+  }
+
+  /** How many alerts each fingerprint opened since `since` (flapping detection). */
+  async opensSince(fingerprints: readonly string[], since: number): Promise<Map<string, number>> {
+    if (fingerprints.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT fingerprint, count(*)::int AS n FROM ${this.s}.alerts
+       WHERE fingerprint = ANY($1::text[]) AND fired_at > $2 GROUP BY fingerprint`,
+      [fingerprints, toDate(since)],
+    );
+    return new Map(rows.map((r) => [String(r.fingerprint), toNum(r.n) ?? 0]));
   }
 
   async queueDepth(): Promise<number> {

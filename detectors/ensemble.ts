@@ -23,9 +23,8 @@
  * `missing_after` is an anomaly too. Needs `warmup` points before its first alert.
  */
 import { z } from "zod";
-import { missing, type MissingState } from "./missing.js";
-import { seasonal, type SeasonalState } from "./seasonal.js";
-import { type SeasonalProfileState, seasonalProfileState, seasonalShift, seasonalStep, slotLabel } from "./seasonal-profile.js";
+import { type MissingParams, missing, type MissingState } from "./missing.js";
+import { type SeasonalExpectation, type SeasonalProfileState, seasonalProfileState, seasonalShift, seasonalStep, slotLabel } from "./seasonal-profile.js";
 import {
   isValue,
   lowerBound,
@@ -43,12 +42,21 @@ import {
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
-/** Experiment knobs (temporary). */
-export const T: Record<string, number> = { noRecordCooldown: 0, raw: 1, nn: 1, nnFloor: 10, nnMin: 100, sp: 1, viewMin: 200 };
 /** Number of views (features). */
 const NF = 6;
-/** Absolute floors per view: even a novel value must be this unusual (sigmas, or × for volatility). */
-const FLOOR = [4, 3, 2.5, 3, 4, 2] as const;
+/**
+ * Absolute floors per view: even a novel value must be this unusual (robust sigmas of the baseline;
+ * × the usual step for volatility; for the gap view, sigmas between the value and its nearest
+ * neighbour in the baseline window).
+ */
+const FLOOR = [4, 3, 2.5, 3, 4, 10] as const;
+/** Views with a history that must be at least this long before they may alert (the seasonal view
+ * starts late, and its first residuals are not a trustworthy bar). */
+const SEASONAL_MIN_ROWS = 200;
+/** A third alert no bigger than the last two of its view, within this many × `history` rows, is a recurring pattern. */
+const PATTERN_MEMORY = 3;
+/** Baseline points the gap view needs before it has an opinion. */
+const GAP_MIN_POINTS = 100;
 /** Short windows of views 2, 3 and 4. */
 const SHORT = 5;
 const MEDIUM = 20;
@@ -68,7 +76,7 @@ const params = z.object({
     .min(10)
     .default(1000)
     .describe("Points of score history each view is compared with: an alert needs something not seen in this long."),
-  warmup: z.number().int().min(10).default(400).describe("Points of history needed before the first alert."),
+  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert."),
   novelty: z
     .number()
     .min(1)
@@ -113,9 +121,18 @@ export interface EnsembleState {
   recent: Float64Array;
   /** Seasonal residuals of those points (NaN = no seasonal profile in force). */
   recentRes: Float64Array;
-  /** View-history row at the last alert: a re-baseline forgets the rows recorded since. */
-  alertRow: number;
-  seasonal: SeasonalState;
+  /**
+   * Per view: the values of its last two alerts (kept out of the history) and when (history rows
+   * counted by `rows`). A third alert no bigger than both within `history` rows is a recurring
+   * pattern, not an incident: it is suppressed and recorded like any other value.
+   */
+  shadowV: Float64Array;
+  shadowAt: Float64Array;
+  shadowV2: Float64Array;
+  shadowAt2: Float64Array;
+  rows: number;
+  /** Last seasonal residual in sigmas (for the reason). */
+  zSeason: number;
   profile: SeasonalProfileState;
   missing: MissingState;
   /** Cached baseline: median, robust sigma, range, median step; refreshed every REFRESH points. */
@@ -126,20 +143,17 @@ export interface EnsembleState {
   refresh: number;
 }
 
-function seasonalParams(p: EnsembleParams) {
-  return seasonal.params.parse(p.granularity_ms === undefined ? {} : { granularity_ms: p.granularity_ms });
-}
-function missingParams(p: EnsembleParams) {
+function missingParams(p: EnsembleParams): MissingParams {
   return missing.params.parse(
     p.granularity_ms === undefined ? { after: p.missing_after } : { after: p.missing_after, granularity_ms: p.granularity_ms },
   );
 }
 // parsed once per params object: step() must not re-run zod per point
-const subParams = new WeakMap<EnsembleParams, { seasonal: ReturnType<typeof seasonalParams>; missing: ReturnType<typeof missingParams> }>();
+const subParams = new WeakMap<EnsembleParams, MissingParams>();
 function sub(p: EnsembleParams) {
   let s = subParams.get(p);
   if (!s) {
-    s = { seasonal: seasonalParams(p), missing: missingParams(p) };
+    s = missingParams(p);
     subParams.set(p, s);
   }
   return s;
@@ -172,33 +186,36 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   }
   s.histHead = s.histHead + 1 === H ? 0 : s.histHead + 1;
   if (!full) s.histN++;
+  s.rows++;
 }
 
-/** Zero the view-history rows from `row` up to the head (the views of a level shift in progress) and recompute the maxima. */
-function forgetSince(s: EnsembleState, p: EnsembleParams, row: number): void {
-  const H = p.history;
-  for (let r = row; r !== s.histHead; r = r + 1 === H ? 0 : r + 1) for (let k = 0; k < NF; k++) s.hist[r * NF + k] = 0;
-  for (let k = 0; k < NF; k++) {
-    let mx = 0;
-    for (let i = k; i < H * NF; i += NF) if (s.hist[i]! > mx) mx = s.hist[i]!;
-    s.histMax[k] = mx;
-  }
+function pct(mean: number, m: number): string {
+  return m !== 0 ? ` (${mean >= m ? "up" : "down"} ${Math.abs(((mean - m) / Math.abs(m)) * 100).toFixed(0)}%)` : "";
 }
 
-function reasonFor(view: number, s: EnsembleState, zPoint: number, zShort: number, zMed: number, seasonalReason: string): string {
+function reasonFor(
+  view: number,
+  s: EnsembleState,
+  zPoint: number,
+  zShort: number,
+  zMed: number,
+  m: number,
+  t: number,
+  se: SeasonalExpectation | null,
+): string {
   switch (view) {
     case 0:
       return `${sigmaReason(zPoint, "the rolling median")}, beyond anything in the last ${s.histN} points`;
     case 1:
-      return `last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}`;
+      return `level shift: last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}${pct(s.shortSum / Math.min(SHORT, s.n), m)}`;
     case 2:
-      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}`;
-    case 5:
-      return `a value not seen in the last ${s.base.n} points`;
+      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}${pct(s.medSum / Math.min(MEDIUM, s.n), m)}`;
     case 3:
       return `volatility ${s.views[3]!.toFixed(1)}× its usual step size`;
+    case 4:
+      return se === null ? "" : sigmaReason(s.zSeason, `the expected value for ${slotLabel(t, se.periodMs)}`);
     default:
-      return seasonalReason;
+      return `a value not seen in the last ${s.base.n} points (${s.views[5]!.toFixed(0)}σ from the nearest)`;
   }
 }
 
@@ -228,10 +245,14 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     beyond: 0,
     recent: new Float64Array(SHIFT_CHECK),
     recentRes: new Float64Array(SHIFT_CHECK),
-    alertRow: 0,
-    seasonal: seasonal.init(sub(p).seasonal),
+    shadowV: new Float64Array(NF),
+    shadowAt: new Float64Array(NF).fill(Number.NEGATIVE_INFINITY),
+    shadowV2: new Float64Array(NF),
+    shadowAt2: new Float64Array(NF).fill(Number.NEGATIVE_INFINITY),
+    rows: 0,
+    zSeason: 0,
     profile: seasonalProfileState(p.granularity_ms),
-    missing: missing.init(sub(p).missing),
+    missing: missing.init(sub(p)),
     median: 0,
     sd: 0,
     range: 0,
@@ -239,25 +260,9 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     refresh: 0,
   }),
   step(s, point: Point, p): Verdict {
-    const sp = sub(p);
-    const gap = missing.step(s.missing, point, sp.missing);
-    let sv = p.seasonal && !T.sp ? seasonal.step(s.seasonal, point, sp.seasonal) : NO_VERDICT;
-    if (p.seasonal && T.sp) {
-      const se = seasonalStep(s.profile, point.t, point.v ?? Number.NaN);
-      if (se !== null) {
-        const zs = (point.v! - se.expected) / se.sigma;
-        sv = {
-          expected: se.expected,
-          lower: se.expected - 4 * se.sigma,
-          upper: se.expected + 4 * se.sigma,
-          score: 0,
-          anomaly: false,
-          sigmas: zs,
-          reason: sigmaReason(zs, `the expected value for ${slotLabel(point.t, se.periodMs)}`),
-        };
-      }
-    }
+    const gap = missing.step(s.missing, point, sub(p));
     const x = point.v;
+    const se = p.seasonal ? seasonalStep(s.profile, point.t, x ?? Number.NaN) : null;
     // a gap is one more incident: it obeys the same refractory period as the other views
     const gapAlert = gap.anomaly && s.cooldown === 0;
     if (gapAlert) s.cooldown = p.refractory + 1;
@@ -293,15 +298,18 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       const zPoint = (x - m) / sd;
       const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
       const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
+      // views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps
+      // as spikes enter and leave the window, and "bigger than anything recently seen" should not
       const v = s.views;
-      const u = T.raw ? sd : 1;
-      v[0] = Math.abs(zPoint) * u;
-      v[1] = Math.abs(zShort) * u;
-      v[2] = Math.abs(zMed) * u;
+      v[0] = Math.abs(x - m);
+      v[1] = Math.abs(zShort) * sd;
+      v[2] = Math.abs(zMed) * sd;
       v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
-      const seasonalActive = sv.sigmas !== null && !sv.reason.includes("rolling median");
-      v[4] = seasonalActive ? Math.abs(sv.sigmas!) : 0;
-      if (T.nn && w.n >= (T.nnMin || p.window)) {
+      const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
+      s.zSeason = zSeason;
+      v[4] = Math.abs(zSeason);
+      // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
+      if (w.n >= GAP_MIN_POINTS) {
         const at = lowerBound(w.sorted, w.n, x);
         const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
         const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
@@ -311,43 +319,66 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       // how far beyond its bar each view is; the worst one decides
       let ratio = 0;
       let view = -1;
-      if (s.histN >= Math.min(p.warmup, p.history)) {
+      const warm = s.histN >= Math.min(p.warmup, p.history);
+      if (warm) {
         for (let k = 0; k < NF; k++) {
-          const bar = Math.max((k === 5 && T.nnFloor ? T.nnFloor : FLOOR[k]!) * (k < 3 ? u : 1), (k === 0 ? p.novelty_point : k === 5 && T.nnNov ? T.nnNov : p.novelty) * s.histMax[k]!);
-          const r = k === 4 && T.viewMin && s.viewN[k]! < T.viewMin ? 0 : v[k]! / bar;
+          const bar = Math.max(FLOOR[k]! * (k < 3 ? sd : 1), (k === 0 ? p.novelty_point : p.novelty) * s.histMax[k]!);
+          const r = k === 4 && s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[k]! / bar;
           if (r > ratio) {
             ratio = r;
             view = k;
           }
         }
       }
-      const fired = ratio > 1 && s.cooldown === 0;
+      let fired = ratio > 1 && s.cooldown === 0;
+      if (fired) {
+        // the same thing a third time within the history: a recurring pattern, not a new incident
+        const f = view === 0 ? p.novelty_point : p.novelty;
+        const vk = v[view]!;
+        if (s.rows - s.shadowAt2[view]! < PATTERN_MEMORY * p.history && vk <= f * s.shadowV[view]! && vk <= f * s.shadowV2[view]!) fired = false;
+      }
       if (s.cooldown > 0) s.cooldown--;
       const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
-      const bar0 = Math.max(FLOOR[0], (p.novelty_point * s.histMax[0]!) / u);
-      const useSeasonal = view === 4 && seasonalActive;
       if (!gapAlert) {
-        verdict = {
-          expected: useSeasonal ? sv.expected : m,
-          lower: useSeasonal ? sv.lower : m - bar0 * sd,
-          upper: useSeasonal ? sv.upper : m + bar0 * sd,
-          score: s.histN >= Math.min(p.warmup, p.history) ? score : 0,
-          anomaly: fired,
-          sigmas: useSeasonal ? sv.sigmas : zPoint,
-          reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, sv.reason) : "",
-        };
+        if (se !== null) {
+          // a seasonal profile is in force: the expectation and band are the profile's
+          const half = Math.max(FLOOR[4], p.novelty * s.histMax[4]!) * se.sigma;
+          verdict = {
+            expected: se.expected,
+            lower: se.expected - half,
+            upper: se.expected + half,
+            score: warm ? score : 0,
+            anomaly: fired,
+            sigmas: zSeason,
+            reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, m, point.t, se) : "",
+          };
+        } else {
+          const half = Math.max(FLOOR[0] * sd, p.novelty_point * s.histMax[0]!);
+          verdict = {
+            expected: m,
+            lower: m - half,
+            upper: m + half,
+            score: warm ? score : 0,
+            anomaly: fired,
+            sigmas: zPoint,
+            reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, m, point.t, se) : "",
+          };
+        }
       }
       if (fired) {
         s.cooldown = p.refractory;
+        s.shadowV2[view] = s.shadowV[view]!;
+        s.shadowAt2[view] = s.shadowAt[view]!;
+        s.shadowV[view] = v[view]!;
+        s.shadowAt[view] = s.rows;
         s.sinceAlert = 0;
         s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
         s.beyond = 0;
-        s.alertRow = s.histHead;
-      } else if (!(T.noRecordCooldown && s.cooldown > 0)) recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+      } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
 
       if (s.sinceAlert >= 0 && !fired) {
         s.recent[s.sinceAlert] = x;
-        s.recentRes[s.sinceAlert] = sv.expected === null ? Number.NaN : x - sv.expected;
+        s.recentRes[s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
         if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
         s.sinceAlert++;
         if (s.sinceAlert === SHIFT_CHECK) {
@@ -356,11 +387,11 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
             swClear(w);
             s.refresh = 0;
             for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
-            if (T.sp) {
-              const r = Array.from(s.recentRes).filter((q) => !Number.isNaN(q)).sort((a, b) => a - b);
-              if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
-            }
-            if (T.forget) forgetSince(s, p, s.alertRow);
+            // the seasonal profile keeps its shape at the new level: shift it by the median residual
+            const r = Array.from(s.recentRes)
+              .filter((q) => !Number.isNaN(q))
+              .sort((a, b) => a - b);
+            if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
           }
           s.sinceAlert = -1;
         }

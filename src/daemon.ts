@@ -2,6 +2,7 @@
  * The long-running service: wires config, databases, engine, scheduler, dispatcher, HTTP and the
  * config watcher together, and takes them down in order on SIGTERM.
  */
+import { EventEmitter } from "node:events";
 import { createNotifiers } from "../notifiers/registry.js";
 import type { Notifier } from "../notifiers/notifier.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -16,6 +17,7 @@ import { Engine, type TickReport } from "./engine/engine.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, type Logger, scrubSecrets } from "./log.js";
+import { LeaderElector } from "./leader.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher } from "./source-fetcher.js";
 import { migrate } from "./store/migrations.js";
@@ -41,6 +43,8 @@ export interface DaemonOptions {
   dispatchPollMs?: number;
   /** PGlite directory when no database URL is set. */
   dataDir?: string;
+  /** How often a standby replica tries to become the leader (ms, default 2000). */
+  leaderRetryMs?: number;
 }
 
 export class ConfigInvalidError extends Error {
@@ -50,7 +54,7 @@ export class ConfigInvalidError extends Error {
   }
 }
 
-export class Daemon {
+export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   readonly metrics = new VigilMetrics();
   readonly engine: Engine;
   readonly dispatcher: Dispatcher;
@@ -66,6 +70,8 @@ export class Daemon {
   private configProblems: string[] = [];
   private readonly failingChannels = new Set<string>();
 
+  private elector: LeaderElector | null = null;
+
   private constructor(
     private config: VigilConfig,
     readonly store: StateStore,
@@ -76,6 +82,7 @@ export class Daemon {
     readonly clock: Clock,
     private readonly opts: DaemonOptions,
   ) {
+    super();
     const stdout = opts.stdout ?? process.stdout;
     this.notifiers = createNotifiers({ config, log, stdout });
     this.engine = new Engine(config, {
@@ -197,11 +204,6 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.running = true;
-    this.scheduler = (this.opts.scheduler ?? ((log, onSkip) => new CronScheduler(log, onSkip)))(this.log, (job) =>
-      this.metrics.ticksSkipped.inc({ schedule: job }),
-    );
-    this.schedule();
-    this.metrics.isLeader.set(1);
     if (this.opts.http !== false) {
       this.http = await startHttpServer(this.config.http.host, this.config.http.port, {
         metrics: this.metrics,
@@ -218,6 +220,23 @@ export class Daemon {
       watcher.on("error", (err) => this.log.error({ err: err.message }, "config watcher error"));
       this.watcher = watcher;
     }
+    // Ticks, deliveries and chat polling run only on the leader; every replica serves HTTP and
+    // watches its config, so a standby is ready to take over at once.
+    const elector = new LeaderElector({ db: this.stateDb, log: this.log, retryMs: this.opts.leaderRetryMs });
+    elector.on("elected", () => void this.lead().catch((err: unknown) => this.log.error({ err: String(err) }, "cannot start leading")));
+    elector.on("lost", () => void this.standBy());
+    this.elector = elector;
+    elector.start();
+  }
+
+  /** This replica won the lock: schedule ticks and run the dispatcher. */
+  private async lead(): Promise<void> {
+    if (!this.running || this.scheduler) return;
+    this.scheduler = (this.opts.scheduler ?? ((log, onSkip) => new CronScheduler(log, onSkip)))(this.log, (job) =>
+      this.metrics.ticksSkipped.inc({ schedule: job }),
+    );
+    this.schedule();
+    this.metrics.isLeader.set(1);
     const poll = this.opts.dispatchPollMs ?? 1000;
     const loop = () => {
       this.pollTimer = setTimeout(() => {
@@ -225,12 +244,32 @@ export class Daemon {
           .drain()
           .catch((err: unknown) => this.log.error({ err: scrubSecrets(String(err)) }, "dispatcher failed"))
           .finally(() => {
-            if (this.running) loop();
+            if (this.running && this.scheduler) loop();
           });
       }, poll);
       this.pollTimer.unref();
     };
     loop();
+    this.emit("leading");
+  }
+
+  /** Lost the lock (connection gone): stop ticking and sending; the elector keeps trying. */
+  private async standBy(): Promise<void> {
+    this.metrics.isLeader.set(0);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    const scheduler = this.scheduler;
+    this.scheduler = null;
+    await scheduler?.stop();
+    this.emit("standby");
+  }
+
+  get isLeader(): boolean {
+    return this.elector?.isLeader ?? false;
+  }
+
+  /** Resolves once this replica leads (ticks scheduled). */
+  whenLeading(): Promise<void> {
+    return this.scheduler ? Promise.resolve() : new Promise((resolve) => this.once("leading", () => resolve()));
   }
 
   get httpPort(): number | null {
@@ -296,13 +335,18 @@ export class Daemon {
     this.running = false;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.watcher?.close();
+    const wasLeader = this.scheduler !== null;
     await this.scheduler?.stop();
+    this.scheduler = null;
     await this.serial;
-    const deadline = Date.now() + flushMs;
-    await Promise.race([
-      this.dispatcher.drain().catch(() => undefined),
-      new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
-    ]);
+    if (wasLeader) {
+      const deadline = Date.now() + flushMs;
+      await Promise.race([
+        this.dispatcher.drain().catch(() => undefined),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    }
+    await this.elector?.stop();
     await this.http?.close();
     for (const n of this.notifiers.values()) await n.close?.().catch(() => {});
     this.metrics.isLeader.set(0);

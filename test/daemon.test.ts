@@ -191,6 +191,7 @@ describe("daemon in process", () => {
       stdout: { write: () => true } as unknown as NodeJS.WritableStream,
     });
     await daemon.start();
+    await daemon.whenLeading();
     try {
       expect(scheduler.jobs()).toEqual(["*/1 * * * * @ UTC"]);
       // bad edit
@@ -281,6 +282,7 @@ describe.runIf(TEST_DATABASE_URL)("database outage under a running daemon (real 
         stdout: { write: () => true } as unknown as NodeJS.WritableStream,
       });
       await daemon.start();
+      await daemon.whenLeading();
       const ok = await daemon.tickOnce();
       expect(ok.failed).toEqual([]);
       await proxy.stop(); // the metrics database goes away

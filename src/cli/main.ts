@@ -7,6 +7,7 @@ import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { runCommand } from "./run-command.js";
+import { registerSilenceCommands } from "./silence-command.js";
 import { validateCommand } from "../config/validate-command.js";
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -84,6 +85,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await tuneCommand({ ...o, maxAlertsPerWeek: Number(o.maxAlertsPerWeek) })),
     );
 
+  registerSilenceCommands(program, configOpt, setExit);
   registerDetectCommands(program);
   return program;
 }

@@ -1,0 +1,104 @@
+/** `vigil silence add|list|rm`: silences from the command line (the chat has /silence too). */
+import type { Command } from "commander";
+import { Option } from "commander";
+import { AlertActions } from "../actions.js";
+import { systemClock } from "../clock.js";
+import type { VigilConfig } from "../config/types.js";
+import { fmtTime } from "../delivery/format.js";
+import { parseDuration } from "../duration.js";
+import { scrubSecrets } from "../log.js";
+import { migrate } from "../store/migrations.js";
+import { type Silence, StateStore } from "../store/state-store.js";
+import { openStateDatabase } from "./state-access.js";
+
+async function withActions<T>(configPath: string, fn: (a: AlertActions) => Promise<T>): Promise<T> {
+  const db = await openStateDatabase(configPath);
+  try {
+    await migrate(db);
+    // Silences do not depend on the config's content; the actions only need it for notifications.
+    const store = new StateStore(db);
+    return await fn(new AlertActions(store, systemClock, () => ({ channels: {} }) as unknown as VigilConfig));
+  } finally {
+    await db.close();
+  }
+}
+
+export function silenceTable(silences: readonly Silence[]): string {
+  if (silences.length === 0) return "no active silences";
+  const head = ["ID", "METRIC", "SERIES", "ENDS_AT", "BY", "REASON"];
+  const rows = silences.map((s) => [`${s.id}`, s.metricGlob, s.seriesGlob, fmtTime(s.endsAt), s.createdBy, s.reason]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+function fail(what: string, err: unknown): number {
+  process.stderr.write(`vigil silence ${what}: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+  return 1;
+}
+
+export function registerSilenceCommands(program: Command, configOpt: () => Option, setExit: (code: number) => void): void {
+  const silence = program.command("silence").description("silence alerts by metric and series (globs), for a while");
+  silence
+    .command("add")
+    .description("add a silence: matching alerts still change state but send nothing")
+    .addOption(configOpt())
+    .requiredOption("--metric <glob>", "metric name or glob (* and ?)")
+    .option("--series <glob>", "series key or glob, e.g. 'platform=ios' (default: every series)", "*")
+    .requiredOption("--for <duration>", "how long, e.g. 2h, 30m, 1d")
+    .option("--reason <text>", "why (shown in listings)", "")
+    .option("--by <name>", "who adds it (audit)", process.env.USER ?? "cli")
+    .action(async (o: { config: string; metric: string; series: string; for: string; reason: string; by: string }) => {
+      const ms = parseDuration(o.for);
+      if (ms === null || ms <= 0) {
+        process.stderr.write(`vigil silence add: --for takes a duration like 2h or 30m, got '${o.for}'\n`);
+        return setExit(2);
+      }
+      try {
+        const s = await withActions(o.config, (a) =>
+          a.silence({ metric: o.metric, series: o.series, durationMs: ms, reason: o.reason, actor: `cli:${o.by}` }),
+        );
+        process.stdout.write(`silence ${s.id} added: ${s.metricGlob} / ${s.seriesGlob} until ${fmtTime(s.endsAt)}\n`);
+        setExit(0);
+      } catch (err) {
+        setExit(fail("add", err));
+      }
+    });
+  silence
+    .command("list")
+    .description("list active silences (--all: also expired and removed ones)")
+    .addOption(configOpt())
+    .option("--all", "include expired and removed silences")
+    .option("--json", "print JSON")
+    .action(async (o: { config: string; all?: boolean; json?: boolean }) => {
+      try {
+        const list = await withActions(o.config, (a) => a.silences(!!o.all));
+        process.stdout.write(o.json ? `${JSON.stringify(list, null, 2)}\n` : `${silenceTable(list)}\n`);
+        setExit(0);
+      } catch (err) {
+        setExit(fail("list", err));
+      }
+    });
+  silence
+    .command("rm")
+    .description("remove a silence by id")
+    .addOption(configOpt())
+    .argument("<id>", "silence id")
+    .action(async (id: string, o: { config: string }) => {
+      const n = Number(id);
+      if (!Number.isInteger(n) || n <= 0) {
+        process.stderr.write(`vigil silence rm: not a silence id: ${id}\n`);
+        return setExit(2);
+      }
+      try {
+        const removed = await withActions(o.config, (a) => a.unsilence(n));
+        if (!removed) {
+          process.stderr.write(`vigil silence rm: no active silence ${n}\n`);
+          return setExit(1);
+        }
+        process.stdout.write(`silence ${n} removed\n`);
+        setExit(0);
+      } catch (err) {
+        setExit(fail("rm", err));
+      }
+    });
+}

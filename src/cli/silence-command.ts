@@ -1,6 +1,5 @@
 /** `vigil silence add|list|rm`: silences from the command line (the chat has /silence too). */
-import type { Command } from "commander";
-import { Option } from "commander";
+import type { Command, Option } from "commander";
 import { AlertActions } from "../actions.js";
 import { systemClock } from "../clock.js";
 import type { VigilConfig } from "../config/types.js";

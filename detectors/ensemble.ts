@@ -1,26 +1,33 @@
 /**
  * `ensemble`: the default detector, what a metric gets when it names none and what `vigil detect`
- * runs. One score in [0, 1] from five views of the series, each judged against its own recent past:
+ * runs. One score in [0, 1] from six views of the series, each judged against its own recent past:
  *
- *   1. the point against a robust rolling baseline (median and MAD-sigma of the last `window` points,
- *      as `moving_average` median_mad) — spikes;
+ *   1. the point against a robust rolling baseline (median of the last `window` points) — spikes;
  *   2. the mean of the last 5 points against that baseline — level shifts, early;
  *   3. the mean of the last 20 points — small persistent shifts and drifts;
  *   4. volatility: the mean absolute step of the last 10 points against the median step — bursts,
  *      noise changes;
- *   5. the `seasonal` detector's residual when it has found a daily or weekly pattern — a pattern
- *      that broke (a holiday, a flattened peak).
+ *   5. the seasonal residual (seasonal-profile.ts: same time of day or of week in earlier seasons,
+ *      whichever the data shows) — a pattern that broke (a holiday, a flattened peak);
+ *   6. the gap to the nearest value in the baseline window — a value in a range the series never
+ *      visits, even when it is not the largest.
+ * Views 1-3 are kept in value units (the median moves slowly, the MAD-sigma jumps as spikes enter
+ * and leave the window); their floors are in robust sigmas.
  *
  * Why relative to the past: a fixed "k sigmas" either floods spiky series or misses quiet ones. Each
  * view is scored against the largest value it took over the last `history` points (excluding what
  * was already alerted), so a point is anomalous when it is new for this series: bigger than
- * anything recently seen by the `novelty` factor, and above an absolute floor (in sigmas). That is
- * a streaming, label-free calibration per series.
+ * anything recently seen by the `novelty` factor, and above an absolute floor. That is a streaming,
+ * label-free calibration per series. Alerted values stay out of that history so that a second
+ * incident is still seen; but a third alert of a view that is no bigger than its last two is a
+ * recurring pattern (a nightly job), not an incident: it is suppressed and remembered.
  *
  * After an alert the detector stays quiet for `refractory` points (one incident, one alert), and if
  * the series stays beyond the band on the same side (a level shift) it re-baselines on the new level
- * instead of alerting for days. `missing` runs alongside: a run of empty buckets longer than
- * `missing_after` is an anomaly too. Needs `warmup` points before its first alert.
+ * (the seasonal profile moves with it) instead of alerting for days. `missing` runs alongside: a run
+ * of empty buckets longer than `missing_after` is an anomaly too. Needs `warmup` points of view
+ * history before its first alert (72: three days of hourly buckets); the seasonal view needs 200
+ * rows of its own.
  */
 import { z } from "zod";
 import { type MissingParams, missing, type MissingState } from "./missing.js";
@@ -66,7 +73,7 @@ const SHIFT_CHECK = 12;
 const SHIFT_AGREE = 10;
 const SHIFT_SIGMAS = 3;
 /** Baseline statistics are recomputed every this many points. */
-const REFRESH = 8;
+const REFRESH = 16;
 
 const params = z.object({
   window: z.number().int().min(10).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
@@ -131,6 +138,8 @@ export interface EnsembleState {
   shadowV2: Float64Array;
   shadowAt2: Float64Array;
   rows: number;
+  /** Period of the seasonal profile the view history was built with (ms; 0 = none yet). */
+  period: number;
   /** Last seasonal residual in sigmas (for the reason). */
   zSeason: number;
   profile: SeasonalProfileState;
@@ -187,6 +196,16 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   s.histHead = s.histHead + 1 === H ? 0 : s.histHead + 1;
   if (!full) s.histN++;
   s.rows++;
+}
+
+/**
+ * Another model took over a view: its old values are not comparable any more. Keep how long the
+ * view has been active but cap its past at the floor, so the bar restarts from there.
+ */
+function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
+  const cap = FLOOR[k]! / p.novelty;
+  for (let i = k; i < p.history * NF; i += NF) if (s.hist[i]! > cap) s.hist[i] = cap;
+  if (s.histMax[k]! > cap) s.histMax[k] = cap;
 }
 
 function pct(mean: number, m: number): string {
@@ -251,6 +270,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     shadowAt2: new Float64Array(NF).fill(Number.NEGATIVE_INFINITY),
     rows: 0,
     zSeason: 0,
+    period: 0,
     profile: seasonalProfileState(p.granularity_ms),
     missing: missing.init(sub(p)),
     median: 0,
@@ -305,6 +325,11 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       v[1] = Math.abs(zShort) * sd;
       v[2] = Math.abs(zMed) * sd;
       v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
+      if (se !== null && se.periodMs !== s.period) {
+        // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
+        if (s.period !== 0) capView(s, p, 4);
+        s.period = se.periodMs;
+      }
       const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
       s.zSeason = zSeason;
       v[4] = Math.abs(zSeason);

@@ -328,10 +328,72 @@ describe("ensemble", () => {
     expect(after.length).toBeLessThanOrEqual(2);
     expect(v[after[0]!]!.reason).toMatch(/above the rolling median/);
   });
-  it("needs a warm-up", () => {
-    const vs = wave(300, 9);
-    vs[100] = 1e6;
-    expect(flagsOf(runBatch(def, params, pts(vs)))).toEqual([]);
+  it("needs a warm-up of 72 points, then judges (3 days of hourly buckets)", () => {
+    const early = wave(300, 9);
+    early[60] = 1e6;
+    expect(flagsOf(runBatch(def, params, pts(early))).filter((i) => i <= 60)).toEqual([]);
+    const later = wave(300, 9);
+    later[120] = 1e6;
+    expect(flagsOf(runBatch(def, params, pts(later)))).toContain(120);
+  });
+  it("an hourly series with a daily pattern and 14 days of history: a 60% drop alerts against the same hour", () => {
+    const HOUR = 3_600_000;
+    const t0 = Date.UTC(2024, 0, 1); // a Monday
+    let seed = 3;
+    const vs = Array.from({ length: 14 * 24 + 24 }, (_, i) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return 1000 + 600 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 30 * (seed / 2_147_483_648 - 0.5);
+    });
+    const at = 14 * 24 + 14; // Monday 14:00, day 15
+    const normal = vs[at]!;
+    vs[at] = normal * 0.4;
+    const v = runBatch(def, params, pts(vs, HOUR, t0));
+    expect(flagsOf(v)).toContain(at);
+    const a = v[at]!;
+    expect(a.reason).toMatch(/below the expected value for 14:00$/);
+    expect(a.expected!).toBeGreaterThan(normal - 50);
+    expect(a.expected!).toBeLessThan(normal + 50);
+    expect(a.sigmas!).toBeLessThan(-4);
+    expect(a.lower!).toBeLessThan(a.expected!);
+    expect(a.upper!).toBeGreaterThan(a.expected!);
+    expect(a.lower!).toBeGreaterThan(vs[at]!);
+    // nothing else in the last week of ordinary days
+    expect(flagsOf(v).filter((i) => i >= 7 * 24 && i !== at)).toEqual([]);
+  });
+  it("uses weekly seasonality when weekends differ from weekdays", () => {
+    const HOUR = 3_600_000;
+    const t0 = Date.UTC(2024, 0, 1); // a Monday
+    let seed = 5;
+    const vs = Array.from({ length: 5 * 7 * 24 }, (_, i) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const weekend = Math.floor(i / 24) % 7 >= 5;
+      return (weekend ? 400 : 1000) + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 20 * (seed / 2_147_483_648 - 0.5);
+    });
+    // a Saturday that looks like a weekday (a launch, a holiday shift)
+    const sat = 4 * 7 * 24 + 5 * 24;
+    for (let h = 10; h < 16; h++) vs[sat + h] = vs[sat + h]! + 600;
+    const v = runBatch(def, params, pts(vs, HOUR, t0));
+    const flags = flagsOf(v);
+    expect(flags.filter((i) => i >= 3 * 7 * 24 && (i < sat + 10 || i > sat + 16))).toEqual([]);
+    const hit = flags.find((i) => i >= sat + 10 && i < sat + 16);
+    expect(hit).toBeDefined();
+    expect(v[hit!]!.reason).toMatch(/above the expected value for Saturday 1\d:00$/);
+  });
+  it("a level shift down alerts once and then follows the new level", () => {
+    const vs = wave(1500, 4).map((x, i) => (i >= 800 ? x * 0.6 : x));
+    const v = runBatch(def, params, pts(vs));
+    const after = flagsOf(v).filter((i) => i >= 800);
+    expect(after[0]).toBeLessThan(805);
+    expect(after.length).toBeLessThanOrEqual(2);
+    expect(v[after[0]!]!.sigmas!).toBeLessThan(0);
+  });
+  it("a spike that recurs (a nightly job) alerts at most twice, then is a pattern", () => {
+    const vs = wave(3000, 6).map((x, i) => (i % 300 === 150 ? x + 400 : x));
+    const flags = flagsOf(runBatch(def, params, pts(vs)));
+    expect(flags.length).toBeLessThanOrEqual(3);
+  });
+  it("a constant series never alerts, even after a long history", () => {
+    expect(flagsOf(runBatch(def, params, pts(Array.from({ length: 5000 }, () => 42))))).toEqual([]);
   });
   it("flags a run of empty buckets", () => {
     const vs: Array<number | null> = wave(600, 2);

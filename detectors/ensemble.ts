@@ -83,7 +83,7 @@ const params = z.object({
     .min(10)
     .default(1000)
     .describe("Points of score history each view is compared with: an alert needs something not seen in this long."),
-  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert."),
+  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert (72 = three days of hourly buckets, six hours of 5-minute ones)."),
   novelty: z
     .number()
     .min(1)

@@ -53,11 +53,18 @@ const STATE_HEAD: Record<AlertState, string> = {
   resolved: "✅ RESOLVED",
 };
 
-/** Clip to `max` code points with an ellipsis, never splitting a surrogate pair. */
+/**
+ * Clip to at most `max` UTF-16 units (what Telegram and Slack count) with an ellipsis, never
+ * splitting a surrogate pair.
+ */
 export function clipText(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cps = Array.from(text);
-  return cps.length <= max ? text : `${cps.slice(0, Math.max(0, max - 1)).join("")}…`;
+  let out = "";
+  for (const cp of text) {
+    if (out.length + cp.length > max - 1) break;
+    out += cp;
+  }
+  return `${out}…`;
 }
 
 /** "telegram:@alice" -> "@alice"; "slack:U123" stays (Slack renders it as a mention). */

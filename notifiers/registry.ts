@@ -2,6 +2,7 @@
 import type { ChannelConfig } from "../src/config/types.js";
 import { createConsoleNotifier } from "./console.js";
 import type { Notifier, NotifierDeps, NotifierFactory } from "./notifier.js";
+import { createSlackNotifier } from "./slack.js";
 import { createTelegramNotifier } from "./telegram.js";
 import { createWebhookNotifier } from "./webhook.js";
 
@@ -9,6 +10,7 @@ const FACTORIES: Partial<Record<ChannelConfig["type"], NotifierFactory>> = {
   console: createConsoleNotifier,
   webhook: createWebhookNotifier,
   telegram: (channel, config, deps) => createTelegramNotifier(channel, config, deps),
+  slack: (channel, config, deps) => createSlackNotifier(channel, config, deps),
 };
 
 /** Register a factory (telegram, slack and test doubles plug in here); duplicates are a bug. */

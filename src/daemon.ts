@@ -43,7 +43,7 @@ export interface DaemonOptions {
   dispatchPollMs?: number;
   /** PGlite directory when no database URL is set. */
   dataDir?: string;
-  /** How often a standby replica tries to become the leader (ms, default 2000). */
+  /** How often a standby replica tries to become the leader (ms, default 1000). */
   leaderRetryMs?: number;
 }
 

@@ -43,7 +43,7 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
   constructor(private readonly o: LeaderOptions) {
     super();
     this.key = lockKey(o.name ?? "vigil:leader");
-    this.retryMs = o.retryMs ?? 2000;
+    this.retryMs = o.retryMs ?? 1000;
   }
 
   get isLeader(): boolean {

@@ -140,7 +140,7 @@ describe("vigil run (subprocess)", () => {
         "vigil_alerts",
         "vigil_delivery_queue_depth",
         "vigil_config_reloads_total",
-        "vigil_is_leader 1",
+        "\nvigil_is_leader 1\n",
         "process_cpu_user_seconds_total",
       ]) {
         expect(metrics).toContain(name);

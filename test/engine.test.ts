@@ -199,8 +199,24 @@ describe("engine", () => {
     clock.advance(HOUR);
     const r2 = await engine.evaluate();
     expect(r2.failed).toEqual([]);
-    const meta = (await store.listAlerts()).find((a) => a.kind === "meta")!;
+    const meta = (await store.listAlerts()).find((a) => a.detector === "source")!;
     expect(meta.state).toBe("resolved");
+  });
+
+  it("raises a no_data meta-alert when due buckets have no rows at all, and clears it when data returns", async () => {
+    const rows = hourly(9).filter((r) => r.ts < T0 + 200 * HOUR || r.ts >= T0 + 203 * HOUR);
+    await insertRows(t.db, table, rows);
+    const clock = new ManualClock(T0 + 200 * HOUR);
+    const { engine, store } = makeEngine(t, clock, [metric({ name: "m" })]);
+    await engine.evaluate();
+    expect(await store.openAlerts()).toEqual([]);
+    clock.advance(2 * HOUR);
+    await engine.evaluate();
+    const meta = (await store.openAlerts()).find((a) => a.detector === "no_data");
+    expect(meta).toMatchObject({ kind: "meta", metric: "m", state: "firing" });
+    clock.advance(2 * HOUR);
+    await engine.evaluate();
+    expect((await store.listAlerts()).find((a) => a.detector === "no_data")!.state).toBe("resolved");
   });
 
   it("splits series and keeps per-series alerts apart", async () => {

@@ -247,6 +247,7 @@ export class Engine {
       }
       record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
 
+      let withData = 0;
       const byKey = new Map(fetched.map((s) => [s.key, s]));
       for (const key of rt.series.keys()) if (!byKey.has(key)) byKey.set(key, { key, labels: {}, points: [] });
       const policy = policyOf(m);
@@ -264,6 +265,7 @@ export class Engine {
           const verdicts = sr.step(p);
           if (t <= judgeAfter) continue;
           judged++;
+          if (p.v !== null) withData++;
           const flags: boolean[] | null = this.deps.onJudged ? [] : null;
           for (let i = 0; i < verdicts.length; i++) {
             const v = verdicts[i]!;
@@ -275,6 +277,8 @@ export class Engine {
               metrics.anomalies.inc({ metric: m.name });
             }
             const fp = fingerprintOf(m.name, s.key, d.family);
+            // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.
+            if (!anomalous && !open.has(fp)) continue;
             const id: Identity = {
               fingerprint: fp,
               kind: "metric",
@@ -309,6 +313,14 @@ export class Engine {
       }
       metrics.seriesEvaluated.inc(report.series);
       metrics.pointsEvaluated.inc(report.points);
+      // no_data: buckets were due but not one series had a value in any of them.
+      const noDataFp = fingerprintOf(m.name, "", "no_data");
+      if ((report.points > 0 && withData === 0) || (fresh && fetched.length === 0)) {
+        const id: Identity = { fingerprint: noDataFp, kind: "meta", metric: m.name, series: "", detector: "no_data", details: { runbook: m.runbook } };
+        record(noDataFp, raiseMeta(open.get(noDataFp) ?? null, id, `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`, now));
+      } else if (withData > 0) {
+        record(noDataFp, clearMeta(open.get(noDataFp) ?? null, now, "data is flowing again"));
+      }
     }
 
     // Time-driven transitions (snooze expiry, reminders) for this metric's open alerts.

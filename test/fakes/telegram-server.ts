@@ -146,7 +146,7 @@ export class FakeTelegramServer extends EventEmitter {
     this.emit("update");
   }
 
-  /** Resolves once `pred` holds, re-checked after every API call and injected update. */
+  /** Resolves once `pred` holds, re-checked after every API call, injected update and started poll. */
   waitFor(pred: () => boolean, what = "condition", timeoutMs = 15_000): Promise<void> {
     if (pred()) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -163,9 +163,11 @@ export class FakeTelegramServer extends EventEmitter {
         clearTimeout(timer);
         this.off("call", check);
         this.off("update", check);
+        this.off("poll", check);
       };
       this.on("call", check);
       this.on("update", check);
+      this.on("poll", check);
     });
   }
 
@@ -226,6 +228,7 @@ export class FakeTelegramServer extends EventEmitter {
   private async getUpdates(params: Record<string, string>, req: IncomingMessage): Promise<unknown[]> {
     const offset = Number(params.offset ?? 0);
     if (params.allowed_updates) this.lastAllowedUpdates = JSON.parse(params.allowed_updates) as string[];
+    this.emit("poll");
     // A getUpdates offset confirms every update before it.
     if (offset > 0) this.updates = this.updates.filter((u) => u.update_id >= offset);
     const timeoutMs = Math.min(Number(params.timeout ?? 0), 5) * 1000;

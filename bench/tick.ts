@@ -151,5 +151,5 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchTick(Number(process.env.SERIES ?? 1000));
+  await benchTick(Number(process.env.SERIES ?? 1000), Number(process.env.DAYS ?? 14), Number(process.env.TICKS ?? 7));
 }

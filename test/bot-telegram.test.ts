@@ -175,6 +175,15 @@ describe("telegram bot: buttons and commands over long polling", () => {
     expect(tg.calls.filter((c) => c.status !== 200)).toEqual([]);
   });
 
+  it("a 5,000-character hostile silence target is answered within Telegram's limits", async () => {
+    const target = "<b>&_*[😀".repeat(600);
+    const reply = await command(`/silence ${target} 1h <i>why</i>`);
+    expect(reply.length).toBeLessThanOrEqual(4096);
+    expect(reply).toMatch(/^🔇 Silence #\d+: <b>&_\*\[😀/);
+    expect(tg.calls.filter((c) => c.status !== 200)).toEqual([]);
+    expect((await actions.silences())[0]!.metricGlob).toBe(target);
+  });
+
   it("a command for another bot in the group is not answered", async () => {
     tg.injectMessage({ chatId: CHAT, from: ALICE, text: "/status@other_bot" });
     expect(await command("/help")).toContain("vigil commands");

@@ -195,6 +195,14 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     expect(dead[0]!.lastError).toMatch(/telegram oncall: 400/);
   });
 
+  it("a group of series goes out as one message with an Ack button each", async () => {
+    const alerts = [1, 2, 3].map((id) => ({ type: "alert" as const, event: "firing" as const, alert: { ...makeAlert({ series: `<s${id}>&` }), id }, previousState: null, actor: "engine", note: "", at: T0 }));
+    await notifier.send({ type: "group", metric: "dau", alerts, at: T0 }, { previousRef: null, key: "g:1" });
+    const [msg] = tg.sent(CHAT);
+    expect(msg!.plain).toContain("#2 <s2>&: 511 vs 1,136");
+    expect(msg!.keyboard.map((r) => r[0]!.callback_data)).toEqual(["a:1", "a:2", "a:3"]);
+  });
+
   it("a digest with panels goes out as one picture with its text", async () => {
     const points = Array.from({ length: 24 }, (_, i): [number, number] => [T0 + i * 3_600_000, 100 + i]);
     const payload = { type: "text" as const, title: "Daily digest <today>", text: "3 alerts & 1 experiment", at: T0, panels: [{ title: "dau", points }, { title: "revenue", points, anomalies: [T0] }] };

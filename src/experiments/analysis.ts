@@ -1,0 +1,111 @@
+/**
+ * One guardrail (or goal) of one treatment arm against control, from the per-arm sums the SQL
+ * returns: the relative change with its always-valid interval and the decision. Pure, so the
+ * evaluator, `vigil experiments`, the digest and the bench all judge exactly alike.
+ */
+import type { GuardrailConfig } from "../config/types.js";
+import {
+  type ArmSummary,
+  GROWTHBOOK_NSTAR,
+  type GuardrailStatus,
+  guardrailStatus,
+  type Interval,
+  meanArm,
+  type MomentSums,
+  oneSidedCsLevel,
+  oneSidedFromTwoSided,
+  type RatioSums,
+  ratioArm,
+  relativeDifference,
+  relativeSe,
+  sequentialInterval,
+  sequentialP,
+} from "./stats.js";
+
+/** Per-arm sums as the SQL returns them: moments for sum/count/mean/any, the ratio sums for ratio. */
+export type ArmSums = ({ kind: "moments" } & MomentSums) | ({ kind: "ratio" } & RatioSums);
+
+/**
+ * The confidence sequence's tuning parameter: the total number of units (both arms) at which the
+ * interval is tightest. GrowthBook's default (5,000) is kept: the width is flat around the optimum
+ * (at 8× Nstar the multiplier grows only from 2.78 to 2.97 at one-sided alpha 0.05). The bench
+ * (bench/experiments.ts, 30 looks, 20,000 units per arm) catches a 5% harm in 98% of runs for a
+ * metric with coefficient of variation 1 with it, and tuning Nstar to the final sample (40,000)
+ * gains under one point there (and five points, 68% -> 73%, for a noisier CV 1.5 metric) while
+ * delaying the median detection by a look or two: not worth a config key.
+ */
+export const DEFAULT_NSTAR = GROWTHBOOK_NSTAR;
+
+export interface ArmReport {
+  variant: string;
+  units: number;
+  /** The metric's value in this arm (mean per unit, or Σnumerator/Σdenominator for ratio). */
+  mean: number | null;
+}
+
+export interface GuardrailAnalysis {
+  status: GuardrailStatus;
+  /** Relative change treatment/control − 1; null when it cannot be computed (control mean 0). */
+  estimate: number | null;
+  se: number | null;
+  /** Always-valid interval at the one-sided level alpha (two-sided level 2α/(1+α)). */
+  interval: Interval | null;
+  /** Always-valid one-sided p-value for "harm" (< alpha exactly when the status is harmed). */
+  p: number | null;
+  /** Fixed-horizon two-sided p-value of the same lift, for reference only (not valid when peeking). */
+  pFixed: number | null;
+  control: ArmReport;
+  treatment: ArmReport;
+}
+
+export interface AnalysisOptions {
+  alpha: number;
+  badDirection: GuardrailConfig["bad_direction"];
+  margin: number;
+  nStar?: number;
+}
+
+export function summarize(s: ArmSums): ArmSummary {
+  return s.kind === "ratio" ? ratioArm(s) : meanArm(s);
+}
+
+/** Compare treatment with control. Returns status "not_yet_safe" with null numbers when undefined. */
+export function analyzeArms(
+  control: { variant: string; sums: ArmSums },
+  treatment: { variant: string; sums: ArmSums },
+  o: AnalysisOptions,
+): GuardrailAnalysis {
+  const a = summarize(control.sums);
+  const b = summarize(treatment.sums);
+  const arm = (variant: string, s: ArmSummary): ArmReport => ({ variant, units: s.n, mean: Number.isFinite(s.mean) ? s.mean : null });
+  const base: GuardrailAnalysis = {
+    status: "not_yet_safe",
+    estimate: null,
+    se: null,
+    interval: null,
+    p: null,
+    pFixed: null,
+    control: arm(control.variant, a),
+    treatment: arm(treatment.variant, b),
+  };
+  if (!(a.n > 1 && b.n > 1) || !Number.isFinite(a.mean) || !Number.isFinite(b.mean) || a.mean === 0) return base;
+  const estimate = b.mean / a.mean - 1;
+  const se = relativeSe(a, b);
+  if (!Number.isFinite(se)) return base;
+  const nStar = o.nStar ?? DEFAULT_NSTAR;
+  const level = oneSidedCsLevel(o.alpha);
+  const n = a.n + b.n;
+  const interval = se > 0 ? sequentialInterval(estimate, se, n, level, nStar) : { lower: estimate, upper: estimate };
+  const pTwo = sequentialP(estimate, se, n, level, nStar);
+  const harmSide = o.badDirection === "increase" ? estimate > 0 : estimate < 0;
+  return {
+    ...base,
+    status: guardrailStatus(interval, o.badDirection, o.margin),
+    estimate,
+    se,
+    interval: { lower: interval.lower, upper: interval.upper },
+    // p < alpha ⟺ pTwo < 2α/(1+α) ⟺ the bound on the harm side excludes 0.
+    p: harmSide ? oneSidedFromTwoSided(pTwo) : 1,
+    pFixed: se > 0 ? relativeDifference(a, b, o.alpha).p : null,
+  };
+}

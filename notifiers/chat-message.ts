@@ -141,7 +141,9 @@ function contributors(a: Alert): string[] {
 export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): ChatMessage {
   const a = n.alert;
   const lines: Line[] = [];
+  // The state goes first: a caption cut at Telegram's 1024 characters must still show it.
   const state = stateLine(n);
+  if (state) lines.push(state);
   if (a.kind === "meta") {
     lines.push([{ text: `vigil ${a.detector} problem: ` }, { text: clipText(a.reason, limits.reason) }]);
   } else {
@@ -165,7 +167,6 @@ export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): Cha
   if (typeof runbook === "string" && runbook) {
     lines.push(/^https?:\/\//i.test(runbook) ? [{ text: "runbook", href: runbook }] : [{ text: `runbook: ${clipText(runbook, limits.reason)}` }]);
   }
-  if (state) lines.push(state);
   return { headline: stateHeadline(a, n.event, limits), lines, buttons: alertButtons(a) };
 }
 

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import type { Notifier } from "../notifiers/notifier.js";
+import { alertMessage } from "../notifiers/chat-message.js";
 import { createTelegramNotifier, type TelegramRef } from "../notifiers/telegram.js";
+import { messageHtml } from "../notifiers/telegram-html.js";
 import { AlertActions } from "../src/actions.js";
 import { ManualClock } from "../src/clock.js";
 import type { VigilConfig } from "../src/config/types.js";
@@ -193,6 +195,25 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     const dead = await store.deliveries({ status: "dead" });
     expect(dead).toHaveLength(1);
     expect(dead[0]!.lastError).toMatch(/telegram oncall: 400/);
+  });
+
+  it("a caption that only just fit still shows the new state after the edit", async () => {
+    // Find a description that makes the first caption 1,000-1,024 characters long.
+    const base = makeAlert();
+    let k = 0;
+    for (; k < 600; k++) {
+      const visible = messageHtml(alertMessage({ type: "alert", event: "firing", alert: { ...base, id: 1, details: { ...base.details, description: "d".repeat(k) } }, previousState: null, actor: "engine", note: "", at: T0 }), 4096).visible;
+      if (visible >= 1000) break;
+    }
+    const a = await fireAlert(store, makeAlert({ details: { ...base.details, description: "d".repeat(k), reason: base.reason } }), ["oncall"], sampleChart());
+    await deliverAll();
+    const original = tg.sent(CHAT)[0]!;
+    expect(original.kind).toBe("photo");
+    await actions.acknowledge(a.id, "telegram:@alice");
+    await deliverAll();
+    const edited = tg.message(CHAT, original.message_id)!;
+    expect(edited.plain.length).toBeLessThanOrEqual(1024);
+    expect(edited.plain.split("\n")[1]).toBe("👀 Acknowledged by @alice at 2026-01-19 12:00 UTC");
   });
 
   it("a group of series goes out as one message with an Ack button each", async () => {

@@ -1,0 +1,173 @@
+/**
+ * All SQL of the experiment checks. The database does the per-unit work (first assignment per
+ * unit, events at or after it, per-unit aggregate, winsorization) and returns one row per variant
+ * with counts and sums: nothing per-unit crosses the network, so the cost on vigil's side does not
+ * grow with the experiment.
+ *
+ * Trust model (as for metric sources): table and column names are identifiers, always quoted;
+ * `value`, `numerator`, `denominator` and `where` are operator-written SQL, trusted, pasted in
+ * parentheses on lines of their own (so a trailing `-- comment` cannot swallow the rest); the time
+ * bounds and the winsorization quantile are bound parameters.
+ */
+import type { ExperimentConfig, GuardrailConfig } from "../config/types.js";
+import { type Queryable, quoteIdent } from "../db/database.js";
+import type { ArmSums } from "./analysis.js";
+
+export interface SqlQuery {
+  text: string;
+  values: unknown[];
+}
+
+/** Assignments considered: [from, to) in epoch ms; from null = since the beginning. */
+export interface ExperimentWindow {
+  from: number | null;
+  to: number;
+}
+
+const trusted = (sql: string) => `(\n${sql}\n)`;
+
+/**
+ * One row per unit: its first assignment inside the window. A unit re-exposed later keeps its
+ * first variant and time, which is when its exposure to the treatment began.
+ * Parameters: $1 from (timestamptz or NULL), $2 to.
+ */
+function assignedCte(e: ExperimentConfig): string {
+  const a = e.assignments;
+  const time = quoteIdent(a.time_column);
+  const where = [`${time} < $2`, `($1::timestamptz IS NULL OR ${time} >= $1)`];
+  if (a.where?.trim()) where.push(trusted(a.where));
+  return `assigned AS (
+  SELECT DISTINCT ON (x.unit) x.unit, x.variant, x.at
+  FROM (
+    SELECT ${quoteIdent(a.unit_column)} AS unit, (${quoteIdent(a.variant_column)})::text AS variant, ${time} AS at
+    FROM ${quoteIdent(a.table)}
+    WHERE ${where.join("\n      AND ")}
+  ) x
+  ORDER BY x.unit, x.at
+)`;
+}
+
+function params(w: ExperimentWindow): unknown[] {
+  return [w.from === null ? null : new Date(w.from), new Date(w.to)];
+}
+
+/** Units per variant (for the sample ratio check). Columns: variant, units. */
+export function buildAssignmentCountsQuery(e: ExperimentConfig, w: ExperimentWindow): SqlQuery {
+  return {
+    text: `WITH ${assignedCte(e)}
+SELECT variant, count(*)::double precision AS units FROM assigned GROUP BY variant`,
+    values: params(w),
+  };
+}
+
+/** The per-unit SQL aggregate over the joined events `ev` (v, or num/den for ratio). */
+function perUnitAggregate(g: GuardrailConfig): string {
+  switch (g.aggregate) {
+    case "sum":
+      return "coalesce(sum(ev.v), 0) AS v"; // no events = 0
+    case "count":
+      return "count(ev.v)::double precision AS v"; // counts matched events (unmatched rows have v NULL)
+    case "mean":
+      return "avg(ev.v) AS v"; // no events = no mean: the unit is left out of this metric
+    case "any":
+      return "CASE WHEN bool_or(ev.v <> 0) THEN 1 ELSE 0 END::double precision AS v";
+    case "ratio":
+      return "coalesce(sum(ev.num), 0) AS num, coalesce(sum(ev.den), 0) AS den";
+  }
+}
+
+/**
+ * Per variant: units and the sums of the per-unit values (for ratio: of numerator and denominator,
+ * their squares and cross products), counting only each unit's events at or after its assignment
+ * and before the window's end. Parameters: $1 from, $2 to, $3 winsorize quantile (if any).
+ *
+ * Columns: variant, n, and s, ss (moments) or sm, ssm, sd, ssd, smd (ratio).
+ */
+export function buildGuardrailQuery(e: ExperimentConfig, g: GuardrailConfig, w: ExperimentWindow): SqlQuery {
+  const ev = g.events;
+  const time = quoteIdent(ev.time_column);
+  const ratio = g.aggregate === "ratio";
+  const cols = ratio
+    ? `${trusted(g.numerator ?? ev.value)}::double precision AS num,\n    ${trusted(g.denominator ?? "1")}::double precision AS den`
+    : `${trusted(ev.value)}::double precision AS v`;
+  // Events before the window cannot belong to a unit assigned inside it: the bound lets an index on the time column help.
+  const where = [`${time} < $2`, `($1::timestamptz IS NULL OR ${time} >= $1)`];
+  if (ev.where?.trim()) where.push(trusted(ev.where));
+  const values = params(w);
+  // Capping a 0/1 value at a quantile can only destroy it (at 0.999 with <0.1% ones, every 1 becomes 0).
+  const winsorize = g.winsorize !== null && g.winsorize < 1 && g.aggregate !== "any";
+  let capped = "per_unit";
+  let capCte = "";
+  if (winsorize) {
+    values.push(g.winsorize);
+    capped = "capped";
+    capCte = ratio
+      ? `,
+capped AS (
+  SELECT p.variant, LEAST(p.num, c.cm) AS num, LEAST(p.den, c.cd) AS den
+  FROM per_unit p CROSS JOIN (
+    SELECT percentile_cont($3::double precision) WITHIN GROUP (ORDER BY num) AS cm,
+           percentile_cont($3::double precision) WITHIN GROUP (ORDER BY den) AS cd
+    FROM per_unit
+  ) c
+)`
+      : `,
+capped AS (
+  SELECT p.variant, LEAST(p.v, c.cap) AS v
+  FROM per_unit p CROSS JOIN (SELECT percentile_cont($3::double precision) WITHIN GROUP (ORDER BY v) AS cap FROM per_unit) c
+)`;
+  }
+  const select = ratio
+    ? `count(*)::double precision AS n, sum(num) AS sm, sum(num * num) AS ssm, sum(den) AS sd, sum(den * den) AS ssd, sum(num * den) AS smd`
+    : `count(v)::double precision AS n, coalesce(sum(v), 0) AS s, coalesce(sum(v * v), 0) AS ss`;
+  const text = `WITH ${assignedCte(e)},
+ev AS (
+  SELECT ${quoteIdent(ev.unit_column)} AS unit, ${time} AS t,
+    ${cols}
+  FROM ${quoteIdent(ev.table)}
+  WHERE ${where.join("\n    AND ")}
+),
+per_unit AS (
+  SELECT a.variant, ${perUnitAggregate(g)}
+  FROM assigned a LEFT JOIN ev ON ev.unit = a.unit AND ev.t >= a.at
+  GROUP BY a.unit, a.variant
+)${capCte}
+SELECT variant, ${select}
+FROM ${capped}
+GROUP BY variant`;
+  return { text, values };
+}
+
+function num(v: unknown): number {
+  const n = typeof v === "number" ? v : Number(v ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Units per variant, as the database counts them. */
+export async function fetchAssignmentCounts(db: Queryable, e: ExperimentConfig, w: ExperimentWindow): Promise<Map<string, number>> {
+  const q = buildAssignmentCountsQuery(e, w);
+  const { rows } = await db.query(q.text, q.values);
+  return new Map(rows.map((r) => [String(r.variant), num(r.units)]));
+}
+
+/** Per-variant sums of one guardrail (or goal). */
+export async function fetchGuardrailSums(
+  db: Queryable,
+  e: ExperimentConfig,
+  g: GuardrailConfig,
+  w: ExperimentWindow,
+): Promise<Map<string, ArmSums>> {
+  const q = buildGuardrailQuery(e, g, w);
+  const { rows } = await db.query(q.text, q.values);
+  const out = new Map<string, ArmSums>();
+  for (const r of rows) {
+    const variant = String(r.variant);
+    out.set(
+      variant,
+      g.aggregate === "ratio"
+        ? { kind: "ratio", n: num(r.n), sumM: num(r.sm), sumSqM: num(r.ssm), sumD: num(r.sd), sumSqD: num(r.ssd), sumMD: num(r.smd) }
+        : { kind: "moments", n: num(r.n), sum: num(r.s), sumSq: num(r.ss) },
+    );
+  }
+  return out;
+}

@@ -3,6 +3,8 @@
  * config watcher together, and takes them down in order on SIGTERM.
  */
 import { EventEmitter } from "node:events";
+import { AlertActions } from "./actions.js";
+import { startChatBots } from "./bot/start-chat-bots.js";
 import { createNotifiers } from "../notifiers/registry.js";
 import type { Notifier } from "../notifiers/notifier.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -71,6 +73,9 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   private readonly failingChannels = new Set<string>();
 
   private elector: LeaderElector | null = null;
+  private bots: { stop(): Promise<void> } | null = null;
+  /** What on-call can do from the chat and the CLI. */
+  readonly actions: AlertActions;
 
   private constructor(
     private config: VigilConfig,
@@ -85,6 +90,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     super();
     const stdout = opts.stdout ?? process.stdout;
     this.notifiers = createNotifiers({ config, log, stdout });
+    this.actions = new AlertActions(store, clock, () => this.config);
     this.engine = new Engine(config, {
       store,
       fetch: makeFetcher(metricsDb, log),
@@ -250,6 +256,19 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       this.pollTimer.unref();
     };
     loop();
+    // Chat polling belongs to the leader too: two pollers on one Telegram token fight over updates.
+    try {
+      this.bots = await startChatBots({
+        config: () => this.config,
+        actions: this.actions,
+        store: this.store,
+        log: this.log,
+        clock: this.clock,
+        kick: () => void this.dispatcher.drain().catch(() => {}),
+      });
+    } catch (err) {
+      this.log.error({ err: scrubSecrets(String(err)) }, "chat bots did not start");
+    }
     this.emit("leading");
   }
 
@@ -260,7 +279,14 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const scheduler = this.scheduler;
     this.scheduler = null;
     await scheduler?.stop();
+    await this.stopBots();
     this.emit("standby");
+  }
+
+  private async stopBots(): Promise<void> {
+    const bots = this.bots;
+    this.bots = null;
+    await bots?.stop().catch((err: unknown) => this.log.warn({ err: scrubSecrets(String(err)) }, "stopping chat bots failed"));
   }
 
   get isLeader(): boolean {
@@ -300,13 +326,36 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   /** Swap in a new valid config between ticks and say what changed. */
   applyConfig(config: VigilConfig, diff?: ConfigDiff): Promise<void> {
     return this.enqueue(async () => {
-      const channelsChanged = JSON.stringify(config.channels) !== JSON.stringify(this.config.channels);
+      const chatChanged =
+        JSON.stringify([config.telegram, config.slack]) !== JSON.stringify([this.config.telegram, this.config.slack]);
+      const channelsChanged = chatChanged || JSON.stringify(config.channels) !== JSON.stringify(this.config.channels);
       let notifiers = this.notifiers;
-      if (channelsChanged) notifiers = createNotifiers({ config, log: this.log, stdout: this.opts.stdout ?? process.stdout });
+      if (channelsChanged) {
+        try {
+          notifiers = createNotifiers({ config, log: this.log, stdout: this.opts.stdout ?? process.stdout });
+        } catch (err) {
+          await this.rejectConfig([`${config.file}: ${err instanceof Error ? err.message : String(err)}`]);
+          return;
+        }
+      }
+      const old = this.notifiers;
       this.config = config;
       this.notifiers = notifiers;
+      if (old !== notifiers) for (const n of old.values()) await n.close?.().catch(() => {});
       this.engine.setConfig(config);
       if (this.scheduler) this.schedule();
+      if (chatChanged && this.bots) {
+        // Tokens or API roots changed: the bots must reconnect with the new ones.
+        await this.stopBots();
+        this.bots = await startChatBots({
+          config: () => this.config,
+          actions: this.actions,
+          store: this.store,
+          log: this.log,
+          clock: this.clock,
+          kick: () => void this.dispatcher.drain().catch(() => {}),
+        }).catch(() => null);
+      }
       this.metrics.configReloads.inc({ outcome: "success" });
       this.log.info({ diff }, "config reloaded");
       if (this.configProblems.length > 0) {
@@ -346,6 +395,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
       ]);
     }
+    await this.stopBots();
     await this.elector?.stop();
     await this.http?.close();
     for (const n of this.notifiers.values()) await n.close?.().catch(() => {});

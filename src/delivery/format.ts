@@ -40,6 +40,7 @@ const HEADLINE: Record<AlertNotification["event"], string> = {
 
 export function alertLines(n: AlertNotification): string[] {
   const a = n.alert;
+  if (a.kind === "srm" || a.kind === "guardrail") return experimentAlertLines(n);
   const lines: string[] = [];
   lines.push(`${HEADLINE[n.event]} #${a.id} · ${a.severity} · ${seriesLabel(a.metric, a.series)}`);
   if (a.kind === "meta") {
@@ -59,6 +60,88 @@ export function alertLines(n: AlertNotification): string[] {
     lines.push(`window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}`);
   }
   if (a.details.runbook) lines.push(`runbook: ${a.details.runbook}`);
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiment alerts (kinds srm and guardrail): their numbers live in `details`, written by
+// src/experiments/evaluate.ts. Details are JSON from the outbox, so every field is read defensively.
+
+const sig = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 4 });
+
+/** A per-arm mean: four significant digits (0.3012 vs 0.3314 must stay apart), big numbers grouped. */
+export function fmtMean(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  return Math.abs(v) >= 1000 ? fmtNum(v) : sig.format(v);
+}
+
+/** "+10.1%" / "−3.0%" for a relative change given as a fraction. */
+export function fmtChange(x: number | null | undefined, digits = 1): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  return `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(digits)}%`;
+}
+
+export function fmtP(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "—";
+  if (p < 0.001) return p.toExponential(1);
+  return p >= 0.1 ? p.toFixed(2) : p.toFixed(3);
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+const records = (v: unknown): Record<string, unknown>[] =>
+  Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null) : [];
+
+/**
+ * Plain-text body of an `srm` or `guardrail` alert: the experiment and variant, units and mean per
+ * arm, the relative change with its always-valid interval, the p-value, since when, and what to do.
+ */
+export function experimentAlertLines(n: AlertNotification): string[] {
+  const a = n.alert;
+  const d = a.details;
+  const lines: string[] = [];
+  const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
+  if (a.kind === "srm") {
+    lines.push(`${HEADLINE[n.event]} #${a.id} · ${a.severity} · experiment ${a.metric}: sample ratio mismatch`);
+    const arms = records(d.arms);
+    if (arms.length > 0) {
+      lines.push(
+        arms
+          .map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units (${pct(num(x.observedShare) ?? 0)}, expected ${pct(num(x.expectedShare) ?? 0)})`)
+          .join(" · "),
+      );
+    }
+    if (n.event === "resolved") lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
+    else {
+      const dev = num(d.maxDeviation);
+      lines.push(
+        `chi-square p = ${fmtP(num(d.p))} (alerts below ${fmtP(num(d.srmAlpha))})${dev !== null ? `; largest deviation ${+(dev * 100).toFixed(2)} percentage points` : ""}`,
+      );
+    }
+  } else {
+    const variant = str(d.variant) || a.series;
+    const guardrail = str(d.guardrail) || a.detector;
+    const status = str(d.status);
+    const what = n.event === "resolved" ? "no longer harmed" : status === "harmed" || status === "" ? "harmed" : status.replace(/_/g, " ");
+    lines.push(`${HEADLINE[n.event]} #${a.id} · ${a.severity} · experiment ${a.metric}: guardrail ${guardrail} ${what} in ${variant}`);
+    const arms = records(d.arms);
+    if (arms.length > 0) lines.push(arms.map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units, mean ${fmtMean(num(x.mean))}`).join(" · "));
+    const alpha = num(d.alpha);
+    const margin = num(d.margin);
+    const lower = num(d.lower);
+    const upper = num(d.upper);
+    const interval = lower !== null && upper !== null ? ` (interval ${fmtChange(lower)} to ${fmtChange(upper)}, always valid${alpha !== null ? `, one-sided ${+((1 - alpha) * 100).toFixed(1)}%` : ""})` : "";
+    const bad = str(d.badDirection);
+    lines.push(
+      `relative change ${fmtChange(num(d.estimate))}${interval}${bad ? `; ${bad} is bad` : ""}${margin ? `, margin ${fmtChange(margin).replace("+", "")}` : ""}`,
+    );
+    if (n.event === "resolved") lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
+    else lines.push(`p = ${fmtP(num(d.p))} (one-sided, valid under continuous monitoring)`);
+  }
+  lines.push(`since ${fmtTime(a.firedAt ?? a.startedAt)} · checked ${fmtTime(a.bucket ?? a.updatedAt)}`);
+  const action = str(d.action);
+  if (action && n.event !== "resolved") lines.push(`what to do: ${action}`);
+  if (d.runbook) lines.push(`runbook: ${d.runbook}`);
   return lines;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -76,6 +76,10 @@ metrics:
       expect(r.stdout).toContain("backtest bt_metric");
       expect(r.stdout).toMatch(/2026-01-11 06:00\s+2026-01-11 08:00\s+-\s+zscore\s+900/);
       expect(r.stdout).toMatch(/1 alert would have fired/);
+      const png = join(dir, "bt.png");
+      const withChart = await runCli(["backtest", "-c", cfg, "--metric", "bt_metric", "--chart", png, "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()], env);
+      expect(withChart.code, withChart.stderr).toBe(0);
+      expect((await readFile(png)).subarray(1, 4).toString()).toBe("PNG");
       const bad = await runCli(["backtest", "-c", cfg, "--metric", "nope"], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain("no metric 'nope'");

@@ -6,6 +6,7 @@ import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
 import { scrubSecrets } from "../log.js";
+import { writeBacktestChart } from "./backtest-chart.js";
 
 interface Common {
   config: string;
@@ -66,7 +67,10 @@ export async function backtestCommand(o: Common & { chart?: string }): Promise<n
     );
     if (r.alerts.length) process.stdout.write(`${alertRows(r.alerts)}\n`);
     process.stdout.write(`${r.alerts.length} alert${r.alerts.length === 1 ? "" : "s"} would have fired (${(r.alerts.length / Math.max(weeks, 1 / 7)).toFixed(1)} per week)\n`);
-    if (o.chart) process.stderr.write("vigil backtest: --chart needs the charts module (coming with the chat notifiers)\n");
+    if (o.chart) {
+      await writeBacktestChart(o.chart, m, r);
+      process.stdout.write(`chart written to ${o.chart}\n`);
+    }
     return 0;
   } catch (err) {
     process.stderr.write(`vigil backtest: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);

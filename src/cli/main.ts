@@ -5,6 +5,7 @@ import { registerDetectCommands } from "./detect-commands.js";
 import { alertsCommand } from "./alerts-command.js";
 import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";
+import { registerExperimentCommands } from "./experiments-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { runCommand } from "./run-command.js";
 import { registerSilenceCommands } from "./silence-command.js";
@@ -86,6 +87,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
 
   registerSilenceCommands(program, configOpt, setExit);
+  registerExperimentCommands(program, configOpt, setExit);
   registerDetectCommands(program);
   return program;
 }

@@ -192,6 +192,25 @@ describe("experiments end to end", () => {
     expect(await store.listAlerts()).toEqual(before);
   }, 120_000);
 
+  it("an arm that receives nobody trips the SRM check (guardrails keep waiting for min_units)", async () => {
+    await assign(t, "zero_arm", 500_001, 2_000, 0);
+    const cfg = vigilConfig([], { experiments: [experiment("zero_arm")] });
+    const [r] = await evaluateExperiments({ db: t.db, store, clock, log, config: cfg });
+    expect(r!.units).toEqual({ control: 2_000, treatment: 0 });
+    expect(r!.srm).toMatchObject({ judged: true, mismatch: true, worstVariant: "control" });
+    expect(r!.state).toBe("collecting");
+    expect(r!.guardrails[0]!.status).toBe("collecting");
+    expect(r!.events.map((e) => `${e.alert.kind} ${e.event.to}`)).toEqual(["srm firing"]);
+  }, 120_000);
+
+  it("the resolved message says so, without the what-to-do line", async () => {
+    const resolved = (await store.deliveries()).map((d) => d.payload).find((p): p is AlertNotification => p.type === "alert" && p.event === "resolved" && p.alert.metric === "srm_exp");
+    const text = notificationText(resolved!);
+    expect(text).toMatch(/^✅ RESOLVED #\d+ · critical · experiment srm_exp: sample ratio mismatch/);
+    expect(text).toContain("control: 10,000 units");
+    expect(text).not.toContain("what to do");
+  }, 120_000);
+
   it("a broken query is reported and raises a meta-alert, the other experiments go on", async () => {
     const broken = vigilConfig([], {
       experiments: [experiment("broken_exp", { assignments: { table: "no_such_table", unit_column: "u", variant_column: "v", time_column: "t" } }), experiment("healthy_exp")],

@@ -35,6 +35,8 @@ const MAX_SLOTS = 10_080;
 const GATE = 0.6;
 /** Residuals are clipped at this many scales, both in the pooled scale and in what is stored. */
 const CLIP = 3;
+/** Integers below this are exact in doubles with room to add a period. */
+const SAFE = 2 ** 52;
 /** mean |residual| → sigma for normal residuals (√(π/2)). */
 const MAE_TO_SIGMA = 1.2533;
 
@@ -52,6 +54,14 @@ export interface Profile {
   lagP: number;
   lagHalf: number;
   lagN: number;
+  /**
+   * Last time seen and its phase and season (cache: the next bucket's phase is one spacing on, which
+   * spares the float remainders; only used when every term is an integer, where it is exact).
+   */
+  lastT: number;
+  lastPh: number;
+  lastSeason: number;
+  lastSeasonMod: number;
 }
 
 export interface SeasonalProfileState {
@@ -61,6 +71,9 @@ export interface SeasonalProfileState {
   ring: Float64Array;
   ringT: Float64Array;
   scratch: Float64Array;
+  /** Last ring index and its position in the ring (same cache as `Profile.lastT`). */
+  lastIdx: number;
+  lastIdxMod: number;
 }
 
 export interface SeasonalExpectation {
@@ -79,6 +92,8 @@ export function seasonalProfileState(granularityMs: number | undefined): Seasona
     ring: new Float64Array(0),
     ringT: new Float64Array(0),
     scratch: new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS)),
+    lastIdx: Number.NaN,
+    lastIdxMod: 0,
   };
 }
 
@@ -96,6 +111,10 @@ function profile(periodMs: number, spacing: number, seasons: number): Profile | 
     lagP: 0,
     lagHalf: 0,
     lagN: 0,
+    lastT: Number.NaN,
+    lastPh: 0,
+    lastSeason: Number.NaN,
+    lastSeasonMod: 0,
   };
 }
 
@@ -130,10 +149,13 @@ function smallMedian(a: Float64Array, n: number): number {
   return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
 }
 
-/** Value stored `lag` buckets before `t`, or NaN (gap, not yet seen). */
-function lagged(s: SeasonalProfileState, idx: number, lag: number, t: number, spacing: number): number {
-  const cap = s.ring.length;
-  const j = (((idx - lag) % cap) + cap) % cap;
+/**
+ * Value stored `lag` buckets before `t`, or NaN (gap, not yet seen). `idxMod` is the ring position of
+ * `t`'s bucket; 0 ≤ lag < ring length, so one wrap suffices.
+ */
+function lagged(s: SeasonalProfileState, idxMod: number, lag: number, t: number, spacing: number): number {
+  let j = idxMod - lag;
+  if (j < 0) j += s.ring.length;
   return s.ringT[j] === t - lag * spacing ? s.ring[j]! : Number.NaN;
 }
 
@@ -147,35 +169,76 @@ function real(p: Profile): boolean {
  * Call for every point with a value, in time order.
  */
 export function seasonalStep(s: SeasonalProfileState, t: number, x: number): SeasonalExpectation | null {
+  const out: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
+  return seasonalStepInto(s, t, x, out) ? out : null;
+}
+
+/** `seasonalStep` writing the expectation into `out` (true) instead of allocating one (false = none in force). */
+export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, out: SeasonalExpectation): boolean {
   const spacing = observeSpacing(s.spacing, t);
-  if (!isValue(x) || !Number.isFinite(t) || spacing <= 0) return null;
+  if (!isValue(x) || !Number.isFinite(t) || spacing <= 0) return false;
   if (s.ring.length === 0) {
     if (s.spacing.given || s.spacing.gaps.length >= 9) setup(s, spacing);
-    if (s.ring.length === 0) return null;
+    if (s.ring.length === 0) return false;
   }
+  const profiles = s.profiles;
+  const np = profiles.length;
   const idx = Math.round(t / spacing);
+  const cap = s.ring.length;
+  // ring position of this bucket: one on from the last one in the common case (exact for integers)
+  let idxMod: number;
+  if (idx === s.lastIdx + 1 && Math.abs(idx) < SAFE) {
+    idxMod = s.lastIdxMod + 1;
+    if (idxMod === cap) idxMod = 0;
+  } else idxMod = ((idx % cap) + cap) % cap;
+  s.lastIdx = idx;
+  s.lastIdxMod = idxMod;
+  // the one-spacing-on shortcut for the phase is exact when time, spacing and period are integers
+  const integral = Number.isInteger(t) && Math.abs(t) < SAFE && Number.isInteger(spacing);
   // pick the profile in force: the real period with the smaller residual
   let best: Profile | null = null;
-  for (const p of s.profiles) {
+  for (let q = 0; q < np; q++) {
+    const p = profiles[q]!;
     if (real(p) && p.maeN >= p.slots && (best === null || p.mae < best.mae)) best = p;
   }
-  let out: SeasonalExpectation | null = null;
-  for (const p of s.profiles) {
-    const ph = phase(t, p.periodMs);
+  let found = false;
+  for (let q = 0; q < np; q++) {
+    const p = profiles[q]!;
+    let ph: number;
+    if (integral && t - p.lastT === spacing) {
+      ph = p.lastPh + spacing;
+      if (ph >= p.periodMs) ph -= p.periodMs;
+    } else ph = phase(t, p.periodMs);
+    p.lastT = integral && Number.isInteger(p.periodMs) ? t : Number.NaN;
+    p.lastPh = ph;
     const slot = Math.min(p.slots - 1, Math.floor(ph / spacing));
     const season = Math.floor((t - ph) / p.periodMs);
+    let sm: number;
+    if (season === p.lastSeason) sm = p.lastSeasonMod;
+    else {
+      sm = season % p.seasons;
+      p.lastSeason = season;
+      p.lastSeasonMod = sm;
+    }
     let n = 0;
     const base = slot * p.seasons;
+    const lo = season - p.seasons;
     for (let j = 0; j < p.seasons; j++) {
       const si = p.seasonOf[base + j]!;
-      if (si >= season - p.seasons && si < season) s.scratch[n++] = p.vals[base + j]!;
+      if (si >= lo && si < season) s.scratch[n++] = p.vals[base + j]!;
     }
     let stored = x;
     if (n >= MIN_SEASONS) {
       const med = smallMedian(s.scratch, n);
       const r = x - med;
       const scale = p.maeN > 0 ? p.mae : Math.abs(r);
-      if (p === best) out = { expected: med, sigma: Math.max(scale * MAE_TO_SIGMA, 1e-12), periodMs: p.periodMs, seasons: n };
+      if (p === best) {
+        out.expected = med;
+        out.sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
+        out.periodMs = p.periodMs;
+        out.seasons = n;
+        found = true;
+      }
       const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
       if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
       // pooled scale: running mean over about one season (at least 50 points), clipped
@@ -186,11 +249,11 @@ export function seasonalStep(s: SeasonalProfileState, t: number, x: number): Sea
         p.mae += (a - p.mae) / p.maeN;
       } else p.mae += (a - p.mae) / span;
     }
-    p.vals[base + (season % p.seasons)] = stored;
-    p.seasonOf[base + (season % p.seasons)] = season;
+    p.vals[base + sm] = stored;
+    p.seasonOf[base + sm] = season;
     // lag test
-    const xp = lagged(s, idx, p.slots, t, spacing);
-    const xh = lagged(s, idx, p.slots >> 1, t, spacing);
+    const xp = lagged(s, idxMod, p.slots, t, spacing);
+    const xh = lagged(s, idxMod, p.slots >> 1, t, spacing);
     if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
       const span = 4 * p.slots;
       p.lagN++;
@@ -199,11 +262,9 @@ export function seasonalStep(s: SeasonalProfileState, t: number, x: number): Sea
       p.lagHalf += (Math.abs(x - xh) - p.lagHalf) * w;
     }
   }
-  const cap = s.ring.length;
-  const j = ((idx % cap) + cap) % cap;
-  s.ring[j] = x;
-  s.ringT[j] = t;
-  return out;
+  s.ring[idxMod] = x;
+  s.ringT[idxMod] = t;
+  return found;
 }
 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */

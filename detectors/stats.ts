@@ -132,10 +132,15 @@ export interface SortedWindow {
   head: number;
   ring: Float64Array;
   sorted: Float64Array;
+  /**
+   * A NaN was pushed since the last clear: it leaves `sorted` out of order, so `swPush` keeps to its
+   * two-step reference path (absent in states from older versions: the same).
+   */
+  nanSeen?: boolean;
 }
 
 export function sortedWindow(cap: number): SortedWindow {
-  return { cap, n: 0, head: 0, ring: new Float64Array(cap), sorted: new Float64Array(cap) };
+  return { cap, n: 0, head: 0, ring: new Float64Array(cap), sorted: new Float64Array(cap), nanSeen: false };
 }
 
 /** First index in sorted `a[0..n)` whose value is ≥ x. */
@@ -150,16 +155,51 @@ export function lowerBound(a: Float64Array, n: number, x: number): number {
   return lo;
 }
 
-/** Push a value, evicting the oldest when full. */
+/** First index in sorted `a[lo..hi)` whose value is ≥ x (`hi` when none). */
+function lowerBoundIn(a: Float64Array, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Push a value, evicting the oldest when full. Evict-then-insert is done as one shift of the values
+ * between the two positions (the same array as removing and then inserting, moved once).
+ */
 export function swPush(w: SortedWindow, x: number): void {
   const s = w.sorted;
-  if (w.n === w.cap) {
+  const n = w.n;
+  if (n === w.cap) {
     const old = w.ring[w.head]!;
-    const at = lowerBound(s, w.n, old);
-    s.copyWithin(at, at + 1, w.n);
+    // NaN compares false everywhere: after one, keep the two-step path, whose placement is the reference
+    const del = w.nanSeen === false && !Number.isNaN(x) ? lowerBoundIn(s, 0, n, old) : n;
+    if (del < n) {
+      if (x < old) {
+        // x lands left of the evicted slot: shift s[at..del) right by one
+        const at = lowerBoundIn(s, 0, del, x);
+        if (del - at > 8) s.copyWithin(at + 1, at, del);
+        else for (let i = del; i > at; i--) s[i] = s[i - 1]!;
+        s[at] = x;
+      } else {
+        // x lands right of it: shift s[del+1..k) left by one, x goes just before s[k]
+        const k = lowerBoundIn(s, del + 1, n, x);
+        if (k - del > 8) s.copyWithin(del, del + 1, k);
+        else for (let i = del; i < k - 1; i++) s[i] = s[i + 1]!;
+        s[k - 1] = x;
+      }
+      w.ring[w.head] = x;
+      w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
+      return;
+    }
+    const at = del < n ? del : lowerBoundIn(s, 0, n, old);
+    s.copyWithin(at, at + 1, n);
     w.n--;
   }
-  const at = lowerBound(s, w.n, x);
+  if (w.nanSeen === false && Number.isNaN(x)) w.nanSeen = true;
+  const at = lowerBoundIn(s, 0, w.n, x);
   s.copyWithin(at + 1, at, w.n);
   s[at] = x;
   w.n++;
@@ -170,6 +210,7 @@ export function swPush(w: SortedWindow, x: number): void {
 export function swClear(w: SortedWindow): void {
   w.n = 0;
   w.head = 0;
+  if (w.nanSeen !== undefined) w.nanSeen = false;
 }
 
 export function swMedian(w: SortedWindow): number {
@@ -177,13 +218,52 @@ export function swMedian(w: SortedWindow): number {
 }
 
 /**
- * MAD of the window around its median, in O(n) without scratch: the deviations below the median
- * (read leftwards) and above it (read rightwards) are each already sorted, so a merge walk finds
- * their median.
+ * MAD of the window around its median, in O(log n) without scratch: the deviations below the
+ * median (read leftwards) and above it (read rightwards) are each already sorted, so the middle of
+ * their merge is found by bisecting how many of it come from the left. The merge takes the left
+ * value on ties, and the element picked is the one that merge would pick.
  */
 export function swMad(w: SortedWindow, med: number): number {
   const n = w.n;
   if (n === 0) return Number.NaN;
+  // NaN compares false everywhere (and a NaN pushed leaves `sorted` out of order): the walk is the
+  // reference for such windows
+  if (Number.isNaN(med) || w.nanSeen !== false) return swMadWalk(w, med);
+  const s = w.sorted;
+  const i0 = lowerBound(s, n, med) - 1; // left deviations: med - s[i0 - l], l = 0..i0
+  const j0 = i0 + 1; // right deviations: s[j0 + r] - med, r = 0..n-j0-1
+  const target = n >>> 1;
+  const cur = mergedAt(s, med, i0, j0, n, target);
+  return n & 1 ? cur : (mergedAt(s, med, i0, j0, n, target - 1) + cur) / 2;
+}
+
+/** k-th (0-based) value of the left-first merge of the deviations of `swMad`. */
+function mergedAt(s: Float64Array, med: number, i0: number, j0: number, n: number, k: number): number {
+  const nl = i0 + 1;
+  const nr = n - j0;
+  // l = how many of the first k + 1 merged come from the left: the merge takes left while left ≤ right
+  let lo = Math.max(k + 1 - nr, 0);
+  let hi = Math.min(k + 1, nl);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (med - s[i0 - mid]! <= s[j0 + k - mid]! - med) lo = mid + 1;
+    else hi = mid;
+  }
+  const l = lo;
+  const r = k - l; // index of the last right value taken (−1: none)
+  if (l === 0) return s[j0 + r]! - med;
+  const dl = med - s[i0 - l + 1]!;
+  if (r < 0) return dl;
+  const dr = s[j0 + r]! - med;
+  // of the two last ones taken, the left went first unless it is larger (on a tie the right one,
+  // which matters for ±0: not Math.max)
+  // biome-ignore lint/complexity/useMathMinMax: tie-break must match the merge walk
+  return dl <= dr ? dr : dl;
+}
+
+/** The reference merge walk (O(n)), kept for windows holding NaN. */
+function swMadWalk(w: SortedWindow, med: number): number {
+  const n = w.n;
   const s = w.sorted;
   let i = lowerBound(s, n, med) - 1; // walks left: med - s[i] increasing
   let j = i + 1; // walks right: s[j] - med increasing

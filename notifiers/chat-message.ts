@@ -158,8 +158,10 @@ export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): Cha
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
     lines.push([{ text: `window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}` }]);
   }
-  const top = contributors(a);
-  if (top.length) lines.push([{ text: "top: " }, { text: clipText(top.join(", "), limits.reason) }]);
+  const lastWeek = a.details.lastWeek;
+  if (typeof lastWeek === "number") lines.push([{ text: `same time last week: ${fmtNum(lastWeek)}` }]);
+  // One line per contributing slice: "country=BR: −38% vs expected, explains 71% of the drop".
+  for (const c of contributors(a)) lines.push([{ text: "▸ " }, { text: clipText(c, limits.reason) }]);
   if (typeof a.details.description === "string" && a.details.description) {
     lines.push([{ text: clipText(a.details.description, limits.reason), italic: true }]);
   }

@@ -16,6 +16,7 @@ import type { Database } from "./db/database.js";
 import { openDatabase } from "./db/open.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import { Engine, type TickReport } from "./engine/engine.js";
+import { findDrivers } from "./engine/root-cause.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, type Logger, scrubSecrets } from "./log.js";
@@ -94,6 +95,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     this.engine = new Engine(config, {
       store,
       fetch: makeFetcher(metricsDb, log),
+      drill: (m, bucket, filter) => findDrivers(metricsDb, m, bucket, filter),
       clock,
       log,
       metrics: this.metrics,

@@ -53,6 +53,7 @@ export function alertLines(n: AlertNotification): string[] {
     const dev = deviationParts(a);
     lines.push(`${fmtNum(a.value)} vs expected ${fmtNum(a.expected)}${band}${dev.length ? `: ${dev.join(", ")}` : ""}`);
     lines.push(`detector: ${a.detector}${a.reason ? ` — ${a.reason}` : ""}`);
+    for (const c of contextLines(a)) lines.push(c);
   }
   if (a.bucket !== null && a.kind !== "meta") {
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
@@ -167,4 +168,20 @@ export function notificationText(n: Notification): string {
 export function roundForHumans(ms: number): number {
   const unit = ms >= 86_400_000 ? 3_600_000 : ms >= 60_000 ? 60_000 : 1000;
   return Math.round(ms / unit) * unit;
+}
+
+/** "same time last week" and the dimension values that explain the deviation (root cause). */
+export function contextLines(a: Pick<AlertNotification["alert"], "details" | "value">): string[] {
+  const out: string[] = [];
+  const lw = a.details.lastWeek;
+  if (typeof lw === "number") {
+    const pct = a.value !== null && lw !== 0 ? ` (${a.value >= lw ? "+" : "−"}${Math.abs(((a.value - lw) / Math.abs(lw)) * 100).toFixed(1)}% now)` : "";
+    out.push(`same time last week: ${fmtNum(lw)}${pct}`);
+  }
+  const drivers = a.details.contributors;
+  if (Array.isArray(drivers) && drivers.length > 0) {
+    out.push("top contributors:");
+    for (const d of drivers.slice(0, 5)) if (typeof d === "string") out.push(`  • ${d}`);
+  }
+  return out;
 }

@@ -17,6 +17,7 @@ import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type FetchedSeries, type Fetcher, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
 import { passesPolicy } from "./policy.js";
+import { describeDriver, type Driver } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
@@ -27,6 +28,8 @@ export interface EngineDeps {
   clock: Clock;
   log: Logger;
   metrics: VigilMetrics;
+  /** Drill-down by `dimensions` for a firing alert (root cause); absent = no drill-down. */
+  drill?: (metric: MetricConfig, bucket: number, filter: Record<string, string>) => Promise<Driver[]>;
   /** Sees every judged point's verdicts (backtests, tests); absent in production, so it costs nothing. */
   onJudged?: (metric: string, series: string, point: Point, verdicts: readonly Verdict[], anomalous: readonly boolean[]) => void;
 }
@@ -377,6 +380,26 @@ export class Engine {
   }
 
   /**
+   * Context for a firing alert: the same time last week (from the history window) and, for metrics
+   * with `dimensions`, the slices that explain the deviation. Only done when an alert fires.
+   */
+  private async addContext(m: MetricConfig, alert: Alert): Promise<void> {
+    if (alert.kind !== "metric" || alert.bucket === null) return;
+    const sr = this.runtimes.get(m.name)?.series.get(alert.series);
+    const weekAgo = alert.bucket - 7 * 86_400_000;
+    const past = sr?.history.toArray().find((p) => p.t === weekAgo);
+    if (past && past.v !== null) alert.details = { ...alert.details, lastWeek: past.v };
+    if (!this.deps.drill || !m.source?.dimensions.length) return;
+    try {
+      const drivers = await this.deps.drill(m, alert.bucket, sr?.labels ?? {});
+      const direction = alert.value !== null && alert.expected !== null && alert.value < alert.expected ? "drop" : "rise";
+      alert.details = { ...alert.details, drivers, contributors: drivers.map((d) => describeDriver(d, direction)) };
+    } catch (err) {
+      this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "drill-down failed; alert sent without it");
+    }
+  }
+
+  /**
    * The chart of an alert: the recent history replayed through the detector that fired (detectors
    * are pure, so this reproduces the band exactly). Done only when a notification needs it.
    */
@@ -435,6 +458,7 @@ export class Engine {
     const flapNoticed = await store.flapNoticesSince(flapping, now - FLAP_WINDOW_MS);
     const load = firing.length > 0 ? await store.channelLoad(now) : new Map();
     const muted = activeMute([...m.mute, ...this.config.mute], now, this.config.timezone) !== undefined;
+    for (const o of firing) await this.addContext(m, o.alert);
     await store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,

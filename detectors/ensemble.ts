@@ -31,7 +31,14 @@
  */
 import { z } from "zod";
 import { type MissingParams, missing, type MissingState } from "./missing.js";
-import { type SeasonalExpectation, type SeasonalProfileState, seasonalProfileState, seasonalShift, seasonalStep, slotLabel } from "./seasonal-profile.js";
+import {
+  type SeasonalExpectation,
+  type SeasonalProfileState,
+  seasonalProfileState,
+  seasonalShift,
+  seasonalStepInto,
+  slotLabel,
+} from "./seasonal-profile.js";
 import {
   isValue,
   lowerBound,
@@ -159,12 +166,17 @@ function missingParams(p: EnsembleParams): MissingParams {
 }
 // parsed once per params object: step() must not re-run zod per point
 const subParams = new WeakMap<EnsembleParams, MissingParams>();
-function sub(p: EnsembleParams) {
+let lastP: EnsembleParams | null = null;
+let lastSub: MissingParams | null = null;
+function sub(p: EnsembleParams): MissingParams {
+  if (p === lastP) return lastSub!;
   let s = subParams.get(p);
   if (!s) {
     s = missingParams(p);
     subParams.set(p, s);
   }
+  lastP = p;
+  lastSub = s;
   return s;
 }
 
@@ -280,150 +292,206 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     refresh: 0,
   }),
   step(s, point: Point, p): Verdict {
-    const gap = missing.step(s.missing, point, sub(p));
-    const x = point.v;
-    const se = p.seasonal ? seasonalStep(s.profile, point.t, x ?? Number.NaN) : null;
-    // a gap is one more incident: it obeys the same refractory period as the other views
-    const gapAlert = gap.anomaly && s.cooldown === 0;
-    if (gapAlert) s.cooldown = p.refractory + 1;
-    if (!isValue(x)) return gapAlert ? gap : NO_VERDICT;
-    const n = s.n;
-    s.shortSum += x - ring(s.shortBuf, n, x);
-    s.medSum += x - ring(s.medBuf, n, x);
-    const step = Number.isNaN(s.prev) ? 0 : Math.abs(x - s.prev);
-    s.stepSum += step - ring(s.stepBuf, n, step);
-    s.n = n + 1;
-    s.prev = x;
+    const kind = advance(s, point, p);
+    if (kind === NONE) return NO_VERDICT;
+    if (kind === GAP) return OUT.gap;
+    return {
+      expected: OUT.expected,
+      lower: OUT.expected - OUT.half,
+      upper: OUT.expected + OUT.half,
+      score: OUT.score,
+      anomaly: OUT.fired,
+      sigmas: OUT.sigmas,
+      reason: OUT.reason,
+    };
+  },
+};
 
-    let verdict: Verdict = gapAlert ? gap : NO_VERDICT;
-    const w = s.base;
-    if (w.n >= Math.min(p.window, 30)) {
-      // the baseline moves slowly over a long window: refreshing its median and scales every few
-      // points (and right after a re-baseline) costs little accuracy and most of the time
-      if (s.refresh <= 0 || w.n < p.window) {
-        const m0 = swMedian(w);
-        // floors keep the scale meaningful when most of the window is one constant value
-        const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
-        const range0 = w.sorted[w.n - 1]! - w.sorted[0]!;
-        s.median = m0;
-        s.range = range0;
-        s.sd = safeScale(Math.max(swMad(w, m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
-        s.stepScale = safeScale(Math.max(swMedian(s.steps), 0.01 * range0), m0);
-        s.refresh = REFRESH;
-      }
-      s.refresh--;
-      // the median itself is O(1) on the sorted window: keep it exact
-      const m = swMedian(w);
-      const sd = s.sd;
-      const zPoint = (x - m) / sd;
-      const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
-      const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
-      // views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps
-      // as spikes enter and leave the window, and "bigger than anything recently seen" should not
-      const v = s.views;
-      v[0] = Math.abs(x - m);
-      v[1] = Math.abs(zShort) * sd;
-      v[2] = Math.abs(zMed) * sd;
-      v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
-      if (se !== null && se.periodMs !== s.period) {
-        // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
-        if (s.period !== 0) capView(s, p, 4);
-        s.period = se.periodMs;
-      }
-      const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
-      s.zSeason = zSeason;
-      v[4] = Math.abs(zSeason);
-      // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
-      if (w.n >= GAP_MIN_POINTS) {
-        const at = lowerBound(w.sorted, w.n, x);
-        const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
-        const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
-        v[5] = Math.min(lo, hi) / sd;
-      } else v[5] = 0;
+/**
+ * The ensemble over columns: judge `n` points (`v` NaN = missing) and write each one's score and
+ * flag, exactly what `step` would say for them, without a verdict object per point. For the
+ * `vigil detect` pipeline.
+ */
+export function ensembleColumns(
+  s: EnsembleState,
+  p: EnsembleParams,
+  t: Float64Array,
+  v: Float64Array,
+  n: number,
+  score: Float64Array,
+  flag: Uint8Array,
+): void {
+  const point = COLUMN_POINT;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    point.t = t[i]!;
+    point.v = Number.isNaN(x) ? null : x;
+    const kind = advance(s, point, p);
+    if (kind === FULL) {
+      score[i] = OUT.score;
+      flag[i] = OUT.fired ? 1 : 0;
+    } else if (kind === GAP) {
+      score[i] = OUT.gap.score;
+      flag[i] = OUT.gap.anomaly ? 1 : 0;
+    } else {
+      score[i] = 0;
+      flag[i] = 0;
+    }
+  }
+}
 
-      // how far beyond its bar each view is; the worst one decides
-      let ratio = 0;
-      let view = -1;
-      const warm = s.histN >= Math.min(p.warmup, p.history);
-      if (warm) {
-        for (let k = 0; k < NF; k++) {
-          const bar = Math.max(FLOOR[k]! * (k < 3 ? sd : 1), (k === 0 ? p.novelty_point : p.novelty) * s.histMax[k]!);
-          const r = k === 4 && s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[k]! / bar;
-          if (r > ratio) {
-            ratio = r;
-            view = k;
-          }
-        }
-      }
-      let fired = ratio > 1 && s.cooldown === 0;
-      if (fired) {
-        // the same thing a third time within the history: a recurring pattern, not a new incident
-        const f = view === 0 ? p.novelty_point : p.novelty;
-        const vk = v[view]!;
-        if (s.rows - s.shadowAt2[view]! < PATTERN_MEMORY * p.history && vk <= f * s.shadowV[view]! && vk <= f * s.shadowV2[view]!) fired = false;
-      }
-      if (s.cooldown > 0) s.cooldown--;
-      const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
-      if (!gapAlert) {
-        if (se !== null) {
-          // a seasonal profile is in force: the expectation and band are the profile's
-          const half = Math.max(FLOOR[4], p.novelty * s.histMax[4]!) * se.sigma;
-          verdict = {
-            expected: se.expected,
-            lower: se.expected - half,
-            upper: se.expected + half,
-            score: warm ? score : 0,
-            anomaly: fired,
-            sigmas: zSeason,
-            reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, m, point.t, se) : "",
-          };
-        } else {
-          const half = Math.max(FLOOR[0] * sd, p.novelty_point * s.histMax[0]!);
-          verdict = {
-            expected: m,
-            lower: m - half,
-            upper: m + half,
-            score: warm ? score : 0,
-            anomaly: fired,
-            sigmas: zPoint,
-            reason: fired ? reasonFor(view, s, zPoint, zShort, zMed, m, point.t, se) : "",
-          };
-        }
-      }
-      if (fired) {
-        s.cooldown = p.refractory;
-        s.shadowV2[view] = s.shadowV[view]!;
-        s.shadowAt2[view] = s.shadowAt[view]!;
-        s.shadowV[view] = v[view]!;
-        s.shadowAt[view] = s.rows;
-        s.sinceAlert = 0;
-        s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
-        s.beyond = 0;
-      } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+/** What `advance` decided: nothing to say, the gap verdict, or a full verdict (fields of `OUT`). */
+const NONE = 0;
+const GAP = 1;
+const FULL = 2;
+/** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
+const OUT = { gap: NO_VERDICT, expected: 0, half: 0, score: 0, fired: false, sigmas: 0, reason: "" };
+/** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
+const SE: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
 
-      if (s.sinceAlert >= 0 && !fired) {
-        s.recent[s.sinceAlert] = x;
-        s.recentRes[s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
-        if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
-        s.sinceAlert++;
-        if (s.sinceAlert === SHIFT_CHECK) {
-          // a level shift: restart the baseline from the new level rather than alert for days
-          if (s.beyond >= SHIFT_AGREE) {
-            swClear(w);
-            s.refresh = 0;
-            for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
-            // the seasonal profile keeps its shape at the new level: shift it by the median residual
-            const r = Array.from(s.recentRes)
-              .filter((q) => !Number.isNaN(q))
-              .sort((a, b) => a - b);
-            if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
-          }
-          s.sinceAlert = -1;
+/** The point `ensembleColumns` feeds (nothing keeps a reference to it). */
+const COLUMN_POINT: Point = { t: 0, v: null };
+
+/** One point: advance the state and leave the verdict in `OUT`. */
+function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
+  const t = point.t;
+  const x = point.v;
+  const gap = missing.step(s.missing, point, sub(p));
+  const se = p.seasonal && seasonalStepInto(s.profile, t, x ?? Number.NaN, SE) ? SE : null;
+  // a gap is one more incident: it obeys the same refractory period as the other views
+  const gapAlert = gap.anomaly && s.cooldown === 0;
+  if (gapAlert) {
+    s.cooldown = p.refractory + 1;
+    OUT.gap = gap;
+  }
+  if (!isValue(x)) return gapAlert ? GAP : NONE;
+  const n = s.n;
+  s.shortSum += x - ring(s.shortBuf, n, x);
+  s.medSum += x - ring(s.medBuf, n, x);
+  const step = Number.isNaN(s.prev) ? 0 : Math.abs(x - s.prev);
+  s.stepSum += step - ring(s.stepBuf, n, step);
+  s.n = n + 1;
+  s.prev = x;
+
+  let kind = gapAlert ? GAP : NONE;
+  const w = s.base;
+  if (w.n >= Math.min(p.window, 30)) {
+    // the baseline moves slowly over a long window: refreshing its median and scales every few
+    // points (and right after a re-baseline) costs little accuracy and most of the time
+    if (s.refresh <= 0 || w.n < p.window) {
+      const m0 = swMedian(w);
+      // floors keep the scale meaningful when most of the window is one constant value
+      const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
+      const range0 = w.sorted[w.n - 1]! - w.sorted[0]!;
+      s.median = m0;
+      s.range = range0;
+      s.sd = safeScale(Math.max(swMad(w, m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      s.stepScale = safeScale(Math.max(swMedian(s.steps), 0.01 * range0), m0);
+      s.refresh = REFRESH;
+    }
+    s.refresh--;
+    // the median itself is O(1) on the sorted window: keep it exact
+    const m = swMedian(w);
+    const sd = s.sd;
+    const zPoint = (x - m) / sd;
+    const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
+    const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
+    // views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps
+    // as spikes enter and leave the window, and "bigger than anything recently seen" should not
+    const v = s.views;
+    v[0] = Math.abs(x - m);
+    v[1] = Math.abs(zShort) * sd;
+    v[2] = Math.abs(zMed) * sd;
+    v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
+    if (se !== null && se.periodMs !== s.period) {
+      // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
+      if (s.period !== 0) capView(s, p, 4);
+      s.period = se.periodMs;
+    }
+    const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
+    s.zSeason = zSeason;
+    v[4] = Math.abs(zSeason);
+    // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
+    if (w.n >= GAP_MIN_POINTS) {
+      const at = lowerBound(w.sorted, w.n, x);
+      const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
+      const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
+      v[5] = Math.min(lo, hi) / sd;
+    } else v[5] = 0;
+
+    // how far beyond its bar each view is; the worst one decides
+    let ratio = 0;
+    let view = -1;
+    const warm = s.histN >= Math.min(p.warmup, p.history);
+    if (warm) {
+      const histMax = s.histMax;
+      for (let k = 0; k < NF; k++) {
+        const bar = Math.max(FLOOR[k]! * (k < 3 ? sd : 1), (k === 0 ? p.novelty_point : p.novelty) * histMax[k]!);
+        const r = k === 4 && s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[k]! / bar;
+        if (r > ratio) {
+          ratio = r;
+          view = k;
         }
       }
     }
-    swPush(w, x);
-    if (n > 0) swPush(s.steps, step);
-    return verdict;
-  },
-};
+    let fired = ratio > 1 && s.cooldown === 0;
+    if (fired) {
+      // the same thing a third time within the history: a recurring pattern, not a new incident
+      const f = view === 0 ? p.novelty_point : p.novelty;
+      const vk = v[view]!;
+      if (s.rows - s.shadowAt2[view]! < PATTERN_MEMORY * p.history && vk <= f * s.shadowV[view]! && vk <= f * s.shadowV2[view]!) fired = false;
+    }
+    if (s.cooldown > 0) s.cooldown--;
+    const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
+    if (!gapAlert) {
+      kind = FULL;
+      OUT.score = warm ? score : 0;
+      OUT.fired = fired;
+      OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, t, se) : "";
+      if (se !== null) {
+        // a seasonal profile is in force: the expectation and band are the profile's
+        OUT.half = Math.max(FLOOR[4], p.novelty * s.histMax[4]!) * se.sigma;
+        OUT.expected = se.expected;
+        OUT.sigmas = zSeason;
+      } else {
+        OUT.half = Math.max(FLOOR[0] * sd, p.novelty_point * s.histMax[0]!);
+        OUT.expected = m;
+        OUT.sigmas = zPoint;
+      }
+    }
+    if (fired) {
+      s.cooldown = p.refractory;
+      s.shadowV2[view] = s.shadowV[view]!;
+      s.shadowAt2[view] = s.shadowAt[view]!;
+      s.shadowV[view] = v[view]!;
+      s.shadowAt[view] = s.rows;
+      s.sinceAlert = 0;
+      s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
+      s.beyond = 0;
+    } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+
+    if (s.sinceAlert >= 0 && !fired) {
+      s.recent[s.sinceAlert] = x;
+      s.recentRes[s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
+      if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
+      s.sinceAlert++;
+      if (s.sinceAlert === SHIFT_CHECK) {
+        // a level shift: restart the baseline from the new level rather than alert for days
+        if (s.beyond >= SHIFT_AGREE) {
+          swClear(w);
+          s.refresh = 0;
+          for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
+          // the seasonal profile keeps its shape at the new level: shift it by the median residual
+          const r = Array.from(s.recentRes)
+            .filter((q) => !Number.isNaN(q))
+            .sort((a, b) => a - b);
+          if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
+        }
+        s.sinceAlert = -1;
+      }
+    }
+  }
+  swPush(w, x);
+  if (n > 0) swPush(s.steps, step);
+  return kind;
+}

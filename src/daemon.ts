@@ -17,6 +17,7 @@ import { openDatabase } from "./db/open.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import { Engine, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
+import { evaluateExperiments } from "./experiments/evaluate.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, type Logger, scrubSecrets } from "./log.js";
@@ -178,6 +179,14 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   /** `vigil run --once`: one evaluation, then deliver (bounded by `deadlineMs`). */
   async runOnce(deadlineMs = 30_000): Promise<TickReport> {
     const report = await this.tickOnce();
+    const failedExperiments = await this.checkExperiments().catch((err: unknown) => {
+      this.log.error({ err: scrubSecrets(String(err)) }, "experiments failed");
+      return this.config.experiments.map((e) => e.name);
+    });
+    for (const name of failedExperiments) {
+      report.failed.push(`experiment ${name}`);
+      report.metrics.push({ metric: `experiment ${name}`, ok: false, error: "its queries failed", series: 0, points: 0, anomalies: 0, events: [] });
+    }
     await this.dispatcher.drain(this.clock.now() + deadlineMs);
     return report;
   }
@@ -207,7 +216,37 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         },
       });
     }
+    // Experiments: one job per distinct schedule, like metrics (job names say what they are).
+    const expGroups = new Map<string, string[]>();
+    for (const e of this.config.experiments) expGroups.set(e.schedule, [...(expGroups.get(e.schedule) ?? []), e.name]);
+    for (const [cron, names] of expGroups) {
+      scheduler.schedule({
+        name: `experiments ${cron} @ ${this.config.timezone}`,
+        cron,
+        timezone: this.config.timezone,
+        run: async () => {
+          await this.checkExperiments(names);
+          await this.dispatcher.drain();
+        },
+      });
+    }
     this.log.info({ jobs: scheduler.jobs() }, "scheduled");
+  }
+
+  /** Evaluate experiments (all, or the named ones) between ticks; returns the names that failed. */
+  checkExperiments(names?: readonly string[]): Promise<string[]> {
+    if (this.config.experiments.length === 0) return Promise.resolve([]);
+    return this.enqueue(async () => {
+      const reports = await evaluateExperiments({
+        db: this.metricsDb,
+        store: this.store,
+        clock: this.clock,
+        log: this.log,
+        config: this.config,
+        ...(names ? { names: [...names] } : {}),
+      });
+      return reports.filter((r) => r.state === "error").map((r) => r.experiment);
+    });
   }
 
   async start(): Promise<void> {

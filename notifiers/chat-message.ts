@@ -3,7 +3,7 @@
  * Slack as Block Kit. Data (metric names, series keys, reasons) stays plain text here; each
  * renderer escapes it for its own markup, so no data can ever be read as markup.
  */
-import { deviationParts, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/delivery/format.js";
+import { deviationParts, experimentAlertLines, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, GroupNotification } from "../src/delivery/notification.js";
 import { formatDuration } from "../src/duration.js";
 import type { Alert, AlertState } from "../src/engine/alert.js";
@@ -144,6 +144,12 @@ export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): Cha
   // The state goes first: a caption cut at Telegram's 1024 characters must still show it.
   const state = stateLine(n);
   if (state) lines.push(state);
+  if (a.kind === "srm" || a.kind === "guardrail") {
+    // Experiment alerts: the per-arm numbers, interval, p-value and what to do (headline dropped:
+    // the chat message has its own).
+    for (const text of experimentAlertLines(n).slice(1)) lines.push([{ text: clipText(text, limits.reason) }]);
+    return { headline: stateHeadline(a, n.event, limits), lines, buttons: alertButtons(a) };
+  }
   if (a.kind === "meta") {
     lines.push([{ text: `vigil ${a.detector} problem: ` }, { text: clipText(a.reason, limits.reason) }]);
   } else {

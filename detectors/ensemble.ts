@@ -42,6 +42,7 @@ import {
 import {
   isValue,
   lowerBound,
+  lowerBoundIn,
   MAD_TO_SIGMA,
   quantileSorted,
   type SortedWindow,
@@ -413,7 +414,7 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     v[4] = Math.abs(zSeason);
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
     if (w.n >= GAP_MIN_POINTS) {
-      const at = lowerBound(w.sorted, w.n, x);
+      const at = w.nanSeen === false ? lowerBoundIn(w.sorted, 0, w.n, x) : lowerBound(w.sorted, w.n, x);
       const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
       const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
       v[5] = Math.min(lo, hi) / sd;

@@ -155,8 +155,25 @@ export function lowerBound(a: Float64Array, n: number, x: number): number {
   return lo;
 }
 
-/** First index in sorted `a[lo..hi)` whose value is ≥ x (`hi` when none). */
-function lowerBoundIn(a: Float64Array, lo: number, hi: number, x: number): number {
+/**
+ * First index in sorted `a[lo..hi)` whose value is ≥ x (`hi` when none), without branches on the
+ * data (a mispredicted branch per halving costs more than the compare). For NaN-free `a` this is
+ * `lowerBound`; with NaNs in `a` the two may differ, so callers use it only on NaN-free windows.
+ */
+export function lowerBoundIn(a: Float64Array, lo: number, hi: number, x: number): number {
+  let base = lo;
+  let len = hi - lo;
+  if (len <= 0) return lo;
+  while (len > 1) {
+    const half = len >>> 1;
+    base += Number(a[base + half - 1]! < x) * half;
+    len -= half;
+  }
+  return base + Number(a[base]! < x);
+}
+
+/** The same, branching (the reference for windows that may hold NaN). */
+function lowerBoundRef(a: Float64Array, lo: number, hi: number, x: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;
@@ -180,13 +197,13 @@ export function swPush(w: SortedWindow, x: number): void {
       if (x < old) {
         // x lands left of the evicted slot: shift s[at..del) right by one
         const at = lowerBoundIn(s, 0, del, x);
-        if (del - at > 8) s.copyWithin(at + 1, at, del);
+        if (del - at > 32) s.copyWithin(at + 1, at, del);
         else for (let i = del; i > at; i--) s[i] = s[i - 1]!;
         s[at] = x;
       } else {
         // x lands right of it: shift s[del+1..k) left by one, x goes just before s[k]
         const k = lowerBoundIn(s, del + 1, n, x);
-        if (k - del > 8) s.copyWithin(del, del + 1, k);
+        if (k - del > 32) s.copyWithin(del, del + 1, k);
         else for (let i = del; i < k - 1; i++) s[i] = s[i + 1]!;
         s[k - 1] = x;
       }
@@ -194,12 +211,12 @@ export function swPush(w: SortedWindow, x: number): void {
       w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
       return;
     }
-    const at = del < n ? del : lowerBoundIn(s, 0, n, old);
+    const at = lowerBoundRef(s, 0, n, old);
     s.copyWithin(at, at + 1, n);
     w.n--;
   }
   if (w.nanSeen === false && Number.isNaN(x)) w.nanSeen = true;
-  const at = lowerBoundIn(s, 0, w.n, x);
+  const at = w.nanSeen === false ? lowerBoundIn(s, 0, w.n, x) : lowerBoundRef(s, 0, w.n, x);
   s.copyWithin(at + 1, at, w.n);
   s[at] = x;
   w.n++;

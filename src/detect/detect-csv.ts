@@ -64,11 +64,14 @@ export async function detectCsv(
     }
     const ts = b.timestampText;
     const vs = b.valueText;
+    const rs = b.rowText;
     let out = "";
     for (let i = 0; i < n; i++) {
       const f = flag[i]!;
       anomalies += f;
-      out += ts[i] + "," + vs[i] + ENDINGS[scoreIndex(score[i]!) * 2 + f];
+      // echo the row as read when it is just "timestamp,value" (one concatenation instead of three)
+      const row = rs[i];
+      out += (row ?? ts[i] + "," + vs[i]) + ENDINGS[scoreIndex(score[i]!) * 2 + f];
     }
     rows += n;
     if (!output.write(out)) await once(output, "drain");

@@ -24,6 +24,11 @@ export interface SeriesBatch {
   valueText: string[];
   /** NaN = missing (empty, NaN, null, NA). */
   v: Float64Array;
+  /**
+   * The row's text when it is exactly `timestampText + "," + valueText` (two columns, timestamp
+   * first), else null: output can echo it whole.
+   */
+  rowText: Array<string | null>;
 }
 
 export const BATCH = 8192;
@@ -65,6 +70,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     t: new Float64Array(BATCH),
     valueText: new Array<string>(BATCH),
     v: new Float64Array(BATCH),
+    rowText: new Array<string | null>(BATCH),
   };
   const decoder = new StringDecoder("utf8");
   const parser = new TimestampParser();
@@ -84,12 +90,16 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     if (line.length === 0) return;
     let tsText: string;
     let valText: string;
+    let rowText: string | null = null;
     if (simple) {
       const c1 = line.indexOf(",");
       if (c1 < 0) throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${line.slice(0, 80)}"`);
       const c2 = line.indexOf(",", c1 + 1);
       tsText = line.slice(0, c1);
-      valText = c2 < 0 ? line.slice(c1 + 1) : line.slice(c1 + 1, c2);
+      if (c2 < 0) {
+        valText = line.slice(c1 + 1);
+        rowText = line;
+      } else valText = line.slice(c1 + 1, c2);
     } else {
       const f = line.split(",");
       if (f.length <= Math.max(cols.ts, cols.value)) {
@@ -120,6 +130,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     batch.t[i] = t;
     batch.valueText[i] = valText;
     batch.v[i] = v;
+    batch.rowText[i] = rowText;
   };
 
   for await (const chunk of input) {

@@ -10,11 +10,12 @@ import type { Notifier } from "../notifiers/notifier.js";
 import { type Clock, systemClock } from "./clock.js";
 import { loadConfigFile } from "./config/load.js";
 import { formatProblem } from "./config/problem.js";
-import type { VigilConfig } from "./config/types.js";
+import type { DigestConfig, VigilConfig } from "./config/types.js";
 import { ConfigWatcher, type ConfigDiff } from "./config/watch.js";
 import type { Database } from "./db/database.js";
 import { openDatabase } from "./db/open.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
+import { buildDigest } from "./digest/build-digest.js";
 import { Engine, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
 import { evaluateExperiments } from "./experiments/evaluate.js";
@@ -230,7 +231,54 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         },
       });
     }
+    this.config.digest.forEach((entry, index) => {
+      scheduler.schedule({
+        name: `digest #${index + 1} ${entry.schedule} @ ${this.config.timezone}`,
+        cron: entry.schedule,
+        timezone: this.config.timezone,
+        run: async () => {
+          await this.enqueueDigest(entry, { key: `digest:${index}` });
+          await this.dispatcher.drain();
+        },
+      });
+    });
     this.log.info({ jobs: scheduler.jobs() }, "scheduled");
+  }
+
+  /**
+   * Build a digest and put it in the outbox (so a failed send is retried like an alert). Scheduled
+   * digests are keyed by entry and day, so a restart or a failover never sends one twice; `--now`
+   * and `/digest` get a fresh key.
+   */
+  async enqueueDigest(entry: DigestConfig, opts: { key?: string; channel?: string } = {}): Promise<number> {
+    const digest = await buildDigest(entry, {
+      config: this.config,
+      db: this.metricsDb,
+      store: this.store,
+      clock: this.clock,
+      log: this.log,
+      experiments: () =>
+        evaluateExperiments({ db: this.metricsDb, store: this.store, clock: this.clock, log: this.log, config: this.config, dryRun: true }),
+    });
+    const channels = (opts.channel ? [opts.channel] : entry.notify).filter((c) => c in this.config.channels);
+    const base = opts.key ? `${opts.key}:${digest.day}` : `digest-now:${this.clock.now()}`;
+    await this.store.write({
+      outcomes: [],
+      watermarks: [],
+      extraDeliveries: channels.map((channel) => ({ channel, kind: "digest", payload: digest.notification, key: `${base}:${channel}` })),
+    });
+    return channels.length;
+  }
+
+  /** `vigil digest --now` and the chat's /digest: every configured digest (or all metrics), now. */
+  async digestNow(channel?: string): Promise<number> {
+    const entries: DigestConfig[] =
+      this.config.digest.length > 0
+        ? this.config.digest
+        : [{ schedule: "", notify: this.config.defaults.notify, metrics: this.config.metrics.map((m) => m.name), experiments: true }];
+    let n = 0;
+    for (const entry of entries) n += await this.enqueueDigest(entry, channel ? { channel } : {});
+    return n;
   }
 
   /** Evaluate experiments (all, or the named ones) between ticks; returns the names that failed. */
@@ -298,18 +346,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     };
     loop();
     // Chat polling belongs to the leader too: two pollers on one Telegram token fight over updates.
-    try {
-      this.bots = await startChatBots({
-        config: () => this.config,
-        actions: this.actions,
-        store: this.store,
-        log: this.log,
-        clock: this.clock,
-        kick: () => void this.dispatcher.drain().catch(() => {}),
-      });
-    } catch (err) {
-      this.log.error({ err: scrubSecrets(String(err)) }, "chat bots did not start");
-    }
+    await this.startBots();
     this.emit("leading");
   }
 
@@ -322,6 +359,25 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     await scheduler?.stop();
     await this.stopBots();
     this.emit("standby");
+  }
+
+  private async startBots(): Promise<void> {
+    try {
+      this.bots = await startChatBots({
+        config: () => this.config,
+        actions: this.actions,
+        store: this.store,
+        log: this.log,
+        clock: this.clock,
+        kick: () => void this.dispatcher.drain().catch(() => {}),
+        digest: async (channel) => {
+          await this.digestNow(channel);
+          await this.dispatcher.drain();
+        },
+      });
+    } catch (err) {
+      this.log.error({ err: scrubSecrets(String(err)) }, "chat bots did not start");
+    }
   }
 
   private async stopBots(): Promise<void> {
@@ -388,14 +444,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       if (chatChanged && this.bots) {
         // Tokens or API roots changed: the bots must reconnect with the new ones.
         await this.stopBots();
-        this.bots = await startChatBots({
-          config: () => this.config,
-          actions: this.actions,
-          store: this.store,
-          log: this.log,
-          clock: this.clock,
-          kick: () => void this.dispatcher.drain().catch(() => {}),
-        }).catch(() => null);
+        await this.startBots();
       }
       this.metrics.configReloads.inc({ outcome: "success" });
       this.log.info({ diff }, "config reloaded");

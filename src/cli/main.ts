@@ -5,6 +5,7 @@ import { registerDetectCommands } from "./detect-commands.js";
 import { alertsCommand } from "./alerts-command.js";
 import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";
+import { digestCommand } from "./digest-command.js";
 import { registerExperimentCommands } from "./experiments-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { runCommand } from "./run-command.js";
@@ -51,6 +52,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--limit <n>", "at most this many", "100")
     .action(async (o: { config: string; json?: boolean; state?: AlertState; limit: string }) =>
       setExit(await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit) })),
+    );
+
+  program
+    .command("digest")
+    .description("build the daily digest and send it now")
+    .addOption(configOpt())
+    .option("--now", "send now")
+    .option("--channel <name>", "only to this channel")
+    .action(async (o: { config: string; now?: boolean; channel?: string }) =>
+      setExit(await digestCommand(o.config, { now: !!o.now, channel: o.channel })),
     );
 
   program

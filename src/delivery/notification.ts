@@ -31,6 +31,16 @@ export interface TextNotification {
   title: string;
   text: string;
   at: number;
+  /** Small-multiples chart panels (the digest): one sparkline per metric. */
+  panels?: DigestPanel[];
+}
+
+/** One sparkline of the digest chart (same shape as src/charts SparkPanel, kept JSON-plain). */
+export interface DigestPanel {
+  title: string;
+  points: Array<[number, number | null]>;
+  anomalies?: number[];
+  note?: string;
 }
 
 /** Several alerts one tick opened for the same metric, sent as one message listing the series. */

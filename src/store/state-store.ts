@@ -184,6 +184,15 @@ export class StateStore {
     return rows.map(rowToAlert);
   }
 
+  /** Alerts that started firing since `since` (newest first). */
+  async alertsFiredSince(since: number, limit = 500): Promise<Alert[]> {
+    const { rows } = await this.db.query(
+      `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE fired_at >= $1 ORDER BY fired_at DESC LIMIT $2`,
+      [toDate(since), limit],
+    );
+    return rows.map(rowToAlert);
+  }
+
   async history(alertId: number): Promise<HistoryEntry[]> {
     const { rows } = await this.db.query(
       `SELECT alert_id, at, from_state, to_state, actor, note FROM ${this.s}.alert_history WHERE alert_id = $1 ORDER BY id`,

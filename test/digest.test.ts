@@ -98,7 +98,7 @@ digest:
       expect(n.text).toMatch(/visitors\s+12\s+\+20\.0%\s+\+50\.0%\s+0/);
       expect(n.text).toContain("Open alerts: none");
       expect(n.panels?.map((p) => p.title)).toEqual(["visits", "visitors"]);
-      expect(n.panels?.[0]!.points.length).toBe(7 * 24);
+      expect(n.panels![0]!.points.length).toBe(7 * 24);
       expect(out.join("")).toContain("📊 vigil daily digest");
     } finally {
       await daemon.stop();

@@ -2,7 +2,12 @@
 
 /** Text from data goes into SVG text nodes and attributes: escape everything XML treats specially. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  // The bundled DejaVu font has no emoji: drop them (and their joiners/variation selectors) rather
+  // than draw empty boxes.
+  return text
+    .replace(/[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u200D\uFE0F]/gu, "")
+    .replace(/^\s+/, "")
+    .replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Clip to `max` code points with an ellipsis; never splits a surrogate pair. */

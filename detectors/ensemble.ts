@@ -53,6 +53,7 @@ import {
   swMad,
   swMedian,
   swPush,
+  swPushAt,
 } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
@@ -376,6 +377,8 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
 
   let kind = gapAlert ? GAP : NONE;
   const w = s.base;
+  // where x goes in the baseline window, when the gap view searched it (−1: not searched)
+  let at = -1;
   if (w.n >= Math.min(p.window, 30)) {
     // the baseline moves slowly over a long window: refreshing its median and scales every few
     // points (and right after a re-baseline) costs little accuracy and most of the time
@@ -414,7 +417,7 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     v[4] = Math.abs(zSeason);
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
     if (w.n >= GAP_MIN_POINTS) {
-      const at = w.nanSeen === false ? lowerBoundIn(w.sorted, 0, w.n, x) : lowerBound(w.sorted, w.n, x);
+      at = w.nanSeen === false ? lowerBoundIn(w.sorted, 0, w.n, x) : lowerBound(w.sorted, w.n, x);
       const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
       const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
       v[5] = Math.min(lo, hi) / sd;
@@ -479,6 +482,7 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
       if (s.sinceAlert === SHIFT_CHECK) {
         // a level shift: restart the baseline from the new level rather than alert for days
         if (s.beyond >= SHIFT_AGREE) {
+          at = -1;
           swClear(w);
           s.refresh = 0;
           for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
@@ -492,7 +496,8 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
       }
     }
   }
-  swPush(w, x);
+  if (at >= 0 && w.nanSeen === false) swPushAt(w, x, at);
+  else swPush(w, x);
   if (n > 0) swPush(s.steps, step);
   return kind;
 }

@@ -224,6 +224,40 @@ export function swPush(w: SortedWindow, x: number): void {
   w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
 }
 
+/**
+ * `swPush` for a caller that already knows `at = lowerBoundIn(w.sorted, 0, w.n, x)` on the window as
+ * it is now (the ensemble searched it for the gap view): the same array, one search fewer.
+ */
+export function swPushAt(w: SortedWindow, x: number, at: number): void {
+  const n = w.n;
+  if (n !== w.cap || w.nanSeen !== false || Number.isNaN(x)) {
+    swPush(w, x);
+    return;
+  }
+  const s = w.sorted;
+  const old = w.ring[w.head]!;
+  const del = lowerBoundIn(s, 0, n, old);
+  if (del >= n) {
+    swPush(w, x);
+    return;
+  }
+  if (x < old) {
+    // lowerBoundIn(s, 0, del, x) = min(at, del)
+    const to = Math.min(at, del);
+    if (del - to > 32) s.copyWithin(to + 1, to, del);
+    else for (let i = del; i > to; i--) s[i] = s[i - 1]!;
+    s[to] = x;
+  } else {
+    // lowerBoundIn(s, del + 1, n, x) = max(at, del + 1)
+    const k = Math.max(at, del + 1);
+    if (k - del > 32) s.copyWithin(del, del + 1, k);
+    else for (let i = del; i < k - 1; i++) s[i] = s[i + 1]!;
+    s[k - 1] = x;
+  }
+  w.ring[w.head] = x;
+  w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
+}
+
 export function swClear(w: SortedWindow): void {
   w.n = 0;
   w.head = 0;

@@ -182,9 +182,10 @@ function sub(p: EnsembleParams): MissingParams {
   return s;
 }
 
-function ring(buf: Float64Array, n: number, x: number): number {
-  const i = n % buf.length;
-  const old = n >= buf.length ? buf[i]! : 0;
+/** Ring write of the n-th value into `buf` (length `len`, passed as a constant so the remainder is cheap). */
+function ring(buf: Float64Array, len: number, n: number, x: number): number {
+  const i = n % len;
+  const old = n >= len ? buf[i]! : 0;
   buf[i] = x;
   return old;
 }
@@ -368,10 +369,10 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
   }
   if (!isValue(x)) return gapAlert ? GAP : NONE;
   const n = s.n;
-  s.shortSum += x - ring(s.shortBuf, n, x);
-  s.medSum += x - ring(s.medBuf, n, x);
+  s.shortSum += x - ring(s.shortBuf, SHORT, n, x);
+  s.medSum += x - ring(s.medBuf, MEDIUM, n, x);
   const step = Number.isNaN(s.prev) ? 0 : Math.abs(x - s.prev);
-  s.stepSum += step - ring(s.stepBuf, n, step);
+  s.stepSum += step - ring(s.stepBuf, STEPS, n, step);
   s.n = n + 1;
   s.prev = x;
 
@@ -428,14 +429,38 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     let view = -1;
     const warm = s.histN >= Math.min(p.warmup, p.history);
     if (warm) {
-      const histMax = s.histMax;
-      for (let k = 0; k < NF; k++) {
-        const bar = Math.max(FLOOR[k]! * (k < 3 ? sd : 1), (k === 0 ? p.novelty_point : p.novelty) * histMax[k]!);
-        const r = k === 4 && s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[k]! / bar;
-        if (r > ratio) {
-          ratio = r;
-          view = k;
-        }
+      // per view k: bar = max(FLOOR[k] × (k < 3 ? sd : 1), novelty × histMax[k]), written out
+      const hm = s.histMax;
+      const nv = p.novelty;
+      let r = v[0]! / Math.max(FLOOR[0] * sd, p.novelty_point * hm[0]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 0;
+      }
+      r = v[1]! / Math.max(FLOOR[1] * sd, nv * hm[1]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 1;
+      }
+      r = v[2]! / Math.max(FLOOR[2] * sd, nv * hm[2]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 2;
+      }
+      r = v[3]! / Math.max(FLOOR[3], nv * hm[3]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 3;
+      }
+      r = s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[4]! / Math.max(FLOOR[4], nv * hm[4]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 4;
+      }
+      r = v[5]! / Math.max(FLOOR[5], nv * hm[5]!);
+      if (r > ratio) {
+        ratio = r;
+        view = 5;
       }
     }
     let fired = ratio > 1 && s.cooldown === 0;

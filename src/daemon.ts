@@ -24,7 +24,7 @@ import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, type Logger, scrubSecrets } from "./log.js";
 import { LeaderElector } from "./leader.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
-import { makeFetcher } from "./source-fetcher.js";
+import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import { migrate } from "./store/migrations.js";
 import { StateStore } from "./store/state-store.js";
 
@@ -97,6 +97,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     this.engine = new Engine(config, {
       store,
       fetch: makeFetcher(metricsDb, log),
+      fetchGroup: makeGroupFetcher(metricsDb, log),
       drill: (m, bucket, filter) => findDrivers(metricsDb, m, bucket, filter),
       clock,
       log,

@@ -1,24 +1,32 @@
 /** Adapts the source layer to the engine's Fetcher, retrying a dropped connection briefly with backoff. */
 import type { MetricConfig } from "./config/types.js";
 import { type Database, DatabaseError } from "./db/database.js";
-import type { Fetcher, FetchResult } from "./engine/fetcher.js";
+import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
-import { fetchBuckets } from "./sources/index.js";
+import { fetchBuckets, fetchBucketsGrouped } from "./sources/index.js";
 
 const RETRY_DELAYS_MS = [250, 1000];
 
-export function makeFetcher(db: Database, log: Logger): Fetcher {
-  return async (metric: MetricConfig, window): Promise<FetchResult> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fetchBuckets(db, metric, window);
-      } catch (err) {
-        const transient = err instanceof DatabaseError && err.kind === "connection";
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (!transient || delay === undefined) throw err;
-        log.warn({ metric: metric.name, attempt: attempt + 1, err: err.message }, "database unreachable; retrying");
-        await new Promise((r) => setTimeout(r, delay));
-      }
+async function withRetry<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = err instanceof DatabaseError && err.kind === "connection";
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (!transient || delay === undefined) throw err;
+      log.warn({ metric: what, attempt: attempt + 1, err: err.message }, "database unreachable; retrying");
+      await new Promise((r) => setTimeout(r, delay));
     }
-  };
+  }
+}
+
+export function makeFetcher(db: Database, log: Logger): Fetcher {
+  return (metric: MetricConfig, window): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window));
+}
+
+/** One query for several metrics that share a scan (see fetchBucketsGrouped). */
+export function makeGroupFetcher(db: Database, log: Logger): GroupFetcher {
+  return (metrics, window) =>
+    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketsGrouped(db, metrics, window));
 }

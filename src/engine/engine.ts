@@ -14,7 +14,7 @@ import { scrubSecrets } from "../log.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
-import { type FetchedSeries, type Fetcher, lastClosedBucket } from "./fetcher.js";
+import { type FetchedSeries, type Fetcher, type FetchResult, type GroupFetcher, groupKey, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
 import { passesPolicy } from "./policy.js";
 import { describeDriver, type Driver } from "./root-cause.js";
@@ -25,6 +25,8 @@ import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
 export interface EngineDeps {
   store: StateStore;
   fetch: Fetcher;
+  /** Reads metrics that share a scan with one query; absent = every metric is read on its own. */
+  fetchGroup?: GroupFetcher;
   clock: Clock;
   log: Logger;
   metrics: VigilMetrics;
@@ -60,6 +62,23 @@ interface MetricRuntime {
 
 /** How many recent points ride along in a notification for the chart. */
 const CHART_POINTS = 336;
+const WEEK_MS = 7 * 86_400_000;
+
+/** A metric's window for one tick: read buckets from..lastClosed, judge those after judgeAfter. */
+interface WindowPlan {
+  now: number;
+  lastClosed: number;
+  from: number;
+  judgeAfter: number;
+  /** First sight of this metric in this process (history load). */
+  fresh: boolean;
+}
+
+/** A metric whose tick changed no alert: only its watermark is stored, with the others'. */
+interface QuietWrite {
+  metric: string;
+  watermark: number;
+}
 
 export function buildDetectors(m: MetricConfig): DetectorInstance[] {
   const configured = m.detectors.length > 0 ? m.detectors : DEFAULT_DETECTORS;
@@ -121,6 +140,7 @@ export class Engine {
   async evaluate(names?: readonly string[]): Promise<TickReport> {
     const wanted = names ? new Set(names) : null;
     const report: TickReport = { metrics: [], failed: [] };
+    const chosen = this.config.metrics.filter((m) => !wanted || wanted.has(m.name));
     // Open alerts are read fresh each tick (chat actions change them) and once for all metrics.
     const openByMetric = new Map<string, Alert[]>();
     let silences: Silence[] = [];
@@ -134,25 +154,38 @@ export class Engine {
     } catch (err) {
       const error = scrubSecrets(err instanceof Error ? err.message : String(err));
       this.deps.log.error({ err: error }, "cannot read alert state");
-      for (const m of this.config.metrics) {
-        if (wanted && !wanted.has(m.name)) continue;
+      for (const m of chosen) {
         report.metrics.push({ metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] });
         report.failed.push(m.name);
       }
       return report;
     }
-    for (const m of this.config.metrics) {
-      if (wanted && !wanted.has(m.name)) continue;
+    // Decide every metric's window first, so that metrics sharing a scan can be read by one query.
+    const plans = new Map<string, WindowPlan>();
+    const planErrors = new Map<string, string>();
+    for (const m of chosen) {
+      try {
+        plans.set(m.name, await this.planWindow(m));
+      } catch (err) {
+        planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
+      }
+    }
+    const fetch = this.groupedFetch(chosen, plans);
+    // Ticks that change no alert only move the watermark: those are written together at the end.
+    const quiet: QuietWrite[] = [];
+    for (const m of chosen) {
       let r: MetricReport;
       try {
+        const planError = planErrors.get(m.name);
+        if (planError !== undefined) throw new Error(planError);
         try {
-          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences);
+          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences, plans.get(m.name)!, fetch, quiet);
         } catch (err) {
           if (!(err instanceof AlertConflictError)) throw err;
           // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
           this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
           const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-          r = await this.evaluateMetric(m, fresh, silences);
+          r = await this.evaluateMetric(m, fresh, silences, await this.planWindow(m), this.deps.fetch, quiet);
         }
       } catch (err) {
         // The state database failed under this metric: report it, go on with the others.
@@ -163,7 +196,84 @@ export class Engine {
       report.metrics.push(r);
       if (!r.ok) report.failed.push(m.name);
     }
+    if (quiet.length > 0) await this.writeQuiet(quiet, report);
     return report;
+  }
+
+  /** Forget the in-memory state of these metrics (another replica took their shard over). */
+  forget(names: Iterable<string>): void {
+    for (const n of names) this.runtimes.delete(n);
+  }
+
+  /** One statement for the watermarks of every metric whose tick changed no alert. */
+  private async writeQuiet(quiet: readonly QuietWrite[], report: TickReport): Promise<void> {
+    try {
+      await this.deps.store.write({ outcomes: [], watermarks: quiet.map((q) => ({ metric: q.metric, series: "", watermark: q.watermark })) });
+    } catch (err) {
+      // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
+      const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+      this.deps.log.error({ metrics: quiet.length, err: error }, "storing watermarks failed");
+      for (const q of quiet) {
+        this.runtimes.delete(q.metric);
+        const r = report.metrics.find((x) => x.metric === q.metric);
+        if (r?.ok) {
+          r.ok = false;
+          r.error = error;
+          report.failed.push(q.metric);
+        }
+      }
+    }
+  }
+
+  /**
+   * A Fetcher that serves metrics sharing a scan (same table, time column, granularity, filter,
+   * split and window) from one query, issued when the first of them is evaluated. If that query
+   * fails, each metric is read on its own, so one broken `value` expression fails only its metric.
+   */
+  private groupedFetch(metrics: readonly MetricConfig[], plans: ReadonlyMap<string, WindowPlan>): Fetcher {
+    const fetchGroup = this.deps.fetchGroup;
+    if (!fetchGroup) return this.deps.fetch;
+    interface Group {
+      metrics: MetricConfig[];
+      window: { from: number; to: number };
+      result?: Promise<Array<FetchResult | null> | null>;
+    }
+    const groups = new Map<string, Group>();
+    const member = new Map<string, { group: Group; index: number }>();
+    for (const m of metrics) {
+      const plan = plans.get(m.name);
+      const key = groupKey(m);
+      if (!plan || key === null || plan.from > plan.lastClosed) continue;
+      const window = { from: plan.from, to: plan.lastClosed + m.granularityMs };
+      const k = `${key}\u001f${window.from}\u001f${window.to}`;
+      let g = groups.get(k);
+      if (!g) {
+        g = { metrics: [], window };
+        groups.set(k, g);
+      }
+      member.set(m.name, { group: g, index: g.metrics.length });
+      g.metrics.push(m);
+    }
+    return async (m, window) => {
+      const mem = member.get(m.name);
+      const g = mem?.group;
+      if (!mem || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return this.deps.fetch(m, window);
+      g.result ??= fetchGroup(g.metrics, g.window).then(
+        (rs): Array<FetchResult | null> => rs,
+        (err: unknown) => {
+          this.deps.log.warn(
+            { metrics: g.metrics.map((x) => x.name), err: scrubSecrets(err instanceof Error ? err.message : String(err)) },
+            "shared query failed; reading these metrics one by one",
+          );
+          return null;
+        },
+      );
+      const rs = await g.result;
+      const r = rs?.[mem.index];
+      if (!rs || !r) return this.deps.fetch(m, window);
+      rs[mem.index] = null; // handed over: let it be collected once the metric is done
+      return r;
+    };
   }
 
   private runtimeFor(m: MetricConfig): MetricRuntime {
@@ -175,31 +285,42 @@ export class Engine {
     return rt;
   }
 
-  private async evaluateMetric(m: MetricConfig, openAlerts: readonly Alert[], silences: readonly Silence[]): Promise<MetricReport> {
-    const { clock, store, log, metrics } = this.deps;
-    const now = clock.now();
+  /** Which buckets this tick reads (from..lastClosed) and which of them it judges (after judgeAfter). */
+  private async planWindow(m: MetricConfig): Promise<WindowPlan> {
+    const now = this.deps.clock.now();
     const g = m.granularityMs;
-    const report: MetricReport = { metric: m.name, ok: true, series: 0, points: 0, anomalies: 0, events: [] };
     const lastClosed = lastClosedBucket(now, g, m.delayMs);
     const capacity = Math.max(2, Math.ceil(m.lookbackMs / g));
     const rt = this.runtimeFor(m);
+    // The whole lookback on first sight (history = baseline), else only new buckets.
+    if (rt.watermark === null) {
+      const stored = await this.deps.store.watermarks(m.name);
+      const w = stored.size > 0 ? Math.max(...stored.values()) : null;
+      const from = lastClosed - (capacity - 1) * g;
+      if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
+      return { now, lastClosed, from, judgeAfter: w !== null && w >= from ? w : lastClosed - g, fresh: true };
+    }
+    return { now, lastClosed, from: rt.watermark + g, judgeAfter: rt.watermark, fresh: false };
+  }
+
+  private async evaluateMetric(
+    m: MetricConfig,
+    openAlerts: readonly Alert[],
+    silences: readonly Silence[],
+    plan: WindowPlan,
+    fetch: Fetcher,
+    quiet: QuietWrite[],
+  ): Promise<MetricReport> {
+    const { log, metrics } = this.deps;
+    const { now, lastClosed, from, judgeAfter, fresh } = plan;
+    const g = m.granularityMs;
+    const report: MetricReport = { metric: m.name, ok: true, series: 0, points: 0, anomalies: 0, events: [] };
+    const rt = this.runtimeFor(m);
+    // Only what charts and "same time last week" need is remembered, not the whole lookback:
+    // detectors carry their own state.
+    const capacity = Math.min(Math.max(2, Math.ceil(m.lookbackMs / g)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / g) + 1));
     const open = new Map<string, Alert>();
     for (const a of openAlerts) open.set(a.fingerprint, a);
-
-    // Decide the window: the whole lookback on first sight (history = baseline), else only new buckets.
-    let from: number;
-    let judgeAfter: number;
-    const fresh = rt.watermark === null;
-    if (fresh) {
-      const stored = await store.watermarks(m.name);
-      const w = stored.size > 0 ? Math.max(...stored.values()) : null;
-      from = lastClosed - (capacity - 1) * g;
-      judgeAfter = w !== null && w >= from ? w : lastClosed - g;
-      if (w !== null && w < from) log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
-    } else {
-      from = rt.watermark! + g;
-      judgeAfter = rt.watermark!;
-    }
 
     // One slot per alert touched this tick; a fingerprint that resolves and re-opens within one
     // tick (catching up after downtime) gets a second slot, so the first alert's end is stored too.
@@ -222,7 +343,7 @@ export class Engine {
     if (from <= lastClosed) {
       let fetched: FetchedSeries[];
       try {
-        const res = await this.deps.fetch(m, { from, to: lastClosed + g });
+        const res = await fetch(m, { from, to: lastClosed + g });
         fetched = res.series;
         for (const issue of res.issues) {
           const k = `${m.name}\u001f${issue.key}\u001f${issue.kind}`;
@@ -251,20 +372,31 @@ export class Engine {
       record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
 
       let withData = 0;
-      const byKey = new Map(fetched.map((s) => [s.key, s]));
-      for (const key of rt.series.keys()) if (!byKey.has(key)) byKey.set(key, { key, labels: {}, points: [] });
       const policy = policyOf(m);
-      for (const s of byKey.values()) {
-        let sr = rt.series.get(s.key);
-        if (!sr) {
-          sr = new SeriesRuntime(s.key, s.labels, rt.detectors, capacity);
-          rt.series.set(s.key, sr);
+      const buckets = (lastClosed - from) / g + 1;
+      // One grid of values per series, reused: bucket i of this tick is from + i*g (NaN = missing).
+      const grid = new Float64Array(buckets);
+      const knownBefore = rt.series.size;
+      let known = 0;
+      const judgeSeries = (key: string, labels: Record<string, string>, points: readonly Point[]): void => {
+        let sr = rt.series.get(key);
+        if (sr) known++;
+        else {
+          sr = new SeriesRuntime(key, labels, rt.detectors, capacity, g);
+          rt.series.set(key, sr);
         }
-        const values = new Map<number, number | null>();
-        for (const p of s.points) values.set(Math.floor(p.t / g) * g, p.v);
+        sr.fingerprints ??= rt.detectors.map((d) => fingerprintOf(m.name, key, d.family));
+        const fps = sr.fingerprints;
+        grid.fill(Number.NaN);
+        for (const p of points) {
+          const i = Math.floor(p.t / g) - from / g;
+          if (i >= 0 && i < buckets) grid[i] = p.v === null ? Number.NaN : p.v;
+        }
         let judged = 0;
-        for (let t = from; t <= lastClosed; t += g) {
-          const p: Point = { t, v: values.get(t) ?? null };
+        for (let b = 0; b < buckets; b++) {
+          const t = from + b * g;
+          const x = grid[b]!;
+          const p: Point = { t, v: Number.isNaN(x) ? null : x };
           const verdicts = sr.step(p);
           if (t <= judgeAfter) continue;
           judged++;
@@ -272,21 +404,21 @@ export class Engine {
           const flags: boolean[] | null = this.deps.onJudged ? [] : null;
           for (let i = 0; i < verdicts.length; i++) {
             const v = verdicts[i]!;
-            const d = rt.detectors[i]!;
             const anomalous = passesPolicy(v, p.v, m);
             flags?.push(anomalous);
             if (anomalous) {
               report.anomalies++;
               metrics.anomalies.inc({ metric: m.name });
             }
-            const fp = fingerprintOf(m.name, s.key, d.family);
+            const fp = fps[i]!;
             // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.
             if (!anomalous && !open.has(fp)) continue;
+            const d = rt.detectors[i]!;
             const id: Identity = {
               fingerprint: fp,
               kind: "metric",
               metric: m.name,
-              series: s.key,
+              series: key,
               detector: d.family,
               details: {
                 description: m.description,
@@ -307,12 +439,18 @@ export class Engine {
             };
             record(fp, observe(open.get(fp) ?? null, id, obs, policy, now));
           }
-          if (flags) this.deps.onJudged?.(m.name, s.key, p, verdicts, flags);
+          if (flags) this.deps.onJudged?.(m.name, key, p, verdicts, flags);
         }
         if (judged > 0) {
           report.series++;
           report.points += judged;
         }
+      };
+      for (const s of fetched) judgeSeries(s.key, s.labels, s.points);
+      // Series known from earlier ticks that returned no row this time: their buckets are missing.
+      if (known < knownBefore) {
+        const got = new Set(fetched.map((s) => s.key));
+        for (const [key, sr] of [...rt.series]) if (!got.has(key)) judgeSeries(key, sr.labels, []);
       }
       metrics.seriesEvaluated.inc(report.series);
       metrics.pointsEvaluated.inc(report.points);
@@ -331,6 +469,12 @@ export class Engine {
     for (const [fp, a] of open) if (a.kind === "metric" && a.state !== "resolved") record(fp, onTime(a, policy, now));
 
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
+    if (outcomes.every((o) => o.alert === null)) {
+      // Nothing but the watermark to store: batched with the other quiet metrics of this tick.
+      rt.watermark = newWatermark;
+      quiet.push({ metric: m.name, watermark: newWatermark });
+      return report;
+    }
     try {
       await this.persist(m, outcomes, newWatermark, report, silences);
       rt.watermark = newWatermark;
@@ -387,8 +531,8 @@ export class Engine {
     if (alert.kind !== "metric" || alert.bucket === null) return;
     const sr = this.runtimes.get(m.name)?.series.get(alert.series);
     const weekAgo = alert.bucket - 7 * 86_400_000;
-    const past = sr?.history.toArray().find((p) => p.t === weekAgo);
-    if (past && past.v !== null) alert.details = { ...alert.details, lastWeek: past.v };
+    const past = sr?.history.valueAt(weekAgo);
+    if (past !== undefined && past !== null) alert.details = { ...alert.details, lastWeek: past };
     if (!this.deps.drill || !m.source?.dimensions.length) return;
     try {
       const drivers = await this.deps.drill(m, alert.bucket, sr?.labels ?? {});

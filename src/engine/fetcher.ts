@@ -23,6 +23,16 @@ export interface FetchResult {
 
 export type Fetcher = (metric: MetricConfig, window: { from: number; to: number }) => Promise<FetchResult>;
 
+/**
+ * Several metrics that share one scan (same table, time column, granularity, filter and split, see
+ * `groupKey`) over one window, read at once: one result per metric, in order. Throws if the shared
+ * query fails; the engine then reads each metric on its own so a broken one fails alone.
+ */
+export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }) => Promise<FetchResult[]>;
+
+/** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
+export { scanKey as groupKey } from "../sources/fetch-buckets.js";
+
 /** Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. Grid aligned to the epoch. */
 export function lastClosedBucket(now: number, granularityMs: number, delayMs: number): number {
   return Math.floor((now - delayMs) / granularityMs) * granularityMs - granularityMs;

@@ -1,7 +1,7 @@
 /** The source layer: all SQL against metric tables. */
 export { bucketStart, closedBefore, isBucketClosed } from "./closed-before.js";
 export { collectSeries, type SourceRow, toValue } from "./collect-series.js";
-export { fetchBuckets, SourceError } from "./fetch-buckets.js";
+export { fetchBuckets, fetchBucketsGrouped, SourceError, scanKey } from "./fetch-buckets.js";
 export { buildRawQuery, classifyColumns, highestPlaceholder, QueryShapeError, type RawShape } from "./raw-query.js";
 export { formatSeriesKey, labelText, NULL_LABEL, parseSeriesKey } from "./series-key.js";
 export {

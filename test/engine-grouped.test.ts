@@ -1,0 +1,162 @@
+/**
+ * Grouped scans: metrics on one table, time column, granularity, filter and split are read by one
+ * query per tick (one aggregate column each), with the same verdicts as reading them one by one;
+ * a broken `value` expression fails only its own metric.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Point } from "../detectors/types.js";
+import { ManualClock } from "../src/clock.js";
+import type { MetricConfig } from "../src/config/types.js";
+import type { Database } from "../src/db/database.js";
+import { Engine } from "../src/engine/engine.js";
+import { HistoryRing } from "../src/engine/series-runtime.js";
+import { VigilMetrics } from "../src/http/metrics.js";
+import { silentLogger } from "../src/log.js";
+import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
+import { fetchBuckets, fetchBucketsGrouped } from "../src/sources/index.js";
+import { migrate } from "../src/store/migrations.js";
+import { StateStore } from "../src/store/state-store.js";
+import { HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
+
+const T0 = Date.UTC(2026, 0, 5);
+
+/** Counts the statements that read the metric table. */
+function counting(db: Database, table: string): { db: Database; reads: () => number; reset: () => void } {
+  let n = 0;
+  const wrapped = Object.create(db) as Database;
+  wrapped.query = (text, values) => {
+    if (text.includes(`"${table}"`)) n++;
+    return db.query(text, values);
+  };
+  return { db: wrapped, reads: () => n, reset: () => (n = 0) };
+}
+
+function rows(days: number, spikes: Record<number, number>): Row[] {
+  const rnd = noise(7);
+  const out: Row[] = [];
+  for (let h = 0; h < days * 24; h++) {
+    for (const series of ["ios", "android", "web"]) {
+      if (series === "web" && h % 50 === 3) continue; // a hole
+      out.push({ ts: T0 + h * HOUR + 60_000, series, v: series === "ios" && spikes[h] !== undefined ? spikes[h] : 100 + rnd() * 10 });
+    }
+  }
+  return out;
+}
+
+describe("grouped scans", () => {
+  let t: TestDatabase;
+  const table = "grouped_data";
+  beforeAll(async () => {
+    t = await openTestDatabase();
+    await createMetricTable(t.db, table);
+    await insertRows(t.db, table, rows(6, { 130: 900, 140: 5 }));
+    await t.db.exec(`INSERT INTO ${table} (ts, series, v) VALUES ('${new Date(T0 + 100 * HOUR).toISOString()}', 'web', 'NaN')`);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const metricsOn = (tbl: string, values: string[]): MetricConfig[] =>
+    values.map((value, i) =>
+      baseMetric({
+        name: `m${i}`,
+        source: { table: tbl, time_column: "ts", value, split_by: ["series"], dimensions: [] },
+        detectors: [{ type: "zscore", window: 24, k: 3, min_points: 12 }],
+        lookbackMs: 4 * 24 * HOUR,
+      }),
+    );
+
+  it("fetchBucketsGrouped returns exactly what fetchBuckets returns per metric", async () => {
+    const ms = metricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
+    const w = { from: T0 + 90 * HOUR + 123, to: T0 + 140 * HOUR + 5 };
+    const grouped = await fetchBucketsGrouped(t.db, ms, w);
+    for (let i = 0; i < ms.length; i++) expect(grouped[i]).toEqual(await fetchBuckets(t.db, ms[i]!, w));
+  });
+
+  it("one query per tick serves every metric on the table, with the verdicts of separate reads", async () => {
+    const ms = metricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
+    const run = async (grouped: boolean) => {
+      const schema = `state_${grouped ? "g" : "s"}`;
+      await migrate(t.db, schema);
+      const c = counting(t.db, table);
+      const clock = new ManualClock(T0 + 120 * HOUR + 60_000);
+      const judged: string[] = [];
+      const engine = new Engine(vigilConfig(ms), {
+        store: new StateStore(t.db, schema),
+        fetch: makeFetcher(c.db, silentLogger()),
+        ...(grouped ? { fetchGroup: makeGroupFetcher(c.db, silentLogger()) } : {}),
+        clock,
+        log: silentLogger(),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        onJudged: (m, s, p: Point, v, flags) => judged.push(`${m}|${s}|${p.t}|${p.v}|${v[0]?.expected}|${flags[0]}`),
+      });
+      const reads: number[] = [];
+      const alerts: number[] = [];
+      for (let k = 0; k < 24; k++) {
+        c.reset();
+        const r = await engine.evaluate();
+        expect(r.failed).toEqual([]);
+        reads.push(c.reads());
+        alerts.push(r.metrics.reduce((a, x) => a + x.events.length, 0));
+        clock.advance(HOUR);
+      }
+      return { reads, judged, alerts };
+    };
+    const separate = await run(false);
+    const grouped = await run(true);
+    expect(separate.reads.every((n) => n === ms.length)).toBe(true);
+    expect(grouped.reads.every((n) => n === 1)).toBe(true);
+    expect(grouped.judged).toEqual(separate.judged);
+    expect(grouped.alerts).toEqual(separate.alerts);
+    expect(grouped.alerts.some((n) => n > 0)).toBe(true);
+  });
+
+  it("a broken value expression fails only its metric: the others are read one by one", async () => {
+    await migrate(t.db, "state_broken");
+    const ms = metricsOn(table, ["sum(v)", "sum(no_such_column)", "max(v)"]);
+    const c = counting(t.db, table);
+    const engine = new Engine(vigilConfig(ms), {
+      store: new StateStore(t.db, "state_broken"),
+      fetch: makeFetcher(c.db, silentLogger()),
+      fetchGroup: makeGroupFetcher(c.db, silentLogger()),
+      clock: new ManualClock(T0 + 120 * HOUR + 60_000),
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
+    const r = await engine.evaluate();
+    expect(r.failed).toEqual(["m1"]);
+    expect(r.metrics.find((x) => x.metric === "m0")?.series).toBe(3);
+    expect(r.metrics.find((x) => x.metric === "m2")?.series).toBe(3);
+    // the shared query, then one per metric
+    expect(c.reads()).toBe(1 + ms.length);
+  });
+});
+
+describe("history ring", () => {
+  it("keeps values on the grid with implicit timestamps, fills holes, answers lookups", () => {
+    const r = new HistoryRing(4, HOUR);
+    r.push({ t: 0, v: 1 });
+    r.push({ t: HOUR, v: null });
+    r.push({ t: 3 * HOUR, v: 3.5 });
+    expect(r.toArray()).toEqual([
+      { t: 0, v: 1 },
+      { t: HOUR, v: null },
+      { t: 2 * HOUR, v: null },
+      { t: 3 * HOUR, v: 3.5 },
+    ]);
+    r.push({ t: 4 * HOUR, v: 4 });
+    expect(r.toArray(2)).toEqual([
+      { t: 3 * HOUR, v: 3.5 },
+      { t: 4 * HOUR, v: 4 },
+    ]);
+    expect(r.valueAt(HOUR)).toBeNull();
+    expect(r.valueAt(0)).toBeUndefined();
+    expect(r.valueAt(4 * HOUR)).toBe(4);
+    expect(r.valueAt(4 * HOUR + 1)).toBeUndefined();
+    // off the grid: starts over instead of mislabelling
+    r.push({ t: 4 * HOUR + 7, v: 9 });
+    expect(r.toArray()).toEqual([{ t: 4 * HOUR + 7, v: 9 }]);
+  });
+});

@@ -39,7 +39,8 @@ function rows(days: number, spikes: Record<number, number>): Row[] {
   for (let h = 0; h < days * 24; h++) {
     for (const series of ["ios", "android", "web"]) {
       if (series === "web" && h % 50 === 3) continue; // a hole
-      out.push({ ts: T0 + h * HOUR + 60_000, series, v: series === "ios" && spikes[h] !== undefined ? spikes[h] : 100 + rnd() * 10 });
+      const spike = series === "ios" ? spikes[h] : undefined;
+      out.push({ ts: T0 + h * HOUR + 60_000, series, v: spike ?? 100 + rnd() * 10 });
     }
   }
   return out;

@@ -9,7 +9,7 @@ import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ensemble, ensembleColumns } from "../detectors/ensemble.js";
-import { type SeasonalExpectation, seasonalProfileState, seasonalStep, seasonalStepInto } from "../detectors/seasonal-profile.js";
+import { type SeasonalExpectation, seasonalProfileState, seasonalStep, seasonalStepInto, smallMedian } from "../detectors/seasonal-profile.js";
 import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
 import { type Point, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
@@ -107,6 +107,29 @@ describe("sorted window fast paths", () => {
 });
 
 describe("seasonal profile", () => {
+  it("smallMedian is the middle of a stable insertion sort, to the sign of zero", () => {
+    const reference = (xs: number[]): number => {
+      const a = [...xs];
+      for (let i = 1; i < a.length; i++) {
+        const x = a[i]!;
+        let j = i - 1;
+        while (j >= 0 && a[j]! > x) {
+          a[j + 1] = a[j]!;
+          j--;
+        }
+        a[j + 1] = x;
+      }
+      const n = a.length;
+      return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
+    };
+    const v = fc.oneof(value, fc.constantFrom(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e308, -1e308, 5e-324));
+    fc.assert(
+      fc.property(fc.array(v, { minLength: 1, maxLength: 5 }), (xs) => {
+        expect(Object.is(smallMedian(Float64Array.from(xs), xs.length), reference(xs))).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
   it("the incremental phase and ring position give what the remainders give", () => {
     // the same series twice: once as is, once with the caches dropped before every point
     const HOUR = 3_600_000;

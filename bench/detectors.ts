@@ -84,10 +84,10 @@ export async function benchDetectors(): Promise<void> {
     await f();
     return performance.now() - s;
   };
-  const detectWith = (type: string | undefined) => {
+  const detectWith = (type: string | undefined, file: string) => {
     const { detector, params } = resolveDetector(type, []);
     return async () => {
-      const out = createWriteStream(join(dir, "bench-1m.out.csv"));
+      const out = createWriteStream(join(dir, file));
       await detectCsv(openCsv(csv), out, csv, detector, params);
       out.end();
       await once(out, "finish");
@@ -96,9 +96,9 @@ export async function benchDetectors(): Promise<void> {
   const parseOnly = async () => {
     await parseCsvOnly(openCsv(csv), csv);
   };
-  const ensembleRun = detectWith(undefined);
+  const ensembleRun = detectWith(undefined, "bench-1m.out.csv");
   // `threshold` with its defaults costs next to nothing per point: the pipeline's own floor
-  const floorRun = detectWith("threshold");
+  const floorRun = detectWith("threshold", "bench-1m.floor.csv");
   let parseMs = Number.POSITIVE_INFINITY;
   let detectMs = Number.POSITIVE_INFINITY;
   let floorMs = Number.POSITIVE_INFINITY;

@@ -210,3 +210,25 @@ describe("ensemble column form", () => {
     expect(chunks.join("")).toBe(`timestamp,value,anomaly_score,is_anomaly\n${expected.join("\n")}\n`);
   });
 });
+
+describe("vigil detect output", () => {
+  it("writes nothing for a file rejected in its first batch, and the header alone for a header-only file", async () => {
+    const run = async (text: string) => {
+      const { detector, params } = resolveDetector(undefined, []);
+      const out = new PassThrough();
+      const chunks: string[] = [];
+      out.on("data", (c: Buffer) => chunks.push(c.toString()));
+      const done = detectCsv(Readable.from([text]), out, "in.csv", detector, params).then(
+        () => "ok",
+        (e: Error) => e.message,
+      );
+      const result = await done;
+      return { result, written: chunks.join("") };
+    };
+    expect(await run("timestamp,value\n2024-01-01 00:00:00,1\nnot a time,2\n")).toEqual({
+      result: 'in.csv:3: not a timestamp: "not a time"',
+      written: "",
+    });
+    expect(await run("timestamp,value\n")).toEqual({ result: "ok", written: "timestamp,value,anomaly_score,is_anomaly\n" });
+  });
+});

@@ -48,7 +48,8 @@ export async function detectCsv(
   const flag = new Uint8Array(BATCH);
   let rows = 0;
   let anomalies = 0;
-  if (!output.write("timestamp,value,anomaly_score,is_anomaly\n")) await once(output, "drain");
+  // the header goes out with the first batch, so a file rejected in its first batch writes nothing
+  let header = "timestamp,value,anomaly_score,is_anomaly\n";
   for await (const b of readSeriesCsv(input, where)) {
     const n = b.n;
     if (columns) ensembleColumns(state as EnsembleState, params as EnsembleParams, b.t, b.v, n, score, flag);
@@ -65,7 +66,8 @@ export async function detectCsv(
     const ts = b.timestampText;
     const vs = b.valueText;
     const rs = b.rowText;
-    let out = "";
+    let out = header;
+    header = "";
     for (let i = 0; i < n; i++) {
       const f = flag[i]!;
       anomalies += f;
@@ -76,6 +78,7 @@ export async function detectCsv(
     rows += n;
     if (!output.write(out)) await once(output, "drain");
   }
+  if (header.length > 0 && !output.write(header)) await once(output, "drain");
   return { rows, anomalies };
 }
 

@@ -27,6 +27,8 @@ export interface NotifierDeps {
   log: Logger;
   /** Where the console channel writes (stdout unless a test says otherwise). */
   stdout: NodeJS.WritableStream;
+  /** How long an HTTP send may take before it counts as failed (default 10 s). */
+  httpTimeoutMs?: number;
 }
 
 export type NotifierFactory = (channel: string, config: ChannelConfig, deps: NotifierDeps) => Notifier;

@@ -39,7 +39,7 @@ export function webhookBody(n: Notification): Record<string, unknown> {
   };
 }
 
-export const createWebhookNotifier: NotifierFactory = (channel, config, _deps): Notifier => {
+export const createWebhookNotifier: NotifierFactory = (channel, config, deps): Notifier => {
   if (config.type !== "webhook") throw new Error(`channel '${channel}' is not a webhook`);
   return {
     channel,
@@ -51,7 +51,7 @@ export const createWebhookNotifier: NotifierFactory = (channel, config, _deps): 
           method: "POST",
           headers: { "content-type": "application/json", "idempotency-key": ctx.key, ...config.headers },
           body: JSON.stringify(webhookBody(n)),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
+          signal: AbortSignal.timeout(deps.httpTimeoutMs ?? TIMEOUT_MS),
         });
       } catch (err) {
         throw networkError(`webhook ${channel}`, err);

@@ -1,8 +1,10 @@
 /** `npm run bench`: every benchmark, figures printed. */
 import { benchDetectors } from "./detectors.js";
 import { benchExperiments } from "./experiments.js";
+import { benchScale } from "./scale.js";
 import { benchTick } from "./tick.js";
 
 await benchTick(1000);
+await benchScale();
 await benchDetectors();
 await benchExperiments();

@@ -4,7 +4,8 @@
  * a broken `value` expression fails only its own metric.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Point } from "../detectors/types.js";
+import { getDetector } from "../detectors/registry.js";
+import { type Point, runBatch } from "../detectors/types.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
 import type { Database } from "../src/db/database.js";
@@ -132,6 +133,49 @@ describe("grouped scans", () => {
     expect(r.metrics.find((x) => x.metric === "m2")?.series).toBe(3);
     // the shared query, then one per metric
     expect(c.reads()).toBe(1 + ms.length);
+  });
+});
+
+describe("history load in chunks", () => {
+  it("a lookback longer than one chunk is read in several passes and judged as one replay", async () => {
+    const t = await openTestDatabase();
+    try {
+      await createMetricTable(t.db, "long_data");
+      const rnd = noise(3);
+      const data: Row[] = [];
+      for (let h = 0; h < 30 * 24; h++) data.push({ ts: T0 + h * HOUR + 60_000, v: h === 719 ? 400 : 100 + rnd() * 10 });
+      await insertRows(t.db, "long_data", data);
+      await migrate(t.db);
+      const m = baseMetric({
+        name: "long",
+        source: { table: "long_data", time_column: "ts", value: "sum(v)", split_by: [], dimensions: [] },
+        detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }],
+        lookbackMs: 30 * 24 * HOUR,
+      });
+      const c = counting(t.db, "long_data");
+      const judged: Array<{ t: number; expected: number | null; flag: boolean }> = [];
+      const engine = new Engine(vigilConfig([m]), {
+        store: new StateStore(t.db),
+        fetch: makeFetcher(c.db, silentLogger()),
+        clock: new ManualClock(T0 + 720 * HOUR + 60_000),
+        log: silentLogger(),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        onJudged: (_m, _s, p, v, flags) => judged.push({ t: p.t, expected: v[0]!.expected, flag: flags[0]! }),
+      });
+      const r = await engine.evaluate();
+      expect(r.failed).toEqual([]);
+      expect(c.reads()).toBe(2);
+      const def = getDetector("zscore")!;
+      const batch = runBatch(
+        def,
+        def.params.parse({ window: 48, k: 4, min_points: 24 }),
+        data.map((x) => ({ t: x.ts - 60_000, v: x.v })),
+      );
+      expect(judged).toEqual([{ t: T0 + 719 * HOUR, expected: batch[719]!.expected, flag: true }]);
+      expect(r.metrics[0]!.events.map((e) => e.event.notify)).toEqual(["firing"]);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -58,6 +58,10 @@ interface MetricRuntime {
   series: Map<string, SeriesRuntime>;
   /** Start of the last judged bucket; null until the first evaluation. */
   watermark: number | null;
+  /** Buckets up to here warm the detectors up and are not judged (set on first sight). */
+  warmUntil: number | null;
+  /** Still loading history (first sight), possibly over several passes. */
+  loading: boolean;
 }
 
 /** How many recent points ride along in a notification for the chart. */
@@ -70,9 +74,14 @@ interface WindowPlan {
   lastClosed: number;
   from: number;
   judgeAfter: number;
-  /** First sight of this metric in this process (history load). */
+  /** Part of the first sight of this metric in this process (history load). */
   fresh: boolean;
+  /** More buckets are due after lastClosed: another pass follows (history load in chunks). */
+  partial: boolean;
 }
+
+/** A history load reads this many buckets per metric per pass. */
+const CHUNK_BUCKETS = 576;
 
 /** A metric whose tick changed no alert: only its watermark is stored, with the others'. */
 interface QuietWrite {
@@ -160,43 +169,95 @@ export class Engine {
       }
       return report;
     }
-    // Decide every metric's window first, so that metrics sharing a scan can be read by one query.
-    const plans = new Map<string, WindowPlan>();
-    const planErrors = new Map<string, string>();
-    for (const m of chosen) {
-      try {
-        plans.set(m.name, await this.planWindow(m));
-      } catch (err) {
-        planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
-      }
-    }
-    const fetch = this.groupedFetch(chosen, plans);
-    // Ticks that change no alert only move the watermark: those are written together at the end.
-    const quiet: QuietWrite[] = [];
-    for (const m of chosen) {
-      let r: MetricReport;
-      try {
-        const planError = planErrors.get(m.name);
-        if (planError !== undefined) throw new Error(planError);
+    // Passes: a steady tick is one pass. A history load is cut into chunks of CHUNK_BUCKETS buckets,
+    // all metrics stepping through one chunk per pass, so that memory stays bounded by a chunk
+    // instead of growing with lookback × series (the detectors keep their state between chunks).
+    const reports = new Map<string, MetricReport>();
+    let pending = chosen;
+    for (let pass = 0; pending.length > 0; pass++) {
+      if (pass > 0) {
+        // Earlier passes may have stored alerts: read them again so that they are updated, not duplicated.
         try {
-          r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences, plans.get(m.name)!, fetch, quiet);
+          openByMetric.clear();
+          for (const a of await this.deps.store.openAlerts()) {
+            const list = openByMetric.get(a.metric) ?? [];
+            list.push(a);
+            openByMetric.set(a.metric, list);
+          }
         } catch (err) {
-          if (!(err instanceof AlertConflictError)) throw err;
-          // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
-          this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
-          const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-          r = await this.evaluateMetric(m, fresh, silences, await this.planWindow(m), this.deps.fetch, quiet);
+          const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+          for (const m of pending) {
+            this.runtimes.delete(m.name);
+            const r = reports.get(m.name);
+            if (r) Object.assign(r, { ok: false, error });
+          }
+          break;
         }
-      } catch (err) {
-        // The state database failed under this metric: report it, go on with the others.
-        const error = scrubSecrets(err instanceof Error ? err.message : String(err));
-        this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
-        r = { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
       }
+      // Decide every metric's window first, so that metrics sharing a scan can be read by one query.
+      const plans = new Map<string, WindowPlan>();
+      const planErrors = new Map<string, string>();
+      for (const m of pending) {
+        try {
+          plans.set(m.name, await this.planWindow(m));
+        } catch (err) {
+          planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
+        }
+      }
+      const fetch = this.groupedFetch(pending, plans);
+      // Ticks that change no alert only move the watermark: those are written together at the end.
+      const quiet: QuietWrite[] = [];
+      const again: MetricConfig[] = [];
+      for (const m of pending) {
+        let r: MetricReport;
+        let partial = false;
+        try {
+          const planError = planErrors.get(m.name);
+          if (planError !== undefined) throw new Error(planError);
+          try {
+            const plan = plans.get(m.name)!;
+            partial = plan.partial;
+            r = await this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences, plan, fetch, quiet);
+          } catch (err) {
+            if (!(err instanceof AlertConflictError)) throw err;
+            // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
+            this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
+            const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
+            const plan = await this.planWindow(m);
+            partial = plan.partial;
+            r = await this.evaluateMetric(m, fresh, silences, plan, this.deps.fetch, quiet);
+          }
+        } catch (err) {
+          // The state database failed under this metric: report it, go on with the others.
+          const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+          this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
+          r = { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
+        }
+        const prev = reports.get(m.name);
+        reports.set(
+          m.name,
+          prev
+            ? {
+                metric: m.name,
+                ok: prev.ok && r.ok,
+                ...(r.error ?? prev.error ? { error: r.error ?? prev.error } : {}),
+                series: Math.max(prev.series, r.series),
+                points: prev.points + r.points,
+                anomalies: prev.anomalies + r.anomalies,
+                events: [...prev.events, ...r.events],
+              }
+            : r,
+        );
+        if (r.ok && partial) again.push(m);
+      }
+      if (quiet.length > 0) await this.writeQuiet(quiet, reports);
+      pending = again.filter((m) => reports.get(m.name)?.ok);
+    }
+    for (const m of chosen) {
+      const r = reports.get(m.name)!;
       report.metrics.push(r);
       if (!r.ok) report.failed.push(m.name);
     }
-    if (quiet.length > 0) await this.writeQuiet(quiet, report);
     return report;
   }
 
@@ -206,7 +267,7 @@ export class Engine {
   }
 
   /** One statement for the watermarks of every metric whose tick changed no alert. */
-  private async writeQuiet(quiet: readonly QuietWrite[], report: TickReport): Promise<void> {
+  private async writeQuiet(quiet: readonly QuietWrite[], reports: ReadonlyMap<string, MetricReport>): Promise<void> {
     try {
       await this.deps.store.write({ outcomes: [], watermarks: quiet.map((q) => ({ metric: q.metric, series: "", watermark: q.watermark })) });
     } catch (err) {
@@ -215,11 +276,10 @@ export class Engine {
       this.deps.log.error({ metrics: quiet.length, err: error }, "storing watermarks failed");
       for (const q of quiet) {
         this.runtimes.delete(q.metric);
-        const r = report.metrics.find((x) => x.metric === q.metric);
+        const r = reports.get(q.metric);
         if (r?.ok) {
           r.ok = false;
           r.error = error;
-          report.failed.push(q.metric);
         }
       }
     }
@@ -279,7 +339,7 @@ export class Engine {
   private runtimeFor(m: MetricConfig): MetricRuntime {
     let rt = this.runtimes.get(m.name);
     if (!rt) {
-      rt = { config: m, signature: JSON.stringify(m), detectors: buildDetectors(m), series: new Map(), watermark: null };
+      rt = { config: m, signature: JSON.stringify(m), detectors: buildDetectors(m), series: new Map(), watermark: null, warmUntil: null, loading: false };
       this.runtimes.set(m.name, rt);
     }
     return rt;
@@ -293,14 +353,20 @@ export class Engine {
     const capacity = Math.max(2, Math.ceil(m.lookbackMs / g));
     const rt = this.runtimeFor(m);
     // The whole lookback on first sight (history = baseline), else only new buckets.
+    let from: number;
     if (rt.watermark === null) {
       const stored = await this.deps.store.watermarks(m.name);
       const w = stored.size > 0 ? Math.max(...stored.values()) : null;
-      const from = lastClosed - (capacity - 1) * g;
+      from = lastClosed - (capacity - 1) * g;
       if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
-      return { now, lastClosed, from, judgeAfter: w !== null && w >= from ? w : lastClosed - g, fresh: true };
-    }
-    return { now, lastClosed, from: rt.watermark + g, judgeAfter: rt.watermark, fresh: false };
+      rt.warmUntil = w !== null && w >= from ? w : lastClosed - g;
+      rt.loading = true;
+    } else from = rt.watermark + g;
+    // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
+    const judgeAfter = Math.max(from - g, rt.warmUntil ?? Number.NEGATIVE_INFINITY);
+    const partial = lastClosed - from >= CHUNK_BUCKETS * g;
+    const end = partial ? from + (CHUNK_BUCKETS - 1) * g : lastClosed;
+    return { now, lastClosed: end, from, judgeAfter, fresh: rt.loading, partial };
   }
 
   private async evaluateMetric(
@@ -456,7 +522,7 @@ export class Engine {
       metrics.pointsEvaluated.inc(report.points);
       // no_data: buckets were due but not one series had a value in any of them.
       const noDataFp = fingerprintOf(m.name, "", "no_data");
-      if ((report.points > 0 && withData === 0) || (fresh && fetched.length === 0)) {
+      if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {
         const id: Identity = { fingerprint: noDataFp, kind: "meta", metric: m.name, series: "", detector: "no_data", details: { runbook: m.runbook } };
         record(noDataFp, raiseMeta(open.get(noDataFp) ?? null, id, `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`, now));
       } else if (withData > 0) {
@@ -469,6 +535,7 @@ export class Engine {
     for (const [fp, a] of open) if (a.kind === "metric" && a.state !== "resolved") record(fp, onTime(a, policy, now));
 
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
+    if (!plan.partial) rt.loading = false;
     if (outcomes.every((o) => o.alert === null)) {
       // Nothing but the watermark to store: batched with the other quiet metrics of this tick.
       rt.watermark = newWatermark;

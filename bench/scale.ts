@@ -1,0 +1,373 @@
+/**
+ * Scale and cost: 1,000 metrics × 10 `split_by` values = 10,000 series of 5-minute buckets in a
+ * real PostgreSQL, metrics sharing tables (100 per table) so that grouped scans matter.
+ *
+ * The data is what a metrics table usually is: pre-aggregated, one row per bucket per split value,
+ * one column per measure (`c0..c99`); each metric is `sum(cK)` on one table. 14 days × 288 buckets ×
+ * 10 regions × 100 measures = 40 M values per 1,000 metrics (403,200 wide rows). A raw event table
+ * with 40 M narrow rows would load in ~10 minutes on a 2-core machine, too slow for `npm run bench`.
+ *
+ * Every configuration runs in its own child process, so that resident memory is its own. Prints:
+ * cold start, steady-state tick vs the bare SQL that fetches the new buckets (the grouped scans
+ * vigil issues, run through the same driver), resident memory, per-series cost at several sizes,
+ * tick time with 7 vs 28 days of history, and alert latency to a local webhook.
+ *
+ * Env: VIGIL_BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
+ * SCALE_SIZES (default "1000,5000,10000,20000"), SCALE_TICKS (default 5), SCALE_ENSEMBLE (series
+ * for the default-ensemble run, default 10000; 0 = skip), SCALE_DAYS (default 14).
+ */
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { ManualClock } from "../src/clock.js";
+import type { MetricConfig, VigilConfig } from "../src/config/types.js";
+import type { Daemon } from "../src/daemon.js";
+import { PgDatabase } from "../src/db/pg.js";
+import { Engine } from "../src/engine/engine.js";
+import { VigilMetrics } from "../src/http/metrics.js";
+import { silentLogger } from "../src/log.js";
+import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
+import { buildBucketScan, buildStructuredQuery } from "../src/sources/index.js";
+import { migrate } from "../src/store/migrations.js";
+import { StateStore } from "../src/store/state-store.js";
+
+const MIN5 = 300_000;
+const DAY = 86_400_000;
+const PER_TABLE = 100;
+const REGIONS = 10;
+const START = Date.UTC(2026, 0, 1);
+
+interface RunSpec {
+  url: string;
+  series: number;
+  detector: "ensemble" | "ewma";
+  days: number;
+  ticks: number;
+  latency?: boolean;
+  ungrouped?: boolean;
+}
+
+interface RunResult {
+  spec: Omit<RunSpec, "url">;
+  coldMs: number;
+  tickMs: number;
+  sqlMs: number;
+  fetchMs: number;
+  rssMb: number;
+  heapMb: number;
+  ungroupedSqlMs?: number;
+  latency?: { insertToHookMs: number; tickMs: number; afterTickMs: number };
+}
+
+/** Every table ends at END; table 0 reaches 28 days back (the history-length comparison), the others `days`. */
+const END = START + 28 * DAY;
+function loadedDays(j: number, days: number): number {
+  return j === 0 ? Math.max(28, days) : days;
+}
+
+function metricsFor(series: number, detector: RunSpec["detector"], days: number): MetricConfig[] {
+  const out: MetricConfig[] = [];
+  for (let i = 0; i < series / REGIONS; i++) {
+    const table = Math.floor(i / PER_TABLE);
+    out.push({
+      name: `m${String(i).padStart(5, "0")}`,
+      source: { table: `scale_t${table}`, time_column: "ts", value: `sum(c${i % PER_TABLE})`, split_by: ["region"], dimensions: [] },
+      granularityMs: MIN5,
+      lookbackMs: days * DAY,
+      delayMs: 0,
+      detectors: detector === "ensemble" ? [] : [{ type: "moving_average", method: "median_mad", window: 30, k: 6 }],
+      direction: "both",
+      minChange: null,
+      for: 1,
+      severity: "warning",
+      repeatEveryMs: null,
+      resolveAfter: 2,
+      notify: ["hook"],
+      schedule: "*/5 * * * *",
+      mute: [],
+    });
+  }
+  return out;
+}
+
+function configOf(metrics: MetricConfig[], hook: string): VigilConfig {
+  return {
+    file: "scale-bench",
+    database: {},
+    timezone: "UTC",
+    http: { port: 0, host: "127.0.0.1" },
+    channels: { hook: { type: "webhook", url: hook, headers: {}, send_resolved: false } },
+    defaults: { schedule: "*/5 * * * *", notify: ["hook"], severity_channels: {}, storm_limit: 1000 },
+    metrics,
+    experiments: [],
+    digest: [],
+    mute: [],
+  };
+}
+
+const columns = Array.from({ length: PER_TABLE }, (_, i) => `c${i}`);
+
+/** One bucket of rows for a table: smooth daily shape plus noise, `spike` multiplies region r0's c0. */
+function bucketInsert(table: number, t: number, spike = 1): { text: string; values: unknown[] } {
+  const b = (t - START) / MIN5;
+  const vals = columns.map((_, i) => `100 + ${(i % 7) + 1} * sin(${b} / 45.8 + ${i}) + random() * 3`);
+  return {
+    text: `INSERT INTO scale_t${table} (ts, region, ${columns.join(", ")})
+           SELECT to_timestamp($1::float8 / 1000), 'r' || r, ${vals.map((v, i) => (i === 0 ? `(${v}) * CASE WHEN r = 0 THEN $2::float8 ELSE 1 END` : v)).join(", ")}
+           FROM generate_series(0, ${REGIONS - 1}) AS r`,
+    values: [t, spike],
+  };
+}
+
+async function child(spec: RunSpec): Promise<RunResult> {
+  const db = new PgDatabase({ url: spec.url, statementTimeoutMs: 600_000 });
+  const metrics = metricsFor(spec.series, spec.detector, spec.days);
+  const tables = Math.ceil(metrics.length / PER_TABLE);
+  const end = END;
+  // buckets an earlier run appended
+  for (let j = 0; j < tables; j++) await db.query(`DELETE FROM scale_t${j} WHERE ts >= $1`, [new Date(END).toISOString()]);
+  const clock = new ManualClock(end + 60_000);
+  const schema = `state_${process.pid}`;
+  let hits: number[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      hits.push(performance.now());
+      res.writeHead(200).end("{}");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const config = configOf(metrics, hook);
+  let fetchMs = 0;
+  const fetcher = makeFetcher(db, silentLogger());
+  const grouped = makeGroupFetcher(db, silentLogger());
+  const timed =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const t0 = performance.now();
+      try {
+        return await f(...a);
+      } finally {
+        fetchMs += performance.now() - t0;
+      }
+    };
+  let evaluate: () => Promise<unknown>;
+  let drain: () => Promise<unknown> = async () => {};
+  let daemon: Daemon | null = null;
+  if (spec.latency) {
+    // imported only here: the daemon pulls in chat SDKs and the chart renderer, which the other runs do not need
+    const { Daemon } = await import("../src/daemon.js");
+    daemon = await Daemon.create({ configPath: "scale-bench", config, metricsDb: db, stateDb: db, http: false, watch: false, clock, log: silentLogger() });
+    const d = daemon;
+    evaluate = () => d.tickOnce(undefined, "*/5 * * * *");
+    drain = () => d.dispatcher.drain();
+  } else {
+    await migrate(db, schema);
+    const engine = new Engine(config, {
+      store: new StateStore(db, schema),
+      fetch: timed(fetcher),
+      fetchGroup: timed(grouped),
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
+    evaluate = async () => {
+      const r = await engine.evaluate();
+      if (process.env.SCALE_DEBUG) {
+        const ev = r.metrics.reduce((a, x) => a + x.events.length, 0);
+        const an = r.metrics.reduce((a, x) => a + x.anomalies, 0);
+        console.error(`tick: ${r.metrics.length} metrics, ${r.failed.length} failed, ${an} anomalies, ${ev} events`);
+      }
+      return r;
+    };
+  }
+  const rss = (what: string) => {
+    (globalThis as { gc?: () => void }).gc?.();
+    if (process.env.SCALE_DEBUG) console.error(`${what}: rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
+  };
+  rss("before the history load");
+  const t0 = performance.now();
+  await evaluate();
+  const coldMs = performance.now() - t0;
+  rss("after the history load");
+  await drain();
+  const tickMs: number[] = [];
+  const sqlMs: number[] = [];
+  const fetchShare: number[] = [];
+  let ungroupedSqlMs: number | undefined;
+  for (let k = 0; k < spec.ticks; k++) {
+    const t = end + k * MIN5;
+    for (let j = 0; j < tables; j++) {
+      const q = bucketInsert(j, t);
+      await db.query(q.text, q.values);
+    }
+    clock.advance(MIN5);
+    // the bare SQL of this tick: one grouped scan per table over the new bucket, through the same driver
+    const s0 = performance.now();
+    for (let j = 0; j < tables; j++) {
+      const ms = metrics.slice(j * PER_TABLE, (j + 1) * PER_TABLE);
+      const q = buildBucketScan(
+        {
+          table: `scale_t${j}`,
+          timeColumn: "ts",
+          granularityMs: MIN5,
+          splitBy: ["region"],
+          aggregates: ms.map((m, i) => ({ alias: `v${i}`, expr: m.source!.value })),
+        },
+        { from: t, to: t + MIN5 },
+      );
+      await db.query(q.text, q.values);
+    }
+    const s1 = performance.now();
+    fetchMs = 0;
+    await evaluate();
+    const s2 = performance.now();
+    sqlMs.push(s1 - s0);
+    tickMs.push(s2 - s1);
+    fetchShare.push(fetchMs);
+    if (spec.ungrouped && k === spec.ticks - 1) {
+      const u0 = performance.now();
+      for (const m of metrics) {
+        const q = buildStructuredQuery(m, { from: t, to: t + MIN5 });
+        await db.query(q.text, q.values);
+      }
+      ungroupedSqlMs = performance.now() - u0;
+    }
+  }
+  let latency: RunResult["latency"];
+  if (spec.latency) {
+    // An anomalous bucket lands; the tick at its close sees it and the webhook should follow at once.
+    const t = end + spec.ticks * MIN5;
+    hits = [];
+    const i0 = performance.now();
+    for (let j = 0; j < tables; j++) {
+      const q = bucketInsert(j, t, j === 0 ? 50 : 1);
+      await db.query(q.text, q.values);
+    }
+    clock.advance(MIN5);
+    const k0 = performance.now();
+    await evaluate();
+    const k1 = performance.now();
+    await drain();
+    const hit = hits[0];
+    if (hit === undefined) throw new Error("the anomaly did not reach the webhook");
+    latency = { insertToHookMs: hit - i0, tickMs: k1 - k0, afterTickMs: hit - k1 };
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem = process.memoryUsage();
+  await daemon?.stop(1000);
+  server.closeAllConnections();
+  server.close();
+  if (!spec.latency) await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+  await db.close();
+  const { url: _url, ...rest } = spec;
+  return {
+    spec: rest,
+    coldMs,
+    tickMs: median(tickMs),
+    sqlMs: median(sqlMs),
+    fetchMs: median(fetchShare),
+    rssMb: mem.rss / 1e6,
+    heapMb: (mem.heapUsed + mem.arrayBuffers) / 1e6,
+    ...(ungroupedSqlMs === undefined ? {} : { ungroupedSqlMs }),
+    ...(latency ? { latency } : {}),
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+function runChild(spec: RunSpec): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=4096", "--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    p.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code === 0 && line.startsWith("{")) resolve(JSON.parse(line) as RunResult);
+      else reject(new Error(`scale child failed (${code}): ${out.slice(-2000)}`));
+    });
+  });
+}
+
+export async function benchScale(): Promise<void> {
+  const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const sizes = (process.env.SCALE_SIZES ?? "1000,5000,10000,20000").split(",").map(Number);
+  const ticks = Number(process.env.SCALE_TICKS ?? 5);
+  const ensembleSeries = Number(process.env.SCALE_ENSEMBLE ?? 10000);
+  const days = Number(process.env.SCALE_DAYS ?? 14);
+  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+  } catch {
+    console.log("scale bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL); PGlite cannot hold 10,000 series of 5-minute history in reasonable time");
+    await client.end().catch(() => {});
+    return;
+  }
+  const name = `vigil_scale_${process.pid}`;
+  await client.query(`CREATE DATABASE ${name}`);
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  try {
+    const db = new PgDatabase({ url, statementTimeoutMs: 600_000 });
+    const maxSeries = Math.max(...sizes, ensembleSeries, 10000);
+    const tables = Math.ceil(maxSeries / REGIONS / PER_TABLE);
+    const l0 = performance.now();
+    for (let j = 0; j < tables; j++) {
+      const d = loadedDays(j, days);
+      await db.exec(`CREATE TABLE scale_t${j} (ts timestamptz NOT NULL, region text NOT NULL, ${columns.map((c) => `${c} double precision`).join(", ")})`);
+      const vals = columns.map((_, i) => `100 + ${(i % 7) + 1} * sin(b / 45.8 + ${i}) + random() * 3`);
+      await db.query(
+        `INSERT INTO scale_t${j} SELECT to_timestamp(($1::float8 + b::float8 * ${MIN5}) / 1000), 'r' || r, ${vals.join(", ")}
+         FROM generate_series($2::int, $3::int - 1) AS b, generate_series(0, ${REGIONS - 1}) AS r`,
+        [START, (END - d * DAY - START) / MIN5, (END - START) / MIN5],
+      );
+      await db.exec(`CREATE INDEX ON scale_t${j} (ts); ANALYZE scale_t${j}`);
+    }
+    const loadS = (performance.now() - l0) / 1000;
+    await db.close();
+    console.log(
+      `scale bench — PostgreSQL (${u.host}), 5-minute buckets, ${PER_TABLE} metrics per table × ${REGIONS} split values; ` +
+        `${tables} tables, ${((tables * PER_TABLE * REGIONS * days * DAY) / MIN5 / 1e6).toFixed(0)} M values (+14 days on table 0) loaded in ${loadS.toFixed(0)} s`,
+    );
+    const fmt = (r: RunResult) =>
+      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
+    console.log("  cost by size (cheap detector: moving_average ewma, so the engine's own cost shows):");
+    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "ewma", days, ticks, ungrouped: n === 10000 }).then((r) => (last = r)))}`);
+    if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
+    if (ensembleSeries > 0) {
+      console.log("  default detector (ensemble):");
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks }))}`);
+    }
+    console.log("  history length (1,000 series, ewma):");
+    for (const d of [7, 28]) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "ewma", days: d, ticks }))}`);
+    const lat = await runChild({ url, series: 10000, detector: "ewma", days, ticks: 2, latency: true });
+    console.log(
+      `  alert latency (10,000 series, ewma, daemon tick + outbox + webhook): insert → webhook ${lat.latency!.insertToHookMs.toFixed(0)} ms; ` +
+        `the tick ${lat.latency!.tickMs.toFixed(0)} ms, webhook ${lat.latency!.afterTickMs.toFixed(0)} ms after it`,
+    );
+  } finally {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.end();
+  }
+}
+let last: RunResult | null = null;
+
+if (process.argv[2] === "--child") {
+  const r = await child(JSON.parse(process.argv[3]!) as RunSpec);
+  console.log(JSON.stringify(r));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  await benchScale();
+}

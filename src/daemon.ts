@@ -22,7 +22,7 @@ import { evaluateExperiments } from "./experiments/evaluate.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, type Logger, scrubSecrets } from "./log.js";
-import { LeaderElector } from "./leader.js";
+import { LeaderElector, ShardManager, shardOf } from "./leader.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import { migrate } from "./store/migrations.js";
@@ -76,6 +76,10 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   private readonly failingChannels = new Set<string>();
 
   private elector: LeaderElector | null = null;
+  /** Sharded metric ticks (VIGIL_SHARDS > 1): the shards this replica holds, and their own scheduler. */
+  private shardManager: ShardManager | null = null;
+  private shardScheduler: Scheduler | null = null;
+  private readonly shardCount: number;
   private bots: { stop(): Promise<void> } | null = null;
   /** What on-call can do from the chat and the CLI. */
   readonly actions: AlertActions;
@@ -92,6 +96,9 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   ) {
     super();
     const stdout = opts.stdout ?? process.stdout;
+    const shards = Number((opts.env ?? process.env).VIGIL_SHARDS ?? 1);
+    if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`VIGIL_SHARDS must be a whole number from 1 to 1024, got ${(opts.env ?? process.env).VIGIL_SHARDS}`);
+    this.shardCount = shards;
     this.notifiers = createNotifiers({ config, log, stdout });
     this.actions = new AlertActions(store, clock, () => this.config);
     this.engine = new Engine(config, {
@@ -193,9 +200,11 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     return report;
   }
 
-  private schedule(): void {
-    const scheduler = this.scheduler!;
-    scheduler.clear();
+  /**
+   * One job per distinct metric schedule. Sharded (VIGIL_SHARDS > 1), each run ticks only the metrics
+   * whose shard this replica holds, and only the leader delivers; otherwise the leader ticks them all.
+   */
+  private scheduleMetrics(scheduler: Scheduler): void {
     const groups = new Map<string, { cron: string; names: string[] }>();
     for (const m of this.config.metrics) {
       const key = `${m.schedule} @ ${this.config.timezone}`;
@@ -209,14 +218,24 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         cron: g.cron,
         timezone: this.config.timezone,
         run: async () => {
-          const report = await this.tickOnce(g.names, g.cron);
-          this.log.debug(
-            { schedule: g.cron, metrics: report.metrics.length, failed: report.failed },
-            "tick done",
-          );
-          await this.dispatcher.drain();
+          const held = this.shardManager?.shards;
+          const names = held ? g.names.filter((n) => held.has(shardOf(n, this.shardCount))) : g.names;
+          if (names.length === 0) return;
+          const report = await this.tickOnce(names, g.cron);
+          this.log.debug({ schedule: g.cron, metrics: report.metrics.length, failed: report.failed }, "tick done");
+          if (this.isLeader) await this.dispatcher.drain();
         },
       });
+    }
+  }
+
+  private schedule(): void {
+    const scheduler = this.scheduler!;
+    scheduler.clear();
+    if (!this.shardManager) this.scheduleMetrics(scheduler);
+    else if (this.shardScheduler) {
+      this.shardScheduler.clear();
+      this.scheduleMetrics(this.shardScheduler);
     }
     // Experiments: one job per distinct schedule, like metrics (job names say what they are).
     const expGroups = new Map<string, string[]>();
@@ -323,6 +342,36 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     elector.on("lost", () => void this.standBy());
     this.elector = elector;
     elector.start();
+    if (this.shardCount > 1) this.startShards();
+  }
+
+  /** Metric ticks sharded over replicas: hold a fair share of the shard locks, tick their metrics. */
+  private startShards(): void {
+    const shards = new ShardManager({
+      db: this.stateDb,
+      log: this.log,
+      shards: this.shardCount,
+      retryMs: this.opts.leaderRetryMs,
+      idle: () => this.serial,
+    });
+    let before = new Set<number>();
+    shards.on("changed", (held) => {
+      const lost = [...before].filter((i) => !held.has(i));
+      before = new Set(held);
+      // Another replica owns these metrics now: drop their state, so that a later return reloads it from the database.
+      if (lost.length > 0) {
+        const names = this.config.metrics.filter((m) => lost.includes(shardOf(m.name, this.shardCount))).map((m) => m.name);
+        void this.enqueue(async () => this.engine.forget(names));
+      }
+      if (held.size > 0 && !this.shardScheduler && this.running) {
+        this.shardScheduler = (this.opts.scheduler ?? ((log, onSkip) => new CronScheduler(log, onSkip)))(this.log, (job) =>
+          this.metrics.ticksSkipped.inc({ schedule: job }),
+        );
+        this.scheduleMetrics(this.shardScheduler);
+      }
+    });
+    this.shardManager = shards;
+    shards.start();
   }
 
   /** This replica won the lock: schedule ticks and run the dispatcher. */
@@ -442,6 +491,10 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       if (old !== notifiers) for (const n of old.values()) await n.close?.().catch(() => {});
       this.engine.setConfig(config);
       if (this.scheduler) this.schedule();
+      else if (this.shardScheduler) {
+        this.shardScheduler.clear();
+        this.scheduleMetrics(this.shardScheduler);
+      }
       if (chatChanged && this.bots) {
         // Tokens or API roots changed: the bots must reconnect with the new ones.
         await this.stopBots();
@@ -478,6 +531,8 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const wasLeader = this.scheduler !== null;
     await this.scheduler?.stop();
     this.scheduler = null;
+    await this.shardScheduler?.stop();
+    this.shardScheduler = null;
     await this.serial;
     if (wasLeader) {
       const deadline = Date.now() + flushMs;
@@ -487,6 +542,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       ]);
     }
     await this.stopBots();
+    await this.shardManager?.stop();
     await this.elector?.stop();
     await this.http?.close();
     for (const n of this.notifiers.values()) await n.close?.().catch(() => {});

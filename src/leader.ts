@@ -136,3 +136,131 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
     await conn?.close().catch(() => {});
   }
 }
+
+/** The shard (0..shards-1) of a metric: a stable hash of its name, the same in every replica and release. */
+export function shardOf(name: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(name, "utf8")) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h % shards;
+}
+
+/** Lock keys (two-int form) that say "a replica is here": pg_locks counts them, so each knows its fair share. */
+const PRESENCE_CLASS = 0x76676c; // "vgl"
+
+export interface ShardOptions {
+  db: Database;
+  log: Logger;
+  shards: number;
+  /** How often shard locks are balanced and retried (ms). */
+  retryMs?: number;
+  /** Resolves when no tick is in flight: a shard is released only between ticks. */
+  idle?: () => Promise<unknown>;
+}
+
+/**
+ * Metric shards over advisory locks, `vigil:shard:<i>` each, held on one dedicated connection. Every
+ * replica also holds a presence lock, so each sees how many replicas there are and holds its fair
+ * share, ceil(shards / replicas): a replica that joins gets shards handed over, and when one dies
+ * PostgreSQL drops its locks and the survivors take its shards within `retryMs`.
+ */
+export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<number>] }> {
+  private conn: DedicatedConnection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private busy = false;
+  private readonly held = new Set<number>();
+  private readonly keys: bigint[];
+  private readonly retryMs: number;
+  private readonly me = 1 + Math.floor(Math.random() * 0x7ffffffe);
+
+  constructor(private readonly o: ShardOptions) {
+    super();
+    this.keys = Array.from({ length: o.shards }, (_, i) => lockKey(`vigil:shard:${i}`));
+    this.retryMs = o.retryMs ?? 1000;
+  }
+
+  get shards(): ReadonlySet<number> {
+    return this.held;
+  }
+
+  start(): void {
+    if (this.o.db.kind === "pglite") {
+      for (let i = 0; i < this.o.shards; i++) this.held.add(i);
+      queueMicrotask(() => this.emit("changed", this.held));
+      return;
+    }
+    void this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped || this.busy) return;
+    this.busy = true;
+    try {
+      if (!this.conn) {
+        const conn = await this.o.db.dedicated();
+        conn.onLost((err) => this.lose(`shard connection lost: ${scrubSecrets(err.message)}`));
+        this.conn = conn;
+        await conn.query("SELECT pg_advisory_lock($1::int, $2::int)", [PRESENCE_CLASS, this.me]);
+      }
+      const conn = this.conn;
+      const { rows } = await conn.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = $1::int::oid
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [PRESENCE_CLASS],
+      );
+      const replicas = Math.max(1, Number(rows[0]?.n ?? 1));
+      const fair = Math.ceil(this.o.shards / replicas);
+      let changed = false;
+      if (this.held.size > fair) {
+        await this.o.idle?.();
+        for (const i of [...this.held].sort((a, b) => b - a).slice(0, this.held.size - fair)) {
+          await conn.query("SELECT pg_advisory_unlock($1::bigint)", [this.keys[i]!.toString()]);
+          this.held.delete(i);
+          changed = true;
+        }
+      }
+      // Start at a different shard in each replica, so that two newcomers do not race for the same ones.
+      for (let k = 0; k < this.o.shards && this.held.size < fair && !this.stopped; k++) {
+        const i = (this.me + k) % this.o.shards;
+        if (this.held.has(i)) continue;
+        const r = await conn.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [this.keys[i]!.toString()]);
+        if (r.rows[0]?.ok === true) {
+          this.held.add(i);
+          changed = true;
+        }
+      }
+      if (changed) {
+        this.o.log.info({ shards: [...this.held].sort((a, b) => a - b), replicas }, "metric shards held");
+        this.emit("changed", this.held);
+      }
+    } catch (err) {
+      this.lose(scrubSecrets(err instanceof Error ? err.message : String(err)));
+    } finally {
+      this.busy = false;
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.attempt(), this.retryMs);
+        this.timer.unref();
+      }
+    }
+  }
+
+  private lose(reason: string): void {
+    const conn = this.conn;
+    this.conn = null;
+    void conn?.close().catch(() => {});
+    if (this.held.size === 0) return;
+    this.held.clear();
+    this.o.log.warn({ reason }, "metric shards lost");
+    this.emit("changed", this.held);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const conn = this.conn;
+    this.conn = null;
+    this.held.clear();
+    await conn?.close().catch(() => {});
+  }
+}

@@ -5,7 +5,7 @@ export function escapeXml(text: string): string {
   // The bundled DejaVu font has no emoji: drop them (and their joiners/variation selectors) rather
   // than draw empty boxes.
   return text
-    .replace(/[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u200D\uFE0F]/gu, "")
+    .replace(/\p{Extended_Pictographic}|[\u{1F1E6}-\u{1F1FF}]|\u200D|\uFE0F/gu, "")
     .replace(/^\s+/, "")
     .replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,19 +7,13 @@ import { Daemon } from "../src/daemon.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
+import { freePort } from "./helpers/net.js";
 import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
 import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Hourly rows up to the real current hour, two series, a spike in the last closed bucket of "b". */
 function recentRows(spike = true): Row[] {

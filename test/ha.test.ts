@@ -4,25 +4,18 @@
  * Needs a PostgreSQL server (PGlite is single-process), so it runs in CI's PostgreSQL pass.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { freePort } from "./helpers/net.js";
 import { startCli, until, waitExit } from "./helpers/cli.js";
 import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const SEC = 1000;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Per second from `from`: blocks of 4 s, anomalous (1000) for the first 2, normal (100) after. */
 async function seed(db: TestDatabase["db"], table: string, from: number, seconds: number): Promise<number[]> {

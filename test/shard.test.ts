@@ -4,11 +4,11 @@
  * every metric keeps being evaluated, and no notification is sent twice.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockKey, shardOf } from "../src/leader.js";
+import { freePort } from "./helpers/net.js";
 import { startCli, until, waitExit } from "./helpers/cli.js";
 import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -17,13 +17,6 @@ const SEC = 1000;
 const SHARDS = 4;
 const METRICS = Array.from({ length: 8 }, (_, i) => `shard_metric_${i}`);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe("shardOf", () => {
   it("is stable and spreads names over the shards", () => {

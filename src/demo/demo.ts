@@ -12,7 +12,8 @@ import { formatProblem } from "../config/problem.js";
 import { Daemon } from "../daemon.js";
 import { PgliteDatabase } from "../db/pglite.js";
 import { createLogger } from "../log.js";
-import { createDemoTables, insertEvents } from "./seed.js";
+import type { VigilConfig } from "../config/types.js";
+import { createDemoExperiment, createDemoTables, insertEvents } from "./seed.js";
 import { generateEvents, type Injection, rng } from "./synthetic.js";
 
 const HOUR = 3_600_000;
@@ -83,6 +84,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
     return 2;
   }
+  const chats = addChatChannels(loaded.config, process.env);
 
   say("vigil demo — embedded PostgreSQL (PGlite), synthetic product events, alerts below.");
   say(`Simulated time: one hour every ${secondsPerHour}s, starting ${new Date(simStart).toISOString()}. Ctrl-C to stop.`);
@@ -91,6 +93,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   const rand = rng(42);
   const gen = { perHour: 300, users: 4000, injections, rand };
   await createDemoTables(db);
+  await createDemoExperiment(db, simStart);
   const t0 = Date.now();
   let generatedTo = simStart - 30 * DAY;
   const history = generateEvents(generatedTo, simStart, gen);
@@ -98,6 +101,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   generatedTo = simStart;
   say(`Seeded ${history.length.toLocaleString("en-US")} events over 30 days in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
   say(`Metrics: ${loaded.config.metrics.map((m) => m.name).join(", ")}; anomalies are injected every 6 simulated hours.`);
+  say(`Experiment: new_checkout (its treatment fails checkouts more often: a harmed guardrail).`);
+  if (chats.length) say(`Also sending to: ${chats.join(", ")}.`);
   say("");
 
   let http = opts.http !== false;
@@ -143,4 +148,40 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   await db.close();
   say("demo stopped.");
   return 0;
+}
+
+/**
+ * The demo also posts to Telegram and/or Slack when their tokens and a destination are in the
+ * environment: TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID (TELEGRAM_ALLOWED_USERS: ids that may press
+ * buttons), SLACK_BOT_TOKEN + SLACK_CHANNEL (SLACK_APP_TOKEN for buttons, SLACK_ALLOWED_USERS).
+ */
+export function addChatChannels(config: VigilConfig, env: NodeJS.ProcessEnv): string[] {
+  const added: string[] = [];
+  const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_CHAT_ID) {
+    config.telegram = {
+      token: env.TELEGRAM_BOT_TOKEN,
+      ...(env.TELEGRAM_API_URL ? { api_url: env.TELEGRAM_API_URL } : {}),
+      allowed_users: list(env.TELEGRAM_ALLOWED_USERS).map(Number).filter(Number.isFinite),
+    };
+    config.channels.telegram = { type: "telegram", chat_id: env.TELEGRAM_CHAT_ID, send_resolved: true };
+    added.push("telegram");
+  }
+  if (env.SLACK_BOT_TOKEN && env.SLACK_CHANNEL) {
+    config.slack = {
+      token: env.SLACK_BOT_TOKEN,
+      ...(env.SLACK_APP_TOKEN ? { app_token: env.SLACK_APP_TOKEN } : {}),
+      ...(env.SLACK_API_URL ? { api_url: env.SLACK_API_URL } : {}),
+      allowed_users: list(env.SLACK_ALLOWED_USERS),
+    };
+    config.channels.slack = { type: "slack", channel: env.SLACK_CHANNEL, send_resolved: true };
+    added.push("slack");
+  }
+  if (added.length) {
+    config.defaults.notify = [...config.defaults.notify, ...added];
+    for (const m of config.metrics) m.notify = [...m.notify, ...added];
+    for (const e of config.experiments) e.notify = [...e.notify, ...added];
+    for (const d of config.digest) d.notify = [...d.notify, ...added];
+  }
+  return added;
 }

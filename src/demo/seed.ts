@@ -36,3 +36,29 @@ export async function insertEvents(db: Database, rows: readonly EventRow[]): Pro
     );
   }
 }
+
+/**
+ * The demo experiment: 4,000 users split 50/50 a week ago; their checkout attempts since, with the
+ * treatment failing more often (6% vs 4%) — a harmed guardrail vigil should catch.
+ */
+export async function createDemoExperiment(db: Database, simStart: number): Promise<void> {
+  await db.exec(`
+    DROP TABLE IF EXISTS exp_assignments;
+    DROP TABLE IF EXISTS checkout_attempts;
+    CREATE TABLE exp_assignments (user_id integer NOT NULL, variant text NOT NULL, assigned_at timestamptz NOT NULL, experiment text NOT NULL);
+    CREATE TABLE checkout_attempts (user_id integer NOT NULL, ts timestamptz NOT NULL, failed boolean NOT NULL);
+  `);
+  await db.query(
+    `INSERT INTO exp_assignments
+     SELECT u, CASE WHEN u % 2 = 0 THEN 'control' ELSE 'treatment' END,
+            to_timestamp($1::float8 / 1000) - interval '7 days' + (u % 1000) * interval '1 minute', 'new_checkout'
+     FROM generate_series(1, 4000) AS u`,
+    [simStart],
+  );
+  await db.query(
+    `INSERT INTO checkout_attempts
+     SELECT a.user_id, a.assigned_at + (k * 13 + a.user_id % 97) * interval '1 hour',
+            random() < CASE WHEN a.variant = 'control' THEN 0.04 ELSE 0.06 END
+     FROM exp_assignments a, generate_series(1, 8) AS k`,
+  );
+}

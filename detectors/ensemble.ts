@@ -41,19 +41,21 @@ import {
 } from "./seasonal-profile.js";
 import {
   isValue,
-  lowerBound,
+  type LazyWindow,
+  lazyWindow,
   lowerBoundIn,
+  lwClear,
+  lwDue,
+  lwPush,
+  lwRefresh,
+  lwSortedView,
   MAD_TO_SIGMA,
   quantileSorted,
   type SortedWindow,
   safeScale,
   sigmaReason,
   sortedWindow,
-  swClear,
   swMad,
-  swMedian,
-  swPush,
-  swPushAt,
 } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
@@ -81,8 +83,15 @@ const STEPS = 10;
 const SHIFT_CHECK = 12;
 const SHIFT_AGREE = 10;
 const SHIFT_SIGMAS = 3;
-/** Baseline statistics are recomputed every this many points. */
-const REFRESH = 16;
+/** View history is kept as per-block maxima (and active counts) of this many rows. */
+const HIST_BLOCK = 16;
+
+function histBlock(history: number): number {
+  return Math.min(HIST_BLOCK, Math.max(1, history >> 3));
+}
+function histBlocks(history: number): number {
+  return Math.max(1, Math.floor(history / histBlock(history)));
+}
 
 const params = z.object({
   window: z.number().int().min(10).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
@@ -111,8 +120,10 @@ const params = z.object({
 export type EnsembleParams = z.infer<typeof params>;
 
 export interface EnsembleState {
-  base: SortedWindow;
-  steps: SortedWindow;
+  /** The baseline window; its sorted copy (median, MAD, quantiles, nearest value) is refreshed in batches. */
+  base: LazyWindow;
+  /** Absolute steps between consecutive values, same window (their median is the usual step). */
+  steps: LazyWindow;
   prev: number;
   n: number;
   shortBuf: Float64Array;
@@ -121,10 +132,20 @@ export interface EnsembleState {
   medSum: number;
   stepBuf: Float64Array;
   stepSum: number;
-  /** View history: `history` rows of NF values, ring; running maxima per view. */
-  hist: Float64Array;
+  /**
+   * View history, in blocks of `histBlock(history)` rows: per block and view the maximum and how
+   * many rows were active (non-zero), ring of `histBlocks(history)` full blocks plus the current
+   * one; running maxima per view over all of it.
+   */
+  histBlkMax: Float32Array;
+  histBlkCnt: Uint8Array;
+  curMax: Float64Array;
+  curCnt: Float64Array;
+  blkRows: number;
+  blkHead: number;
+  blkN: number;
   histMax: Float64Array;
-  histHead: number;
+  /** Rows of the view history (capped at `history`). */
   histN: number;
   /** Rows of the view history in which each view was active (non-zero). */
   viewN: Float64Array;
@@ -153,12 +174,11 @@ export interface EnsembleState {
   zSeason: number;
   profile: SeasonalProfileState;
   missing: MissingState;
-  /** Cached baseline: median, robust sigma, range, median step; refreshed every REFRESH points. */
+  /** Cached baseline: median, robust sigma, range, median step; refreshed with the sorted window. */
   median: number;
   sd: number;
   range: number;
   stepScale: number;
-  refresh: number;
 }
 
 function missingParams(p: EnsembleParams): MissingParams {
@@ -192,26 +212,41 @@ function ring(buf: Float64Array, len: number, n: number, x: number): number {
 
 function recordViews(s: EnsembleState, p: EnsembleParams): void {
   const H = p.history;
-  const full = s.histN === H;
-  const row = s.histHead * NF;
   for (let k = 0; k < NF; k++) {
-    const old = s.hist[row + k]!;
     const v = s.views[k]!;
-    if (full && old > 0) s.viewN[k] = s.viewN[k]! - 1;
-    if (v > 0) s.viewN[k] = s.viewN[k]! + 1;
-    s.hist[row + k] = v;
-    if (v >= s.histMax[k]!) s.histMax[k] = v;
-    else if (full && old === s.histMax[k]) {
-      // the maximum just left the window: rescan (rare, O(history))
+    if (v > s.curMax[k]!) s.curMax[k] = v;
+    if (v > s.histMax[k]!) s.histMax[k] = v;
+    if (v > 0) {
+      s.curCnt[k] = s.curCnt[k]! + 1;
+      s.viewN[k] = s.viewN[k]! + 1;
+    }
+  }
+  s.rows++;
+  if (++s.blkRows === histBlock(H)) {
+    // the block is full: it replaces the oldest one, and the maxima are rescanned (O(blocks))
+    const nb = histBlocks(H);
+    const row = s.blkHead * NF;
+    for (let k = 0; k < NF; k++) {
+      if (s.blkN === nb) s.viewN[k] = s.viewN[k]! - s.histBlkCnt[row + k]!;
+      s.histBlkMax[row + k] = s.curMax[k]!;
+      s.histBlkCnt[row + k] = s.curCnt[k]!;
+      s.curMax[k] = 0;
+      s.curCnt[k] = 0;
+    }
+    s.blkHead = s.blkHead + 1 === nb ? 0 : s.blkHead + 1;
+    if (s.blkN < nb) s.blkN++;
+    s.blkRows = 0;
+    for (let k = 0; k < NF; k++) {
       let mx = 0;
-      for (let i = k; i < H * NF; i += NF) if (s.hist[i]! > mx) mx = s.hist[i]!;
+      for (let i = k; i < s.blkN * NF; i += NF) if (s.histBlkMax[i]! > mx) mx = s.histBlkMax[i]!;
       s.histMax[k] = mx;
     }
   }
-  s.histHead = s.histHead + 1 === H ? 0 : s.histHead + 1;
-  if (!full) s.histN++;
-  s.rows++;
+  s.histN = Math.min(H, s.blkN * histBlock(H) + s.blkRows);
 }
+
+/** The sorted baseline as a `SortedWindow` for `swMad` (scratch view, no copy). */
+const SORTED_VIEW: SortedWindow = sortedWindow(0);
 
 /**
  * Another model took over a view: its old values are not comparable any more. Keep how long the
@@ -219,7 +254,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
  */
 function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   const cap = FLOOR[k]! / p.novelty;
-  for (let i = k; i < p.history * NF; i += NF) if (s.hist[i]! > cap) s.hist[i] = cap;
+  for (let i = k; i < s.histBlkMax.length; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
+  if (s.curMax[k]! > cap) s.curMax[k] = cap;
   if (s.histMax[k]! > cap) s.histMax[k] = cap;
 }
 
@@ -257,8 +293,8 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   type: "ensemble",
   params,
   init: (p) => ({
-    base: sortedWindow(p.window),
-    steps: sortedWindow(p.window),
+    base: lazyWindow(p.window),
+    steps: lazyWindow(p.window),
     prev: Number.NaN,
     n: 0,
     shortBuf: new Float64Array(SHORT),
@@ -267,9 +303,14 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     medSum: 0,
     stepBuf: new Float64Array(STEPS),
     stepSum: 0,
-    hist: new Float64Array(p.history * NF),
+    histBlkMax: new Float32Array(histBlocks(p.history) * NF),
+    histBlkCnt: new Uint8Array(histBlocks(p.history) * NF),
+    curMax: new Float64Array(NF),
+    curCnt: new Float64Array(NF),
+    blkRows: 0,
+    blkHead: 0,
+    blkN: 0,
     histMax: new Float64Array(NF),
-    histHead: 0,
     histN: 0,
     viewN: new Float64Array(NF),
     views: new Float64Array(NF),
@@ -292,7 +333,6 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     sd: 0,
     range: 0,
     stepScale: 0,
-    refresh: 0,
   }),
   step(s, point: Point, p): Verdict {
     const kind = advance(s, point, p);
@@ -378,25 +418,24 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
 
   let kind = gapAlert ? GAP : NONE;
   const w = s.base;
-  // where x goes in the baseline window, when the gap view searched it (−1: not searched)
-  let at = -1;
   if (w.n >= Math.min(p.window, 30)) {
-    // the baseline moves slowly over a long window: refreshing its median and scales every few
-    // points (and right after a re-baseline) costs little accuracy and most of the time
-    if (s.refresh <= 0 || w.n < p.window) {
-      const m0 = swMedian(w);
+    // the baseline moves slowly over a long window: its sorted copy, median and scales are
+    // refreshed in batches (a few percent of the window; every point right after a re-baseline)
+    if (lwDue(w)) {
+      lwRefresh(w);
+      const sn = w.sn;
+      const m0 = quantileSorted(w.sorted, sn, 0.5);
       // floors keep the scale meaningful when most of the window is one constant value
-      const spread = quantileSorted(w.sorted, w.n, 0.95) - quantileSorted(w.sorted, w.n, 0.05);
-      const range0 = w.sorted[w.n - 1]! - w.sorted[0]!;
+      const spread = quantileSorted(w.sorted, sn, 0.95) - quantileSorted(w.sorted, sn, 0.05);
+      const range0 = w.sorted[sn - 1]! - w.sorted[0]!;
       s.median = m0;
       s.range = range0;
-      s.sd = safeScale(Math.max(swMad(w, m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
-      s.stepScale = safeScale(Math.max(swMedian(s.steps), 0.01 * range0), m0);
-      s.refresh = REFRESH;
+      s.sd = safeScale(Math.max(swMad(lwSortedView(w, SORTED_VIEW), m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      const st = s.steps;
+      lwRefresh(st);
+      s.stepScale = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5), 0.01 * range0), m0);
     }
-    s.refresh--;
-    // the median itself is O(1) on the sorted window: keep it exact
-    const m = swMedian(w);
+    const m = s.median;
     const sd = s.sd;
     const zPoint = (x - m) / sd;
     const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
@@ -417,10 +456,10 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     s.zSeason = zSeason;
     v[4] = Math.abs(zSeason);
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
-    if (w.n >= GAP_MIN_POINTS) {
-      at = w.nanSeen === false ? lowerBoundIn(w.sorted, 0, w.n, x) : lowerBound(w.sorted, w.n, x);
+    if (w.sn >= GAP_MIN_POINTS) {
+      const at = lowerBoundIn(w.sorted, 0, w.sn, x);
       const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
-      const hi = at < w.n ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
+      const hi = at < w.sn ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
       v[5] = Math.min(lo, hi) / sd;
     } else v[5] = 0;
 
@@ -507,10 +546,8 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
       if (s.sinceAlert === SHIFT_CHECK) {
         // a level shift: restart the baseline from the new level rather than alert for days
         if (s.beyond >= SHIFT_AGREE) {
-          at = -1;
-          swClear(w);
-          s.refresh = 0;
-          for (let i = 0; i < SHIFT_CHECK; i++) swPush(w, s.recent[i]!);
+          lwClear(w);
+          for (let i = 0; i < SHIFT_CHECK; i++) lwPush(w, s.recent[i]!);
           // the seasonal profile keeps its shape at the new level: shift it by the median residual
           const r = Array.from(s.recentRes)
             .filter((q) => !Number.isNaN(q))
@@ -521,8 +558,7 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
       }
     }
   }
-  if (at >= 0 && w.nanSeen === false) swPushAt(w, x, at);
-  else swPush(w, x);
-  if (n > 0) swPush(s.steps, step);
+  lwPush(w, x);
+  if (n > 0) lwPush(s.steps, step);
   return kind;
 }

@@ -335,3 +335,128 @@ function swMadWalk(w: SortedWindow, med: number): number {
   }
   return n & 1 ? cur : (prev + cur) / 2;
 }
+
+/**
+ * A window whose sorted copy is brought up to date in batches: pushes go to the ring only, and
+ * `lwRefresh` merges the values that arrived (and drops the ones that left) since the last refresh
+ * in one linear pass. The sorted copy, and whatever is read from it, lags the ring by at most
+ * `lwDue` pushes: a few percent of the window, never more than `LW_BATCH`. Finite values only.
+ */
+export interface LazyWindow {
+  cap: number;
+  /** Values in the ring (≤ cap). */
+  n: number;
+  head: number;
+  ring: Float64Array;
+  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`. */
+  sorted: Float64Array;
+  sn: number;
+  /** Pushes since the last refresh, and the values they evicted (`gone[0..ng)`). */
+  pend: number;
+  gone: Float64Array;
+  ng: number;
+}
+
+/** Most pushes between two refreshes. */
+export const LW_BATCH = 32;
+
+export function lazyWindow(cap: number): LazyWindow {
+  return {
+    cap,
+    n: 0,
+    head: 0,
+    ring: new Float64Array(cap),
+    sorted: new Float64Array(cap),
+    sn: 0,
+    pend: 0,
+    gone: new Float64Array(LW_BATCH),
+    ng: 0,
+  };
+}
+
+/** Push a finite value (evicting the oldest when full). Call `lwDue`/`lwRefresh` to sort it in. */
+export function lwPush(w: LazyWindow, x: number): void {
+  // the value evicted must already be in the sorted copy, and `gone` holds at most LW_BATCH
+  if (w.pend >= LW_BATCH || w.pend >= w.cap) lwRefresh(w);
+  if (w.n === w.cap) w.gone[w.ng++] = w.ring[w.head]!;
+  else w.n++;
+  w.ring[w.head] = x;
+  w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
+  w.pend++;
+}
+
+/** Is a refresh due: the pushes not yet sorted in are more than 1/16 of the window (≥ 1), or `LW_BATCH`. */
+export function lwDue(w: LazyWindow): boolean {
+  return w.pend > 0 && w.pend >= Math.min(LW_BATCH, Math.max(1, w.sn >> 4));
+}
+
+export function lwClear(w: LazyWindow): void {
+  w.n = 0;
+  w.head = 0;
+  w.sn = 0;
+  w.pend = 0;
+  w.ng = 0;
+}
+
+let lwScratch = new Float64Array(1024);
+const lwNew = new Float64Array(LW_BATCH);
+
+function insertionSort(a: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+/** Merge the pending pushes into the sorted copy (and drop what they evicted): O(window + batch²). */
+export function lwRefresh(w: LazyWindow): void {
+  const pend = w.pend;
+  if (pend === 0) return;
+  const cap = w.cap;
+  // the pending values are the last `pend` in the ring
+  let j = w.head - pend;
+  if (j < 0) j += cap;
+  for (let i = 0; i < pend; i++) {
+    lwNew[i] = w.ring[j]!;
+    j = j + 1 === cap ? 0 : j + 1;
+  }
+  insertionSort(lwNew, pend);
+  const gone = w.gone;
+  const ng = w.ng;
+  insertionSort(gone, ng);
+  if (lwScratch.length < w.n) lwScratch = new Float64Array(w.n);
+  const out = lwScratch;
+  const s = w.sorted;
+  const sn = w.sn;
+  let o = 0;
+  let g = 0;
+  let a = 0;
+  for (let i = 0; i < sn; i++) {
+    const v = s[i]!;
+    if (g < ng && v === gone[g]) {
+      g++;
+      continue;
+    }
+    while (a < pend && lwNew[a]! < v) out[o++] = lwNew[a++]!;
+    out[o++] = v;
+  }
+  while (a < pend) out[o++] = lwNew[a++]!;
+  s.set(out.subarray(0, o));
+  w.sn = o;
+  w.pend = 0;
+  w.ng = 0;
+}
+
+/** The sorted copy as a `SortedWindow` view for `swMad`/`swMedian` (no copy). */
+export function lwSortedView(w: LazyWindow, view: SortedWindow): SortedWindow {
+  view.sorted = w.sorted;
+  view.n = w.sn;
+  view.cap = w.cap;
+  view.nanSeen = false;
+  return view;
+}

@@ -83,6 +83,8 @@ const STEPS = 10;
 const SHIFT_CHECK = 12;
 const SHIFT_AGREE = 10;
 const SHIFT_SIGMAS = 3;
+/** Only every this many-th step enters the steps window (their median is a scale: a sample does). */
+const STEP_EVERY = 4;
 /** View history is kept as per-block maxima (and active counts) of this many rows. */
 const HIST_BLOCK = 16;
 
@@ -294,7 +296,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   params,
   init: (p) => ({
     base: lazyWindow(p.window),
-    steps: lazyWindow(p.window),
+    steps: lazyWindow(Math.max(10, Math.ceil(p.window / STEP_EVERY))),
     prev: Number.NaN,
     n: 0,
     shortBuf: new Float64Array(SHORT),
@@ -559,6 +561,6 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     }
   }
   lwPush(w, x);
-  if (n > 0) lwPush(s.steps, step);
+  if (n > 0 && n % STEP_EVERY === 0) lwPush(s.steps, step);
   return kind;
 }

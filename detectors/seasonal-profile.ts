@@ -3,20 +3,23 @@
  * last few seasons, and whether the series has such a pattern at all.
  *
  * Two candidate profiles run side by side once the bucket size is known: daily (`DAY_SEASONS` past
- * days per slot) and weekly (`WEEK_SEASONS` past weeks). Each slot's expected value is the median of
- * its past seasons; the residual scale is a running mean of clipped |residuals| pooled over all
- * slots (four or five values per slot give no usable spread of their own).
+ * days per slot) and weekly (`WEEK_SEASONS` past weeks). A slot is one bucket, or at fine bucket
+ * sizes the mean of a few adjacent ones (at most `DAY_SLOTS` / `WEEK_SLOTS` per season). Each slot's
+ * expected value is the median of its past seasons' slot means; the residual scale is a running
+ * mean of clipped |residuals| pooled over all slots (four or five values per slot give no usable
+ * spread of their own).
  *
  * Which profile, if any, is in force is decided from the data, streaming, in O(1) per point:
- *  - a period P is real when the value one period ago predicts much better than the value half a
- *    period ago (opposite phase): running mean |x − x(t−P)| < `GATE` × mean |x − x(t−P/2)|. Noise
- *    gives ratios near 1, a trend or a random walk ratios above 1;
+ *  - a period P is real when the slot mean one period ago predicts much better than the slot mean
+ *    half a period ago (opposite phase), both read from the stored seasons: running mean
+ *    |x − x(t−P)| < `GATE` × mean |x − x(t−P/2)| over slot means. Noise gives ratios near 1, a
+ *    trend or a random walk ratios above 1;
  *  - among the real periods the profile with the smaller running |residual| wins (weekly beats daily
  *    when weekends differ from weekdays).
  * An anomalous value is stored clipped to `CLIP` scales, so a holiday does not poison the same slot
  * next season; a level shift is carried over by `shift()` (the ensemble calls it when it
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
- * State is O(slots × seasons), bounded by one week of minute buckets.
+ * State is O(slots × seasons): about 18 KB per series at most.
  */
 import { isValue } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./time.js";
@@ -29,8 +32,14 @@ const DAY_SEASONS = 5;
 const WEEK_SEASONS = 3;
 /** Seasons of history a slot needs before its median is used. */
 const MIN_SEASONS = 2;
-/** Largest slots per season (one week of minutes). */
-const MAX_SLOTS = 10_080;
+/** Largest buckets per season (one week of minutes). */
+const MAX_BUCKETS = 10_080;
+/**
+ * Most slots per season: finer buckets are averaged into slots this coarse (a day in 15 minutes, a
+ * week in half hours), which bounds the state per series. A coarser week (hours) cost NAB a window.
+ */
+const DAY_SLOTS = 96;
+const WEEK_SLOTS = 336;
 /** Lag-test ratio: period error below this fraction of the half-period error means a real period. */
 const GATE = 0.6;
 /** Residuals are clipped at this many scales, both in the pooled scale and in what is stored. */
@@ -43,14 +52,24 @@ const MAE_TO_SIGMA = 1.2533;
 export interface Profile {
   periodMs: number;
   slots: number;
+  /** Buckets averaged into one slot, and the slot's length (ms). */
+  width: number;
+  slotMs: number;
+  /** Buckets per season (`slots × width`, or a little less when the last slot is short). */
+  buckets: number;
   seasons: number;
-  /** slot × seasons: stored value (clipped) and its season number (−1 = empty). */
+  /** slot × seasons: stored slot mean (of clipped values) and its season number (−1 = empty). */
   vals: Float64Array;
-  seasonOf: Float64Array;
+  seasonOf: Int32Array;
+  /** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
+  accSlot: number;
+  accSeason: number;
+  accSum: number;
+  accN: number;
   /** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
   mae: number;
   maeN: number;
-  /** Lag test: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
+  /** Lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
   lagP: number;
   lagHalf: number;
   lagN: number;
@@ -60,20 +79,14 @@ export interface Profile {
    */
   lastT: number;
   lastPh: number;
-  lastSeason: number;
-  lastSeasonMod: number;
 }
 
 export interface SeasonalProfileState {
   spacing: SpacingState;
   profiles: Profile[];
-  /** Ring of recent values (one week + one bucket) for the lag test; NaN = no value at that bucket. */
-  ring: Float64Array;
-  ringT: Float64Array;
+  /** The profiles are set up (once the bucket size is known). */
+  ready: boolean;
   scratch: Float64Array;
-  /** Last ring index and its position in the ring (same cache as `Profile.lastT`). */
-  lastIdx: number;
-  lastIdxMod: number;
 }
 
 export interface SeasonalExpectation {
@@ -89,23 +102,29 @@ export function seasonalProfileState(granularityMs: number | undefined): Seasona
   return {
     spacing: spacingState(granularityMs),
     profiles: [],
-    ring: new Float64Array(0),
-    ringT: new Float64Array(0),
+    ready: false,
     scratch: new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS)),
-    lastIdx: Number.NaN,
-    lastIdxMod: 0,
   };
 }
 
-function profile(periodMs: number, spacing: number, seasons: number): Profile | null {
-  const slots = Math.round(periodMs / spacing);
-  if (slots < 4 || slots > MAX_SLOTS || Math.abs(slots * spacing - periodMs) > 1e-6 * periodMs) return null;
+function profile(periodMs: number, spacing: number, seasons: number, maxSlots: number): Profile | null {
+  const buckets = Math.round(periodMs / spacing);
+  if (buckets < 4 || buckets > MAX_BUCKETS || Math.abs(buckets * spacing - periodMs) > 1e-6 * periodMs) return null;
+  const width = Math.ceil(buckets / maxSlots);
+  const slots = Math.ceil(buckets / width);
   return {
     periodMs,
     slots,
+    width,
+    slotMs: width * spacing,
+    buckets,
     seasons,
     vals: new Float64Array(slots * seasons),
-    seasonOf: new Float64Array(slots * seasons).fill(-1),
+    seasonOf: new Int32Array(slots * seasons).fill(-1),
+    accSlot: 0,
+    accSeason: Number.NaN,
+    accSum: 0,
+    accN: 0,
     mae: 0,
     maeN: 0,
     lagP: 0,
@@ -113,22 +132,18 @@ function profile(periodMs: number, spacing: number, seasons: number): Profile | 
     lagN: 0,
     lastT: Number.NaN,
     lastPh: 0,
-    lastSeason: Number.NaN,
-    lastSeasonMod: 0,
   };
 }
 
 function setup(s: SeasonalProfileState, spacing: number): void {
-  for (const [ms, seasons] of [
-    [DAY_MS, DAY_SEASONS],
-    [WEEK_MS, WEEK_SEASONS],
+  for (const [ms, seasons, maxSlots] of [
+    [DAY_MS, DAY_SEASONS, DAY_SLOTS],
+    [WEEK_MS, WEEK_SEASONS, WEEK_SLOTS],
   ] as const) {
-    const p = profile(ms, spacing, seasons);
+    const p = profile(ms, spacing, seasons, maxSlots);
     if (p) s.profiles.push(p);
   }
-  const longest = s.profiles.length > 0 ? s.profiles[s.profiles.length - 1]!.slots : 0;
-  s.ring = new Float64Array(longest + 1).fill(Number.NaN);
-  s.ringT = new Float64Array(longest + 1).fill(Number.NaN);
+  s.ready = true;
 }
 
 function phase(t: number, periodMs: number): number {
@@ -174,14 +189,33 @@ export function smallMedian(a: Float64Array, n: number): number {
   return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
 }
 
-/**
- * Value stored `lag` buckets before `t`, or NaN (gap, not yet seen). `idxMod` is the ring position of
- * `t`'s bucket; 0 ≤ lag < ring length, so one wrap suffices.
- */
-function lagged(s: SeasonalProfileState, idxMod: number, lag: number, t: number, spacing: number): number {
-  let j = idxMod - lag;
-  if (j < 0) j += s.ring.length;
-  return s.ringT[j] === t - lag * spacing ? s.ring[j]! : Number.NaN;
+/** Mean stored for `slot` in `season`, or NaN (no value then, or overwritten since). */
+function slotValue(p: Profile, slot: number, season: number): number {
+  const i = slot * p.seasons + (season % p.seasons);
+  return p.seasonOf[i] === season ? p.vals[i]! : Number.NaN;
+}
+
+/** Store the slot being filled (its mean), and feed it to the lag test. */
+function commit(p: Profile): void {
+  if (Number.isNaN(p.accSeason) || p.accN === 0) return;
+  const slot = p.accSlot;
+  const season = p.accSeason;
+  const x = p.accSum / p.accN;
+  const xp = slotValue(p, slot, season - 1);
+  const half = slot - (p.slots >> 1);
+  const xh = half >= 0 ? slotValue(p, half, season) : slotValue(p, half + p.slots, season - 1);
+  const i = slot * p.seasons + (season % p.seasons);
+  p.vals[i] = x;
+  p.seasonOf[i] = season;
+  if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
+    const span = 4 * p.slots;
+    p.lagN++;
+    const w = 1 / Math.min(p.lagN, span);
+    p.lagP += (Math.abs(x - xp) - p.lagP) * w;
+    p.lagHalf += (Math.abs(x - xh) - p.lagHalf) * w;
+  }
+  p.accSum = 0;
+  p.accN = 0;
 }
 
 /** Is this profile's period real (lag test), with enough history to say? */
@@ -202,29 +236,19 @@ export function seasonalStep(s: SeasonalProfileState, t: number, x: number): Sea
 export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, out: SeasonalExpectation): boolean {
   const spacing = observeSpacing(s.spacing, t);
   if (!isValue(x) || !Number.isFinite(t) || spacing <= 0) return false;
-  if (s.ring.length === 0) {
+  if (!s.ready) {
     if (s.spacing.given || s.spacing.gaps.length >= 9) setup(s, spacing);
-    if (s.ring.length === 0) return false;
+    if (!s.ready) return false;
   }
   const profiles = s.profiles;
   const np = profiles.length;
-  const idx = Math.round(t / spacing);
-  const cap = s.ring.length;
-  // ring position of this bucket: one on from the last one in the common case (exact for integers)
-  let idxMod: number;
-  if (idx === s.lastIdx + 1 && Math.abs(idx) < SAFE) {
-    idxMod = s.lastIdxMod + 1;
-    if (idxMod === cap) idxMod = 0;
-  } else idxMod = ((idx % cap) + cap) % cap;
-  s.lastIdx = idx;
-  s.lastIdxMod = idxMod;
   // the one-spacing-on shortcut for the phase is exact when time, spacing and period are integers
   const integral = Number.isInteger(t) && Math.abs(t) < SAFE && Number.isInteger(spacing);
   // pick the profile in force: the real period with the smaller residual
   let best: Profile | null = null;
   for (let q = 0; q < np; q++) {
     const p = profiles[q]!;
-    if (real(p) && p.maeN >= p.slots && (best === null || p.mae < best.mae)) best = p;
+    if (real(p) && p.maeN >= p.buckets && (best === null || p.mae < best.mae)) best = p;
   }
   let found = false;
   for (let q = 0; q < np; q++) {
@@ -236,14 +260,12 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
     } else ph = phase(t, p.periodMs);
     p.lastT = integral && Number.isInteger(p.periodMs) ? t : Number.NaN;
     p.lastPh = ph;
-    const slot = Math.min(p.slots - 1, Math.floor(ph / spacing));
+    const slot = Math.min(p.slots - 1, Math.floor(ph / p.slotMs));
     const season = Math.floor((t - ph) / p.periodMs);
-    let sm: number;
-    if (season === p.lastSeason) sm = p.lastSeasonMod;
-    else {
-      sm = season % p.seasons;
-      p.lastSeason = season;
-      p.lastSeasonMod = sm;
+    if (slot !== p.accSlot || season !== p.accSeason) {
+      commit(p);
+      p.accSlot = slot;
+      p.accSeason = season;
     }
     let n = 0;
     const base = slot * p.seasons;
@@ -268,33 +290,24 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
       if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
       // pooled scale: running mean over about one season (at least 50 points), clipped
       const a = Math.min(Math.abs(r), clip);
-      const span = Math.max(50, Math.min(p.slots, 2000));
+      const span = Math.max(50, Math.min(p.buckets, 2000));
       if (p.maeN < span) {
         p.maeN++;
         p.mae += (a - p.mae) / p.maeN;
       } else p.mae += (a - p.mae) / span;
     }
-    p.vals[base + sm] = stored;
-    p.seasonOf[base + sm] = season;
-    // lag test
-    const xp = lagged(s, idxMod, p.slots, t, spacing);
-    const xh = lagged(s, idxMod, p.slots >> 1, t, spacing);
-    if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
-      const span = 4 * p.slots;
-      p.lagN++;
-      const w = 1 / Math.min(p.lagN, span);
-      p.lagP += (Math.abs(x - xp) - p.lagP) * w;
-      p.lagHalf += (Math.abs(x - xh) - p.lagHalf) * w;
-    }
+    p.accSum += stored;
+    p.accN++;
   }
-  s.ring[idxMod] = x;
-  s.ringT[idxMod] = t;
   return found;
 }
 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */
 export function seasonalShift(s: SeasonalProfileState, delta: number): void {
-  for (const p of s.profiles) for (let i = 0; i < p.vals.length; i++) p.vals[i] = p.vals[i]! + delta;
+  for (const p of s.profiles) {
+    for (let i = 0; i < p.vals.length; i++) p.vals[i] = p.vals[i]! + delta;
+    p.accSum += p.accN * delta;
+  }
 }
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];

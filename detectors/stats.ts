@@ -355,12 +355,16 @@ export interface LazyWindow {
   pend: number;
   gone: Float64Array;
   ng: number;
+  /** Most pushes between two refreshes, and the fraction of the window (as a shift) that may lag. */
+  batch: number;
+  lagShift: number;
 }
 
-/** Most pushes between two refreshes. */
-export const LW_BATCH = 32;
-
-export function lazyWindow(cap: number): LazyWindow {
+/**
+ * A window of `cap` values whose sorted copy may lag by up to `batch` pushes and `cap >> lagShift`
+ * (at least one).
+ */
+export function lazyWindow(cap: number, batch = 32, lagShift = 4): LazyWindow {
   return {
     cap,
     n: 0,
@@ -369,15 +373,17 @@ export function lazyWindow(cap: number): LazyWindow {
     sorted: new Float64Array(cap),
     sn: 0,
     pend: 0,
-    gone: new Float64Array(LW_BATCH),
+    gone: new Float64Array(batch),
     ng: 0,
+    batch,
+    lagShift,
   };
 }
 
 /** Push a finite value (evicting the oldest when full). Call `lwDue`/`lwRefresh` to sort it in. */
 export function lwPush(w: LazyWindow, x: number): void {
-  // the value evicted must already be in the sorted copy, and `gone` holds at most LW_BATCH
-  if (w.pend >= LW_BATCH || w.pend >= w.cap) lwRefresh(w);
+  // the value evicted must already be in the sorted copy, and `gone` holds at most `batch`
+  if (w.pend >= w.batch || w.pend >= w.cap) lwRefresh(w);
   if (w.n === w.cap) w.gone[w.ng++] = w.ring[w.head]!;
   else w.n++;
   w.ring[w.head] = x;
@@ -385,9 +391,9 @@ export function lwPush(w: LazyWindow, x: number): void {
   w.pend++;
 }
 
-/** Is a refresh due: the pushes not yet sorted in are more than 1/16 of the window (≥ 1), or `LW_BATCH`. */
+/** Is a refresh due: the pushes not yet sorted in are `batch`, or the allowed fraction of the window (≥ 1). */
 export function lwDue(w: LazyWindow): boolean {
-  return w.pend > 0 && w.pend >= Math.min(LW_BATCH, Math.max(1, w.sn >> 4));
+  return w.pend > 0 && w.pend >= Math.min(w.batch, Math.max(1, w.sn >> w.lagShift));
 }
 
 export function lwClear(w: LazyWindow): void {
@@ -399,7 +405,9 @@ export function lwClear(w: LazyWindow): void {
 }
 
 let lwScratch = new Float64Array(1024);
-const lwNew = new Float64Array(LW_BATCH);
+let lwNew = new Float64Array(64);
+/** `lwNew.subarray(0, k)` for each k (native sort wants a view of the exact length). */
+let lwNewViews: Float64Array[] = [];
 
 function insertionSort(a: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) {
@@ -413,19 +421,41 @@ function insertionSort(a: Float64Array, n: number): void {
   }
 }
 
-/** Merge the pending pushes into the sorted copy (and drop what they evicted): O(window + batch²). */
+/**
+ * Merge the pending pushes into the sorted copy (and drop what they evicted): O(batch log batch +
+ * batch log window + window). The pending values are written back to the ring sorted: the window
+ * still holds the last `cap` values, only their order within a batch is lost, and the values a
+ * later refresh finds evicted come (nearly) sorted.
+ */
 export function lwRefresh(w: LazyWindow): void {
   const pend = w.pend;
   if (pend === 0) return;
   const cap = w.cap;
+  if (lwNew.length < pend) {
+    lwNew = new Float64Array(pend);
+    lwNewViews = [];
+  }
   // the pending values are the last `pend` in the ring
-  let j = w.head - pend;
-  if (j < 0) j += cap;
+  const j0 = w.head - pend < 0 ? w.head - pend + cap : w.head - pend;
+  let j = j0;
   for (let i = 0; i < pend; i++) {
     lwNew[i] = w.ring[j]!;
     j = j + 1 === cap ? 0 : j + 1;
   }
-  insertionSort(lwNew, pend);
+  if (pend <= 24) insertionSort(lwNew, pend);
+  else {
+    let view = lwNewViews[pend];
+    if (view === undefined) {
+      view = lwNew.subarray(0, pend);
+      lwNewViews[pend] = view;
+    }
+    view.sort();
+  }
+  j = j0;
+  for (let i = 0; i < pend; i++) {
+    w.ring[j] = lwNew[i]!;
+    j = j + 1 === cap ? 0 : j + 1;
+  }
   const gone = w.gone;
   const ng = w.ng;
   insertionSort(gone, ng);
@@ -433,16 +463,25 @@ export function lwRefresh(w: LazyWindow): void {
   const out = lwScratch;
   const s = w.sorted;
   const sn = w.sn;
+  // one linear merge; the events are few, so the branches are predictable (sentinels: NaN equals
+  // nothing, +∞ is below no finite value)
   let o = 0;
-  let g = 0;
   let a = 0;
+  let g = 0;
+  let na = pend > 0 ? lwNew[0]! : Number.POSITIVE_INFINITY;
+  let gv = ng > 0 ? gone[0]! : Number.NaN;
   for (let i = 0; i < sn; i++) {
     const v = s[i]!;
-    if (g < ng && v === gone[g]) {
+    if (v === gv) {
       g++;
+      gv = g < ng ? gone[g]! : Number.NaN;
       continue;
     }
-    while (a < pend && lwNew[a]! < v) out[o++] = lwNew[a++]!;
+    while (na < v) {
+      out[o++] = na;
+      a++;
+      na = a < pend ? lwNew[a]! : Number.POSITIVE_INFINITY;
+    }
     out[o++] = v;
   }
   while (a < pend) out[o++] = lwNew[a++]!;

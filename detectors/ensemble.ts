@@ -228,8 +228,13 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     // the block is full: it replaces the oldest one, and the maxima are rescanned (O(blocks))
     const nb = histBlocks(H);
     const row = s.blkHead * NF;
+    // views whose maximum may be leaving with the evicted block (stored rounded to float32)
+    let rescan = 0;
     for (let k = 0; k < NF; k++) {
-      if (s.blkN === nb) s.viewN[k] = s.viewN[k]! - s.histBlkCnt[row + k]!;
+      if (s.blkN === nb) {
+        s.viewN[k] = s.viewN[k]! - s.histBlkCnt[row + k]!;
+        if (s.histBlkMax[row + k]! >= Math.fround(s.histMax[k]!)) rescan |= 1 << k;
+      }
       s.histBlkMax[row + k] = s.curMax[k]!;
       s.histBlkCnt[row + k] = s.curCnt[k]!;
       s.curMax[k] = 0;
@@ -238,7 +243,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     s.blkHead = s.blkHead + 1 === nb ? 0 : s.blkHead + 1;
     if (s.blkN < nb) s.blkN++;
     s.blkRows = 0;
-    for (let k = 0; k < NF; k++) {
+    for (let k = 0; rescan !== 0; k++, rescan >>= 1) {
+      if ((rescan & 1) === 0) continue;
       let mx = 0;
       for (let i = k; i < s.blkN * NF; i += NF) if (s.histBlkMax[i]! > mx) mx = s.histBlkMax[i]!;
       s.histMax[k] = mx;

@@ -66,6 +66,9 @@ export interface Profile {
   accSeason: number;
   accSum: number;
   accN: number;
+  /** The median of the past seasons of that slot, and how many (fixed while the slot is filled; −1 = to compute). */
+  accMed: number;
+  accMedN: number;
   /** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
   mae: number;
   maeN: number;
@@ -125,6 +128,8 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     accSeason: Number.NaN,
     accSum: 0,
     accN: 0,
+    accMed: 0,
+    accMedN: -1,
     mae: 0,
     maeN: 0,
     lagP: 0,
@@ -266,17 +271,24 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
       commit(p);
       p.accSlot = slot;
       p.accSeason = season;
+      p.accMedN = -1;
     }
-    let n = 0;
-    const base = slot * p.seasons;
-    const lo = season - p.seasons;
-    for (let j = 0; j < p.seasons; j++) {
-      const si = p.seasonOf[base + j]!;
-      if (si >= lo && si < season) s.scratch[n++] = p.vals[base + j]!;
+    if (p.accMedN < 0) {
+      // the past seasons of a slot do not change while it is being filled: one median per slot
+      let n = 0;
+      const base = slot * p.seasons;
+      const lo = season - p.seasons;
+      for (let j = 0; j < p.seasons; j++) {
+        const si = p.seasonOf[base + j]!;
+        if (si >= lo && si < season) s.scratch[n++] = p.vals[base + j]!;
+      }
+      p.accMedN = n;
+      p.accMed = n >= MIN_SEASONS ? smallMedian(s.scratch, n) : 0;
     }
+    const n = p.accMedN;
     let stored = x;
     if (n >= MIN_SEASONS) {
-      const med = smallMedian(s.scratch, n);
+      const med = p.accMed;
       const r = x - med;
       const scale = p.maeN > 0 ? p.mae : Math.abs(r);
       if (p === best) {
@@ -307,6 +319,7 @@ export function seasonalShift(s: SeasonalProfileState, delta: number): void {
   for (const p of s.profiles) {
     for (let i = 0; i < p.vals.length; i++) p.vals[i] = p.vals[i]! + delta;
     p.accSum += p.accN * delta;
+    p.accMedN = -1;
   }
 }
 

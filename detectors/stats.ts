@@ -350,6 +350,8 @@ export interface LazyWindow {
   ring: Float64Array;
   /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`. */
   sorted: Float64Array;
+  /** The buffer the next refresh merges into (then the two swap). */
+  spare: Float64Array;
   sn: number;
   /** Pushes since the last refresh, and the values they evicted (`gone[0..ng)`). */
   pend: number;
@@ -371,6 +373,7 @@ export function lazyWindow(cap: number, batch = 32, lagShift = 4): LazyWindow {
     head: 0,
     ring: new Float64Array(cap),
     sorted: new Float64Array(cap),
+    spare: new Float64Array(cap),
     sn: 0,
     pend: 0,
     gone: new Float64Array(batch),
@@ -404,7 +407,6 @@ export function lwClear(w: LazyWindow): void {
   w.ng = 0;
 }
 
-let lwScratch = new Float64Array(1024);
 let lwNew = new Float64Array(64);
 /** `lwNew.subarray(0, k)` for each k (native sort wants a view of the exact length). */
 let lwNewViews: Float64Array[] = [];
@@ -459,33 +461,43 @@ export function lwRefresh(w: LazyWindow): void {
   const gone = w.gone;
   const ng = w.ng;
   insertionSort(gone, ng);
-  if (lwScratch.length < w.n) lwScratch = new Float64Array(w.n);
-  const out = lwScratch;
+  const out = w.spare;
   const s = w.sorted;
   const sn = w.sn;
-  // one linear merge; the events are few, so the branches are predictable (sentinels: NaN equals
-  // nothing, +∞ is below no finite value)
+  // one linear merge; the events are few, so the copy between two of them is a tight loop: values
+  // below the next removal and not above the next insertion move as they are
   let o = 0;
   let a = 0;
   let g = 0;
   let na = pend > 0 ? lwNew[0]! : Number.POSITIVE_INFINITY;
-  let gv = ng > 0 ? gone[0]! : Number.NaN;
-  for (let i = 0; i < sn; i++) {
-    const v = s[i]!;
-    if (v === gv) {
-      g++;
-      gv = g < ng ? gone[g]! : Number.NaN;
-      continue;
+  // +∞ when no removal is left (a value that is not found ends the removals, as a walk would)
+  let gv = ng > 0 ? gone[0]! : Number.POSITIVE_INFINITY;
+  let i = 0;
+  while (i < sn) {
+    let v = s[i]!;
+    while (v < gv && v <= na) {
+      out[o++] = v;
+      if (++i === sn) break;
+      v = s[i]!;
     }
-    while (na < v) {
+    if (i === sn) break;
+    if (na < v) {
+      // insertion before v (when v is also the next removal, inserting first changes nothing)
       out[o++] = na;
       a++;
       na = a < pend ? lwNew[a]! : Number.POSITIVE_INFINITY;
+    } else if (v === gv) {
+      i++;
+      g++;
+      gv = g < ng ? gone[g]! : Number.POSITIVE_INFINITY;
+    } else {
+      // v > gv: the removal is not in the window; none after it is removed either
+      gv = Number.POSITIVE_INFINITY;
     }
-    out[o++] = v;
   }
   while (a < pend) out[o++] = lwNew[a++]!;
-  s.set(out.subarray(0, o));
+  w.sorted = out;
+  w.spare = s;
   w.sn = o;
   w.pend = 0;
   w.ng = 0;

@@ -10,42 +10,14 @@ import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { vigilConfig } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { makeAlert } from "./fakes/alerts.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const T0 = Date.UTC(2026, 0, 5, 12);
 
+/** The i-th test alert: one series each, values 500, 501, ... so arrival order is visible. */
 function alert(i: number): Alert {
-  return {
-    id: null,
-    fingerprint: `m\u001f\u001fz${i}`,
-    kind: "metric",
-    metric: "m",
-    series: `s${i}`,
-    detector: "zscore",
-    state: "firing",
-    severity: "critical",
-    value: 500 + i,
-    expected: 100,
-    lower: 70,
-    upper: 130,
-    sigmas: 12,
-    reason: "12σ above",
-    peakDeviation: 400,
-    anomalousCount: 1,
-    streak: 1,
-    okStreak: 0,
-    bucket: T0 - 3_600_000,
-    firstBucket: T0 - 3_600_000,
-    startedAt: T0,
-    updatedAt: T0,
-    firedAt: T0,
-    resolvedAt: null,
-    snoozedUntil: null,
-    lastNotifiedAt: T0,
-    actedBy: null,
-    details: { runbook: "https://wiki/x" },
-    version: 0,
-  };
+  return makeAlert({ metric: "m", series: `s${i}`, detector: "zscore", fingerprint: `m\u001f\u001fz${i}`, value: 500 + i, startedAt: T0, updatedAt: T0, firedAt: T0 });
 }
 
 describe("dispatcher (outbox) against a failing webhook receiver", () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import { createSlackNotifier } from "../notifiers/slack.js";
 import { AlertActions } from "../src/actions.js";
@@ -9,18 +9,16 @@ import type { VigilConfig } from "../src/config/types.js";
 import { Dispatcher } from "../src/delivery/dispatcher.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
+import type { StateStore } from "../src/store/state-store.js";
 import { fireAlert, makeAlert, T0 } from "./fakes/alerts.js";
 import { FakeSlackServer, SLACK_APP_TOKEN, SLACK_BOT_TOKEN } from "./fakes/slack-server.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { useStateSchemas } from "./helpers/state.js";
 
 const CH = "C0TEAM";
 
 describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
-  let t: TestDatabase;
-  let n = 0;
+  const state = useStateSchemas("sb");
   let store: StateStore;
   let slack: FakeSlackServer;
   let clock: ManualClock;
@@ -33,16 +31,8 @@ describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
   /** Resolves when a chat action queued a change (the bot calls `kick` after the action and its audit row). */
   let kicked: Promise<void>;
 
-  beforeAll(async () => {
-    t = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
   beforeEach(async () => {
-    n++;
-    await migrate(t.db, `sb${n}`);
-    store = new StateStore(t.db, `sb${n}`);
+    store = await state.freshStore();
     slack = await new FakeSlackServer(new Set([CH, "COTHER"])).start();
     clock = new ManualClock(T0);
     config = vigilConfig([], {
@@ -83,7 +73,7 @@ describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
   });
 
   async function auditRows(): Promise<string[]> {
-    const { rows } = await t.db.query(`SELECT actor, action, target, allowed FROM sb${n}.audit_log ORDER BY id`);
+    const { rows } = await state.db().query(`SELECT actor, action, target, allowed FROM ${store.s}.audit_log ORDER BY id`);
     return rows.map((r) => `${String(r.actor)} ${String(r.action)} ${String(r.target)} ${r.allowed === true ? "allowed" : "refused"}`);
   }
 

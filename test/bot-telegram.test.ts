@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import { createTelegramNotifier } from "../notifiers/telegram.js";
 import { AlertActions } from "../src/actions.js";
@@ -8,21 +8,19 @@ import type { VigilConfig } from "../src/config/types.js";
 import { Dispatcher } from "../src/delivery/dispatcher.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
+import type { StateStore } from "../src/store/state-store.js";
 import { fireAlert, makeAlert, T0 } from "./fakes/alerts.js";
 import { sampleChart } from "./fakes/sample-chart.js";
 import { FAKE_TOKEN, FakeTelegramServer } from "./fakes/telegram-server.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { useStateSchemas } from "./helpers/state.js";
 
 const CHAT = "-100200300";
 const ALICE = { id: 111, username: "alice" };
 const MALLORY = { id: 666, username: "mallory" };
 
 describe("telegram bot: buttons and commands over long polling", () => {
-  let t: TestDatabase;
-  let n = 0;
+  const state = useStateSchemas("tb");
   let store: StateStore;
   let tg: FakeTelegramServer;
   let clock: ManualClock;
@@ -33,16 +31,8 @@ describe("telegram bot: buttons and commands over long polling", () => {
   let digests: string[];
   let kicks: number;
 
-  beforeAll(async () => {
-    t = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
   beforeEach(async () => {
-    n++;
-    await migrate(t.db, `tb${n}`);
-    store = new StateStore(t.db, `tb${n}`);
+    store = await state.freshStore();
     tg = await new FakeTelegramServer().start();
     clock = new ManualClock(T0);
     config = vigilConfig([], {
@@ -77,7 +67,7 @@ describe("telegram bot: buttons and commands over long polling", () => {
   });
 
   async function auditRows(): Promise<Array<{ actor: string; action: string; target: string; allowed: boolean }>> {
-    const { rows } = await t.db.query(`SELECT actor, action, target, allowed FROM tb${n}.audit_log ORDER BY id`);
+    const { rows } = await state.db().query(`SELECT actor, action, target, allowed FROM ${store.s}.audit_log ORDER BY id`);
     return rows.map((r) => ({ actor: String(r.actor), action: String(r.action), target: String(r.target), allowed: r.allowed === true }));
   }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createNotifiers } from "../notifiers/registry.js";
 import { ManualClock } from "../src/clock.js";
 import { Dispatcher } from "../src/delivery/dispatcher.js";
@@ -6,10 +6,9 @@ import type { AlertNotification } from "../src/delivery/notification.js";
 import type { Alert } from "../src/engine/alert.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
+import type { StateStore } from "../src/store/state-store.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { useStateSchemas } from "./helpers/state.js";
 import { makeAlert } from "./fakes/alerts.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -21,24 +20,15 @@ function alert(i: number): Alert {
 }
 
 describe("dispatcher (outbox) against a failing webhook receiver", () => {
-  let t: TestDatabase;
-  let n = 0;
+  const state = useStateSchemas("d");
   let store: StateStore;
   let hook: WebhookReceiver;
   let clock: ManualClock;
   let metrics: VigilMetrics;
   let dispatcher: Dispatcher;
 
-  beforeAll(async () => {
-    t = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
   beforeEach(async () => {
-    n++;
-    await migrate(t.db, `d${n}`);
-    store = new StateStore(t.db, `d${n}`);
+    store = await state.freshStore();
     hook = await new WebhookReceiver().start();
     clock = new ManualClock(T0);
     metrics = new VigilMetrics({ defaultMetrics: false });

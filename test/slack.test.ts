@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import type { Notifier } from "../notifiers/notifier.js";
 import { createSlackNotifier, type SlackRef } from "../notifiers/slack.js";
@@ -8,13 +8,12 @@ import type { VigilConfig } from "../src/config/types.js";
 import { Dispatcher } from "../src/delivery/dispatcher.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
+import type { StateStore } from "../src/store/state-store.js";
 import { fireAlert, makeAlert, T0 } from "./fakes/alerts.js";
 import { sampleChart } from "./fakes/sample-chart.js";
 import { FakeSlackServer, SLACK_APP_TOKEN, SLACK_BOT_TOKEN } from "./fakes/slack-server.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { useStateSchemas } from "./helpers/state.js";
 
 const CH = "C0TEAM";
 
@@ -24,8 +23,7 @@ const buttons = (blocks: Array<Record<string, unknown>>) =>
   (blocks as Block[]).filter((b) => b.type === "actions").flatMap((b) => (b.elements as Array<{ action_id: string; value: string }>).map((e) => `${e.action_id}=${e.value}`));
 
 describe("slack notifier through the outbox, against a fake Slack", () => {
-  let t: TestDatabase;
-  let n = 0;
+  const state = useStateSchemas("sl");
   let store: StateStore;
   let slack: FakeSlackServer;
   let clock: ManualClock;
@@ -34,16 +32,8 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
   let dispatcher: Dispatcher;
   let actions: AlertActions;
 
-  beforeAll(async () => {
-    t = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
   beforeEach(async () => {
-    n++;
-    await migrate(t.db, `sl${n}`);
-    store = new StateStore(t.db, `sl${n}`);
+    store = await state.freshStore();
     slack = await new FakeSlackServer().start();
     clock = new ManualClock(T0);
     config = vigilConfig([], {

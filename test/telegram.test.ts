@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import type { Notifier } from "../notifiers/notifier.js";
 import { alertMessage } from "../notifiers/chat-message.js";
@@ -10,19 +10,17 @@ import type { VigilConfig } from "../src/config/types.js";
 import { Dispatcher } from "../src/delivery/dispatcher.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
+import type { StateStore } from "../src/store/state-store.js";
 import { fireAlert, makeAlert, T0 } from "./fakes/alerts.js";
 import { sampleChart } from "./fakes/sample-chart.js";
 import { FAKE_TOKEN, FakeTelegramServer } from "./fakes/telegram-server.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { useStateSchemas } from "./helpers/state.js";
 
 const CHAT = "-100200300";
 
 describe("telegram notifier through the outbox, against a fake Bot API", () => {
-  let t: TestDatabase;
-  let n = 0;
+  const state = useStateSchemas("tg");
   let store: StateStore;
   let tg: FakeTelegramServer;
   let clock: ManualClock;
@@ -31,16 +29,8 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
   let dispatcher: Dispatcher;
   let actions: AlertActions;
 
-  beforeAll(async () => {
-    t = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
   beforeEach(async () => {
-    n++;
-    await migrate(t.db, `tg${n}`);
-    store = new StateStore(t.db, `tg${n}`);
+    store = await state.freshStore();
     tg = await new FakeTelegramServer().start();
     clock = new ManualClock(T0);
     config = vigilConfig([], {

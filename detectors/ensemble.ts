@@ -39,26 +39,34 @@ import {
   seasonalStepInto,
   slotLabel,
 } from "./seasonal-profile.js";
-import {
-  isValue,
-  type LazyWindow,
-  lazyWindow,
-  lowerBoundIn,
-  lwClear,
-  lwDue,
-  lwPush,
-  lwRefresh,
-  lwSortedView,
-  MAD_TO_SIGMA,
-  quantileSorted,
-  type SortedWindow,
-  safeScale,
-  sigmaReason,
-  sortedWindow,
-  swMad,
-} from "./stats.js";
+import { type LazyWindow, lazyWindow, lwClear, lwDue, lwPush, lwRecenter, lwRefresh } from "./lazy-window.js";
+import { isValue, lowerBoundIn, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+
+/** Typed views carved in order from one buffer (8-byte arrays first, so each view is aligned). */
+class Arena {
+  private readonly buf: ArrayBuffer;
+  private at = 0;
+  constructor(bytes: number) {
+    this.buf = new ArrayBuffer(bytes);
+  }
+  f64(n: number): Float64Array {
+    const v = new Float64Array(this.buf, this.at, n);
+    this.at += 8 * n;
+    return v;
+  }
+  f32(n: number): Float32Array {
+    const v = new Float32Array(this.buf, this.at, n);
+    this.at += 4 * n;
+    return v;
+  }
+  u8(n: number): Uint8Array {
+    const v = new Uint8Array(this.buf, this.at, n);
+    this.at += n;
+    return v;
+  }
+}
 
 /** Number of views (features). */
 const NF = 6;
@@ -85,6 +93,8 @@ const SHIFT_AGREE = 10;
 const SHIFT_SIGMAS = 3;
 /** Only every this many-th step enters the steps window (their median is a scale: a sample does). */
 const STEP_EVERY = 4;
+/** The baseline's float32 offsets are re-centred when the median is this many sigmas from their reference. */
+const RECENTER = 1000;
 /** View history is kept as per-block maxima (and active counts) of this many rows. */
 const HIST_BLOCK = 16;
 
@@ -253,9 +263,6 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   s.histN = Math.min(H, s.blkN * histBlock(H) + s.blkRows);
 }
 
-/** The sorted baseline as a `SortedWindow` for `swMad` (scratch view, no copy). */
-const SORTED_VIEW: SortedWindow = sortedWindow(0);
-
 /**
  * Another model took over a view: its old values are not comparable any more. Keep how long the
  * view has been active but cap its past at the floor, so the bar restarts from there.
@@ -300,48 +307,54 @@ function reasonFor(
 export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   type: "ensemble",
   params,
-  init: (p) => ({
-    base: lazyWindow(p.window),
-    steps: lazyWindow(Math.max(10, Math.ceil(p.window / STEP_EVERY))),
-    prev: Number.NaN,
-    n: 0,
-    shortBuf: new Float64Array(SHORT),
-    shortSum: 0,
-    medBuf: new Float64Array(MEDIUM),
-    medSum: 0,
-    stepBuf: new Float64Array(STEPS),
-    stepSum: 0,
-    histBlkMax: new Float32Array(histBlocks(p.history) * NF),
-    histBlkCnt: new Uint8Array(histBlocks(p.history) * NF),
-    curMax: new Float64Array(NF),
-    curCnt: new Float64Array(NF),
-    blkRows: 0,
-    blkHead: 0,
-    blkN: 0,
-    histMax: new Float64Array(NF),
-    histN: 0,
-    viewN: new Float64Array(NF),
-    views: new Float64Array(NF),
-    cooldown: 0,
-    sinceAlert: -1,
-    alertSign: 0,
-    beyond: 0,
-    recent: new Float64Array(SHIFT_CHECK),
-    recentRes: new Float64Array(SHIFT_CHECK),
-    shadowV: new Float64Array(NF),
-    shadowAt: new Float64Array(NF).fill(Number.NEGATIVE_INFINITY),
-    shadowV2: new Float64Array(NF),
-    shadowAt2: new Float64Array(NF).fill(Number.NEGATIVE_INFINITY),
-    rows: 0,
-    zSeason: 0,
-    period: 0,
-    profile: seasonalProfileState(p.granularity_ms),
-    missing: missing.init(sub(p)),
-    median: 0,
-    sd: 0,
-    range: 0,
-    stepScale: 0,
-  }),
+  init: (p) => {
+    const nb = histBlocks(p.history);
+    // the small arrays are views of one buffer: one backing store per series instead of seventeen
+    // (each costs a few hundred bytes of bookkeeping, as much as the data)
+    const a = new Arena(8 * (SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 9 * NF) + 5 * nb * NF);
+    return {
+      base: lazyWindow(p.window, true),
+      steps: lazyWindow(Math.max(10, Math.ceil(p.window / STEP_EVERY)), false),
+      prev: Number.NaN,
+      n: 0,
+      shortBuf: a.f64(SHORT),
+      shortSum: 0,
+      medBuf: a.f64(MEDIUM),
+      medSum: 0,
+      stepBuf: a.f64(STEPS),
+      stepSum: 0,
+      curMax: a.f64(NF),
+      curCnt: a.f64(NF),
+      histMax: a.f64(NF),
+      viewN: a.f64(NF),
+      views: a.f64(NF),
+      recent: a.f64(SHIFT_CHECK),
+      recentRes: a.f64(SHIFT_CHECK),
+      shadowV: a.f64(NF),
+      shadowAt: a.f64(NF).fill(Number.NEGATIVE_INFINITY),
+      shadowV2: a.f64(NF),
+      shadowAt2: a.f64(NF).fill(Number.NEGATIVE_INFINITY),
+      histBlkMax: a.f32(nb * NF),
+      histBlkCnt: a.u8(nb * NF),
+      blkRows: 0,
+      blkHead: 0,
+      blkN: 0,
+      histN: 0,
+      cooldown: 0,
+      sinceAlert: -1,
+      alertSign: 0,
+      beyond: 0,
+      rows: 0,
+      zSeason: 0,
+      period: 0,
+      profile: seasonalProfileState(p.granularity_ms),
+      missing: missing.init(sub(p)),
+      median: 0,
+      sd: 0,
+      range: 0,
+      stepScale: 0,
+    };
+  },
   step(s, point: Point, p): Verdict {
     const kind = advance(s, point, p);
     if (kind === NONE) return NO_VERDICT;
@@ -432,13 +445,17 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     if (lwDue(w)) {
       lwRefresh(w);
       const sn = w.sn;
-      const m0 = quantileSorted(w.sorted, sn, 0.5);
+      // the window holds offsets from w.ref: the median is w.ref + mRel, spreads need no correction
+      const mRel = quantileSorted(w.sorted, sn, 0.5);
+      const m0 = w.ref + mRel;
       // floors keep the scale meaningful when most of the window is one constant value
       const spread = quantileSorted(w.sorted, sn, 0.95) - quantileSorted(w.sorted, sn, 0.05);
       const range0 = w.sorted[sn - 1]! - w.sorted[0]!;
       s.median = m0;
       s.range = range0;
-      s.sd = safeScale(Math.max(swMad(lwSortedView(w, SORTED_VIEW), m0) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      s.sd = safeScale(Math.max(madSorted(w.sorted, sn, mRel) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      // the level wandered far from the reference: float32 offsets would lose the digits that matter
+      if (Math.abs(mRel) > RECENTER * s.sd) lwRecenter(w, mRel);
       const st = s.steps;
       lwRefresh(st);
       s.stepScale = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5), 0.01 * range0), m0);
@@ -465,9 +482,10 @@ function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
     v[4] = Math.abs(zSeason);
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
     if (w.sn >= GAP_MIN_POINTS) {
-      const at = lowerBoundIn(w.sorted, 0, w.sn, x);
-      const lo = at > 0 ? x - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
-      const hi = at < w.sn ? w.sorted[at]! - x : Number.POSITIVE_INFINITY;
+      const xr = x - w.ref;
+      const at = lowerBoundIn(w.sorted, 0, w.sn, xr);
+      const lo = at > 0 ? xr - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
+      const hi = at < w.sn ? w.sorted[at]! - xr : Number.POSITIVE_INFINITY;
       v[5] = Math.min(lo, hi) / sd;
     } else v[5] = 0;
 

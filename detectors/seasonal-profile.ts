@@ -19,9 +19,9 @@
  * An anomalous value is stored clipped to `CLIP` scales, so a holiday does not poison the same slot
  * next season; a level shift is carried over by `shift()` (the ensemble calls it when it
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
- * State is O(slots × seasons): about 18 KB per series at most.
+ * State is O(slots × seasons): 6 bytes a cell, about 9 KB per series at most.
  */
-import { isValue } from "./stats.js";
+import { insertionSort, isValue } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./time.js";
 
 const DAY_MS = 86_400_000;
@@ -58,9 +58,14 @@ export interface Profile {
   /** Buckets per season (`slots × width`, or a little less when the last slot is short). */
   buckets: number;
   seasons: number;
-  /** slot × seasons: stored slot mean (of clipped values) and its season number (−1 = empty). */
-  vals: Float64Array;
-  seasonOf: Int32Array;
+  /**
+   * slot × seasons: stored slot mean (of clipped values) as a float32 offset from `ref`, and a tag
+   * of its season (`seasonTag`; 0 = empty). 6 bytes a cell: a daemon keeps thousands of these.
+   */
+  vals: Float32Array;
+  seasonOf: Uint16Array;
+  /** Level the stored means are offsets from (the first one stored); a level shift moves it. */
+  ref: number;
   /** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
   accSlot: number;
   accSeason: number;
@@ -122,8 +127,9 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     slotMs: width * spacing,
     buckets,
     seasons,
-    vals: new Float64Array(slots * seasons),
-    seasonOf: new Int32Array(slots * seasons).fill(-1),
+    vals: new Float32Array(slots * seasons),
+    seasonOf: new Uint16Array(slots * seasons),
+    ref: Number.NaN,
     accSlot: 0,
     accSeason: Number.NaN,
     accSum: 0,
@@ -182,22 +188,28 @@ export function smallMedian(a: Float64Array, n: number): number {
     const x2 = a[2]!;
     if (x0 !== 0 && x1 !== 0 && x2 !== 0 && (x0 + x1 + x2) * 0 === 0) return Math.max(Math.min(x0, x1), Math.min(Math.max(x0, x1), x2));
   }
-  for (let i = 1; i < n; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > x) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = x;
-  }
+  insertionSort(a, n);
   return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
+}
+
+/**
+ * The tag a cell keeps of its season: the season number + 1, modulo 2^16 (0 = empty). A stale cell
+ * could only pass for a current one 65,536 seasons later.
+ */
+function seasonTag(season: number): number {
+  return (season + 1) & 0xffff;
+}
+
+/** Cell of `slot` for `season`. */
+function cell(p: Profile, slot: number, season: number): number {
+  const r = season % p.seasons;
+  return slot * p.seasons + (r < 0 ? r + p.seasons : r);
 }
 
 /** Mean stored for `slot` in `season`, or NaN (no value then, or overwritten since). */
 function slotValue(p: Profile, slot: number, season: number): number {
-  const i = slot * p.seasons + (season % p.seasons);
-  return p.seasonOf[i] === season ? p.vals[i]! : Number.NaN;
+  const i = cell(p, slot, season);
+  return p.seasonOf[i] === seasonTag(season) ? p.ref + p.vals[i]! : Number.NaN;
 }
 
 /** Store the slot being filled (its mean), and feed it to the lag test. */
@@ -209,9 +221,10 @@ function commit(p: Profile): void {
   const xp = slotValue(p, slot, season - 1);
   const half = slot - (p.slots >> 1);
   const xh = half >= 0 ? slotValue(p, half, season) : slotValue(p, half + p.slots, season - 1);
-  const i = slot * p.seasons + (season % p.seasons);
-  p.vals[i] = x;
-  p.seasonOf[i] = season;
+  const i = cell(p, slot, season);
+  if (Number.isNaN(p.ref)) p.ref = x;
+  p.vals[i] = x - p.ref;
+  p.seasonOf[i] = seasonTag(season);
   if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
     const span = 4 * p.slots;
     p.lagN++;
@@ -276,11 +289,9 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
     if (p.accMedN < 0) {
       // the past seasons of a slot do not change while it is being filled: one median per slot
       let n = 0;
-      const base = slot * p.seasons;
-      const lo = season - p.seasons;
-      for (let j = 0; j < p.seasons; j++) {
-        const si = p.seasonOf[base + j]!;
-        if (si >= lo && si < season) s.scratch[n++] = p.vals[base + j]!;
+      for (let si = season - p.seasons; si < season; si++) {
+        const i = cell(p, slot, si);
+        if (p.seasonOf[i] === seasonTag(si)) s.scratch[n++] = p.ref + p.vals[i]!;
       }
       p.accMedN = n;
       p.accMed = n >= MIN_SEASONS ? smallMedian(s.scratch, n) : 0;
@@ -317,7 +328,8 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */
 export function seasonalShift(s: SeasonalProfileState, delta: number): void {
   for (const p of s.profiles) {
-    for (let i = 0; i < p.vals.length; i++) p.vals[i] = p.vals[i]! + delta;
+    // the stored means are offsets from `ref`: moving it moves them all
+    if (!Number.isNaN(p.ref)) p.ref += delta;
     p.accSum += p.accN * delta;
     p.accMedN = -1;
   }

@@ -15,6 +15,7 @@
  */
 import { z } from "zod";
 import {
+  insertionSort,
   deviation,
   isValue,
   MAD_TO_SIGMA,
@@ -199,15 +200,7 @@ function slotBaseline(s: SeasonalState, p: SeasonalParams, slot: number, season:
 
 /** Median of a few values by insertion sort (seasons are few; no allocation). */
 function smallMedian(a: Float64Array, n: number): number {
-  for (let i = 1; i < n; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > x) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = x;
-  }
+  insertionSort(a, n);
   return n & 1 ? a[n >> 1]! : (a[n / 2 - 1]! + a[n / 2]!) / 2;
 }
 

@@ -143,8 +143,24 @@ export function sortedWindow(cap: number): SortedWindow {
   return { cap, n: 0, head: 0, ring: new Float64Array(cap), sorted: new Float64Array(cap), nanSeen: false };
 }
 
+/** A sorted array of doubles, or of float32 offsets (the ensemble's compact windows). */
+export type Sorted = Float64Array | Float32Array;
+
+/** Sort `a[0..n)` in place by insertion (stable; the fastest sort for the few values it gets). */
+export function insertionSort(a: Sorted, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
 /** First index in sorted `a[0..n)` whose value is ≥ x. */
-export function lowerBound(a: Float64Array, n: number, x: number): number {
+export function lowerBound(a: Sorted, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
@@ -160,7 +176,7 @@ export function lowerBound(a: Float64Array, n: number, x: number): number {
  * data (a mispredicted branch per halving costs more than the compare). For NaN-free `a` this is
  * `lowerBound`; with NaNs in `a` the two may differ, so callers use it only on NaN-free windows.
  */
-export function lowerBoundIn(a: Float64Array, lo: number, hi: number, x: number): number {
+export function lowerBoundIn(a: Sorted, lo: number, hi: number, x: number): number {
   let base = lo;
   let len = hi - lo;
   if (len <= 0) return lo;
@@ -280,7 +296,11 @@ export function swMad(w: SortedWindow, med: number): number {
   // NaN compares false everywhere (and a NaN pushed leaves `sorted` out of order): the walk is the
   // reference for such windows
   if (Number.isNaN(med) || w.nanSeen !== false) return swMadWalk(w, med);
-  const s = w.sorted;
+  return madSorted(w.sorted, n, med);
+}
+
+/** `swMad` over a NaN-free sorted `s[0..n)` (n ≥ 1) and a non-NaN `med`. */
+export function madSorted(s: Sorted, n: number, med: number): number {
   const i0 = lowerBound(s, n, med) - 1; // left deviations: med - s[i0 - l], l = 0..i0
   const j0 = i0 + 1; // right deviations: s[j0 + r] - med, r = 0..n-j0-1
   const target = n >>> 1;
@@ -289,7 +309,7 @@ export function swMad(w: SortedWindow, med: number): number {
 }
 
 /** k-th (0-based) value of the left-first merge of the deviations of `swMad`. */
-function mergedAt(s: Float64Array, med: number, i0: number, j0: number, n: number, k: number): number {
+function mergedAt(s: Sorted, med: number, i0: number, j0: number, n: number, k: number): number {
   const nl = i0 + 1;
   const nr = n - j0;
   // l = how many of the first k + 1 merged come from the left: the merge takes left while left ≤ right
@@ -334,180 +354,4 @@ function swMadWalk(w: SortedWindow, med: number): number {
     }
   }
   return n & 1 ? cur : (prev + cur) / 2;
-}
-
-/**
- * A window whose sorted copy is brought up to date in batches: pushes go to the ring only, and
- * `lwRefresh` merges the values that arrived (and drops the ones that left) since the last refresh
- * in one linear pass. The sorted copy, and whatever is read from it, lags the ring by at most
- * `lwDue` pushes: a few percent of the window, never more than `LW_BATCH`. Finite values only.
- */
-export interface LazyWindow {
-  cap: number;
-  /** Values in the ring (≤ cap). */
-  n: number;
-  head: number;
-  ring: Float64Array;
-  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`. */
-  sorted: Float64Array;
-  /** The buffer the next refresh merges into (then the two swap). */
-  spare: Float64Array;
-  sn: number;
-  /** Pushes since the last refresh, and the values they evicted (`gone[0..ng)`). */
-  pend: number;
-  gone: Float64Array;
-  ng: number;
-  /** Most pushes between two refreshes, and the fraction of the window (as a shift) that may lag. */
-  batch: number;
-  lagShift: number;
-}
-
-/**
- * A window of `cap` values whose sorted copy may lag by up to `batch` pushes and `cap >> lagShift`
- * (at least one).
- */
-export function lazyWindow(cap: number, batch = 32, lagShift = 4): LazyWindow {
-  return {
-    cap,
-    n: 0,
-    head: 0,
-    ring: new Float64Array(cap),
-    sorted: new Float64Array(cap),
-    spare: new Float64Array(cap),
-    sn: 0,
-    pend: 0,
-    gone: new Float64Array(batch),
-    ng: 0,
-    batch,
-    lagShift,
-  };
-}
-
-/** Push a finite value (evicting the oldest when full). Call `lwDue`/`lwRefresh` to sort it in. */
-export function lwPush(w: LazyWindow, x: number): void {
-  // the value evicted must already be in the sorted copy, and `gone` holds at most `batch`
-  if (w.pend >= w.batch || w.pend >= w.cap) lwRefresh(w);
-  if (w.n === w.cap) w.gone[w.ng++] = w.ring[w.head]!;
-  else w.n++;
-  w.ring[w.head] = x;
-  w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
-  w.pend++;
-}
-
-/** Is a refresh due: the pushes not yet sorted in are `batch`, or the allowed fraction of the window (≥ 1). */
-export function lwDue(w: LazyWindow): boolean {
-  return w.pend > 0 && w.pend >= Math.min(w.batch, Math.max(1, w.sn >> w.lagShift));
-}
-
-export function lwClear(w: LazyWindow): void {
-  w.n = 0;
-  w.head = 0;
-  w.sn = 0;
-  w.pend = 0;
-  w.ng = 0;
-}
-
-let lwNew = new Float64Array(64);
-/** `lwNew.subarray(0, k)` for each k (native sort wants a view of the exact length). */
-let lwNewViews: Float64Array[] = [];
-
-function insertionSort(a: Float64Array, n: number): void {
-  for (let i = 1; i < n; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > x) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = x;
-  }
-}
-
-/**
- * Merge the pending pushes into the sorted copy (and drop what they evicted): O(batch log batch +
- * batch log window + window). The pending values are written back to the ring sorted: the window
- * still holds the last `cap` values, only their order within a batch is lost, and the values a
- * later refresh finds evicted come (nearly) sorted.
- */
-export function lwRefresh(w: LazyWindow): void {
-  const pend = w.pend;
-  if (pend === 0) return;
-  const cap = w.cap;
-  if (lwNew.length < pend) {
-    lwNew = new Float64Array(pend);
-    lwNewViews = [];
-  }
-  // the pending values are the last `pend` in the ring
-  const j0 = w.head - pend < 0 ? w.head - pend + cap : w.head - pend;
-  let j = j0;
-  for (let i = 0; i < pend; i++) {
-    lwNew[i] = w.ring[j]!;
-    j = j + 1 === cap ? 0 : j + 1;
-  }
-  if (pend <= 24) insertionSort(lwNew, pend);
-  else {
-    let view = lwNewViews[pend];
-    if (view === undefined) {
-      view = lwNew.subarray(0, pend);
-      lwNewViews[pend] = view;
-    }
-    view.sort();
-  }
-  j = j0;
-  for (let i = 0; i < pend; i++) {
-    w.ring[j] = lwNew[i]!;
-    j = j + 1 === cap ? 0 : j + 1;
-  }
-  const gone = w.gone;
-  const ng = w.ng;
-  insertionSort(gone, ng);
-  const out = w.spare;
-  const s = w.sorted;
-  const sn = w.sn;
-  // one linear merge; the events are few, so the copy between two of them is a tight loop: values
-  // below the next removal and not above the next insertion move as they are
-  let o = 0;
-  let a = 0;
-  let g = 0;
-  let na = pend > 0 ? lwNew[0]! : Number.POSITIVE_INFINITY;
-  // +∞ when no removal is left (a value that is not found ends the removals, as a walk would)
-  let gv = ng > 0 ? gone[0]! : Number.POSITIVE_INFINITY;
-  let i = 0;
-  while (i < sn) {
-    let v = s[i]!;
-    while (v < gv && v <= na) {
-      out[o++] = v;
-      if (++i === sn) break;
-      v = s[i]!;
-    }
-    if (i === sn) break;
-    if (na < v) {
-      // insertion before v (when v is also the next removal, inserting first changes nothing)
-      out[o++] = na;
-      a++;
-      na = a < pend ? lwNew[a]! : Number.POSITIVE_INFINITY;
-    } else if (v === gv) {
-      i++;
-      g++;
-      gv = g < ng ? gone[g]! : Number.POSITIVE_INFINITY;
-    } else {
-      // v > gv: the removal is not in the window; none after it is removed either
-      gv = Number.POSITIVE_INFINITY;
-    }
-  }
-  while (a < pend) out[o++] = lwNew[a++]!;
-  w.sorted = out;
-  w.spare = s;
-  w.sn = o;
-  w.pend = 0;
-  w.ng = 0;
-}
-
-/** The sorted copy as a `SortedWindow` view for `swMad`/`swMedian` (no copy). */
-export function lwSortedView(w: LazyWindow, view: SortedWindow): SortedWindow {
-  view.sorted = w.sorted;
-  view.n = w.sn;
-  view.cap = w.cap;
-  view.nanSeen = false;
-  return view;
 }

@@ -1,0 +1,206 @@
+/**
+ * A sliding window whose sorted copy is brought up to date in batches: pushes go to the ring only,
+ * and `lwRefresh` merges the values that arrived (and drops the ones that left) since the last
+ * refresh in one linear pass. The sorted copy, and whatever is read from it, lags the ring by at
+ * most `lwDue` pushes: a few percent of the window, never more than `batch`. Finite values only.
+ *
+ * Compact by design (the ensemble keeps two per series, and a daemon keeps 10,000 series): values
+ * are float32 offsets from a reference level `ref` (the first value pushed into an empty window,
+ * or 0 for a window of magnitudes), so 4 bytes a value keep ~7 significant digits of the deviation
+ * from the level rather than of the level itself — a counter at 1e9 moving by ±3 stays exact. The
+ * merge writes into one buffer shared by every window (refreshes are synchronous) and copies back.
+ * Readers add `ref` to what they read (`sorted[i] + ref`), or subtract it from what they compare.
+ */
+import { insertionSort } from "./stats.js";
+
+export interface LazyWindow {
+  cap: number;
+  /** Values in the ring (≤ cap). */
+  n: number;
+  head: number;
+  /** Offsets from `ref`, in arrival order. */
+  ring: Float32Array;
+  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`. */
+  sorted: Float32Array;
+  sn: number;
+  /** Pushes since the last refresh, and the offsets they evicted (`gone[0..ng)`). */
+  pend: number;
+  gone: Float32Array;
+  ng: number;
+  /** Most pushes between two refreshes, and the fraction of the window (as a shift) that may lag. */
+  batch: number;
+  lagShift: number;
+  /** Level the offsets are taken from; set by the first push into an empty window when `relative`. */
+  ref: number;
+  relative: boolean;
+}
+
+/**
+ * A window of `cap` values whose sorted copy may lag by up to `batch` pushes and `cap >> lagShift`
+ * (at least one). `relative`: store offsets from the first value (levels); else from 0 (magnitudes).
+ */
+export function lazyWindow(cap: number, relative: boolean, batch = 32, lagShift = 4): LazyWindow {
+  return {
+    cap,
+    n: 0,
+    head: 0,
+    ring: new Float32Array(cap),
+    sorted: new Float32Array(cap),
+    sn: 0,
+    pend: 0,
+    gone: new Float32Array(batch),
+    ng: 0,
+    batch,
+    lagShift,
+    ref: 0,
+    relative,
+  };
+}
+
+/** Push a finite value (evicting the oldest when full). Call `lwDue`/`lwRefresh` to sort it in. */
+export function lwPush(w: LazyWindow, x: number): void {
+  // the value evicted must already be in the sorted copy, and `gone` holds at most `batch`
+  if (w.pend >= w.batch || w.pend >= w.cap) lwRefresh(w);
+  if (w.n === w.cap) w.gone[w.ng++] = w.ring[w.head]!;
+  else {
+    if (w.n === 0 && w.relative) w.ref = x;
+    w.n++;
+  }
+  w.ring[w.head] = x - w.ref;
+  w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
+  w.pend++;
+}
+
+/** Is a refresh due: the pushes not yet sorted in are `batch`, or the allowed fraction of the window (≥ 1). */
+export function lwDue(w: LazyWindow): boolean {
+  return w.pend > 0 && w.pend >= Math.min(w.batch, Math.max(1, w.sn >> w.lagShift));
+}
+
+export function lwClear(w: LazyWindow): void {
+  w.n = 0;
+  w.head = 0;
+  w.sn = 0;
+  w.pend = 0;
+  w.ng = 0;
+}
+
+/**
+ * Move the reference level by `delta` (right after a refresh: nothing pending). Every offset is
+ * rewritten with the same float32 rounding in the ring and the sorted copy, so they still match
+ * value for value, and the order is kept (rounding is monotonic). For a level that wandered far
+ * from `ref`, where float32 offsets would lose the digits that matter.
+ */
+export function lwRecenter(w: LazyWindow, delta: number): void {
+  if (w.pend !== 0) lwRefresh(w);
+  const f = Math.fround(delta);
+  for (let i = 0; i < w.n; i++) w.ring[i] = w.ring[i]! - f;
+  for (let i = 0; i < w.sn; i++) w.sorted[i] = w.sorted[i]! - f;
+  w.ref += f;
+}
+
+/** The merge target, shared by every window (grown to the largest capacity seen). */
+let merged = new Float32Array(1024);
+/** Pending values, sorted before the merge (shared too), and views of it of each exact length (native sort). */
+let fresh = new Float32Array(64);
+let freshViews: Float32Array[] = [];
+
+/**
+ * Merge the pending pushes into the sorted copy (and drop what they evicted): O(batch log batch +
+ * window). The pending values are written back to the ring sorted: the window still holds the last
+ * `cap` values, only their order within a batch is lost, and the values a later refresh finds
+ * evicted come (nearly) sorted.
+ */
+export function lwRefresh(w: LazyWindow): void {
+  const pend = w.pend;
+  if (pend === 0) return;
+  const cap = w.cap;
+  if (fresh.length < pend) {
+    fresh = new Float32Array(pend);
+    freshViews = [];
+  }
+  if (merged.length < cap) merged = new Float32Array(cap);
+  // the pending values are the last `pend` in the ring
+  const j0 = w.head - pend < 0 ? w.head - pend + cap : w.head - pend;
+  let j = j0;
+  for (let i = 0; i < pend; i++) {
+    fresh[i] = w.ring[j]!;
+    j = j + 1 === cap ? 0 : j + 1;
+  }
+  if (pend <= 24) insertionSort(fresh, pend);
+  else {
+    let view = freshViews[pend];
+    if (view === undefined) {
+      view = fresh.subarray(0, pend);
+      freshViews[pend] = view;
+    }
+    view.sort();
+  }
+  j = j0;
+  for (let i = 0; i < pend; i++) {
+    w.ring[j] = fresh[i]!;
+    j = j + 1 === cap ? 0 : j + 1;
+  }
+  const gone = w.gone;
+  const ng = w.ng;
+  insertionSort(gone, ng);
+  const out = merged;
+  const s = w.sorted;
+  const sn = w.sn;
+  // one linear merge; the events are few, so the copy between two of them is a tight loop: values
+  // below the next removal and not above the next insertion move as they are
+  let o = 0;
+  let a = 0;
+  let g = 0;
+  let na = fresh[0]!;
+  // +∞ when no removal is left (a value that is not found ends the removals, as a walk would)
+  let gv = ng > 0 ? gone[0]! : Number.POSITIVE_INFINITY;
+  let i = 0;
+  while (i < sn) {
+    let v = s[i]!;
+    while (v < gv && v <= na) {
+      out[o++] = v;
+      if (++i === sn) break;
+      v = s[i]!;
+    }
+    if (i === sn) break;
+    if (na < v) {
+      // insertion before v (when v is also the next removal, inserting first changes nothing)
+      out[o++] = na;
+      a++;
+      na = a < pend ? fresh[a]! : Number.POSITIVE_INFINITY;
+    } else if (v === gv) {
+      i++;
+      g++;
+      gv = g < ng ? gone[g]! : Number.POSITIVE_INFINITY;
+    } else {
+      // v > gv: the removal is not in the window; none after it is removed either
+      gv = Number.POSITIVE_INFINITY;
+    }
+  }
+  while (a < pend) out[o++] = fresh[a++]!;
+  copyInto(s, out, o);
+  w.sn = o;
+  w.pend = 0;
+  w.ng = 0;
+}
+
+/** `dst[0..n) = src[0..n)`: native copy for long runs (through a cached view of the exact length). */
+let srcViews: Float32Array[] = [];
+let srcOf: Float32Array | null = null;
+function copyInto(dst: Float32Array, src: Float32Array, n: number): void {
+  if (n < 64) {
+    for (let i = 0; i < n; i++) dst[i] = src[i]!;
+    return;
+  }
+  if (srcOf !== src) {
+    srcOf = src;
+    srcViews = [];
+  }
+  let view = srcViews[n];
+  if (view === undefined) {
+    view = src.subarray(0, n);
+    srcViews[n] = view;
+  }
+  dst.set(view);
+}
+

@@ -1,0 +1,81 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { lazyWindow, lwDue, lwPush, lwRecenter, lwRefresh } from "../detectors/lazy-window.js";
+import { madSorted, quantileSorted } from "../detectors/stats.js";
+
+/** The last `cap` values as float32 offsets from `ref`, sorted: what the window must hold after a refresh. */
+function expected(values: number[], cap: number, ref: number): number[] {
+  return values
+    .slice(-cap)
+    .map((v) => Math.fround(v - ref))
+    .sort((a, b) => a - b);
+}
+
+describe("lazy window (float32 offsets from a reference level)", () => {
+  it("after a refresh the sorted copy is the ring, sorted, and the ring the last `cap` values up to order within a batch", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 80 }),
+        fc.array(fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 64), { minLength: 1, maxLength: 400 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }),
+        (cap, values, refreshes) => {
+          const batch = 8;
+          const w = lazyWindow(cap, true, batch);
+          for (let i = 0; i < values.length; i++) {
+            lwPush(w, values[i]!);
+            if (refreshes[i % refreshes.length] && lwDue(w)) lwRefresh(w);
+          }
+          lwRefresh(w);
+          expect(w.ref).toBe(values[0]);
+          const ring = Array.from(w.ring.subarray(0, w.n)).sort((a, b) => a - b);
+          expect(Array.from(w.sorted.subarray(0, w.sn))).toEqual(ring);
+          expect(w.sn).toBe(Math.min(cap, values.length));
+          // a refresh writes its batch back sorted, so eviction order within a batch is not arrival order
+          const recent = new Set(expected(values, cap + batch, values[0]!));
+          for (const v of ring) expect(recent.has(v)).toBe(true);
+          if (values.length <= cap) expect(ring).toEqual(expected(values, cap, values[0]!));
+        },
+      ),
+    );
+  });
+
+  it("keeps the small moves of a huge level exact (offsets, not levels, are float32)", () => {
+    const w = lazyWindow(101, true);
+    const values: number[] = [];
+    for (let i = 0; i < 300; i++) values.push(1_000_000_000 + ((i * 7) % 11) - 5);
+    for (const v of values) lwPush(w, v);
+    lwRefresh(w);
+    // plain float32 would round 1e9 ± 5 to multiples of 64; the median and MAD come out exact
+    const last = values.slice(-101).sort((a, b) => a - b);
+    expect(w.ref + quantileSorted(w.sorted, w.sn, 0.5)).toBe(last[50]);
+    const mRel = quantileSorted(w.sorted, w.sn, 0.5);
+    const dev = last.map((v) => Math.abs(v - last[50]!)).sort((a, b) => a - b);
+    expect(madSorted(w.sorted, w.sn, mRel)).toBe(dev[50]);
+  });
+
+  it("re-centring moves the reference and keeps ring and sorted copy matching value for value", () => {
+    const w = lazyWindow(50, true, 8);
+    const values: number[] = [];
+    for (let i = 0; i < 120; i++) values.push(10 + i * 1000 + (i % 3));
+    for (let i = 0; i < 100; i++) lwPush(w, values[i]!);
+    lwRefresh(w);
+    const before = w.ref;
+    lwRecenter(w, quantileSorted(w.sorted, w.sn, 0.5));
+    expect(w.ref).not.toBe(before);
+    // pushes after the re-centre evict values that must still be found in the sorted copy
+    for (let i = 100; i < 120; i++) lwPush(w, values[i]!);
+    lwRefresh(w);
+    expect(w.sn).toBe(50);
+    const got = Array.from(w.sorted.subarray(0, w.sn), (v) => v + w.ref);
+    const want = values.slice(-50).sort((a, b) => a - b);
+    for (let i = 0; i < 50; i++) expect(got[i]).toBeCloseTo(want[i]!, 6);
+  });
+
+  it("a window of magnitudes keeps offsets from 0", () => {
+    const w = lazyWindow(10, false);
+    for (const v of [5, 3, 9]) lwPush(w, v);
+    lwRefresh(w);
+    expect(w.ref).toBe(0);
+    expect(Array.from(w.sorted.subarray(0, w.sn))).toEqual([3, 5, 9]);
+  });
+});

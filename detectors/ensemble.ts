@@ -30,7 +30,7 @@
  * rows of its own.
  */
 import { z } from "zod";
-import { type MissingParams, missing, type MissingState } from "./missing.js";
+import { type MissingParams, type MissingState, missing, missingStep } from "./missing.js";
 import {
   type SeasonalExpectation,
   type SeasonalProfileState,
@@ -356,7 +356,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     };
   },
   step(s, point: Point, p): Verdict {
-    const kind = advance(s, point, p);
+    const kind = advance(s, point.t, point.v ?? Number.NaN, p);
     if (kind === NONE) return NO_VERDICT;
     if (kind === GAP) return OUT.gap;
     return {
@@ -385,12 +385,8 @@ export function ensembleColumns(
   score: Float64Array,
   flag: Uint8Array,
 ): void {
-  const point = COLUMN_POINT;
   for (let i = 0; i < n; i++) {
-    const x = v[i]!;
-    point.t = t[i]!;
-    point.v = Number.isNaN(x) ? null : x;
-    const kind = advance(s, point, p);
+    const kind = advance(s, t[i]!, v[i]!, p);
     if (kind === FULL) {
       score[i] = OUT.score;
       flag[i] = OUT.fired ? 1 : 0;
@@ -413,15 +409,10 @@ const OUT = { gap: NO_VERDICT, expected: 0, half: 0, score: 0, fired: false, sig
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
 const SE: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
 
-/** The point `ensembleColumns` feeds (nothing keeps a reference to it). */
-const COLUMN_POINT: Point = { t: 0, v: null };
-
-/** One point: advance the state and leave the verdict in `OUT`. */
-function advance(s: EnsembleState, point: Point, p: EnsembleParams): number {
-  const t = point.t;
-  const x = point.v;
-  const gap = missing.step(s.missing, point, sub(p));
-  const se = p.seasonal && seasonalStepInto(s.profile, t, x ?? Number.NaN, SE) ? SE : null;
+/** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
+function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {
+  const gap = missingStep(s.missing, t, x, sub(p));
+  const se = p.seasonal && seasonalStepInto(s.profile, t, x, SE) ? SE : null;
   // a gap is one more incident: it obeys the same refractory period as the other views
   const gapAlert = gap.anomaly && s.cooldown === 0;
   if (gapAlert) {

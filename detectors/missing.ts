@@ -61,34 +61,35 @@ export const missing: DetectorDefinition<MissingParams, MissingState> = {
     sameSince: Number.NaN,
     lastValue: Number.NaN,
   }),
-  step(s, point: Point, p): Verdict {
-    const t = point.t;
-    const spacing = observeSpacing(s.spacing, t);
-    const v = point.v;
-    if (!isValue(v)) {
-      if (Number.isNaN(s.lastDataT)) return OK;
-      // this bucket is empty: data has been missing from the end of the last bucket with data
-      const silent = t + spacing - (s.lastDataT + spacing);
-      if (silent > s.afterMs) {
-        return flagged(`no data for ${formatDuration(silent)}`, s.lastValue, silent, s.afterMs);
-      }
-      return OK;
-    }
-    let verdict = OK;
-    if (!Number.isNaN(s.lastDataT)) {
-      // buckets between the last one with data and this one never arrived
-      const gap = t - s.lastDataT - spacing;
-      if (gap > s.afterMs) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
-    }
-    if (p.stale) {
-      if (v !== s.lastValue) s.sameSince = t;
-      const frozen = t - s.sameSince;
-      if (verdict === OK && frozen > s.afterMs) {
-        verdict = flagged(`value unchanged at ${v} for ${formatDuration(frozen)}`, v, frozen, s.afterMs);
-      }
-    }
-    if (Number.isNaN(s.lastDataT) || t > s.lastDataT) s.lastDataT = t;
-    s.lastValue = v;
-    return verdict;
-  },
+  step: (s, point: Point, p): Verdict => missingStep(s, point.t, point.v ?? Number.NaN, p),
 };
+
+/** `missing.step` on a bare time and value (NaN = no value): no point object per call. */
+export function missingStep(s: MissingState, t: number, v: number, p: MissingParams): Verdict {
+  const spacing = observeSpacing(s.spacing, t);
+  if (!isValue(v)) {
+    if (Number.isNaN(s.lastDataT)) return OK;
+    // this bucket is empty: data has been missing from the end of the last bucket with data
+    const silent = t + spacing - (s.lastDataT + spacing);
+    if (silent > s.afterMs) {
+      return flagged(`no data for ${formatDuration(silent)}`, s.lastValue, silent, s.afterMs);
+    }
+    return OK;
+  }
+  let verdict = OK;
+  if (!Number.isNaN(s.lastDataT)) {
+    // buckets between the last one with data and this one never arrived
+    const gap = t - s.lastDataT - spacing;
+    if (gap > s.afterMs) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
+  }
+  if (p.stale) {
+    if (v !== s.lastValue) s.sameSince = t;
+    const frozen = t - s.sameSince;
+    if (verdict === OK && frozen > s.afterMs) {
+      verdict = flagged(`value unchanged at ${v} for ${formatDuration(frozen)}`, v, frozen, s.afterMs);
+    }
+  }
+  if (Number.isNaN(s.lastDataT) || t > s.lastDataT) s.lastDataT = t;
+  s.lastValue = v;
+  return verdict;
+}

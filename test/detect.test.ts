@@ -14,13 +14,34 @@ import { CsvInputError, readSeriesCsv } from "../src/detect/read-series-csv.js";
 
 const fixture = join(import.meta.dirname, "fixtures", "detectors", "hourly.csv");
 
-async function detectText(csv: string, type?: string, sets: string[] = []): Promise<string> {
+async function detectText(csv: string | Buffer[], type?: string, sets: string[] = [], thread = false): Promise<string> {
   const { detector, params } = resolveDetector(type, sets);
   const out = new PassThrough();
-  const chunks: string[] = [];
-  out.on("data", (c: Buffer) => chunks.push(c.toString()));
-  await detectCsv(Readable.from([csv]), out, "in.csv", detector, params);
-  return chunks.join("");
+  const chunks: Buffer[] = [];
+  out.on("data", (c: Buffer | string) => chunks.push(Buffer.from(c)));
+  await detectCsv(Readable.from(typeof csv === "string" ? [csv] : csv), out, "in.csv", detector, params, { thread });
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `text` as byte chunks cut at `cuts` (byte offsets), as a file stream delivers it. */
+function byteChunks(text: string, cuts: number[]): Buffer[] {
+  const bytes = Buffer.from(text, "utf8");
+  const at = [0, ...cuts.filter((c) => c > 0 && c < bytes.length), bytes.length];
+  return at.slice(1).map((end, i) => bytes.subarray(at[i]!, end));
+}
+
+/** A minute series with a daily cycle, noise, spikes and a level shift. */
+function minuteSeries(n: number): string {
+  const lines = ["timestamp,value"];
+  let seed = 7;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    let x = 100 + 20 * Math.sin((2 * Math.PI * i) / 1440) + (seed / 2_147_483_648) * 6;
+    if (i % 4999 === 0 && i > 0) x += 80;
+    if (i > n / 2) x += 25;
+    lines.push(`${new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString().slice(0, 19).replace("T", " ")},${x.toFixed(3)}`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 describe("timestamps", () => {
@@ -91,6 +112,54 @@ describe("vigil detect pipeline", () => {
     }
     expect(n).toBe(20_000);
     expect(last).toBe(19_999 % 7);
+  });
+});
+
+describe("vigil detect output paths", () => {
+  const messy = [
+    "\"timestamp\",\"value\",note\r",
+    "2024-01-01 00:00:00,1,a\r",
+    "2024-01-01 00:01:00,2\r",
+    "2024-01-01 00:02:00,,b",
+    "",
+    "2024-01-01 00:03:00,NaN",
+    "2024-01-01 00:04:00,5e2",
+    "2024-01-01 00:05:00,7",
+  ].join("\n");
+
+  it("copies ASCII rows as bytes exactly as the text path echoes them, across any chunking", async () => {
+    const asText = await detectText(messy, "threshold", ["max=100"]);
+    expect(asText.split("\n")[1]).toBe("2024-01-01 00:00:00,1,0,0");
+    expect(asText.split("\n")[5]).toBe("2024-01-01 00:04:00,5e2,1,1");
+    for (const cuts of [[], [1], [17, 18, 40], [60, 61, 62, 63, 100, 120]]) {
+      expect(await detectText(byteChunks(messy, cuts), "threshold", ["max=100"])).toBe(asText);
+    }
+  });
+
+  it("falls back to the text echo when a chunk is not ASCII (and keeps the characters)", async () => {
+    const text = `${messy}\n2024-01-01 00:06:00,8,café\n2024-01-01 00:07:00,9\n`;
+    const asText = await detectText(text, "threshold", ["max=100"]);
+    // the cut splits "é" (two bytes) between chunks
+    const at = Buffer.from(text).indexOf("caf") + 4;
+    expect(await detectText(byteChunks(text, [30, at]), "threshold", ["max=100"])).toBe(asText);
+    expect(asText.trim().split("\n").at(-1)).toBe("2024-01-01 00:07:00,9,0,0");
+  });
+
+  it("the detector thread writes byte for byte what one thread writes", async () => {
+    const csv = minuteSeries(30_000);
+    const chunks = byteChunks(csv, [65_536, 131_072, 400_000, 400_001]);
+    const one = await detectText(chunks, undefined, [], false);
+    const two = await detectText(chunks, undefined, [], true);
+    expect(two).toBe(one);
+    const flagged = one.split("\n").filter((r) => r.endsWith(",1"));
+    expect(flagged.length).toBeGreaterThan(2);
+    // another detector goes point by point on the thread too
+    expect(await detectText(chunks, "control_limits", [], true)).toBe(await detectText(chunks, "control_limits", [], false));
+  });
+
+  it("a bad row stops the threaded pipeline with the row's line, and the thread is shut", async () => {
+    const csv = `${minuteSeries(20_000)}2024-02-01 00:00:00,oops\n`;
+    await expect(detectText(byteChunks(csv, [100_000]), undefined, [], true)).rejects.toThrow(/in\.csv:20002: not a number: "oops"/);
   });
 });
 

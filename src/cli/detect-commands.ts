@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createWriteStream, existsSync, statSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import { detectCsv } from "../detect/detect-csv.js";
+import { detectCsv, THREAD_MIN_BYTES } from "../detect/detect-csv.js";
 import { DetectParamError, resolveDetector } from "../detect/detector-params.js";
 import { CsvInputError, openCsv } from "../detect/read-series-csv.js";
 
@@ -38,7 +38,7 @@ export async function runDetect(opts: DetectOptions, stderr: (line: string) => v
   const toFile = opts.output !== undefined && opts.output !== "-";
   const output: Writable = toFile ? createWriteStream(opts.output!) : process.stdout;
   try {
-    await detectCsv(input, output, opts.input, resolved.detector, resolved.params);
+    await detectCsv(input, output, opts.input, resolved.detector, resolved.params, { thread: statSync(opts.input).size >= THREAD_MIN_BYTES });
   } catch (e) {
     input.destroy();
     if (toFile) output.destroy();

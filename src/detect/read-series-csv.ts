@@ -3,6 +3,7 @@
  * hands out rows in batches so that a million-row file is never held in memory and no per-line
  * regex or split runs on the common path.
  */
+import { isAscii } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -14,8 +15,9 @@ export class CsvInputError extends Error {
 }
 
 /**
- * Up to `BATCH` rows. The arrays are reused between batches: consume a batch before asking for the
- * next. `valueText`/`timestampText` are the fields exactly as written, so output can echo them.
+ * Up to `BATCH` rows, all cut from one stretch of input. Each batch is new (a consumer may keep it
+ * while it reads on). `valueText`/`timestampText` are the fields exactly as written, so output can
+ * echo them.
  */
 export interface SeriesBatch {
   n: number;
@@ -29,6 +31,14 @@ export interface SeriesBatch {
    * first), else null: output can echo it whole.
    */
   rowText: Array<string | null>;
+  /**
+   * When the input is ASCII: its bytes, and where each row's line is in them
+   * (`bytes[lineStart[i]..lineEnd[i])`, line ending excluded), so output can copy rows as bytes.
+   * Null otherwise (then `rowText` / the fields are the echo).
+   */
+  bytes: Buffer | null;
+  lineStart: Int32Array;
+  lineEnd: Int32Array;
 }
 
 export const BATCH = 8192;
@@ -64,22 +74,28 @@ function headerColumns(line: string, where: string): Columns {
  * (`IN.csv:LINE: ...`).
  */
 export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<SeriesBatch> {
-  const batch: SeriesBatch = {
+  const fresh = (bytes: Buffer | null): SeriesBatch => ({
     n: 0,
     timestampText: new Array<string>(BATCH),
     t: new Float64Array(BATCH),
     valueText: new Array<string>(BATCH),
     v: new Float64Array(BATCH),
     rowText: new Array<string | null>(BATCH),
-  };
+    bytes,
+    lineStart: new Int32Array(BATCH),
+    lineEnd: new Int32Array(BATCH),
+  });
+  let batch = fresh(null);
   const decoder = new StringDecoder("utf8");
   const parser = new TimestampParser();
   let rest = "";
+  // the bytes behind `rest` while the input is ASCII (then string offsets are byte offsets), else null
+  let restBytes: Buffer | null = Buffer.alloc(0);
   let lineNo = 0;
   let cols: Columns | null = null;
   let simple = false;
 
-  const row = (line: string): void => {
+  const row = (line: string, from: number, to: number): void => {
     lineNo++;
     if (cols === null) {
       // a UTF-8 byte order mark would otherwise become part of the first column name
@@ -126,6 +142,8 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
       }
     }
     const i = batch.n++;
+    batch.lineStart[i] = from;
+    batch.lineEnd[i] = to;
     batch.timestampText[i] = tsText;
     batch.t[i] = t;
     batch.valueText[i] = valText;
@@ -134,23 +152,46 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
   };
 
   for await (const chunk of input) {
-    const text = rest + (typeof chunk === "string" ? chunk : decoder.write(chunk as Buffer));
+    let bytes: Buffer | null = null;
+    let text: string;
+    if (typeof chunk === "string") text = rest + chunk;
+    else {
+      const buf = chunk as Buffer;
+      text = rest + decoder.write(buf);
+      if (restBytes !== null && isAscii(buf)) bytes = restBytes.length === 0 ? buf : Buffer.concat([restBytes, buf]);
+    }
+    // rows cut from this text share its bytes: a batch never spans two texts
+    if (batch.n > 0) {
+      yield batch;
+      batch = fresh(bytes);
+    } else batch.bytes = bytes;
     let start = 0;
     for (;;) {
       const nl = text.indexOf("\n", start);
       if (nl < 0) break;
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      row(text.slice(start, end));
+      row(text.slice(start, end), start, end);
       start = nl + 1;
       if (batch.n === BATCH) {
         yield batch;
-        batch.n = 0;
+        batch = fresh(bytes);
       }
     }
     rest = text.slice(start);
+    restBytes = bytes === null ? null : bytes.subarray(start);
   }
-  rest += decoder.end();
-  if (rest.length > 0) row(rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest);
+  const tail = decoder.end();
+  if (tail.length > 0) restBytes = null;
+  rest += tail;
+  if (batch.n > 0 || rest.length > 0) {
+    // the last line has no newline: it gets a batch of its own, over the bytes of `rest`
+    if (batch.n > 0) yield batch;
+    batch = fresh(restBytes);
+  }
+  if (rest.length > 0) {
+    const end = rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length;
+    row(rest.slice(0, end), 0, end);
+  }
   if (cols === null) throw new CsvInputError(`${where}: empty file (expected a header row "timestamp,value")`);
   if (batch.n > 0) yield batch;
 }

@@ -1,0 +1,41 @@
+/**
+ * The detector thread of `vigil detect`: holds the detector state and judges the batches the main
+ * thread parses, in order, while the main thread reads and writes. Messages: in `{ t, v, n }`
+ * (transferred), out `{ score, flag }` (transferred) or `{ error }`.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { getDetector } from "../../detectors/registry.js";
+import { judgeColumns } from "./judge-columns.js";
+
+export interface DetectJob {
+  t: Float64Array;
+  v: Float64Array;
+  n: number;
+}
+export interface DetectResult {
+  score: Float64Array;
+  flag: Uint8Array;
+}
+export interface DetectWorkerData {
+  type: string;
+  params: unknown;
+}
+
+const port = parentPort;
+if (port !== null) {
+  const { type, params } = workerData as DetectWorkerData;
+  const detector = getDetector(type);
+  if (detector === undefined) throw new Error(`unknown detector ${type}`);
+  const state = detector.init(params);
+  port.on("message", (job: DetectJob) => {
+    try {
+      const score = new Float64Array(job.n);
+      const flag = new Uint8Array(job.n);
+      judgeColumns(detector, state, params, job.t, job.v, job.n, score, flag);
+      const out: DetectResult = { score, flag };
+      port.postMessage(out, [score.buffer, flag.buffer]);
+    } catch (e) {
+      port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * Judge a run of points given as columns: what `vigil detect` does per batch, on the main thread or
+ * on the detector thread (the same function, so both give the same verdicts).
+ */
+import { type EnsembleParams, type EnsembleState, ensemble, ensembleColumns } from "../../detectors/ensemble.js";
+import type { AnyDetector } from "../../detectors/registry.js";
+import type { Point } from "../../detectors/types.js";
+
+/** One mutable point: detectors must not keep references to it (their state is cloneable data). */
+const POINT: Point = { t: 0, v: null };
+
+/**
+ * Fold `detector` over `t[0..n)`, `v[0..n)` (v NaN = missing), writing each point's score and flag.
+ * The default ensemble has a column form (same verdicts, no object per point); others go point by point.
+ */
+export function judgeColumns(
+  detector: AnyDetector,
+  state: unknown,
+  params: unknown,
+  t: Float64Array,
+  v: Float64Array,
+  n: number,
+  score: Float64Array,
+  flag: Uint8Array,
+): void {
+  if (detector === (ensemble as unknown as AnyDetector)) {
+    ensembleColumns(state as EnsembleState, params as EnsembleParams, t, v, n, score, flag);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    POINT.t = t[i]!;
+    const x = v[i]!;
+    POINT.v = Number.isNaN(x) ? null : x;
+    const verdict = detector.step(state, POINT, params);
+    score[i] = verdict.score;
+    flag[i] = verdict.anomaly ? 1 : 0;
+  }
+}

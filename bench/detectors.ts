@@ -5,14 +5,34 @@
  * calls `benchDetectors`) or standalone: `npx tsx bench/detectors.ts`.
  */
 import { once } from "node:events";
-import { createWriteStream, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { allDetectors } from "../detectors/registry.js";
 import type { Point } from "../detectors/types.js";
-import { detectCsv, parseCsvOnly, THREAD_MIN_BYTES } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
-import { openCsv } from "../src/detect/read-series-csv.js";
+
+type DetectCsvModule = typeof import("../src/detect/detect-csv.js");
+type ParamsModule = typeof import("../src/detect/detector-params.js");
+type ReaderModule = typeof import("../src/detect/read-series-csv.js");
+
+/**
+ * The pipeline as `vigil detect` runs it: the compiled build in dist/ (`npm run bench` builds it
+ * first), whose detector thread starts from plain JS; from source when there is no build.
+ */
+async function pipelineModules(repo: string): Promise<{ csv: DetectCsvModule; params: ParamsModule; reader: ReaderModule; compiled: boolean }> {
+  const dist = join(repo, "dist", "src", "detect");
+  if (existsSync(join(dist, "detect-csv.js"))) {
+    const load = (f: string) => import(pathToFileURL(join(dist, f)).href);
+    return { csv: await load("detect-csv.js"), params: await load("detector-params.js"), reader: await load("read-series-csv.js"), compiled: true };
+  }
+  return {
+    csv: await import("../src/detect/detect-csv.js"),
+    params: await import("../src/detect/detector-params.js"),
+    reader: await import("../src/detect/read-series-csv.js"),
+    compiled: false,
+  };
+}
 
 const N = 1_000_000;
 const STEP_MS = 60_000;
@@ -84,19 +104,20 @@ export async function benchDetectors(): Promise<void> {
     await f();
     return performance.now() - s;
   };
+  const m = await pipelineModules(repo);
   // as `vigil detect` runs it: a file this size is judged on the detector thread
-  const thread = statSync(csv).size >= THREAD_MIN_BYTES;
+  const thread = statSync(csv).size >= m.csv.THREAD_MIN_BYTES;
   const detectWith = (type: string | undefined, file: string, threaded = thread) => {
-    const { detector, params } = resolveDetector(type, []);
+    const { detector, params } = m.params.resolveDetector(type, []);
     return async () => {
       const out = createWriteStream(join(dir, file));
-      await detectCsv(openCsv(csv), out, csv, detector, params, { thread: threaded });
+      await m.csv.detectCsv(m.reader.openCsv(csv), out, csv, detector, params, { thread: threaded });
       out.end();
       await once(out, "finish");
     };
   };
   const parseOnly = async () => {
-    await parseCsvOnly(openCsv(csv), csv);
+    await m.csv.parseCsvOnly(m.reader.openCsv(csv), csv);
   };
   const ensembleRun = detectWith(undefined, "bench-1m.out.csv");
   // the same on one thread, and with `threshold` (next to no cost per point): the pipeline's own floor
@@ -113,7 +134,7 @@ export async function benchDetectors(): Promise<void> {
     floorMs = Math.min(floorMs, await time(floorRun));
   }
   console.log(
-    `vigil detect on ${N.toLocaleString("en")} rows: ${detectMs.toFixed(0)} ms${thread ? " (detector thread)" : ""}; read+parse only: ${parseMs.toFixed(0)} ms; ratio ${(detectMs / parseMs).toFixed(2)}× (target ≤ 2×)`,
+    `vigil detect on ${N.toLocaleString("en")} rows: ${detectMs.toFixed(0)} ms${thread ? " (detector thread)" : ""}${m.compiled ? "" : " (from source: no build in dist/)"}; read+parse only: ${parseMs.toFixed(0)} ms; ratio ${(detectMs / parseMs).toFixed(2)}× (target ≤ 2×)`,
   );
   console.log(
     `  on one thread: ${oneMs.toFixed(0)} ms (${(oneMs / parseMs).toFixed(2)}×) = read+parse ${parseMs.toFixed(0)} + output ${(floorMs - parseMs).toFixed(0)} (no-cost detector: ${floorMs.toFixed(0)} ms) + ensemble ${(oneMs - floorMs).toFixed(0)} ms`,

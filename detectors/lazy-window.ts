@@ -8,7 +8,8 @@
  * are float32 offsets from a reference level `ref` (the first value pushed into an empty window,
  * or 0 for a window of magnitudes), so 4 bytes a value keep ~7 significant digits of the deviation
  * from the level rather than of the level itself — a counter at 1e9 moving by ±3 stays exact. The
- * merge writes into one buffer shared by every window (refreshes are synchronous) and copies back.
+ * merge writes into a spare buffer shared by every window of the same capacity (refreshes are
+ * synchronous), which then swaps with the window's own: one buffer per window, plus one per size.
  * Readers add `ref` to what they read (`sorted[i] + ref`), or subtract it from what they compare.
  */
 import { insertionSort } from "./stats.js";
@@ -20,7 +21,7 @@ export interface LazyWindow {
   head: number;
   /** Offsets from `ref`, in arrival order. */
   ring: Float32Array;
-  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`. */
+  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`, then +∞ (a sentinel for the merge). */
   sorted: Float32Array;
   sn: number;
   /** Pushes since the last refresh, and the offsets they evicted (`gone[0..ng)`). */
@@ -45,7 +46,7 @@ export function lazyWindow(cap: number, relative: boolean, batch = 32, lagShift 
     n: 0,
     head: 0,
     ring: new Float32Array(cap),
-    sorted: new Float32Array(cap),
+    sorted: new Float32Array(cap + 1).fill(Number.POSITIVE_INFINITY),
     sn: 0,
     pend: 0,
     gone: new Float32Array(batch),
@@ -80,6 +81,7 @@ export function lwClear(w: LazyWindow): void {
   w.n = 0;
   w.head = 0;
   w.sn = 0;
+  w.sorted[0] = Number.POSITIVE_INFINITY;
   w.pend = 0;
   w.ng = 0;
 }
@@ -98,11 +100,10 @@ export function lwRecenter(w: LazyWindow, delta: number): void {
   w.ref += f;
 }
 
-/** The merge target, shared by every window (grown to the largest capacity seen). */
-let merged = new Float32Array(1024);
-/** Pending values, sorted before the merge (shared too), and views of it of each exact length (native sort). */
+/** The merge target per capacity, shared by every window of that capacity (swapped with the window's sorted copy). */
+const spares = new Map<number, Float32Array>();
+/** Pending values, sorted before the merge (shared too). */
 let fresh = new Float32Array(64);
-let freshViews: Float32Array[] = [];
 
 /**
  * Merge the pending pushes into the sorted copy (and drop what they evicted): O(batch log batch +
@@ -114,11 +115,7 @@ export function lwRefresh(w: LazyWindow): void {
   const pend = w.pend;
   if (pend === 0) return;
   const cap = w.cap;
-  if (fresh.length < pend) {
-    fresh = new Float32Array(pend);
-    freshViews = [];
-  }
-  if (merged.length < cap) merged = new Float32Array(cap);
+  if (fresh.length < pend) fresh = new Float32Array(pend);
   // the pending values are the last `pend` in the ring
   const j0 = w.head - pend < 0 ? w.head - pend + cap : w.head - pend;
   let j = j0;
@@ -126,15 +123,8 @@ export function lwRefresh(w: LazyWindow): void {
     fresh[i] = w.ring[j]!;
     j = j + 1 === cap ? 0 : j + 1;
   }
-  if (pend <= 24) insertionSort(fresh, pend);
-  else {
-    let view = freshViews[pend];
-    if (view === undefined) {
-      view = fresh.subarray(0, pend);
-      freshViews[pend] = view;
-    }
-    view.sort();
-  }
+  // a batch is a few dozen values: insertion sort beats the native sort's set-up by far
+  insertionSort(fresh, pend);
   j = j0;
   for (let i = 0; i < pend; i++) {
     w.ring[j] = fresh[i]!;
@@ -143,27 +133,32 @@ export function lwRefresh(w: LazyWindow): void {
   const gone = w.gone;
   const ng = w.ng;
   insertionSort(gone, ng);
-  const out = merged;
   const s = w.sorted;
+  const out = spares.get(cap) ?? new Float32Array(cap + 1);
   const sn = w.sn;
   // one linear merge; the events are few, so the copy between two of them is a tight loop: values
-  // below the next removal and not above the next insertion move as they are
+  // below both the next removal and the next insertion move as they are (the +∞ after the last
+  // value ends the loop without a bounds test)
   let o = 0;
   let a = 0;
   let g = 0;
   let na = fresh[0]!;
   // +∞ when no removal is left (a value that is not found ends the removals, as a walk would)
   let gv = ng > 0 ? gone[0]! : Number.POSITIVE_INFINITY;
+  let lim = Math.min(gv, na);
   let i = 0;
   while (i < sn) {
     let v = s[i]!;
-    while (v < gv && v <= na) {
+    while (v < lim) {
       out[o++] = v;
-      if (++i === sn) break;
-      v = s[i]!;
+      v = s[++i]!;
     }
     if (i === sn) break;
-    if (na < v) {
+    if (v < gv && v <= na) {
+      // equal to the next insertion: the old value goes first
+      out[o++] = v;
+      i++;
+    } else if (na < v) {
       // insertion before v (when v is also the next removal, inserting first changes nothing)
       out[o++] = na;
       a++;
@@ -176,31 +171,13 @@ export function lwRefresh(w: LazyWindow): void {
       // v > gv: the removal is not in the window; none after it is removed either
       gv = Number.POSITIVE_INFINITY;
     }
+    lim = Math.min(gv, na);
   }
   while (a < pend) out[o++] = fresh[a++]!;
-  copyInto(s, out, o);
+  out[o] = Number.POSITIVE_INFINITY;
+  w.sorted = out;
+  spares.set(cap, s);
   w.sn = o;
   w.pend = 0;
   w.ng = 0;
 }
-
-/** `dst[0..n) = src[0..n)`: native copy for long runs (through a cached view of the exact length). */
-let srcViews: Float32Array[] = [];
-let srcOf: Float32Array | null = null;
-function copyInto(dst: Float32Array, src: Float32Array, n: number): void {
-  if (n < 64) {
-    for (let i = 0; i < n; i++) dst[i] = src[i]!;
-    return;
-  }
-  if (srcOf !== src) {
-    srcOf = src;
-    srcViews = [];
-  }
-  let view = srcViews[n];
-  if (view === undefined) {
-    view = src.subarray(0, n);
-    srcViews[n] = view;
-  }
-  dst.set(view);
-}
-

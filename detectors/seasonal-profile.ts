@@ -87,6 +87,11 @@ export interface Profile {
    */
   lastT: number;
   lastPh: number;
+  /** The last point's season, and its slot with the phase range [slotLo, slotHi) that maps to it. */
+  lastSeason: number;
+  lastSlot: number;
+  slotLo: number;
+  slotHi: number;
 }
 
 export interface SeasonalProfileState {
@@ -143,6 +148,10 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     lagN: 0,
     lastT: Number.NaN,
     lastPh: 0,
+    lastSeason: 0,
+    lastSlot: 0,
+    slotLo: 0,
+    slotHi: -1,
   };
 }
 
@@ -272,14 +281,29 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
   for (let q = 0; q < np; q++) {
     const p = profiles[q]!;
     let ph: number;
+    let season: number;
     if (integral && t - p.lastT === spacing) {
+      // one bucket on: the season moves on exactly when the phase wraps (no division)
       ph = p.lastPh + spacing;
-      if (ph >= p.periodMs) ph -= p.periodMs;
-    } else ph = phase(t, p.periodMs);
+      season = p.lastSeason;
+      if (ph >= p.periodMs) {
+        ph -= p.periodMs;
+        season++;
+      }
+    } else {
+      ph = phase(t, p.periodMs);
+      season = Math.floor((t - ph) / p.periodMs);
+    }
     p.lastT = integral && Number.isInteger(p.periodMs) ? t : Number.NaN;
     p.lastPh = ph;
-    const slot = Math.min(p.slots - 1, Math.floor(ph / p.slotMs));
-    const season = Math.floor((t - ph) / p.periodMs);
+    p.lastSeason = season;
+    let slot = p.lastSlot;
+    if (ph < p.slotLo || ph >= p.slotHi) {
+      slot = Math.min(p.slots - 1, Math.floor(ph / p.slotMs));
+      p.lastSlot = slot;
+      p.slotLo = slot * p.slotMs;
+      p.slotHi = slot === p.slots - 1 ? Number.POSITIVE_INFINITY : (slot + 1) * p.slotMs;
+    }
     if (slot !== p.accSlot || season !== p.accSeason) {
       commit(p);
       p.accSlot = slot;

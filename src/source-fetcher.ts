@@ -3,7 +3,7 @@ import type { MetricConfig } from "./config/types.js";
 import { type Database, DatabaseError } from "./db/database.js";
 import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
-import { fetchBuckets, fetchBucketsGrouped } from "./sources/index.js";
+import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
 
 const RETRY_DELAYS_MS = [250, 1000];
 
@@ -25,8 +25,8 @@ export function makeFetcher(db: Database, log: Logger): Fetcher {
   return (metric: MetricConfig, window): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window));
 }
 
-/** One query for several metrics that share a scan (see fetchBucketsGrouped). */
+/** One query for several metrics that share a scan (see fetchBucketGrid). */
 export function makeGroupFetcher(db: Database, log: Logger): GroupFetcher {
   return (metrics, window) =>
-    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketsGrouped(db, metrics, window));
+    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window));
 }

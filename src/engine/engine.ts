@@ -14,9 +14,11 @@ import { scrubSecrets } from "../log.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
-import { type FetchedSeries, type Fetcher, type FetchResult, type GroupFetcher, groupKey, lastClosedBucket } from "./fetcher.js";
+import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
+import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
+import { TickOutcomes } from "./tick-outcomes.js";
 import { describeDriver, type Driver } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { channelsFor } from "./routing.js";
@@ -62,6 +64,14 @@ interface MetricRuntime {
   warmUntil: number | null;
   /** Still loading history (first sight), possibly over several passes. */
   loading: boolean;
+  /** Derived from the config once (it only changes with the signature): */
+  /** `groupKey` of the config. */
+  scanKey: string | null;
+  policy: LifecyclePolicy;
+  /** History kept per series. */
+  capacity: number;
+  /** The metric's meta-alert fingerprints. */
+  fingerprints: { source: string; noData: string };
 }
 
 /** How many recent points ride along in a notification for the chart. */
@@ -80,6 +90,16 @@ interface WindowPlan {
   partial: boolean;
 }
 
+/** How evaluateMetric reads a metric's buckets for a window: on the bucket grid. */
+type GridFetch = (m: MetricConfig, window: { from: number; to: number }) => Promise<MetricGrid>;
+
+/** One pass's windows, the metrics that could not be planned, and how to read them. */
+interface PassPlan {
+  plans: Map<string, WindowPlan>;
+  planErrors: Map<string, string>;
+  fetch: GridFetch;
+}
+
 /** A history load reads this many buckets per metric per pass. */
 const CHUNK_BUCKETS = 576;
 
@@ -88,6 +108,12 @@ interface QuietWrite {
   metric: string;
   watermark: number;
 }
+
+/**
+ * Quiet watermarks are stored in batches of this many metrics while the tick goes on, so that the
+ * database writes one batch while the engine judges the next metrics.
+ */
+const QUIET_BATCH = 100;
 
 export function buildDetectors(m: MetricConfig): DetectorInstance[] {
   const configured = m.detectors.length > 0 ? m.detectors : DEFAULT_DETECTORS;
@@ -153,9 +179,14 @@ export class Engine {
     // Open alerts are read fresh each tick (chat actions change them) and once for all metrics.
     const openByMetric = new Map<string, Alert[]>();
     let silences: Silence[] = [];
+    // Both reads run while the first pass is planned and its first scan is issued (see below).
+    const stateRead = Promise.all([this.deps.store.activeSilences(this.deps.clock.now()), this.deps.store.openAlerts()]);
+    stateRead.catch(() => undefined); // awaited below, after the first scan is on its way
+    const firstPass = this.planPass(chosen);
     try {
-      silences = await this.deps.store.activeSilences(this.deps.clock.now());
-      for (const a of await this.deps.store.openAlerts()) {
+      const [active, open] = await stateRead;
+      silences = active;
+      for (const a of open) {
         const list = openByMetric.get(a.metric) ?? [];
         list.push(a);
         openByMetric.set(a.metric, list);
@@ -163,6 +194,7 @@ export class Engine {
     } catch (err) {
       const error = scrubSecrets(err instanceof Error ? err.message : String(err));
       this.deps.log.error({ err: error }, "cannot read alert state");
+      await firstPass; // nothing of this tick may still run when the next one starts
       for (const m of chosen) {
         report.metrics.push({ metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] });
         report.failed.push(m.name);
@@ -194,21 +226,14 @@ export class Engine {
           break;
         }
       }
-      // Decide every metric's window first, so that metrics sharing a scan can be read by one query.
-      const plans = new Map<string, WindowPlan>();
-      const planErrors = new Map<string, string>();
-      for (const m of pending) {
-        try {
-          plans.set(m.name, await this.planWindow(m));
-        } catch (err) {
-          planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
-        }
-      }
-      const fetch = this.groupedFetch(pending, plans);
-      // Ticks that change no alert only move the watermark: those are written together at the end.
+      const { plans, planErrors, fetch } = await (pass === 0 ? firstPass : this.planPass(pending));
+      // Ticks that change no alert only move the watermark: those are written in batches, each
+      // started as soon as it is full and awaited at the end of the pass.
       const quiet: QuietWrite[] = [];
+      const quietWrites: Promise<void>[] = [];
       const again: MetricConfig[] = [];
       for (const m of pending) {
+        if (quiet.length >= QUIET_BATCH) quietWrites.push(this.writeQuiet(quiet.splice(0), reports));
         let r: MetricReport;
         let partial = false;
         try {
@@ -223,9 +248,9 @@ export class Engine {
             // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
             this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
             const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-            const plan = await this.planWindow(m);
+            const plan = await this.planFor(m);
             partial = plan.partial;
-            r = await this.evaluateMetric(m, fresh, silences, plan, this.deps.fetch, quiet);
+            r = await this.evaluateMetric(m, fresh, silences, plan, this.fetchAlone, quiet);
           }
         } catch (err) {
           // The state database failed under this metric: report it, go on with the others.
@@ -250,7 +275,8 @@ export class Engine {
         );
         if (r.ok && partial) again.push(m);
       }
-      if (quiet.length > 0) await this.writeQuiet(quiet, reports);
+      if (quiet.length > 0) quietWrites.push(this.writeQuiet(quiet, reports));
+      await Promise.all(quietWrites);
       pending = again.filter((m) => reports.get(m.name)?.ok);
     }
     for (const m of chosen) {
@@ -261,15 +287,34 @@ export class Engine {
     return report;
   }
 
+  /**
+   * Decide every metric's window first, so that metrics sharing a scan can be read by one query,
+   * and issue the first of those queries. Never rejects: a metric that cannot be planned is in
+   * `planErrors`. Synchronous up to the first metric seen for the first time in this process.
+   */
+  private async planPass(metrics: readonly MetricConfig[]): Promise<PassPlan> {
+    const plans = new Map<string, WindowPlan>();
+    const planErrors = new Map<string, string>();
+    for (const m of metrics) {
+      try {
+        const rt = this.runtimeFor(m);
+        plans.set(m.name, rt.watermark === null ? await this.planFor(m) : this.planWindow(m, rt, null));
+      } catch (err) {
+        planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
+      }
+    }
+    return { plans, planErrors, fetch: this.groupedFetch(metrics, plans) };
+  }
+
   /** Forget the in-memory state of these metrics (another replica took their shard over). */
   forget(names: Iterable<string>): void {
     for (const n of names) this.runtimes.delete(n);
   }
 
-  /** One statement for the watermarks of every metric whose tick changed no alert. */
+  /** One statement for the watermarks of metrics whose tick changed no alert. Never throws. */
   private async writeQuiet(quiet: readonly QuietWrite[], reports: ReadonlyMap<string, MetricReport>): Promise<void> {
     try {
-      await this.deps.store.write({ outcomes: [], watermarks: quiet.map((q) => ({ metric: q.metric, series: "", watermark: q.watermark })) });
+      await this.deps.store.advanceWatermarks(quiet.map((q) => ({ metric: q.metric, series: "", watermark: q.watermark })));
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
       const error = scrubSecrets(err instanceof Error ? err.message : String(err));
@@ -289,37 +334,50 @@ export class Engine {
    * A Fetcher that serves metrics sharing a scan (same table, time column, granularity, filter,
    * split and window) from one query, issued when the first of them is evaluated. If that query
    * fails, each metric is read on its own, so one broken `value` expression fails only its metric.
+   *
+   * When a group's query is issued, the next group's is too: the database runs that scan while the
+   * engine judges this group's metrics. At most two group queries are in flight.
    */
-  private groupedFetch(metrics: readonly MetricConfig[], plans: ReadonlyMap<string, WindowPlan>): Fetcher {
+  private groupedFetch(metrics: readonly MetricConfig[], plans: ReadonlyMap<string, WindowPlan>): GridFetch {
+    const alone = this.fetchAlone;
     const fetchGroup = this.deps.fetchGroup;
-    if (!fetchGroup) return this.deps.fetch;
+    if (!fetchGroup) return alone;
     interface Group {
       metrics: MetricConfig[];
       window: { from: number; to: number };
-      result?: Promise<Array<FetchResult | null> | null>;
+      /** The group whose query is issued together with this one's. */
+      next: Group | null;
+      result?: Promise<GroupGrid | null>;
     }
-    const groups = new Map<string, Group>();
+    // By scan key, then by window: metrics of one scan are on one window unless some lag behind.
+    const groups = new Map<string, Group[]>();
+    let head: Group | null = null;
+    let last: Group | null = null;
     const member = new Map<string, { group: Group; index: number }>();
     for (const m of metrics) {
       const plan = plans.get(m.name);
-      const key = groupKey(m);
+      const key = this.runtimeFor(m).scanKey;
       if (!plan || key === null || plan.from > plan.lastClosed) continue;
-      const window = { from: plan.from, to: plan.lastClosed + m.granularityMs };
-      const k = `${key}\u001f${window.from}\u001f${window.to}`;
-      let g = groups.get(k);
+      const to = plan.lastClosed + m.granularityMs;
+      let same = groups.get(key);
+      if (!same) {
+        same = [];
+        groups.set(key, same);
+      }
+      let g = same.find((x) => x.window.from === plan.from && x.window.to === to);
       if (!g) {
-        g = { metrics: [], window };
-        groups.set(k, g);
+        g = { metrics: [], window: { from: plan.from, to }, next: null };
+        same.push(g);
+        if (last) last.next = g;
+        else head = g;
+        last = g;
       }
       member.set(m.name, { group: g, index: g.metrics.length });
       g.metrics.push(m);
     }
-    return async (m, window) => {
-      const mem = member.get(m.name);
-      const g = mem?.group;
-      if (!mem || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return this.deps.fetch(m, window);
-      g.result ??= fetchGroup(g.metrics, g.window).then(
-        (rs): Array<FetchResult | null> => rs,
+    const start = (g: Group): Promise<GroupGrid | null> =>
+      (g.result ??= fetchGroup(g.metrics, g.window).then(
+        (grid): GroupGrid | null => grid,
         (err: unknown) => {
           this.deps.log.warn(
             { metrics: g.metrics.map((x) => x.name), err: scrubSecrets(err instanceof Error ? err.message : String(err)) },
@@ -327,35 +385,76 @@ export class Engine {
           );
           return null;
         },
-      );
-      const rs = await g.result;
-      const r = rs?.[mem.index];
-      if (!rs || !r) return this.deps.fetch(m, window);
-      rs[mem.index] = null; // handed over: let it be collected once the metric is done
-      return r;
+      ));
+    /** The first group from g on that is read by a shared query. */
+    const shared = (g: Group | null): Group | null => {
+      let x = g;
+      while (x && x.metrics.length < 2) x = x.next;
+      return x;
+    };
+    // The first scan goes out at once, while the caller still reads the alert state.
+    const first = shared(head);
+    if (first) void start(first);
+    return async (m, window) => {
+      const mem = member.get(m.name);
+      const g = mem?.group;
+      if (!mem || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return alone(m, window);
+      const result = start(g);
+      const next = shared(g.next);
+      if (next) void start(next);
+      const grid = await result;
+      return (grid && gridSlice(grid, mem.index)) ?? alone(m, window);
     };
   }
+
+  /** One metric read by its own query. */
+  private readonly fetchAlone: GridFetch = async (m, window) => {
+    const g = m.granularityMs;
+    return pointsToGrid(await this.deps.fetch(m, window), window.from, g, Math.max(0, Math.ceil((window.to - window.from) / g)));
+  };
 
   private runtimeFor(m: MetricConfig): MetricRuntime {
     let rt = this.runtimes.get(m.name);
     if (!rt) {
-      rt = { config: m, signature: JSON.stringify(m), detectors: buildDetectors(m), series: new Map(), watermark: null, warmUntil: null, loading: false };
+      rt = {
+        config: m,
+        signature: JSON.stringify(m),
+        detectors: buildDetectors(m),
+        series: new Map(),
+        watermark: null,
+        warmUntil: null,
+        loading: false,
+        scanKey: groupKey(m),
+        policy: policyOf(m),
+        // Only what charts and "same time last week" need is remembered, not the whole lookback:
+        // detectors carry their own state.
+        capacity: Math.min(Math.max(2, Math.ceil(m.lookbackMs / m.granularityMs)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / m.granularityMs) + 1)),
+        fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },
+      };
       this.runtimes.set(m.name, rt);
     }
     return rt;
   }
 
-  /** Which buckets this tick reads (from..lastClosed) and which of them it judges (after judgeAfter). */
-  private async planWindow(m: MetricConfig): Promise<WindowPlan> {
+  /** planWindow, after reading the stored watermarks when this process has none for the metric yet. */
+  private async planFor(m: MetricConfig): Promise<WindowPlan> {
+    const rt = this.runtimeFor(m);
+    return this.planWindow(m, rt, rt.watermark === null ? await this.deps.store.watermarks(m.name) : null);
+  }
+
+  /**
+   * Which buckets this tick reads (from..lastClosed) and which of them it judges (after judgeAfter).
+   * `stored` = the metric's stored watermarks, needed (only) when rt.watermark is null.
+   */
+  private planWindow(m: MetricConfig, rt: MetricRuntime, stored: ReadonlyMap<string, number> | null): WindowPlan {
     const now = this.deps.clock.now();
     const g = m.granularityMs;
     const lastClosed = lastClosedBucket(now, g, m.delayMs);
     const capacity = Math.max(2, Math.ceil(m.lookbackMs / g));
-    const rt = this.runtimeFor(m);
     // The whole lookback on first sight (history = baseline), else only new buckets.
     let from: number;
     if (rt.watermark === null) {
-      const stored = await this.deps.store.watermarks(m.name);
+      if (!stored) throw new Error(`metric ${m.name}: planned without its stored watermarks`);
       const w = stored.size > 0 ? Math.max(...stored.values()) : null;
       from = lastClosed - (capacity - 1) * g;
       if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
@@ -374,44 +473,22 @@ export class Engine {
     openAlerts: readonly Alert[],
     silences: readonly Silence[],
     plan: WindowPlan,
-    fetch: Fetcher,
+    fetch: GridFetch,
     quiet: QuietWrite[],
   ): Promise<MetricReport> {
     const { log, metrics } = this.deps;
-    const { now, lastClosed, from, judgeAfter, fresh } = plan;
+    const { now, lastClosed, from, judgeAfter } = plan;
     const g = m.granularityMs;
     const report: MetricReport = { metric: m.name, ok: true, series: 0, points: 0, anomalies: 0, events: [] };
     const rt = this.runtimeFor(m);
-    // Only what charts and "same time last week" need is remembered, not the whole lookback:
-    // detectors carry their own state.
-    const capacity = Math.min(Math.max(2, Math.ceil(m.lookbackMs / g)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / g) + 1));
-    const open = new Map<string, Alert>();
-    for (const a of openAlerts) open.set(a.fingerprint, a);
-
-    // One slot per alert touched this tick; a fingerprint that resolves and re-opens within one
-    // tick (catching up after downtime) gets a second slot, so the first alert's end is stored too.
-    const outcomes: Outcome[] = [];
-    const slotOf = new Map<string, number>();
-    const record = (fp: string, out: Outcome) => {
-      if (out.events.length === 0 && out.alert === (open.get(fp) ?? null)) return;
-      const i = slotOf.get(fp);
-      const prev = i === undefined ? undefined : outcomes[i];
-      const reopened = prev?.alert?.state === "resolved" && out.alert !== null && out.alert.id === null && out.alert !== prev.alert;
-      if (prev && !reopened) outcomes[i!] = { alert: out.alert, events: [...prev.events, ...out.events] };
-      else {
-        slotOf.set(fp, outcomes.length);
-        outcomes.push(out);
-      }
-      if (out.alert) open.set(fp, out.alert);
-    };
-    const sourceFp = fingerprintOf(m.name, "", "source");
+    const outcomes = new TickOutcomes(openAlerts);
+    const sourceFp = rt.fingerprints.source;
 
     if (from <= lastClosed) {
-      let fetched: FetchedSeries[];
+      let fetched: MetricGrid;
       try {
-        const res = await fetch(m, { from, to: lastClosed + g });
-        fetched = res.series;
-        for (const issue of res.issues) {
+        fetched = await fetch(m, { from, to: lastClosed + g });
+        for (const issue of fetched.issues) {
           const k = `${m.name}\u001f${issue.key}\u001f${issue.kind}`;
           if (this.loggedIssues.has(k)) continue;
           this.loggedIssues.add(k);
@@ -431,119 +508,30 @@ export class Engine {
           detector: "source",
           details: { description: `the query for ${m.name} failed`, runbook: m.runbook },
         };
-        record(sourceFp, raiseMeta(open.get(sourceFp) ?? null, id, `query failed: ${msg}`, now));
-        await this.persist(m, outcomes, null, report, silences);
+        outcomes.record(sourceFp, raiseMeta(outcomes.current(sourceFp), id, `query failed: ${msg}`, now));
+        await this.persist(m, outcomes.list, null, report, silences);
         return report;
       }
-      record(sourceFp, clearMeta(open.get(sourceFp) ?? null, now, "query works again"));
-
-      let withData = 0;
-      const policy = policyOf(m);
-      const buckets = (lastClosed - from) / g + 1;
-      // One grid of values per series, reused: bucket i of this tick is from + i*g (NaN = missing).
-      const grid = new Float64Array(buckets);
-      const knownBefore = rt.series.size;
-      let known = 0;
-      const judgeSeries = (key: string, labels: Record<string, string>, points: readonly Point[]): void => {
-        let sr = rt.series.get(key);
-        if (sr) known++;
-        else {
-          sr = new SeriesRuntime(key, labels, rt.detectors, capacity, g);
-          rt.series.set(key, sr);
-        }
-        sr.fingerprints ??= rt.detectors.map((d) => fingerprintOf(m.name, key, d.family));
-        const fps = sr.fingerprints;
-        grid.fill(Number.NaN);
-        for (const p of points) {
-          const i = Math.floor(p.t / g) - from / g;
-          if (i >= 0 && i < buckets) grid[i] = p.v === null ? Number.NaN : p.v;
-        }
-        let judged = 0;
-        for (let b = 0; b < buckets; b++) {
-          const t = from + b * g;
-          const x = grid[b]!;
-          const p: Point = { t, v: Number.isNaN(x) ? null : x };
-          const verdicts = sr.step(p);
-          if (t <= judgeAfter) continue;
-          judged++;
-          if (p.v !== null) withData++;
-          const flags: boolean[] | null = this.deps.onJudged ? [] : null;
-          for (let i = 0; i < verdicts.length; i++) {
-            const v = verdicts[i]!;
-            const anomalous = passesPolicy(v, p.v, m);
-            flags?.push(anomalous);
-            if (anomalous) {
-              report.anomalies++;
-              metrics.anomalies.inc({ metric: m.name });
-            }
-            const fp = fps[i]!;
-            // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.
-            if (!anomalous && !open.has(fp)) continue;
-            const d = rt.detectors[i]!;
-            const id: Identity = {
-              fingerprint: fp,
-              kind: "metric",
-              metric: m.name,
-              series: key,
-              detector: d.family,
-              details: {
-                description: m.description,
-                runbook: m.runbook,
-                granularityMs: g,
-                labels: sr.labels,
-              },
-            };
-            const obs = {
-              bucket: t,
-              anomalous,
-              value: p.v,
-              expected: v.expected,
-              lower: v.lower,
-              upper: v.upper,
-              sigmas: v.sigmas,
-              reason: v.reason,
-            };
-            record(fp, observe(open.get(fp) ?? null, id, obs, policy, now));
-          }
-          if (flags) this.deps.onJudged?.(m.name, key, p, verdicts, flags);
-        }
-        if (judged > 0) {
-          report.series++;
-          report.points += judged;
-        }
-      };
-      for (const s of fetched) judgeSeries(s.key, s.labels, s.points);
-      // Series known from earlier ticks that returned no row this time: their buckets are missing.
-      if (known < knownBefore) {
-        const got = new Set(fetched.map((s) => s.key));
-        for (const [key, sr] of [...rt.series]) if (!got.has(key)) judgeSeries(key, sr.labels, []);
-      }
-      metrics.seriesEvaluated.inc(report.series);
-      metrics.pointsEvaluated.inc(report.points);
-      // no_data: buckets were due but not one series had a value in any of them.
-      const noDataFp = fingerprintOf(m.name, "", "no_data");
-      if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {
-        const id: Identity = { fingerprint: noDataFp, kind: "meta", metric: m.name, series: "", detector: "no_data", details: { runbook: m.runbook } };
-        record(noDataFp, raiseMeta(open.get(noDataFp) ?? null, id, `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`, now));
-      } else if (withData > 0) {
-        record(noDataFp, clearMeta(open.get(noDataFp) ?? null, now, "data is flowing again"));
-      }
+      const failing = outcomes.current(sourceFp);
+      if (failing) outcomes.record(sourceFp, clearMeta(failing, now, "query works again"));
+      this.judge(m, rt, plan, fetched, outcomes, report);
     }
 
     // Time-driven transitions (snooze expiry, reminders) for this metric's open alerts.
-    const policy = policyOf(m);
-    for (const [fp, a] of open) if (a.kind === "metric" && a.state !== "resolved") record(fp, onTime(a, policy, now));
+    if (!outcomes.empty) {
+      for (const [fp, a] of outcomes.entries()) if (a.kind === "metric" && a.state !== "resolved") outcomes.record(fp, onTime(a, rt.policy, now));
+    }
 
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
     if (!plan.partial) rt.loading = false;
-    if (outcomes.every((o) => o.alert === null)) {
+    if (outcomes.list.every((o) => o.alert === null)) {
       // Nothing but the watermark to store: batched with the other quiet metrics of this tick.
       rt.watermark = newWatermark;
       quiet.push({ metric: m.name, watermark: newWatermark });
       return report;
     }
     try {
-      await this.persist(m, outcomes, newWatermark, report, silences);
+      await this.persist(m, outcomes.list, newWatermark, report, silences);
       rt.watermark = newWatermark;
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
@@ -551,6 +539,130 @@ export class Engine {
       throw err;
     }
     return report;
+  }
+
+  /**
+   * Step every series of the metric through this tick's buckets and apply the alert policy to
+   * what is judged (after plan.judgeAfter); alert changes go to `outcomes`, counts to `report`.
+   * Series known from earlier ticks that returned no row this time get missing buckets.
+   */
+  private judge(m: MetricConfig, rt: MetricRuntime, plan: WindowPlan, fetched: MetricGrid, outcomes: TickOutcomes, report: MetricReport): void {
+    const { now, lastClosed, from, fresh } = plan;
+    const g = m.granularityMs;
+    const buckets = (lastClosed - from) / g + 1;
+    // Bucket b of this tick is bucket b + shift of the fetched grid.
+    const shift = (from - fetched.from) / g;
+    const knownBefore = rt.series.size;
+    let known = 0;
+    let withData = 0;
+    const got = fetched.series;
+    for (let s = 0; s < got.length; s++) {
+      const key = got[s]!.key;
+      let sr = rt.series.get(key);
+      if (sr) known++;
+      else {
+        sr = new SeriesRuntime(key, got[s]!.labels, rt.detectors, rt.capacity, g);
+        rt.series.set(key, sr);
+      }
+      withData += this.judgeSeries(m, rt, sr, plan, buckets, fetched.values, s * fetched.buckets, shift, fetched.buckets, outcomes, report);
+    }
+    // Series known from earlier ticks that returned no row this time: their buckets are missing.
+    if (known < knownBefore) {
+      const seen = new Set(got.map((x) => x.key));
+      for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, 0, outcomes, report);
+    }
+    this.deps.metrics.seriesEvaluated.inc(report.series);
+    this.deps.metrics.pointsEvaluated.inc(report.points);
+    // no_data: buckets were due but not one series had a value in any of them.
+    const noDataFp = rt.fingerprints.noData;
+    if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {
+      const id: Identity = { fingerprint: noDataFp, kind: "meta", metric: m.name, series: "", detector: "no_data", details: { runbook: m.runbook } };
+      outcomes.record(noDataFp, raiseMeta(outcomes.current(noDataFp), id, `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`, now));
+    } else if (withData > 0) {
+      const open = outcomes.current(noDataFp);
+      if (open) outcomes.record(noDataFp, clearMeta(open, now, "data is flowing again"));
+    }
+  }
+
+  /**
+   * One series through this tick's buckets: bucket b is values[base + b + shift] when that grid
+   * bucket exists (b + shift < available), else missing; all missing when values is null.
+   * Returns how many judged buckets had a value.
+   */
+  private judgeSeries(
+    m: MetricConfig,
+    rt: MetricRuntime,
+    sr: SeriesRuntime,
+    plan: WindowPlan,
+    buckets: number,
+    values: Float64Array | null,
+    base: number,
+    shift: number,
+    available: number,
+    outcomes: TickOutcomes,
+    report: MetricReport,
+  ): number {
+    const { from, judgeAfter, now } = plan;
+    const g = m.granularityMs;
+    const onJudged = this.deps.onJudged;
+    sr.fingerprints ??= rt.detectors.map((d) => fingerprintOf(m.name, sr.key, d.family));
+    const fps = sr.fingerprints;
+    let judged = 0;
+    let withData = 0;
+    for (let b = 0; b < buckets; b++) {
+      const t = from + b * g;
+      const gi = b + shift;
+      const x = values !== null && gi >= 0 && gi < available ? values[base + gi]! : Number.NaN;
+      const p: Point = { t, v: Number.isNaN(x) ? null : x };
+      const verdicts = sr.step(p);
+      if (t <= judgeAfter) continue;
+      judged++;
+      if (p.v !== null) withData++;
+      const flags: boolean[] | null = onJudged ? [] : null;
+      for (let i = 0; i < verdicts.length; i++) {
+        const v = verdicts[i]!;
+        const anomalous = passesPolicy(v, p.v, m);
+        flags?.push(anomalous);
+        if (anomalous) {
+          report.anomalies++;
+          this.deps.metrics.anomalies.inc({ metric: m.name });
+        }
+        const fp = fps[i]!;
+        // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.
+        if (!anomalous && (outcomes.empty || outcomes.current(fp) === null)) continue;
+        const d = rt.detectors[i]!;
+        const id: Identity = {
+          fingerprint: fp,
+          kind: "metric",
+          metric: m.name,
+          series: sr.key,
+          detector: d.family,
+          details: {
+            description: m.description,
+            runbook: m.runbook,
+            granularityMs: g,
+            labels: sr.labels,
+          },
+        };
+        const obs = {
+          bucket: t,
+          anomalous,
+          value: p.v,
+          expected: v.expected,
+          lower: v.lower,
+          upper: v.upper,
+          sigmas: v.sigmas,
+          reason: v.reason,
+        };
+        outcomes.record(fp, observe(outcomes.current(fp), id, obs, rt.policy, now));
+      }
+      if (flags) onJudged?.(m.name, sr.key, p, verdicts, flags);
+    }
+    if (judged > 0) {
+      report.series++;
+      report.points += judged;
+    }
+    return withData;
   }
 
   /**

@@ -24,11 +24,25 @@ export interface FetchResult {
 export type Fetcher = (metric: MetricConfig, window: { from: number; to: number }) => Promise<FetchResult>;
 
 /**
- * Several metrics that share one scan (same table, time column, granularity, filter and split, see
- * `groupKey`) over one window, read at once: one result per metric, in order. Throws if the shared
- * query fails; the engine then reads each metric on its own so a broken one fails alone.
+ * Several metrics' buckets on one grid: bucket b of every series starts at from + b * stepMs, and
+ * `values[i]` (metric i) holds series s's bucket b at s * buckets + b, NaN = missing or unusable.
  */
-export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }) => Promise<FetchResult[]>;
+export interface GroupGrid {
+  from: number;
+  stepMs: number;
+  buckets: number;
+  /** Sorted by key. */
+  series: ReadonlyArray<{ key: string; labels: Record<string, string> }>;
+  values: readonly Float64Array[];
+  issues: ReadonlyArray<readonly DataIssue[]>;
+}
+
+/**
+ * Several metrics that share one scan (same table, time column, granularity, filter and split, see
+ * `groupKey`) over one window, read at once, on one grid. Throws if the shared query fails; the
+ * engine then reads each metric on its own so a broken one fails alone.
+ */
+export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }) => Promise<GroupGrid>;
 
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
 export { scanKey as groupKey } from "../sources/fetch-buckets.js";

@@ -96,8 +96,6 @@ export class HistoryRing {
 export class SeriesRuntime {
   readonly history: HistoryRing;
   private states: unknown[];
-  /** Last verdict per detector, for messages and charts. */
-  lastVerdicts: Verdict[] = [];
   /** Alert fingerprints per detector, computed once (the engine's hot loop looks them up per point). */
   fingerprints: string[] | null = null;
 
@@ -120,7 +118,8 @@ export class SeriesRuntime {
       const d = this.detectors[i]!;
       out[i] = d.def.step(this.states[i], p, d.params);
     }
-    this.lastVerdicts = out;
+    // Not kept: a verdict that outlived the tick would be promoted to the old generation for
+    // every series, and charts replay the detectors instead.
     return out;
   }
 

@@ -3,12 +3,20 @@
  * per-series buckets plus the data issues met on the way.
  */
 import type { MetricConfig } from "../config/types.js";
-import { DatabaseError, type Queryable } from "../db/database.js";
-import { collectSeries, type SourceRow, toValue } from "./collect-series.js";
+import { DatabaseError, type Queryable, type Row } from "../db/database.js";
+import { decodeBucketGrid, type GridColumns, gridResults } from "./bucket-grid.js";
+import { collectSeries, type SourceRow } from "./collect-series.js";
 import { buildRawQuery, classifyColumns, describeColumns, QueryShapeError } from "./raw-query.js";
-import { formatSeriesKey, labelText } from "./series-key.js";
-import { alignWindow, BUCKET_COLUMN, buildBucketScan, buildStructuredQuery, keyColumn, VALUE_COLUMN } from "./structured-query.js";
-import type { DataIssue, DataIssueKind, FetchResult, Point, SeriesBatch, SqlQuery, TimeWindow } from "./types.js";
+import {
+  alignWindow,
+  BUCKET_COLUMN,
+  buildBucketScan,
+  buildStructuredQuery,
+  bucketScanValues,
+  keyColumn,
+  VALUE_COLUMN,
+} from "./structured-query.js";
+import type { BucketGrid, FetchResult, SqlQuery, TimeWindow } from "./types.js";
 
 /**
  * This metric's SQL is at fault: "query" = the database rejected it, "shape" = it ran but its result
@@ -107,6 +115,22 @@ export function scanKey(metric: MetricConfig): string | null {
   return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by]);
 }
 
+/** scanKey(a) === scanKey(b) for two structured metrics, without building the keys. */
+function sameScan(a: MetricConfig, b: MetricConfig): boolean {
+  const x = a.source;
+  const y = b.source;
+  if (!x || !y) return false;
+  if (x === y) return a.granularityMs === b.granularityMs;
+  return (
+    x.table === y.table &&
+    x.time_column === y.time_column &&
+    a.granularityMs === b.granularityMs &&
+    (x.where?.trim() ?? "") === (y.where?.trim() ?? "") &&
+    x.split_by.length === y.split_by.length &&
+    x.split_by.every((c, i) => c === y.split_by[i])
+  );
+}
+
 /**
  * Several structured metrics with the same `scanKey`, read by ONE query with one aggregate column
  * per metric: a table shared by a hundred metrics is scanned once per tick instead of a hundred
@@ -118,100 +142,62 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
   const first = metrics[0];
   if (!first) return [];
   if (metrics.length === 1) return [await fetchBuckets(db, first, window)];
-  const key = scanKey(first);
-  const source = first.source;
-  if (!source || metrics.some((m) => scanKey(m) !== key)) throw new RangeError("fetchBucketsGrouped: metrics do not share one scan");
-  const aligned = alignWindow(window, first.granularityMs);
-  if (aligned.from >= aligned.to) return metrics.map(() => EMPTY);
-  const q = buildBucketScan(
+  return gridResults(await fetchBucketGrid(db, metrics, window));
+}
+
+/**
+ * The same grouped scan as fetchBucketsGrouped, returned on the bucket grid (one value array per
+ * metric, in order) rather than as points: what the engine consumes, without an object per value.
+ */
+export async function fetchBucketGrid(db: Queryable, metrics: readonly MetricConfig[], window: TimeWindow): Promise<BucketGrid> {
+  const first = metrics[0];
+  const source = first?.source;
+  if (!first || !source || metrics.some((m) => !sameScan(first, m))) throw new RangeError("fetchBucketGrid: metrics do not share one scan");
+  const g = first.granularityMs;
+  const aligned = alignWindow(window, g);
+  const labels = source.split_by;
+  if (aligned.from >= aligned.to) return decodeBucketGrid(labels, metrics.length, [], aligned, g, GRID_COLUMNS);
+  const q = { text: groupScanText(metrics), values: bucketScanValues(aligned, g) };
+  const { rows } = await run(db, { ...first, name: metrics.map((m) => m.name).join(", ") }, q, "generated");
+  return decodeBucketGrid(labels, metrics.length, rows, aligned, g, GRID_COLUMNS);
+}
+
+/**
+ * The grouped scan's SQL text depends on the metrics' configs only (the window is bound), so it is
+ * built once per list of config objects; a config reload brings new objects and a new text.
+ */
+const scanTexts = new WeakMap<MetricConfig, { metrics: readonly MetricConfig[]; text: string }>();
+
+function groupScanText(metrics: readonly MetricConfig[]): string {
+  const first = metrics[0]!;
+  const hit = scanTexts.get(first);
+  if (hit && hit.metrics.length === metrics.length && hit.metrics.every((m, i) => m === metrics[i])) return hit.text;
+  const source = first.source!;
+  const { text } = buildBucketScan(
     {
       table: source.table,
       timeColumn: source.time_column,
       granularityMs: first.granularityMs,
       where: source.where,
       splitBy: source.split_by,
-      aggregates: metrics.map((m, i) => ({ alias: `v${i}`, expr: m.source!.value })),
+      aggregates: metrics.map((m, i) => ({ alias: aggregateColumn(i), expr: m.source!.value })),
     },
-    aligned,
+    { from: 0, to: 0 },
   );
-  const { rows } = await run(db, { ...first, name: metrics.map((m) => m.name).join(", ") }, q, "generated");
-  return decodeGrouped(source.split_by, metrics.length, rows);
+  scanTexts.set(first, { metrics: [...metrics], text });
+  return text;
 }
 
-/**
- * Rows of a grouped scan -> one FetchResult per aggregate. The scan is ordered by bucket, so each
- * series' rows come in time order; the only oddities left are NULL/NaN values and two split values
- * that print alike (a duplicate bucket, last one kept, as collectSeries does).
- */
-function decodeGrouped(labelNames: readonly string[], aggregates: number, rows: readonly Record<string, unknown>[]): FetchResult[] {
-  const keyOf = new Map<string, number>();
-  const series: Array<{ key: string; labels: Record<string, string>; rows: number[]; times: number[] }> = [];
-  const keyCols = labelNames.map((_, i) => keyColumn(i));
-  const times = new Float64Array(rows.length);
-  const dupRows = new Map<number, number>();
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    const t = timeOf(row[BUCKET_COLUMN]);
-    times[r] = t;
-    let raw = "";
-    for (const c of keyCols) {
-      const v = row[c];
-      raw += v === null || v === undefined ? "\u0000\u001f" : `${String(v)}\u001f`;
-    }
-    let si = keyOf.get(raw);
-    if (si === undefined) {
-      const pairs = labelNames.map((name, i): [string, string] => [name, labelText(row[keyCols[i]!])]);
-      const key = formatSeriesKey(pairs);
-      // Two raw values can print the same (NULL and the text "(null)"): they are one series.
-      si = series.findIndex((s) => s.key === key);
-      if (si < 0) {
-        si = series.length;
-        series.push({ key, labels: Object.fromEntries(pairs), rows: [], times: [] });
-      }
-      keyOf.set(raw, si);
-    }
-    const s = series[si]!;
-    const n = s.rows.length;
-    if (n > 0 && s.times[n - 1] === t) {
-      s.rows[n - 1] = r;
-      dupRows.set(si, (dupRows.get(si) ?? 0) + 1);
-    } else {
-      s.rows.push(r);
-      s.times.push(t);
-    }
-  }
-  const order = series.map((_, i) => i).sort((a, b) => (series[a]!.key < series[b]!.key ? -1 : series[a]!.key > series[b]!.key ? 1 : 0));
-  const out: FetchResult[] = [];
-  for (let a = 0; a < aggregates; a++) {
-    const alias = `v${a}`;
-    const batches: SeriesBatch[] = [];
-    const issues: DataIssue[] = [];
-    for (const si of order) {
-      const s = series[si]!;
-      const points: Point[] = new Array(s.rows.length);
-      const counts = new Map<DataIssueKind, number>();
-      let k = 0;
-      for (let j = 0; j < s.rows.length; j++) {
-        const r = s.rows[j]!;
-        const t = times[r]!;
-        if (!Number.isFinite(t)) {
-          counts.set("null", (counts.get("null") ?? 0) + 1);
-          continue;
-        }
-        const value = toValue(rows[r]![alias]);
-        if (value.v === null) counts.set(value.issue, (counts.get(value.issue) ?? 0) + 1);
-        points[k++] = { t, v: value.v };
-      }
-      points.length = k;
-      const dups = dupRows.get(si);
-      if (dups) counts.set("duplicate", dups);
-      batches.push({ key: s.key, labels: s.labels, points });
-      for (const [kind, count] of counts) issues.push({ key: s.key, kind, count });
-    }
-    out.push({ series: batches, issues });
-  }
-  return out;
-}
+const aggregateColumn = (i: number): string => `v${i}`;
+const KEY_COLUMNS = Array.from({ length: 16 }, (_, i) => keyColumn(i));
+const VALUE_COLUMNS = Array.from({ length: 256 }, (_, i) => aggregateColumn(i));
+
+/** Column names are looked up once, not rebuilt per row and value. */
+const GRID_COLUMNS: GridColumns<Row> = {
+  time: (row) => timeOf(row[BUCKET_COLUMN]),
+  key: (row, i) => row[KEY_COLUMNS[i] ?? keyColumn(i)],
+  value: (row, a) => row[VALUE_COLUMNS[a] ?? aggregateColumn(a)],
+};
 
 function timeOf(v: unknown): number {
   if (v instanceof Date) return v.getTime();

@@ -1,7 +1,8 @@
 /** The source layer: all SQL against metric tables. */
+export { decodeBucketGrid, type GridColumns, gridResults } from "./bucket-grid.js";
 export { bucketStart, closedBefore, isBucketClosed } from "./closed-before.js";
 export { collectSeries, type SourceRow, toValue } from "./collect-series.js";
-export { fetchBuckets, fetchBucketsGrouped, SourceError, scanKey } from "./fetch-buckets.js";
+export { fetchBucketGrid, fetchBuckets, fetchBucketsGrouped, SourceError, scanKey } from "./fetch-buckets.js";
 export { buildRawQuery, classifyColumns, highestPlaceholder, QueryShapeError, type RawShape } from "./raw-query.js";
 export { formatSeriesKey, labelText, NULL_LABEL, parseSeriesKey } from "./series-key.js";
 export {
@@ -14,4 +15,14 @@ export {
   type StructuredQuery,
   VALUE_COLUMN,
 } from "./structured-query.js";
-export type { DataIssue, DataIssueKind, FetchResult, Point, SeriesBatch, SqlQuery, TimeWindow } from "./types.js";
+export type {
+  BucketGrid,
+  DataIssue,
+  DataIssueKind,
+  FetchResult,
+  GridSeries,
+  Point,
+  SeriesBatch,
+  SqlQuery,
+  TimeWindow,
+} from "./types.js";

@@ -68,10 +68,12 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
     `GROUP BY ${groupBy.join(", ")}`,
     `ORDER BY ${groupBy.join(", ")}`,
   ].join("\n");
-  return {
-    text,
-    values: [new Date(window.from).toISOString(), new Date(window.to).toISOString(), `${scan.granularityMs} milliseconds`],
-  };
+  return { text, values: bucketScanValues(window, scan.granularityMs) };
+}
+
+/** The bound values of a bucket scan's text: window bounds ($1, $2) and bucket size ($3). */
+export function bucketScanValues(window: TimeWindow, granularityMs: number): unknown[] {
+  return [new Date(window.from).toISOString(), new Date(window.to).toISOString(), `${granularityMs} milliseconds`];
 }
 
 export interface StructuredQuery extends SqlQuery {

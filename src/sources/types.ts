@@ -46,6 +46,30 @@ export interface FetchResult {
   issues: DataIssue[];
 }
 
+/** A series of a bucket grid: its key and labels, as in SeriesBatch. */
+export interface GridSeries {
+  key: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * The result of one grouped scan on the bucket grid: bucket b of every series starts at
+ * from + b * stepMs; slot k = series index * buckets + b.
+ */
+export interface BucketGrid {
+  from: number;
+  stepMs: number;
+  buckets: number;
+  /** Sorted by key. */
+  series: GridSeries[];
+  /** 1 where the query returned a row for the slot; 0 = the bucket is missing. */
+  present: Uint8Array;
+  /** One array per aggregate: the slot's value, NaN when missing or unusable (see `issues`). */
+  values: Float64Array[];
+  /** Per aggregate, the bad data met, as in FetchResult. */
+  issues: DataIssue[][];
+}
+
 /** SQL text with its bound values. */
 export interface SqlQuery {
   text: string;

@@ -123,6 +123,13 @@ CREATE TABLE ${s}.series_state (
 CREATE INDEX silences_active ON ${s}.silences (ends_at) WHERE removed_at IS NULL;
 CREATE INDEX deliveries_alert ON ${s}.deliveries (alert_id, channel)`,
   },
+  {
+    version: 3,
+    name: "room for in-place watermark updates",
+    // Every tick rewrites one watermark row per metric. With free space on each page PostgreSQL
+    // updates them in place (HOT: no new index entry), which halves the cost of that write.
+    sql: (s) => `ALTER TABLE ${s}.series_state SET (fillfactor = 50)`,
+  },
 ];
 
 /** Lock key for migrations: a constant so every replica contends on the same lock. */

@@ -252,6 +252,14 @@ export class StateStore {
     });
   }
 
+  /**
+   * Only watermarks, nothing else (ticks that changed no alert): one statement, atomic by itself,
+   * so it needs no transaction and costs one round trip.
+   */
+  async advanceWatermarks(marks: TickWrite["watermarks"]): Promise<void> {
+    if (marks.length > 0) await this.saveWatermarks(this.db, marks);
+  }
+
   private async saveWatermarks(tx: Queryable, marks: TickWrite["watermarks"]): Promise<void> {
     // One statement for all series of a tick: unnest keeps the round trips flat as series grow.
     await tx.query(

@@ -1,0 +1,42 @@
+/**
+ * One metric's buckets of a tick on the bucket grid, whichever way they were read: a metric of its
+ * own (points) or one aggregate of a grouped scan (a slice of a GroupGrid, no copy). The engine's
+ * judging loop reads values by index and never builds a point per value.
+ */
+import type { DataIssue, FetchResult, GroupGrid } from "./fetcher.js";
+
+export interface MetricGrid {
+  /** Start of bucket 0; bucket b starts at from + b * the metric's granularity. */
+  from: number;
+  buckets: number;
+  /** Sorted by key. */
+  series: ReadonlyArray<{ key: string; labels: Record<string, string> }>;
+  /** Series s's bucket b at s * buckets + b; NaN = missing or unusable. */
+  values: Float64Array;
+  issues: readonly DataIssue[];
+}
+
+/**
+ * Points onto the grid [from, from + buckets * g): a point goes to the bucket its time falls in
+ * (a raw query may label buckets off the epoch grid), points outside are dropped, and of two points
+ * in one bucket the later one wins.
+ */
+export function pointsToGrid(res: FetchResult, from: number, g: number, buckets: number): MetricGrid {
+  const values = new Float64Array(res.series.length * buckets).fill(Number.NaN);
+  const first = from / g;
+  res.series.forEach((s, i) => {
+    const base = i * buckets;
+    for (const p of s.points) {
+      const b = Math.floor(p.t / g) - first;
+      if (b >= 0 && b < buckets) values[base + b] = p.v === null ? Number.NaN : p.v;
+    }
+  });
+  return { from, buckets, series: res.series, values, issues: res.issues };
+}
+
+/** Metric `index` of a grouped read. */
+export function gridSlice(grid: GroupGrid, index: number): MetricGrid | null {
+  const values = grid.values[index];
+  if (!values) return null;
+  return { from: grid.from, buckets: grid.buckets, series: grid.series, values, issues: grid.issues[index] ?? [] };
+}

@@ -1,0 +1,150 @@
+/**
+ * Rows of a grouped bucket scan decoded straight onto the bucket grid: one Float64Array of values
+ * per aggregate, series-major, with NaN where a bucket has no usable value. Memory and work are one
+ * slot per (series, bucket) shared by every aggregate, instead of a point object per value, which is
+ * what a tick of many metrics sharing one scan spends its time on.
+ */
+import { toValue } from "./collect-series.js";
+import { formatSeriesKey, labelText } from "./series-key.js";
+import type { BucketGrid, DataIssue, DataIssueKind, FetchResult, GridSeries, Point, SeriesBatch, TimeWindow } from "./types.js";
+
+/** Where the decoder finds things in a row: the bucket start, the split values, the aggregates. */
+export interface GridColumns<R> {
+  /** Bucket start as epoch ms (NaN when unusable). */
+  time: (row: R) => number;
+  /** The split values, in split_by order (null = NULL). */
+  key: (row: R, i: number) => unknown;
+  /** The raw value of aggregate `a`. */
+  value: (row: R, a: number) => unknown;
+}
+
+/**
+ * `window.from` must be on the grid (aligned); buckets run from it in steps of `stepMs` up to
+ * `window.to` (the last one may be partial). Rows are those of one BucketScan: bucket starts on the
+ * grid inside the window, any order. Two rows for one (series, bucket) -- two raw split values that
+ * print alike, such as NULL and the text "(null)" -- keep the last one and count a duplicate.
+ */
+export function decodeBucketGrid<R>(
+  labelNames: readonly string[],
+  aggregates: number,
+  rows: readonly R[],
+  window: TimeWindow,
+  stepMs: number,
+  cols: GridColumns<R>,
+): BucketGrid {
+  const buckets = Math.max(0, Math.ceil((window.to - window.from) / stepMs));
+  const keyCount = labelNames.length;
+  // Pass 1: each row's series (by the printed key) and bucket.
+  const rawIndex = new Map<string, number>();
+  const keyIndex = new Map<string, number>();
+  const found: GridSeries[] = [];
+  const rowSeries = new Int32Array(rows.length);
+  const rowBucket = new Int32Array(rows.length);
+  const badTime: number[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let raw = "";
+    for (let i = 0; i < keyCount; i++) {
+      const v = cols.key(row, i);
+      raw += v === null || v === undefined ? "\u0000\u001f" : `${String(v)}\u001f`;
+    }
+    let si = rawIndex.get(raw);
+    if (si === undefined) {
+      const pairs = labelNames.map((name, i): [string, string] => [name, labelText(cols.key(row, i))]);
+      const key = formatSeriesKey(pairs);
+      si = keyIndex.get(key);
+      if (si === undefined) {
+        si = found.length;
+        found.push({ key, labels: Object.fromEntries(pairs) });
+        keyIndex.set(key, si);
+        badTime.push(0);
+      }
+      rawIndex.set(raw, si);
+    }
+    rowSeries[r] = si;
+    const t = cols.time(row);
+    if (!Number.isFinite(t)) {
+      rowBucket[r] = -1;
+      badTime[si]!++;
+      continue;
+    }
+    const b = (t - window.from) / stepMs;
+    if (!Number.isInteger(b) || b < 0 || b >= buckets) {
+      throw new RangeError(`bucket ${new Date(t).toISOString()} is not on the grid of the window`);
+    }
+    rowBucket[r] = b;
+  }
+  // Series in key order; rank[found index] = position in that order.
+  const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));
+  const rank = new Int32Array(found.length);
+  order.forEach((fi, pos) => {
+    rank[fi] = pos;
+  });
+  const series = order.map((fi) => found[fi]!);
+  // Pass 2: the row that holds each (series, bucket) slot; the last one wins.
+  const slotRow = new Int32Array(series.length * buckets).fill(-1);
+  const duplicates = new Int32Array(series.length);
+  for (let r = 0; r < rows.length; r++) {
+    const b = rowBucket[r]!;
+    if (b < 0) continue;
+    const s = rank[rowSeries[r]!]!;
+    const slot = s * buckets + b;
+    if (slotRow[slot]! >= 0) duplicates[s]!++;
+    slotRow[slot] = r;
+  }
+  const present = new Uint8Array(slotRow.length);
+  for (let k = 0; k < slotRow.length; k++) present[k] = slotRow[k]! >= 0 ? 1 : 0;
+  // Pass 3: per aggregate, the values; bad ones become NaN and are counted.
+  const values: Float64Array[] = [];
+  const issues: DataIssue[][] = [];
+  for (let a = 0; a < aggregates; a++) {
+    const out = new Float64Array(slotRow.length).fill(Number.NaN);
+    const met: DataIssue[] = [];
+    for (let s = 0; s < series.length; s++) {
+      let counts: Map<DataIssueKind, number> | null = null;
+      const bad = badTime[order[s]!]!;
+      if (bad > 0) counts = new Map([["null", bad]]);
+      for (let k = s * buckets, end = k + buckets; k < end; k++) {
+        const r = slotRow[k]!;
+        if (r < 0) continue;
+        const raw = cols.value(rows[r]!, a);
+        if (typeof raw === "number" && raw - raw === 0) {
+          out[k] = raw;
+          continue;
+        }
+        const value = toValue(raw);
+        if (value.v !== null) out[k] = value.v;
+        else {
+          counts ??= new Map();
+          counts.set(value.issue, (counts.get(value.issue) ?? 0) + 1);
+        }
+      }
+      const dups = duplicates[s]!;
+      if (dups > 0) {
+        counts ??= new Map();
+        counts.set("duplicate", dups);
+      }
+      if (counts) for (const [kind, count] of counts) met.push({ key: series[s]!.key, kind, count });
+    }
+    values.push(out);
+    issues.push(met);
+  }
+  return { from: window.from, stepMs, buckets, series, present, values, issues };
+}
+
+/** The grid as one FetchResult per aggregate: a point per bucket that had a row, in time order. */
+export function gridResults(grid: BucketGrid): FetchResult[] {
+  const { from, stepMs, buckets, series, present } = grid;
+  return grid.values.map((values, a): FetchResult => {
+    const batches: SeriesBatch[] = series.map((s, i): SeriesBatch => {
+      const points: Point[] = [];
+      for (let b = 0, k = i * buckets; b < buckets; b++, k++) {
+        if (!present[k]) continue;
+        const v = values[k]!;
+        points.push({ t: from + b * stepMs, v: Number.isNaN(v) ? null : v });
+      }
+      return { key: s.key, labels: s.labels, points };
+    });
+    return { series: batches, issues: grid.issues[a] ?? [] };
+  });
+}

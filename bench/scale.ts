@@ -23,6 +23,9 @@
  * for the default-ensemble run, default 2000; 0 = skip), SCALE_DAYS (default 14).
  */
 import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import inspector from "node:inspector/promises";
+import { dirname, join } from "node:path";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -208,6 +211,14 @@ async function child(spec: RunSpec): Promise<RunResult> {
   const fetchShare: number[] = [];
   const cpuMs: number[] = [];
   let ungroupedSqlMs: number | undefined;
+  // SCALE_PROFILE=FILE: a CPU profile of the steady ticks (not the history load) for a profiler's view
+  const profiler = process.env.SCALE_PROFILE ? new inspector.Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+    await profiler.post("Profiler.start");
+  }
   for (let k = 0; k < spec.ticks; k++) {
     const t = end + k * MIN5;
     for (let j = 0; j < tables; j++) {
@@ -270,6 +281,11 @@ async function child(spec: RunSpec): Promise<RunResult> {
     latency = { insertToHookMs: hit - i0, tickMs: k1 - k0, afterTickMs: hit - k1 };
   }
   (globalThis as { gc?: () => void }).gc?.();
+  if (profiler) {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(process.env.SCALE_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const mem = process.memoryUsage();
   await daemon?.stop(1000);
   server.closeAllConnections();
@@ -298,7 +314,12 @@ function median(xs: number[]): number {
 
 function runChild(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=4096", "--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], {
+    // the compiled bench (`npm run bench` builds it) runs as the daemon does, without tsx's loader
+    // in the process (about 30 MB of resident memory); from source otherwise
+    const here = fileURLToPath(import.meta.url);
+    const compiled = join(dirname(here), "..", "dist", "bench", "scale.js");
+    const entry = here.endsWith(".ts") && existsSync(compiled) ? [compiled] : here.endsWith(".ts") ? ["--import", "tsx", here] : [here];
+    const p = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=4096", ...entry, "--child", JSON.stringify(spec)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";

@@ -101,7 +101,7 @@ interface PassPlan {
 }
 
 /** A history load reads this many buckets per metric per pass. */
-const CHUNK_BUCKETS = 576;
+const CHUNK_BUCKETS = 144;
 
 /** A metric whose tick changed no alert: only its watermark is stored, with the others'. */
 interface QuietWrite {

@@ -355,6 +355,9 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       stepScale: 0,
     };
   },
+  learn(s, t, v, p): void {
+    advance(s, t, v, p);
+  },
   step(s, point: Point, p): Verdict {
     const kind = advance(s, point.t, point.v ?? Number.NaN, p);
     if (kind === NONE) return NO_VERDICT;

@@ -46,6 +46,11 @@ export interface DetectorDefinition<P, S> {
   init(params: P): S;
   /** Judge one point and advance the state. Must accept v = null / NaN (missing). */
   step(state: S, point: Point, params: P): Verdict;
+  /**
+   * Optional: advance the state exactly as `step` would for (t, v; NaN = missing), without building
+   * a verdict. A history load feeds most of its points this way.
+   */
+  learn?(state: S, t: number, v: number, params: P): void;
 }
 
 /** A verdict with nothing to say (warm-up, missing data). */

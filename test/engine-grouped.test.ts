@@ -164,7 +164,7 @@ describe("history load in chunks", () => {
       });
       const r = await engine.evaluate();
       expect(r.failed).toEqual([]);
-      expect(c.reads()).toBe(2);
+      expect(c.reads()).toBe(5); // 720 hourly buckets in chunks of 144
       const def = getDetector("zscore")!;
       const batch = runBatch(
         def,

@@ -613,9 +613,13 @@ export class Engine {
       const t = from + b * g;
       const gi = b + shift;
       const x = values !== null && gi >= 0 && gi < available ? values[base + gi]! : Number.NaN;
+      if (t <= judgeAfter) {
+        // history: the detectors learn it, nothing is judged (no verdict objects for 40 M points)
+        sr.learn(t, x);
+        continue;
+      }
       const p: Point = { t, v: Number.isNaN(x) ? null : x };
       const verdicts = sr.step(p);
-      if (t <= judgeAfter) continue;
       judged++;
       if (p.v !== null) withData++;
       const flags: boolean[] | null = onJudged ? [] : null;

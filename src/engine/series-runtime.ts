@@ -36,8 +36,13 @@ export class HistoryRing {
   }
 
   push(p: Point): void {
+    this.pushAt(p.t, p.v === null ? Number.NaN : p.v);
+  }
+
+  /** `push` of a bare time and value (NaN = missing). */
+  pushAt(t: number, v: number): void {
     if (this.size > 0) {
-      const gap = p.t - this.lastT;
+      const gap = t - this.lastT;
       if (this.stepMs <= 0 && gap > 0) this.stepMs = gap;
       const buckets = gap / this.stepMs;
       if (buckets !== 1) {
@@ -50,9 +55,10 @@ export class HistoryRing {
         }
       }
     }
-    this.put(p.v === null ? Number.NaN : p.v);
-    this.lastT = p.t;
+    this.put(v);
+    this.lastT = t;
   }
+
 
   private put(v: number): void {
     const n = this.vs.length;
@@ -108,6 +114,21 @@ export class SeriesRuntime {
   ) {
     this.history = new HistoryRing(capacity, granularityMs);
     this.states = detectors.map((d) => d.def.init(d.params));
+  }
+
+  /**
+   * Feed one point (`v` NaN = missing) to every detector without asking for verdicts: what a
+   * history load does with the buckets before the ones it judges. The states end up exactly as
+   * `step` leaves them; detectors with a `learn` form skip building the verdict.
+   */
+  learn(t: number, v: number): void {
+    this.history.pushAt(t, v);
+    let p: Point | null = null;
+    for (let i = 0; i < this.detectors.length; i++) {
+      const d = this.detectors[i]!;
+      if (d.def.learn) d.def.learn(this.states[i], t, v, d.params);
+      else d.def.step(this.states[i], (p ??= { t, v: Number.isNaN(v) ? null : v }), d.params);
+    }
   }
 
   /** Feed one point to every detector; returns their verdicts (same order as the detectors). */

@@ -127,7 +127,10 @@ export class SeriesRuntime {
     for (let i = 0; i < this.detectors.length; i++) {
       const d = this.detectors[i]!;
       if (d.def.learn) d.def.learn(this.states[i], t, v, d.params);
-      else d.def.step(this.states[i], (p ??= { t, v: Number.isNaN(v) ? null : v }), d.params);
+      else {
+        p ??= { t, v: Number.isNaN(v) ? null : v };
+        d.def.step(this.states[i], p, d.params);
+      }
     }
   }
 

@@ -358,6 +358,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   learn(s, t, v, p): void {
     advance(s, t, v, p);
   },
+  columns: (s, p, t, v, n, score, flag) => ensembleColumns(s, p, t, v, n, score, flag),
   step(s, point: Point, p): Verdict {
     const kind = advance(s, point.t, point.v ?? Number.NaN, p);
     if (kind === NONE) return NO_VERDICT;

@@ -51,6 +51,11 @@ export interface DetectorDefinition<P, S> {
    * a verdict. A history load feeds most of its points this way.
    */
   learn?(state: S, t: number, v: number, params: P): void;
+  /**
+   * Optional: judge `n` points given as columns (`v` NaN = missing), writing each one's score and
+   * flag exactly as `step` would, without a verdict object per point (`vigil detect`).
+   */
+  columns?(state: S, params: P, t: Float64Array, v: Float64Array, n: number, score: Float64Array, flag: Uint8Array): void;
 }
 
 /** A verdict with nothing to say (warm-up, missing data). */

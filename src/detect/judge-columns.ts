@@ -2,7 +2,6 @@
  * Judge a run of points given as columns: what `vigil detect` does per batch, on the main thread or
  * on the detector thread (the same function, so both give the same verdicts).
  */
-import { type EnsembleParams, type EnsembleState, ensemble, ensembleColumns } from "../../detectors/ensemble.js";
 import type { AnyDetector } from "../../detectors/registry.js";
 import type { Point } from "../../detectors/types.js";
 
@@ -11,7 +10,8 @@ const POINT: Point = { t: 0, v: null };
 
 /**
  * Fold `detector` over `t[0..n)`, `v[0..n)` (v NaN = missing), writing each point's score and flag.
- * The default ensemble has a column form (same verdicts, no object per point); others go point by point.
+ * Detectors with a column form (the default ensemble) use it: same verdicts, no object per point;
+ * the others go point by point.
  */
 export function judgeColumns(
   detector: AnyDetector,
@@ -23,8 +23,8 @@ export function judgeColumns(
   score: Float64Array,
   flag: Uint8Array,
 ): void {
-  if (detector === (ensemble as unknown as AnyDetector)) {
-    ensembleColumns(state as EnsembleState, params as EnsembleParams, t, v, n, score, flag);
+  if (detector.columns) {
+    detector.columns(state, params, t, v, n, score, flag);
     return;
   }
   for (let i = 0; i < n; i++) {

@@ -87,11 +87,9 @@ export interface Profile {
    */
   lastT: number;
   lastPh: number;
-  /** The last point's season, and its slot with the phase range [slotLo, slotHi) that maps to it. */
+  /** The last point's season and slot (−1: none yet). */
   lastSeason: number;
   lastSlot: number;
-  slotLo: number;
-  slotHi: number;
 }
 
 export interface SeasonalProfileState {
@@ -149,9 +147,7 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     lastT: Number.NaN,
     lastPh: 0,
     lastSeason: 0,
-    lastSlot: 0,
-    slotLo: 0,
-    slotHi: -1,
+    lastSlot: -1,
   };
 }
 
@@ -297,12 +293,11 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
     p.lastT = integral && Number.isInteger(p.periodMs) ? t : Number.NaN;
     p.lastPh = ph;
     p.lastSeason = season;
+    // still inside the last point's slot (the last slot runs to the end of the period): no division
     let slot = p.lastSlot;
-    if (ph < p.slotLo || ph >= p.slotHi) {
+    if (slot < 0 || ph < slot * p.slotMs || (slot < p.slots - 1 && ph >= (slot + 1) * p.slotMs)) {
       slot = Math.min(p.slots - 1, Math.floor(ph / p.slotMs));
       p.lastSlot = slot;
-      p.slotLo = slot * p.slotMs;
-      p.slotHi = slot === p.slots - 1 ? Number.POSITIVE_INFINITY : (slot + 1) * p.slotMs;
     }
     if (slot !== p.accSlot || season !== p.accSeason) {
       commit(p);

@@ -20,7 +20,8 @@
  *
  * Env: VIGIL_BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * SCALE_SIZES (default "1000,5000,10000,20000"), SCALE_TICKS (default 5), SCALE_ENSEMBLE (series
- * for the default-ensemble run, default 2000; 0 = skip), SCALE_DAYS (default 14).
+ * for the default-ensemble run, default 2000; 0 = skip), SCALE_DAYS (default 14), SCALE_HISTORY (history
+ * lengths compared, default "7,28"; empty = skip), SCALE_LATENCY (0 = skip the alert-latency run).
  */
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -336,7 +337,9 @@ function runChild(spec: RunSpec): Promise<RunResult> {
 
 export async function benchScale(): Promise<void> {
   const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const sizes = (process.env.SCALE_SIZES ?? "1000,5000,10000,20000").split(",").map(Number);
+  const list = (v: string | undefined, def: string) => (v ?? def).split(",").filter((x) => x.trim() !== "").map(Number);
+  const sizes = list(process.env.SCALE_SIZES, "1000,5000,10000,20000");
+  const historyDays = list(process.env.SCALE_HISTORY, "7,28");
   const ticks = Number(process.env.SCALE_TICKS ?? 5);
   // The ensemble's own state and speed make 10,000 series a two-minute history load: opt in with SCALE_ENSEMBLE=10000.
   const ensembleSeries = Number(process.env.SCALE_ENSEMBLE ?? 2000);
@@ -356,7 +359,7 @@ export async function benchScale(): Promise<void> {
   const url = u.toString();
   try {
     const db = new PgDatabase({ url, statementTimeoutMs: 600_000 });
-    const maxSeries = Math.max(...sizes, ensembleSeries, 10000);
+    const maxSeries = Math.max(...sizes, ensembleSeries, process.env.SCALE_LATENCY === "0" ? 0 : 10000, 1000);
     const tables = Math.ceil(maxSeries / REGIONS / PER_TABLE);
     const l0 = performance.now();
     for (let j = 0; j < tables; j++) {
@@ -386,8 +389,9 @@ export async function benchScale(): Promise<void> {
       console.log("  default detector (ensemble):");
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks }))}`);
     }
-    console.log("  history length (1,000 series, cheap detector):");
-    for (const d of [7, 28]) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks }))}`);
+    if (historyDays.length > 0) console.log("  history length (1,000 series, cheap detector):");
+    for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks }))}`);
+    if (process.env.SCALE_LATENCY === "0") return;
     const lat = await runChild({ url, series: 10000, detector: "cheap", days, ticks: 2, latency: true });
     console.log(
       `  alert latency (10,000 series, cheap detector, daemon tick + outbox + webhook): insert → webhook ${lat.latency!.insertToHookMs.toFixed(0)} ms; ` +

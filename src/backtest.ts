@@ -53,7 +53,7 @@ export function replay(m: MetricConfig, series: readonly SeriesBatch[], from: nu
   const start = Math.ceil(from / g) * g;
   for (const s of series) {
     const values = new Map(s.points.map((p) => [Math.floor(p.t / g) * g, p.v]));
-    const sr = new SeriesRuntime(s.key, s.labels, detectors, 1);
+    const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
     const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
     for (let t = start; t < to; t += g) {

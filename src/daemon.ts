@@ -534,6 +534,8 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     await this.shardScheduler?.stop();
     this.shardScheduler = null;
     await this.serial;
+    // what quiet ticks judged since their last write, so that the next process does not judge it again
+    await this.engine.flushWatermarks();
     if (wasLeader) {
       const deadline = Date.now() + flushMs;
       await Promise.race([

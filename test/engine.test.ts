@@ -3,6 +3,7 @@ import { getDetector } from "../detectors/registry.js";
 import { runBatch } from "../detectors/types.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
+import type { AlertNotification } from "../src/delivery/notification.js";
 import { Engine } from "../src/engine/engine.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
@@ -141,6 +142,83 @@ describe("engine", () => {
     const r2 = await second.engine.evaluate();
     expect(r2.metrics[0]!.events).toEqual([]);
     expect((await first.store.deliveries()).length).toBe(1);
+  });
+
+  it("quiet 5-minute metrics store their watermarks in slices, at most an hour behind; a crash re-judges only that, a stop stores all", async () => {
+    const MIN5 = 300_000;
+    const rnd = noise(3);
+    const rows: Row[] = [];
+    for (let b = 0; b < 3 * 288; b++) rows.push({ ts: T0 + b * MIN5 + 1000, v: 100 + rnd() * 10 });
+    await insertRows(t.db, table, rows);
+    const names = Array.from({ length: 24 }, (_, i) => `q${i}`);
+    const ms = names.map((name) => metric({ name, granularityMs: MIN5, lookbackMs: DAY }));
+    const clock = new ManualClock(T0 + 2 * DAY);
+    const judged = new Map<string, boolean>();
+    const a = makeEngine(t, clock, ms, judged);
+    await a.engine.evaluate(); // first sight: every watermark is stored
+    const stored = async () => {
+      const out: number[] = [];
+      for (const n of names) out.push(Math.max(...(await a.store.watermarks(n)).values()));
+      return out;
+    };
+    expect(new Set(await stored()).size).toBe(1);
+    let perTick = 0;
+    for (let k = 0; k < 30; k++) {
+      const before = await stored();
+      clock.advance(MIN5);
+      await a.engine.evaluate();
+      const after = await stored();
+      perTick = Math.max(perTick, after.filter((w, i) => w !== before[i]).length);
+      // never more than an hour (12 buckets) behind what was judged
+      const last = Math.floor(clock.now() / MIN5) * MIN5 - MIN5;
+      for (const w of after) expect(last - w).toBeLessThan(HOUR);
+    }
+    // each tick writes a slice of the quiet metrics, not all of them
+    expect(perTick).toBeGreaterThan(0);
+    expect(perTick).toBeLessThan(names.length / 2);
+    expect(await a.store.listAlerts()).toEqual([]);
+
+    // a crash: the next process judges again only the quiet buckets since each stored watermark
+    const lags = (await stored()).map((w) => (Math.floor(clock.now() / MIN5) * MIN5 - MIN5 - w) / MIN5);
+    const again = new Map<string, boolean>();
+    const b = makeEngine(t, clock, ms, again);
+    await b.engine.evaluate();
+    expect(again.size).toBe(lags.reduce((x, y) => x + y, 0));
+    expect([...again.values()].filter(Boolean)).toEqual([]);
+    expect(await b.store.listAlerts()).toEqual([]);
+
+    // a graceful stop stores every judged watermark
+    clock.advance(MIN5);
+    await b.engine.evaluate();
+    await b.engine.flushWatermarks();
+    const last = Math.floor(clock.now() / MIN5) * MIN5 - MIN5;
+    expect(new Set(await stored())).toEqual(new Set([last]));
+  });
+
+  it("an alert's chart and 'same time last week' are read from the source; charts for at most 20 metrics a tick", async () => {
+    await insertRows(t.db, table, hourly(9, { 32: 77, 200: 500 }));
+    const names = Array.from({ length: 25 }, (_, i) => `c${String(i).padStart(2, "0")}`);
+    const ms = names.map((name) => metric({ name, notify: ["hook"] }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const store = new StateStore(t.db, schema);
+    const engine = new Engine(
+      vigilConfig(ms, { channels: { hook: { type: "webhook", url: "http://127.0.0.1:9/hook", send_resolved: true, headers: {} } } }),
+      { store, fetch: makeFetcher(t.db, silentLogger()), clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) },
+    );
+    await engine.evaluate();
+    const firing = (await store.deliveries()).filter((d) => d.kind === "firing");
+    expect(firing).toHaveLength(25);
+    const payloads = firing.map((d) => d.payload as AlertNotification);
+    // hour 200 - 168 = 32: the same hour a week before, as stored in the table
+    for (const p of payloads) expect(p.alert.details.lastWeek).toBe(77);
+    const charted = payloads.filter((p) => p.chart);
+    expect(charted).toHaveLength(20);
+    const rows = charted[0]!.chart!.rows;
+    // a week and a bucket (the same hour last week is on it), ending with the spike, and the band of the detector that fired
+    expect(rows).toHaveLength(169);
+    expect(rows.at(-1)!.slice(0, 2)).toEqual([T0 + 200 * HOUR, 500]);
+    expect(rows.at(-1)![5]).toBe(1);
+    expect(rows.at(-2)![1]).toBeCloseTo(rows.at(-2)![2]!, -2);
   });
 
   it("for: pending then firing; resolve_after: resolved only after enough normal buckets", async () => {

@@ -23,6 +23,7 @@ import { describeDriver, type Driver } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
+import { shardOf } from "../leader.js";
 
 export interface EngineDeps {
   store: StateStore;
@@ -60,6 +61,9 @@ interface MetricRuntime {
   series: Map<string, SeriesRuntime>;
   /** Start of the last judged bucket; null until the first evaluation. */
   watermark: number | null;
+  /** The latest watermark known to be stored (−∞: none), and the bucket phase at which a quiet one is written. */
+  stored: number;
+  quietPhase: number;
   /** Buckets up to here warm the detectors up and are not judged (set on first sight). */
   warmUntil: number | null;
   /** Still loading history (first sight), possibly over several passes. */
@@ -68,8 +72,8 @@ interface MetricRuntime {
   /** `groupKey` of the config. */
   scanKey: string | null;
   policy: LifecyclePolicy;
-  /** History kept per series. */
-  capacity: number;
+  /** Buckets of history read for an alert's chart and its "same time last week". */
+  chartSpan: number;
   /** The metric's meta-alert fingerprints. */
   fingerprints: { source: string; noData: string };
 }
@@ -77,6 +81,12 @@ interface MetricRuntime {
 /** How many recent points ride along in a notification for the chart. */
 const CHART_POINTS = 336;
 const WEEK_MS = 7 * 86_400_000;
+/**
+ * Metrics per tick whose alerts get a chart: each costs one query over a week of the metric's
+ * buckets, so an alert storm across many metrics does not stall the tick (its alerts are collapsed
+ * into a summary anyway). The others still get "same time last week" from a one-bucket query.
+ */
+const CHARTED_METRICS_PER_TICK = 20;
 
 /** A metric's window for one tick: read buckets from..lastClosed, judge those after judgeAfter. */
 interface WindowPlan {
@@ -100,6 +110,13 @@ interface PassPlan {
   fetch: GridFetch;
 }
 
+/** Recent buckets per series read for a tick's alerts; `charts`: the whole chart window, else only a week before them. */
+interface AlertHistory {
+  charts: boolean;
+  series: ReadonlyMap<string, readonly Point[]>;
+}
+const NO_HISTORY: AlertHistory = { charts: false, series: new Map() };
+
 /** A history load reads this many buckets per metric per pass. */
 const CHUNK_BUCKETS = 144;
 
@@ -114,6 +131,18 @@ interface QuietWrite {
  * database writes one batch while the engine judges the next metrics.
  */
 const QUIET_BATCH = 100;
+/**
+ * A quiet metric's watermark is stored once per this period (or every tick, for coarser buckets),
+ * each metric at its own phase so that a tick writes a slice of them, not all: rewriting 10,000
+ * unchanged rows a tick was a third of a steady tick's cost. A watermark that changed an alert is
+ * stored with it, at once. After a crash the quiet buckets since the stored watermark are judged
+ * again, which repeats nothing: they were quiet, and alerts are deduplicated by fingerprint.
+ */
+const QUIET_EVERY_MS = 3_600_000;
+/** That period in buckets (at least one). */
+function quietBuckets(granularityMs: number): number {
+  return Math.max(1, Math.round(QUIET_EVERY_MS / granularityMs));
+}
 
 export function buildDetectors(m: MetricConfig): DetectorInstance[] {
   const configured = m.detectors.length > 0 ? m.detectors : DEFAULT_DETECTORS;
@@ -140,6 +169,10 @@ function policyOf(m: MetricConfig): LifecyclePolicy {
 export class Engine {
   private config: VigilConfig;
   private readonly runtimes = new Map<string, MetricRuntime>();
+  /** Metrics whose alerts may still get a chart in this tick. */
+  private chartsLeft = CHARTED_METRICS_PER_TICK;
+  /** Watermarks judged but not stored yet (quiet metrics between their writes). */
+  private readonly unsaved = new Map<string, number>();
   /** (metric, series, kind) data problems already logged, so each is logged once. */
   private readonly loggedIssues = new Set<string>();
 
@@ -154,6 +187,7 @@ export class Engine {
   setConfig(config: VigilConfig): void {
     const names = new Set(config.metrics.map((m) => m.name));
     for (const name of [...this.runtimes.keys()]) if (!names.has(name)) this.runtimes.delete(name);
+    for (const name of [...this.unsaved.keys()]) if (!names.has(name)) this.unsaved.delete(name);
     for (const m of config.metrics) {
       const rt = this.runtimes.get(m.name);
       if (rt && rt.signature !== JSON.stringify(m)) this.runtimes.delete(m.name);
@@ -166,13 +200,9 @@ export class Engine {
     return this.config;
   }
 
-  /** Recent history of one series (for charts, backtests and commands). */
-  seriesHistory(metric: string, series: string, last = CHART_POINTS): Point[] {
-    return this.runtimes.get(metric)?.series.get(series)?.history.toArray(last) ?? [];
-  }
-
   /** Evaluate the named metrics (all when omitted), one after another. */
   async evaluate(names?: readonly string[]): Promise<TickReport> {
+    this.chartsLeft = CHARTED_METRICS_PER_TICK;
     const wanted = names ? new Set(names) : null;
     const report: TickReport = { metrics: [], failed: [] };
     const chosen = this.config.metrics.filter((m) => !wanted || wanted.has(m.name));
@@ -306,9 +336,37 @@ export class Engine {
     return { plans, planErrors, fetch: this.groupedFetch(metrics, plans) };
   }
 
-  /** Forget the in-memory state of these metrics (another replica took their shard over). */
-  forget(names: Iterable<string>): void {
-    for (const n of names) this.runtimes.delete(n);
+  /** Forget the in-memory state of these metrics (another replica took their shard over), storing their watermarks first. */
+  async forget(names: Iterable<string>): Promise<void> {
+    const list = [...names];
+    await this.flushWatermarks(list);
+    for (const n of list) this.runtimes.delete(n);
+  }
+
+  /** Store the watermarks judged but not stored yet (all, or these metrics'): at shutdown and hand-over. Never throws. */
+  async flushWatermarks(names?: readonly string[]): Promise<void> {
+    const marks = [...this.unsaved]
+      .filter(([metric]) => !names || names.includes(metric))
+      .map(([metric, watermark]) => ({ metric, series: "", watermark }));
+    if (marks.length === 0) return;
+    try {
+      await this.deps.store.advanceWatermarks(marks);
+      for (const m of marks) {
+        this.unsaved.delete(m.metric);
+        const rt = this.runtimes.get(m.metric);
+        if (rt) rt.stored = Math.max(rt.stored, m.watermark);
+      }
+    } catch (err) {
+      // the buckets since the stored watermarks are judged again after a restart: nothing is lost
+      this.deps.log.warn({ metrics: marks.length, err: scrubSecrets(err instanceof Error ? err.message : String(err)) }, "storing watermarks failed");
+    }
+  }
+
+  /** Is a quiet metric's watermark due to be stored: at its phase, or when the stored one lags by the whole period. */
+  private quietDue(m: MetricConfig, rt: MetricRuntime, watermark: number): boolean {
+    const g = m.granularityMs;
+    const k = quietBuckets(g);
+    return watermark - rt.stored >= k * g || Math.floor(watermark / g) % k === rt.quietPhase;
   }
 
   /** One statement for the watermarks of metrics whose tick changed no alert. Never throws. */
@@ -422,13 +480,14 @@ export class Engine {
         detectors: buildDetectors(m),
         series: new Map(),
         watermark: null,
+        stored: Number.NEGATIVE_INFINITY,
+        quietPhase: shardOf(m.name, quietBuckets(m.granularityMs)),
         warmUntil: null,
         loading: false,
         scanKey: groupKey(m),
         policy: policyOf(m),
-        // Only what charts and "same time last week" need is remembered, not the whole lookback:
-        // detectors carry their own state.
-        capacity: Math.min(Math.max(2, Math.ceil(m.lookbackMs / m.granularityMs)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / m.granularityMs) + 1)),
+        // a week (the detector that fired is replayed over it to draw its band), within the lookback
+        chartSpan: Math.min(Math.max(2, Math.ceil(m.lookbackMs / m.granularityMs)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / m.granularityMs) + 1)),
         fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },
       };
       this.runtimes.set(m.name, rt);
@@ -455,7 +514,11 @@ export class Engine {
     let from: number;
     if (rt.watermark === null) {
       if (!stored) throw new Error(`metric ${m.name}: planned without its stored watermarks`);
-      const w = stored.size > 0 ? Math.max(...stored.values()) : null;
+      const inDb = stored.size > 0 ? Math.max(...stored.values()) : null;
+      if (inDb !== null) rt.stored = inDb;
+      // judged by this process before its state was rebuilt (config change), not stored yet
+      const judged = this.unsaved.get(m.name);
+      const w = judged !== undefined && (inDb === null || judged > inDb) ? judged : inDb;
       from = lastClosed - (capacity - 1) * g;
       if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
       rt.warmUntil = w !== null && w >= from ? w : lastClosed - g;
@@ -525,14 +588,20 @@ export class Engine {
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
     if (!plan.partial) rt.loading = false;
     if (outcomes.list.every((o) => o.alert === null)) {
-      // Nothing but the watermark to store: batched with the other quiet metrics of this tick.
+      // Nothing but the watermark to store: batched with the other quiet metrics of this tick, when it is due.
       rt.watermark = newWatermark;
-      quiet.push({ metric: m.name, watermark: newWatermark });
+      if (this.quietDue(m, rt, newWatermark)) {
+        quiet.push({ metric: m.name, watermark: newWatermark });
+        rt.stored = newWatermark;
+        this.unsaved.delete(m.name);
+      } else this.unsaved.set(m.name, newWatermark);
       return report;
     }
     try {
       await this.persist(m, outcomes.list, newWatermark, report, silences);
       rt.watermark = newWatermark;
+      rt.stored = newWatermark;
+      this.unsaved.delete(m.name);
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
       this.runtimes.delete(m.name);
@@ -561,7 +630,7 @@ export class Engine {
       let sr = rt.series.get(key);
       if (sr) known++;
       else {
-        sr = new SeriesRuntime(key, got[s]!.labels, rt.detectors, rt.capacity, g);
+        sr = new SeriesRuntime(key, got[s]!.labels, rt.detectors);
         rt.series.set(key, sr);
       }
       withData += this.judgeSeries(m, rt, sr, plan, buckets, fetched.values, s * fetched.buckets, shift, fetched.buckets, outcomes, report);
@@ -707,18 +776,44 @@ export class Engine {
   }
 
   /**
-   * Context for a firing alert: the same time last week (from the history window) and, for metrics
-   * with `dimensions`, the slices that explain the deviation. Only done when an alert fires.
+   * The recent buckets of the metric's series, for the alerts of this tick that need a chart or
+   * "same time last week": read from the source, not kept in memory (a week of 10,000 series would
+   * be 80 MB held for the few that alert). A whole week for charts while the tick's budget lasts,
+   * else only the buckets a week before the alerts'. Empty when the read fails: the alerts go out
+   * without that context rather than not at all.
    */
-  private async addContext(m: MetricConfig, alert: Alert): Promise<void> {
+  private async alertHistory(m: MetricConfig, rt: MetricRuntime | undefined, alerts: readonly Alert[], end: number): Promise<AlertHistory> {
+    const buckets = alerts.map((a) => a.bucket).filter((b): b is number => b !== null);
+    if (!rt || buckets.length === 0) return { charts: false, series: new Map() };
+    const g = m.granularityMs;
+    const charts = this.chartsLeft > 0;
+    if (charts) this.chartsLeft--;
+    const weekAgo = Math.min(...buckets) - WEEK_MS;
+    const window = charts
+      ? { from: Math.min(weekAgo, end - (rt.chartSpan - 1) * g), to: end + g }
+      : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
+    try {
+      const got = await this.deps.fetch(m, window);
+      return { charts, series: new Map(got.series.map((x) => [x.key, x.points])) };
+    } catch (err) {
+      this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "reading history for the alert failed; sent without its chart");
+      return { charts: false, series: new Map() };
+    }
+  }
+
+  /**
+   * Context for a firing alert: the same time last week and, for metrics with `dimensions`, the
+   * slices that explain the deviation. Only done when an alert fires.
+   */
+  private async addContext(m: MetricConfig, alert: Alert, history: AlertHistory): Promise<void> {
     if (alert.kind !== "metric" || alert.bucket === null) return;
-    const sr = this.runtimes.get(m.name)?.series.get(alert.series);
-    const weekAgo = alert.bucket - 7 * 86_400_000;
-    const past = sr?.history.valueAt(weekAgo);
+    const weekAgo = alert.bucket - WEEK_MS;
+    const past = history.series.get(alert.series)?.find((p) => p.t === weekAgo)?.v;
     if (past !== undefined && past !== null) alert.details = { ...alert.details, lastWeek: past };
     if (!this.deps.drill || !m.source?.dimensions.length) return;
     try {
-      const drivers = await this.deps.drill(m, alert.bucket, sr?.labels ?? {});
+      const labels = this.runtimes.get(m.name)?.series.get(alert.series)?.labels ?? {};
+      const drivers = await this.deps.drill(m, alert.bucket, labels);
       const direction = alert.value !== null && alert.expected !== null && alert.value < alert.expected ? "drop" : "rise";
       alert.details = { ...alert.details, drivers, contributors: drivers.map((d) => describeDriver(d, direction)) };
     } catch (err) {
@@ -727,14 +822,14 @@ export class Engine {
   }
 
   /**
-   * The chart of an alert: the recent history replayed through the detector that fired (detectors
-   * are pure, so this reproduces the band exactly). Done only when a notification needs it.
+   * The chart of an alert: the series' recent buckets replayed through the detector that fired
+   * (detectors are pure, so this reproduces the band exactly). Done only when a notification needs it.
    */
-  chartFor(m: MetricConfig, alert: Alert): ChartData | null {
+  private chartFor(m: MetricConfig, alert: Alert, history: AlertHistory): ChartData | null {
     const rt = this.runtimes.get(m.name);
-    const points = rt?.series.get(alert.series)?.history.toArray() ?? [];
+    const points = history.charts ? (history.series.get(alert.series) ?? []) : [];
     const d = rt?.detectors.find((x) => x.family === alert.detector);
-    if (!rt || !d || points.length === 0) return null;
+    if (!d || points.length === 0) return null;
     const verdicts = runBatch(d.def, d.params, points);
     const from = Math.max(0, points.length - CHART_POINTS);
     const rows: ChartRow[] = [];
@@ -785,7 +880,10 @@ export class Engine {
     const flapNoticed = await store.flapNoticesSince(flapping, now - FLAP_WINDOW_MS);
     const load = firing.length > 0 ? await store.channelLoad(now) : new Map();
     const muted = activeMute([...m.mute, ...this.config.mute], now, this.config.timezone) !== undefined;
-    for (const o of firing) await this.addContext(m, o.alert);
+    // charts and "same time last week" for what notifies now (firing, reminders)
+    const told = toStore.filter((o) => o.alert.kind === "metric" && o.events.some((e) => e.notify === "firing" || e.notify === "reminder"));
+    const history = told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told.map((o) => o.alert), watermark) : NO_HISTORY;
+    for (const o of firing) await this.addContext(m, o.alert, history);
     await store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,
@@ -800,7 +898,7 @@ export class Engine {
           load,
           opens,
           flapNoticed,
-          chartFor: (alert) => this.chartFor(m, alert),
+          chartFor: (alert) => this.chartFor(m, alert, history),
         });
       },
     });

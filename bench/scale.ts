@@ -199,7 +199,11 @@ async function child(spec: RunSpec): Promise<RunResult> {
   }
   const rss = (what: string) => {
     (globalThis as { gc?: () => void }).gc?.();
-    if (process.env.SCALE_DEBUG) console.error(`${what}: rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
+    if (process.env.SCALE_DEBUG) {
+      const u = process.memoryUsage();
+      const mb = (x: number) => (x / 1e6).toFixed(0);
+      console.error(`${what}: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`);
+    }
   };
   rss("before the history load");
   const t0 = performance.now();

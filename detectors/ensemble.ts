@@ -145,22 +145,24 @@ export interface EnsembleState {
   stepBuf: Float64Array;
   stepSum: number;
   /**
-   * View history, in blocks of `histBlock(history)` rows: per block and view the maximum and how
-   * many rows were active (non-zero), ring of `histBlocks(history)` full blocks plus the current
-   * one; running maxima per view over all of it.
+   * View history, in blocks of `histBlock(history)` rows: per block and view the maximum, ring of
+   * `histBlocks(history)` full blocks plus the current one; running maxima per view over all of it.
    */
   histBlkMax: Float32Array;
-  histBlkCnt: Uint8Array;
   curMax: Float64Array;
-  curCnt: Float64Array;
   blkRows: number;
   blkHead: number;
   blkN: number;
   histMax: Float64Array;
   /** Rows of the view history (capped at `history`). */
   histN: number;
-  /** Rows of the view history in which each view was active (non-zero). */
-  viewN: Float64Array;
+  /**
+   * Rows of the view history in which the seasonal view was active (non-zero): per block, in the
+   * current block, and in all (the seasonal view may alert only after SEASONAL_MIN_ROWS of them).
+   */
+  seasonBlkCnt: Uint8Array;
+  seasonCur: number;
+  seasonN: number;
   views: Float64Array;
   cooldown: number;
   /** Level-shift check after an alert: points seen, sign, how many stayed beyond the band. */
@@ -228,10 +230,10 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     const v = s.views[k]!;
     if (v > s.curMax[k]!) s.curMax[k] = v;
     if (v > s.histMax[k]!) s.histMax[k] = v;
-    if (v > 0) {
-      s.curCnt[k] = s.curCnt[k]! + 1;
-      s.viewN[k] = s.viewN[k]! + 1;
-    }
+  }
+  if (s.views[4]! > 0) {
+    s.seasonCur++;
+    s.seasonN++;
   }
   s.rows++;
   if (++s.blkRows === histBlock(H)) {
@@ -241,15 +243,13 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     // views whose maximum may be leaving with the evicted block (stored rounded to float32)
     let rescan = 0;
     for (let k = 0; k < NF; k++) {
-      if (s.blkN === nb) {
-        s.viewN[k] = s.viewN[k]! - s.histBlkCnt[row + k]!;
-        if (s.histBlkMax[row + k]! >= Math.fround(s.histMax[k]!)) rescan |= 1 << k;
-      }
+      if (s.blkN === nb && s.histBlkMax[row + k]! >= Math.fround(s.histMax[k]!)) rescan |= 1 << k;
       s.histBlkMax[row + k] = s.curMax[k]!;
-      s.histBlkCnt[row + k] = s.curCnt[k]!;
       s.curMax[k] = 0;
-      s.curCnt[k] = 0;
     }
+    if (s.blkN === nb) s.seasonN -= s.seasonBlkCnt[s.blkHead]!;
+    s.seasonBlkCnt[s.blkHead] = s.seasonCur;
+    s.seasonCur = 0;
     s.blkHead = s.blkHead + 1 === nb ? 0 : s.blkHead + 1;
     if (s.blkN < nb) s.blkN++;
     s.blkRows = 0;
@@ -311,7 +311,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     const nb = histBlocks(p.history);
     // the small arrays are views of one buffer: one backing store per series instead of seventeen
     // (each costs a few hundred bytes of bookkeeping, as much as the data)
-    const a = new Arena(8 * (SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 9 * NF) + 5 * nb * NF);
+    const a = new Arena(8 * (SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 7 * NF) + 4 * nb * NF + nb);
     return {
       base: lazyWindow(p.window, true),
       steps: lazyWindow(Math.max(10, Math.ceil(p.window / STEP_EVERY)), false),
@@ -324,9 +324,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       stepBuf: a.f64(STEPS),
       stepSum: 0,
       curMax: a.f64(NF),
-      curCnt: a.f64(NF),
       histMax: a.f64(NF),
-      viewN: a.f64(NF),
       views: a.f64(NF),
       recent: a.f64(SHIFT_CHECK),
       recentRes: a.f64(SHIFT_CHECK),
@@ -335,7 +333,9 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       shadowV2: a.f64(NF),
       shadowAt2: a.f64(NF).fill(Number.NEGATIVE_INFINITY),
       histBlkMax: a.f32(nb * NF),
-      histBlkCnt: a.u8(nb * NF),
+      seasonBlkCnt: a.u8(nb),
+      seasonCur: 0,
+      seasonN: 0,
       blkRows: 0,
       blkHead: 0,
       blkN: 0,
@@ -512,7 +512,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
         ratio = r;
         view = 3;
       }
-      r = s.viewN[4]! < SEASONAL_MIN_ROWS ? 0 : v[4]! / Math.max(FLOOR[4], nv * hm[4]!);
+      r = s.seasonN < SEASONAL_MIN_ROWS ? 0 : v[4]! / Math.max(FLOOR[4], nv * hm[4]!);
       if (r > ratio) {
         ratio = r;
         view = 4;

@@ -149,20 +149,17 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
     let sigma: number;
     let lower: number;
     let upper: number;
-    let what: string;
     if (p.method === "sma") {
       if (!Number.isFinite(s.sum) || !Number.isFinite(s.sumSq)) recomputeSums(s);
       centre = s.sum / w.n;
       sigma = Math.sqrt(Math.max(0, (s.sumSq - w.n * centre * centre) / (w.n - 1)));
       lower = centre - p.k * sigma;
       upper = centre + p.k * sigma;
-      what = `the ${w.n}-point mean`;
     } else if (p.method === "median_mad") {
       centre = swMedian(w);
       sigma = swMad(w, centre) * MAD_TO_SIGMA;
       lower = centre - p.k * sigma;
       upper = centre + p.k * sigma;
-      what = `the ${w.n}-point median`;
     } else {
       centre = swMedian(w);
       const q1 = quantileSorted(w.sorted, w.n, 0.25);
@@ -170,7 +167,6 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
       sigma = (q3 - q1) * IQR_TO_SIGMA;
       lower = q1 - p.k * (q3 - q1);
       upper = q3 + p.k * (q3 - q1);
-      what = `the ${w.n}-point median`;
     }
     const scale = safeScale(sigma, centre);
     const z = deviation(x, centre) / scale;
@@ -184,7 +180,8 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
       score: p.method === "iqr" ? iqrScore(x, centre, lower, upper) : scoreFromSigmas(z, p.k),
       anomaly,
       sigmas: z,
-      reason: anomaly ? sigmaReason(z, what) : "",
+      // the reason is only worded for an anomaly: most points need none, and a string a point adds up
+      reason: anomaly ? sigmaReason(z, `the ${w.n}-point ${p.method === "sma" ? "mean" : "median"}`) : "",
     };
   }
   if (w.n === w.cap) {

@@ -56,23 +56,21 @@ function ending(score: number, flag: number): number {
 function formatBatch(b: SeriesBatch, score: Float64Array, flag: Uint8Array): Buffer | string {
   const n = b.n;
   const src = b.bytes;
+  const echo = b.echo;
   if (src === null) {
     let out = "";
-    for (let i = 0; i < n; i++) {
-      // echo the row as read when it is just "timestamp,value" (one concatenation instead of three)
-      const row = b.rowText[i];
-      out += (row ?? `${b.timestampText[i]},${b.valueText[i]}`) + ENDINGS[ending(score[i]!, flag[i]!)];
-    }
+    for (let i = 0; i < n; i++) out += echo![i]! + ENDINGS[ending(score[i]!, flag[i]!)];
     return out;
   }
   const ls = b.lineStart;
   const le = b.lineEnd;
   let size = n * LONGEST_ENDING;
-  for (let i = 0; i < n; i++) size += b.rowText[i] === null ? b.timestampText[i]!.length + b.valueText[i]!.length + 1 : le[i]! - ls[i]!;
+  for (let i = 0; i < n; i++) size += echo?.[i]?.length ?? le[i]! - ls[i]!;
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   for (let i = 0; i < n; i++) {
-    if (b.rowText[i] === null) o += out.write(`${b.timestampText[i]},${b.valueText[i]}`, o, "latin1");
+    const text = echo === null ? undefined : echo[i];
+    if (text !== undefined) o += out.write(text, o, "latin1");
     else for (let k = ls[i]!, e = le[i]!; k < e; k++) out[o++] = src[k]!;
     const j = ending(score[i]!, flag[i]!);
     for (let k = END_AT[j]!, e = END_AT[j + 1]!; k < e; k++) out[o++] = END_BYTES[k]!;

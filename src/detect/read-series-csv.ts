@@ -16,29 +16,28 @@ export class CsvInputError extends Error {
 
 /**
  * Up to `BATCH` rows, all cut from one stretch of input. Each batch is new (a consumer may keep it
- * while it reads on). `valueText`/`timestampText` are the fields exactly as written, so output can
- * echo them.
+ * while it reads on, as the pipelined `vigil detect` keeps a dozen).
+ *
+ * The echo of a row (what output writes before the verdict columns: the row when it is just
+ * `timestamp,value`, else those two fields as written, joined by a comma) is kept as cheaply as it
+ * can be: for ASCII input, as the place of the line in the input's bytes; as text only for the
+ * other rows. Holding a string per row for rows in flight made the pipeline's main thread spend a
+ * third of its time collecting them.
  */
 export interface SeriesBatch {
   n: number;
-  timestampText: string[];
   t: Float64Array;
-  valueText: string[];
   /** NaN = missing (empty, NaN, null, NA). */
   v: Float64Array;
   /**
-   * The row's text when it is exactly `timestampText + "," + valueText` (two columns, timestamp
-   * first), else null: output can echo it whole.
-   */
-  rowText: Array<string | null>;
-  /**
    * When the input is ASCII: its bytes, and where each row's line is in them
-   * (`bytes[lineStart[i]..lineEnd[i])`, line ending excluded), so output can copy rows as bytes.
-   * Null otherwise (then `rowText` / the fields are the echo).
+   * (`bytes[lineStart[i]..lineEnd[i])`, line ending excluded). Null otherwise.
    */
   bytes: Buffer | null;
   lineStart: Int32Array;
   lineEnd: Int32Array;
+  /** The echo as text of the rows whose line in `bytes` is not their echo (all rows when `bytes` is null); null when there are none. */
+  echo: Array<string | undefined> | null;
 }
 
 export const BATCH = 8192;
@@ -76,14 +75,12 @@ function headerColumns(line: string, where: string): Columns {
 export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<SeriesBatch> {
   const fresh = (bytes: Buffer | null): SeriesBatch => ({
     n: 0,
-    timestampText: new Array<string>(BATCH),
     t: new Float64Array(BATCH),
-    valueText: new Array<string>(BATCH),
     v: new Float64Array(BATCH),
-    rowText: new Array<string | null>(BATCH),
     bytes,
     lineStart: new Int32Array(BATCH),
     lineEnd: new Int32Array(BATCH),
+    echo: null,
   });
   let batch = fresh(null);
   const decoder = new StringDecoder("utf8");
@@ -95,29 +92,32 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
   let cols: Columns | null = null;
   let simple = false;
 
-  const row = (line: string, from: number, to: number): void => {
+  /** The line text[from..to) (line ending excluded); `bytes`: the batch's input is ASCII. */
+  const row = (text: string, from: number, to: number, bytes: boolean): void => {
     lineNo++;
     if (cols === null) {
+      const line = text.slice(from, to);
       // a UTF-8 byte order mark would otherwise become part of the first column name
       cols = headerColumns(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line, where);
       simple = cols.ts === 0 && cols.value === 1;
       return;
     }
-    if (line.length === 0) return;
+    if (to === from) return;
     let tsText: string;
     let valText: string;
-    let rowText: string | null = null;
+    // the line is the echo (just "timestamp,value")
+    let whole = false;
     if (simple) {
-      const c1 = line.indexOf(",");
-      if (c1 < 0) throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${line.slice(0, 80)}"`);
-      const c2 = line.indexOf(",", c1 + 1);
-      tsText = line.slice(0, c1);
-      if (c2 < 0) {
-        valText = line.slice(c1 + 1);
-        rowText = line;
-      } else valText = line.slice(c1 + 1, c2);
+      const c1 = text.indexOf(",", from);
+      if (c1 < 0 || c1 >= to) throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${text.slice(from, Math.min(to, from + 80))}"`);
+      const c2 = text.indexOf(",", c1 + 1);
+      tsText = text.slice(from, c1);
+      if (c2 < 0 || c2 >= to) {
+        valText = text.slice(c1 + 1, to);
+        whole = true;
+      } else valText = text.slice(c1 + 1, c2);
     } else {
-      const f = line.split(",");
+      const f = text.slice(from, to).split(",");
       if (f.length <= Math.max(cols.ts, cols.value)) {
         throw new CsvInputError(`${where}:${lineNo}: expected ${cols.count} columns, got ${f.length}`);
       }
@@ -144,11 +144,12 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     const i = batch.n++;
     batch.lineStart[i] = from;
     batch.lineEnd[i] = to;
-    batch.timestampText[i] = tsText;
     batch.t[i] = t;
-    batch.valueText[i] = valText;
     batch.v[i] = v;
-    batch.rowText[i] = rowText;
+    if (!whole || !bytes) {
+      batch.echo ??= new Array<string | undefined>(BATCH);
+      batch.echo[i] = whole ? text.slice(from, to) : `${tsText},${valText}`;
+    }
   };
 
   for await (const chunk of input) {
@@ -170,7 +171,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
       const nl = text.indexOf("\n", start);
       if (nl < 0) break;
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      row(text.slice(start, end), start, end);
+      row(text, start, end, bytes !== null);
       start = nl + 1;
       if (batch.n === BATCH) {
         yield batch;
@@ -190,7 +191,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
   }
   if (rest.length > 0) {
     const end = rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length;
-    row(rest.slice(0, end), 0, end);
+    row(rest, 0, end, restBytes !== null);
   }
   if (cols === null) throw new CsvInputError(`${where}: empty file (expected a header row "timestamp,value")`);
   if (batch.n > 0) yield batch;

@@ -22,7 +22,7 @@ async function withRetry<T>(log: Logger, what: string, fn: () => Promise<T>): Pr
 }
 
 export function makeFetcher(db: Database, log: Logger): Fetcher {
-  return (metric: MetricConfig, window): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window));
+  return (metric: MetricConfig, window, series): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window, series));
 }
 
 /** One query for several metrics that share a scan (see fetchBucketGrid). */

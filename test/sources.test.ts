@@ -112,6 +112,28 @@ describe("structured source", () => {
     expect(r.issues).toEqual([]);
   });
 
+  it("reads only the series asked for, by their labels (NULL too), with the values bound", async () => {
+    const m = metric({
+      source: source({ value: "count(DISTINCT user_id)", where: "event = 'view'", split_by: ["platform", "country"] }),
+    });
+    const w = { from: T0, to: T0 + 4 * HOUR };
+    const r = await fetchBuckets(db, m, w, [
+      { platform: "ios", country: "BR" },
+      { platform: "(null)", country: "BR" },
+      { platform: "x' OR '1'='1", country: "BR" },
+    ]);
+    expect(compact(r)).toEqual({
+      "platform=(null),country=BR": [[0, 1]],
+      "platform=ios,country=BR": [
+        [0, 2],
+        [2, 1],
+        [3, 1],
+      ],
+    });
+    expect(buildStructuredQuery(m, w, [{ platform: "x' OR '1'='1", country: "BR" }]).values).toContain("x' OR '1'='1");
+    expect((await fetchBuckets(db, m, w, [])).series).toEqual([]);
+  });
+
   it("returns one unsplit series with key ''", async () => {
     const r = await fetchBuckets(db, metric({ source: source({ where: "event = 'view'" }) }), { from: T0, to: T0 + 4 * HOUR });
     expect(r.series).toHaveLength(1);

@@ -792,8 +792,10 @@ export class Engine {
     const window = charts
       ? { from: Math.min(weekAgo, end - (rt.chartSpan - 1) * g), to: end + g }
       : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
+    // only the series that alert: a metric split a hundred ways need not read a week of all of them
+    const labels = [...new Set(alerts.map((a) => a.series))].map((key) => rt.series.get(key)?.labels ?? {});
     try {
-      const got = await this.deps.fetch(m, window);
+      const got = await this.deps.fetch(m, window, labels);
       return { charts, series: new Map(got.series.map((x) => [x.key, x.points])) };
     } catch (err) {
       this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "reading history for the alert failed; sent without its chart");

@@ -21,7 +21,12 @@ export interface FetchResult {
   issues: DataIssue[];
 }
 
-export type Fetcher = (metric: MetricConfig, window: { from: number; to: number }) => Promise<FetchResult>;
+/** `series`: only these (by their labels) when the source can filter; every series otherwise. */
+export type Fetcher = (
+  metric: MetricConfig,
+  window: { from: number; to: number },
+  series?: ReadonlyArray<Readonly<Record<string, string>>>,
+) => Promise<FetchResult>;
 
 /**
  * Several metrics' buckets on one grid: bucket b of every series starts at from + b * stepMs, and

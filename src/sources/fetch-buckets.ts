@@ -10,6 +10,7 @@ import { buildRawQuery, classifyColumns, describeColumns, QueryShapeError } from
 import {
   alignWindow,
   BUCKET_COLUMN,
+  type BucketScan,
   buildBucketScan,
   buildStructuredQuery,
   bucketScanValues,
@@ -51,17 +52,21 @@ const EMPTY: FetchResult = { series: [], issues: [] };
  * Throws SourceError when the metric's SQL is wrong, DatabaseError (kind "connection") when the
  * database cannot be reached.
  */
-export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: TimeWindow): Promise<FetchResult> {
+/**
+ * `series`: only these series (their labels), for a structured source; a raw `query` returns every
+ * series whatever it is given.
+ */
+export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: TimeWindow, series?: BucketScan["series"]): Promise<FetchResult> {
   if (!Number.isFinite(window.from) || !Number.isFinite(window.to)) {
     throw new RangeError(`metric "${metric.name}": window bounds must be finite epoch milliseconds`);
   }
-  if (metric.source) return fetchStructured(db, metric, window);
+  if (metric.source) return fetchStructured(db, metric, window, series);
   if (metric.query !== undefined) return fetchRaw(db, metric, metric.query, window);
   throw new SourceError(metric.name, "has neither `source` nor `query`", "shape");
 }
 
-async function fetchStructured(db: Queryable, metric: MetricConfig, window: TimeWindow): Promise<FetchResult> {
-  const q = buildStructuredQuery(metric, window);
+async function fetchStructured(db: Queryable, metric: MetricConfig, window: TimeWindow, series: BucketScan["series"]): Promise<FetchResult> {
+  const q = buildStructuredQuery(metric, window, series);
   if (q.window.from >= q.window.to) return EMPTY;
   const { rows } = await run(db, metric, q, "generated");
   return collectSeries(

@@ -13,6 +13,7 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import { quoteIdent } from "../db/database.js";
+import { NULL_LABEL } from "./series-key.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
 /**
@@ -31,6 +32,11 @@ export interface BucketScan {
   splitBy: readonly string[];
   /** Output column alias -> trusted SQL aggregate expression; each is returned as double precision. */
   aggregates: readonly { alias: string; expr: string }[];
+  /**
+   * Only these series (their split values by column, NULL_LABEL for NULL), bound as parameters;
+   * undefined = every series.
+   */
+  series?: ReadonlyArray<Readonly<Record<string, string>>> | undefined;
 }
 
 /** Output column names of a BucketScan: `bucket` (timestamptz), `k0..kN` (text) and the aggregate aliases. */
@@ -60,6 +66,19 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
   ];
   const where = [`${time} >= $1::timestamptz`, `${time} < $2::timestamptz`];
   if (scan.where?.trim()) where.push(`(\n${scan.where}\n)`);
+  const values = bucketScanValues(window, scan.granularityMs);
+  if (scan.series && scan.splitBy.length > 0) {
+    const one = (labels: Readonly<Record<string, string>>) =>
+      scan.splitBy
+        .map((col) => {
+          const v = labels[col] ?? NULL_LABEL;
+          values.push(v);
+          const eq = `(${quoteIdent(col)})::text = $${values.length}`;
+          return v === NULL_LABEL ? `(${eq} OR ${quoteIdent(col)} IS NULL)` : eq;
+        })
+        .join(" AND ");
+    where.push(scan.series.length === 0 ? "FALSE" : `(${scan.series.map((l) => `(${one(l)})`).join(" OR ")})`);
+  }
   const groupBy = Array.from({ length: 1 + scan.splitBy.length }, (_, i) => String(i + 1));
   const text = [
     `SELECT ${select.join(",\n       ")}`,
@@ -68,7 +87,7 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
     `GROUP BY ${groupBy.join(", ")}`,
     `ORDER BY ${groupBy.join(", ")}`,
   ].join("\n");
-  return { text, values: bucketScanValues(window, scan.granularityMs) };
+  return { text, values };
 }
 
 /** The bound values of a bucket scan's text: window bounds ($1, $2) and bucket size ($3). */
@@ -86,7 +105,7 @@ export interface StructuredQuery extends SqlQuery {
 export const VALUE_COLUMN = "value";
 
 /** The query for a metric with a structured `source:`; output columns `bucket`, `k0..kN`, `value`. */
-export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow): StructuredQuery {
+export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow, series?: BucketScan["series"]): StructuredQuery {
   const source = metric.source;
   if (!source) throw new Error(`metric "${metric.name}" has no structured source`);
   const aligned = alignWindow(window, metric.granularityMs);
@@ -98,6 +117,7 @@ export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow): 
       where: source.where,
       splitBy: source.split_by,
       aggregates: [{ alias: VALUE_COLUMN, expr: source.value }],
+      series,
     },
     aligned,
   );

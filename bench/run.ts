@@ -1,10 +1,12 @@
 /** `npm run bench`: every benchmark, figures printed. */
 import { benchDetectors } from "./detectors.js";
+import { benchEngine } from "./engine.js";
 import { benchExperiments } from "./experiments.js";
 import { benchScale } from "./scale.js";
 import { benchTick } from "./tick.js";
 
 await benchTick(1000);
 await benchScale();
+await benchEngine();
 await benchDetectors();
 await benchExperiments();

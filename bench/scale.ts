@@ -33,7 +33,6 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { ManualClock } from "../src/clock.js";
-import type { MetricConfig, VigilConfig } from "../src/config/types.js";
 import type { Daemon } from "../src/daemon.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { Engine } from "../src/engine/engine.js";
@@ -43,11 +42,8 @@ import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { buildBucketScan, buildStructuredQuery } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { CHEAP_DETECTOR, DAY, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
-const MIN5 = 300_000;
-const DAY = 86_400_000;
-const PER_TABLE = 100;
-const REGIONS = 10;
 const START = Date.UTC(2026, 0, 1);
 
 interface RunSpec {
@@ -66,6 +62,8 @@ interface RunResult {
   coldMs: number;
   tickMs: number;
   sqlMs: number;
+  /** This process's CPU time during the bare SQL (driver: sending, parsing rows). */
+  sqlCpuMs: number;
   fetchMs: number;
   cpuMs: number;
   rssMb: number;
@@ -78,46 +76,6 @@ interface RunResult {
 const END = START + 28 * DAY;
 function loadedDays(j: number, days: number): number {
   return j === 0 ? Math.max(28, days) : days;
-}
-
-function metricsFor(series: number, detector: RunSpec["detector"], days: number): MetricConfig[] {
-  const out: MetricConfig[] = [];
-  for (let i = 0; i < series / REGIONS; i++) {
-    const table = Math.floor(i / PER_TABLE);
-    out.push({
-      name: `m${String(i).padStart(5, "0")}`,
-      source: { table: `scale_t${table}`, time_column: "ts", value: `sum(c${i % PER_TABLE})`, split_by: ["region"], dimensions: [] },
-      granularityMs: MIN5,
-      lookbackMs: days * DAY,
-      delayMs: 0,
-      detectors: detector === "ensemble" ? [] : [{ type: "moving_average", method: "median_mad", window: 30, k: 6 }],
-      direction: "both",
-      minChange: null,
-      for: 1,
-      severity: "warning",
-      repeatEveryMs: null,
-      resolveAfter: 2,
-      notify: ["hook"],
-      schedule: "*/5 * * * *",
-      mute: [],
-    });
-  }
-  return out;
-}
-
-function configOf(metrics: MetricConfig[], hook: string): VigilConfig {
-  return {
-    file: "scale-bench",
-    database: {},
-    timezone: "UTC",
-    http: { port: 0, host: "127.0.0.1" },
-    channels: { hook: { type: "webhook", url: hook, headers: {}, send_resolved: false } },
-    defaults: { schedule: "*/5 * * * *", notify: ["hook"], severity_channels: {}, storm_limit: 1000 },
-    metrics,
-    experiments: [],
-    digest: [],
-    mute: [],
-  };
 }
 
 const columns = Array.from({ length: PER_TABLE }, (_, i) => `c${i}`);
@@ -136,7 +94,7 @@ function bucketInsert(table: number, t: number, spike = 1): { text: string; valu
 
 async function child(spec: RunSpec): Promise<RunResult> {
   const db = new PgDatabase({ url: spec.url, statementTimeoutMs: 600_000 });
-  const metrics = metricsFor(spec.series, spec.detector, spec.days);
+  const metrics = scaleMetrics(spec.series, spec.detector === "ensemble" ? [] : CHEAP_DETECTOR, spec.days * DAY, ["hook"]);
   const tables = Math.ceil(metrics.length / PER_TABLE);
   const end = END;
   // buckets an earlier run appended
@@ -153,7 +111,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  const config = configOf(metrics, hook);
+  const config = scaleConfig(metrics, hook);
   let fetchMs = 0;
   const fetcher = makeFetcher(db, silentLogger());
   const grouped = makeGroupFetcher(db, silentLogger());
@@ -213,6 +171,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
   await drain();
   const tickMs: number[] = [];
   const sqlMs: number[] = [];
+  const sqlCpuMs: number[] = [];
   const fetchShare: number[] = [];
   const cpuMs: number[] = [];
   let ungroupedSqlMs: number | undefined;
@@ -233,6 +192,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     clock.advance(MIN5);
     // the bare SQL of this tick: one grouped scan per table over the new bucket, through the same driver
     const s0 = performance.now();
+    const sqlCpu0 = process.cpuUsage();
     for (let j = 0; j < tables; j++) {
       const ms = metrics.slice(j * PER_TABLE, (j + 1) * PER_TABLE);
       const q = buildBucketScan(
@@ -248,6 +208,8 @@ async function child(spec: RunSpec): Promise<RunResult> {
       await db.query(q.text, q.values);
     }
     const s1 = performance.now();
+    const sqlCpu = process.cpuUsage(sqlCpu0);
+    sqlCpuMs.push((sqlCpu.user + sqlCpu.system) / 1000);
     fetchMs = 0;
     const cpu0 = process.cpuUsage();
     await evaluate();
@@ -303,6 +265,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     coldMs,
     tickMs: median(tickMs),
     sqlMs: median(sqlMs),
+    sqlCpuMs: median(sqlCpuMs),
     fetchMs: median(fetchShare),
     cpuMs: median(cpuMs),
     rssMb: mem.rss / 1e6,
@@ -384,7 +347,7 @@ export async function benchScale(): Promise<void> {
         `${tables} tables, ${((tables * PER_TABLE * REGIONS * days * DAY) / MIN5 / 1e6).toFixed(0)} M values (+14 days on table 0) loaded in ${loadS.toFixed(0)} s`,
     );
     const fmt = (r: RunResult) =>
-      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
+      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");
     console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
     for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000 }).then((r) => (last = r)))}`);

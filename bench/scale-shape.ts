@@ -1,0 +1,53 @@
+/**
+ * The shape the scale benches share: metrics of 5-minute buckets, `PER_TABLE` of them reading one
+ * table (each `sum(cK)` of its own column), every one split by `region` into `REGIONS` series.
+ */
+import type { DetectorConfig, MetricConfig, VigilConfig } from "../src/config/types.js";
+
+export const MIN5 = 300_000;
+export const DAY = 86_400_000;
+export const PER_TABLE = 100;
+export const REGIONS = 10;
+/** moving_average median_mad: a real detector whose cost is small, so that the engine's own shows. */
+export const CHEAP_DETECTOR: DetectorConfig[] = [{ type: "moving_average", method: "median_mad", window: 30, k: 6 }];
+
+/** Metrics for `series` series (series / REGIONS metrics) on tables `scale_t0`, `scale_t1`... */
+export function scaleMetrics(series: number, detectors: DetectorConfig[], lookbackMs: number, notify: string[]): MetricConfig[] {
+  const out: MetricConfig[] = [];
+  for (let i = 0; i < series / REGIONS; i++) {
+    out.push({
+      name: `m${String(i).padStart(5, "0")}`,
+      source: { table: `scale_t${Math.floor(i / PER_TABLE)}`, time_column: "ts", value: `sum(c${i % PER_TABLE})`, split_by: ["region"], dimensions: [] },
+      granularityMs: MIN5,
+      lookbackMs,
+      delayMs: 0,
+      detectors,
+      direction: "both",
+      minChange: null,
+      for: 1,
+      severity: "warning",
+      repeatEveryMs: null,
+      resolveAfter: 2,
+      notify,
+      schedule: "*/5 * * * *",
+      mute: [],
+    });
+  }
+  return out;
+}
+
+/** The config around them; `hook` = a webhook channel every metric notifies, or none. */
+export function scaleConfig(metrics: MetricConfig[], hook: string | null): VigilConfig {
+  return {
+    file: "scale-bench",
+    database: {},
+    timezone: "UTC",
+    http: { port: 0, host: "127.0.0.1" },
+    channels: hook === null ? {} : { hook: { type: "webhook", url: hook, headers: {}, send_resolved: false } },
+    defaults: { schedule: "*/5 * * * *", notify: hook === null ? [] : ["hook"], severity_channels: {}, storm_limit: 1000 },
+    metrics,
+    experiments: [],
+    digest: [],
+    mute: [],
+  };
+}

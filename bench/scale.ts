@@ -175,13 +175,13 @@ async function child(spec: RunSpec): Promise<RunResult> {
   const fetchShare: number[] = [];
   const cpuMs: number[] = [];
   let ungroupedSqlMs: number | undefined;
-  // SCALE_PROFILE=FILE: a CPU profile of the steady ticks (not the history load) for a profiler's view
+  // SCALE_PROFILE=FILE: CPU profiles of the steady ticks alone (not the history load, the inserts or
+  // the bare SQL), one per tick: FILE.0, FILE.1...
   const profiler = process.env.SCALE_PROFILE ? new inspector.Session() : null;
   if (profiler) {
     profiler.connect();
     await profiler.post("Profiler.enable");
     await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
-    await profiler.post("Profiler.start");
   }
   for (let k = 0; k < spec.ticks; k++) {
     const t = end + k * MIN5;
@@ -212,8 +212,10 @@ async function child(spec: RunSpec): Promise<RunResult> {
     sqlCpuMs.push((sqlCpu.user + sqlCpu.system) / 1000);
     fetchMs = 0;
     const cpu0 = process.cpuUsage();
+    if (profiler) await profiler.post("Profiler.start");
     await evaluate();
     const s2 = performance.now();
+    if (profiler) writeFileSync(`${process.env.SCALE_PROFILE}.${k}`, JSON.stringify((await profiler.post("Profiler.stop")).profile));
     const cpu = process.cpuUsage(cpu0);
     cpuMs.push((cpu.user + cpu.system) / 1000);
     sqlMs.push(s1 - s0);
@@ -248,11 +250,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     latency = { insertToHookMs: hit - i0, tickMs: k1 - k0, afterTickMs: hit - k1 };
   }
   (globalThis as { gc?: () => void }).gc?.();
-  if (profiler) {
-    const { profile } = await profiler.post("Profiler.stop");
-    writeFileSync(process.env.SCALE_PROFILE!, JSON.stringify(profile));
-    profiler.disconnect();
-  }
+  profiler?.disconnect();
   const mem = process.memoryUsage();
   await daemon?.stop(1000);
   server.closeAllConnections();

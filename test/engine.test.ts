@@ -221,6 +221,39 @@ describe("engine", () => {
     expect(rows.at(-2)![1]).toBeCloseTo(rows.at(-2)![2]!, -2);
   });
 
+  it("a history read that hangs or fails holds no alert back: it goes out without the chart", async () => {
+    await insertRows(t.db, table, hourly(9, { 200: 500 }));
+    const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
+    const real = makeFetcher(t.db, silentLogger());
+    for (const broken of ["hangs", "fails"] as const) {
+      const schemaHere = `${schema}_${broken}`;
+      await migrate(t.db, schemaHere);
+      const store = new StateStore(t.db, schemaHere);
+      let historyReads = 0;
+      const engine = new Engine(vigilConfig([metric({ name: "m" })]), {
+        store,
+        // the tick's own reads work; the alert's history read (the one for given series) hangs or fails
+        fetch: (m, w, series) => {
+          if (series === undefined) return real(m, w);
+          historyReads++;
+          return broken === "hangs" ? new Promise(() => {}) : Promise.reject(new Error("statement timeout"));
+        },
+        clock,
+        log: silentLogger(),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        alertHistoryBudgetMs: 50,
+      });
+      const started = Date.now();
+      const r = await engine.evaluate();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(historyReads).toBe(1);
+      expect(r.metrics[0]!.events.map((e) => e.event.notify)).toEqual(["firing"]);
+      const [d] = await store.deliveries();
+      expect(d!.kind).toBe("firing");
+      expect((d!.payload as AlertNotification).chart).toBeUndefined();
+    }
+  });
+
   it("for: pending then firing; resolve_after: resolved only after enough normal buckets", async () => {
     await insertRows(t.db, table, hourly(9, { 200: 500, 201: 520, 202: 510 }));
     const clock = new ManualClock(T0 + 201 * HOUR + 60_000);

@@ -35,6 +35,11 @@ export interface EngineDeps {
   metrics: VigilMetrics;
   /** Drill-down by `dimensions` for a firing alert (root cause); absent = no drill-down. */
   drill?: (metric: MetricConfig, bucket: number, filter: Record<string, string>) => Promise<Driver[]>;
+  /**
+   * How long an alert waits for its chart's history (ms, wall clock; default 2000): a slow source
+   * delays no alert, which then goes out without the chart.
+   */
+  alertHistoryBudgetMs?: number;
   /** Sees every judged point's verdicts (backtests, tests); absent in production, so it costs nothing. */
   onJudged?: (metric: string, series: string, point: Point, verdicts: readonly Verdict[], anomalous: readonly boolean[]) => void;
 }
@@ -784,7 +789,7 @@ export class Engine {
    */
   private async alertHistory(m: MetricConfig, rt: MetricRuntime | undefined, alerts: readonly Alert[], end: number): Promise<AlertHistory> {
     const buckets = alerts.map((a) => a.bucket).filter((b): b is number => b !== null);
-    if (!rt || buckets.length === 0) return { charts: false, series: new Map() };
+    if (!rt || buckets.length === 0) return NO_HISTORY;
     const g = m.granularityMs;
     const charts = this.chartsLeft > 0;
     if (charts) this.chartsLeft--;
@@ -794,12 +799,25 @@ export class Engine {
       : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
     // only the series that alert: a metric split a hundred ways need not read a week of all of them
     const labels = [...new Set(alerts.map((a) => a.series))].map((key) => rt.series.get(key)?.labels ?? {});
+    const read = this.deps.fetch(m, window, labels);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.deps.alertHistoryBudgetMs ?? 2000);
+      timer.unref();
+    });
     try {
-      const got = await this.deps.fetch(m, window, labels);
+      const got = await Promise.race([read, late]);
+      if (got === "late") {
+        read.catch(() => {}); // abandoned: it ends on its own
+        this.deps.log.warn({ metric: m.name }, "reading history for the alert took too long; sent without its chart");
+        return NO_HISTORY;
+      }
       return { charts, series: new Map(got.series.map((x) => [x.key, x.points])) };
     } catch (err) {
       this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "reading history for the alert failed; sent without its chart");
-      return { charts: false, series: new Map() };
+      return NO_HISTORY;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

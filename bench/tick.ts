@@ -138,13 +138,16 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
       tickMs.push(s2 - s1);
     }
     const mem = process.memoryUsage().rss / 1e6;
-    console.log(`tick bench — ${label}: ${seriesCount} series, ${days} days of hourly history (${(seriesCount * hours).toLocaleString("en-US")} rows)`);
+    console.log(
+      `tick bench — ${label}: one metric split ${seriesCount} ways, default ensemble, ${days} days of hourly history (${(seriesCount * hours).toLocaleString("en-US")} rows); ` +
+        "at this size a tick is mostly fixed costs (the 10,000-series targets are the scale bench's, below)",
+    );
     console.log(`  cold start (history load + warm-up + judge): ${cold.toFixed(0)} ms`);
     console.log(`  steady-state tick (1 new bucket/series):    median ${median(tickMs).toFixed(1)} ms`);
     console.log(`  bare SQL fetching the same new buckets:     median ${median(sqlMs).toFixed(1)} ms`);
     console.log(`  of which fetch (SQL + decoding rows):      median ${median(fetchShare).toFixed(1)} ms`);
     console.log(`  ratio tick / bare SQL:                      ${(median(tickMs) / median(sqlMs)).toFixed(2)}×`);
-    console.log(`  resident memory:                            ${mem.toFixed(0)} MB`);
+    console.log(`  resident memory of this bench process:      ${mem.toFixed(0)} MB (tsx, the other benches' modules and this data)`);
   } finally {
     await cleanup();
   }

@@ -92,8 +92,8 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
   let cols: Columns | null = null;
   let simple = false;
 
-  /** The line text[from..to) (line ending excluded); `bytes`: the batch's input is ASCII. */
-  const row = (text: string, from: number, to: number, bytes: boolean): void => {
+  /** The line text[from..to) (line ending excluded); `ascii`: the batch has the input's bytes, where the line can be echoed from. */
+  const row = (text: string, from: number, to: number, ascii: boolean): void => {
     lineNo++;
     if (cols === null) {
       const line = text.slice(from, to);
@@ -146,7 +146,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     batch.lineEnd[i] = to;
     batch.t[i] = t;
     batch.v[i] = v;
-    if (!whole || !bytes) {
+    if (!whole || !ascii) {
       batch.echo ??= new Array<string | undefined>(BATCH);
       batch.echo[i] = whole ? text.slice(from, to) : `${tsText},${valText}`;
     }

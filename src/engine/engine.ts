@@ -139,7 +139,7 @@ const QUIET_BATCH = 100;
 /**
  * A quiet metric's watermark is stored once per this period (or every tick, for coarser buckets),
  * each metric at its own phase so that a tick writes a slice of them, not all: rewriting 10,000
- * unchanged rows a tick was a third of a steady tick's cost. A watermark that changed an alert is
+ * unchanged rows a tick was about a quarter of a steady tick's cost. A watermark that changed an alert is
  * stored with it, at once. After a crash the quiet buckets since the stored watermark are judged
  * again, which repeats nothing: they were quiet, and alerts are deduplicated by fingerprint.
  */
@@ -350,8 +350,9 @@ export class Engine {
 
   /** Store the watermarks judged but not stored yet (all, or these metrics'): at shutdown and hand-over. Never throws. */
   async flushWatermarks(names?: readonly string[]): Promise<void> {
+    const only = names ? new Set(names) : null;
     const marks = [...this.unsaved]
-      .filter(([metric]) => !names || names.includes(metric))
+      .filter(([metric]) => !only || only.has(metric))
       .map(([metric, watermark]) => ({ metric, series: "", watermark }));
     if (marks.length === 0) return;
     try {

@@ -168,6 +168,57 @@ describe("daemon in process", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("a graceful stop stores the watermarks that quiet ticks judged but had not stored yet", async () => {
+    const MIN5 = 300_000;
+    const t0 = Math.floor(Date.UTC(2026, 2, 2) / HOUR) * HOUR;
+    const rnd = noise(5);
+    const rows: Row[] = [];
+    for (let b = 0; b < 2 * 288; b++) rows.push({ ts: t0 + b * MIN5 + 1000, series: "s", v: 100 + rnd() * 4 });
+    await createMetricTable(t.db, "quiet_t");
+    await insertRows(t.db, "quiet_t", rows);
+    const cfg = join(dir, "quiet.yaml");
+    await writeFile(
+      cfg,
+      configYaml("quiet_t").replace("granularity: 1h, split_by: [series]", "granularity: 5m").replace("lookback: 4d", "lookback: 1d"),
+    );
+    const clock = new ManualClock(t0 + 36 * HOUR);
+    const start = async () => {
+      const d = await Daemon.create({
+        configPath: cfg,
+        metricsDb: t.db,
+        stateDb: t.db,
+        clock,
+        log: silentLogger(),
+        http: false,
+        watch: false,
+        scheduler: (log) => new ManualScheduler(log),
+        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+      });
+      await d.start();
+      await d.whenLeading();
+      return d;
+    };
+    const stored = async (d: Daemon) => Math.max(...(await d.store.watermarks("checkout_rate")).values());
+    const daemon = await start();
+    await daemon.tickOnce();
+    for (let k = 0; k < 4; k++) {
+      clock.advance(MIN5);
+      await daemon.tickOnce();
+    }
+    const judged = Math.floor(clock.now() / MIN5) * MIN5 - MIN5;
+    // quiet ticks store their watermark once an hour: the last ones are judged, not stored yet...
+    expect(await stored(daemon)).toBeLessThan(judged);
+    // ...until the stop
+    await daemon.stop();
+    const again = await start();
+    try {
+      expect(await stored(again)).toBe(judged);
+      expect(await again.store.listAlerts()).toEqual([]);
+    } finally {
+      await again.stop();
+    }
+  });
+
   it("hot reload: a valid edit is swapped in, a bad edit keeps the old config and raises a config meta-alert", async () => {
     await createMetricTable(t.db, "reload_t");
     await insertRows(t.db, "reload_t", recentRows(false));

@@ -40,7 +40,7 @@ import {
   slotLabel,
 } from "./seasonal-profile.js";
 import { type LazyWindow, lazyWindow, lwClear, lwDue, lwPush, lwRecenter, lwRefresh } from "./lazy-window.js";
-import { isValue, lowerBoundIn, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason } from "./stats.js";
+import { isValue, lowerBoundIn, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
@@ -318,11 +318,11 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       prev: Number.NaN,
       n: 0,
       shortBuf: a.f64(SHORT),
-      shortSum: 0,
+      shortSum: ZERO,
       medBuf: a.f64(MEDIUM),
-      medSum: 0,
+      medSum: ZERO,
       stepBuf: a.f64(STEPS),
-      stepSum: 0,
+      stepSum: ZERO,
       curMax: a.f64(NF),
       histMax: a.f64(NF),
       views: a.f64(NF),
@@ -345,14 +345,14 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       alertSign: 0,
       beyond: 0,
       rows: 0,
-      zSeason: 0,
+      zSeason: ZERO,
       period: 0,
       profile: seasonalProfileState(p.granularity_ms),
       missing: missing.init(sub(p)),
-      median: 0,
-      sd: 0,
-      range: 0,
-      stepScale: 0,
+      median: ZERO,
+      sd: ZERO,
+      range: ZERO,
+      stepScale: ZERO,
     };
   },
   learn(s, t, v, p): void {
@@ -409,9 +409,9 @@ const NONE = 0;
 const GAP = 1;
 const FULL = 2;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
-const OUT = { gap: NO_VERDICT, expected: 0, half: 0, score: 0, fired: false, sigmas: 0, reason: "" };
+const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, sigmas: ZERO, reason: "" };
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
+const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: 0, seasons: 0 };
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {

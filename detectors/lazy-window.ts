@@ -12,7 +12,7 @@
  * synchronous), which then swaps with the window's own: one buffer per window, plus one per size.
  * Readers add `ref` to what they read (`sorted[i] + ref`), or subtract it from what they compare.
  */
-import { insertionSort } from "./stats.js";
+import { insertionSort, ZERO } from "./stats.js";
 
 export interface LazyWindow {
   cap: number;
@@ -53,7 +53,7 @@ export function lazyWindow(cap: number, relative: boolean, batch = 32, lagShift 
     ng: 0,
     batch,
     lagShift,
-    ref: 0,
+    ref: ZERO,
     relative,
   };
 }

@@ -21,7 +21,7 @@
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
  * State is O(slots × seasons): 6 bytes a cell, about 9 KB per series at most.
  */
-import { insertionSort, isValue } from "./stats.js";
+import { insertionSort, isValue, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./time.js";
 
 const DAY_MS = 86_400_000;
@@ -135,17 +135,17 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     ref: Number.NaN,
     accSlot: 0,
     accSeason: Number.NaN,
-    accSum: 0,
+    accSum: ZERO,
     accN: 0,
-    accMed: 0,
+    accMed: ZERO,
     accMedN: -1,
-    mae: 0,
+    mae: ZERO,
     maeN: 0,
-    lagP: 0,
-    lagHalf: 0,
+    lagP: ZERO,
+    lagHalf: ZERO,
     lagN: 0,
     lastT: Number.NaN,
-    lastPh: 0,
+    lastPh: ZERO,
     lastSeason: 0,
     lastSlot: -1,
   };

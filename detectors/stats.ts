@@ -117,6 +117,15 @@ export function sigmaReason(z: number, what: string): string {
   return `${mag}σ ${z >= 0 ? "above" : "below"} ${what}`;
 }
 
+/**
+ * Zero stored as a double. Streaming state fields that will hold fractions start from this rather
+ * than from the literal 0, which V8 stores as a small integer: the first fraction written would then
+ * change the field's representation for every object of that shape and throw away the code already
+ * optimised for it (about a dozen deoptimisations at the start of a `vigil detect` run). It is -0,
+ * which adds, compares and prints as 0.
+ */
+export const ZERO = -0;
+
 /** True for a usable observation. */
 export function isValue(v: number | null): v is number {
   return v !== null && Number.isFinite(v);

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "../src/duration.js";
+import { ZERO } from "./stats.js";
 
 /**
  * A duration parameter. Kept as the text (or seconds) the operator wrote rather than transformed,
@@ -47,7 +48,7 @@ export interface SpacingState {
 }
 
 export function spacingState(granularityMs: number | undefined): SpacingState {
-  return { given: granularityMs !== undefined, lastT: Number.NaN, gaps: [], spacing: granularityMs ?? 0 };
+  return { given: granularityMs !== undefined, lastT: Number.NaN, gaps: [], spacing: granularityMs ?? ZERO };
 }
 
 /** Observe a timestamp; returns the current spacing estimate in ms (0 while unknown). */

@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import type { Database, DedicatedConnection } from "./db/database.js";
 import type { Logger } from "./log.js";
 import { scrubSecrets } from "./log.js";
+import { nameBucket } from "./name-hash.js";
 
 /** Stable 63-bit lock key from a name (FNV-1a), so shards can have their own locks later. */
 export function lockKey(name: string): bigint {
@@ -139,9 +140,7 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
 
 /** The shard (0..shards-1) of a metric: a stable hash of its name, the same in every replica and release. */
 export function shardOf(name: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (const c of Buffer.from(name, "utf8")) h = Math.imul(h ^ c, 0x01000193) >>> 0;
-  return h % shards;
+  return nameBucket(name, shards);
 }
 
 /** Lock keys (two-int form) that say "a replica is here": pg_locks counts them, so each knows its fair share. */

@@ -12,6 +12,7 @@ import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { scrubSecrets } from "../log.js";
 import { activeMute } from "../mute.js";
+import { nameBucket } from "../name-hash.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, lastClosedBucket } from "./fetcher.js";
@@ -23,7 +24,6 @@ import { describeDriver, type Driver } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
-import { shardOf } from "../leader.js";
 
 export interface EngineDeps {
   store: StateStore;
@@ -487,7 +487,7 @@ export class Engine {
         series: new Map(),
         watermark: null,
         stored: Number.NEGATIVE_INFINITY,
-        quietPhase: shardOf(m.name, quietBuckets(m.granularityMs)),
+        quietPhase: nameBucket(m.name, quietBuckets(m.granularityMs)),
         warmUntil: null,
         loading: false,
         scanKey: groupKey(m),

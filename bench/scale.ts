@@ -249,7 +249,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     if (hit === undefined) throw new Error("the anomaly did not reach the webhook");
     latency = { insertToHookMs: hit - i0, tickMs: k1 - k0, afterTickMs: hit - k1 };
   }
-  (globalThis as { gc?: () => void }).gc?.();
+  rss("after the steady ticks");
   profiler?.disconnect();
   const mem = process.memoryUsage();
   await daemon?.stop(1000);

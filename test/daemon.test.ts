@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock.js";
 import { Daemon } from "../src/daemon.js";
+import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
@@ -27,6 +28,24 @@ function recentRows(spike = true): Row[] {
     }
   }
   return rows;
+}
+
+/** An in-process daemon on a manual clock and scheduler (ticks by `tickOnce`), started and leading. */
+async function leadingDaemon(configPath: string, metricsDb: Database, stateDb: Database, clock: ManualClock): Promise<Daemon> {
+  const d = await Daemon.create({
+    configPath,
+    metricsDb,
+    stateDb,
+    clock,
+    log: silentLogger(),
+    http: false,
+    watch: false,
+    scheduler: (log) => new ManualScheduler(log),
+    stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+  });
+  await d.start();
+  await d.whenLeading();
+  return d;
 }
 
 function configYaml(table: string, extra = ""): string {
@@ -182,22 +201,7 @@ describe("daemon in process", () => {
       configYaml("quiet_t").replace("granularity: 1h, split_by: [series]", "granularity: 5m").replace("lookback: 4d", "lookback: 1d"),
     );
     const clock = new ManualClock(t0 + 36 * HOUR);
-    const start = async () => {
-      const d = await Daemon.create({
-        configPath: cfg,
-        metricsDb: t.db,
-        stateDb: t.db,
-        clock,
-        log: silentLogger(),
-        http: false,
-        watch: false,
-        scheduler: (log) => new ManualScheduler(log),
-        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
-      });
-      await d.start();
-      await d.whenLeading();
-      return d;
-    };
+    const start = () => leadingDaemon(cfg, t.db, t.db, clock);
     const stored = async (d: Daemon) => Math.max(...(await d.store.watermarks("checkout_rate")).values());
     const daemon = await start();
     await daemon.tickOnce();
@@ -314,19 +318,7 @@ describe.runIf(TEST_DATABASE_URL)("database outage under a running daemon (real 
       const cfg = join(dir, "vigil.yaml");
       await writeFile(cfg, configYaml("outage_t"));
       const clock = new ManualClock(Date.now());
-      const daemon = await Daemon.create({
-        configPath: cfg,
-        metricsDb,
-        stateDb: t.db,
-        clock,
-        log: silentLogger(),
-        http: false,
-        watch: false,
-        scheduler: (log) => new ManualScheduler(log),
-        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
-      });
-      await daemon.start();
-      await daemon.whenLeading();
+      const daemon = await leadingDaemon(cfg, metricsDb, t.db, clock);
       const ok = await daemon.tickOnce();
       expect(ok.failed).toEqual([]);
       await proxy.stop(); // the metrics database goes away

@@ -3,6 +3,8 @@
  * table (each `sum(cK)` of its own column), every one split by `region` into `REGIONS` series.
  */
 import type { DetectorConfig, MetricConfig, VigilConfig } from "../src/config/types.js";
+// the resolved-config builders the tests use: every field a resolved metric has, overridable
+import { metric, vigilConfig } from "../test/helpers/config.js";
 
 export const MIN5 = 300_000;
 export const DAY = 86_400_000;
@@ -13,41 +15,23 @@ export const CHEAP_DETECTOR: DetectorConfig[] = [{ type: "moving_average", metho
 
 /** Metrics for `series` series (series / REGIONS metrics) on tables `scale_t0`, `scale_t1`... */
 export function scaleMetrics(series: number, detectors: DetectorConfig[], lookbackMs: number, notify: string[]): MetricConfig[] {
-  const out: MetricConfig[] = [];
-  for (let i = 0; i < series / REGIONS; i++) {
-    out.push({
+  return Array.from({ length: series / REGIONS }, (_, i) =>
+    metric({
       name: `m${String(i).padStart(5, "0")}`,
       source: { table: `scale_t${Math.floor(i / PER_TABLE)}`, time_column: "ts", value: `sum(c${i % PER_TABLE})`, split_by: ["region"], dimensions: [] },
       granularityMs: MIN5,
       lookbackMs,
-      delayMs: 0,
       detectors,
-      direction: "both",
-      minChange: null,
-      for: 1,
-      severity: "warning",
-      repeatEveryMs: null,
-      resolveAfter: 2,
       notify,
-      schedule: "*/5 * * * *",
-      mute: [],
-    });
-  }
-  return out;
+    }),
+  );
 }
 
 /** The config around them; `hook` = a webhook channel every metric notifies, or none. */
 export function scaleConfig(metrics: MetricConfig[], hook: string | null): VigilConfig {
-  return {
+  return vigilConfig(metrics, {
     file: "scale-bench",
-    database: {},
-    timezone: "UTC",
-    http: { port: 0, host: "127.0.0.1" },
     channels: hook === null ? {} : { hook: { type: "webhook", url: hook, headers: {}, send_resolved: false } },
     defaults: { schedule: "*/5 * * * *", notify: hook === null ? [] : ["hook"], severity_channels: {}, storm_limit: 1000 },
-    metrics,
-    experiments: [],
-    digest: [],
-    mute: [],
-  };
+  });
 }

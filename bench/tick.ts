@@ -7,7 +7,7 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { ManualClock } from "../src/clock.js";
-import type { MetricConfig } from "../src/config/types.js";
+import { metric, vigilConfig } from "../test/helpers/config.js";
 import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { PgliteDatabase } from "../src/db/pglite.js";
@@ -71,23 +71,15 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
     await insertHours(0, hours);
     await db.exec("ANALYZE bench_events");
     await migrate(db);
-    const m: MetricConfig = {
+    const m = metric({
       name: "bench",
       source: { table: "bench_events", time_column: "ts", value: "avg(v)", split_by: ["series"], dimensions: [] },
       granularityMs: HOUR,
       lookbackMs: days * 24 * HOUR,
-      delayMs: 0,
       detectors: [],
-      direction: "both",
-      minChange: null,
-      for: 1,
-      severity: "warning",
-      repeatEveryMs: null,
-      resolveAfter: 2,
       notify: [],
       schedule: "* * * * *",
-      mute: [],
-    };
+    });
     const clock = new ManualClock(start + hours * HOUR + 60_000);
     const fetcher = makeFetcher(db, silentLogger());
     let fetchMs = 0;
@@ -100,18 +92,7 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
       }
     };
     const engine = new Engine(
-      {
-        file: "bench",
-        database: {},
-        timezone: "UTC",
-        http: { port: 0, host: "127.0.0.1" },
-        channels: {},
-        defaults: { schedule: "* * * * *", notify: [], severity_channels: {}, storm_limit: 10 },
-        metrics: [m],
-        experiments: [],
-        digest: [],
-        mute: [],
-      },
+      vigilConfig([m], { file: "bench", channels: {}, defaults: { schedule: "* * * * *", notify: [], severity_channels: {}, storm_limit: 10 } }),
       { store: new StateStore(db), fetch: timedFetch, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) },
     );
     const t0 = performance.now();

@@ -21,7 +21,7 @@ import { findDrivers } from "./engine/root-cause.js";
 import { evaluateExperiments } from "./experiments/evaluate.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
-import { createLogger, type Logger, scrubSecrets } from "./log.js";
+import { createLogger, errorText, type Logger, scrubSecrets } from "./log.js";
 import { LeaderElector, ShardManager, shardOf } from "./leader.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
@@ -454,7 +454,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("database did not answer in 2s"), 2000).unref());
     const probe = Promise.all([this.metricsDb.query("SELECT 1"), this.stateDb.query("SELECT 1")]).then(
       () => null,
-      (err: unknown) => `database unreachable: ${scrubSecrets(err instanceof Error ? err.message : String(err))}`,
+      (err: unknown) => `database unreachable: ${errorText(err)}`,
     );
     return Promise.race([probe, timeout]);
   }

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Database, DedicatedConnection } from "./db/database.js";
 import type { Logger } from "./log.js";
-import { scrubSecrets } from "./log.js";
+import { errorText, scrubSecrets } from "./log.js";
 import { nameBucket } from "./name-hash.js";
 
 /** Stable 63-bit lock key from a name (FNV-1a), so shards can have their own locks later. */
@@ -90,7 +90,7 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
         }
       }
     } catch (err) {
-      this.lose(scrubSecrets(err instanceof Error ? err.message : String(err)));
+      this.lose(errorText(err));
     } finally {
       this.busy = false;
       this.schedule();
@@ -234,7 +234,7 @@ export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<num
         this.emit("changed", this.held);
       }
     } catch (err) {
-      this.lose(scrubSecrets(err instanceof Error ? err.message : String(err)));
+      this.lose(errorText(err));
     } finally {
       this.busy = false;
       if (!this.stopped) {

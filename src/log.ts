@@ -16,6 +16,11 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@/]*@/, "$1***@").replace(/([?&](?:password|sslpassword)=)[^&]*/gi, "$1***");
 }
 
+/** An error's message (or the thrown value as text) with secrets scrubbed: what logs and reports show. */
+export function errorText(err: unknown): string {
+  return scrubSecrets(err instanceof Error ? err.message : String(err));
+}
+
 /** Also scrub bot tokens embedded in URLs (api.telegram.org/bot<TOKEN>/...) from messages. */
 export function scrubSecrets(text: string): string {
   return redactUrl(text)

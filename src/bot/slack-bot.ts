@@ -11,7 +11,7 @@ import { parseSlackAction } from "../../notifiers/chat-message.js";
 import { escapeMrkdwn, lineMrkdwn } from "../../notifiers/slack-blocks.js";
 import { slackApiUrl, slackLogger, slackWebClient } from "../../notifiers/slack-client.js";
 import type { VigilConfig } from "../config/types.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { type CommandDeps, type Invoker, type Reply, runButton, runCommand } from "./commands.js";
 import type { RunningBot } from "./telegram-bot.js";
 
@@ -60,7 +60,7 @@ function replyText(r: Reply): string {
   return text.length > 3000 ? `${text.slice(0, 2990)}…` : text;
 }
 
-const errText = (err: unknown) => scrubSecrets(err instanceof Error ? err.message : String(err));
+const errText = (err: unknown) => errorText(err);
 
 export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
   const sl = deps.config().slack;

@@ -11,7 +11,7 @@ import { parseCallbackData } from "../../notifiers/chat-message.js";
 import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "../../notifiers/chat-pacer.js";
 import { renderLines, TEXT_LIMIT } from "../../notifiers/telegram-html.js";
 import type { VigilConfig } from "../config/types.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { COMMANDS, type CommandDeps, type Invoker, type Reply, runButton, runCommand } from "./commands.js";
 
 export interface TelegramBotDeps extends CommandDeps {
@@ -45,7 +45,7 @@ function invoker(config: VigilConfig, channel: string, from: { id: number; usern
   };
 }
 
-const errText = (err: unknown) => scrubSecrets(err instanceof Error ? err.message : String(err));
+const errText = (err: unknown) => errorText(err);
 
 export async function startTelegramBot(deps: TelegramBotDeps): Promise<RunningBot> {
   const tg = deps.config().telegram;

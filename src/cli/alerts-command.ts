@@ -1,7 +1,7 @@
 /** `vigil alerts [--json] [--state STATE]`. */
 import { fmtNum } from "../delivery/format.js";
 import type { Alert, AlertState } from "../engine/alert.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { StateStore } from "../store/state-store.js";
 import { openStateDatabase } from "./state-access.js";
@@ -65,7 +65,7 @@ export async function alertsCommand(
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`vigil alerts: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil alerts: ${errorText(err)}\n`);
     return 1;
   }
 }

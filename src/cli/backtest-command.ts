@@ -5,7 +5,7 @@ import { formatProblem } from "../config/problem.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 
 interface Common {
@@ -73,7 +73,7 @@ export async function backtestCommand(o: Common & { chart?: string }): Promise<n
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`vigil backtest: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil backtest: ${errorText(err)}\n`);
     return 1;
   }
 }
@@ -102,7 +102,7 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Pro
     );
     return 0;
   } catch (err) {
-    process.stderr.write(`vigil tune: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil tune: ${errorText(err)}\n`);
     return 1;
   }
 }

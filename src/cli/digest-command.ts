@@ -1,6 +1,6 @@
 /** `vigil digest --now [--channel NAME]`: build the daily digest and send it now. */
 import { ConfigInvalidError, Daemon } from "../daemon.js";
-import { createLogger, scrubSecrets } from "../log.js";
+import { createLogger, errorText, } from "../log.js";
 
 export async function digestCommand(configPath: string, opts: { now: boolean; channel?: string }): Promise<number> {
   if (!opts.now) {
@@ -15,7 +15,7 @@ export async function digestCommand(configPath: string, opts: { now: boolean; ch
       for (const p of err.problems) process.stderr.write(`${p}\n`);
       return 2;
     }
-    process.stderr.write(`vigil digest: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil digest: ${errorText(err)}\n`);
     return 1;
   }
   try {
@@ -28,7 +28,7 @@ export async function digestCommand(configPath: string, opts: { now: boolean; ch
     process.stderr.write(`vigil digest: ${n} digest message${n === 1 ? "" : "s"} queued, ${res.sent} sent${res.retried ? `, ${res.retried} to retry` : ""}\n`);
     return res.dead > 0 ? 1 : 0;
   } catch (err) {
-    process.stderr.write(`vigil digest: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil digest: ${errorText(err)}\n`);
     return 1;
   } finally {
     await daemon.stop(5000);

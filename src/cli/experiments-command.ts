@@ -11,7 +11,7 @@ import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open.js";
 import { evaluateExperiments } from "../experiments/evaluate.js";
 import { experimentsJson, experimentsTable } from "../experiments/report-table.js";
-import { createLogger, scrubSecrets } from "../log.js";
+import { createLogger, errorText, } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { StateStore } from "../store/state-store.js";
 
@@ -48,7 +48,7 @@ export async function experimentsCommand(configPath: string, opts: { json: boole
     process.stdout.write(opts.json ? `${JSON.stringify(experimentsJson(reports), null, 2)}\n` : `${experimentsTable(reports)}\n`);
     return reports.some((r) => r.state === "error") ? 1 : 0;
   } catch (err) {
-    process.stderr.write(`vigil experiments: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil experiments: ${errorText(err)}\n`);
     return 1;
   } finally {
     if (stateDb && stateDb !== metricsDb) await stateDb.close().catch(() => {});

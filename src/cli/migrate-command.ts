@@ -1,5 +1,5 @@
 /** `vigil migrate`: create or upgrade the state schema (also done at every start). */
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { openStateDatabase } from "./state-access.js";
 
@@ -16,7 +16,7 @@ export async function migrateCommand(configPath: string): Promise<number> {
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`vigil migrate: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`vigil migrate: ${errorText(err)}\n`);
     return 1;
   }
 }

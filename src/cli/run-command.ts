@@ -1,6 +1,6 @@
 /** `vigil run [--once]`. */
 import { ConfigInvalidError, Daemon } from "../daemon.js";
-import { createLogger, scrubSecrets } from "../log.js";
+import { createLogger, errorText, } from "../log.js";
 
 export async function runCommand(configPath: string, opts: { once: boolean }): Promise<number> {
   const log = createLogger();
@@ -12,7 +12,7 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
       for (const p of err.problems) process.stderr.write(`${p}\n`);
       return 2;
     }
-    const msg = scrubSecrets(err instanceof Error ? err.message : String(err));
+    const msg = errorText(err);
     log.fatal({ err: msg }, "cannot start");
     process.stderr.write(`vigil: cannot start: ${msg}\n`);
     return 1;

@@ -5,7 +5,7 @@ import { systemClock } from "../clock.js";
 import type { VigilConfig } from "../config/types.js";
 import { fmtTime } from "../delivery/format.js";
 import { parseDuration } from "../duration.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { type Silence, StateStore } from "../store/state-store.js";
 import { openStateDatabase } from "./state-access.js";
@@ -31,7 +31,7 @@ export function silenceTable(silences: readonly Silence[]): string {
 }
 
 function fail(what: string, err: unknown): number {
-  process.stderr.write(`vigil silence ${what}: ${scrubSecrets(err instanceof Error ? err.message : String(err))}\n`);
+  process.stderr.write(`vigil silence ${what}: ${errorText(err)}\n`);
   return 1;
 }
 

@@ -7,7 +7,7 @@
 import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
 import type { Clock } from "../clock.js";
 import type { VigilMetrics } from "../http/metrics.js";
-import { type Logger, scrubSecrets } from "../log.js";
+import { errorText, type Logger, } from "../log.js";
 import type { Delivery, StateStore } from "../store/state-store.js";
 
 export interface DispatcherOptions {
@@ -106,7 +106,7 @@ export class Dispatcher {
       return "sent";
     } catch (err) {
       const e = err instanceof DeliveryError ? err : null;
-      const msg = scrubSecrets(err instanceof Error ? err.message : String(err));
+      const msg = errorText(err);
       const now = clock.now();
       if (e?.permanent || now - d.createdAt >= this.giveUpMs) {
         await store.markDead(d.id, msg);

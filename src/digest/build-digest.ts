@@ -13,7 +13,7 @@ import { formatDuration } from "../duration.js";
 import type { Alert } from "../engine/alert.js";
 import type { ExperimentReport } from "../experiments/evaluate.js";
 import type { Logger } from "../log.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, scrubSecrets } from "../log.js";
 import { fetchBuckets } from "../sources/index.js";
 import { fetchWindowValues } from "../sources/window-query.js";
 import type { StateStore } from "../store/state-store.js";
@@ -89,7 +89,7 @@ export async function buildDigest(entry: DigestConfig, deps: DigestDeps): Promis
         note: `${fmtNum(s.yesterday)} · ${pct(s.yesterday, s.dayBefore)} d/d · ${pct(s.yesterday, s.lastWeek)} w/w`,
       });
     } catch (err) {
-      const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+      const error = errorText(err);
       log.warn({ metric: m.name, err: error }, "digest: metric query failed");
       summaries.push({ metric: m.name, yesterday: null, dayBefore: null, lastWeek: null, anomalies: anomalies.length, error });
     }

@@ -10,7 +10,7 @@ import type { MetricConfig, VigilConfig } from "../config/types.js";
 import type { AlertNotification, ChartData, ChartRow } from "../delivery/notification.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, scrubSecrets } from "../log.js";
 import { activeMute } from "../mute.js";
 import { nameBucket } from "../name-hash.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
@@ -167,6 +167,17 @@ export function buildDetectors(m: MetricConfig): DetectorInstance[] {
   });
 }
 
+/** Alerts grouped by their metric. */
+function byMetric(alerts: readonly Alert[]): Map<string, Alert[]> {
+  const out = new Map<string, Alert[]>();
+  for (const a of alerts) {
+    const list = out.get(a.metric);
+    if (list) list.push(a);
+    else out.set(a.metric, [a]);
+  }
+  return out;
+}
+
 function policyOf(m: MetricConfig): LifecyclePolicy {
   return { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: m.repeatEveryMs };
 }
@@ -212,7 +223,7 @@ export class Engine {
     const report: TickReport = { metrics: [], failed: [] };
     const chosen = this.config.metrics.filter((m) => !wanted || wanted.has(m.name));
     // Open alerts are read fresh each tick (chat actions change them) and once for all metrics.
-    const openByMetric = new Map<string, Alert[]>();
+    let openByMetric = new Map<string, Alert[]>();
     let silences: Silence[] = [];
     // Both reads run while the first pass is planned and its first scan is issued (see below).
     const stateRead = Promise.all([this.deps.store.activeSilences(this.deps.clock.now()), this.deps.store.openAlerts()]);
@@ -221,13 +232,9 @@ export class Engine {
     try {
       const [active, open] = await stateRead;
       silences = active;
-      for (const a of open) {
-        const list = openByMetric.get(a.metric) ?? [];
-        list.push(a);
-        openByMetric.set(a.metric, list);
-      }
+      openByMetric = byMetric(open);
     } catch (err) {
-      const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+      const error = errorText(err);
       this.deps.log.error({ err: error }, "cannot read alert state");
       await firstPass; // nothing of this tick may still run when the next one starts
       for (const m of chosen) {
@@ -245,14 +252,9 @@ export class Engine {
       if (pass > 0) {
         // Earlier passes may have stored alerts: read them again so that they are updated, not duplicated.
         try {
-          openByMetric.clear();
-          for (const a of await this.deps.store.openAlerts()) {
-            const list = openByMetric.get(a.metric) ?? [];
-            list.push(a);
-            openByMetric.set(a.metric, list);
-          }
+          openByMetric = byMetric(await this.deps.store.openAlerts());
         } catch (err) {
-          const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+          const error = errorText(err);
           for (const m of pending) {
             this.runtimes.delete(m.name);
             const r = reports.get(m.name);
@@ -289,7 +291,7 @@ export class Engine {
           }
         } catch (err) {
           // The state database failed under this metric: report it, go on with the others.
-          const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+          const error = errorText(err);
           this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
           r = { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
         }
@@ -335,7 +337,7 @@ export class Engine {
         const rt = this.runtimeFor(m);
         plans.set(m.name, rt.watermark === null ? await this.planFor(m) : this.planWindow(m, rt, null));
       } catch (err) {
-        planErrors.set(m.name, scrubSecrets(err instanceof Error ? err.message : String(err)));
+        planErrors.set(m.name, errorText(err));
       }
     }
     return { plans, planErrors, fetch: this.groupedFetch(metrics, plans) };
@@ -364,7 +366,7 @@ export class Engine {
       }
     } catch (err) {
       // the buckets since the stored watermarks are judged again after a restart: nothing is lost
-      this.deps.log.warn({ metrics: marks.length, err: scrubSecrets(err instanceof Error ? err.message : String(err)) }, "storing watermarks failed");
+      this.deps.log.warn({ metrics: marks.length, err: errorText(err) }, "storing watermarks failed");
     }
   }
 
@@ -381,7 +383,7 @@ export class Engine {
       await this.deps.store.advanceWatermarks(quiet.map((q) => ({ metric: q.metric, series: "", watermark: q.watermark })));
     } catch (err) {
       // Nothing was stored: forget the in-memory progress so the next tick redoes it from the database.
-      const error = scrubSecrets(err instanceof Error ? err.message : String(err));
+      const error = errorText(err);
       this.deps.log.error({ metrics: quiet.length, err: error }, "storing watermarks failed");
       for (const q of quiet) {
         this.runtimes.delete(q.metric);
@@ -444,7 +446,7 @@ export class Engine {
         (grid): GroupGrid | null => grid,
         (err: unknown) => {
           this.deps.log.warn(
-            { metrics: g.metrics.map((x) => x.name), err: scrubSecrets(err instanceof Error ? err.message : String(err)) },
+            { metrics: g.metrics.map((x) => x.name), err: errorText(err) },
             "shared query failed; reading these metrics one by one",
           );
           return null;
@@ -564,7 +566,7 @@ export class Engine {
           log.warn({ metric: m.name, series: issue.key, kind: issue.kind, count: issue.count }, "bad data treated as missing");
         }
       } catch (err) {
-        const msg = scrubSecrets(err instanceof Error ? err.message : String(err));
+        const msg = errorText(err);
         metrics.sourceErrors.inc({ metric: m.name });
         log.error({ metric: m.name, err: msg }, "metric query failed");
         report.ok = false;

@@ -12,7 +12,7 @@ import { type Alert, type AlertEvent, fingerprintOf } from "../engine/alert.js";
 import { clearMeta, type Identity, type LifecyclePolicy, type Observation, observe, onTime, type Outcome, raiseMeta } from "../engine/lifecycle.js";
 import { planDeliveries } from "../engine/notify-plan.js";
 import type { Logger } from "../log.js";
-import { scrubSecrets } from "../log.js";
+import { errorText, } from "../log.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import { type AnalysisOptions, type ArmReport, analyzeArms, type ArmSums, DEFAULT_NSTAR, type GuardrailAnalysis, summarize } from "./analysis.js";
@@ -115,7 +115,7 @@ const sourceFingerprint = (experiment: string) => fingerprintOf(experiment, "", 
 const isExperimentAlert = (a: Alert) => a.kind === "srm" || a.kind === "guardrail";
 
 function errMessage(err: unknown): string {
-  return scrubSecrets(err instanceof Error ? err.message : String(err));
+  return errorText(err);
 }
 
 const pctText = (x: number, digits = 1) => `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(digits)}%`;

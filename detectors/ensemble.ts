@@ -30,43 +30,21 @@
  * rows of its own.
  */
 import { z } from "zod";
+import { Arena, arenaPlan } from "./arena.js";
 import { type MissingParams, type MissingState, missing, missingStep } from "./missing.js";
 import {
   type SeasonalExpectation,
+  planSeasonalProfile,
   type SeasonalProfileState,
   seasonalProfileState,
   seasonalShift,
   seasonalStepInto,
   slotLabel,
 } from "./seasonal-profile.js";
-import { type LazyWindow, lazyWindow, lwClear, lwDue, lwPush, lwRecenter, lwRefresh } from "./lazy-window.js";
+import { type LazyWindow, lazyWindow, lwClear, lwDue, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
 import { isValue, lowerBoundIn, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
-
-/** Typed views carved in order from one buffer (8-byte arrays first, so each view is aligned). */
-class Arena {
-  private readonly buf: ArrayBuffer;
-  private at = 0;
-  constructor(bytes: number) {
-    this.buf = new ArrayBuffer(bytes);
-  }
-  f64(n: number): Float64Array {
-    const v = new Float64Array(this.buf, this.at, n);
-    this.at += 8 * n;
-    return v;
-  }
-  f32(n: number): Float32Array {
-    const v = new Float32Array(this.buf, this.at, n);
-    this.at += 4 * n;
-    return v;
-  }
-  u8(n: number): Uint8Array {
-    const v = new Uint8Array(this.buf, this.at, n);
-    this.at += n;
-    return v;
-  }
-}
 
 /** Number of views (features). */
 const NF = 6;
@@ -309,12 +287,19 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
   params,
   init: (p) => {
     const nb = histBlocks(p.history);
-    // the small arrays are views of one buffer: one backing store per series instead of seventeen
-    // (each costs a few hundred bytes of bookkeeping, as much as the data)
-    const a = new Arena(8 * (SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 7 * NF) + 4 * nb * NF + nb);
+    const stepsCap = Math.max(10, Math.ceil(p.window / STEP_EVERY));
+    // every array of the state is a view of one buffer (arena.ts): one backing store per series
+    const plan = arenaPlan();
+    plan.f64 += SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 7 * NF;
+    plan.f32 += nb * NF;
+    plan.u8 += nb;
+    planLazyWindow(plan, p.window);
+    planLazyWindow(plan, stepsCap);
+    planSeasonalProfile(plan, p.granularity_ms);
+    const a = new Arena(plan);
     return {
-      base: lazyWindow(p.window, true),
-      steps: lazyWindow(Math.max(10, Math.ceil(p.window / STEP_EVERY)), false),
+      base: lazyWindow(p.window, true, a),
+      steps: lazyWindow(stepsCap, false, a),
       prev: Number.NaN,
       n: 0,
       shortBuf: a.f64(SHORT),
@@ -347,7 +332,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       rows: 0,
       zSeason: ZERO,
       period: 0,
-      profile: seasonalProfileState(p.granularity_ms),
+      profile: seasonalProfileState(p.granularity_ms, a),
       missing: missing.init(sub(p)),
       median: ZERO,
       sd: ZERO,

@@ -8,10 +8,12 @@
  * are float32 offsets from a reference level `ref` (the first value pushed into an empty window,
  * or 0 for a window of magnitudes), so 4 bytes a value keep ~7 significant digits of the deviation
  * from the level rather than of the level itself — a counter at 1e9 moving by ±3 stays exact. The
- * merge writes into a spare buffer shared by every window of the same capacity (refreshes are
- * synchronous), which then swaps with the window's own: one buffer per window, plus one per size.
- * Readers add `ref` to what they read (`sorted[i] + ref`), or subtract it from what they compare.
+ * arrays are carved from the owner's arena (one buffer per detector state). The merge writes into
+ * a spare buffer shared by every window of the same capacity (refreshes are synchronous) and is
+ * copied back in one native copy. Readers add `ref` to what they read (`sorted[i] + ref`), or
+ * subtract it from what they compare.
  */
+import { Arena, type ArenaPlan, arenaPlan } from "./arena.js";
 import { insertionSort, ZERO } from "./stats.js";
 
 export interface LazyWindow {
@@ -36,20 +38,35 @@ export interface LazyWindow {
   relative: boolean;
 }
 
+const BATCH = 32;
+const LAG_SHIFT = 4;
+
+/** Reserve a window of `cap` values in an arena plan (see `lazyWindow`). */
+export function planLazyWindow(plan: ArenaPlan, cap: number, batch = BATCH): void {
+  plan.f32 += 2 * cap + 1 + batch;
+}
+
 /**
  * A window of `cap` values whose sorted copy may lag by up to `batch` pushes and `cap >> lagShift`
  * (at least one). `relative`: store offsets from the first value (levels); else from 0 (magnitudes).
+ * Its arrays come from `arena` (reserved with `planLazyWindow`), or from a buffer of its own.
  */
-export function lazyWindow(cap: number, relative: boolean, batch = 32, lagShift = 4): LazyWindow {
+export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch = BATCH, lagShift = LAG_SHIFT): LazyWindow {
+  let a = arena;
+  if (!a) {
+    const plan = arenaPlan();
+    planLazyWindow(plan, cap, batch);
+    a = new Arena(plan);
+  }
   return {
     cap,
     n: 0,
     head: 0,
-    ring: new Float32Array(cap),
-    sorted: new Float32Array(cap + 1).fill(Number.POSITIVE_INFINITY),
+    ring: a.f32(cap),
+    sorted: a.f32(cap + 1).fill(Number.POSITIVE_INFINITY),
     sn: 0,
     pend: 0,
-    gone: new Float32Array(batch),
+    gone: a.f32(batch),
     ng: 0,
     batch,
     lagShift,
@@ -100,7 +117,7 @@ export function lwRecenter(w: LazyWindow, delta: number): void {
   w.ref += f;
 }
 
-/** The merge target per capacity, shared by every window of that capacity (swapped with the window's sorted copy). */
+/** The merge target per capacity, shared by every window of that capacity (copied back into the window's sorted copy). */
 const spares = new Map<number, Float32Array>();
 /** Pending values, sorted before the merge (shared too). */
 let fresh = new Float32Array(64);
@@ -134,7 +151,11 @@ export function lwRefresh(w: LazyWindow): void {
   const ng = w.ng;
   insertionSort(gone, ng);
   const s = w.sorted;
-  const out = spares.get(cap) ?? new Float32Array(cap + 1);
+  let out = spares.get(cap);
+  if (!out) {
+    out = new Float32Array(cap + 1);
+    spares.set(cap, out);
+  }
   const sn = w.sn;
   // one linear merge; the events are few, so the copy between two of them is a tight loop: values
   // below both the next removal and the next insertion move as they are (the +∞ after the last
@@ -175,8 +196,8 @@ export function lwRefresh(w: LazyWindow): void {
   }
   while (a < pend) out[o++] = fresh[a++]!;
   out[o] = Number.POSITIVE_INFINITY;
-  w.sorted = out;
-  spares.set(cap, s);
+  // the window keeps its own array (it lives in its owner's arena): one native copy back
+  s.set(out);
   w.sn = o;
   w.pend = 0;
   w.ng = 0;

@@ -19,8 +19,9 @@
  * An anomalous value is stored clipped to `CLIP` scales, so a holiday does not poison the same slot
  * next season; a level shift is carried over by `shift()` (the ensemble calls it when it
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
- * State is O(slots × seasons): 6 bytes a cell, about 9 KB per series at most.
+ * State is O(slots × seasons): 4 bytes a cell and 2 a slot, about 6.8 KB per series at most.
  */
+import { Arena, type ArenaPlan, arenaPlan } from "./arena.js";
 import { insertionSort, isValue, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./time.js";
 
@@ -59,11 +60,13 @@ export interface Profile {
   buckets: number;
   seasons: number;
   /**
-   * slot × seasons: stored slot mean (of clipped values) as a float32 offset from `ref`, and a tag
-   * of its season (`seasonTag`; 0 = empty). 6 bytes a cell: a daemon keeps thousands of these.
+   * slot × seasons: stored slot mean (of clipped values) as a float32 offset from `ref` (NaN =
+   * none), in the cell of its season modulo `seasons`; and per slot the tag of the latest season
+   * stored (`seasonTag`; 0 = none), which tells which seasons the cells hold. A daemon keeps
+   * thousands of these: 4 bytes a cell and 2 a slot.
    */
   vals: Float32Array;
-  seasonOf: Uint16Array;
+  lastTag: Uint16Array;
   /** Level the stored means are offsets from (the first one stored); a level shift moves it. */
   ref: number;
   /** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
@@ -109,20 +112,61 @@ export interface SeasonalExpectation {
   seasons: number;
 }
 
-export function seasonalProfileState(granularityMs: number | undefined): SeasonalProfileState {
-  return {
-    spacing: spacingState(granularityMs),
-    profiles: [],
-    ready: false,
-    scratch: new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS)),
-  };
-}
+/** The candidate periods: length, seasons kept, most slots. */
+const PERIODS = [
+  [DAY_MS, DAY_SEASONS, DAY_SLOTS],
+  [WEEK_MS, WEEK_SEASONS, WEEK_SLOTS],
+] as const;
+const SCRATCH = Math.max(DAY_SEASONS, WEEK_SEASONS);
 
-function profile(periodMs: number, spacing: number, seasons: number, maxSlots: number): Profile | null {
+/** Buckets per season and per slot, and slots, for a period at this bucket spacing (null: no such profile). */
+function shape(periodMs: number, spacing: number, maxSlots: number): { buckets: number; width: number; slots: number } | null {
   const buckets = Math.round(periodMs / spacing);
   if (buckets < 4 || buckets > MAX_BUCKETS || Math.abs(buckets * spacing - periodMs) > 1e-6 * periodMs) return null;
   const width = Math.ceil(buckets / maxSlots);
-  const slots = Math.ceil(buckets / width);
+  return { buckets, width, slots: Math.ceil(buckets / width) };
+}
+
+/** Reserve the profiles' arrays in an arena plan (see `seasonalProfileState`). */
+export function planSeasonalProfile(plan: ArenaPlan, granularityMs: number | undefined): void {
+  plan.f64 += SCRATCH;
+  if (granularityMs === undefined) return;
+  for (const [ms, seasons, maxSlots] of PERIODS) {
+    const sh = shape(ms, granularityMs, maxSlots);
+    if (!sh) continue;
+    plan.f32 += sh.slots * seasons;
+    plan.u16 += sh.slots;
+  }
+}
+
+/**
+ * A profile state. With the bucket size known (`granularityMs`) the profiles are set up at once,
+ * from `arena` when one is given (reserved with `planSeasonalProfile`); otherwise once the data
+ * shows the spacing, each from a buffer of its own.
+ */
+export function seasonalProfileState(granularityMs: number | undefined, arena?: Arena): SeasonalProfileState {
+  let a = arena;
+  if (!a) {
+    const plan = arenaPlan();
+    planSeasonalProfile(plan, granularityMs);
+    a = new Arena(plan);
+  }
+  const s: SeasonalProfileState = { spacing: spacingState(granularityMs), profiles: [], ready: false, scratch: a.f64(SCRATCH) };
+  if (granularityMs !== undefined && granularityMs > 0) setup(s, granularityMs, a);
+  return s;
+}
+
+function profile(periodMs: number, spacing: number, seasons: number, maxSlots: number, arena: Arena | undefined): Profile | null {
+  const sh = shape(periodMs, spacing, maxSlots);
+  if (!sh) return null;
+  const { buckets, width, slots } = sh;
+  let a = arena;
+  if (!a) {
+    const plan = arenaPlan();
+    plan.f32 = slots * seasons;
+    plan.u16 = slots;
+    a = new Arena(plan);
+  }
   return {
     periodMs,
     slots,
@@ -130,8 +174,8 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
     slotMs: width * spacing,
     buckets,
     seasons,
-    vals: new Float32Array(slots * seasons),
-    seasonOf: new Uint16Array(slots * seasons),
+    vals: a.f32(slots * seasons).fill(Number.NaN),
+    lastTag: a.u16(slots),
     ref: Number.NaN,
     accSlot: 0,
     accSeason: Number.NaN,
@@ -151,12 +195,9 @@ function profile(periodMs: number, spacing: number, seasons: number, maxSlots: n
   };
 }
 
-function setup(s: SeasonalProfileState, spacing: number): void {
-  for (const [ms, seasons, maxSlots] of [
-    [DAY_MS, DAY_SEASONS, DAY_SLOTS],
-    [WEEK_MS, WEEK_SEASONS, WEEK_SLOTS],
-  ] as const) {
-    const p = profile(ms, spacing, seasons, maxSlots);
+function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
+  for (const [ms, seasons, maxSlots] of PERIODS) {
+    const p = profile(ms, spacing, seasons, maxSlots, arena);
     if (p) s.profiles.push(p);
   }
   s.ready = true;
@@ -198,8 +239,8 @@ export function smallMedian(a: Float64Array, n: number): number {
 }
 
 /**
- * The tag a cell keeps of its season: the season number + 1, modulo 2^16 (0 = empty). A stale cell
- * could only pass for a current one 65,536 seasons later.
+ * The tag a slot keeps of its latest season: the season number + 1, modulo 2^16 (0 = none). A
+ * stale cell could only pass for a current one 65,536 seasons later.
  */
 function seasonTag(season: number): number {
   return (season + 1) & 0xffff;
@@ -211,10 +252,37 @@ function cell(p: Profile, slot: number, season: number): number {
   return slot * p.seasons + (r < 0 ? r + p.seasons : r);
 }
 
+/**
+ * Does `slot`'s cell for `season` hold that season: one of the last `seasons` up to the latest
+ * stored (a season skipped on the way was emptied, so its cell reads NaN).
+ */
+function holds(p: Profile, slot: number, season: number): boolean {
+  const last = p.lastTag[slot]!;
+  return last !== 0 && ((last - seasonTag(season)) & 0xffff) < p.seasons;
+}
+
 /** Mean stored for `slot` in `season`, or NaN (no value then, or overwritten since). */
 function slotValue(p: Profile, slot: number, season: number): number {
-  const i = cell(p, slot, season);
-  return p.seasonOf[i] === seasonTag(season) ? p.ref + p.vals[i]! : Number.NaN;
+  return holds(p, slot, season) ? p.ref + p.vals[cell(p, slot, season)]! : Number.NaN;
+}
+
+/** Store `x` (an offset from `ref`) for `slot` in `season`, emptying the cells of the seasons skipped since the slot's latest. */
+function store(p: Profile, slot: number, season: number, x: number): void {
+  const tag = seasonTag(season);
+  const last = p.lastTag[slot]!;
+  const ahead = (tag - last) & 0xffff;
+  if (last === 0 || (ahead > 0 && ahead < 0x8000)) {
+    // a newer season: the seasons between the latest and this one have no value
+    const skipped = last === 0 ? p.seasons : Math.min(ahead - 1, p.seasons);
+    for (let k = 1; k <= skipped; k++) p.vals[cell(p, slot, season - k)] = Number.NaN;
+    p.lastTag[slot] = tag;
+  } else if (((last - tag) & 0xffff) >= p.seasons) {
+    // an older season than the cells hold (time went back): its cell belongs to a newer one, which
+    // it would overwrite; it keeps neither
+    p.vals[cell(p, slot, season)] = Number.NaN;
+    return;
+  }
+  p.vals[cell(p, slot, season)] = x;
 }
 
 /** Store the slot being filled (its mean), and feed it to the lag test. */
@@ -226,10 +294,8 @@ function commit(p: Profile): void {
   const xp = slotValue(p, slot, season - 1);
   const half = slot - (p.slots >> 1);
   const xh = half >= 0 ? slotValue(p, half, season) : slotValue(p, half + p.slots, season - 1);
-  const i = cell(p, slot, season);
   if (Number.isNaN(p.ref)) p.ref = x;
-  p.vals[i] = x - p.ref;
-  p.seasonOf[i] = seasonTag(season);
+  store(p, slot, season, x - p.ref);
   if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
     const span = 4 * p.slots;
     p.lagN++;
@@ -309,8 +375,8 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
       // the past seasons of a slot do not change while it is being filled: one median per slot
       let n = 0;
       for (let si = season - p.seasons; si < season; si++) {
-        const i = cell(p, slot, si);
-        if (p.seasonOf[i] === seasonTag(si)) s.scratch[n++] = p.ref + p.vals[i]!;
+        const v = slotValue(p, slot, si);
+        if (!Number.isNaN(v)) s.scratch[n++] = v;
       }
       p.accMedN = n;
       p.accMed = n >= MIN_SEASONS ? smallMedian(s.scratch, n) : 0;

@@ -6,6 +6,7 @@ import { missing } from "../detectors/missing.js";
 import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";
 import { allDetectors, DEFAULT_DETECTORS, getDetector } from "../detectors/registry.js";
 import { seasonal } from "../detectors/seasonal.js";
+import { seasonalProfileState, seasonalStep } from "../detectors/seasonal-profile.js";
 import { threshold } from "../detectors/threshold.js";
 import { type Point, runBatch, type Verdict } from "../detectors/types.js";
 
@@ -153,6 +154,46 @@ describe("seasonal", () => {
       expect(Math.abs(last.expected! - vs[vs.length - 1]!)).toBeLessThan(1);
       expect(flagsOf(v.slice(24 * 3))).toEqual([]);
     }
+  });
+});
+
+describe("seasonal profile (the ensemble's seasonal view)", () => {
+  const HOUR = 3_600_000;
+  // an hourly daily shape, one unit higher each day, so the median of the seasons behind an
+  // expectation shows which days it read
+  const at = (day: number, h: number) => 100 + 40 * Math.sin((2 * Math.PI * h) / 24) + day;
+  const feed = (s: ReturnType<typeof seasonalProfileState>, days: number[]) => {
+    let last = null;
+    for (const d of days) for (let h = 0; h < 24; h++) last = seasonalStep(s, T0 + (d * 24 + h) * HOUR, at(d, h));
+    return last;
+  };
+  it("expects the median of the same hour on the days it holds", () => {
+    const s = seasonalProfileState(HOUR);
+    feed(s, [0, 1, 2, 3, 4, 5]);
+    // day 6 at 10:00: five days kept (1..5), median day 3
+    const e = seasonalStep(s, T0 + (6 * 24 + 10) * HOUR, at(6, 10));
+    expect(e).not.toBeNull();
+    expect(e!.periodMs).toBe(24 * HOUR);
+    expect(e!.seasons).toBe(5);
+    expect(e!.expected).toBeCloseTo(at(3, 10), 4);
+  });
+  it("days without data are not read from the cells of older days", () => {
+    const s = seasonalProfileState(HOUR);
+    // days 6 and 7 missing: day 8's window is days 3..7, of which 3, 4 and 5 were seen; the cells of
+    // days 6 and 7 still hold days 1 and 2
+    feed(s, [0, 1, 2, 3, 4, 5]);
+    const e = seasonalStep(s, T0 + (8 * 24 + 10) * HOUR, at(8, 10));
+    expect(e!.seasons).toBe(3);
+    expect(e!.expected).toBeCloseTo(at(4, 10), 4);
+  });
+  it("after a gap longer than the seasons it keeps, nothing old comes back", () => {
+    const s = seasonalProfileState(HOUR);
+    feed(s, [0, 1, 2, 3, 4, 5]);
+    // ten days missing, then two days: the profile has two seasons of its own, none of before the gap
+    feed(s, [16, 17]);
+    const e = seasonalStep(s, T0 + (18 * 24 + 10) * HOUR, at(18, 10));
+    expect(e!.seasons).toBe(2);
+    expect(e!.expected).toBeCloseTo((at(16, 10) + at(17, 10)) / 2, 4);
   });
 });
 

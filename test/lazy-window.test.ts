@@ -20,7 +20,7 @@ describe("lazy window (float32 offsets from a reference level)", () => {
         fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }),
         (cap, values, refreshes) => {
           const batch = 8;
-          const w = lazyWindow(cap, true, batch);
+          const w = lazyWindow(cap, true, undefined, batch);
           for (let i = 0; i < values.length; i++) {
             lwPush(w, values[i]!);
             if (refreshes[i % refreshes.length] && lwDue(w)) lwRefresh(w);
@@ -54,7 +54,7 @@ describe("lazy window (float32 offsets from a reference level)", () => {
   });
 
   it("re-centring moves the reference and keeps ring and sorted copy matching value for value", () => {
-    const w = lazyWindow(50, true, 8);
+    const w = lazyWindow(50, true, undefined, 8);
     const values: number[] = [];
     for (let i = 0; i < 120; i++) values.push(10 + i * 1000 + (i % 3));
     for (let i = 0; i < 100; i++) lwPush(w, values[i]!);

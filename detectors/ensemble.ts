@@ -109,29 +109,61 @@ const params = z.object({
 });
 export type EnsembleParams = z.infer<typeof params>;
 
+/**
+ * Where each number lives in `EnsembleState.f`: the scalars that are fractions, then the short
+ * arrays (per view, or rings of recent values). The ones every point touches come first, so that
+ * a point reads a few adjacent cache lines of its series rather than a dozen separate objects (a
+ * daemon steps 10,000 series a tick, none of them in cache).
+ */
+const PREV = 0;
+const SHORT_SUM = 1;
+const MED_SUM = 2;
+const STEP_SUM = 3;
+/** Last seasonal residual in sigmas (for the reason). */
+const Z_SEASON = 4;
+/** Cached baseline: median, robust sigma, range, median step; refreshed with the sorted window. */
+const MEDIAN = 5;
+const SD = 6;
+const RANGE = 7;
+const STEP_SCALE = 8;
+/** Per view: this point's value, the maximum in the current history block, the running maximum over the history. */
+const VIEWS = 9;
+const CUR_MAX = VIEWS + NF;
+const HIST_MAX = CUR_MAX + NF;
+/** Rings of the last SHORT and MEDIUM values and the last STEPS absolute steps. */
+const SHORT_AT = HIST_MAX + NF;
+const MEDIUM_AT = SHORT_AT + SHORT;
+const STEPS_AT = MEDIUM_AT + MEDIUM;
+/** The points after an alert (level-shift check) and their seasonal residuals (NaN = no seasonal profile in force). */
+const RECENT = STEPS_AT + STEPS;
+const RECENT_RES = RECENT + SHIFT_CHECK;
+/**
+ * Per view: the values of its last two alerts (kept out of the history) and when (history rows
+ * counted by `rows`). A third alert no bigger than both within `history` rows is a recurring
+ * pattern, not an incident: it is suppressed and recorded like any other value.
+ */
+const SHADOW_V = RECENT_RES + SHIFT_CHECK;
+const SHADOW_AT = SHADOW_V + NF;
+const SHADOW_V2 = SHADOW_AT + NF;
+const SHADOW_AT2 = SHADOW_V2 + NF;
+const F_LEN = SHADOW_AT2 + NF;
+
 export interface EnsembleState {
+  /** The numbers laid out above (`PREV`, `VIEWS`...). */
+  f: Float64Array;
   /** The baseline window; its sorted copy (median, MAD, quantiles, nearest value) is refreshed in batches. */
   base: LazyWindow;
   /** Absolute steps between consecutive values, same window (their median is the usual step). */
   steps: LazyWindow;
-  prev: number;
   n: number;
-  shortBuf: Float64Array;
-  shortSum: number;
-  medBuf: Float64Array;
-  medSum: number;
-  stepBuf: Float64Array;
-  stepSum: number;
   /**
    * View history, in blocks of `histBlock(history)` rows: per block and view the maximum, ring of
-   * `histBlocks(history)` full blocks plus the current one; running maxima per view over all of it.
+   * `histBlocks(history)` full blocks plus the current one (current maxima in `f`).
    */
   histBlkMax: Float32Array;
-  curMax: Float64Array;
   blkRows: number;
   blkHead: number;
   blkN: number;
-  histMax: Float64Array;
   /** Rows of the view history (capped at `history`). */
   histN: number;
   /**
@@ -141,36 +173,16 @@ export interface EnsembleState {
   seasonBlkCnt: Uint8Array;
   seasonCur: number;
   seasonN: number;
-  views: Float64Array;
   cooldown: number;
   /** Level-shift check after an alert: points seen, sign, how many stayed beyond the band. */
   sinceAlert: number;
   alertSign: number;
   beyond: number;
-  recent: Float64Array;
-  /** Seasonal residuals of those points (NaN = no seasonal profile in force). */
-  recentRes: Float64Array;
-  /**
-   * Per view: the values of its last two alerts (kept out of the history) and when (history rows
-   * counted by `rows`). A third alert no bigger than both within `history` rows is a recurring
-   * pattern, not an incident: it is suppressed and recorded like any other value.
-   */
-  shadowV: Float64Array;
-  shadowAt: Float64Array;
-  shadowV2: Float64Array;
-  shadowAt2: Float64Array;
   rows: number;
   /** Period of the seasonal profile the view history was built with (ms; 0 = none yet). */
   period: number;
-  /** Last seasonal residual in sigmas (for the reason). */
-  zSeason: number;
   profile: SeasonalProfileState;
   missing: MissingState;
-  /** Cached baseline: median, robust sigma, range, median step; refreshed with the sorted window. */
-  median: number;
-  sd: number;
-  range: number;
-  stepScale: number;
 }
 
 function missingParams(p: EnsembleParams): MissingParams {
@@ -194,22 +206,23 @@ function sub(p: EnsembleParams): MissingParams {
   return s;
 }
 
-/** Ring write of the n-th value into `buf` (length `len`, passed as a constant so the remainder is cheap). */
-function ring(buf: Float64Array, len: number, n: number, x: number): number {
-  const i = n % len;
-  const old = n >= len ? buf[i]! : 0;
-  buf[i] = x;
+/** Ring write of the n-th value into `f[at..at + len)` (`len` passed as a constant so the remainder is cheap). */
+function ring(f: Float64Array, at: number, len: number, n: number, x: number): number {
+  const i = at + (n % len);
+  const old = n >= len ? f[i]! : 0;
+  f[i] = x;
   return old;
 }
 
 function recordViews(s: EnsembleState, p: EnsembleParams): void {
   const H = p.history;
+  const f = s.f;
   for (let k = 0; k < NF; k++) {
-    const v = s.views[k]!;
-    if (v > s.curMax[k]!) s.curMax[k] = v;
-    if (v > s.histMax[k]!) s.histMax[k] = v;
+    const v = f[VIEWS + k]!;
+    if (v > f[CUR_MAX + k]!) f[CUR_MAX + k] = v;
+    if (v > f[HIST_MAX + k]!) f[HIST_MAX + k] = v;
   }
-  if (s.views[4]! > 0) {
+  if (f[VIEWS + 4]! > 0) {
     s.seasonCur++;
     s.seasonN++;
   }
@@ -221,9 +234,9 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     // views whose maximum may be leaving with the evicted block (stored rounded to float32)
     let rescan = 0;
     for (let k = 0; k < NF; k++) {
-      if (s.blkN === nb && s.histBlkMax[row + k]! >= Math.fround(s.histMax[k]!)) rescan |= 1 << k;
-      s.histBlkMax[row + k] = s.curMax[k]!;
-      s.curMax[k] = 0;
+      if (s.blkN === nb && s.histBlkMax[row + k]! >= Math.fround(f[HIST_MAX + k]!)) rescan |= 1 << k;
+      s.histBlkMax[row + k] = f[CUR_MAX + k]!;
+      f[CUR_MAX + k] = 0;
     }
     if (s.blkN === nb) s.seasonN -= s.seasonBlkCnt[s.blkHead]!;
     s.seasonBlkCnt[s.blkHead] = s.seasonCur;
@@ -235,7 +248,7 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
       if ((rescan & 1) === 0) continue;
       let mx = 0;
       for (let i = k; i < s.blkN * NF; i += NF) if (s.histBlkMax[i]! > mx) mx = s.histBlkMax[i]!;
-      s.histMax[k] = mx;
+      f[HIST_MAX + k] = mx;
     }
   }
   s.histN = Math.min(H, s.blkN * histBlock(H) + s.blkRows);
@@ -248,8 +261,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
 function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   const cap = FLOOR[k]! / p.novelty;
   for (let i = k; i < s.histBlkMax.length; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
-  if (s.curMax[k]! > cap) s.curMax[k] = cap;
-  if (s.histMax[k]! > cap) s.histMax[k] = cap;
+  if (s.f[CUR_MAX + k]! > cap) s.f[CUR_MAX + k] = cap;
+  if (s.f[HIST_MAX + k]! > cap) s.f[HIST_MAX + k] = cap;
 }
 
 function pct(mean: number, m: number): string {
@@ -270,15 +283,15 @@ function reasonFor(
     case 0:
       return `${sigmaReason(zPoint, "the rolling median")}, beyond anything in the last ${s.histN} points`;
     case 1:
-      return `level shift: last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}${pct(s.shortSum / Math.min(SHORT, s.n), m)}`;
+      return `level shift: last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}${pct(s.f[SHORT_SUM]! / Math.min(SHORT, s.n), m)}`;
     case 2:
-      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}${pct(s.medSum / Math.min(MEDIUM, s.n), m)}`;
+      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}${pct(s.f[MED_SUM]! / Math.min(MEDIUM, s.n), m)}`;
     case 3:
-      return `volatility ${s.views[3]!.toFixed(1)}× its usual step size`;
+      return `volatility ${s.f[VIEWS + 3]!.toFixed(1)}× its usual step size`;
     case 4:
-      return se === null ? "" : sigmaReason(s.zSeason, `the expected value for ${slotLabel(t, se.periodMs)}`);
+      return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(t, se.periodMs)}`);
     default:
-      return `a value not seen in the last ${s.base.n} points (${s.views[5]!.toFixed(0)}σ from the nearest)`;
+      return `a value not seen in the last ${s.base.n} points (${s.f[VIEWS + 5]!.toFixed(0)}σ from the nearest)`;
   }
 }
 
@@ -290,33 +303,22 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
     const stepsCap = Math.max(10, Math.ceil(p.window / STEP_EVERY));
     // every array of the state is a view of one buffer (arena.ts): one backing store per series
     const plan = arenaPlan();
-    plan.f64 += SHORT + MEDIUM + STEPS + 2 * SHIFT_CHECK + 7 * NF;
+    plan.f64 += F_LEN;
     plan.f32 += nb * NF;
     plan.u8 += nb;
     planLazyWindow(plan, p.window);
     planLazyWindow(plan, stepsCap);
     planSeasonalProfile(plan, p.granularity_ms);
     const a = new Arena(plan);
+    const f = a.f64(F_LEN);
+    f[PREV] = Number.NaN;
+    f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT, SHADOW_AT + NF);
+    f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT2, SHADOW_AT2 + NF);
     return {
+      f,
       base: lazyWindow(p.window, true, a),
       steps: lazyWindow(stepsCap, false, a),
-      prev: Number.NaN,
       n: 0,
-      shortBuf: a.f64(SHORT),
-      shortSum: ZERO,
-      medBuf: a.f64(MEDIUM),
-      medSum: ZERO,
-      stepBuf: a.f64(STEPS),
-      stepSum: ZERO,
-      curMax: a.f64(NF),
-      histMax: a.f64(NF),
-      views: a.f64(NF),
-      recent: a.f64(SHIFT_CHECK),
-      recentRes: a.f64(SHIFT_CHECK),
-      shadowV: a.f64(NF),
-      shadowAt: a.f64(NF).fill(Number.NEGATIVE_INFINITY),
-      shadowV2: a.f64(NF),
-      shadowAt2: a.f64(NF).fill(Number.NEGATIVE_INFINITY),
       histBlkMax: a.f32(nb * NF),
       seasonBlkCnt: a.u8(nb),
       seasonCur: 0,
@@ -330,14 +332,9 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       alertSign: 0,
       beyond: 0,
       rows: 0,
-      zSeason: ZERO,
       period: 0,
       profile: seasonalProfileState(p.granularity_ms, a),
       missing: missing.init(sub(p)),
-      median: ZERO,
-      sd: ZERO,
-      range: ZERO,
-      stepScale: ZERO,
     };
   },
   learn(s, t, v, p): void {
@@ -410,12 +407,14 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
   }
   if (!isValue(x)) return gapAlert ? GAP : NONE;
   const n = s.n;
-  s.shortSum += x - ring(s.shortBuf, SHORT, n, x);
-  s.medSum += x - ring(s.medBuf, MEDIUM, n, x);
-  const step = Number.isNaN(s.prev) ? 0 : Math.abs(x - s.prev);
-  s.stepSum += step - ring(s.stepBuf, STEPS, n, step);
+  const f = s.f;
+  f[SHORT_SUM] = f[SHORT_SUM]! + (x - ring(f, SHORT_AT, SHORT, n, x));
+  f[MED_SUM] = f[MED_SUM]! + (x - ring(f, MEDIUM_AT, MEDIUM, n, x));
+  const prev = f[PREV]!;
+  const step = Number.isNaN(prev) ? 0 : Math.abs(x - prev);
+  f[STEP_SUM] = f[STEP_SUM]! + (step - ring(f, STEPS_AT, STEPS, n, step));
   s.n = n + 1;
-  s.prev = x;
+  f[PREV] = x;
 
   let kind = gapAlert ? GAP : NONE;
   const w = s.base;
@@ -431,43 +430,43 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       // floors keep the scale meaningful when most of the window is one constant value
       const spread = quantileSorted(w.sorted, sn, 0.95) - quantileSorted(w.sorted, sn, 0.05);
       const range0 = w.sorted[sn - 1]! - w.sorted[0]!;
-      s.median = m0;
-      s.range = range0;
-      s.sd = safeScale(Math.max(madSorted(w.sorted, sn, mRel) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      f[MEDIAN] = m0;
+      f[RANGE] = range0;
+      const sd0 = safeScale(Math.max(madSorted(w.sorted, sn, mRel) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      f[SD] = sd0;
       // the level wandered far from the reference: float32 offsets would lose the digits that matter
-      if (Math.abs(mRel) > RECENTER * s.sd) lwRecenter(w, mRel);
+      if (Math.abs(mRel) > RECENTER * sd0) lwRecenter(w, mRel);
       const st = s.steps;
       lwRefresh(st);
-      s.stepScale = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5), 0.01 * range0), m0);
+      f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5), 0.01 * range0), m0);
     }
-    const m = s.median;
-    const sd = s.sd;
+    const m = f[MEDIAN]!;
+    const sd = f[SD]!;
     const zPoint = (x - m) / sd;
-    const zShort = (s.shortSum / Math.min(SHORT, s.n) - m) / sd;
-    const zMed = (s.medSum / Math.min(MEDIUM, s.n) - m) / sd;
+    const zShort = (f[SHORT_SUM]! / Math.min(SHORT, s.n) - m) / sd;
+    const zMed = (f[MED_SUM]! / Math.min(MEDIUM, s.n) - m) / sd;
     // views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps
     // as spikes enter and leave the window, and "bigger than anything recently seen" should not
-    const v = s.views;
-    v[0] = Math.abs(x - m);
-    v[1] = Math.abs(zShort) * sd;
-    v[2] = Math.abs(zMed) * sd;
-    v[3] = s.stepSum / Math.min(STEPS, s.n) / s.stepScale;
+    f[VIEWS] = Math.abs(x - m);
+    f[VIEWS + 1] = Math.abs(zShort) * sd;
+    f[VIEWS + 2] = Math.abs(zMed) * sd;
+    f[VIEWS + 3] = f[STEP_SUM]! / Math.min(STEPS, s.n) / f[STEP_SCALE]!;
     if (se !== null && se.periodMs !== s.period) {
       // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
       if (s.period !== 0) capView(s, p, 4);
       s.period = se.periodMs;
     }
     const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
-    s.zSeason = zSeason;
-    v[4] = Math.abs(zSeason);
+    f[Z_SEASON] = zSeason;
+    f[VIEWS + 4] = Math.abs(zSeason);
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
     if (w.sn >= GAP_MIN_POINTS) {
       const xr = x - w.ref;
       const at = lowerBoundIn(w.sorted, 0, w.sn, xr);
       const lo = at > 0 ? xr - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
       const hi = at < w.sn ? w.sorted[at]! - xr : Number.POSITIVE_INFINITY;
-      v[5] = Math.min(lo, hi) / sd;
-    } else v[5] = 0;
+      f[VIEWS + 5] = Math.min(lo, hi) / sd;
+    } else f[VIEWS + 5] = 0;
 
     // how far beyond its bar each view is; the worst one decides
     let ratio = 0;
@@ -475,34 +474,33 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
     const warm = s.histN >= Math.min(p.warmup, p.history);
     if (warm) {
       // per view k: bar = max(FLOOR[k] × (k < 3 ? sd : 1), novelty × histMax[k]), written out
-      const hm = s.histMax;
       const nv = p.novelty;
-      let r = v[0]! / Math.max(FLOOR[0] * sd, p.novelty_point * hm[0]!);
+      let r = f[VIEWS]! / Math.max(FLOOR[0] * sd, p.novelty_point * f[HIST_MAX]!);
       if (r > ratio) {
         ratio = r;
         view = 0;
       }
-      r = v[1]! / Math.max(FLOOR[1] * sd, nv * hm[1]!);
+      r = f[VIEWS + 1]! / Math.max(FLOOR[1] * sd, nv * f[HIST_MAX + 1]!);
       if (r > ratio) {
         ratio = r;
         view = 1;
       }
-      r = v[2]! / Math.max(FLOOR[2] * sd, nv * hm[2]!);
+      r = f[VIEWS + 2]! / Math.max(FLOOR[2] * sd, nv * f[HIST_MAX + 2]!);
       if (r > ratio) {
         ratio = r;
         view = 2;
       }
-      r = v[3]! / Math.max(FLOOR[3], nv * hm[3]!);
+      r = f[VIEWS + 3]! / Math.max(FLOOR[3], nv * f[HIST_MAX + 3]!);
       if (r > ratio) {
         ratio = r;
         view = 3;
       }
-      r = s.seasonN < SEASONAL_MIN_ROWS ? 0 : v[4]! / Math.max(FLOOR[4], nv * hm[4]!);
+      r = s.seasonN < SEASONAL_MIN_ROWS ? 0 : f[VIEWS + 4]! / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
       if (r > ratio) {
         ratio = r;
         view = 4;
       }
-      r = v[5]! / Math.max(FLOOR[5], nv * hm[5]!);
+      r = f[VIEWS + 5]! / Math.max(FLOOR[5], nv * f[HIST_MAX + 5]!);
       if (r > ratio) {
         ratio = r;
         view = 5;
@@ -511,9 +509,9 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
     let fired = ratio > 1 && s.cooldown === 0;
     if (fired) {
       // the same thing a third time within the history: a recurring pattern, not a new incident
-      const f = view === 0 ? p.novelty_point : p.novelty;
-      const vk = v[view]!;
-      if (s.rows - s.shadowAt2[view]! < PATTERN_MEMORY * p.history && vk <= f * s.shadowV[view]! && vk <= f * s.shadowV2[view]!) fired = false;
+      const nov = view === 0 ? p.novelty_point : p.novelty;
+      const vk = f[VIEWS + view]!;
+      if (s.rows - f[SHADOW_AT2 + view]! < PATTERN_MEMORY * p.history && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!) fired = false;
     }
     if (s.cooldown > 0) s.cooldown--;
     const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
@@ -524,38 +522,38 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, t, se) : "";
       if (se !== null) {
         // a seasonal profile is in force: the expectation and band are the profile's
-        OUT.half = Math.max(FLOOR[4], p.novelty * s.histMax[4]!) * se.sigma;
+        OUT.half = Math.max(FLOOR[4], p.novelty * f[HIST_MAX + 4]!) * se.sigma;
         OUT.expected = se.expected;
         OUT.sigmas = zSeason;
       } else {
-        OUT.half = Math.max(FLOOR[0] * sd, p.novelty_point * s.histMax[0]!);
+        OUT.half = Math.max(FLOOR[0] * sd, p.novelty_point * f[HIST_MAX]!);
         OUT.expected = m;
         OUT.sigmas = zPoint;
       }
     }
     if (fired) {
       s.cooldown = p.refractory;
-      s.shadowV2[view] = s.shadowV[view]!;
-      s.shadowAt2[view] = s.shadowAt[view]!;
-      s.shadowV[view] = v[view]!;
-      s.shadowAt[view] = s.rows;
+      f[SHADOW_V2 + view] = f[SHADOW_V + view]!;
+      f[SHADOW_AT2 + view] = f[SHADOW_AT + view]!;
+      f[SHADOW_V + view] = f[VIEWS + view]!;
+      f[SHADOW_AT + view] = s.rows;
       s.sinceAlert = 0;
       s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
       s.beyond = 0;
     } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
 
     if (s.sinceAlert >= 0 && !fired) {
-      s.recent[s.sinceAlert] = x;
-      s.recentRes[s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
+      f[RECENT + s.sinceAlert] = x;
+      f[RECENT_RES + s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
       if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
       s.sinceAlert++;
       if (s.sinceAlert === SHIFT_CHECK) {
         // a level shift: restart the baseline from the new level rather than alert for days
         if (s.beyond >= SHIFT_AGREE) {
           lwClear(w);
-          for (let i = 0; i < SHIFT_CHECK; i++) lwPush(w, s.recent[i]!);
+          for (let i = 0; i < SHIFT_CHECK; i++) lwPush(w, f[RECENT + i]!);
           // the seasonal profile keeps its shape at the new level: shift it by the median residual
-          const r = Array.from(s.recentRes)
+          const r = Array.from(f.subarray(RECENT_RES, RECENT_RES + SHIFT_CHECK))
             .filter((q) => !Number.isNaN(q))
             .sort((a, b) => a - b);
           if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);

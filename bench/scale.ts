@@ -24,7 +24,7 @@
  * lengths compared, default "7,28"; empty = skip), SCALE_LATENCY (0 = skip the alert-latency run).
  */
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import inspector from "node:inspector/promises";
 import { dirname, join } from "node:path";
 import { createServer } from "node:http";
@@ -161,6 +161,18 @@ async function child(spec: RunSpec): Promise<RunResult> {
       const u = process.memoryUsage();
       const mb = (x: number) => (x / 1e6).toFixed(0);
       console.error(`${what}: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`);
+      // resident memory by mapping: the brk heap, anonymous mappings by size class, files
+      const maps = new Map<string, number>();
+      let key = "";
+      for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+        const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+        if (head) {
+          const [lo, hi] = line.split(" ")[0]!.split("-").map((x) => Number.parseInt(x, 16));
+          const size = (hi! - lo!) / 1e6;
+          key = head[1] ? (head[1].startsWith("/") ? "files" : head[1]) : size >= 60 ? "anon ≥60 MB (malloc arenas, V8 reservations)" : size >= 1 ? "anon 1-60 MB" : "anon <1 MB";
+        } else if (line.startsWith("Rss:")) maps.set(key, (maps.get(key) ?? 0) + Number(line.split(/\s+/)[1]) / 1000);
+      }
+      console.error(`  by mapping: ${[...maps].map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(", ")}`);
     }
   };
   rss("before the history load");
@@ -278,14 +290,27 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
+/**
+ * The node flags the Docker image runs the daemon with (the options between `node` and the script
+ * in its ENTRYPOINT): the children measure vigil as it is deployed.
+ */
+export function daemonNodeFlags(repo: string): string[] {
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(repo, "Dockerfile"), "utf8"));
+  if (!m) throw new Error("Dockerfile: no ENTRYPOINT in exec form");
+  const argv = JSON.parse(m[1]!) as string[];
+  return argv.slice(1).filter((a) => a.startsWith("--"));
+}
+
 function runChild(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // the compiled bench (`npm run bench` builds it) runs as the daemon does, without tsx's loader
     // in the process (about 30 MB of resident memory); from source otherwise
     const here = fileURLToPath(import.meta.url);
-    const compiled = join(dirname(here), "..", "dist", "bench", "scale.js");
+    const repo = join(dirname(here), here.endsWith(".ts") ? ".." : "../..");
+    const compiled = join(repo, "dist", "bench", "scale.js");
     const entry = here.endsWith(".ts") && existsSync(compiled) ? [compiled] : here.endsWith(".ts") ? ["--import", "tsx", here] : [here];
-    const p = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=4096", ...entry, "--child", JSON.stringify(spec)], {
+    const flags = daemonNodeFlags(repo);
+    const p = spawn(process.execPath, ["--expose-gc", ...flags, ...entry, "--child", JSON.stringify(spec)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -344,6 +369,8 @@ export async function benchScale(): Promise<void> {
       `scale bench — PostgreSQL (${u.host}), 5-minute buckets, ${PER_TABLE} metrics per table × ${REGIONS} split values; ` +
         `${tables} tables, ${((tables * PER_TABLE * REGIONS * days * DAY) / MIN5 / 1e6).toFixed(0)} M values (+14 days on table 0) loaded in ${loadS.toFixed(0)} s`,
     );
+    const flags = daemonNodeFlags(join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith(".ts") ? ".." : "../.."));
+    console.log(`  each run in a process of its own, with the Docker image's node flags (${flags.length > 0 ? flags.join(" ") : "none"})`);
     const fmt = (r: RunResult) =>
       `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");

@@ -50,57 +50,66 @@ const SAFE = 2 ** 52;
 /** mean |residual| → sigma for normal residuals (√(π/2)). */
 const MAE_TO_SIGMA = 1.2533;
 
-export interface Profile {
-  periodMs: number;
-  slots: number;
-  /** Buckets averaged into one slot, and the slot's length (ms). */
-  width: number;
-  slotMs: number;
-  /** Buckets per season (`slots × width`, or a little less when the last slot is short). */
-  buckets: number;
-  seasons: number;
-  /**
-   * slot × seasons: stored slot mean (of clipped values) as a float32 offset from `ref` (NaN =
-   * none), in the cell of its season modulo `seasons`; and per slot the tag of the latest season
-   * stored (`seasonTag`; 0 = none), which tells which seasons the cells hold. A daemon keeps
-   * thousands of these: 4 bytes a cell and 2 a slot.
-   */
-  vals: Float32Array;
-  lastTag: Uint16Array;
-  /** Level the stored means are offsets from (the first one stored); a level shift moves it. */
-  ref: number;
-  /** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
-  accSlot: number;
-  accSeason: number;
-  accSum: number;
-  accN: number;
-  /** The median of the past seasons of that slot, and how many (fixed while the slot is filled; −1 = to compute). */
-  accMed: number;
-  accMedN: number;
-  /** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
-  mae: number;
-  maeN: number;
-  /** Lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
-  lagP: number;
-  lagHalf: number;
-  lagN: number;
-  /**
-   * Last time seen and its phase and season (cache: the next bucket's phase is one spacing on, which
-   * spares the float remainders; only used when every term is an integer, where it is exact).
-   */
-  lastT: number;
-  lastPh: number;
-  /** The last point's season and slot (−1: none yet). */
-  lastSeason: number;
-  lastSlot: number;
-}
+/**
+ * A profile is a run of numbers in the state's `f`, at `profileAt(q)`; these are their offsets.
+ * Keeping them in one typed array rather than an object per profile means a point reads a few
+ * adjacent cache lines (a daemon steps 10,000 series a tick, none of them in cache).
+ */
+const PERIOD = 0;
+const SLOTS = 1;
+/** Buckets averaged into one slot, and the slot's length (ms). */
+const WIDTH = 2;
+const SLOT_MS = 3;
+/** Buckets per season (`slots × width`, or a little less when the last slot is short). */
+const BUCKETS = 4;
+const SEASONS = 5;
+/** Where the profile's cells start in `vals` and its slots in `tags`. */
+const VALS_AT = 6;
+const TAGS_AT = 7;
+/** Level the stored means are offsets from (the first one stored); a level shift moves it. */
+const REF = 8;
+/** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
+const ACC_SLOT = 9;
+const ACC_SEASON = 10;
+const ACC_SUM = 11;
+const ACC_N = 12;
+/** The median of the past seasons of that slot, and how many (fixed while the slot is filled; −1 = to compute). */
+const ACC_MED = 13;
+const ACC_MED_N = 14;
+/** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
+const MAE = 15;
+const MAE_N = 16;
+/** Lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
+const LAG_P = 17;
+const LAG_HALF = 18;
+const LAG_N = 19;
+/**
+ * Last time seen and its phase and season (cache: the next bucket's phase is one spacing on, which
+ * spares the float remainders; only used when every term is an integer, where it is exact).
+ */
+const LAST_T = 20;
+const LAST_PH = 21;
+/** The last point's season and slot (−1: none yet). */
+const LAST_SEASON = 22;
+const LAST_SLOT = 23;
+/** Numbers per profile. */
+const PF = 24;
 
 export interface SeasonalProfileState {
   spacing: SpacingState;
-  profiles: Profile[];
-  /** The profiles are set up (once the bucket size is known). */
+  /** Profiles set up (once the bucket size is known): 0, 1 or 2. */
+  np: number;
   ready: boolean;
-  scratch: Float64Array;
+  /** The median's scratch (`f[0..SCRATCH)`), then the profiles' numbers. */
+  f: Float64Array;
+  /**
+   * Per profile, slot × seasons: stored slot mean (of clipped values) as a float32 offset from
+   * REF (NaN = none), in the cell of its season modulo SEASONS; and per slot the tag of the latest
+   * season stored (`seasonTag`; 0 = none), which tells which seasons the cells hold. A daemon
+   * keeps thousands of these: 4 bytes a cell and 2 a slot.
+   */
+  vals: Float32Array;
+  tags: Uint16Array;
 }
 
 export interface SeasonalExpectation {
@@ -119,6 +128,11 @@ const PERIODS = [
 ] as const;
 const SCRATCH = Math.max(DAY_SEASONS, WEEK_SEASONS);
 
+/** Where profile `q`'s numbers start in `f`. */
+function profileAt(q: number): number {
+  return SCRATCH + q * PF;
+}
+
 /** Buckets per season and per slot, and slots, for a period at this bucket spacing (null: no such profile). */
 function shape(periodMs: number, spacing: number, maxSlots: number): { buckets: number; width: number; slots: number } | null {
   const buckets = Math.round(periodMs / spacing);
@@ -129,10 +143,14 @@ function shape(periodMs: number, spacing: number, maxSlots: number): { buckets: 
 
 /** Reserve the profiles' arrays in an arena plan (see `seasonalProfileState`). */
 export function planSeasonalProfile(plan: ArenaPlan, granularityMs: number | undefined): void {
-  plan.f64 += SCRATCH;
-  if (granularityMs === undefined) return;
+  plan.f64 += profileAt(PERIODS.length);
+  if (granularityMs !== undefined) planCells(plan, granularityMs);
+}
+
+/** Reserve the cells and slot tags of the profiles at this bucket spacing. */
+function planCells(plan: ArenaPlan, spacing: number): void {
   for (const [ms, seasons, maxSlots] of PERIODS) {
-    const sh = shape(ms, granularityMs, maxSlots);
+    const sh = shape(ms, spacing, maxSlots);
     if (!sh) continue;
     plan.f32 += sh.slots * seasons;
     plan.u16 += sh.slots;
@@ -151,54 +169,59 @@ export function seasonalProfileState(granularityMs: number | undefined, arena?: 
     planSeasonalProfile(plan, granularityMs);
     a = new Arena(plan);
   }
-  const s: SeasonalProfileState = { spacing: spacingState(granularityMs), profiles: [], ready: false, scratch: a.f64(SCRATCH) };
+  const s: SeasonalProfileState = {
+    spacing: spacingState(granularityMs),
+    np: 0,
+    ready: false,
+    f: a.f64(profileAt(PERIODS.length)),
+    vals: EMPTY_VALS,
+    tags: EMPTY_TAGS,
+  };
   if (granularityMs !== undefined && granularityMs > 0) setup(s, granularityMs, a);
   return s;
 }
+const EMPTY_VALS = new Float32Array(0);
+const EMPTY_TAGS = new Uint16Array(0);
 
-function profile(periodMs: number, spacing: number, seasons: number, maxSlots: number, arena: Arena | undefined): Profile | null {
-  const sh = shape(periodMs, spacing, maxSlots);
-  if (!sh) return null;
-  const { buckets, width, slots } = sh;
+/** Set up the profiles that fit this bucket spacing, their cells from `arena` (reserved with `planCells`) or a buffer of their own. */
+function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
   let a = arena;
   if (!a) {
     const plan = arenaPlan();
-    plan.f32 = slots * seasons;
-    plan.u16 = slots;
+    planCells(plan, spacing);
     a = new Arena(plan);
   }
-  return {
-    periodMs,
-    slots,
-    width,
-    slotMs: width * spacing,
-    buckets,
-    seasons,
-    vals: a.f32(slots * seasons).fill(Number.NaN),
-    lastTag: a.u16(slots),
-    ref: Number.NaN,
-    accSlot: 0,
-    accSeason: Number.NaN,
-    accSum: ZERO,
-    accN: 0,
-    accMed: ZERO,
-    accMedN: -1,
-    mae: ZERO,
-    maeN: 0,
-    lagP: ZERO,
-    lagHalf: ZERO,
-    lagN: 0,
-    lastT: Number.NaN,
-    lastPh: ZERO,
-    lastSeason: 0,
-    lastSlot: -1,
-  };
-}
-
-function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
-  for (const [ms, seasons, maxSlots] of PERIODS) {
-    const p = profile(ms, spacing, seasons, maxSlots, arena);
-    if (p) s.profiles.push(p);
+  const shapes = PERIODS.map(([ms, seasons, maxSlots]) => ({ ms, seasons, sh: shape(ms, spacing, maxSlots) }));
+  s.vals = a.f32(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots * x.seasons : 0), 0)).fill(Number.NaN);
+  s.tags = a.u16(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0));
+  const f = s.f;
+  let vals = 0;
+  let tags = 0;
+  for (const { ms, seasons, sh } of shapes) {
+    if (!sh) continue;
+    const at = profileAt(s.np++);
+    f[at + PERIOD] = ms;
+    f[at + SLOTS] = sh.slots;
+    f[at + WIDTH] = sh.width;
+    f[at + SLOT_MS] = sh.width * spacing;
+    f[at + BUCKETS] = sh.buckets;
+    f[at + SEASONS] = seasons;
+    f[at + VALS_AT] = vals;
+    f[at + TAGS_AT] = tags;
+    vals += sh.slots * seasons;
+    tags += sh.slots;
+    f[at + REF] = Number.NaN;
+    f[at + ACC_SLOT] = 0;
+    f[at + ACC_SEASON] = Number.NaN;
+    f[at + ACC_N] = 0;
+    f[at + ACC_MED_N] = -1;
+    f[at + MAE_N] = 0;
+    f[at + LAG_N] = 0;
+    f[at + LAST_T] = Number.NaN;
+    f[at + LAST_SEASON] = 0;
+    f[at + LAST_SLOT] = -1;
+    // running sums start at −0, as they always have (x + −0 is x for every x, −0 included)
+    for (const k of [ACC_SUM, ACC_MED, MAE, LAG_P, LAG_HALF, LAST_PH]) f[at + k] = ZERO;
   }
   s.ready = true;
 }
@@ -246,70 +269,81 @@ function seasonTag(season: number): number {
   return (season + 1) & 0xffff;
 }
 
-/** Cell of `slot` for `season`. */
-function cell(p: Profile, slot: number, season: number): number {
-  const r = season % p.seasons;
-  return slot * p.seasons + (r < 0 ? r + p.seasons : r);
+/** Index in `vals` of the cell of `slot` for `season`, in the profile at `at`. */
+function cell(f: Float64Array, at: number, slot: number, season: number): number {
+  const n = f[at + SEASONS]!;
+  const r = season % n;
+  return f[at + VALS_AT]! + slot * n + (r < 0 ? r + n : r);
 }
 
 /**
- * Does `slot`'s cell for `season` hold that season: one of the last `seasons` up to the latest
+ * Does `slot`'s cell for `season` hold that season: one of the last SEASONS up to the latest
  * stored (a season skipped on the way was emptied, so its cell reads NaN).
  */
-function holds(p: Profile, slot: number, season: number): boolean {
-  const last = p.lastTag[slot]!;
-  return last !== 0 && ((last - seasonTag(season)) & 0xffff) < p.seasons;
+function holds(s: SeasonalProfileState, at: number, slot: number, season: number): boolean {
+  const last = s.tags[s.f[at + TAGS_AT]! + slot]!;
+  return last !== 0 && ((last - seasonTag(season)) & 0xffff) < s.f[at + SEASONS]!;
 }
 
 /** Mean stored for `slot` in `season`, or NaN (no value then, or overwritten since). */
-function slotValue(p: Profile, slot: number, season: number): number {
-  return holds(p, slot, season) ? p.ref + p.vals[cell(p, slot, season)]! : Number.NaN;
+function slotValue(s: SeasonalProfileState, at: number, slot: number, season: number): number {
+  const f = s.f;
+  return holds(s, at, slot, season) ? f[at + REF]! + s.vals[cell(f, at, slot, season)]! : Number.NaN;
 }
 
-/** Store `x` (an offset from `ref`) for `slot` in `season`, emptying the cells of the seasons skipped since the slot's latest. */
-function store(p: Profile, slot: number, season: number, x: number): void {
+/** Store `x` (an offset from REF) for `slot` in `season`, emptying the cells of the seasons skipped since the slot's latest. */
+function store(s: SeasonalProfileState, at: number, slot: number, season: number, x: number): void {
+  const f = s.f;
+  const seasons = f[at + SEASONS]!;
+  const ti = f[at + TAGS_AT]! + slot;
   const tag = seasonTag(season);
-  const last = p.lastTag[slot]!;
+  const last = s.tags[ti]!;
   const ahead = (tag - last) & 0xffff;
   if (last === 0 || (ahead > 0 && ahead < 0x8000)) {
     // a newer season: the seasons between the latest and this one have no value
-    const skipped = last === 0 ? p.seasons : Math.min(ahead - 1, p.seasons);
-    for (let k = 1; k <= skipped; k++) p.vals[cell(p, slot, season - k)] = Number.NaN;
-    p.lastTag[slot] = tag;
-  } else if (((last - tag) & 0xffff) >= p.seasons) {
+    const skipped = last === 0 ? seasons : Math.min(ahead - 1, seasons);
+    for (let k = 1; k <= skipped; k++) s.vals[cell(f, at, slot, season - k)] = Number.NaN;
+    s.tags[ti] = tag;
+  } else if (((last - tag) & 0xffff) >= seasons) {
     // an older season than the cells hold (time went back): its cell belongs to a newer one, which
     // it would overwrite; it keeps neither
-    p.vals[cell(p, slot, season)] = Number.NaN;
+    s.vals[cell(f, at, slot, season)] = Number.NaN;
     return;
   }
-  p.vals[cell(p, slot, season)] = x;
+  s.vals[cell(f, at, slot, season)] = x;
 }
 
 /** Store the slot being filled (its mean), and feed it to the lag test. */
-function commit(p: Profile): void {
-  if (Number.isNaN(p.accSeason) || p.accN === 0) return;
-  const slot = p.accSlot;
-  const season = p.accSeason;
-  const x = p.accSum / p.accN;
-  const xp = slotValue(p, slot, season - 1);
-  const half = slot - (p.slots >> 1);
-  const xh = half >= 0 ? slotValue(p, half, season) : slotValue(p, half + p.slots, season - 1);
-  if (Number.isNaN(p.ref)) p.ref = x;
-  store(p, slot, season, x - p.ref);
+function commit(s: SeasonalProfileState, at: number): void {
+  const f = s.f;
+  const season = f[at + ACC_SEASON]!;
+  const accN = f[at + ACC_N]!;
+  if (Number.isNaN(season) || accN === 0) return;
+  const slot = f[at + ACC_SLOT]!;
+  const slots = f[at + SLOTS]!;
+  const x = f[at + ACC_SUM]! / accN;
+  const xp = slotValue(s, at, slot, season - 1);
+  const half = slot - (slots >> 1);
+  const xh = half >= 0 ? slotValue(s, at, half, season) : slotValue(s, at, half + slots, season - 1);
+  if (Number.isNaN(f[at + REF]!)) f[at + REF] = x;
+  store(s, at, slot, season, x - f[at + REF]!);
   if (!Number.isNaN(xp) && !Number.isNaN(xh)) {
-    const span = 4 * p.slots;
-    p.lagN++;
-    const w = 1 / Math.min(p.lagN, span);
-    p.lagP += (Math.abs(x - xp) - p.lagP) * w;
-    p.lagHalf += (Math.abs(x - xh) - p.lagHalf) * w;
+    const span = 4 * slots;
+    const lagN = f[at + LAG_N]! + 1;
+    f[at + LAG_N] = lagN;
+    const w = 1 / Math.min(lagN, span);
+    const lagP = f[at + LAG_P]!;
+    f[at + LAG_P] = lagP + (Math.abs(x - xp) - lagP) * w;
+    const lagHalf = f[at + LAG_HALF]!;
+    f[at + LAG_HALF] = lagHalf + (Math.abs(x - xh) - lagHalf) * w;
   }
-  p.accSum = 0;
-  p.accN = 0;
+  f[at + ACC_SUM] = 0;
+  f[at + ACC_N] = 0;
 }
 
-/** Is this profile's period real (lag test), with enough history to say? */
-function real(p: Profile): boolean {
-  return p.lagN >= p.slots && p.lagP < GATE * p.lagHalf;
+/** Is the period of the profile at `at` real (lag test), with enough history to say? */
+function real(f: Float64Array, at: number): boolean {
+  return f[at + LAG_N]! >= f[at + SLOTS]! && f[at + LAG_P]! < GATE * f[at + LAG_HALF]!;
 }
 
 /**
@@ -329,68 +363,74 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
     if (s.spacing.given || s.spacing.gaps.length >= 9) setup(s, spacing);
     if (!s.ready) return false;
   }
-  const profiles = s.profiles;
-  const np = profiles.length;
+  const f = s.f;
+  const np = s.np;
   // the one-spacing-on shortcut for the phase is exact when time, spacing and period are integers
   const integral = Number.isInteger(t) && Math.abs(t) < SAFE && Number.isInteger(spacing);
   // pick the profile in force: the real period with the smaller residual
-  let best: Profile | null = null;
+  let best = -1;
   for (let q = 0; q < np; q++) {
-    const p = profiles[q]!;
-    if (real(p) && p.maeN >= p.buckets && (best === null || p.mae < best.mae)) best = p;
+    const at = profileAt(q);
+    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + MAE]! < f[best + MAE]!)) best = at;
   }
   let found = false;
   for (let q = 0; q < np; q++) {
-    const p = profiles[q]!;
+    const at = profileAt(q);
+    const periodMs = f[at + PERIOD]!;
     let ph: number;
     let season: number;
-    if (integral && t - p.lastT === spacing) {
+    if (integral && t - f[at + LAST_T]! === spacing) {
       // one bucket on: the season moves on exactly when the phase wraps (no division)
-      ph = p.lastPh + spacing;
-      season = p.lastSeason;
-      if (ph >= p.periodMs) {
-        ph -= p.periodMs;
+      ph = f[at + LAST_PH]! + spacing;
+      season = f[at + LAST_SEASON]!;
+      if (ph >= periodMs) {
+        ph -= periodMs;
         season++;
       }
     } else {
-      ph = phase(t, p.periodMs);
-      season = Math.floor((t - ph) / p.periodMs);
+      ph = phase(t, periodMs);
+      season = Math.floor((t - ph) / periodMs);
     }
-    p.lastT = integral && Number.isInteger(p.periodMs) ? t : Number.NaN;
-    p.lastPh = ph;
-    p.lastSeason = season;
+    f[at + LAST_T] = integral && Number.isInteger(periodMs) ? t : Number.NaN;
+    f[at + LAST_PH] = ph;
+    f[at + LAST_SEASON] = season;
     // still inside the last point's slot (the last slot runs to the end of the period): no division
-    let slot = p.lastSlot;
-    if (slot < 0 || ph < slot * p.slotMs || (slot < p.slots - 1 && ph >= (slot + 1) * p.slotMs)) {
-      slot = Math.min(p.slots - 1, Math.floor(ph / p.slotMs));
-      p.lastSlot = slot;
+    const slots = f[at + SLOTS]!;
+    const slotMs = f[at + SLOT_MS]!;
+    let slot = f[at + LAST_SLOT]!;
+    if (slot < 0 || ph < slot * slotMs || (slot < slots - 1 && ph >= (slot + 1) * slotMs)) {
+      slot = Math.min(slots - 1, Math.floor(ph / slotMs));
+      f[at + LAST_SLOT] = slot;
     }
-    if (slot !== p.accSlot || season !== p.accSeason) {
-      commit(p);
-      p.accSlot = slot;
-      p.accSeason = season;
-      p.accMedN = -1;
+    if (slot !== f[at + ACC_SLOT] || season !== f[at + ACC_SEASON]) {
+      commit(s, at);
+      f[at + ACC_SLOT] = slot;
+      f[at + ACC_SEASON] = season;
+      f[at + ACC_MED_N] = -1;
     }
-    if (p.accMedN < 0) {
+    if (f[at + ACC_MED_N]! < 0) {
       // the past seasons of a slot do not change while it is being filled: one median per slot
+      // (gathered in the scratch at the start of `f`)
       let n = 0;
-      for (let si = season - p.seasons; si < season; si++) {
-        const v = slotValue(p, slot, si);
-        if (!Number.isNaN(v)) s.scratch[n++] = v;
+      for (let si = season - f[at + SEASONS]!; si < season; si++) {
+        const v = slotValue(s, at, slot, si);
+        if (!Number.isNaN(v)) f[n++] = v;
       }
-      p.accMedN = n;
-      p.accMed = n >= MIN_SEASONS ? smallMedian(s.scratch, n) : 0;
+      f[at + ACC_MED_N] = n;
+      f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(f, n) : 0;
     }
-    const n = p.accMedN;
+    const n = f[at + ACC_MED_N]!;
     let stored = x;
     if (n >= MIN_SEASONS) {
-      const med = p.accMed;
+      const med = f[at + ACC_MED]!;
       const r = x - med;
-      const scale = p.maeN > 0 ? p.mae : Math.abs(r);
-      if (p === best) {
+      const maeN = f[at + MAE_N]!;
+      let mae = f[at + MAE]!;
+      const scale = maeN > 0 ? mae : Math.abs(r);
+      if (at === best) {
         out.expected = med;
         out.sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
-        out.periodMs = p.periodMs;
+        out.periodMs = periodMs;
         out.seasons = n;
         found = true;
       }
@@ -398,26 +438,44 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
       if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
       // pooled scale: running mean over about one season (at least 50 points), clipped
       const a = Math.min(Math.abs(r), clip);
-      const span = Math.max(50, Math.min(p.buckets, 2000));
-      if (p.maeN < span) {
-        p.maeN++;
-        p.mae += (a - p.mae) / p.maeN;
-      } else p.mae += (a - p.mae) / span;
+      const span = Math.max(50, Math.min(f[at + BUCKETS]!, 2000));
+      if (maeN < span) {
+        f[at + MAE_N] = maeN + 1;
+        mae += (a - mae) / (maeN + 1);
+      } else mae += (a - mae) / span;
+      f[at + MAE] = mae;
     }
-    p.accSum += stored;
-    p.accN++;
+    f[at + ACC_SUM] = f[at + ACC_SUM]! + stored;
+    f[at + ACC_N] = f[at + ACC_N]! + 1;
   }
   return found;
 }
 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */
 export function seasonalShift(s: SeasonalProfileState, delta: number): void {
-  for (const p of s.profiles) {
-    // the stored means are offsets from `ref`: moving it moves them all
-    if (!Number.isNaN(p.ref)) p.ref += delta;
-    p.accSum += p.accN * delta;
-    p.accMedN = -1;
+  const f = s.f;
+  for (let q = 0; q < s.np; q++) {
+    const at = profileAt(q);
+    // the stored means are offsets from REF: moving it moves them all
+    if (!Number.isNaN(f[at + REF]!)) f[at + REF] = f[at + REF]! + delta;
+    f[at + ACC_SUM] = f[at + ACC_SUM]! + f[at + ACC_N]! * delta;
+    f[at + ACC_MED_N] = -1;
   }
+}
+
+/** A profile's learnt numbers, for tests that compare two states: its cells, scale and lag test. */
+export function profileSummary(s: SeasonalProfileState): { vals: number[]; mae: number; lagP: number; lagHalf: number }[] {
+  return Array.from({ length: s.np }, (_, q) => {
+    const at = profileAt(q);
+    const f = s.f;
+    const from = f[at + VALS_AT]!;
+    return { vals: Array.from(s.vals.subarray(from, from + f[at + SLOTS]! * f[at + SEASONS]!)), mae: f[at + MAE]!, lagP: f[at + LAG_P]!, lagHalf: f[at + LAG_HALF]! };
+  });
+}
+
+/** Forget where the last point was, so the next one computes its phase from scratch (tests of that path). */
+export function forgetPhase(s: SeasonalProfileState): void {
+  for (let q = 0; q < s.np; q++) s.f[profileAt(q) + LAST_T] = Number.NaN;
 }
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];

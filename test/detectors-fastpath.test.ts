@@ -9,7 +9,15 @@ import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ensemble, ensembleColumns } from "../detectors/ensemble.js";
-import { type SeasonalExpectation, seasonalProfileState, seasonalStep, seasonalStepInto, smallMedian } from "../detectors/seasonal-profile.js";
+import {
+  forgetPhase,
+  profileSummary,
+  type SeasonalExpectation,
+  seasonalProfileState,
+  seasonalStep,
+  seasonalStepInto,
+  smallMedian,
+} from "../detectors/seasonal-profile.js";
 import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
 import { type Point, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
@@ -146,7 +154,7 @@ describe("seasonal profile", () => {
     const outB: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
     let seen = 0;
     ts.forEach((tt, i) => {
-      for (const p of b.profiles) p.lastT = Number.NaN;
+      forgetPhase(b);
       const ea = seasonalStep(a, tt, xs[i]!);
       const found = seasonalStepInto(b, tt, xs[i]!, outB);
       expect(found).toBe(ea !== null);
@@ -156,9 +164,8 @@ describe("seasonal profile", () => {
       }
     });
     expect(seen).toBeGreaterThan(100);
-    expect(structuredClone(a.profiles.map((p) => [p.vals, p.mae, p.lagP, p.lagHalf]))).toEqual(
-      structuredClone(b.profiles.map((p) => [p.vals, p.mae, p.lagP, p.lagHalf])),
-    );
+    expect(profileSummary(a)).toEqual(profileSummary(b));
+    expect(profileSummary(a).length).toBeGreaterThan(0);
   });
 });
 

@@ -41,8 +41,8 @@ import {
   seasonalStepInto,
   slotLabel,
 } from "./seasonal-profile.js";
-import { type LazyWindow, lazyWindow, lwClear, lwDue, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
-import { isValue, lowerBoundIn, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
+import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
+import { isValue, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
@@ -462,7 +462,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
     // gap view: distance to the nearest value in the baseline window (a value in a range the series never visits)
     if (w.sn >= GAP_MIN_POINTS) {
       const xr = x - w.ref;
-      const at = lowerBoundIn(w.sorted, 0, w.sn, xr);
+      const at = lwLowerBound(w, xr);
       const lo = at > 0 ? xr - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
       const hi = at < w.sn ? w.sorted[at]! - xr : Number.POSITIVE_INFINITY;
       f[VIEWS + 5] = Math.min(lo, hi) / sd;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { lazyWindow, lwDue, lwPush, lwRecenter, lwRefresh } from "../detectors/lazy-window.js";
-import { madSorted, quantileSorted } from "../detectors/stats.js";
+import { lazyWindow, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh } from "../detectors/lazy-window.js";
+import { lowerBound, madSorted, quantileSorted } from "../detectors/stats.js";
 
 /** The last `cap` values as float32 offsets from `ref`, sorted: what the window must hold after a refresh. */
 function expected(values: number[], cap: number, ref: number): number[] {
@@ -16,7 +16,7 @@ describe("lazy window (float32 offsets from a reference level)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 80 }),
-        fc.array(fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 64), { minLength: 1, maxLength: 400 }),
+        fc.array(fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 64), { minLength: 1, maxLength: 400, size: "max" }),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }),
         (cap, values, refreshes) => {
           const batch = 8;
@@ -34,6 +34,33 @@ describe("lazy window (float32 offsets from a reference level)", () => {
           const recent = new Set(expected(values, cap + batch, values[0]!));
           for (const v of ring) expect(recent.has(v)).toBe(true);
           if (values.length <= cap) expect(ring).toEqual(expected(values, cap, values[0]!));
+        },
+      ),
+    );
+  });
+
+  it("the indexed lower bound is the lower bound of the sorted copy, duplicates and re-centring included", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        // few distinct values, so runs of equal values cross the index's steps (and windows long enough for several steps)
+        fc.array(fc.integer({ min: -40, max: 40 }), { minLength: 1, maxLength: 500, size: "max" }),
+        fc.array(fc.integer({ min: -45, max: 45 }), { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        (cap, values, probes, recenter) => {
+          const w = lazyWindow(cap, true);
+          for (const v of values) {
+            lwPush(w, v);
+            if (lwDue(w)) lwRefresh(w);
+          }
+          lwRefresh(w);
+          if (recenter) lwRecenter(w, 3);
+          const sorted = w.sorted.subarray(0, w.sn);
+          for (const x of probes) {
+            const xr = x - w.ref;
+            expect(lwLowerBound(w, xr)).toBe(lowerBound(sorted, sorted.length, xr));
+            expect(lwLowerBound(w, xr + 0.5)).toBe(lowerBound(sorted, sorted.length, xr + 0.5));
+          }
         },
       ),
     );

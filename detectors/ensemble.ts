@@ -31,7 +31,7 @@
  */
 import { z } from "zod";
 import { Arena, arenaPlan } from "./arena.js";
-import { type MissingParams, type MissingState, missing, missingStep } from "./missing.js";
+import { MISSING_NUMBERS, type MissingParams, type MissingState, missing, missingStateIn, missingStep } from "./missing.js";
 import {
   type SeasonalExpectation,
   planSeasonalProfile,
@@ -126,8 +126,10 @@ const MEDIAN = 5;
 const SD = 6;
 const RANGE = 7;
 const STEP_SCALE = 8;
+/** The embedded `missing` detector's numbers. */
+const MISSING_AT = 9;
 /** Per view: this point's value, the maximum in the current history block, the running maximum over the history. */
-const VIEWS = 9;
+const VIEWS = MISSING_AT + MISSING_NUMBERS;
 const CUR_MAX = VIEWS + NF;
 const HIST_MAX = CUR_MAX + NF;
 /** Rings of the last SHORT and MEDIUM values and the last STEPS absolute steps. */
@@ -334,7 +336,7 @@ export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = {
       rows: 0,
       period: 0,
       profile: seasonalProfileState(p.granularity_ms, a),
-      missing: missing.init(sub(p)),
+      missing: missingStateIn(sub(p), f, MISSING_AT),
     };
   },
   learn(s, t, v, p): void {

@@ -67,3 +67,11 @@ export class Arena {
     return v;
   }
 }
+
+/** `arena`, or when there is none a buffer of the caller's own, sized by `reserve`. */
+export function arenaOr(arena: Arena | undefined, reserve: (plan: ArenaPlan) => void): Arena {
+  if (arena) return arena;
+  const plan = arenaPlan();
+  reserve(plan);
+  return new Arena(plan);
+}

@@ -13,7 +13,7 @@
  * copied back in one native copy. Readers add `ref` to what they read (`sorted[i] + ref`), or
  * subtract it from what they compare.
  */
-import { Arena, type ArenaPlan, arenaPlan } from "./arena.js";
+import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { insertionSort, lowerBoundIn, ZERO } from "./stats.js";
 
 export interface LazyWindow {
@@ -63,12 +63,7 @@ export function planLazyWindow(plan: ArenaPlan, cap: number, batch = BATCH): voi
  * Its arrays come from `arena` (reserved with `planLazyWindow`), or from a buffer of its own.
  */
 export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch = BATCH, lagShift = LAG_SHIFT): LazyWindow {
-  let a = arena;
-  if (!a) {
-    const plan = arenaPlan();
-    planLazyWindow(plan, cap, batch);
-    a = new Arena(plan);
-  }
+  const a = arenaOr(arena, (plan) => planLazyWindow(plan, cap, batch));
   return {
     cap,
     n: 0,

@@ -21,7 +21,7 @@
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
  * State is O(slots × seasons): 4 bytes a cell and 2 a slot, about 6.8 KB per series at most.
  */
-import { Arena, type ArenaPlan, arenaPlan } from "./arena.js";
+import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { insertionSort, isValue, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./time.js";
 
@@ -57,43 +57,42 @@ const MAE_TO_SIGMA = 1.2533;
  */
 const PERIOD = 0;
 const SLOTS = 1;
-/** Buckets averaged into one slot, and the slot's length (ms). */
-const WIDTH = 2;
-const SLOT_MS = 3;
-/** Buckets per season (`slots × width`, or a little less when the last slot is short). */
-const BUCKETS = 4;
-const SEASONS = 5;
+/** A slot's length (ms): a few buckets at fine bucket sizes. */
+const SLOT_MS = 2;
+/** Buckets per season (slots × buckets per slot, or a little less when the last slot is short). */
+const BUCKETS = 3;
+const SEASONS = 4;
 /** Where the profile's cells start in `vals` and its slots in `tags`. */
-const VALS_AT = 6;
-const TAGS_AT = 7;
+const VALS_AT = 5;
+const TAGS_AT = 6;
 /** Level the stored means are offsets from (the first one stored); a level shift moves it. */
-const REF = 8;
+const REF = 7;
 /** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
-const ACC_SLOT = 9;
-const ACC_SEASON = 10;
-const ACC_SUM = 11;
-const ACC_N = 12;
+const ACC_SLOT = 8;
+const ACC_SEASON = 9;
+const ACC_SUM = 10;
+const ACC_N = 11;
 /** The median of the past seasons of that slot, and how many (fixed while the slot is filled; −1 = to compute). */
-const ACC_MED = 13;
-const ACC_MED_N = 14;
+const ACC_MED = 12;
+const ACC_MED_N = 13;
 /** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
-const MAE = 15;
-const MAE_N = 16;
+const MAE = 14;
+const MAE_N = 15;
 /** Lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
-const LAG_P = 17;
-const LAG_HALF = 18;
-const LAG_N = 19;
+const LAG_P = 16;
+const LAG_HALF = 17;
+const LAG_N = 18;
 /**
  * Last time seen and its phase and season (cache: the next bucket's phase is one spacing on, which
  * spares the float remainders; only used when every term is an integer, where it is exact).
  */
-const LAST_T = 20;
-const LAST_PH = 21;
+const LAST_T = 19;
+const LAST_PH = 20;
 /** The last point's season and slot (−1: none yet). */
-const LAST_SEASON = 22;
-const LAST_SLOT = 23;
+const LAST_SEASON = 21;
+const LAST_SLOT = 22;
 /** Numbers per profile. */
-const PF = 24;
+const PF = 23;
 
 export interface SeasonalProfileState {
   spacing: SpacingState;
@@ -163,12 +162,7 @@ function planCells(plan: ArenaPlan, spacing: number): void {
  * shows the spacing, each from a buffer of its own.
  */
 export function seasonalProfileState(granularityMs: number | undefined, arena?: Arena): SeasonalProfileState {
-  let a = arena;
-  if (!a) {
-    const plan = arenaPlan();
-    planSeasonalProfile(plan, granularityMs);
-    a = new Arena(plan);
-  }
+  const a = arenaOr(arena, (plan) => planSeasonalProfile(plan, granularityMs));
   const s: SeasonalProfileState = {
     spacing: spacingState(granularityMs),
     np: 0,
@@ -185,12 +179,7 @@ const EMPTY_TAGS = new Uint16Array(0);
 
 /** Set up the profiles that fit this bucket spacing, their cells from `arena` (reserved with `planCells`) or a buffer of their own. */
 function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
-  let a = arena;
-  if (!a) {
-    const plan = arenaPlan();
-    planCells(plan, spacing);
-    a = new Arena(plan);
-  }
+  const a = arenaOr(arena, (plan) => planCells(plan, spacing));
   const shapes = PERIODS.map(([ms, seasons, maxSlots]) => ({ ms, seasons, sh: shape(ms, spacing, maxSlots) }));
   s.vals = a.f32(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots * x.seasons : 0), 0)).fill(Number.NaN);
   s.tags = a.u16(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0));
@@ -202,7 +191,6 @@ function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
     const at = profileAt(s.np++);
     f[at + PERIOD] = ms;
     f[at + SLOTS] = sh.slots;
-    f[at + WIDTH] = sh.width;
     f[at + SLOT_MS] = sh.width * spacing;
     f[at + BUCKETS] = sh.buckets;
     f[at + SEASONS] = seasons;

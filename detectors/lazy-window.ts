@@ -21,20 +21,26 @@ export interface LazyWindow {
   /** Values in the ring (≤ cap). */
   n: number;
   head: number;
-  /** Offsets from `ref`, in arrival order. */
-  ring: Float32Array;
-  /** Sorted copy of the ring as of the last refresh: `sorted[0..sn)`, then +∞ (a sentinel for the merge). */
+  /**
+   * The window's one array. From 0, the sorted copy of the ring as of the last refresh:
+   * `sorted[0..sn)`, then +∞ (a sentinel for the merge); so readers of sorted values read it
+   * directly. Then, at the offsets below: the index, the ring, the evicted values. One view for
+   * all four, because a daemon steps 10,000 windows a tick, none in cache, and every view object
+   * is one more cache line a point reads.
+   */
   sorted: Float32Array;
   sn: number;
   /**
-   * Every INDEX_STEP-th value of the sorted copy (`sorted[k × INDEX_STEP]`): `lwLowerBound` searches
-   * it first, then one short run of `sorted`, so a lookup reads a few adjacent cache lines rather
-   * than halving its way across the whole window (for a daemon's 10,000 series, none in cache).
+   * At `indexAt`: every INDEX_STEP-th value of the sorted copy (`sorted[k × INDEX_STEP]`);
+   * `lwLowerBound` searches it first, then one short run of the sorted copy, so a lookup reads a
+   * few adjacent cache lines rather than halving its way across the whole window.
    */
-  index: Float32Array;
-  /** Pushes since the last refresh, and the offsets they evicted (`gone[0..ng)`). */
+  indexAt: number;
+  /** At `ringAt`: the offsets from `ref`, in arrival order (`cap` of them). */
+  ringAt: number;
+  /** Pushes since the last refresh, and the offsets they evicted (at `goneAt`, `ng` of them). */
   pend: number;
-  gone: Float32Array;
+  goneAt: number;
   ng: number;
   /** Most pushes between two refreshes, and the fraction of the window (as a shift) that may lag. */
   batch: number;
@@ -64,16 +70,21 @@ export function planLazyWindow(plan: ArenaPlan, cap: number, batch = BATCH): voi
  */
 export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch = BATCH, lagShift = LAG_SHIFT): LazyWindow {
   const a = arenaOr(arena, (plan) => planLazyWindow(plan, cap, batch));
+  const indexAt = cap + 1;
+  const ringAt = indexAt + indexSize(cap);
+  const goneAt = ringAt + cap;
+  const sorted = a.f32(goneAt + batch);
+  sorted.fill(Number.POSITIVE_INFINITY, 0, indexAt);
   return {
     cap,
     n: 0,
     head: 0,
-    ring: a.f32(cap),
-    sorted: a.f32(cap + 1).fill(Number.POSITIVE_INFINITY),
+    sorted,
     sn: 0,
-    index: a.f32(indexSize(cap)),
+    indexAt,
+    ringAt,
     pend: 0,
-    gone: a.f32(batch),
+    goneAt,
     ng: 0,
     batch,
     lagShift,
@@ -86,12 +97,14 @@ export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch 
 export function lwPush(w: LazyWindow, x: number): void {
   // the value evicted must already be in the sorted copy, and `gone` holds at most `batch`
   if (w.pend >= w.batch || w.pend >= w.cap) lwRefresh(w);
-  if (w.n === w.cap) w.gone[w.ng++] = w.ring[w.head]!;
+  const b = w.sorted;
+  const at = w.ringAt + w.head;
+  if (w.n === w.cap) b[w.goneAt + w.ng++] = b[at]!;
   else {
     if (w.n === 0 && w.relative) w.ref = x;
     w.n++;
   }
-  w.ring[w.head] = x - w.ref;
+  b[at] = x - w.ref;
   w.head = w.head + 1 === w.cap ? 0 : w.head + 1;
   w.pend++;
 }
@@ -119,16 +132,18 @@ export function lwClear(w: LazyWindow): void {
 export function lwRecenter(w: LazyWindow, delta: number): void {
   if (w.pend !== 0) lwRefresh(w);
   const f = Math.fround(delta);
-  for (let i = 0; i < w.n; i++) w.ring[i] = w.ring[i]! - f;
-  for (let i = 0; i < w.sn; i++) w.sorted[i] = w.sorted[i]! - f;
+  const b = w.sorted;
+  for (let i = w.ringAt; i < w.ringAt + w.n; i++) b[i] = b[i]! - f;
+  for (let i = 0; i < w.sn; i++) b[i] = b[i]! - f;
   w.ref += f;
   reindex(w);
 }
 
 /** The merge target per capacity, shared by every window of that capacity (copied back into the window's sorted copy). */
 const spares = new Map<number, Float32Array>();
-/** Pending values, sorted before the merge (shared too). */
+/** Pending values and the values they evicted, sorted before the merge (shared too). */
 let fresh = new Float32Array(64);
+let gone = new Float32Array(64);
 
 /**
  * Merge the pending pushes into the sorted copy (and drop what they evicted): O(batch log batch +
@@ -140,25 +155,27 @@ export function lwRefresh(w: LazyWindow): void {
   const pend = w.pend;
   if (pend === 0) return;
   const cap = w.cap;
+  const s = w.sorted;
+  const ringAt = w.ringAt;
   if (fresh.length < pend) fresh = new Float32Array(pend);
   // the pending values are the last `pend` in the ring
   const j0 = w.head - pend < 0 ? w.head - pend + cap : w.head - pend;
   let j = j0;
   for (let i = 0; i < pend; i++) {
-    fresh[i] = w.ring[j]!;
+    fresh[i] = s[ringAt + j]!;
     j = j + 1 === cap ? 0 : j + 1;
   }
   // a batch is a few dozen values: insertion sort beats the native sort's set-up by far
   insertionSort(fresh, pend);
   j = j0;
   for (let i = 0; i < pend; i++) {
-    w.ring[j] = fresh[i]!;
+    s[ringAt + j] = fresh[i]!;
     j = j + 1 === cap ? 0 : j + 1;
   }
-  const gone = w.gone;
   const ng = w.ng;
+  if (gone.length < ng) gone = new Float32Array(ng);
+  for (let i = 0; i < ng; i++) gone[i] = s[w.goneAt + i]!;
   insertionSort(gone, ng);
-  const s = w.sorted;
   let out = spares.get(cap);
   if (!out) {
     out = new Float32Array(cap + 1);
@@ -204,7 +221,8 @@ export function lwRefresh(w: LazyWindow): void {
   }
   while (a < pend) out[o++] = fresh[a++]!;
   out[o] = Number.POSITIVE_INFINITY;
-  // the window keeps its own array (it lives in its owner's arena): one native copy back
+  // the window keeps its own array (it lives in its owner's arena): one native copy back, of the
+  // sorted copy's part only
   s.set(out);
   w.sn = o;
   w.pend = 0;
@@ -214,8 +232,12 @@ export function lwRefresh(w: LazyWindow): void {
 
 function reindex(w: LazyWindow): void {
   const s = w.sorted;
-  const index = w.index;
-  for (let k = 0, i = 0; i < w.sn; k++, i += INDEX_STEP) index[k] = s[i]!;
+  for (let k = w.indexAt, i = 0; i < w.sn; k++, i += INDEX_STEP) s[k] = s[i]!;
+}
+
+/** The ring's offsets from `ref` (a view, in arrival order up to the order within a batch). */
+export function lwRing(w: LazyWindow): Float32Array {
+  return w.sorted.subarray(w.ringAt, w.ringAt + w.n);
 }
 
 /**
@@ -225,7 +247,7 @@ function reindex(w: LazyWindow): void {
 export function lwLowerBound(w: LazyWindow, x: number): number {
   const sn = w.sn;
   // c index entries are below x: the answer is past sorted[(c − 1) × STEP] and at most sorted[c × STEP]
-  const c = lowerBoundIn(w.index, 0, Math.ceil(sn / INDEX_STEP), x);
+  const c = lowerBoundIn(w.sorted, w.indexAt, w.indexAt + Math.ceil(sn / INDEX_STEP), x) - w.indexAt;
   if (c === 0) return 0;
   return lowerBoundIn(w.sorted, (c - 1) * INDEX_STEP + 1, Math.min(c * INDEX_STEP, sn), x);
 }

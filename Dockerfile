@@ -25,5 +25,5 @@ USER node
 EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.VIGIL_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "/app/bin/vigil.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/bin/vigil.js"]
 CMD ["run"]

@@ -36,9 +36,11 @@ const series = Array.from({ length: REGIONS }, (_, r) => ({ key: `region=r${r}`,
 /** The scale bench's data shape: a daily sine per measure plus noise, on the bucket grid. */
 async function grid(metrics: readonly MetricConfig[], w: { from: number; to: number }): Promise<GroupGrid> {
   const buckets = Math.ceil((w.to - w.from) / MIN5);
-  const values = metrics.map((m) => {
+  // one array for every metric's values, as the grid decoder allocates them (bucket-grid.ts)
+  const all = new Float64Array(metrics.length * REGIONS * buckets);
+  const values = metrics.map((m, mi) => {
     const i = Number(m.name.slice(1)); // m00042: measure 42's shape, as in the scale bench's tables
-    const a = new Float64Array(REGIONS * buckets);
+    const a = all.subarray(mi * REGIONS * buckets, (mi + 1) * REGIONS * buckets);
     for (let r = 0; r < REGIONS; r++) {
       for (let b = 0; b < buckets; b++) a[r * buckets + b] = 100 + ((i % 7) + 1) * Math.sin((w.from / MIN5 + b) / 45.8 + i) + Math.random() * 3;
     }

@@ -149,7 +149,10 @@ export interface SortedWindow {
 }
 
 export function sortedWindow(cap: number): SortedWindow {
-  return { cap, n: 0, head: 0, ring: new Float64Array(cap), sorted: new Float64Array(cap), nanSeen: false };
+  // the ring and its sorted copy side by side in one buffer: one backing store per window, and the
+  // two arrays a step touches are next to each other
+  const buf = new ArrayBuffer(16 * cap);
+  return { cap, n: 0, head: 0, ring: new Float64Array(buf, 0, cap), sorted: new Float64Array(buf, 8 * cap, cap), nanSeen: false };
 }
 
 /** A sorted array of doubles, or of float32 offsets (the ensemble's compact windows). */

@@ -41,7 +41,7 @@ import {
   seasonalStepInto,
   slotLabel,
 } from "./seasonal-profile.js";
-import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
+import { LAZY_WINDOW_MAX, type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
 import { isValue, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { durationParam, granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
@@ -84,7 +84,7 @@ function histBlocks(history: number): number {
 }
 
 const params = z.object({
-  window: z.number().int().min(10).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
+  window: z.number().int().min(10).max(LAZY_WINDOW_MAX).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
   history: z
     .number()
     .int()

@@ -291,14 +291,24 @@ function median(xs: number[]): number {
 }
 
 /**
- * The node flags the Docker image runs the daemon with (the options between `node` and the script
- * in its ENTRYPOINT): the children measure vigil as it is deployed.
+ * How the Docker image runs the daemon: the node flags of its ENTRYPOINT (the options between
+ * `node` and the script) and the C allocator's settings among the runtime stage's ENV (`MALLOC_*`).
+ * The children run with both, so they measure vigil as it is deployed.
  */
-export function daemonNodeFlags(repo: string): string[] {
-  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(repo, "Dockerfile"), "utf8"));
+export function daemonRuntime(repo: string): { flags: string[]; env: Record<string, string> } {
+  const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
   if (!m) throw new Error("Dockerfile: no ENTRYPOINT in exec form");
   const argv = JSON.parse(m[1]!) as string[];
-  return argv.slice(1).filter((a) => a.startsWith("--"));
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const env: Record<string, string> = {};
+  for (const line of runtime.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const kv of line[1]!.trim().split(/\s+/)) {
+      const [k, v] = kv.split("=");
+      if (k?.startsWith("MALLOC_") && v !== undefined) env[k] = v;
+    }
+  }
+  return { flags: argv.slice(1).filter((a) => a.startsWith("--")), env };
 }
 
 function runChild(spec: RunSpec): Promise<RunResult> {
@@ -309,9 +319,10 @@ function runChild(spec: RunSpec): Promise<RunResult> {
     const repo = join(dirname(here), here.endsWith(".ts") ? ".." : "../..");
     const compiled = join(repo, "dist", "bench", "scale.js");
     const entry = here.endsWith(".ts") && existsSync(compiled) ? [compiled] : here.endsWith(".ts") ? ["--import", "tsx", here] : [here];
-    const flags = daemonNodeFlags(repo);
+    const { flags, env } = daemonRuntime(repo);
     const p = spawn(process.execPath, ["--expose-gc", ...flags, ...entry, "--child", JSON.stringify(spec)], {
       stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env },
     });
     let out = "";
     p.stdout.on("data", (c: Buffer) => {
@@ -372,8 +383,9 @@ export async function benchScale(): Promise<void> {
       `scale bench — PostgreSQL (${u.host}), 5-minute buckets, ${PER_TABLE} metrics per table × ${REGIONS} split values; ` +
         `${tables} tables, ${((tables * PER_TABLE * REGIONS * days * DAY) / MIN5 / 1e6).toFixed(0)} M values (+14 days on table 0) loaded in ${loadS.toFixed(0)} s`,
     );
-    const flags = daemonNodeFlags(join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith(".ts") ? ".." : "../.."));
-    console.log(`  each run in a process of its own, with the Docker image's node flags (${flags.length > 0 ? flags.join(" ") : "none"})`);
+    const run = daemonRuntime(join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith(".ts") ? ".." : "../.."));
+    const settings = [...run.flags, ...Object.entries(run.env).map(([k, v]) => `${k}=${v}`)];
+    console.log(`  each run in a process of its own, as the Docker image runs the daemon (${settings.length > 0 ? settings.join(" ") : "no flags"})`);
     const fmt = (r: RunResult) =>
       `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");

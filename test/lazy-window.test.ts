@@ -39,6 +39,21 @@ describe("lazy window (float32 offsets from a reference level)", () => {
     );
   });
 
+  it("keeps exactly the last `cap` values across the wrap of its 16-bit push stamps", () => {
+    // increasing values: sorting a batch does not reorder them, so the window is exactly the last `cap`
+    const cap = 100;
+    const w = lazyWindow(cap, false);
+    for (let i = 0; i < 140_000; i++) {
+      lwPush(w, i);
+      if (lwDue(w)) lwRefresh(w);
+      if (i % 9_973 === 0 || (i > 65_400 && i < 65_700)) {
+        lwRefresh(w);
+        const want = Array.from({ length: Math.min(cap, i + 1) }, (_, k) => i + 1 - Math.min(cap, i + 1) + k);
+        expect(Array.from(w.sorted.subarray(0, w.sn))).toEqual(want);
+      }
+    }
+  });
+
   it("the indexed lower bound is the lower bound of the sorted copy, duplicates and re-centring included", () => {
     fc.assert(
       fc.property(

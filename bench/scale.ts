@@ -9,7 +9,9 @@
  *
  * Every configuration runs in its own child process, so that resident memory is its own. Prints:
  * cold start, steady-state tick vs the bare SQL that fetches the new buckets (the grouped scans
- * vigil issues, run one after another through the same driver), resident memory, per-series cost
+ * vigil issues, run one after another through the same driver), resident memory (after the ticks
+ * with a forced full GC; for the 10,000-series runs also after 30 s idle, as between two ticks, when
+ * V8 has shrunk its heap; and the peak, which is the history load's), per-series cost
  * at several sizes, tick time with 7 vs 28 days of history, and alert latency to a local webhook.
  *
  * What a tick overlaps: it issues the next group's scan while it judges the current group's
@@ -45,6 +47,8 @@ import { StateStore } from "../src/store/state-store.js";
 import { CHEAP_DETECTOR, DAY, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 const START = Date.UTC(2026, 0, 1);
+/** Seconds a run stays idle before its "between ticks" memory is read (V8's memory reducer acts after some 10-20 s). */
+const IDLE_S = 30;
 
 interface RunSpec {
   url: string;
@@ -54,6 +58,8 @@ interface RunSpec {
   days: number;
   ticks: number;
   latency?: boolean;
+  /** Also measure resident memory after the process has been idle, as between two ticks. */
+  idle?: boolean;
   ungrouped?: boolean;
 }
 
@@ -68,6 +74,10 @@ interface RunResult {
   cpuMs: number;
   rssMb: number;
   heapMb: number;
+  /** Peak resident memory of the process (the history load's, as a rule). */
+  peakMb: number;
+  /** Resident memory after IDLE_S seconds without work (V8's memory reducer has compacted the heap by then). */
+  idleRssMb?: number;
   ungroupedSqlMs?: number;
   latency?: { insertToHookMs: number; tickMs: number; afterTickMs: number };
 }
@@ -264,6 +274,13 @@ async function child(spec: RunSpec): Promise<RunResult> {
   rss("after the steady ticks");
   profiler?.disconnect();
   const mem = process.memoryUsage();
+  let idleRssMb: number | undefined;
+  if (spec.idle) {
+    // a daemon spends most of its time between ticks; V8 shrinks its heap once allocation stops
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    idleRssMb = process.memoryUsage().rss / 1e6;
+  }
+  const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? Number.NaN) / 1000;
   await daemon?.stop(1000);
   server.closeAllConnections();
   server.close();
@@ -280,6 +297,8 @@ async function child(spec: RunSpec): Promise<RunResult> {
     cpuMs: median(cpuMs),
     rssMb: mem.rss / 1e6,
     heapMb: (mem.heapUsed + mem.arrayBuffers) / 1e6,
+    peakMb,
+    ...(idleRssMb === undefined ? {} : { idleRssMb }),
     ...(ungroupedSqlMs === undefined ? {} : { ungroupedSqlMs }),
     ...(latency ? { latency } : {}),
   };
@@ -387,14 +406,14 @@ export async function benchScale(): Promise<void> {
     const settings = [...run.flags, ...Object.entries(run.env).map(([k, v]) => `${k}=${v}`)];
     console.log(`  each run in a process of its own, as the Docker image runs the daemon (${settings.length > 0 ? settings.join(" ") : "no flags"})`);
     const fmt = (r: RunResult) =>
-      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB (heap+buffers ${r.heapMb.toFixed(0)} MB)`;
+      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB${r.idleRssMb === undefined ? "" : `, ${r.idleRssMb.toFixed(0)} MB between ticks`} (heap+buffers ${r.heapMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");
     console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
-    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000 }).then((r) => (last = r)))}`);
+    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
     if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
     if (ensembleSeries > 0) {
       console.log("  default detector (ensemble):");
-      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks }))}`);
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true }))}`);
     }
     if (historyDays.length > 0) console.log("  history length (1,000 series, cheap detector):");
     for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks }))}`);

@@ -23,7 +23,7 @@
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { insertionSort, isValue, ZERO } from "./stats.js";
-import { observeSpacing, type SpacingState, spacingState } from "./time.js";
+import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;

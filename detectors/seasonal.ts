@@ -28,7 +28,9 @@ import {
   swMedian,
   swPush,
 } from "./stats.js";
-import { durationMs, granularityParam, observeSpacing, type SpacingState, spacingState } from "./time.js";
+import { durationMs } from "../src/duration.js";
+import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
+import { granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 import { parseDuration } from "../src/duration.js";
 

@@ -9,7 +9,8 @@
  */
 import { z } from "zod";
 import { isValue } from "./stats.js";
-import { granularityParam, observeSpacing, type SpacingState, spacingState } from "./time.js";
+import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
+import { granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
 const WEEK_MS = 604_800_000;

@@ -39,3 +39,10 @@ export function formatDuration(ms: number): string {
   }
   return parts.length ? parts.join("") : `${rest}ms`;
 }
+
+/** Milliseconds of a validated duration parameter. */
+export function durationMs(x: string | number): number {
+  const ms = parseDuration(x);
+  if (ms === null) throw new Error(`not a duration: ${String(x)}`);
+  return ms;
+}

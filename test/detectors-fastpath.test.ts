@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ensemble, ensembleColumns } from "../detectors/ensemble.js";
+import { ensemble } from "../detectors/ensemble.js";
+import { ensembleColumns } from "../detectors/ensemble-core.js";
 import {
   forgetPhase,
   profileSummary,

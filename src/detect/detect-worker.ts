@@ -4,7 +4,7 @@
  * (transferred), out `{ score, flag }` (transferred) or `{ error }`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { getDetector } from "../../detectors/registry.js";
+import type { AnyDetector } from "../../detectors/registry.js";
 import { judgeColumns } from "./judge-columns.js";
 
 export interface DetectJob {
@@ -24,7 +24,12 @@ export interface DetectWorkerData {
 const port = parentPort;
 if (port !== null) {
   const { type, params } = workerData as DetectWorkerData;
-  const detector = getDetector(type);
+  // the default ensemble loads its step code alone (the parameters were parsed on the main thread):
+  // the registry would load every detector's schema, and the schema library, first (~50 ms)
+  const detector: Pick<AnyDetector, "init" | "step" | "columns"> | undefined =
+    type === "ensemble"
+      ? ((await import("../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)
+      : (await import("../../detectors/registry.js")).getDetector(type);
   if (detector === undefined) throw new Error(`unknown detector ${type}`);
   const state = detector.init(params);
   port.on("message", (job: DetectJob) => {

@@ -14,7 +14,7 @@ const POINT: Point = { t: 0, v: null };
  * the others go point by point.
  */
 export function judgeColumns(
-  detector: AnyDetector,
+  detector: Pick<AnyDetector, "step" | "columns">,
   state: unknown,
   params: unknown,
   t: Float64Array,

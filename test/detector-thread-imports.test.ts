@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/** Packages a module loads at run time, following its relative imports (type-only imports are erased). */
+function runtimePackages(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"([^"]+)";/gms)) {
+      if (m[1]) continue;
+      const spec = m[2]!;
+      if (spec.startsWith(".")) visit(resolve(dirname(file), spec.replace(/\.js$/, ".ts")));
+      else packages.add(spec);
+    }
+  };
+  visit(entry);
+  return packages;
+}
+
+describe("the detector thread of vigil detect", () => {
+  it("loads the ensemble's step code without the schema library", () => {
+    const packages = runtimePackages(join(import.meta.dirname, "..", "detectors", "ensemble-core.ts"));
+    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+  });
+
+  it("the check sees the schema library where it is loaded", () => {
+    expect(runtimePackages(join(import.meta.dirname, "..", "detectors", "ensemble.ts")).has("zod")).toBe(true);
+  });
+});

@@ -68,7 +68,7 @@ function indexSize(cap: number): number {
 /** Reserve a window of `cap` values in an arena plan (see `lazyWindow`). */
 export function planLazyWindow(plan: ArenaPlan, cap: number, batch = BATCH): void {
   plan.f32 += cap + 1 + indexSize(cap) + batch;
-  plan.u16 += cap + 1;
+  plan.u16 += cap;
 }
 
 /**
@@ -88,7 +88,7 @@ export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch 
     n: 0,
     sorted,
     sn: 0,
-    stamps: a.u16(cap + 1),
+    stamps: a.u16(cap),
     indexAt,
     pendAt,
     pend: 0,
@@ -158,7 +158,7 @@ export function lwRefresh(w: LazyWindow): void {
   insertionSort(fresh, pend);
   let spare = spares.get(cap);
   if (!spare) {
-    spare = { values: new Float32Array(cap + 1), stamps: new Uint16Array(cap + 1) };
+    spare = { values: new Float32Array(cap + 1), stamps: new Uint16Array(cap) };
     spares.set(cap, spare);
   }
   const out = spare.values;

@@ -60,6 +60,11 @@ interface RunSpec {
   latency?: boolean;
   /** Also measure resident memory after the process has been idle, as between two ticks. */
   idle?: boolean;
+  /**
+   * Tick through the whole daemon (chat SDKs, chart renderer, dispatcher and outbox loaded, its state
+   * in the `vigil` schema) rather than the engine alone: what a deployment holds in memory.
+   */
+  daemon?: boolean;
   ungrouped?: boolean;
 }
 
@@ -138,8 +143,8 @@ async function child(spec: RunSpec): Promise<RunResult> {
   let evaluate: () => Promise<unknown>;
   let drain: () => Promise<unknown> = async () => {};
   let daemon: Daemon | null = null;
-  if (spec.latency) {
-    // imported only here: the daemon pulls in chat SDKs and the chart renderer, which the other runs do not need
+  if (spec.latency || spec.daemon) {
+    // imported only here: the daemon pulls in chat SDKs and the chart renderer, which the engine runs do not need
     const { Daemon } = await import("../src/daemon.js");
     daemon = await Daemon.create({ configPath: "scale-bench", config, metricsDb: db, stateDb: db, http: false, watch: false, clock, log: silentLogger() });
     const d = daemon;
@@ -284,7 +289,8 @@ async function child(spec: RunSpec): Promise<RunResult> {
   await daemon?.stop(1000);
   server.closeAllConnections();
   server.close();
-  if (!spec.latency) await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+  // the next run starts from no alert state (an alert still open would not be notified again)
+  await db.exec(`DROP SCHEMA ${daemon ? "vigil" : schema} CASCADE`);
   await db.close();
   const { url: _url, ...rest } = spec;
   return {
@@ -412,16 +418,18 @@ export async function benchScale(): Promise<void> {
     for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
     if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
     if (ensembleSeries > 0) {
-      console.log("  default detector (ensemble):");
+      console.log("  default detector (ensemble): the engine alone, then the whole daemon (chat SDKs, dispatcher, outbox, state store):");
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true }))}`);
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true, daemon: true }))}`);
     }
     if (historyDays.length > 0) console.log("  history length (1,000 series, cheap detector):");
     for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks }))}`);
     if (process.env.SCALE_LATENCY === "0") return;
-    const lat = await runChild({ url, series: 10000, detector: "cheap", days, ticks: 2, latency: true });
+    const lat = await runChild({ url, series: 10000, detector: "cheap", days, ticks: 2, latency: true, idle: true });
     console.log(
       `  alert latency (10,000 series, cheap detector, daemon tick + outbox + webhook): insert → webhook ${lat.latency!.insertToHookMs.toFixed(0)} ms; ` +
-        `the tick ${lat.latency!.tickMs.toFixed(0)} ms, webhook ${lat.latency!.afterTickMs.toFixed(0)} ms after it`,
+        `the tick ${lat.latency!.tickMs.toFixed(0)} ms, webhook ${lat.latency!.afterTickMs.toFixed(0)} ms after it; ` +
+        `the daemon's RSS ${lat.rssMb.toFixed(0)} MB, ${lat.idleRssMb!.toFixed(0)} MB between ticks, peak ${lat.peakMb.toFixed(0)} MB`,
     );
   } finally {
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

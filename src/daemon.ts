@@ -18,7 +18,6 @@ import { Dispatcher } from "./delivery/dispatcher.js";
 import { buildDigest } from "./digest/build-digest.js";
 import { Engine, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
-import { evaluateExperiments } from "./experiments/evaluate.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { createLogger, errorText, type Logger, scrubSecrets } from "./log.js";
@@ -27,6 +26,12 @@ import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import { migrate } from "./store/migrations.js";
 import { StateStore } from "./store/state-store.js";
+
+/**
+ * The experiments' evaluation loads on first use: its statistics library is a few hundred small
+ * modules (about 15 MB resident), which a deployment without experiments never needs.
+ */
+const experimentsModule = () => import("./experiments/evaluate.js");
 
 export interface DaemonOptions {
   configPath: string;
@@ -277,8 +282,15 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       store: this.store,
       clock: this.clock,
       log: this.log,
-      experiments: () =>
-        evaluateExperiments({ db: this.metricsDb, store: this.store, clock: this.clock, log: this.log, config: this.config, dryRun: true }),
+      experiments: async () =>
+        (await experimentsModule()).evaluateExperiments({
+          db: this.metricsDb,
+          store: this.store,
+          clock: this.clock,
+          log: this.log,
+          config: this.config,
+          dryRun: true,
+        }),
     });
     const channels = (opts.channel ? [opts.channel] : entry.notify).filter((c) => c in this.config.channels);
     const base = opts.key ? `${opts.key}:${digest.day}` : `digest-now:${this.clock.now()}`;
@@ -305,6 +317,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   checkExperiments(names?: readonly string[]): Promise<string[]> {
     if (this.config.experiments.length === 0) return Promise.resolve([]);
     return this.enqueue(async () => {
+      const { evaluateExperiments } = await experimentsModule();
       const reports = await evaluateExperiments({
         db: this.metricsDb,
         store: this.store,

@@ -12,8 +12,7 @@ import type { VigilConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
 import { scrubSecrets } from "../log.js";
 import type { StateStore } from "../store/state-store.js";
-import { startSlackBot } from "./slack-bot.js";
-import { type RunningBot, startTelegramBot } from "./telegram-bot.js";
+import type { RunningBot } from "./telegram-bot.js";
 
 export interface ChatBotDeps {
   config: () => VigilConfig;
@@ -34,6 +33,8 @@ export async function startChatBots(deps: ChatBotDeps): Promise<{ stop(): Promis
   const base = { config: deps.config, actions: deps.actions, store: deps.store, clock: deps.clock, log: deps.log, ...(deps.digest ? { digest: deps.digest } : {}), ...(deps.kick ? { kick: deps.kick } : {}) };
   if (config.telegram?.token && types.has("telegram")) {
     try {
+      // each SDK loads only when its bot runs (about 10 MB resident apiece)
+      const { startTelegramBot } = await import("./telegram-bot.js");
       running.push({ name: "telegram", bot: await startTelegramBot(base) });
     } catch (err) {
       deps.log.error({ err: scrubSecrets(String(err)) }, "telegram bot did not start");
@@ -41,6 +42,7 @@ export async function startChatBots(deps: ChatBotDeps): Promise<{ stop(): Promis
   }
   if (config.slack?.token && config.slack.app_token && types.has("slack")) {
     try {
+      const { startSlackBot } = await import("./slack-bot.js");
       running.push({ name: "slack", bot: await startSlackBot(base) });
     } catch (err) {
       deps.log.error({ err: scrubSecrets(String(err)) }, "slack bot did not start");

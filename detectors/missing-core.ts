@@ -15,7 +15,6 @@ export interface MissingParams {
   granularity_ms?: number | undefined;
 }
 
-
 export interface MissingState {
   afterMs: number;
   spacing: SpacingState;
@@ -54,8 +53,6 @@ function flagged(reason: string, expected: number | null, silentMs: number, afte
     reason,
   };
 }
-
-
 
 /** `missing.step` on a bare time and value (NaN = no value): no point object per call. */
 export function missingStep(s: MissingState, t: number, v: number, p: MissingParams): Verdict {

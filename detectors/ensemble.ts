@@ -7,7 +7,7 @@ import { z } from "zod";
 import { type EnsembleParams, type EnsembleState, ensembleCore } from "./ensemble-core.js";
 import { LAZY_WINDOW_MAX } from "./lazy-window.js";
 import { durationParam, granularityParam } from "./time.js";
-import type { DetectorDefinition } from "./types.js";
+import type { DetectorDefinition, SameParams } from "./types.js";
 
 const params = z.object({
   window: z.number().int().min(10).max(LAZY_WINDOW_MAX).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
@@ -34,8 +34,7 @@ const params = z.object({
   granularity_ms: granularityParam,
 });
 
-// the step code's EnsembleParams is exactly what the schema yields
-const schemaYields: z.infer<typeof params> extends EnsembleParams ? (EnsembleParams extends z.infer<typeof params> ? true : never) : never = true;
+const schemaYields: SameParams<z.infer<typeof params>, EnsembleParams> = true;
 void schemaYields;
 
 export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = { ...ensembleCore, params };

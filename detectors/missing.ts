@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
 import { durationParam, granularityParam } from "./time.js";
-import type { DetectorDefinition, Point, Verdict } from "./types.js";
+import type { DetectorDefinition, Point, SameParams, Verdict } from "./types.js";
 
 const params = z.object({
   after: durationParam("Alert once data has been missing (or stale) for longer than this.", "1h"),
@@ -16,8 +16,7 @@ const params = z.object({
   granularity_ms: granularityParam,
 });
 
-// the step code's MissingParams is exactly what the schema yields
-const schemaYields: z.infer<typeof params> extends MissingParams ? (MissingParams extends z.infer<typeof params> ? true : never) : never = true;
+const schemaYields: SameParams<z.infer<typeof params>, MissingParams> = true;
 void schemaYields;
 
 export const missing: DetectorDefinition<MissingParams, MissingState> = {

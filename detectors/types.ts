@@ -76,3 +76,11 @@ export function runBatch<P, S>(def: DetectorDefinition<P, S>, params: P, points:
   for (let i = 0; i < points.length; i++) out[i] = def.step(state, points[i]!, params);
   return out;
 }
+
+/**
+ * `true` when a schema's output and a step code's parameter type are the same type, `never`
+ * otherwise: `const check: SameParams<z.infer<typeof params>, P> = true` fails to compile when a
+ * parameter is added to one and not the other (step code kept apart from its schema, so that the
+ * detector thread of `vigil detect` loads no schema library).
+ */
+export type SameParams<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

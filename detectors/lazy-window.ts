@@ -203,9 +203,10 @@ export function lwRefresh(w: LazyWindow): void {
     os[o++] = (base + a) & STAMP_MASK;
   }
   out[o] = Number.POSITIVE_INFINITY;
-  // the window keeps its own arrays (they live in its owner's arena): native copies back
-  s.set(out.subarray(0, o + 1));
-  st.set(os.subarray(0, o));
+  // the window keeps its own arrays (they live in its owner's arena): native copies back, of the
+  // whole spares (what lies past the sentinel is never read), so a refresh allocates no views
+  s.set(out);
+  st.set(os);
   w.sn = o;
   w.pend = 0;
   w.stamp = end;

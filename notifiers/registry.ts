@@ -1,16 +1,48 @@
 /** One list of channel types; building the notifiers fails at boot on an unknown type. */
 import type { ChannelConfig } from "../src/config/types.js";
+import { errorText } from "../src/log.js";
+import { type ChatType, checkChatChannel } from "./chat-channel.js";
 import { createConsoleNotifier } from "./console.js";
-import type { Notifier, NotifierDeps, NotifierFactory } from "./notifier.js";
-import { createSlackNotifier } from "./slack.js";
-import { createTelegramNotifier } from "./telegram.js";
+import { DeliveryError, type Notifier, type NotifierDeps, type NotifierFactory } from "./notifier.js";
 import { createWebhookNotifier } from "./webhook.js";
+
+/**
+ * A chat channel whose notifier (its SDK and the chart renderer, about 14 MB resident) is loaded on
+ * its first send: a daemon with no Telegram or Slack channel never holds them, and one with such a
+ * channel only once it has something to say. What the channel needs from the config is checked at
+ * once, so that a channel that cannot work still fails at boot.
+ */
+function onFirstSend(type: ChatType, load: () => Promise<NotifierFactory>): NotifierFactory {
+  return (channel: string, config: ChannelConfig, deps: NotifierDeps): Notifier => {
+    checkChatChannel(type, channel, config, deps);
+    let real: Promise<Notifier> | null = null;
+    const notifier = async (): Promise<Notifier> => {
+      real ??= load().then((create) => create(channel, config, deps));
+      try {
+        return await real;
+      } catch (err) {
+        real = null;
+        // the outbox keeps the delivery and retries it
+        throw new DeliveryError(`${type} ${channel}: cannot load the ${type} client: ${errorText(err)}`);
+      }
+    };
+    return {
+      channel,
+      type,
+      send: async (n, ctx) => (await notifier()).send(n, ctx),
+      close: async () => {
+        const loaded = await real?.catch(() => null);
+        await loaded?.close?.();
+      },
+    };
+  };
+}
 
 const FACTORIES: Partial<Record<ChannelConfig["type"], NotifierFactory>> = {
   console: createConsoleNotifier,
   webhook: createWebhookNotifier,
-  telegram: (channel, config, deps) => createTelegramNotifier(channel, config, deps),
-  slack: (channel, config, deps) => createSlackNotifier(channel, config, deps),
+  telegram: onFirstSend("telegram", async () => (await import("./telegram.js")).createTelegramNotifier),
+  slack: onFirstSend("slack", async () => (await import("./slack.js")).createSlackNotifier),
 };
 
 /** Register a factory (telegram, slack and test doubles plug in here); duplicates are a bug. */

@@ -11,6 +11,7 @@ import type { ChannelConfig } from "../src/config/types.js";
 import { seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, Notification } from "../src/delivery/notification.js";
 import { type ChatPacer, SLACK_CHANNEL_RATE, sharedPacer } from "./chat-pacer.js";
+import { checkChatChannel } from "./chat-channel.js";
 import { alertMessage, type ChatMessage, followUpMessage, groupMessage, stateLine } from "./chat-message.js";
 import { digestPanels } from "./digest-panels.js";
 import type { Notifier, NotifierDeps, SendContext, SendResult } from "./notifier.js";
@@ -40,9 +41,8 @@ export function isSlackRef(v: unknown): v is SlackRef {
 const ROOT_GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 
 export function createSlackNotifier(channel: string, config: ChannelConfig, deps: NotifierDeps, opts: SlackNotifierOptions = {}): Notifier {
-  if (config.type !== "slack") throw new Error(`channel '${channel}' is not a slack channel`);
+  checkChatChannel("slack", channel, config, deps, opts.client !== undefined);
   const sl = deps.config.slack;
-  if (!opts.client && !sl?.token) throw new Error(`channel '${channel}': slack channels need slack.token in the config`);
   const client = opts.client ?? slackWebClient(sl!.token, sl?.api_url || undefined, deps.log, opts.timeoutMs);
   const target = config.channel;
   const pacer = opts.pacer ?? sharedPacer(`slack:${target}`, SLACK_CHANNEL_RATE);

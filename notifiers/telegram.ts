@@ -12,6 +12,7 @@ import { renderSmallMultiples } from "../src/charts/small-multiples.js";
 import { seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, GroupNotification, Notification, TextNotification } from "../src/delivery/notification.js";
 import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "./chat-pacer.js";
+import { checkChatChannel } from "./chat-channel.js";
 import { alertMessage, type ChatMessage, followUpMessage, groupMessage } from "./chat-message.js";
 import { digestPanels } from "./digest-panels.js";
 import { DeliveryError, type Notifier, type NotifierDeps, type SendContext, type SendResult } from "./notifier.js";
@@ -71,9 +72,8 @@ const NOT_MODIFIED = /message is not modified/i;
 const GONE = /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i;
 
 export function createTelegramNotifier(channel: string, config: ChannelConfig, deps: NotifierDeps, opts: TelegramNotifierOptions = {}): Notifier {
-  if (config.type !== "telegram") throw new Error(`channel '${channel}' is not a telegram channel`);
+  checkChatChannel("telegram", channel, config, deps, opts.api !== undefined);
   const tg = deps.config.telegram;
-  if (!opts.api && !tg?.token) throw new Error(`channel '${channel}': telegram channels need telegram.token in the config`);
   const api = opts.api ?? telegramApi(tg!.token, tg?.api_url || undefined, opts.timeoutMs);
   const chatId = config.chat_id;
   const pacer = opts.pacer ?? sharedPacer(`telegram:${chatId}`, chatId.startsWith("-") ? TELEGRAM_GROUP_RATE : TELEGRAM_CHAT_RATE);

@@ -33,14 +33,16 @@ describe("the detector thread of vigil detect", () => {
 });
 
 describe("the daemon at start", () => {
-  it("does not load the experiments' statistics library or the chat bots' SDKs until they are used", () => {
+  it("does not load the experiments' statistics library, the chat SDKs or the chart renderer until they are used", () => {
     const packages = [...runtimePackages(join(import.meta.dirname, "..", "src", "daemon.ts"))];
     expect(packages.filter((p) => p.startsWith("@stdlib/"))).toEqual([]);
     expect([...runtimePackages(join(import.meta.dirname, "..", "src", "experiments", "evaluate.ts"))].some((p) => p.startsWith("@stdlib/"))).toBe(true);
-    // the bots' own modules are imported on first use (the notifiers still load their SDKs)
-    const bots = runtimePackages(join(import.meta.dirname, "..", "src", "bot", "start-chat-bots.ts"));
-    expect([...bots].filter((p) => p.startsWith("@slack/") || p === "node-telegram-bot-api")).toEqual([]);
+    // neither the bots nor the chat notifiers (which also render charts) are loaded at start
+    const lazy = (p: string) => p.startsWith("@slack/") || p === "node-telegram-bot-api" || p === "@resvg/resvg-js";
+    expect(packages.filter(lazy)).toEqual([]);
     // and the check sees them where they are loaded
     expect(runtimePackages(join(import.meta.dirname, "..", "src", "bot", "slack-bot.ts")).has("@slack/web-api")).toBe(true);
+    const telegram = runtimePackages(join(import.meta.dirname, "..", "notifiers", "telegram.ts"));
+    expect(telegram.has("node-telegram-bot-api") && telegram.has("@resvg/resvg-js")).toBe(true);
   });
 });

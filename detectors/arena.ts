@@ -1,10 +1,13 @@
 /**
- * One buffer per detector state, carved into typed views. A daemon keeps thousands of states, and
- * each separate backing store costs a few hundred bytes of bookkeeping (native and heap), as much
- * as a small array's data; one buffer per state also keeps a series' numbers together in memory.
+ * One buffer per detector state, with one view per element type. A daemon keeps thousands of
+ * states: each separate backing store costs a few hundred bytes of bookkeeping (native and heap),
+ * as much as a small array's data, and each typed-array view is a ~100-byte object that a point
+ * reads (a cache line) before it reaches its numbers. So the parts of a state (windows, profiles,
+ * small arrays) do not get views of their own: they reserve runs of the shared views and keep
+ * their offsets. One buffer per state also keeps a series' numbers together in memory.
  *
- * Sizes are planned first (`ArenaPlan`), then carved in the same order: 8-byte views from the
- * start of the buffer, then 4-, 2- and 1-byte ones, so every view is aligned.
+ * Sizes are planned first (`ArenaPlan`), then reserved in the same order: the 8-byte region from
+ * the start of the buffer, then the 4-, 2- and 1-byte ones, so every view is aligned.
  */
 
 export interface ArenaPlan {
@@ -18,53 +21,38 @@ export function arenaPlan(): ArenaPlan {
   return { f64: 0, f32: 0, u16: 0, u8: 0 };
 }
 
+// a region nothing was planned in has no view of its own
+const NO_F64 = new Float64Array(0);
+const NO_F32 = new Float32Array(0);
+const NO_U16 = new Uint16Array(0);
+const NO_U8 = new Uint8Array(0);
+
 export class Arena {
-  private readonly buf: ArrayBuffer;
-  private at64: number;
-  private at32: number;
-  private at16: number;
-  private at8: number;
-  /** Where each region ends: the next one's start. */
-  private readonly end64: number;
-  private readonly end32: number;
-  private readonly end16: number;
-  private readonly end: number;
+  /** The whole 8-, 4-, 2- and 1-byte regions; parts index them from the offsets they reserved. */
+  readonly f64: Float64Array;
+  readonly f32: Float32Array;
+  readonly u16: Uint16Array;
+  readonly u8: Uint8Array;
+  /** Values reserved so far in each region. */
+  private readonly used: ArenaPlan = arenaPlan();
 
   constructor(plan: ArenaPlan) {
-    this.at64 = 0;
-    this.at32 = this.end64 = 8 * plan.f64;
-    this.at16 = this.end32 = this.at32 + 4 * plan.f32;
-    this.at8 = this.end16 = this.at16 + 2 * plan.u16;
-    this.end = this.at8 + plan.u8;
-    this.buf = new ArrayBuffer(this.end);
+    const at32 = 8 * plan.f64;
+    const at16 = at32 + 4 * plan.f32;
+    const at8 = at16 + 2 * plan.u16;
+    const buf = new ArrayBuffer(at8 + plan.u8);
+    this.f64 = plan.f64 > 0 ? new Float64Array(buf, 0, plan.f64) : NO_F64;
+    this.f32 = plan.f32 > 0 ? new Float32Array(buf, at32, plan.f32) : NO_F32;
+    this.u16 = plan.u16 > 0 ? new Uint16Array(buf, at16, plan.u16) : NO_U16;
+    this.u8 = plan.u8 > 0 ? new Uint8Array(buf, at8, plan.u8) : NO_U8;
   }
 
-  private take(at: number, bytes: number, limit: number): void {
-    if (at + bytes > limit) throw new Error("arena: more views carved than planned");
-  }
-  f64(n: number): Float64Array {
-    this.take(this.at64, 8 * n, this.end64);
-    const v = new Float64Array(this.buf, this.at64, n);
-    this.at64 += 8 * n;
-    return v;
-  }
-  f32(n: number): Float32Array {
-    this.take(this.at32, 4 * n, this.end32);
-    const v = new Float32Array(this.buf, this.at32, n);
-    this.at32 += 4 * n;
-    return v;
-  }
-  u16(n: number): Uint16Array {
-    this.take(this.at16, 2 * n, this.end16);
-    const v = new Uint16Array(this.buf, this.at16, n);
-    this.at16 += 2 * n;
-    return v;
-  }
-  u8(n: number): Uint8Array {
-    this.take(this.at8, n, this.end);
-    const v = new Uint8Array(this.buf, this.at8, n);
-    this.at8 += n;
-    return v;
+  /** Reserve `n` values of a region: their offset in that region's view (`f64`, `f32`...). */
+  at(region: keyof ArenaPlan, n: number): number {
+    const at = this.used[region];
+    if (at + n > this[region].length) throw new Error("arena: more reserved than planned");
+    this.used[region] = at + n;
+    return at;
   }
 }
 

@@ -147,9 +147,11 @@ export interface EnsembleState {
   n: number;
   /**
    * View history, in blocks of `histBlock(history)` rows: per block and view the maximum, ring of
-   * `histBlocks(history)` full blocks plus the current one (current maxima in `f`).
+   * `histBlocks(history)` full blocks plus the current one (current maxima in `f`). A run of the
+   * state's 4-byte view from `histAt` (the state's arrays share one view per element type).
    */
   histBlkMax: Float32Array;
+  histAt: number;
   blkRows: number;
   blkHead: number;
   blkN: number;
@@ -158,8 +160,10 @@ export interface EnsembleState {
   /**
    * Rows of the view history in which the seasonal view was active (non-zero): per block, in the
    * current block, and in all (the seasonal view may alert only after SEASONAL_MIN_ROWS of them).
+   * From `seasonAt` in the state's 1-byte view.
    */
   seasonBlkCnt: Uint8Array;
+  seasonAt: number;
   seasonCur: number;
   seasonN: number;
   cooldown: number;
@@ -220,7 +224,7 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   if (++s.blkRows === histBlock(H)) {
     // the block is full: it replaces the oldest one, and the maxima are rescanned (O(blocks))
     const nb = histBlocks(H);
-    const row = s.blkHead * NF;
+    const row = s.histAt + s.blkHead * NF;
     // views whose maximum may be leaving with the evicted block (stored rounded to float32)
     let rescan = 0;
     for (let k = 0; k < NF; k++) {
@@ -228,8 +232,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
       s.histBlkMax[row + k] = f[CUR_MAX + k]!;
       f[CUR_MAX + k] = 0;
     }
-    if (s.blkN === nb) s.seasonN -= s.seasonBlkCnt[s.blkHead]!;
-    s.seasonBlkCnt[s.blkHead] = s.seasonCur;
+    if (s.blkN === nb) s.seasonN -= s.seasonBlkCnt[s.seasonAt + s.blkHead]!;
+    s.seasonBlkCnt[s.seasonAt + s.blkHead] = s.seasonCur;
     s.seasonCur = 0;
     s.blkHead = s.blkHead + 1 === nb ? 0 : s.blkHead + 1;
     if (s.blkN < nb) s.blkN++;
@@ -237,7 +241,7 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
     for (let k = 0; rescan !== 0; k++, rescan >>= 1) {
       if ((rescan & 1) === 0) continue;
       let mx = 0;
-      for (let i = k; i < s.blkN * NF; i += NF) if (s.histBlkMax[i]! > mx) mx = s.histBlkMax[i]!;
+      for (let i = s.histAt + k, e = s.histAt + s.blkN * NF; i < e; i += NF) if (s.histBlkMax[i]! > mx) mx = s.histBlkMax[i]!;
       f[HIST_MAX + k] = mx;
     }
   }
@@ -250,7 +254,8 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
  */
 function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   const cap = FLOOR[k]! / p.novelty;
-  for (let i = k; i < s.histBlkMax.length; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
+  const end = s.histAt + histBlocks(p.history) * NF;
+  for (let i = s.histAt + k; i < end; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
   if (s.f[CUR_MAX + k]! > cap) s.f[CUR_MAX + k] = cap;
   if (s.f[HIST_MAX + k]! > cap) s.f[HIST_MAX + k] = cap;
 }
@@ -294,7 +299,8 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
   init: (p) => {
     const nb = histBlocks(p.history);
     const stepsCap = Math.max(10, Math.ceil(p.window / STEP_EVERY));
-    // every array of the state is a view of one buffer (arena.ts): one backing store per series
+    // every array of the state is a run of one buffer, read through its four views (arena.ts): one
+    // backing store and four view objects per series
     const plan = arenaPlan();
     plan.f64 += F_LEN;
     plan.f32 += nb * NF;
@@ -303,7 +309,9 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
     planLazyWindow(plan, stepsCap);
     planSeasonalProfile(plan, p.granularity_ms);
     const a = new Arena(plan);
-    const f = a.f64(F_LEN);
+    // the ensemble's numbers come first, so its constants (PREV, VIEWS...) index `f` as they are
+    if (a.at("f64", F_LEN) !== 0) throw new Error("ensemble: its numbers must start its arena");
+    const f = a.f64;
     f[PREV] = Number.NaN;
     f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT, SHADOW_AT + NF);
     f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT2, SHADOW_AT2 + NF);
@@ -312,8 +320,10 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       base: lazyWindow(p.window, true, a),
       steps: lazyWindow(stepsCap, false, a),
       n: 0,
-      histBlkMax: a.f32(nb * NF),
-      seasonBlkCnt: a.u8(nb),
+      histBlkMax: a.f32,
+      histAt: a.at("f32", nb * NF),
+      seasonBlkCnt: a.u8,
+      seasonAt: a.at("u8", nb),
       seasonCur: 0,
       seasonN: 0,
       blkRows: 0,
@@ -418,20 +428,21 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       lwRefresh(w);
       const sn = w.sn;
       // the window holds offsets from w.ref: the median is w.ref + mRel, spreads need no correction
-      const mRel = quantileSorted(w.sorted, sn, 0.5);
+      const wa = w.at;
+      const mRel = quantileSorted(w.sorted, sn, 0.5, wa);
       const m0 = w.ref + mRel;
       // floors keep the scale meaningful when most of the window is one constant value
-      const spread = quantileSorted(w.sorted, sn, 0.95) - quantileSorted(w.sorted, sn, 0.05);
-      const range0 = w.sorted[sn - 1]! - w.sorted[0]!;
+      const spread = quantileSorted(w.sorted, sn, 0.95, wa) - quantileSorted(w.sorted, sn, 0.05, wa);
+      const range0 = w.sorted[wa + sn - 1]! - w.sorted[wa]!;
       f[MEDIAN] = m0;
       f[RANGE] = range0;
-      const sd0 = safeScale(Math.max(madSorted(w.sorted, sn, mRel) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+      const sd0 = safeScale(Math.max(madSorted(w.sorted, sn, mRel, wa) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
       f[SD] = sd0;
       // the level wandered far from the reference: float32 offsets would lose the digits that matter
       if (Math.abs(mRel) > RECENTER * sd0) lwRecenter(w, mRel);
       const st = s.steps;
       lwRefresh(st);
-      f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5), 0.01 * range0), m0);
+      f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5, st.at), 0.01 * range0), m0);
     }
     const m = f[MEDIAN]!;
     const sd = f[SD]!;
@@ -456,8 +467,8 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
     if (w.sn >= GAP_MIN_POINTS) {
       const xr = x - w.ref;
       const at = lwLowerBound(w, xr);
-      const lo = at > 0 ? xr - w.sorted[at - 1]! : Number.POSITIVE_INFINITY;
-      const hi = at < w.sn ? w.sorted[at]! - xr : Number.POSITIVE_INFINITY;
+      const lo = at > 0 ? xr - w.sorted[w.at + at - 1]! : Number.POSITIVE_INFINITY;
+      const hi = at < w.sn ? w.sorted[w.at + at]! - xr : Number.POSITIVE_INFINITY;
       f[VIEWS + 5] = Math.min(lo, hi) / sd;
     } else f[VIEWS + 5] = 0;
 

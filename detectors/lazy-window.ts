@@ -13,10 +13,10 @@
  * are float32 offsets from a reference level `ref` (the first value pushed into an empty window,
  * or 0 for a window of magnitudes), so 4 bytes a value keep ~7 significant digits of the deviation
  * from the level rather than of the level itself — a counter at 1e9 moving by ±3 stays exact; with
- * its stamp a value costs 6 bytes. The arrays are carved from the owner's arena (one buffer per
- * detector state). The merge writes into spare buffers shared by every window of the same capacity
- * (refreshes are synchronous) and is copied back in two native copies. Readers add `ref` to what
- * they read (`sorted[i] + ref`), or subtract it from what they compare.
+ * its stamp a value costs 6 bytes. Values and stamps are runs of the views of the owner's arena
+ * (one buffer per detector state, one view per element type). The merge writes into spare buffers shared by every
+ * window of the same capacity (refreshes are synchronous) and is copied back in two native copies.
+ * Readers add `ref` to what they read (`sorted[at + i] + ref`), or subtract it from what they compare.
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { insertionSort, lowerBoundIn, ZERO } from "./stats.js";
@@ -26,17 +26,21 @@ export interface LazyWindow {
   /** Values in the window (≤ cap), pending ones included. */
   n: number;
   /**
-   * The window's values. From 0, the sorted copy as of the last refresh: `sorted[0..sn)`, then +∞
-   * (a sentinel for the merge); so readers of sorted values read it directly. Then, at the offsets
-   * below: the index and the pending pushes. One view for all three, because a daemon steps 10,000
-   * windows a tick, none in cache, and every view object is one more cache line a point reads.
+   * The owner's 4-byte view (its arena's: shared with the owner's other parts). From `at`, the
+   * sorted copy as of the last refresh: `sorted[at..at + sn)`, then +∞ (a sentinel for the merge);
+   * so readers of sorted values read it directly, from `at`. Then, at the offsets below: the index
+   * and the pending pushes. One view for all of them and for the owner's other arrays, because a
+   * daemon steps 10,000 windows a tick, none in cache, and every view object is one more cache line
+   * a point reads (and 100 bytes a series keeps).
    */
   sorted: Float32Array;
+  at: number;
   sn: number;
-  /** The stamp of each value of the sorted copy (`stamps[i]` goes with `sorted[i]`). */
+  /** The stamp of each value of the sorted copy (`stamps[stampAt + i]` goes with `sorted[at + i]`), in the owner's 2-byte view. */
   stamps: Uint16Array;
+  stampAt: number;
   /**
-   * At `indexAt`: every INDEX_STEP-th value of the sorted copy (`sorted[k × INDEX_STEP]`);
+   * At `indexAt`: every INDEX_STEP-th value of the sorted copy (`sorted[at + k × INDEX_STEP]`);
    * `lwLowerBound` searches it first, then one short run of the sorted copy, so a lookup reads a
    * few adjacent cache lines rather than halving its way across the whole window.
    */
@@ -74,21 +78,23 @@ export function planLazyWindow(plan: ArenaPlan, cap: number, batch = BATCH): voi
 /**
  * A window of `cap` values whose sorted copy may lag by up to `batch` pushes and `cap >> lagShift`
  * (at least one). `relative`: store offsets from the first value (levels); else from 0 (magnitudes).
- * Its arrays come from `arena` (reserved with `planLazyWindow`), or from a buffer of its own.
+ * Its runs come from `arena` (reserved with `planLazyWindow`), or from a buffer of its own.
  */
 export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch = BATCH, lagShift = LAG_SHIFT): LazyWindow {
   if (cap > LAZY_WINDOW_MAX || batch > 1024) throw new Error(`lazy window: at most ${LAZY_WINDOW_MAX} values, batches of 1024`);
   const a = arenaOr(arena, (plan) => planLazyWindow(plan, cap, batch));
-  const indexAt = cap + 1;
+  const at = a.at("f32", cap + 1 + indexSize(cap) + batch);
+  const indexAt = at + cap + 1;
   const pendAt = indexAt + indexSize(cap);
-  const sorted = a.f32(pendAt + batch);
-  sorted.fill(Number.POSITIVE_INFINITY, 0, indexAt);
+  a.f32.fill(Number.POSITIVE_INFINITY, at, indexAt);
   return {
     cap,
     n: 0,
-    sorted,
+    sorted: a.f32,
+    at,
     sn: 0,
-    stamps: a.u16(cap),
+    stamps: a.u16,
+    stampAt: a.at("u16", cap),
     indexAt,
     pendAt,
     pend: 0,
@@ -119,7 +125,7 @@ export function lwDue(w: LazyWindow): boolean {
 export function lwClear(w: LazyWindow): void {
   w.n = 0;
   w.sn = 0;
-  w.sorted[0] = Number.POSITIVE_INFINITY;
+  w.sorted[w.at] = Number.POSITIVE_INFINITY;
   w.pend = 0;
 }
 
@@ -132,7 +138,7 @@ export function lwRecenter(w: LazyWindow, delta: number): void {
   if (w.pend !== 0) lwRefresh(w);
   const f = Math.fround(delta);
   const b = w.sorted;
-  for (let i = 0; i < w.sn; i++) b[i] = b[i]! - f;
+  for (let i = w.at, e = w.at + w.sn; i < e; i++) b[i] = b[i]! - f;
   w.ref += f;
   reindex(w);
 }
@@ -166,27 +172,29 @@ export function lwRefresh(w: LazyWindow): void {
   const base = w.stamp;
   // pushes after this refresh: a value stamped e is (end − e) mod 2^16 pushes old, and stays when ≤ cap
   const end = (base + pend) & STAMP_MASK;
-  const sn = w.sn;
+  const stop = w.at + w.sn;
+  // value s[i] has its stamp at st[i + ds]
+  const ds = w.stampAt - w.at;
   // one linear merge; the insertions are few, so the copy between two of them is a tight loop
   // (the +∞ after the last value ends it without a bounds test)
   let o = 0;
   let a = 0;
   let na = fresh[0]!;
-  let i = 0;
+  let i = w.at;
   for (;;) {
     let v = s[i]!;
     while (v < na) {
-      const e = st[i]!;
+      const e = st[i + ds]!;
       if (((end - e) & STAMP_MASK) <= cap) {
         out[o] = v;
         os[o++] = e;
       }
       v = s[++i]!;
     }
-    if (i === sn) break;
+    if (i === stop) break;
     if (v === na) {
       // equal to the next insertion: the old value goes first
-      const e = st[i]!;
+      const e = st[i + ds]!;
       if (((end - e) & STAMP_MASK) <= cap) {
         out[o] = v;
         os[o++] = e;
@@ -203,10 +211,10 @@ export function lwRefresh(w: LazyWindow): void {
     os[o++] = (base + a) & STAMP_MASK;
   }
   out[o] = Number.POSITIVE_INFINITY;
-  // the window keeps its own arrays (they live in its owner's arena): native copies back, of the
+  // the window keeps its own runs (they live in its owner's arena): native copies back, of the
   // whole spares (what lies past the sentinel is never read), so a refresh allocates no views
-  s.set(out);
-  st.set(os);
+  s.set(out, w.at);
+  st.set(os, w.stampAt);
   w.sn = o;
   w.pend = 0;
   w.stamp = end;
@@ -215,7 +223,7 @@ export function lwRefresh(w: LazyWindow): void {
 
 function reindex(w: LazyWindow): void {
   const s = w.sorted;
-  for (let k = w.indexAt, i = 0; i < w.sn; k++, i += INDEX_STEP) s[k] = s[i]!;
+  for (let k = w.indexAt, i = w.at, e = w.at + w.sn; i < e; k++, i += INDEX_STEP) s[k] = s[i]!;
 }
 
 /**
@@ -224,22 +232,28 @@ function reindex(w: LazyWindow): void {
  */
 export function lwRing(w: LazyWindow): Float32Array {
   const end = (w.stamp + w.pend) & STAMP_MASK;
-  const age = (i: number) => (end - w.stamps[i]!) & STAMP_MASK;
+  const age = (i: number) => (end - w.stamps[w.stampAt + i]!) & STAMP_MASK;
   const kept: number[] = [];
   for (let i = 0; i < w.sn; i++) if (age(i) <= w.cap) kept.push(i);
   kept.sort((x, y) => age(y) - age(x));
   const pending = w.sorted.subarray(w.pendAt, w.pendAt + w.pend);
-  return Float32Array.from([...kept.map((i) => w.sorted[i]!), ...pending]);
+  return Float32Array.from([...kept.map((i) => w.sorted[w.at + i]!), ...pending]);
+}
+
+/** The sorted copy as of the last refresh (a view: for tests; the detector reads `sorted` from `at`). */
+export function lwSorted(w: LazyWindow): Float32Array {
+  return w.sorted.subarray(w.at, w.at + w.sn);
 }
 
 /**
  * The first position in the sorted copy whose value is ≥ `x` (an offset from `ref`), or `sn`:
- * `lowerBoundIn(w.sorted, 0, w.sn, x)`, found through the index.
+ * `lowerBoundIn(w.sorted, w.at, w.at + w.sn, x) − w.at`, found through the index.
  */
 export function lwLowerBound(w: LazyWindow, x: number): number {
   const sn = w.sn;
+  const at = w.at;
   // c index entries are below x: the answer is past sorted[(c − 1) × STEP] and at most sorted[c × STEP]
   const c = lowerBoundIn(w.sorted, w.indexAt, w.indexAt + Math.ceil(sn / INDEX_STEP), x) - w.indexAt;
   if (c === 0) return 0;
-  return lowerBoundIn(w.sorted, (c - 1) * INDEX_STEP + 1, Math.min(c * INDEX_STEP, sn), x);
+  return lowerBoundIn(w.sorted, at + (c - 1) * INDEX_STEP + 1, at + Math.min(c * INDEX_STEP, sn), x) - at;
 }

@@ -51,7 +51,7 @@ const SAFE = 2 ** 52;
 const MAE_TO_SIGMA = 1.2533;
 
 /**
- * A profile is a run of numbers in the state's `f`, at `profileAt(q)`; these are their offsets.
+ * A profile is a run of numbers in the state's `f`, at `profileAt(s, q)`; these are their offsets.
  * Keeping them in one typed array rather than an object per profile means a point reads a few
  * adjacent cache lines (a daemon steps 10,000 series a tick, none of them in cache).
  */
@@ -99,13 +99,15 @@ export interface SeasonalProfileState {
   /** Profiles set up (once the bucket size is known): 0, 1 or 2. */
   np: number;
   ready: boolean;
-  /** The median's scratch (`f[0..SCRATCH)`), then the profiles' numbers. */
+  /** The profiles' numbers, from `at` (the owner's 8-byte view, shared with its other numbers). */
   f: Float64Array;
+  at: number;
   /**
    * Per profile, slot × seasons: stored slot mean (of clipped values) as a float32 offset from
    * REF (NaN = none), in the cell of its season modulo SEASONS; and per slot the tag of the latest
    * season stored (`seasonTag`; 0 = none), which tells which seasons the cells hold. A daemon
-   * keeps thousands of these: 4 bytes a cell and 2 a slot.
+   * keeps thousands of these: 4 bytes a cell and 2 a slot. Runs of the owner's 4- and 2-byte
+   * views; where each profile's run starts is among its numbers (VALS_AT, TAGS_AT).
    */
   vals: Float32Array;
   tags: Uint16Array;
@@ -125,11 +127,12 @@ const PERIODS = [
   [DAY_MS, DAY_SEASONS, DAY_SLOTS],
   [WEEK_MS, WEEK_SEASONS, WEEK_SLOTS],
 ] as const;
-const SCRATCH = Math.max(DAY_SEASONS, WEEK_SEASONS);
+/** Where a slot's past seasons are gathered for their median (steps are synchronous: one for all). */
+const SCRATCH = new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS));
 
-/** Where profile `q`'s numbers start in `f`. */
-function profileAt(q: number): number {
-  return SCRATCH + q * PF;
+/** Where profile `q`'s numbers start in `s.f`. */
+function profileAt(s: SeasonalProfileState, q: number): number {
+  return s.at + q * PF;
 }
 
 /** Buckets per season and per slot, and slots, for a period at this bucket spacing (null: no such profile). */
@@ -142,7 +145,7 @@ function shape(periodMs: number, spacing: number, maxSlots: number): { buckets: 
 
 /** Reserve the profiles' arrays in an arena plan (see `seasonalProfileState`). */
 export function planSeasonalProfile(plan: ArenaPlan, granularityMs: number | undefined): void {
-  plan.f64 += profileAt(PERIODS.length);
+  plan.f64 += PERIODS.length * PF;
   if (granularityMs !== undefined) planCells(plan, granularityMs);
 }
 
@@ -167,7 +170,8 @@ export function seasonalProfileState(granularityMs: number | undefined, arena?: 
     spacing: spacingState(granularityMs),
     np: 0,
     ready: false,
-    f: a.f64(profileAt(PERIODS.length)),
+    f: a.f64,
+    at: a.at("f64", PERIODS.length * PF),
     vals: EMPTY_VALS,
     tags: EMPTY_TAGS,
   };
@@ -181,14 +185,15 @@ const EMPTY_TAGS = new Uint16Array(0);
 function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
   const a = arenaOr(arena, (plan) => planCells(plan, spacing));
   const shapes = PERIODS.map(([ms, seasons, maxSlots]) => ({ ms, seasons, sh: shape(ms, spacing, maxSlots) }));
-  s.vals = a.f32(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots * x.seasons : 0), 0)).fill(Number.NaN);
-  s.tags = a.u16(shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0));
+  const cells = shapes.reduce((n, x) => n + (x.sh ? x.sh.slots * x.seasons : 0), 0);
+  let vals = a.at("f32", cells);
+  let tags = a.at("u16", shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0));
+  s.vals = a.f32.fill(Number.NaN, vals, vals + cells);
+  s.tags = a.u16;
   const f = s.f;
-  let vals = 0;
-  let tags = 0;
   for (const { ms, seasons, sh } of shapes) {
     if (!sh) continue;
-    const at = profileAt(s.np++);
+    const at = profileAt(s, s.np++);
     f[at + PERIOD] = ms;
     f[at + SLOTS] = sh.slots;
     f[at + SLOT_MS] = sh.width * spacing;
@@ -358,12 +363,12 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
   // pick the profile in force: the real period with the smaller residual
   let best = -1;
   for (let q = 0; q < np; q++) {
-    const at = profileAt(q);
+    const at = profileAt(s, q);
     if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + MAE]! < f[best + MAE]!)) best = at;
   }
   let found = false;
   for (let q = 0; q < np; q++) {
-    const at = profileAt(q);
+    const at = profileAt(s, q);
     const periodMs = f[at + PERIOD]!;
     let ph: number;
     let season: number;
@@ -398,14 +403,13 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
     }
     if (f[at + ACC_MED_N]! < 0) {
       // the past seasons of a slot do not change while it is being filled: one median per slot
-      // (gathered in the scratch at the start of `f`)
       let n = 0;
       for (let si = season - f[at + SEASONS]!; si < season; si++) {
         const v = slotValue(s, at, slot, si);
-        if (!Number.isNaN(v)) f[n++] = v;
+        if (!Number.isNaN(v)) SCRATCH[n++] = v;
       }
       f[at + ACC_MED_N] = n;
-      f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(f, n) : 0;
+      f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(SCRATCH, n) : 0;
     }
     const n = f[at + ACC_MED_N]!;
     let stored = x;
@@ -443,7 +447,7 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
 export function seasonalShift(s: SeasonalProfileState, delta: number): void {
   const f = s.f;
   for (let q = 0; q < s.np; q++) {
-    const at = profileAt(q);
+    const at = profileAt(s, q);
     // the stored means are offsets from REF: moving it moves them all
     if (!Number.isNaN(f[at + REF]!)) f[at + REF] = f[at + REF]! + delta;
     f[at + ACC_SUM] = f[at + ACC_SUM]! + f[at + ACC_N]! * delta;
@@ -454,7 +458,7 @@ export function seasonalShift(s: SeasonalProfileState, delta: number): void {
 /** A profile's learnt numbers, for tests that compare two states: its cells, scale and lag test. */
 export function profileSummary(s: SeasonalProfileState): { vals: number[]; mae: number; lagP: number; lagHalf: number }[] {
   return Array.from({ length: s.np }, (_, q) => {
-    const at = profileAt(q);
+    const at = profileAt(s, q);
     const f = s.f;
     const from = f[at + VALS_AT]!;
     return { vals: Array.from(s.vals.subarray(from, from + f[at + SLOTS]! * f[at + SEASONS]!)), mae: f[at + MAE]!, lagP: f[at + LAG_P]!, lagHalf: f[at + LAG_HALF]! };
@@ -463,7 +467,7 @@ export function profileSummary(s: SeasonalProfileState): { vals: number[]; mae: 
 
 /** Forget where the last point was, so the next one computes its phase from scratch (tests of that path). */
 export function forgetPhase(s: SeasonalProfileState): void {
-  for (let q = 0; q < s.np; q++) s.f[profileAt(q) + LAST_T] = Number.NaN;
+  for (let q = 0; q < s.np; q++) s.f[profileAt(s, q) + LAST_T] = Number.NaN;
 }
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];

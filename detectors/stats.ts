@@ -74,12 +74,12 @@ export function madOf(src: ArrayLike<number>, n: number, centre: number, scratch
 }
 
 /** Linear-interpolated quantile (type 7, as R and numpy default) of a sorted array prefix. */
-export function quantileSorted(sorted: ArrayLike<number>, n: number, q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, n: number, q: number, at = 0): number {
   if (n <= 0) return Number.NaN;
   const pos = (n - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  return sorted[at + lo]! + (sorted[at + hi]! - sorted[at + lo]!) * (pos - lo);
 }
 
 /**
@@ -171,10 +171,10 @@ export function insertionSort(a: Sorted, n: number): void {
   }
 }
 
-/** First index in sorted `a[0..n)` whose value is ≥ x. */
-export function lowerBound(a: Sorted, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
+/** First index in sorted `a[at..at + n)` whose value is ≥ x (`at + n` when none). */
+export function lowerBound(a: Sorted, n: number, x: number, at = 0): number {
+  let lo = at;
+  let hi = at + n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;
@@ -311,19 +311,19 @@ export function swMad(w: SortedWindow, med: number): number {
   return madSorted(w.sorted, n, med);
 }
 
-/** `swMad` over a NaN-free sorted `s[0..n)` (n ≥ 1) and a non-NaN `med`. */
-export function madSorted(s: Sorted, n: number, med: number): number {
-  const i0 = lowerBound(s, n, med) - 1; // left deviations: med - s[i0 - l], l = 0..i0
-  const j0 = i0 + 1; // right deviations: s[j0 + r] - med, r = 0..n-j0-1
+/** `swMad` over a NaN-free sorted `s[at..at + n)` (n ≥ 1) and a non-NaN `med`. */
+export function madSorted(s: Sorted, n: number, med: number, at = 0): number {
+  const i0 = lowerBound(s, n, med, at) - 1; // left deviations: med - s[i0 - l], l = 0..i0 - at
+  const j0 = i0 + 1; // right deviations: s[j0 + r] - med, r = 0..at+n-j0-1
   const target = n >>> 1;
-  const cur = mergedAt(s, med, i0, j0, n, target);
-  return n & 1 ? cur : (mergedAt(s, med, i0, j0, n, target - 1) + cur) / 2;
+  const cur = mergedAt(s, med, i0, j0, at, at + n, target);
+  return n & 1 ? cur : (mergedAt(s, med, i0, j0, at, at + n, target - 1) + cur) / 2;
 }
 
-/** k-th (0-based) value of the left-first merge of the deviations of `swMad`. */
-function mergedAt(s: Sorted, med: number, i0: number, j0: number, n: number, k: number): number {
-  const nl = i0 + 1;
-  const nr = n - j0;
+/** k-th (0-based) value of the left-first merge of the deviations of `swMad` (over `s[at..end)`). */
+function mergedAt(s: Sorted, med: number, i0: number, j0: number, at: number, end: number, k: number): number {
+  const nl = i0 + 1 - at;
+  const nr = end - j0;
   // l = how many of the first k + 1 merged come from the left: the merge takes left while left ≤ right
   let lo = Math.max(k + 1 - nr, 0);
   let hi = Math.min(k + 1, nl);

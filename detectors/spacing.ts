@@ -17,8 +17,12 @@ export interface SpacingState {
   spacing: number;
 }
 
+/** The gaps of every state with a given spacing: never read or grown (a daemon keeps 10,000 states). */
+const NO_GAPS: number[] = [];
+
 export function spacingState(granularityMs: number | undefined): SpacingState {
-  return { given: granularityMs !== undefined, lastT: Number.NaN, gaps: [], spacing: granularityMs ?? ZERO };
+  const given = granularityMs !== undefined;
+  return { given, lastT: Number.NaN, gaps: given ? NO_GAPS : [], spacing: granularityMs ?? ZERO };
 }
 
 /** Observe a timestamp; returns the current spacing estimate in ms (0 while unknown). */

@@ -682,8 +682,6 @@ export class Engine {
     const { from, judgeAfter, now } = plan;
     const g = m.granularityMs;
     const onJudged = this.deps.onJudged;
-    sr.fingerprints ??= rt.detectors.map((d) => fingerprintOf(m.name, sr.key, d.family));
-    const fps = sr.fingerprints;
     let judged = 0;
     let withData = 0;
     for (let b = 0; b < buckets; b++) {
@@ -708,9 +706,12 @@ export class Engine {
           report.anomalies++;
           this.deps.metrics.anomalies.inc({ metric: m.name });
         }
-        const fp = fps[i]!;
         // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.
-        if (!anomalous && (outcomes.empty || outcomes.current(fp) === null)) continue;
+        if (!anomalous && outcomes.empty) continue;
+        // (made on first need: most series never alert, and a daemon keeps 10,000 of them)
+        sr.fingerprints ??= rt.detectors.map((d) => fingerprintOf(m.name, sr.key, d.family));
+        const fp = sr.fingerprints[i]!;
+        if (!anomalous && outcomes.current(fp) === null) continue;
         const d = rt.detectors[i]!;
         const id: Identity = {
           fingerprint: fp,

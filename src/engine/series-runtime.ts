@@ -16,7 +16,7 @@ export interface DetectorInstance {
 
 export class SeriesRuntime {
   private readonly states: unknown[];
-  /** Alert fingerprints per detector, computed once (the engine's hot loop looks them up per point). */
+  /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */
   fingerprints: string[] | null = null;
 
   constructor(

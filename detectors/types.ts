@@ -44,7 +44,10 @@ export interface DetectorDefinition<P, S> {
   family?: string;
   /** Fresh streaming state. */
   init(params: P): S;
-  /** Judge one point and advance the state. Must accept v = null / NaN (missing). */
+  /**
+   * Judge one point and advance the state. Must accept v = null / NaN (missing). Must not keep a
+   * reference to `point` (callers reuse one object for every point).
+   */
   step(state: S, point: Point, params: P): Verdict;
   /**
    * Optional: advance the state exactly as `step` would for (t, v; NaN = missing), without building

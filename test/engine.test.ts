@@ -345,4 +345,21 @@ describe("engine", () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.series).toBe("series=y");
   });
+
+  it("counts the series and points it judged, once per tick, in /metrics' counters", async () => {
+    const rows: Row[] = [];
+    for (let h = 0; h < 9 * 24; h++) for (const s of ["x", "y", "z"]) rows.push({ ts: T0 + h * HOUR, series: s, v: 100 + (h % 5) });
+    await insertRows(t.db, table, rows);
+    const clock = new ManualClock(T0 + 201 * HOUR);
+    const m = metric({ name: "counted", source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] } });
+    const metrics = new VigilMetrics({ defaultMetrics: false });
+    const engine = new Engine(vigilConfig([m]), { store: new StateStore(t.db, schema), fetch: makeFetcher(t.db, silentLogger()), clock, log: silentLogger(), metrics });
+    const total = async (c: typeof metrics.seriesEvaluated) => (await c.get()).values.reduce((a, v) => a + v.value, 0);
+    await engine.evaluate();
+    // first sight judges the last closed bucket of each series
+    expect([await total(metrics.seriesEvaluated), await total(metrics.pointsEvaluated)]).toEqual([3, 3]);
+    clock.set(T0 + 204 * HOUR);
+    await engine.evaluate();
+    expect([await total(metrics.seriesEvaluated), await total(metrics.pointsEvaluated)]).toEqual([6, 12]);
+  });
 });

@@ -191,6 +191,15 @@ export class Engine {
   private readonly unsaved = new Map<string, number>();
   /** (metric, series, kind) data problems already logged, so each is logged once. */
   private readonly loggedIssues = new Set<string>();
+  /** Series and points judged since the counters were last told (once per evaluate, not per metric). */
+  private judgedSeries = 0;
+  private judgedPoints = 0;
+  /**
+   * The point and the verdict list handed to the detectors, reused for every point when no
+   * `onJudged` listener may keep them (detectors keep no reference to either).
+   */
+  private readonly point: Point = { t: 0, v: null };
+  private readonly verdicts: Verdict[] = [];
 
   constructor(
     config: VigilConfig,
@@ -321,6 +330,11 @@ export class Engine {
       report.metrics.push(r);
       if (!r.ok) report.failed.push(m.name);
     }
+    const { seriesEvaluated, pointsEvaluated } = this.deps.metrics;
+    if (this.judgedSeries > 0) seriesEvaluated.inc(this.judgedSeries);
+    if (this.judgedPoints > 0) pointsEvaluated.inc(this.judgedPoints);
+    this.judgedSeries = 0;
+    this.judgedPoints = 0;
     return report;
   }
 
@@ -648,8 +662,8 @@ export class Engine {
       const seen = new Set(got.map((x) => x.key));
       for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, 0, outcomes, report);
     }
-    this.deps.metrics.seriesEvaluated.inc(report.series);
-    this.deps.metrics.pointsEvaluated.inc(report.points);
+    this.judgedSeries += report.series;
+    this.judgedPoints += report.points;
     // no_data: buckets were due but not one series had a value in any of them.
     const noDataFp = rt.fingerprints.noData;
     if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {
@@ -693,8 +707,18 @@ export class Engine {
         sr.learn(t, x);
         continue;
       }
-      const p: Point = { t, v: Number.isNaN(x) ? null : x };
-      const verdicts = sr.step(p);
+      const v0 = Number.isNaN(x) ? null : x;
+      let p: Point;
+      let verdicts: Verdict[];
+      if (onJudged) {
+        p = { t, v: v0 };
+        verdicts = sr.step(p);
+      } else {
+        p = this.point;
+        p.t = t;
+        p.v = v0;
+        verdicts = sr.step(p, this.verdicts);
+      }
       judged++;
       if (p.v !== null) withData++;
       const flags: boolean[] | null = onJudged ? [] : null;

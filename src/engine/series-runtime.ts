@@ -44,9 +44,11 @@ export class SeriesRuntime {
     }
   }
 
-  /** Feed one point to every detector; returns their verdicts (same order as the detectors). */
-  step(p: Point): Verdict[] {
-    const out: Verdict[] = new Array(this.detectors.length);
+  /**
+   * Feed one point to every detector; returns their verdicts (same order as the detectors), in
+   * `out` when given (a caller that keeps nothing reuses one array for every point).
+   */
+  step(p: Point, out: Verdict[] = new Array(this.detectors.length)): Verdict[] {
     for (let i = 0; i < this.detectors.length; i++) {
       const d = this.detectors[i]!;
       out[i] = d.def.step(this.states[i], p, d.params);

@@ -61,7 +61,7 @@ interface RunSpec {
   /** Also measure resident memory after the process has been idle, as between two ticks. */
   idle?: boolean;
   /**
-   * Tick through the whole daemon (chat SDKs, chart renderer, dispatcher and outbox loaded, its state
+   * Tick through the whole daemon (dispatcher and outbox loaded, a webhook channel, its state
    * in the `vigil` schema) rather than the engine alone: what a deployment holds in memory.
    */
   daemon?: boolean;
@@ -144,7 +144,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
   let drain: () => Promise<unknown> = async () => {};
   let daemon: Daemon | null = null;
   if (spec.latency || spec.daemon) {
-    // imported only here: the daemon pulls in chat SDKs and the chart renderer, which the engine runs do not need
+    // imported only here: the daemon pulls in its dispatcher, scheduler and HTTP modules, which the engine runs do not need
     const { Daemon } = await import("../src/daemon.js");
     daemon = await Daemon.create({ configPath: "scale-bench", config, metricsDb: db, stateDb: db, http: false, watch: false, clock, log: silentLogger() });
     const d = daemon;
@@ -418,7 +418,7 @@ export async function benchScale(): Promise<void> {
     for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
     if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
     if (ensembleSeries > 0) {
-      console.log("  default detector (ensemble): the engine alone, then the whole daemon (chat SDKs, dispatcher, outbox, state store):");
+      console.log("  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):");
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true }))}`);
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true, daemon: true }))}`);
     }

@@ -191,9 +191,6 @@ export class Engine {
   private readonly unsaved = new Map<string, number>();
   /** (metric, series, kind) data problems already logged, so each is logged once. */
   private readonly loggedIssues = new Set<string>();
-  /** Series and points judged since the counters were last told (once per evaluate, not per metric). */
-  private judgedSeries = 0;
-  private judgedPoints = 0;
   /**
    * The point and the verdict list handed to the detectors, reused for every point when no
    * `onJudged` listener may keep them (detectors keep no reference to either).
@@ -325,16 +322,18 @@ export class Engine {
       await Promise.all(quietWrites);
       pending = again.filter((m) => reports.get(m.name)?.ok);
     }
+    // the counters are told once a tick, from the reports (a series judged in several passes counts once)
+    let series = 0;
+    let points = 0;
     for (const m of chosen) {
       const r = reports.get(m.name)!;
       report.metrics.push(r);
       if (!r.ok) report.failed.push(m.name);
+      series += r.series;
+      points += r.points;
     }
-    const { seriesEvaluated, pointsEvaluated } = this.deps.metrics;
-    if (this.judgedSeries > 0) seriesEvaluated.inc(this.judgedSeries);
-    if (this.judgedPoints > 0) pointsEvaluated.inc(this.judgedPoints);
-    this.judgedSeries = 0;
-    this.judgedPoints = 0;
+    if (series > 0) this.deps.metrics.seriesEvaluated.inc(series);
+    if (points > 0) this.deps.metrics.pointsEvaluated.inc(points);
     return report;
   }
 
@@ -662,8 +661,6 @@ export class Engine {
       const seen = new Set(got.map((x) => x.key));
       for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, 0, outcomes, report);
     }
-    this.judgedSeries += report.series;
-    this.judgedPoints += report.points;
     // no_data: buckets were due but not one series had a value in any of them.
     const noDataFp = rt.fingerprints.noData;
     if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {

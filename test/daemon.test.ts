@@ -16,6 +16,16 @@ import { createMetricTable, insertRows, noise, type Row } from "./helpers/series
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 
 
+/**
+ * The subprocess runs judge "the last closed bucket" on the real clock: rows made at 06:59:50 for
+ * the hour before are not the last closed hour any more at 07:00:05. When the hour ends within
+ * `roomMs`, wait for it to pass (rarely, at most `roomMs`) so the data and the run share one hour.
+ */
+async function clearOfHourEnd(roomMs = 60_000): Promise<void> {
+  const left = HOUR - (Date.now() % HOUR);
+  if (left < roomMs) await new Promise((r) => setTimeout(r, left + 1000));
+}
+
 /** Hourly rows up to the real current hour, two series, a spike in the last closed bucket of "b". */
 function recentRows(spike = true): Row[] {
   const nowHour = Math.floor(Date.now() / HOUR) * HOUR;
@@ -77,6 +87,7 @@ describe("vigil run (subprocess)", () => {
   });
 
   it("run --once prints an alert naming the metric, the series and #ID for a spike in the last closed bucket", async () => {
+    await clearOfHourEnd();
     const t = await openSubprocessDatabase();
     try {
       await createMetricTable(t.db, "checkouts");
@@ -103,9 +114,10 @@ describe("vigil run (subprocess)", () => {
     } finally {
       await t.close();
     }
-  });
+  }, 180_000);
 
   it("run --once exits 1 when a source fails, and still reports the others", async () => {
+    await clearOfHourEnd();
     const t = await openSubprocessDatabase();
     try {
       await createMetricTable(t.db, "checkouts");
@@ -130,7 +142,7 @@ describe("vigil run (subprocess)", () => {
     } finally {
       await t.close();
     }
-  });
+  }, 180_000);
 
   it("serves /healthz, /readyz, /metrics and exits 0 on SIGTERM", async () => {
     const t = await openSubprocessDatabase();

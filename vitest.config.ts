@@ -1,4 +1,23 @@
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { defineConfig } from "vitest/config";
+
+/** Files that mostly wait on the wall clock (real processes killed and restarted over minutes). */
+const LONG_WAITS = ["test/ha.test.ts", "test/shard.test.ts"];
+
+/**
+ * The long waits start first, each beside the rest of the suite on the other worker; without this a
+ * fresh checkout (no timing cache) may start the two-minute failover test last and wait on it alone.
+ */
+class LongWaitsFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = LONG_WAITS.findIndex((name) => f.moduleId.endsWith(name));
+      return i < 0 ? LONG_WAITS.length : i;
+    };
+    const sorted = await super.sort(files);
+    return sorted.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+  }
+}
 
 export default defineConfig({
   test: {
@@ -7,5 +26,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // vitest leaves a core free by default (one worker on this 2-core machine); most of the time
+    // goes in waiting on subprocesses, databases and servers, so two files run at once
+    maxWorkers: 2,
+    sequence: { sequencer: LongWaitsFirst },
   },
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { Command } from "commander";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ensemble } from "../detectors/ensemble.js";
 import { runBatch } from "../detectors/types.js";
 import { registerDetectCommands, runDetect } from "../src/cli/detect-commands.js";
@@ -206,10 +206,21 @@ describe("the command", () => {
     const program = new Command().exitOverride();
     program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
     registerDetectCommands(program);
+    // a usage error goes through commander (which adds the usage text)
     await expect(
-      program.parseAsync(["node", "vigil", "detect", "--input", join(dir, "nope.csv")]),
+      program.parseAsync(["node", "vigil", "detect", "--input", fixture, "--detector", "zscore", "--set", "k=0"]),
     ).rejects.toMatchObject({ exitCode: 2 });
     process.exitCode = 0;
+    // a data error is the message alone, and the exit code
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      await program.parseAsync(["node", "vigil", "detect", "--input", join(dir, "nope.csv")]);
+      expect(process.exitCode).toBe(2);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join("")).toMatch(/^vigil detect: .*nope\.csv: no such file\n$/);
+    } finally {
+      stderr.mockRestore();
+      process.exitCode = 0;
+    }
     const out = join(dir, "via-commander.csv");
     await program.parseAsync(["node", "vigil", "detect", "--input", fixture, "--output", out, "--detector", "zscore", "--set", "k=4"]);
     expect(readFileSync(out, "utf8").split("\n")[0]).toBe("timestamp,value,anomaly_score,is_anomaly");

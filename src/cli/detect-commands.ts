@@ -18,16 +18,28 @@ interface DetectOptions {
 
 /** Run `vigil detect`; returns the exit code (0 ok, 2 bad input or parameters). */
 export async function runDetect(opts: DetectOptions, stderr: (line: string) => void): Promise<number> {
+  return (await detectOutcome(opts, stderr)).code;
+}
+
+/**
+ * What `vigil detect` did: its exit code, and whether the command line was at fault (a detector or
+ * parameter it does not know: worth the usage text) rather than the data (a missing or malformed file).
+ */
+async function detectOutcome(opts: DetectOptions, stderr: (line: string) => void): Promise<{ code: number; usage: boolean }> {
   let resolved: ReturnType<typeof resolveDetector>;
   try {
     resolved = resolveDetector(opts.detector, opts.set);
   } catch (e) {
     if (e instanceof DetectParamError) {
       stderr(`vigil detect: ${e.message}`);
-      return 2;
+      return { code: 2, usage: true };
     }
     throw e;
   }
+  return { code: await detectFile(opts, resolved, stderr), usage: false };
+}
+
+async function detectFile(opts: DetectOptions, resolved: ReturnType<typeof resolveDetector>, stderr: (line: string) => void): Promise<number> {
   if (!existsSync(opts.input) || !statSync(opts.input).isFile()) {
     stderr(`vigil detect: ${opts.input}: no such file`);
     return 2;
@@ -72,11 +84,12 @@ export function registerDetectCommands(program: Command): void {
     .option("--set <key=value>", "override a detector parameter (repeatable)", collect, [])
     .action(async (opts: DetectOptions, cmd: Command) => {
       const problems: string[] = [];
-      const code = await runDetect(opts, (line) => problems.push(line));
-      if (code !== 0) {
-        process.exitCode = code;
-        // commander prints it and exits (or throws a CommanderError under exitOverride) with this code
-        cmd.error(problems.join("\n"), { exitCode: code, code: "vigil.detect.failed" });
-      }
+      const { code, usage } = await detectOutcome(opts, (line) => problems.push(line));
+      if (code === 0) return;
+      process.exitCode = code;
+      // a usage error: commander prints it with the usage text and exits (or throws a CommanderError
+      // under exitOverride) with this code; a data error is the message alone, as from any tool
+      if (usage) cmd.error(problems.join("\n"), { exitCode: code, code: "vigil.detect.usage" });
+      process.stderr.write(`${problems.join("\n")}\n`);
     });
 }

@@ -157,7 +157,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     try {
       await migrate(stateDb);
     } catch (err) {
-      // Startup needs the state schema; a database that is down at boot is retried by the supervisor.
+      // Startup needs the state schema; `vigil run` waits out a database that is down at boot (until-reachable.ts).
       if (!opts.metricsDb) await metricsDb.close().catch(() => {});
       if (!opts.stateDb && stateDb !== metricsDb) await stateDb.close().catch(() => {});
       throw err;

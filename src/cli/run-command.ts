@@ -1,12 +1,28 @@
 /** `vigil run [--once]`. */
 import { ConfigInvalidError, Daemon } from "../daemon.js";
-import { createLogger, errorText, } from "../log.js";
+import { loadConfigFile } from "../config/load.js";
+import { createLogger, errorText } from "../log.js";
+import { untilReachable } from "../until-reachable.js";
+
+/** Where the config says to serve HTTP (for the wait for the database), or null. */
+async function httpOf(configPath: string): Promise<{ host: string; port: number } | null> {
+  const res = await loadConfigFile(configPath, process.env);
+  return res.ok ? { host: res.config.http.host, port: res.config.http.port } : null;
+}
 
 export async function runCommand(configPath: string, opts: { once: boolean }): Promise<number> {
   const log = createLogger();
-  let daemon: Daemon;
+  // the daemon waits for a database that is not reachable yet (until stopped); --once fails at once
+  const stop = new AbortController();
+  const onStop = () => stop.abort();
+  if (!opts.once) {
+    process.once("SIGTERM", onStop);
+    process.once("SIGINT", onStop);
+  }
+  let daemon: Daemon | null;
   try {
-    daemon = await Daemon.create({ configPath, log, http: !opts.once });
+    const create = () => Daemon.create({ configPath, log, http: !opts.once });
+    daemon = opts.once ? await create() : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath) });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       for (const p of err.problems) process.stderr.write(`${p}\n`);
@@ -16,6 +32,13 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     log.fatal({ err: msg }, "cannot start");
     process.stderr.write(`vigil: cannot start: ${msg}\n`);
     return 1;
+  } finally {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+  }
+  if (daemon === null) {
+    log.info("stopped while waiting for the database");
+    return 0;
   }
   if (opts.once) {
     const report = await daemon.runOnce();

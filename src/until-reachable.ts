@@ -1,0 +1,89 @@
+/**
+ * `vigil run` when the database is not there yet (a container that starts before PostgreSQL, a
+ * failover in progress): instead of exiting for a supervisor to restart, the daemon keeps trying
+ * with backoff, says why in its log, and answers /healthz 200 and /readyz 503 meanwhile, so an
+ * orchestrator sees a live process that is not ready rather than a crash loop. Only "the database
+ * cannot be reached" is waited out; a bad config or a url that is not PostgreSQL's fails at once.
+ */
+import type { Logger } from "./log.js";
+import { DatabaseError } from "./db/database.js";
+import { BAD_URL } from "./db/open.js";
+import { VigilMetrics } from "./http/metrics.js";
+import { type HttpServer, startHttpServer } from "./http/server.js";
+import { errorText } from "./log.js";
+
+export interface UntilReachableOptions {
+  log: Logger;
+  /** Stops the waiting (SIGTERM, SIGINT): `untilReachable` then resolves with null. */
+  signal: AbortSignal;
+  /** Where to answer /healthz and /readyz while waiting (the config's `http:`), or null for none. */
+  standby: () => Promise<{ host: string; port: number } | null>;
+  /** Waits `ms` or until `signal` aborts (injected by tests). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** Worth waiting for: the database is not reachable (as opposed to a wrong url or wrong SQL). */
+export function isUnreachable(err: unknown): err is DatabaseError {
+  return err instanceof DatabaseError && err.kind === "connection" && err.code !== BAD_URL;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Run `attempt` until it succeeds, retrying (1 s, 2 s, 4 s ... at most 30 s apart) while it fails
+ * because the database cannot be reached; any other failure is thrown. Null when stopped first.
+ */
+export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilReachableOptions): Promise<T | null> {
+  const sleep = opts.sleep ?? abortableSleep;
+  let delay = opts.firstDelayMs ?? 1000;
+  const maxDelay = opts.maxDelayMs ?? 30_000;
+  let standby: HttpServer | null = null;
+  let why = "";
+  let failures = 0;
+  try {
+    for (;;) {
+      if (opts.signal.aborted) return null;
+      try {
+        const result = await attempt();
+        if (failures > 0) opts.log.info({ attempts: failures + 1 }, "database reachable: starting");
+        return result;
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        failures++;
+        why = errorText(err);
+        opts.log.warn({ err: why, retry_in_ms: delay, attempt: failures }, "database unreachable: waiting for it");
+        if (standby === null && failures === 1) {
+          const at = await opts.standby();
+          // The daemon's own server takes the port over once it starts; until then, say why it is not ready.
+          if (at !== null) {
+            standby = await startHttpServer(at.host, at.port, {
+              metrics: new VigilMetrics({ defaultMetrics: false }),
+              healthy: () => true,
+              readiness: async () => `waiting for the database: ${why}`,
+            }).catch((e: unknown) => {
+              opts.log.warn({ err: errorText(e), port: at.port }, "cannot serve /healthz and /readyz while waiting");
+              return null;
+            });
+          }
+        }
+      }
+      await sleep(delay, opts.signal);
+      delay = Math.min(delay * 2, maxDelay);
+    }
+  } finally {
+    await standby?.close();
+  }
+}

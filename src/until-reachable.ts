@@ -12,12 +12,14 @@ import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { errorText } from "./log.js";
 
-export interface UntilReachableOptions {
+export interface UntilReachableOptions<T> {
   log: Logger;
   /** Stops the waiting (SIGTERM, SIGINT): `untilReachable` then resolves with null. */
   signal: AbortSignal;
   /** Where to answer /healthz and /readyz while waiting (the config's `http:`), or null for none. */
   standby: () => Promise<{ host: string; port: number } | null>;
+  /** What to do with a result that arrives after the stop (a daemon made too late: stop it). */
+  discard?: (late: T) => Promise<void>;
   /** Waits `ms` or until `signal` aborts (injected by tests). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   firstDelayMs?: number;
@@ -42,11 +44,28 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+const STOPPED: unique symbol = Symbol("stopped");
+
+/** `pending`, or STOPPED if `signal` aborts first (the abort listener is removed either way). */
+async function unlessStopped<T>(pending: Promise<T>, signal: AbortSignal): Promise<T | typeof STOPPED> {
+  if (signal.aborted) return STOPPED;
+  let onAbort = () => {};
+  const stop = new Promise<typeof STOPPED>((resolve) => {
+    onAbort = () => resolve(STOPPED);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([pending, stop]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /**
  * Run `attempt` until it succeeds, retrying (1 s, 2 s, 4 s ... at most 30 s apart) while it fails
  * because the database cannot be reached; any other failure is thrown. Null when stopped first.
  */
-export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilReachableOptions): Promise<T | null> {
+export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilReachableOptions<T>): Promise<T | null> {
   const sleep = opts.sleep ?? abortableSleep;
   let delay = opts.firstDelayMs ?? 1000;
   const maxDelay = opts.maxDelayMs ?? 30_000;
@@ -57,7 +76,14 @@ export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilRe
     for (;;) {
       if (opts.signal.aborted) return null;
       try {
-        const result = await attempt();
+        // a stop does not wait for an attempt in flight (a connect to a host that never answers
+        // takes its whole timeout); what that attempt makes is discarded when it comes
+        const pending = attempt();
+        const result = await unlessStopped(pending, opts.signal);
+        if (result === STOPPED) {
+          pending.then((late) => opts.discard?.(late)).catch(() => {});
+          return null;
+        }
         if (failures > 0) opts.log.info({ attempts: failures + 1 }, "database reachable: starting");
         return result;
       } catch (err) {

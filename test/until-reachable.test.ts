@@ -71,6 +71,50 @@ describe("untilReachable", () => {
   });
 });
 
+describe("untilReachable, stopped during an attempt", () => {
+  it("does not wait for the attempt in flight, and discards what it makes later", async () => {
+    const stop = new AbortController();
+    let finish!: (v: string) => void;
+    const discarded: string[] = [];
+    const r = untilReachable(() => new Promise<string>((resolve) => (finish = resolve)), {
+      log: silentLogger(),
+      signal: stop.signal,
+      standby: async () => null,
+      discard: async (late) => void discarded.push(late),
+    });
+    stop.abort();
+    expect(await r).toBeNull();
+    finish("daemon made too late");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(discarded).toEqual(["daemon made too late"]);
+  });
+
+  it("leaves no abort listener behind after many attempts", async () => {
+    const stop = new AbortController();
+    let listeners = 0;
+    const add = stop.signal.addEventListener.bind(stop.signal);
+    const remove = stop.signal.removeEventListener.bind(stop.signal);
+    stop.signal.addEventListener = ((...a: Parameters<typeof add>) => {
+      listeners++;
+      add(...a);
+    }) as typeof add;
+    stop.signal.removeEventListener = ((...a: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...a);
+    }) as typeof remove;
+    let calls = 0;
+    const r = await untilReachable(
+      async () => {
+        if (++calls < 50) throw unreachable();
+        return "ok";
+      },
+      { log: silentLogger(), signal: stop.signal, standby: async () => null, sleep: async () => {} },
+    );
+    expect(r).toBe("ok");
+    expect(listeners).toBe(0);
+  });
+});
+
 function configYaml(url: string): string {
   return `database: {url: "${url}"}
 http: {port: "\${VIGIL_PORT}", host: 127.0.0.1}

@@ -22,7 +22,7 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
   let daemon: Daemon | null;
   try {
     const create = () => Daemon.create({ configPath, log, http: !opts.once });
-    daemon = opts.once ? await create() : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath) });
+    daemon = opts.once ? await create() : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath), discard: (late) => late.stop() });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       for (const p of err.problems) process.stderr.write(`${p}\n`);

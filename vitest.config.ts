@@ -14,8 +14,8 @@ class LongWaitsFirst extends BaseSequencer {
       const i = LONG_WAITS.findIndex((name) => f.moduleId.endsWith(name));
       return i < 0 ? LONG_WAITS.length : i;
     };
-    const sorted = await super.sort(files);
-    return sorted.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+    // (sort is stable: the rest keep the base order)
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
   }
 }
 

@@ -1,6 +1,6 @@
 /** Adapts the source layer to the engine's Fetcher, retrying a dropped connection briefly with backoff. */
 import type { MetricConfig } from "./config/types.js";
-import { type Database, DatabaseError } from "./db/database.js";
+import { type Database, isConnectionError } from "./db/database.js";
 import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
 import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
@@ -12,7 +12,7 @@ async function withRetry<T>(log: Logger, what: string, fn: () => Promise<T>): Pr
     try {
       return await fn();
     } catch (err) {
-      const transient = err instanceof DatabaseError && err.kind === "connection";
+      const transient = isConnectionError(err);
       const delay = RETRY_DELAYS_MS[attempt];
       if (!transient || delay === undefined) throw err;
       log.warn({ metric: what, attempt: attempt + 1, err: err.message }, "database unreachable; retrying");

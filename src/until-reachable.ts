@@ -5,12 +5,11 @@
  * orchestrator sees a live process that is not ready rather than a crash loop. Only "the database
  * cannot be reached" is waited out; a bad config or a url that is not PostgreSQL's fails at once.
  */
-import type { Logger } from "./log.js";
-import { DatabaseError } from "./db/database.js";
-import { BAD_URL } from "./db/open.js";
+import { setTimeout as delayFor } from "node:timers/promises";
+import { isConnectionError } from "./db/database.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
-import { errorText } from "./log.js";
+import { errorText, type Logger } from "./log.js";
 
 export interface UntilReachableOptions<T> {
   log: Logger;
@@ -26,23 +25,8 @@ export interface UntilReachableOptions<T> {
   maxDelayMs?: number;
 }
 
-/** Worth waiting for: the database is not reachable (as opposed to a wrong url or wrong SQL). */
-export function isUnreachable(err: unknown): err is DatabaseError {
-  return err instanceof DatabaseError && err.kind === "connection" && err.code !== BAD_URL;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+/** Waits `ms`, or less when `signal` aborts (the abort is not an error here: the loop checks it). */
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => delayFor(ms, undefined, { signal }).catch(() => {});
 
 const STOPPED: unique symbol = Symbol("stopped");
 
@@ -63,7 +47,7 @@ async function unlessStopped<T>(pending: Promise<T>, signal: AbortSignal): Promi
 
 /**
  * Run `attempt` until it succeeds, retrying (1 s, 2 s, 4 s ... at most 30 s apart) while it fails
- * because the database cannot be reached; any other failure is thrown. Null when stopped first.
+ * because the database cannot be reached (a connection DatabaseError); any other failure is thrown. Null when stopped first.
  */
 export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilReachableOptions<T>): Promise<T | null> {
   const sleep = opts.sleep ?? abortableSleep;
@@ -87,11 +71,11 @@ export async function untilReachable<T>(attempt: () => Promise<T>, opts: UntilRe
         if (failures > 0) opts.log.info({ attempts: failures + 1 }, "database reachable: starting");
         return result;
       } catch (err) {
-        if (!isUnreachable(err)) throw err;
+        if (!isConnectionError(err)) throw err;
         failures++;
         why = errorText(err);
         opts.log.warn({ err: why, retry_in_ms: delay, attempt: failures }, "database unreachable: waiting for it");
-        if (standby === null && failures === 1) {
+        if (failures === 1) {
           const at = await opts.standby();
           // The daemon's own server takes the port over once it starts; until then, say why it is not ready.
           if (at !== null) {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseError } from "../src/db/database.js";
-import { BAD_URL } from "../src/db/open.js";
+import { openDatabase } from "../src/db/open.js";
 import { silentLogger } from "../src/log.js";
 import { untilReachable } from "../src/until-reachable.js";
 import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
@@ -37,7 +37,9 @@ describe("untilReachable", () => {
 
   it("throws at once what waiting will not mend: wrong SQL, a url that is not PostgreSQL's, any other error", async () => {
     const opts = { log: silentLogger(), signal: new AbortController().signal, standby: noStandby, sleep: async () => {} };
-    for (const err of [new DatabaseError("syntax error", "query"), new DatabaseError("database url must start with postgres://", "connection", { code: BAD_URL }), new Error("bug")]) {
+    const badUrl = await openDatabase({ url: "mysql://root@127.0.0.1/test" }).catch((e: unknown) => e);
+    expect(String(badUrl)).toMatch(/must start with postgres:\/\//);
+    for (const err of [new DatabaseError("syntax error", "query"), badUrl, new Error("bug")]) {
       let calls = 0;
       await expect(
         untilReachable(async () => {

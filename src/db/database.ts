@@ -102,6 +102,11 @@ interface ServerErrorShape {
   position?: string;
 }
 
+/** The database is not there (down, unreachable, connection lost): worth retrying later, unlike wrong SQL. */
+export function isConnectionError(err: unknown): err is DatabaseError {
+  return err instanceof DatabaseError && err.kind === "connection";
+}
+
 /** An error reported by the PostgreSQL server (pg and PGlite both use pg-protocol's DatabaseError). */
 export function isServerError(err: unknown): err is Error & ServerErrorShape {
   if (!(err instanceof Error)) return false;

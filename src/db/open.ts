@@ -1,7 +1,7 @@
 /**
  * Pick the adapter: PostgreSQL when a URL is configured, otherwise the embedded PGlite.
  */
-import { type Database, DatabaseError } from "./database.js";
+import type { Database } from "./database.js";
 import { PgDatabase, type PgDatabaseOptions, redactUrl } from "./pg.js";
 import { PgliteDatabase } from "./pglite.js";
 
@@ -24,14 +24,12 @@ export interface OpenDatabaseOptions {
  * Open the database. For pg this does not connect yet (the pool connects on first use, so a daemon
  * can start while PostgreSQL is still coming up and report it through /readyz); PGlite is ready on return.
  */
-/** The `code` of the error for a url that is not a PostgreSQL one: waiting will not mend it. */
-export const BAD_URL = "EBADURL";
-
 export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<Database> {
   const url = opts.url?.trim();
   if (url) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
-      throw new DatabaseError(`database url must start with postgres:// or postgresql://, got ${redactUrl(url)}`, "connection", { code: BAD_URL });
+      // a mistake in the configuration, not a database that is away: no DatabaseError, nothing to retry
+      throw new Error(`database url must start with postgres:// or postgresql://, got ${redactUrl(url)}`);
     }
     return new PgDatabase({
       url,

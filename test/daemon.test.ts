@@ -14,6 +14,7 @@ import { HOUR } from "./helpers/config.js";
 import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
+import { tempDirFor } from "./helpers/temp-dir.js";
 
 
 /**
@@ -78,13 +79,7 @@ ${extra}`;
 }
 
 describe("vigil run (subprocess)", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-daemon-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = tempDirFor("vigil-daemon-");
 
   it("run --once prints an alert naming the metric, the series and #ID for a spike in the last closed bucket", async () => {
     await clearOfHourEnd();
@@ -93,7 +88,7 @@ describe("vigil run (subprocess)", () => {
       await createMetricTable(t.db, "checkouts");
       await insertRows(t.db, "checkouts", recentRows());
       if (t.dataDir) await t.db.close();
-      const cfg = join(dir, "once.yaml");
+      const cfg = join(dir(), "once.yaml");
       await writeFile(cfg, configYaml("checkouts"));
       const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
       const r = await runCli(["run", "--once", "-c", cfg], env);
@@ -123,7 +118,7 @@ describe("vigil run (subprocess)", () => {
       await createMetricTable(t.db, "checkouts");
       await insertRows(t.db, "checkouts", recentRows());
       if (t.dataDir) await t.db.close();
-      const cfg = join(dir, "broken.yaml");
+      const cfg = join(dir(), "broken.yaml");
       await writeFile(
         cfg,
         configYaml(
@@ -149,7 +144,7 @@ describe("vigil run (subprocess)", () => {
     try {
       await createMetricTable(t.db, "checkouts");
       if (t.dataDir) await t.db.close();
-      const cfg = join(dir, "serve.yaml");
+      const cfg = join(dir(), "serve.yaml");
       await writeFile(cfg, configYaml("checkouts"));
       const port = await freePort();
       const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
@@ -179,7 +174,7 @@ describe("vigil run (subprocess)", () => {
   });
 
   it("validate reports problems as FILE:LINE:COL and exits 2", async () => {
-    const cfg = join(dir, "bad.yaml");
+    const cfg = join(dir(), "bad.yaml");
     await writeFile(cfg, configYaml("checkouts").replace("severity: critical", "severity: catastrophic"));
     const r = await runCli(["validate", "-c", cfg]);
     expect(r.code).toBe(2);

@@ -3,10 +3,9 @@
  * saying why), starts once the database answers, and stops cleanly on SIGTERM while waiting; a url
  * that is not PostgreSQL's, or `run --once`, fails at once.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DatabaseError } from "../src/db/database.js";
 import { openDatabase } from "../src/db/open.js";
 import { silentLogger } from "../src/log.js";
@@ -15,6 +14,7 @@ import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { openTestDatabase, TEST_DATABASE_URL } from "./helpers/db.js";
 import { freePort } from "./helpers/net.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
+import { tempDirFor } from "./helpers/temp-dir.js";
 
 const unreachable = () => new DatabaseError("cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED", "connection", { code: "ECONNREFUSED" });
 
@@ -132,16 +132,10 @@ metrics:
 }
 
 describe("vigil run before its database is up (subprocess)", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-wait-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = tempDirFor("vigil-wait-");
 
   it("answers healthz 200 and readyz 503 with the reason while it waits, and exits 0 on SIGTERM", async () => {
-    const cfg = join(dir, "down.yaml");
+    const cfg = join(dir(), "down.yaml");
     await writeFile(cfg, configYaml(`postgres://postgres@127.0.0.1:${await freePort()}/test`));
     const port = await freePort();
     const child = startCli(["run", "-c", cfg], { VIGIL_PORT: String(port) });
@@ -161,7 +155,7 @@ describe("vigil run before its database is up (subprocess)", () => {
   });
 
   it("run --once does not wait: exit 1 and the reason", async () => {
-    const cfg = join(dir, "once.yaml");
+    const cfg = join(dir(), "once.yaml");
     await writeFile(cfg, configYaml(`postgres://postgres@127.0.0.1:${await freePort()}/test`));
     const r = await runCli(["run", "--once", "-c", cfg], { VIGIL_PORT: "0" });
     expect(r.code).toBe(1);
@@ -169,7 +163,7 @@ describe("vigil run before its database is up (subprocess)", () => {
   });
 
   it("a url that is not PostgreSQL's is a config problem, not waited for", async () => {
-    const cfg = join(dir, "bad-url.yaml");
+    const cfg = join(dir(), "bad-url.yaml");
     await writeFile(cfg, configYaml("mysql://root@127.0.0.1/test"));
     const r = await runCli(["run", "-c", cfg], { VIGIL_PORT: "0" });
     expect(r.code).toBe(2);
@@ -187,7 +181,7 @@ describe("vigil run before its database is up (subprocess)", () => {
     const dbPort = await freePort();
     const url = new URL(t.url!);
     url.host = `127.0.0.1:${dbPort}`;
-    const cfg = join(dir, "later.yaml");
+    const cfg = join(dir(), "later.yaml");
     await writeFile(cfg, configYaml(url.toString()));
     const port = await freePort();
     const child = startCli(["run", "-c", cfg], { VIGIL_PORT: String(port) });

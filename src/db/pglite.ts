@@ -28,6 +28,12 @@ export interface PgliteDatabaseOptions {
   dataDir?: string;
   /** Keep everything in memory (tests, `vigil demo`); `dataDir` is then ignored. */
   memory?: boolean;
+  /**
+   * For a new database only: start from this dump of a data directory (PGlite's `dumpDataDir`)
+   * instead of creating the cluster, which in WebAssembly takes several seconds (the tests' shared
+   * fresh cluster).
+   */
+  template?: Blob;
 }
 
 /** numeric arrives as text from PGlite; int8 is already a number there. */
@@ -60,7 +66,11 @@ export class PgliteDatabase implements Database {
         lock = await DirLock.acquire(dir);
         await mkdir(dir, { recursive: true });
       }
-      const pg = new PGlite({ ...(dir === undefined ? {} : { dataDir: dir }), parsers: PARSERS });
+      const pg = new PGlite({
+        ...(dir === undefined ? {} : { dataDir: dir }),
+        ...(opts.template === undefined ? {} : { loadDataDir: opts.template }),
+        parsers: PARSERS,
+      });
       await pg.waitReady;
       return new PgliteDatabase(pg, target, lock);
     } catch (err) {

@@ -6,9 +6,10 @@
  * its own PGlite. Run the suite both ways: PGlite is what `vigil demo` uses, PostgreSQL what production does.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { Database } from "../../src/db/database.js";
 import { PgDatabase } from "../../src/db/pg.js";
@@ -26,10 +27,40 @@ export interface TestDatabase {
 
 export const TEST_DATABASE_URL = process.env.VIGIL_TEST_DATABASE_URL?.trim() || undefined;
 
+let template: Promise<Blob> | null = null;
+
+/**
+ * A new PGlite cluster's data directory, dumped: creating a cluster (initdb in WebAssembly) takes
+ * 3-7 s on two busy cores, starting from this dump about 1 s, and the PGlite pass opens some thirty.
+ * Made once and kept in the temporary directory, named by PGlite's version, for every worker and
+ * run (written whole, then renamed: a worker never reads half of one). The tests of PGlite's own
+ * start-up (db.test.ts) open clusters the ordinary way.
+ */
+function pgliteTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    // (the package does not export its package.json)
+    const manifest = new URL("../../node_modules/@electric-sql/pglite/package.json", import.meta.url);
+    const { version } = JSON.parse(await readFile(manifest, "utf8")) as { version: string };
+    const file = join(tmpdir(), `vigil-test-pglite-${version}.tar`);
+    try {
+      return new Blob([await readFile(file)]);
+    } catch {
+      const pg = await PGlite.create();
+      const dump = await pg.dumpDataDir("none");
+      await pg.close();
+      const part = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+      await writeFile(part, Buffer.from(await dump.arrayBuffer()));
+      await rename(part, file);
+      return dump;
+    }
+  })();
+  return template;
+}
+
 /** Fresh and empty: a new PostgreSQL database when VIGIL_TEST_DATABASE_URL is set, else in-memory PGlite. */
 export async function openTestDatabase(): Promise<TestDatabase> {
   if (TEST_DATABASE_URL) return createPgDatabase(TEST_DATABASE_URL);
-  const db = await PgliteDatabase.open({ memory: true });
+  const db = await PgliteDatabase.open({ memory: true, template: await pgliteTemplate() });
   return { db, close: once(() => db.close()) };
 }
 
@@ -40,7 +71,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
  */
 export async function openTestDataDir(): Promise<TestDatabase & { dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), "vigil-pglite-"));
-  const db = await PgliteDatabase.open({ dataDir });
+  const db = await PgliteDatabase.open({ dataDir, template: await pgliteTemplate() });
   return {
     db,
     dataDir,

@@ -72,6 +72,11 @@ interface RunResult {
   spec: Omit<RunSpec, "url">;
   coldMs: number;
   tickMs: number;
+  /**
+   * Each steady tick over the bare SQL measured just before it, sorted: the spread shows how much of
+   * a run's ratio is the machine (GC, the database's checkpoints, other tenants) rather than vigil.
+   */
+  tickRatios: number[];
   sqlMs: number;
   /** This process's CPU time during the bare SQL (driver: sending, parsing rows). */
   sqlCpuMs: number;
@@ -297,6 +302,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     spec: rest,
     coldMs,
     tickMs: median(tickMs),
+    tickRatios: tickMs.map((x, i) => x / sqlMs[i]!).sort((a, b) => a - b),
     sqlMs: median(sqlMs),
     sqlCpuMs: median(sqlCpuMs),
     fetchMs: median(fetchShare),
@@ -412,7 +418,7 @@ export async function benchScale(): Promise<void> {
     const settings = [...run.flags, ...Object.entries(run.env).map(([k, v]) => `${k}=${v}`)];
     console.log(`  each run in a process of its own, as the Docker image runs the daemon (${settings.length > 0 ? settings.join(" ") : "no flags"})`);
     const fmt = (r: RunResult) =>
-      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB${r.idleRssMb === undefined ? "" : `, ${r.idleRssMb.toFixed(0)} MB between ticks`} (heap+buffers ${r.heapMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB)`;
+      `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} (per tick ${r.tickRatios[0]!.toFixed(2)}–${r.tickRatios[r.tickRatios.length - 1]!.toFixed(2)}, median ${median(r.tickRatios).toFixed(2)}) | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB${r.idleRssMb === undefined ? "" : `, ${r.idleRssMb.toFixed(0)} MB between ticks`} (heap+buffers ${r.heapMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");
     console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
     for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, DatabaseError } from "../src/db/database.js";
 import { openDatabase } from "../src/db/open.js";
@@ -365,6 +366,30 @@ describe("openDatabase", () => {
       } finally {
         await second.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, SLOW);
+});
+
+describe("PGlite template", () => {
+  it("starts a new database, in memory or in a directory, from a dumped data directory", async () => {
+    const source = await PGlite.create();
+    await source.exec("CREATE TABLE seeded (x int); INSERT INTO seeded VALUES (7)");
+    const template = await source.dumpDataDir("none");
+    await source.close();
+    const memory = await PgliteDatabase.open({ memory: true, template });
+    expect((await memory.query("SELECT x FROM seeded")).rows).toEqual([{ x: 7 }]);
+    await memory.close();
+    const dir = await mkdtemp(join(tmpdir(), "vigil-template-test-"));
+    try {
+      const first = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
+      await first.query("INSERT INTO seeded VALUES (8)");
+      await first.close();
+      // reopened as any directory is: the template's contents and what was written since
+      const again = await PgliteDatabase.open({ dataDir: join(dir, "pglite") });
+      expect((await again.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
+      await again.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -19,15 +19,22 @@ import { generateEvents, type Injection, rng } from "./synthetic.js";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Simulated time running `speed` times faster than the wall clock from `simStart`. */
+/**
+ * Simulated time running `speed` times faster than the wall clock from `simStart`, once started:
+ * it stands at `simStart` while the demo seeds its database (seconds on a busy machine, hours of
+ * simulated time), so the first live anomaly still falls after the daemon's history load.
+ */
 export class SimClock implements Clock {
-  private readonly realStart = Date.now();
+  private realStart: number | null = null;
   constructor(
     private readonly simStart: number,
     readonly speed: number,
   ) {}
+  start(): void {
+    this.realStart ??= Date.now();
+  }
   now(): number {
-    return this.simStart + (Date.now() - this.realStart) * this.speed;
+    return this.realStart === null ? this.simStart : this.simStart + (Date.now() - this.realStart) * this.speed;
   }
 }
 
@@ -109,6 +116,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   let daemon: Daemon;
   try {
     daemon = await Daemon.create({ configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http, watch: false });
+    clock.start();
     await daemon.start();
   } catch (err) {
     if (!(err instanceof Error && /EADDRINUSE/.test(err.message))) throw err;

@@ -390,6 +390,10 @@ describe("PGlite template", () => {
       const again = await PgliteDatabase.open({ dataDir: join(dir, "pglite") });
       expect((await again.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
       await again.close();
+      // a template applies to a new database only: an existing one opens as it is
+      const withTemplate = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
+      expect((await withTemplate.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
+      await withTemplate.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,9 +5,9 @@
  * the one way to deadlock (using the database instead of `tx` inside a transaction) into an error.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import { access, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { PGlite, type Results, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
 import {
   type Database,
@@ -29,11 +29,21 @@ export interface PgliteDatabaseOptions {
   /** Keep everything in memory (tests, `vigil demo`); `dataDir` is then ignored. */
   memory?: boolean;
   /**
-   * For a new database only: start from this dump of a data directory (PGlite's `dumpDataDir`)
-   * instead of creating the cluster, which in WebAssembly takes several seconds (the tests' shared
-   * fresh cluster).
+   * A new database starts from this dump of a data directory (PGlite's `dumpDataDir`) instead of
+   * creating the cluster, which in WebAssembly takes several seconds (the tests' shared fresh
+   * cluster). A directory that already holds a database opens as it is, as without one.
    */
   template?: Blob;
+}
+
+/** Whether a PGlite directory already holds a database (PostgreSQL writes PG_VERSION when it creates one). */
+async function holdsDatabase(dir: string): Promise<boolean> {
+  try {
+    await access(join(dir, "PG_VERSION"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** numeric arrives as text from PGlite; int8 is already a number there. */
@@ -61,14 +71,17 @@ export class PgliteDatabase implements Database {
     const target = dir === undefined ? "pglite:memory" : `pglite:${dir}`;
     let lock: DirLock | null = null;
     try {
+      // (PGlite refuses to load a dump over an existing database)
+      let template = opts.template;
       if (dir !== undefined) {
         await mkdir(dirname(dir), { recursive: true });
         lock = await DirLock.acquire(dir);
         await mkdir(dir, { recursive: true });
+        if (template !== undefined && (await holdsDatabase(dir))) template = undefined;
       }
       const pg = new PGlite({
         ...(dir === undefined ? {} : { dataDir: dir }),
-        ...(opts.template === undefined ? {} : { loadDataDir: opts.template }),
+        ...(template === undefined ? {} : { loadDataDir: template }),
         parsers: PARSERS,
       });
       await pg.waitReady;

@@ -335,7 +335,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       alertSign: 0,
       beyond: 0,
       rows: 0,
-      period: 0,
+      period: ZERO,
       profile: seasonalProfileState(p.granularity_ms, a),
       missing: missingStateIn(sub(p), f, MISSING_AT),
     };
@@ -396,7 +396,7 @@ const FULL = 2;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
 const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, sigmas: ZERO, reason: "" };
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: 0, seasons: 0 };
+const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {

@@ -344,7 +344,7 @@ function real(f: Float64Array, at: number): boolean {
  * Call for every point with a value, in time order.
  */
 export function seasonalStep(s: SeasonalProfileState, t: number, x: number): SeasonalExpectation | null {
-  const out: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
+  const out: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
   return seasonalStepInto(s, t, x, out) ? out : null;
 }
 

@@ -25,7 +25,9 @@
  * After an alert the detector stays quiet for `refractory` points (one incident, one alert), and if
  * the series stays beyond the band on the same side (a level shift) it re-baselines on the new level
  * (the seasonal profile moves with it) instead of alerting for days. `missing` runs alongside: a run
- * of empty buckets longer than `missing_after` is an anomaly too. Needs `warmup` points of view
+ * of empty buckets longer than `missing_after` is an anomaly too; data that resumes after rows were
+ * absent (a gap in the timestamps) is one only when the gap is the longest the series has had, by
+ * the same "new for this series" rule: irregularly sampled series have gaps routinely. Needs `warmup` points of view
  * history before its first alert (72: three days of hourly buckets); the seasonal view needs 200
  * rows of its own.
  *
@@ -400,7 +402,7 @@ const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, s
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {
-  const gap = missingStep(s.missing, t, x, sub(p));
+  const gap = missingStep(s.missing, t, x, sub(p), true);
   const se = p.seasonal && seasonalStepInto(s.profile, t, x, SE) ? SE : null;
   // a gap is one more incident: it obeys the same refractory period as the other views
   const gapAlert = gap.anomaly && s.cooldown === 0;

@@ -30,7 +30,7 @@ const params = z.object({
     .describe("The same for single points (spikes), which are noisier than the averaged views."),
   refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert."),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
-  missing_after: durationParam("Flag a run of empty buckets longer than this.", "1h"),
+  missing_after: durationParam("Flag a run of empty buckets longer than this (and data resuming after a gap this long, when no earlier gap was as long).", "1h"),
   granularity_ms: granularityParam,
 });
 

@@ -30,11 +30,14 @@ export interface MissingState {
 const LAST_DATA_T = 0;
 const SAME_SINCE = 1;
 const LAST_VALUE = 2;
-export const MISSING_NUMBERS = 3;
+/** The longest gap data has resumed after so far (0 = none yet). */
+const LONGEST_GAP = 3;
+export const MISSING_NUMBERS = 4;
 
 /** A state whose numbers live in `f` at `at` (MISSING_NUMBERS of them). */
 export function missingStateIn(p: MissingParams, f: Float64Array, at: number): MissingState {
   f.fill(Number.NaN, at, at + MISSING_NUMBERS);
+  f[at + LONGEST_GAP] = 0;
   return { afterMs: durationMs(p.after), spacing: spacingState(p.granularity_ms), f, at };
 }
 
@@ -54,8 +57,12 @@ function flagged(reason: string, expected: number | null, silentMs: number, afte
   };
 }
 
-/** `missing.step` on a bare time and value (NaN = no value): no point object per call. */
-export function missingStep(s: MissingState, t: number, v: number, p: MissingParams): Verdict {
+/**
+ * `missing.step` on a bare time and value (NaN = no value): no point object per call.
+ * `longestOnly`: data resuming after a gap is flagged only when the gap is longer than every
+ * earlier one (the ensemble's rule; `missing` itself flags every gap beyond `after`).
+ */
+export function missingStep(s: MissingState, t: number, v: number, p: MissingParams, longestOnly = false): Verdict {
   const spacing = observeSpacing(s.spacing, t);
   const f = s.f;
   const at = s.at;
@@ -73,7 +80,9 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
   if (!Number.isNaN(lastDataT)) {
     // buckets between the last one with data and this one never arrived
     const gap = t - lastDataT - spacing;
-    if (gap > s.afterMs) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
+    const longest = f[at + LONGEST_GAP]!;
+    if (gap > longest) f[at + LONGEST_GAP] = gap;
+    if (gap > s.afterMs && (!longestOnly || gap > longest)) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
   }
   if (p.stale) {
     if (v !== f[at + LAST_VALUE]) f[at + SAME_SINCE] = t;

@@ -369,6 +369,25 @@ describe("ensemble", () => {
     expect(after.length).toBeLessThanOrEqual(2);
     expect(v[after[0]!]!.reason).toMatch(/above the rolling median/);
   });
+  it("flags data resuming after a gap only when the gap is the longest yet (irregular sampling is not an incident each time)", () => {
+    // 5-minute data with rows absent for 3 h, then 2 h, then 2.5 h, then 4 h; 300 points between gaps (past the refractory period)
+    const gapsH = [3, 2, 2.5, 4];
+    const points: Point[] = [];
+    let t = T0;
+    const vs = wave(1500, 11);
+    vs.forEach((v, i) => {
+      if (i > 0 && i % 300 === 0) t += gapsH[i / 300 - 1]! * 3_600_000;
+      points.push({ t, v });
+      t += 5 * MIN;
+    });
+    const v = runBatch(def, params, points);
+    const resumed = flagsOf(v).filter((i) => v[i]!.reason.startsWith("data resumed"));
+    expect(resumed).toEqual([300, 1200]);
+    expect(v[1200]!.reason).toBe("data resumed after a 4h gap");
+    // the `missing` detector itself flags every gap beyond `after`
+    const m = runBatch(missing, missing.params.parse({ after: "1h" }), points);
+    expect(flagsOf(m)).toEqual([300, 600, 900, 1200]);
+  });
   it("needs a warm-up of 72 points, then judges (3 days of hourly buckets)", () => {
     const early = wave(300, 9);
     early[60] = 1e6;

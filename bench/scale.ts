@@ -196,9 +196,23 @@ async function child(spec: RunSpec): Promise<RunResult> {
     }
   };
   rss("before the history load");
+  // SCALE_DEBUG: what the process held when its resident memory peaked during the history load
+  let peakSample: NodeJS.MemoryUsage | null = null;
+  const sampler = process.env.SCALE_DEBUG
+    ? setInterval(() => {
+        const u = process.memoryUsage();
+        if (peakSample === null || u.rss > peakSample.rss) peakSample = u;
+      }, 20)
+    : null;
   const t0 = performance.now();
   await evaluate();
   const coldMs = performance.now() - t0;
+  if (sampler) {
+    clearInterval(sampler);
+    const u = peakSample as NodeJS.MemoryUsage | null;
+    const mb = (x: number) => (x / 1e6).toFixed(0);
+    if (u) console.error(`at the history load's highest sample: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`);
+  }
   rss("after the history load");
   await drain();
   const tickMs: number[] = [];

@@ -262,8 +262,10 @@ function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   if (s.f[HIST_MAX + k]! > cap) s.f[HIST_MAX + k] = cap;
 }
 
-function pct(mean: number, m: number): string {
-  return m !== 0 ? ` (${mean >= m ? "up" : "down"} ${Math.abs(((mean - m) / Math.abs(m)) * 100).toFixed(0)}%)` : "";
+/** " (up 43%)": the change against the median in percent; left out when the median is next to zero (a count that was idle), where it would read "up 25549851039%". */
+export function pct(mean: number, m: number): string {
+  const change = Math.abs(((mean - m) / Math.abs(m)) * 100);
+  return m !== 0 && change <= 10_000 ? ` (${mean >= m ? "up" : "down"} ${change.toFixed(0)}%)` : "";
 }
 
 function reasonFor(

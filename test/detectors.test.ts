@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { controlLimits } from "../detectors/control-limits.js";
+import { pct } from "../detectors/ensemble-core.js";
 import { esdCriticalValue, generalizedEsd, seasonalHybridEsd } from "../detectors/esd.js";
 import { missing } from "../detectors/missing.js";
 import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";
@@ -387,6 +388,14 @@ describe("ensemble", () => {
     // the `missing` detector itself flags every gap beyond `after`
     const m = runBatch(missing, missing.params.parse({ after: "1h" }), points);
     expect(flagsOf(m)).toEqual([300, 600, 900, 1200]);
+  });
+  it("gives a shift in percent of the median, except against a median next to zero", () => {
+    expect(pct(143, 100)).toBe(" (up 43%)");
+    expect(pct(40, 100)).toBe(" (down 60%)");
+    expect(pct(-5, -10)).toBe(" (up 50%)");
+    // a count that was idle (median 1e-6) jumping to 21.5: "up 2150000000%" says nothing
+    expect(pct(21.5, 1e-6)).toBe("");
+    expect(pct(5, 0)).toBe("");
   });
   it("needs a warm-up of 72 points, then judges (3 days of hourly buckets)", () => {
     const early = wave(300, 9);

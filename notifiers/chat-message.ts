@@ -3,7 +3,7 @@
  * Slack as Block Kit. Data (metric names, series keys, reasons) stays plain text here; each
  * renderer escapes it for its own markup, so no data can ever be read as markup.
  */
-import { deviationParts, experimentAlertLines, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/delivery/format.js";
+import { deviationParts, experimentAlertLines, fmtDeviation, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, GroupNotification } from "../src/delivery/notification.js";
 import { formatDuration } from "../src/duration.js";
 import type { Alert, AlertState } from "../src/engine/alert.js";
@@ -130,7 +130,8 @@ function contributors(a: Alert): string[] {
       const o = c as Record<string, unknown>;
       const dim = typeof o.dimension === "string" ? o.dimension : "";
       const val = o.value === undefined ? "" : String(o.value);
-      const change = typeof o.change === "number" ? ` (${o.change >= 0 ? "+" : "−"}${Math.abs(o.change * 100).toFixed(0)}%)` : typeof o.change === "string" ? ` (${o.change})` : "";
+      const pct = typeof o.change === "number" ? fmtDeviation(o.change) : typeof o.change === "string" ? o.change : null;
+      const change = pct === null ? "" : ` (${pct})`;
       if (dim || val) out.push(`${dim}${dim && val ? "=" : ""}${val}${change}`);
     }
   }

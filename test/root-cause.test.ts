@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock.js";
 import { Engine } from "../src/engine/engine.js";
-import { findDrivers, rankSlices } from "../src/engine/root-cause.js";
+import { describeDriver, findDrivers, rankSlices } from "../src/engine/root-cause.js";
+import { deviationParts } from "../src/delivery/format.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import { makeFetcher } from "../src/source-fetcher.js";
@@ -25,6 +26,15 @@ describe("root cause by dimension", () => {
     expect(drivers[0]).toMatchObject({ dimension: "country", value: "BR", actual: 20, expected: 100, change: -0.8 });
     expect(drivers[0]!.share).toBeGreaterThan(0.9);
     expect(drivers.map((d) => d.value)).toEqual(["BR", "US"]);
+  });
+
+  it("says the change in percent, except against an expected value next to zero", () => {
+    const d = { dimension: "country", value: "BR", actual: 20, expected: 100, change: -0.8, share: 0.71 };
+    expect(describeDriver(d, "drop")).toBe("country=BR: −80% vs expected (20 vs 100), explains 71% of the drop");
+    const fromZero = { ...d, actual: 52, expected: 0.001, change: 51_999, share: 1 };
+    expect(describeDriver(fromZero, "rise")).toBe("country=BR: 52 vs 0 expected, explains 100% of the rise");
+    expect(deviationParts({ value: 143, expected: 100, sigmas: 4.2 })).toEqual(["+43.0%", "+4.2σ"]);
+    expect(deviationParts({ value: 21.5, expected: 1e-6, sigmas: 999 })).toEqual(["+999.0σ"]);
   });
 
   describe("against a real table", () => {

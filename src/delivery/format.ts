@@ -21,11 +21,22 @@ export function seriesLabel(metric: string, series: string): string {
   return series ? `${metric} {${series}}` : metric;
 }
 
+/**
+ * A relative change (0.25 = +25%) as "+25%" with `digits` decimals, or null when it says nothing:
+ * not finite, or beyond ±10,000% (against an expected value next to zero, such as a count that
+ * was idle, the percentage is an artefact: "+2150000000%").
+ */
+export function fmtDeviation(fraction: number, digits = 0): string | null {
+  const pct = fraction * 100;
+  if (!Number.isFinite(pct) || Math.abs(pct) > 10_000) return null;
+  return `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(digits)}%`;
+}
+
 export function deviationParts(a: { value: number | null; expected: number | null; sigmas: number | null }): string[] {
   const parts: string[] = [];
   if (a.value !== null && a.expected !== null && a.expected !== 0) {
-    const pct = ((a.value - a.expected) / Math.abs(a.expected)) * 100;
-    parts.push(`${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)}%`);
+    const pct = fmtDeviation((a.value - a.expected) / Math.abs(a.expected), 1);
+    if (pct !== null) parts.push(pct);
   }
   if (a.sigmas !== null && Number.isFinite(a.sigmas)) parts.push(`${a.sigmas >= 0 ? "+" : "−"}${Math.abs(a.sigmas).toFixed(1)}σ`);
   return parts;

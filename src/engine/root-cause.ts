@@ -6,7 +6,7 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import type { Queryable } from "../db/database.js";
-import { fmtNum } from "../delivery/format.js";
+import { fmtDeviation, fmtNum } from "../delivery/format.js";
 import { fetchDimension } from "../sources/dimension-query.js";
 
 export interface Driver {
@@ -56,8 +56,9 @@ export function rankSlices(dimension: string, byValue: Map<string, Array<number 
 }
 
 export function describeDriver(d: Driver, direction: "drop" | "rise"): string {
-  const pct = `${d.change >= 0 ? "+" : "−"}${Math.abs(d.change * 100).toFixed(0)}%`;
-  return `${d.dimension}=${d.value}: ${pct} vs expected (${fmtNum(d.actual)} vs ${fmtNum(d.expected)}), explains ${Math.round(d.share * 100)}% of the ${direction}`;
+  const pct = fmtDeviation(d.change);
+  const vs = pct === null ? `${fmtNum(d.actual)} vs ${fmtNum(d.expected)} expected` : `${pct} vs expected (${fmtNum(d.actual)} vs ${fmtNum(d.expected)})`;
+  return `${d.dimension}=${d.value}: ${vs}, explains ${Math.round(d.share * 100)}% of the ${direction}`;
 }
 
 export async function findDrivers(

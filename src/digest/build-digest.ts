@@ -7,7 +7,7 @@
 import type { Clock } from "../clock.js";
 import type { DigestConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import { fmtNum, seriesLabel } from "../delivery/format.js";
+import { fmtDeviation, fmtNum, seriesLabel } from "../delivery/format.js";
 import type { DigestPanel, TextNotification } from "../delivery/notification.js";
 import { formatDuration } from "../duration.js";
 import type { Alert } from "../engine/alert.js";
@@ -47,8 +47,7 @@ export interface Digest {
 
 const pct = (a: number | null, b: number | null): string => {
   if (a === null || b === null || b === 0) return "—";
-  const x = ((a - b) / Math.abs(b)) * 100;
-  return `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(1)}%`;
+  return fmtDeviation((a - b) / Math.abs(b), 1) ?? "—";
 };
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;

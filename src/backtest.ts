@@ -104,24 +104,54 @@ export function defaultWindow(m: MetricConfig, now: number): { from: number; to:
   return { from: to - m.lookbackMs, to };
 }
 
-/** The parameter that sets a detector's sensitivity, if it has one. */
-export const SENSITIVITY_KEYS = ["k", "sigma"] as const;
+/**
+ * A detector's sensitivity: the parameters that set it and their values at each level, most
+ * sensitive first. Every knob has the same number of levels; choice i sets each tunable detector
+ * of the metric to its knob's level i. Control limits and bands use their width in sigmas (`k`,
+ * `sigma`); the ensemble, whose bar is "bigger than anything recent", the novelty factors
+ * (`novelty_point` moves with `novelty`, as in the defaults 1.1 and 1.2).
+ */
+interface Knob {
+  keys: readonly string[];
+  levels: ReadonlyArray<Readonly<Record<string, number>>>;
+}
+const WIDTHS = [2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 8] as const;
+const NOVELTY = [
+  [1, 1.1],
+  [1.05, 1.15],
+  [1.1, 1.2],
+  [1.2, 1.3],
+  [1.35, 1.5],
+  [1.5, 1.65],
+  [2, 2.2],
+  [3, 3.3],
+  [5, 5.5],
+] as const;
+export const SENSITIVITY_KNOBS: readonly Knob[] = [
+  { keys: ["k"], levels: WIDTHS.map((k) => ({ k })) },
+  { keys: ["sigma"], levels: WIDTHS.map((sigma) => ({ sigma })) },
+  { keys: ["novelty", "novelty_point"], levels: NOVELTY.map(([novelty, novelty_point]) => ({ novelty, novelty_point })) },
+];
 
 export interface TuneChoice {
+  /** The first tunable parameter and its value in this choice (what a one-detector metric is tuned by). */
   param: string;
   value: number;
+  /** Every parameter this choice sets, across the metric's detectors. */
+  settings: Readonly<Record<string, number>>;
+  /** The metric's detectors with this choice applied (what to put in its config). */
+  detectors: DetectorConfig[];
   alerts: BacktestAlert[];
   perWeek: number;
 }
 
-function sensitivityParam(shape: Record<string, unknown>): string | null {
-  for (const k of SENSITIVITY_KEYS) if (k in shape) return k;
-  return null;
+function knobOf(shape: Record<string, unknown>): Knob | null {
+  return SENSITIVITY_KNOBS.find((k) => k.keys.every((key) => key in shape)) ?? null;
 }
 
 /**
- * Try each sensitivity on every tunable detector of the metric (same value for all, in each
- * detector's own unit) and pick the most sensitive one whose alert rate fits the budget.
+ * Try each sensitivity level on every tunable detector of the metric (each in its own unit) and
+ * pick the most sensitive one whose alert rate fits the budget.
  */
 export function tune(
   m: MetricConfig,
@@ -129,19 +159,25 @@ export function tune(
   from: number,
   to: number,
   maxPerWeek: number,
-  candidates: readonly number[] = [2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 8],
 ): { choices: TuneChoice[]; best: TuneChoice | null; param: string | null } {
   const base = buildDetectors(m);
   const configured: DetectorConfig[] = m.detectors.length > 0 ? m.detectors : base.map((d) => ({ type: d.type }));
-  const params = configured.map((_dc, i) => sensitivityParam(base[i]!.def.params.shape));
-  const param = params.find((p) => p !== null) ?? null;
-  if (param === null) return { choices: [], best: null, param: null };
+  const knobs = configured.map((_dc, i) => knobOf(base[i]!.def.params.shape));
+  const first = knobs.find((k) => k !== null) ?? null;
+  if (first === null) return { choices: [], best: null, param: null };
+  const param = first.keys[0]!;
   const weeks = Math.max((to - from) / (7 * 86_400_000), 1 / 7);
   const choices: TuneChoice[] = [];
-  for (const value of candidates) {
-    const detectors = configured.map((dc, i) => (params[i] ? { ...dc, [params[i]!]: value } : dc));
+  for (let level = 0; level < first.levels.length; level++) {
+    const settings: Record<string, number> = {};
+    const detectors = configured.map((dc, i) => {
+      const set = knobs[i]?.levels[level];
+      if (!set) return dc;
+      Object.assign(settings, set);
+      return { ...dc, ...set };
+    });
     const r = replay({ ...m, detectors }, series, from, to);
-    choices.push({ param, value, alerts: r.alerts, perWeek: r.alerts.length / weeks });
+    choices.push({ param, value: first.levels[level]![param]!, settings, detectors, alerts: r.alerts, perWeek: r.alerts.length / weeks });
   }
   const best = choices.find((c) => c.perWeek <= maxPerWeek) ?? null;
   return { choices, best, param };

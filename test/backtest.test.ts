@@ -46,6 +46,23 @@ describe("backtest and tune", () => {
     if (idx > 0) expect(t.choices[idx - 1]!.perWeek).toBeGreaterThan(2);
   });
 
+  it("tune moves the default ensemble's novelty factors, and says what to put in the config", () => {
+    const spikes: Record<number, number> = {};
+    [60, 130, 200, 270].forEach((h, i) => {
+      spikes[h] = 160 + 25 * i;
+    });
+    const m = metric({ name: "m", detectors: [] });
+    const t = tune(m, [series(spikes)], T0, T0 + 14 * 24 * HOUR, 0.5);
+    expect(t.param).toBe("novelty");
+    expect(t.choices[2]!.settings).toEqual({ novelty: 1.1, novelty_point: 1.2 });
+    expect(t.choices[2]!.detectors).toEqual([{ type: "ensemble", novelty: 1.1, novelty_point: 1.2 }]);
+    // the defaults are level 2: the same alerts as a replay of the metric as configured
+    expect(t.choices[2]!.alerts).toEqual(replay(m, [series(spikes)], T0, T0 + 14 * 24 * HOUR).alerts);
+    const counts = t.choices.map((c) => c.alerts.length);
+    expect(counts[0]!).toBeGreaterThan(counts.at(-1)!);
+    if (t.best) expect(t.best.perWeek).toBeLessThanOrEqual(0.5);
+  });
+
   it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {
     const t = await openSubprocessDatabase();
     const dir = await mkdtemp(join(tmpdir(), "vigil-bt-"));
@@ -80,6 +97,13 @@ metrics:
       const withChart = await runCli(["backtest", "-c", cfg, "--metric", "bt_metric", "--chart", png, "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()], env);
       expect(withChart.code, withChart.stderr).toBe(0);
       expect((await readFile(png)).subarray(1, 4).toString()).toBe("PNG");
+      const tuned = await runCli(
+        ["tune", "-c", cfg, "--metric", "bt_metric", "--max-alerts-per-week", "1", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()],
+        env,
+      );
+      expect(tuned.code, tuned.stderr).toBe(0);
+      expect(tuned.stdout).toMatch(/^k = 2: \d+ alerts? \(/m);
+      expect(tuned.stdout).toMatch(/^proposal: k = [\d.]+ \([\d.]+ alerts\/week\); in bt_metric's config:\n {2}detectors: \[ \{ type: zscore, window: 48, k: [\d.]+, min_points: 24 \} \]$/m);
       const bad = await runCli(["backtest", "-c", cfg, "--metric", "nope"], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain("no metric 'nope'");

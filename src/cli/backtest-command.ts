@@ -6,6 +6,7 @@ import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
 import { errorText, } from "../log.js";
+import { stringify } from "yaml";
 import { writeBacktestChart } from "./backtest-chart.js";
 
 interface Common {
@@ -78,6 +79,13 @@ export async function backtestCommand(o: Common & { chart?: string }): Promise<n
   }
 }
 
+/** "novelty = 1.2, novelty_point = 1.3" */
+function settingsText(settings: Readonly<Record<string, number>>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(", ");
+}
+
 export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Promise<number> {
   try {
     if (!(o.maxAlertsPerWeek >= 0)) throw new Error("--max-alerts-per-week takes a number ≥ 0");
@@ -85,19 +93,19 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Pro
     const series = await withDb(config, (db) => loadHistory(db, m, from, to));
     const t = tune(m, series, from, to, o.maxAlertsPerWeek);
     if (t.param === null) {
-      process.stdout.write(`${m.name}: none of its detectors has a sensitivity (k or sigma) to tune\n`);
+      process.stdout.write(`${m.name}: none of its detectors has a sensitivity (k, sigma or novelty) to tune\n`);
       return 0;
     }
     process.stdout.write(`tune ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, budget ${o.maxAlertsPerWeek} alerts/week\n`);
     for (const c of t.choices) {
       const mark = c === t.best ? "  ← proposed" : "";
-      process.stdout.write(`\n${t.param} = ${c.value}: ${c.alerts.length} alerts (${c.perWeek.toFixed(1)}/week)${mark}\n`);
+      process.stdout.write(`\n${settingsText(c.settings)}: ${c.alerts.length} alert${c.alerts.length === 1 ? "" : "s"} (${c.perWeek.toFixed(1)}/week)${mark}\n`);
       if (c.alerts.length) process.stdout.write(`${alertRows(c.alerts.slice(0, 20))}\n`);
       if (c.alerts.length > 20) process.stdout.write(`… and ${c.alerts.length - 20} more\n`);
     }
     process.stdout.write(
       t.best
-        ? `\nproposal: set ${t.param}: ${t.best.value} on ${m.name}'s detectors (${t.best.perWeek.toFixed(1)} alerts/week)\n`
+        ? `\nproposal: ${settingsText(t.best.settings)} (${t.best.perWeek.toFixed(1)} alerts/week); in ${m.name}'s config:\n  detectors: ${stringify(t.best.detectors, { collectionStyle: "flow", lineWidth: 0 }).trim()}\n`
         : `\nno setting tried keeps ${m.name} under ${o.maxAlertsPerWeek} alerts/week; consider min_change or for\n`,
     );
     return 0;

@@ -10,14 +10,14 @@ import { durationParam, granularityParam } from "./time.js";
 import type { DetectorDefinition, SameParams } from "./types.js";
 
 const params = z.object({
-  window: z.number().int().min(10).max(LAZY_WINDOW_MAX).default(1000).describe("Points in the robust rolling baseline (median and MAD)."),
+  window: z.number().int().min(10).max(LAZY_WINDOW_MAX).default(1000).describe("Points in the robust rolling baseline (median and MAD). Default 1000, at most 180 days of buckets when the bucket size is known."),
   history: z
     .number()
     .int()
     .min(10)
     .default(1000)
-    .describe("Points of score history each view is compared with: an alert needs something not seen in this long."),
-  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert (72 = three days of hourly buckets, six hours of 5-minute ones)."),
+    .describe("Points of score history each view is compared with: an alert needs something not seen in this long. Default 1000, at most 180 days of buckets when the bucket size is known."),
+  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert (72 = three days of hourly buckets, six hours of 5-minute ones; 28 at daily buckets)."),
   novelty: z
     .number()
     .min(1)
@@ -28,7 +28,7 @@ const params = z.object({
     .min(1)
     .default(1.2)
     .describe("The same for single points (spikes), which are noisier than the averaged views."),
-  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert."),
+  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert. Default 150, at most 7 days of buckets when the bucket size is known."),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
   missing_after: durationParam("Flag a run of empty buckets longer than this (and data resuming after a gap this long, when no earlier gap was as long).", "1h"),
   granularity_ms: granularityParam,
@@ -37,4 +37,24 @@ const params = z.object({
 const schemaYields: SameParams<z.infer<typeof params>, EnsembleParams> = true;
 void schemaYields;
 
-export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = { ...ensembleCore, params };
+const DAY_MS = 86_400_000;
+
+/**
+ * The point-count defaults (window and history 1,000, warm-up 72, refractory 150) were made for
+ * 5-minute to hourly buckets, where they span 3.5 to 42 days, 6 hours to 3 days, and 12.5 hours to
+ * 6 days. At coarser buckets each is capped at a span of time: a daily metric is compared with its
+ * last 180 days (not three years), warms up in four weeks (not ten), and after an alert is quiet
+ * for a week, not five months (a second incident in that time would also raise the bar for the
+ * next one). Up to hourly buckets they are the plain defaults.
+ */
+export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "history" | "warmup" | "refractory", number> {
+  const span = (days: number) => Math.floor((days * DAY_MS) / granularityMs);
+  return {
+    window: Math.max(10, Math.min(1000, span(180))),
+    history: Math.max(10, Math.min(1000, span(180))),
+    warmup: Math.max(10, Math.min(72, Math.max(14, span(28)))),
+    refractory: Math.max(0, Math.min(150, span(7))),
+  };
+}
+
+export const ensemble: DetectorDefinition<EnsembleParams, EnsembleState> = { ...ensembleCore, params, timeDefaults: ensembleTimeDefaults };

@@ -39,3 +39,14 @@ export function allDetectors(): readonly AnyDetector[] {
  * which is also what `vigil detect` runs. `zscore` stays registered for configs that name it.
  */
 export const DEFAULT_DETECTORS: ReadonlyArray<{ type: string }> = [{ type: "ensemble" }];
+
+/**
+ * Fill the parameters `raw` leaves out whose default depends on the bucket size
+ * (`def.timeDefaults`), when `raw.granularity_ms` gives it. Returns `raw`.
+ */
+export function withTimeDefaults(def: AnyDetector, raw: Record<string, unknown>): Record<string, unknown> {
+  const g = raw.granularity_ms;
+  if (!def.timeDefaults || typeof g !== "number" || !(g > 0)) return raw;
+  for (const [key, value] of Object.entries(def.timeDefaults(g))) if (raw[key] === undefined) raw[key] = value;
+  return raw;
+}

@@ -42,6 +42,12 @@ export interface DetectorDefinition<P, S> {
   params: z.ZodObject<z.ZodRawShape, z.core.$strip> & z.ZodType<P>;
   /** Family for alert fingerprints (metric + series + family); defaults to `type`. */
   family?: string;
+  /**
+   * Optional: defaults that depend on the bucket size, for the parameters the config leaves out,
+   * applied wherever the bucket size is known (the engine always knows it). Parameters counted in
+   * points mean very different spans of time at 5-minute and at daily buckets.
+   */
+  timeDefaults?(granularityMs: number): Record<string, number>;
   /** Fresh streaming state. */
   init(params: P): S;
   /**

@@ -63,6 +63,22 @@ describe("backtest and tune", () => {
     if (t.best) expect(t.best.perWeek).toBeLessThanOrEqual(0.5);
   });
 
+  it("a daily metric on the default ensemble alerts on a second incident weeks after the first (its point-count defaults are capped in time)", () => {
+    const DAY = 24 * HOUR;
+    const rnd = noise(3);
+    const points = Array.from({ length: 260 }, (_, i) => {
+      const weekly = [0, 0, 0, 0, 0, -300, -350][i % 7]!;
+      const v = 1000 + weekly + 40 * (rnd() - 0.5);
+      return { t: T0 + i * DAY, v: i === 120 || i === 160 || i === 200 ? v * 0.5 : v };
+    });
+    const m = metric({ name: "daily", granularityMs: DAY, lookbackMs: 260 * DAY, detectors: [] });
+    const fired = replay(m, [{ key: "", labels: {}, points }], T0, T0 + 260 * DAY).alerts.map((a) => (a.firedAt - T0) / DAY);
+    expect(fired).toEqual([120, 160, 200]);
+    // with the plain point-count defaults the first alert silenced the series for 150 days
+    const plain = metric({ name: "daily", granularityMs: DAY, lookbackMs: 260 * DAY, detectors: [{ type: "ensemble", window: 1000, history: 1000, warmup: 72, refractory: 150 }] });
+    expect(replay(plain, [{ key: "", labels: {}, points }], T0, T0 + 260 * DAY).alerts.map((a) => (a.firedAt - T0) / DAY)).toEqual([120]);
+  });
+
   it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {
     const t = await openSubprocessDatabase();
     const dir = await mkdtemp(join(tmpdir(), "vigil-bt-"));

@@ -5,7 +5,8 @@ import { pct } from "../detectors/ensemble-core.js";
 import { esdCriticalValue, generalizedEsd, seasonalHybridEsd } from "../detectors/esd.js";
 import { missing } from "../detectors/missing.js";
 import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";
-import { allDetectors, DEFAULT_DETECTORS, getDetector } from "../detectors/registry.js";
+import { ensembleTimeDefaults } from "../detectors/ensemble.js";
+import { allDetectors, DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../detectors/registry.js";
 import { seasonal } from "../detectors/seasonal.js";
 import { seasonalProfileState, seasonalStep } from "../detectors/seasonal-profile.js";
 import { threshold } from "../detectors/threshold.js";
@@ -396,6 +397,18 @@ describe("ensemble", () => {
     // a count that was idle (median 1e-6) jumping to 21.5: "up 2150000000%" says nothing
     expect(pct(21.5, 1e-6)).toBe("");
     expect(pct(5, 0)).toBe("");
+  });
+  it("caps its point-count defaults in time at buckets coarser than an hour", () => {
+    const MIN5 = 5 * MIN;
+    const plain = { window: 1000, history: 1000, warmup: 72, refractory: 150 };
+    expect(ensembleTimeDefaults(MIN5)).toEqual(plain);
+    expect(ensembleTimeDefaults(60 * MIN)).toEqual(plain);
+    expect(ensembleTimeDefaults(24 * 60 * MIN)).toEqual({ window: 180, history: 180, warmup: 28, refractory: 7 });
+    expect(ensembleTimeDefaults(7 * 24 * 60 * MIN)).toEqual({ window: 25, history: 25, warmup: 14, refractory: 1 });
+    // only what the config leaves out
+    const def = getDetector("ensemble")!;
+    expect(withTimeDefaults(def, { granularity_ms: 86_400_000, refractory: 30 })).toMatchObject({ refractory: 30, history: 180 });
+    expect(withTimeDefaults(def, { refractory: 30 })).toEqual({ refractory: 30 });
   });
   it("needs a warm-up of 72 points, then judges (3 days of hourly buckets)", () => {
     const early = wave(300, 9);

@@ -4,7 +4,7 @@
  * `--set rules=nelson` all land as the types the schema expects.
  */
 import type { z } from "zod";
-import { type AnyDetector, DEFAULT_DETECTORS, detectorTypes, getDetector } from "../../detectors/registry.js";
+import { type AnyDetector, DEFAULT_DETECTORS, detectorTypes, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 
 /** A bad `--detector` or `--set`; `vigil detect` prints it and exits 2. */
 export class DetectParamError extends Error {
@@ -64,7 +64,8 @@ export function resolveDetector(name: string | undefined, sets: readonly string[
     }
     if (!ok) throw new DetectParamError(`${type}: --set ${key}=${raw}: ${lastErr ? issueText(lastErr) : "invalid value"}`);
   }
-  const parsed = detector.params.strict().safeParse(given);
+  // with --set granularity_ms the bucket size is known, as in the daemon: the same defaults follow from it
+  const parsed = detector.params.strict().safeParse(withTimeDefaults(detector, given));
   if (!parsed.success) throw new DetectParamError(`${type}: ${issueText(parsed.error)}`);
   return { detector, params: parsed.data };
 }

@@ -3,7 +3,7 @@
  * detectors, apply the alert policy and lifecycle, and store the result together with the
  * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
  */
-import { DEFAULT_DETECTORS, getDetector } from "../../detectors/registry.js";
+import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 import { type Point, runBatch, type Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
@@ -159,7 +159,7 @@ export function buildDetectors(m: MetricConfig): DetectorInstance[] {
     const raw: Record<string, unknown> = rest;
     // Detectors that reason about time get the metric's bucket size unless the config says otherwise.
     if ("granularity_ms" in def.params.shape && raw.granularity_ms === undefined) raw.granularity_ms = m.granularityMs;
-    const params = def.params.parse(raw);
+    const params = def.params.parse(withTimeDefaults(def, raw));
     const n = (seen.get(dc.type) ?? 0) + 1;
     seen.set(dc.type, n);
     const family = def.family ?? dc.type;

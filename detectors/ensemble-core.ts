@@ -29,7 +29,7 @@
  * absent (a gap in the timestamps) is one only when the gap is the longest the series has had, by
  * the same "new for this series" rule: irregularly sampled series have gaps routinely. Needs `warmup` points of view
  * history before its first alert (72: three days of hourly buckets); the seasonal view needs 200
- * rows of its own.
+ * rows of its own within the history (a third of the history when that is shorter than 600 rows).
  *
  * This module is the step code; ensemble.ts has the parameter schema (with each parameter's meaning).
  */
@@ -59,6 +59,10 @@ const FLOOR = [4, 3, 2.5, 3, 4, 10] as const;
 /** Views with a history that must be at least this long before they may alert (the seasonal view
  * starts late, and its first residuals are not a trustworthy bar). */
 const SEASONAL_MIN_ROWS = 200;
+/** The seasonal view's rows are counted within the history: a third of it, at most SEASONAL_MIN_ROWS (a daily metric's 180-row history could never hold 200). */
+function seasonalMinRows(history: number): number {
+  return Math.min(SEASONAL_MIN_ROWS, Math.ceil(history / 3));
+}
 /** A third alert no bigger than the last two of its view, within this many × `history` rows, is a recurring pattern. */
 const PATTERN_MEMORY = 3;
 /** Baseline points the gap view needs before it has an opinion. */
@@ -503,7 +507,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
         ratio = r;
         view = 3;
       }
-      r = s.seasonN < SEASONAL_MIN_ROWS ? 0 : f[VIEWS + 4]! / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
+      r = s.seasonN < seasonalMinRows(p.history) ? 0 : f[VIEWS + 4]! / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
       if (r > ratio) {
         ratio = r;
         view = 4;

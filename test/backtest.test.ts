@@ -79,6 +79,18 @@ describe("backtest and tune", () => {
     expect(replay(plain, [{ key: "", labels: {}, points }], T0, T0 + 260 * DAY).alerts.map((a) => (a.firedAt - T0) / DAY)).toEqual([120]);
   });
 
+  it("a daily metric's seasonal view alerts once it has a few weeks of its own (a Saturday at a weekday's level)", () => {
+    const DAY = 24 * HOUR;
+    const rnd = noise(4);
+    // T0 is a Monday: day i is a Saturday when i % 7 === 5
+    const points = Array.from({ length: 140 }, (_, i) => ({ t: T0 + i * DAY, v: (i % 7 >= 5 ? 650 : 1000) + 40 * (rnd() - 0.5) }));
+    points[124]!.v = 1000;
+    const m = metric({ name: "daily", granularityMs: DAY, lookbackMs: 140 * DAY, detectors: [] });
+    const alerts = replay(m, [{ key: "", labels: {}, points }], T0, T0 + 140 * DAY).alerts;
+    expect(alerts.map((a) => (a.firedAt - T0) / DAY)).toEqual([124]);
+    expect(alerts[0]!.reason).toMatch(/above the expected value for Saturday/);
+  });
+
   it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {
     const t = await openSubprocessDatabase();
     const dir = await mkdtemp(join(tmpdir(), "vigil-bt-"));

@@ -9,6 +9,7 @@ import { ConfigError, formatProblem } from "../src/config/problem.js";
 import { redactedConfigSummary } from "../src/config/redact.js";
 import type { VigilConfig } from "../src/config/types.js";
 import { validateCommand } from "../src/config/validate-command.js";
+import { buildDetectors } from "../src/engine/engine.js";
 
 const FIXTURES = "test/fixtures/config";
 const SECRETS = {
@@ -116,6 +117,22 @@ describe("defaults inheritance", () => {
       severity_channels: { critical: ["pager"] },
       storm_limit: 5,
     });
+  });
+
+  it("a daily metric keeps 120 days by default, and {type: ensemble} leaves its time-dependent parameters to the bucket size", () => {
+    const c = mustLoad(
+      'metrics:\n  - {name: d, query: "q", granularity: 1d, detectors: [{type: ensemble}]}\n  - {name: e, query: "q", granularity: 1d, detectors: [{type: ensemble, refractory: 30}]}\n  - {name: h, query: "q"}\n',
+    );
+    const [d, e, h] = c.metrics;
+    expect(d!.lookbackMs).toBe(120 * 86_400_000);
+    expect(h!.lookbackMs).toBe(14 * 86_400_000);
+    expect(d!.detectors[0]).not.toHaveProperty("refractory");
+    expect(buildDetectors(d!)[0]!.params).toMatchObject({ window: 180, history: 180, warmup: 28, refractory: 7, novelty: 1.1 });
+    expect(buildDetectors(e!)[0]!.params).toMatchObject({ history: 180, refractory: 30 });
+    expect(buildDetectors(h!)[0]!.params).toMatchObject({ window: 1000, history: 1000, warmup: 72, refractory: 150 });
+    // still checked when given
+    const bad = loadConfigText('metrics:\n  - {name: d, query: "q", detectors: [{type: ensemble, window: 5}]}\n', "t.yaml", {});
+    expect(bad.ok).toBe(false);
   });
 
   it("detector parameters get their detector's defaults", () => {

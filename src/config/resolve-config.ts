@@ -27,6 +27,9 @@ export interface Resolution {
   warnings: Finding[];
 }
 
+/** A metric without `lookback` keeps at least this many buckets of history (120 days of daily buckets). */
+const DEFAULT_LOOKBACK_BUCKETS = 120;
+
 /** What an option is when neither the metric nor `defaults` sets it (documented in schema.ts). */
 export const BUILTIN_DEFAULTS = {
   schedule: "*/5 * * * *",
@@ -221,7 +224,8 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
   const granularityMs = gran.value === undefined ? BUILTIN_DEFAULTS.granularityMs : ms(gran.value);
   if (granularityMs <= 0) errors.push({ path: gran.from, message: "granularity must be greater than 0" });
   const lookback = inherit(m.lookback, i, d.lookback, "lookback");
-  const lookbackMs = lookback.value === undefined ? BUILTIN_DEFAULTS.lookbackMs : ms(lookback.value);
+  // by default 14 days, or 120 buckets where that is longer: a daily metric's detectors warm up on four months, not two weeks
+  const lookbackMs = lookback.value === undefined ? Math.max(BUILTIN_DEFAULTS.lookbackMs, DEFAULT_LOOKBACK_BUCKETS * granularityMs) : ms(lookback.value);
   if (granularityMs > 0 && lookbackMs < granularityMs) {
     errors.push({ path: lookback.from, message: `lookback must cover at least one bucket (granularity ${String(gran.value ?? "1h")})` });
   }

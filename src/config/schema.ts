@@ -7,7 +7,7 @@
  */
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
-import { allDetectors } from "../../detectors/registry.js";
+import { type AnyDetector, allDetectors } from "../../detectors/registry.js";
 
 const DURATION_TEXT = /^\s*(?:(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+|\d+(?:\.\d+)?)\s*$/;
 const PERCENT_TEXT = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
@@ -78,12 +78,27 @@ const muteWindow = z
   })
   .describe("A recurring maintenance window: no notifications are sent for anomalies inside it (alerts still open).");
 
+/**
+ * A detector's parameters as the config checks them. Those whose default depends on the bucket size
+ * (`timeDefaults`) are checked but left out when not given: the engine fills them once it knows the
+ * metric's granularity, so `{type: ensemble}` and no `detectors:` at all mean the same.
+ */
+function configShape(d: AnyDetector): z.ZodRawShape {
+  if (!d.timeDefaults) return d.params.shape;
+  const shape: Record<string, z.core.$ZodType> = { ...d.params.shape };
+  for (const key of Object.keys(d.timeDefaults(3_600_000))) {
+    const field = shape[key];
+    if (field instanceof z.ZodDefault) shape[key] = (field.unwrap() as z.ZodType).optional().describe(field.description ?? key);
+  }
+  return shape;
+}
+
 /** One detector entry: `type` picks the detector, the other keys are its parameters, checked by its own schema. */
 export function buildDetectorSchema() {
   const options = allDetectors().map((d) =>
     // `type` first so editors list it first; strict so a misspelt parameter is an error, not ignored.
     z
-      .strictObject({ type: z.literal(d.type).describe(d.params.description ?? `The ${d.type} detector.`), ...d.params.shape })
+      .strictObject({ type: z.literal(d.type).describe(d.params.description ?? `The ${d.type} detector.`), ...configShape(d) })
       .describe(d.params.description ?? `The ${d.type} detector and its parameters.`),
   );
   const [first, ...rest] = options;
@@ -99,7 +114,7 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
     granularity: duration(
       "Bucket size for a raw `query:` metric (structured sources set `source.granularity`). Default 1h.",
     ).optional(),
-    lookback: duration("History kept as the baseline. Default 14d.").optional(),
+    lookback: duration("History kept as the baseline. Default 14d, or 120 buckets where that is longer (120 days of daily buckets).").optional(),
     delay: duration("A bucket is judged once now >= its end + delay, giving late data time to land. Default 0.").optional(),
     detectors: z
       .array(detector)

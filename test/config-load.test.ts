@@ -135,6 +135,20 @@ describe("defaults inheritance", () => {
     expect(bad.ok).toBe(false);
   });
 
+  it("warns when a lookback is too short for the ensemble to warm up on", () => {
+    const res = loadConfigText(
+      'channels: {o: {type: console}}\nmetrics:\n  - {name: d, query: "q", granularity: 1d, lookback: 14d, notify: [o]}\n  - {name: e, query: "q", granularity: 1d, notify: [o]}\n  - {name: z, query: "q", granularity: 1d, lookback: 14d, notify: [o], detectors: [{type: zscore}]}\n',
+      "t.yaml",
+      {},
+    );
+    expect(res.ok).toBe(true);
+    if (res.ok) {
+      expect(res.warnings.map(formatProblem)).toEqual([
+        "t.yaml:3:5: metrics[0]: metric 'd': its lookback holds 14 buckets and the ensemble needs 28 to warm up, so after every start it alerts only once 14d have passed (set lookback: 28d or more)",
+      ]);
+    }
+  });
+
   it("detector parameters get their detector's defaults", () => {
     const c = mustLoad('metrics:\n  - {name: m, query: "q", detectors: [{type: zscore, k: 4}]}\n');
     expect(c.metrics[0]!.detectors[0]).toMatchObject({ type: "zscore", k: 4, window: 48 });

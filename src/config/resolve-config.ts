@@ -3,7 +3,8 @@
  * milliseconds, percentages as fractions. Cross-reference checks live in check-config.ts; the few
  * here need resolved values (a lookback shorter than a bucket, a bad URL coming from the environment).
  */
-import { parseDuration } from "../duration.js";
+import { ensembleTimeDefaults } from "../../detectors/ensemble.js";
+import { formatDuration, parseDuration } from "../duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
@@ -74,6 +75,8 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
     if (m.notify.length === 0 && (severityChannels[m.severity]?.length ?? 0) === 0) {
       warnings.push({ path: ["metrics", i], message: `metric '${m.name}' notifies no channel (set notify: here or in defaults)` });
     }
+    const short = shortWarmup(m);
+    if (short) warnings.push({ path: ["metrics", i], message: short });
   });
   const experiments = (raw.experiments ?? []).map((e) => resolveExperiment(e, defaults));
   experiments.forEach((e, i) => {
@@ -214,6 +217,22 @@ function inherit<T>(own: T | undefined, i: number, dflt: T | undefined, key: str
   if (own !== undefined) return { value: own, from: ["metrics", i, key] };
   if (dflt !== undefined) return { value: dflt, from: ["defaults", key] };
   return { value: undefined, from: ["metrics", i] };
+}
+
+/**
+ * The history load is all a restarted detector has: when the metric's lookback holds fewer buckets
+ * than the ensemble needs to warm up, it says nothing for a while after every start. Null when fine.
+ */
+function shortWarmup(m: MetricConfig): string | null {
+  if (!(m.granularityMs > 0)) return null;
+  const held = Math.floor(m.lookbackMs / m.granularityMs);
+  for (const dc of m.detectors.length > 0 ? m.detectors : [{ type: "ensemble" }]) {
+    if (dc.type !== "ensemble") continue;
+    const warmup = typeof dc.warmup === "number" ? dc.warmup : ensembleTimeDefaults(m.granularityMs).warmup;
+    if (held >= warmup) continue;
+    return `metric '${m.name}': its lookback holds ${held} buckets and the ensemble needs ${warmup} to warm up, so after every start it alerts only once ${formatDuration((warmup - held) * m.granularityMs)} have passed (set lookback: ${formatDuration(warmup * m.granularityMs)} or more)`;
+  }
+  return null;
 }
 
 function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[]): MetricConfig {

@@ -141,7 +141,19 @@ const SHADOW_V = RECENT_RES + SHIFT_CHECK;
 const SHADOW_AT = SHADOW_V + NF;
 const SHADOW_V2 = SHADOW_AT + NF;
 const SHADOW_AT2 = SHADOW_V2 + NF;
-const F_LEN = SHADOW_AT2 + NF;
+/**
+ * The incident the last alert opened, for telling an alert lifecycle that it goes on: its sign
+ * (0 = none open), the rolling median and robust sigma before it, whether it was the seasonal view's
+ * (then judged against the seasonal expectation), and how far re-baselining has moved that since.
+ * It closes at the first value back within SHIFT_SIGMAS of that frame. The detector itself re-baselines
+ * after a level shift and raises no new alert; an open alert stays firing until the series returns.
+ */
+const INC_SIGN = SHADOW_AT2 + NF;
+const INC_LEVEL = INC_SIGN + 1;
+const INC_SD = INC_SIGN + 2;
+const INC_SEASONAL = INC_SIGN + 3;
+const INC_SHIFT = INC_SIGN + 4;
+const F_LEN = INC_SIGN + 5;
 
 export interface EnsembleState {
   /** The numbers laid out above (`PREV`, `VIEWS`...). */
@@ -362,6 +374,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       upper: OUT.expected + OUT.half,
       score: OUT.score,
       anomaly: OUT.fired,
+      ongoing: OUT.ongoing,
       sigmas: OUT.sigmas,
       reason: OUT.reason,
     };
@@ -402,9 +415,30 @@ const NONE = 0;
 const GAP = 1;
 const FULL = 2;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
-const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, sigmas: ZERO, reason: "" };
+const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "" };
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
 const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
+
+/**
+ * A point after an alert, not itself alerted: is it still beyond the frame from before the incident
+ * (on the incident's side, by SHIFT_SIGMAS)? Then `OUT` says so, judged in that frame; else the
+ * incident is over.
+ */
+function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation | null): void {
+  const seasonal = f[INC_SEASONAL] === 1 && se !== null;
+  const expected = seasonal ? se.expected - f[INC_SHIFT]! : f[INC_LEVEL]!;
+  const scale = seasonal ? se.sigma : f[INC_SD]!;
+  const z = (x - expected) / scale;
+  if (!(z * f[INC_SIGN]! > SHIFT_SIGMAS)) {
+    f[INC_SIGN] = 0;
+    return;
+  }
+  OUT.ongoing = true;
+  OUT.expected = expected;
+  OUT.half = SHIFT_SIGMAS * scale;
+  OUT.sigmas = z;
+  OUT.reason = sigmaReason(z, seasonal ? `the expected value for ${slotLabel(t, se.periodMs)}` : "the level before the incident");
+}
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {
@@ -531,6 +565,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       kind = FULL;
       OUT.score = warm ? score : 0;
       OUT.fired = fired;
+      OUT.ongoing = false;
       OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, t, se) : "";
       if (se !== null) {
         // a seasonal profile is in force: the expectation and band are the profile's
@@ -542,6 +577,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
         OUT.expected = m;
         OUT.sigmas = zPoint;
       }
+      if (!fired && f[INC_SIGN] !== 0) goesOn(f, x, t, se);
     }
     if (fired) {
       s.cooldown = p.refractory;
@@ -552,6 +588,12 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       s.sinceAlert = 0;
       s.alertSign = view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint);
       s.beyond = 0;
+      const seasonal = view === 4 && se !== null;
+      f[INC_SIGN] = seasonal ? Math.sign(zSeason) : s.alertSign;
+      f[INC_LEVEL] = m;
+      f[INC_SD] = sd;
+      f[INC_SEASONAL] = seasonal ? 1 : 0;
+      f[INC_SHIFT] = 0;
     } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
 
     if (s.sinceAlert >= 0 && !fired) {
@@ -568,7 +610,11 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
           const r = Array.from(f.subarray(RECENT_RES, RECENT_RES + SHIFT_CHECK))
             .filter((q) => !Number.isNaN(q))
             .sort((a, b) => a - b);
-          if (r.length > 0) seasonalShift(s.profile, r[r.length >> 1]!);
+          if (r.length > 0) {
+            seasonalShift(s.profile, r[r.length >> 1]!);
+            // the open incident is still judged against the expectation from before it
+            if (f[INC_SIGN] !== 0) f[INC_SHIFT] = f[INC_SHIFT]! + r[r.length >> 1]!;
+          }
         }
         s.sinceAlert = -1;
       }

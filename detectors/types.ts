@@ -22,6 +22,13 @@ export interface Verdict {
   score: number;
   /** Whether this point is anomalous by this detector's own rule. */
   anomaly: boolean;
+  /**
+   * Optional, for detectors that report an incident once (the ensemble): this point is not a new
+   * anomaly, but the incident reported earlier goes on (the value is still beyond the band from
+   * before it). Alert lifecycles count it as anomalous (an open alert stays firing, `for` counts
+   * it); `vigil detect` flags only the point that reported the incident.
+   */
+  ongoing?: boolean;
   /** Signed deviation in sigmas ((v - expected) / sigma), null when undefined. */
   sigmas: number | null;
   /** Short human reason, e.g. "3.4σ above the EWMA" or "4 of 5 points beyond 1σ". Empty when normal. */

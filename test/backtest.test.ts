@@ -91,6 +91,26 @@ describe("backtest and tune", () => {
     expect(alerts[0]!.reason).toMatch(/above the expected value for Saturday/);
   });
 
+  it("an outage keeps the default ensemble's alert firing until the series returns, and `for: 2` fires on it", () => {
+    const rnd = noise(6);
+    // hourly, a daily cycle; hours 400-447 at a tenth of normal (two days down)
+    const points = Array.from({ length: 24 * 20 }, (_, i) => {
+      const v = 1000 + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 40 * (rnd() - 0.5);
+      return { t: T0 + i * HOUR, v: i >= 400 && i < 448 ? v * 0.1 : v };
+    });
+    const run = (forBuckets: number) =>
+      replay(metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors: [], for: forBuckets }), [{ key: "", labels: {}, points }], T0, T0 + 24 * 20 * HOUR).alerts.map((a) => ({
+        fired: (a.firedAt - T0) / HOUR,
+        resolved: a.resolvedAt === null ? null : (a.resolvedAt - T0) / HOUR,
+        reason: a.reason,
+      }));
+    // resolve_after 2: the second hour back
+    expect(run(1)).toMatchObject([{ fired: 400, resolved: 449 }]);
+    const two = run(2);
+    expect(two).toMatchObject([{ fired: 401, resolved: 449 }]);
+    expect(two[0]!.reason).toMatch(/^\d+(\.\d)?σ below the expected value for 17:00$/);
+  });
+
   it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {
     const t = await openSubprocessDatabase();
     const dir = await mkdtemp(join(tmpdir(), "vigil-bt-"));

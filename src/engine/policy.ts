@@ -9,7 +9,7 @@ export interface PolicyInput {
 
 /** Whether a verdict, after the policy, counts as anomalous. */
 export function passesPolicy(v: Verdict, value: number | null, policy: PolicyInput): boolean {
-  if (!v.anomaly) return false;
+  if (!v.anomaly && v.ongoing !== true) return false;
   // Missing data or a detector without an expected value: the policy has nothing to measure.
   if (value === null || v.expected === null) return true;
   const diff = value - v.expected;

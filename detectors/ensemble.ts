@@ -28,7 +28,7 @@ const params = z.object({
     .min(1)
     .default(1.2)
     .describe("The same for single points (spikes), which are noisier than the averaged views."),
-  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert. Default 150, at most 7 days of buckets when the bucket size is known."),
+  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert. Default 150; when the bucket size is known, a day of buckets (at least 7, at most four weeks), 150 at most."),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
   missing_after: durationParam("Flag a run of empty buckets longer than this (and data resuming after a gap this long, when no earlier gap was as long).", "1h"),
   granularity_ms: granularityParam,
@@ -45,7 +45,11 @@ const DAY_MS = 86_400_000;
  * 6 days. At coarser buckets each is capped at a span of time: a daily metric is compared with its
  * last 180 days (not three years), warms up in four weeks (not ten), and after an alert is quiet
  * for a week, not five months (a second incident in that time would also raise the bar for the
- * next one). Up to hourly buckets they are the plain defaults.
+ * next one). The quiet time after an alert is a day from hourly buckets on (at least 7 buckets, at
+ * most four weeks): an incident that goes on keeps its alert open anyway (`ongoing`), so the quiet
+ * time only spaces out new ones, and six days of it at hourly buckets hid the next day's incident.
+ * Window, history and warm-up are the plain defaults up to hourly buckets, the quiet time up to
+ * 5-minute ones (NAB's series are scored without a bucket size, on the plain defaults).
  */
 export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "history" | "warmup" | "refractory", number> {
   const span = (days: number) => Math.floor((days * DAY_MS) / granularityMs);
@@ -53,7 +57,7 @@ export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "
     window: Math.max(10, Math.min(1000, span(180))),
     history: Math.max(10, Math.min(1000, span(180))),
     warmup: Math.max(10, Math.min(72, Math.max(14, span(28)))),
-    refractory: Math.max(0, Math.min(150, span(7))),
+    refractory: Math.min(150, Math.max(span(1), Math.min(7, span(28)))),
   };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { replay, tune } from "../src/backtest.js";
+import type { MetricConfig } from "../src/config/types.js";
 import type { SeriesBatch } from "../src/sources/index.js";
 import { runCli } from "./helpers/cli.js";
 import { HOUR, metric } from "./helpers/config.js";
@@ -109,6 +110,19 @@ describe("backtest and tune", () => {
     const two = run(2);
     expect(two).toMatchObject([{ fired: 401, resolved: 449 }]);
     expect(two[0]!.reason).toMatch(/^\d+(\.\d)?σ below the expected value for 17:00$/);
+  });
+
+  it("an hourly metric alerts on a larger incident two days after the first (quiet for a day, not six)", () => {
+    const rnd = noise(8);
+    const points = Array.from({ length: 24 * 20 }, (_, i) => {
+      const v = 1000 + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 40 * (rnd() - 0.5);
+      return { t: T0 + i * HOUR, v: i >= 400 && i < 404 ? v * 0.5 : i >= 450 && i < 454 ? v * 0.05 : v };
+    });
+    const run = (detectors: MetricConfig["detectors"]) =>
+      replay(metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors }), [{ key: "", labels: {}, points }], T0, T0 + 24 * 20 * HOUR).alerts.map((a) => (a.firedAt - T0) / HOUR);
+    expect(run([])).toEqual([400, 450]);
+    // with the 150-bucket default it stayed quiet for six days
+    expect(run([{ type: "ensemble", refractory: 150 }])).toEqual([400]);
   });
 
   it("vigil backtest reads the metric's history from the database and prints the alerts", async () => {

@@ -129,7 +129,7 @@ describe("defaults inheritance", () => {
     expect(d!.detectors[0]).not.toHaveProperty("refractory");
     expect(buildDetectors(d!)[0]!.params).toMatchObject({ window: 180, history: 180, warmup: 28, refractory: 7, novelty: 1.1 });
     expect(buildDetectors(e!)[0]!.params).toMatchObject({ history: 180, refractory: 30 });
-    expect(buildDetectors(h!)[0]!.params).toMatchObject({ window: 1000, history: 1000, warmup: 72, refractory: 150 });
+    expect(buildDetectors(h!)[0]!.params).toMatchObject({ window: 1000, history: 1000, warmup: 72, refractory: 24 });
     // still checked when given
     const bad = loadConfigText('metrics:\n  - {name: d, query: "q", detectors: [{type: ensemble, window: 5}]}\n', "t.yaml", {});
     expect(bad.ok).toBe(false);

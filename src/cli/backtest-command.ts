@@ -2,11 +2,12 @@
 import { defaultWindow, loadHistory, type BacktestAlert, replay, tune } from "../backtest.js";
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
-import type { MetricConfig, VigilConfig } from "../config/types.js";
+import type { DetectorConfig, MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
 import { errorText, } from "../log.js";
 import { stringify } from "yaml";
+import { getDetector } from "../../detectors/registry.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 
 interface Common {
@@ -79,6 +80,22 @@ export async function backtestCommand(o: Common & { chart?: string }): Promise<n
   }
 }
 
+/**
+ * A detector entry as an operator would write it: `type`, the tuned settings, and the parameters
+ * that differ from the detector's defaults (the resolved config holds every default filled in).
+ */
+function asWritten(d: DetectorConfig, settings: Readonly<Record<string, number>>): DetectorConfig {
+  const def = getDetector(d.type);
+  const defaults = def?.params.safeParse({});
+  const base = defaults?.success ? (defaults.data as Record<string, unknown>) : {};
+  const out: DetectorConfig = { type: d.type };
+  for (const [k, v] of Object.entries(d)) {
+    if (k === "type") continue;
+    if (k in settings || JSON.stringify(base[k]) !== JSON.stringify(v)) out[k] = v;
+  }
+  return out;
+}
+
 /** "novelty = 1.2, novelty_point = 1.3" */
 function settingsText(settings: Readonly<Record<string, number>>): string {
   return Object.entries(settings)
@@ -105,7 +122,7 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Pro
     }
     process.stdout.write(
       t.best
-        ? `\nproposal: ${settingsText(t.best.settings)} (${t.best.perWeek.toFixed(1)} alerts/week); in ${m.name}'s config:\n  detectors: ${stringify(t.best.detectors, { collectionStyle: "flow", lineWidth: 0 }).trim()}\n`
+        ? `\nproposal: ${settingsText(t.best.settings)} (${t.best.perWeek.toFixed(1)} alerts/week); in ${m.name}'s config:\n  detectors: ${stringify(t.best.detectors.map((d) => asWritten(d, t.best!.settings)), { collectionStyle: "flow", lineWidth: 0 }).trim()}\n`
         : `\nno setting tried keeps ${m.name} under ${o.maxAlertsPerWeek} alerts/week; consider min_change or for\n`,
     );
     return 0;

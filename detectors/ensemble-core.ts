@@ -145,7 +145,7 @@ const SHADOW_AT2 = SHADOW_V2 + NF;
  * The incident the last alert opened, for telling an alert lifecycle that it goes on: its sign
  * (0 = none open), the rolling median and robust sigma before it, whether it was the seasonal view's
  * (then judged against the seasonal expectation), and how far re-baselining has moved that since.
- * It closes at the first value back within SHIFT_SIGMAS of that frame. The detector itself re-baselines
+ * It closes at the first value back within SHIFT_SIGMAS / 2 of that frame. The detector itself re-baselines
  * after a level shift and raises no new alert; an open alert stays firing until the series returns.
  */
 const INC_SIGN = SHADOW_AT2 + NF;
@@ -424,20 +424,23 @@ const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, s
  * (on the incident's side, by SHIFT_SIGMAS)? Then `OUT` says so, judged in that frame; else the
  * incident is over.
  */
-function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation | null): void {
+function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation | null): boolean {
   const seasonal = f[INC_SEASONAL] === 1 && se !== null;
   const expected = seasonal ? se.expected - f[INC_SHIFT]! : f[INC_LEVEL]!;
   const scale = seasonal ? se.sigma : f[INC_SD]!;
   const z = (x - expected) / scale;
-  if (!(z * f[INC_SIGN]! > SHIFT_SIGMAS)) {
+  // it closes well inside the band (half of what opened the check), so that noise around the
+  // band's edge does not end an incident that is still there
+  if (!(z * f[INC_SIGN]! > SHIFT_SIGMAS / 2)) {
     f[INC_SIGN] = 0;
-    return;
+    return false;
   }
   OUT.ongoing = true;
   OUT.expected = expected;
   OUT.half = SHIFT_SIGMAS * scale;
   OUT.sigmas = z;
   OUT.reason = sigmaReason(z, seasonal ? `the expected value for ${slotLabel(t, se.periodMs)}` : "the level before the incident");
+  return true;
 }
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
@@ -619,6 +622,13 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
         s.sinceAlert = -1;
       }
     }
+  } else if (!gapAlert && f[INC_SIGN] !== 0) {
+    // re-baselined moments ago, the window is refilling and judges nothing yet: the incident may go on
+    OUT.score = 0;
+    OUT.fired = false;
+    OUT.ongoing = false;
+    OUT.reason = "";
+    if (goesOn(f, x, t, se)) kind = FULL;
   }
   lwPush(w, x);
   if (n > 0 && n % STEP_EVERY === 0) lwPush(s.steps, step);

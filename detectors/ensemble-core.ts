@@ -153,7 +153,9 @@ const INC_LEVEL = INC_SIGN + 1;
 const INC_SD = INC_SIGN + 2;
 const INC_SEASONAL = INC_SIGN + 3;
 const INC_SHIFT = INC_SIGN + 4;
-const F_LEN = INC_SIGN + 5;
+/** 1 while the current run of empty buckets has alerted (the buckets after that go on with it). */
+const GAP_OPEN = INC_SIGN + 5;
+const F_LEN = INC_SIGN + 6;
 
 export interface EnsembleState {
   /** The numbers laid out above (`PREV`, `VIEWS`...). */
@@ -368,6 +370,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
     const kind = advance(s, point.t, point.v ?? Number.NaN, p);
     if (kind === NONE) return NO_VERDICT;
     if (kind === GAP) return OUT.gap;
+    if (kind === GAP_ON) return { ...OUT.gap, anomaly: false, ongoing: true };
     return {
       expected: OUT.expected,
       lower: OUT.expected - OUT.half,
@@ -400,9 +403,9 @@ export function ensembleColumns(
     if (kind === FULL) {
       score[i] = OUT.score;
       flag[i] = OUT.fired ? 1 : 0;
-    } else if (kind === GAP) {
+    } else if (kind === GAP || kind === GAP_ON) {
       score[i] = OUT.gap.score;
-      flag[i] = OUT.gap.anomaly ? 1 : 0;
+      flag[i] = kind === GAP && OUT.gap.anomaly ? 1 : 0;
     } else {
       score[i] = 0;
       flag[i] = 0;
@@ -414,6 +417,8 @@ export function ensembleColumns(
 const NONE = 0;
 const GAP = 1;
 const FULL = 2;
+/** A run of empty buckets that alerted goes on (the gap verdict, as ongoing). */
+const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
 const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "" };
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
@@ -447,15 +452,29 @@ function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation |
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {
   const gap = missingStep(s.missing, t, x, sub(p), true);
   const se = p.seasonal && seasonalStepInto(s.profile, t, x, SE) ? SE : null;
-  // a gap is one more incident: it obeys the same refractory period as the other views
-  const gapAlert = gap.anomaly && s.cooldown === 0;
+  const f = s.f;
+  const hasValue = isValue(x);
+  // data resuming after a gap is one more incident: it obeys the same refractory period as the
+  // other views; a silence alerts once it passes `missing_after`, whatever alerted before it
+  const gapAlert = gap.anomaly && (hasValue ? s.cooldown === 0 : f[GAP_OPEN] === 0);
   if (gapAlert) {
     s.cooldown = p.refractory + 1;
     OUT.gap = gap;
   }
-  if (!isValue(x)) return gapAlert ? GAP : NONE;
+  if (!hasValue) {
+    if (gapAlert) {
+      f[GAP_OPEN] = 1;
+      return GAP;
+    }
+    if (gap.anomaly && f[GAP_OPEN] === 1) {
+      // the silence that alerted goes on
+      OUT.gap = gap;
+      return GAP_ON;
+    }
+    return NONE;
+  }
+  f[GAP_OPEN] = 0;
   const n = s.n;
-  const f = s.f;
   f[SHORT_SUM] = f[SHORT_SUM]! + (x - ring(f, SHORT_AT, SHORT, n, x));
   f[MED_SUM] = f[MED_SUM]! + (x - ring(f, MEDIUM_AT, MEDIUM, n, x));
   const prev = f[PREV]!;

@@ -131,6 +131,26 @@ describe("backtest and tune", () => {
     expect(resolved).toBeLessThanOrEqual(27);
   });
 
+  it("data that stops soon after a value alert still alerts, and `for: 2` counts the silent buckets", () => {
+    const rnd = noise(12);
+    // a spike at hour 300, then no rows from hour 305 to 314
+    const points = Array.from({ length: 24 * 16 }, (_, i) => ({
+      t: T0 + i * HOUR,
+      v: i >= 305 && i < 315 ? null : i === 300 ? 2000 : 1000 + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 40 * (rnd() - 0.5),
+    }));
+    const run = (forBuckets: number) =>
+      replay(metric({ name: "h", lookbackMs: 16 * 24 * HOUR, detectors: [], for: forBuckets }), [{ key: "", labels: {}, points }], T0, T0 + 16 * 24 * HOUR).alerts.map((a) => ({
+        fired: (a.firedAt - T0) / HOUR,
+        resolved: a.resolvedAt === null ? null : (a.resolvedAt - T0) / HOUR,
+        reason: a.reason,
+      }));
+    const one = run(1);
+    expect(one.map((a) => a.fired)).toEqual([300, 306]);
+    expect(one[1]).toMatchObject({ reason: "no data for 2h", resolved: 316 });
+    // the one-bucket spike does not last two buckets; the silence does
+    expect(run(2).map((a) => a.fired)).toEqual([307]);
+  });
+
   it("an hourly metric alerts on a larger incident two days after the first (quiet for a day, not six)", () => {
     const rnd = noise(8);
     const points = Array.from({ length: 24 * 20 }, (_, i) => {

@@ -24,7 +24,10 @@
  *
  * After an alert the detector stays quiet for `refractory` points (one incident, one alert), and if
  * the series stays beyond the band on the same side (a level shift) it re-baselines on the new level
- * (the seasonal profile moves with it) instead of alerting for days. `missing` runs alongside: a run
+ * (the seasonal profile moves with it) instead of alerting for days. Its verdicts meanwhile say
+ * `ongoing` while the series stays beyond where it was before the incident, so that an alert
+ * lifecycle keeps one alert firing for the whole incident (and `for` counts it); `vigil detect`
+ * flags only the point that alerted. `missing` runs alongside: a run
  * of empty buckets longer than `missing_after` is an anomaly too; data that resumes after rows were
  * absent (a gap in the timestamps) is one only when the gap is the longest the series has had, by
  * the same "new for this series" rule: irregularly sampled series have gaps routinely. Needs `warmup` points of view

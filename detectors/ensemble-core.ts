@@ -36,6 +36,7 @@
  *
  * This module is the step code; ensemble.ts has the parameter schema (with each parameter's meaning).
  */
+import { fmtDeviation } from "../src/delivery/format.js";
 import { Arena, arenaPlan } from "./arena.js";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
 import {
@@ -283,10 +284,10 @@ function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   if (s.f[HIST_MAX + k]! > cap) s.f[HIST_MAX + k] = cap;
 }
 
-/** " (up 43%)": the change against the median in percent; left out when the median is next to zero (a count that was idle), where it would read "up 25549851039%". */
+/** " (up 43%)": the change against the median in percent, by the rule of `fmtDeviation` (left out against a median next to zero, where it would read "up 25549851039%"). */
 export function pct(mean: number, m: number): string {
-  const change = Math.abs(((mean - m) / Math.abs(m)) * 100);
-  return m !== 0 && change <= 10_000 ? ` (${mean >= m ? "up" : "down"} ${change.toFixed(0)}%)` : "";
+  const change = fmtDeviation((mean - m) / Math.abs(m));
+  return change === null ? "" : ` (${mean >= m ? "up" : "down"} ${change.slice(1)})`;
 }
 
 function reasonFor(

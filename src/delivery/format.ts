@@ -27,9 +27,7 @@ export function seriesLabel(metric: string, series: string): string {
  * was idle, the percentage is an artefact: "+2150000000%").
  */
 export function fmtDeviation(fraction: number, digits = 0): string | null {
-  const pct = fraction * 100;
-  if (!Number.isFinite(pct) || Math.abs(pct) > 10_000) return null;
-  return `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(digits)}%`;
+  return Number.isFinite(fraction) && Math.abs(fraction) <= 100 ? fmtChange(fraction, digits) : null;
 }
 
 export function deviationParts(a: { value: number | null; expected: number | null; sigmas: number | null }): string[] {

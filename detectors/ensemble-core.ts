@@ -383,7 +383,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       anomaly: OUT.fired,
       ongoing: OUT.ongoing,
       sigmas: OUT.sigmas,
-      reason: OUT.reason,
+      reason: OUT.ongoing ? ongoingReason() : OUT.reason,
     };
   },
 };
@@ -424,7 +424,7 @@ const FULL = 2;
 /** A run of empty buckets that alerted goes on (the gap verdict, as ongoing). */
 const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
-const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "" };
+const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO };
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
 const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
 
@@ -448,8 +448,15 @@ function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation |
   OUT.expected = expected;
   OUT.half = SHIFT_SIGMAS * scale;
   OUT.sigmas = z;
-  OUT.reason = sigmaReason(z, seasonal ? `the expected value for ${slotLabel(t, se.periodMs)}` : "the level before the incident");
+  // the reason is text for a verdict: `step` writes it, the history load and `vigil detect` never read it
+  OUT.t = t;
+  OUT.period = seasonal ? se.periodMs : 0;
   return true;
+}
+
+/** The reason of an ongoing point (from what `goesOn` left in `OUT`). */
+function ongoingReason(): string {
+  return sigmaReason(OUT.sigmas, OUT.period !== 0 ? `the expected value for ${slotLabel(OUT.t, OUT.period)}` : "the level before the incident");
 }
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */

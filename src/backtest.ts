@@ -134,9 +134,6 @@ export const SENSITIVITY_KNOBS: readonly Knob[] = [
 ];
 
 export interface TuneChoice {
-  /** The first tunable parameter and its value in this choice (what a one-detector metric is tuned by). */
-  param: string;
-  value: number;
   /** Every parameter this choice sets, across the metric's detectors. */
   settings: Readonly<Record<string, number>>;
   /** The metric's detectors with this choice applied (what to put in its config). */
@@ -177,7 +174,7 @@ export function tune(
       return { ...dc, ...set };
     });
     const r = replay({ ...m, detectors }, series, from, to);
-    choices.push({ param, value: first.levels[level]![param]!, settings, detectors, alerts: r.alerts, perWeek: r.alerts.length / weeks });
+    choices.push({ settings, detectors, alerts: r.alerts, perWeek: r.alerts.length / weeks });
   }
   const best = choices.find((c) => c.perWeek <= maxPerWeek) ?? null;
   return { choices, best, param };

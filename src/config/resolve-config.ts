@@ -3,7 +3,7 @@
  * milliseconds, percentages as fractions. Cross-reference checks live in check-config.ts; the few
  * here need resolved values (a lookback shorter than a bucket, a bad URL coming from the environment).
  */
-import { ensembleTimeDefaults } from "../../detectors/ensemble.js";
+import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
@@ -224,11 +224,18 @@ function inherit<T>(own: T | undefined, i: number, dflt: T | undefined, key: str
  * than the ensemble needs to warm up, it says nothing for a while after every start. Null when fine.
  */
 function shortWarmup(m: MetricConfig): string | null {
-  if (!(m.granularityMs > 0)) return null;
+  const def = getDetector("ensemble");
+  if (!def || !(m.granularityMs > 0)) return null;
   const held = Math.floor(m.lookbackMs / m.granularityMs);
-  for (const dc of m.detectors.length > 0 ? m.detectors : [{ type: "ensemble" }]) {
+  for (const dc of m.detectors.length > 0 ? m.detectors : DEFAULT_DETECTORS) {
     if (dc.type !== "ensemble") continue;
-    const warmup = typeof dc.warmup === "number" ? dc.warmup : ensembleTimeDefaults(m.granularityMs).warmup;
+    // its parameters as the engine resolves them (the config's, then the bucket size's defaults)
+    const { type: _type, ...raw } = dc;
+    const parsed = def.params.safeParse(withTimeDefaults(def, { ...raw, granularity_ms: m.granularityMs }));
+    if (!parsed.success) continue;
+    const p = parsed.data as { warmup: number; history: number };
+    // the detector is warm after min(warmup, history) rows of history
+    const warmup = Math.min(p.warmup, p.history);
     if (held >= warmup) continue;
     return `metric '${m.name}': its lookback holds ${held} buckets and the ensemble needs ${warmup} to warm up, so after every start it alerts only once ${formatDuration((warmup - held) * m.granularityMs)} have passed (set lookback: ${formatDuration(warmup * m.granularityMs)} or more)`;
   }

@@ -127,7 +127,7 @@ const NOVELTY = [
   [3, 3.3],
   [5, 5.5],
 ] as const;
-export const SENSITIVITY_KNOBS: readonly Knob[] = [
+const SENSITIVITY_KNOBS: readonly Knob[] = [
   { keys: ["k"], levels: WIDTHS.map((k) => ({ k })) },
   { keys: ["sigma"], levels: WIDTHS.map((sigma) => ({ sigma })) },
   { keys: ["novelty", "novelty_point"], levels: NOVELTY.map(([novelty, novelty_point]) => ({ novelty, novelty_point })) },

@@ -49,7 +49,7 @@ import {
   slotLabel,
 } from "./seasonal-profile.js";
 import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
-import { isValue, MAD_TO_SIGMA, madSorted, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
+import { isValue, MAD_TO_SIGMA, madSorted, mutableFields, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
 /** Number of views (features). */
@@ -341,7 +341,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
     f[PREV] = Number.NaN;
     f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT, SHADOW_AT + NF);
     f.fill(Number.NEGATIVE_INFINITY, SHADOW_AT2, SHADOW_AT2 + NF);
-    return {
+    return mutableFields({
       f,
       base: lazyWindow(p.window, true, a),
       steps: lazyWindow(stepsCap, false, a),
@@ -364,7 +364,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       period: ZERO,
       profile: seasonalProfileState(p.granularity_ms, a),
       missing: missingStateIn(sub(p), f, MISSING_AT),
-    };
+    });
   },
   learn(s, t, v, p): void {
     advance(s, t, v, p);
@@ -424,9 +424,9 @@ const FULL = 2;
 /** A run of empty buckets that alerted goes on (the gap verdict, as ongoing). */
 const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
-const OUT = { gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO };
+const OUT = mutableFields({ gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO });
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
+const SE: SeasonalExpectation = mutableFields({ expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
 
 /**
  * A point after an alert, not itself alerted: is it still beyond the frame from before the incident

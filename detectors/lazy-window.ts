@@ -19,7 +19,7 @@
  * Readers add `ref` to what they read (`sorted[at + i] + ref`), or subtract it from what they compare.
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
-import { insertionSort, lowerBoundIn, ZERO } from "./stats.js";
+import { insertionSort, lowerBoundIn, mutableFields, ZERO } from "./stats.js";
 
 export interface LazyWindow {
   cap: number;
@@ -87,7 +87,7 @@ export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch 
   const indexAt = at + cap + 1;
   const pendAt = indexAt + indexSize(cap);
   a.f32.fill(Number.POSITIVE_INFINITY, at, indexAt);
-  return {
+  return mutableFields({
     cap,
     n: 0,
     sorted: a.f32,
@@ -103,7 +103,7 @@ export function lazyWindow(cap: number, relative: boolean, arena?: Arena, batch 
     lagShift,
     ref: ZERO,
     relative,
-  };
+  });
 }
 
 /** Push a finite value (the oldest leaves at the next refresh when full). Call `lwDue`/`lwRefresh` to sort it in. */

@@ -5,7 +5,7 @@
  */
 import { durationMs, formatDuration } from "../src/duration.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
-import { isValue } from "./stats.js";
+import { isValue, mutableFields } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
 
 /** `missing`'s parameters, parsed (missing.ts: the schema that yields them). */
@@ -38,7 +38,7 @@ export const MISSING_NUMBERS = 4;
 export function missingStateIn(p: MissingParams, f: Float64Array, at: number): MissingState {
   f.fill(Number.NaN, at, at + MISSING_NUMBERS);
   f[at + LONGEST_GAP] = 0;
-  return { afterMs: durationMs(p.after), spacing: spacingState(p.granularity_ms), f, at };
+  return mutableFields({ afterMs: durationMs(p.after), spacing: spacingState(p.granularity_ms), f, at });
 }
 
 /** Nothing missing. */

@@ -22,7 +22,7 @@
  * State is O(slots × seasons): 4 bytes a cell and 2 a slot, about 6.8 KB per series at most.
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
-import { insertionSort, isValue, ZERO } from "./stats.js";
+import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 
 const DAY_MS = 86_400_000;
@@ -166,7 +166,7 @@ function planCells(plan: ArenaPlan, spacing: number): void {
  */
 export function seasonalProfileState(granularityMs: number | undefined, arena?: Arena): SeasonalProfileState {
   const a = arenaOr(arena, (plan) => planSeasonalProfile(plan, granularityMs));
-  const s: SeasonalProfileState = {
+  const s: SeasonalProfileState = mutableFields({
     spacing: spacingState(granularityMs),
     np: 0,
     ready: false,
@@ -174,7 +174,7 @@ export function seasonalProfileState(granularityMs: number | undefined, arena?: 
     at: a.at("f64", PERIODS.length * PF),
     vals: EMPTY_VALS,
     tags: EMPTY_TAGS,
-  };
+  });
   if (granularityMs !== undefined && granularityMs > 0) setup(s, granularityMs, a);
   return s;
 }

@@ -4,7 +4,7 @@
  * (robust to a missing bucket or a duplicate timestamp). Step code only: no schema library, so the
  * detector thread of `vigil detect` starts without loading one.
  */
-import { ZERO } from "./stats.js";
+import { mutableFields, ZERO } from "./stats.js";
 
 const SAMPLE = 9;
 
@@ -22,7 +22,7 @@ const NO_GAPS: number[] = [];
 
 export function spacingState(granularityMs: number | undefined): SpacingState {
   const given = granularityMs !== undefined;
-  return { given, lastT: Number.NaN, gaps: given ? NO_GAPS : [], spacing: granularityMs ?? ZERO };
+  return mutableFields({ given, lastT: Number.NaN, gaps: given ? NO_GAPS : [], spacing: granularityMs ?? ZERO });
 }
 
 /** Observe a timestamp; returns the current spacing estimate in ms (0 while unknown). */

@@ -126,6 +126,29 @@ export function sigmaReason(z: number, what: string): string {
  */
 export const ZERO = -0;
 
+/**
+ * Mark the number and boolean fields of a freshly built state object as ones that change. V8
+ * treats a field never written since the object was built as a constant and compiles its value
+ * into the optimised step code; the first write to it much later (the first alert, the seasonal
+ * profile taking over after two weeks of data) then throws that code away for every function
+ * that relied on the object's shape — all of a detector's step code, at once, to be compiled
+ * again. Writing each field once here, before any step code runs, costs nothing later.
+ */
+export function mutableFields<T extends object>(o: T): T {
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    const v = r[k];
+    if (typeof v === "number") {
+      r[k] = v === 1 ? 2 : 1;
+      r[k] = v;
+    } else if (typeof v === "boolean") {
+      r[k] = !v;
+      r[k] = v;
+    }
+  }
+  return o;
+}
+
 /** True for a usable observation. */
 export function isValue(v: number | null): v is number {
   return v !== null && Number.isFinite(v);

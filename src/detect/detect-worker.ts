@@ -5,7 +5,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { AnyDetector } from "../../detectors/registry.js";
+import { detachOnce } from "./detach.js";
 import { judgeColumns } from "./judge-columns.js";
+import { warmUp } from "./warm-up.js";
 
 export interface DetectJob {
   t: Float64Array;
@@ -23,6 +25,7 @@ export interface DetectWorkerData {
 
 const port = parentPort;
 if (port !== null) {
+  detachOnce();
   const { type, params } = workerData as DetectWorkerData;
   // the default ensemble loads its step code alone (the parameters were parsed on the main thread):
   // the registry would load every detector's schema, and the schema library, first (~50 ms)
@@ -31,6 +34,7 @@ if (port !== null) {
       ? ((await import("../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)
       : (await import("../../detectors/registry.js")).getDetector(type);
   if (detector === undefined) throw new Error(`unknown detector ${type}`);
+  if (type === "ensemble") warmUp(detector, params);
   const state = detector.init(params);
   port.on("message", (job: DetectJob) => {
     try {

@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { detachOnce } from "./detach.js";
 import type { DetectJob, DetectResult, DetectWorkerData } from "./detect-worker.js";
 
 interface Waiting {
@@ -19,6 +20,7 @@ export class DetectorThread {
   private failure: Error | null = null;
 
   constructor(type: string, params: unknown) {
+    detachOnce();
     const data: DetectWorkerData = { type, params };
     if (import.meta.url.endsWith(".ts")) {
       // from source: a worker does not inherit the tsx loader; it registers it, then loads the .ts

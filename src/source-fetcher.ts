@@ -27,6 +27,6 @@ export function makeFetcher(db: Database, log: Logger): Fetcher {
 
 /** One query for several metrics that share a scan (see fetchBucketGrid). */
 export function makeGroupFetcher(db: Database, log: Logger): GroupFetcher {
-  return (metrics, window) =>
-    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window));
+  return (metrics, window, reuse) =>
+    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window, reuse));
 }

@@ -39,6 +39,21 @@ describe("decodeBucketGrid", () => {
     expect(g.issues).toEqual([[], []]);
   });
 
+  it("decodes into an earlier grid's array when it is large enough, with nothing of its old values left", () => {
+    const rows: TestRow[] = [
+      { t: T0, k: "web", vs: [1, 10] },
+      { t: T0 + 3 * HOUR, k: "ios", vs: [2, 20] },
+    ];
+    const fresh = decodeBucketGrid(["p"], 2, rows, window, HOUR, COLS);
+    const old = new Float64Array(40).fill(7);
+    const reused = decodeBucketGrid(["p"], 2, rows, window, HOUR, COLS, old);
+    expect(reused.values[0]!.buffer).toBe(old.buffer);
+    expect(reused.values.map((v) => [...v])).toEqual(fresh.values.map((v) => [...v]));
+    // too small: a new array
+    const small = new Float64Array(15);
+    expect(decodeBucketGrid(["p"], 2, rows, window, HOUR, COLS, small).values[0]!.buffer).not.toBe(small.buffer);
+  });
+
   it("NULL, NaN, infinite and non-numeric values are NaN in the grid, counted by kind and aggregate", () => {
     const rows: TestRow[] = [
       { t: T0, k: "a", vs: [null, 1] },

@@ -180,4 +180,65 @@ describe("history load in chunks", () => {
       await t.close();
     }
   });
+
+  it("grouped, each pass decodes into the grids of the pass before, with the verdicts of separate reads", async () => {
+    const t = await openTestDatabase();
+    try {
+      await createMetricTable(t.db, "long_shared");
+      const rnd = noise(5);
+      const data: Row[] = [];
+      for (let h = 0; h < 30 * 24; h++) {
+        for (const s of ["a", "b"]) data.push({ ts: T0 + h * HOUR + 60_000, series: s, v: h === 719 && s === "b" ? 400 : 100 + rnd() * 10 });
+      }
+      await insertRows(t.db, "long_shared", data);
+      const ms = ["sum(v)", "max(v)", "avg(v) * 2"].map((value, i) =>
+        baseMetric({
+          name: `l${i}`,
+          source: { table: "long_shared", time_column: "ts", value, split_by: ["series"], dimensions: [] },
+          detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }],
+          lookbackMs: 30 * 24 * HOUR,
+        }),
+      );
+      const run = async (grouped: boolean) => {
+        const schema = `state_long_${grouped ? "g" : "s"}`;
+        await migrate(t.db, schema);
+        const reuse: boolean[] = [];
+        const group = makeGroupFetcher(t.db, silentLogger());
+        const clock = new ManualClock(T0 + 720 * HOUR + 60_000);
+        const judged: string[] = [];
+        const engine = new Engine(vigilConfig(ms), {
+          store: new StateStore(t.db, schema),
+          fetch: makeFetcher(t.db, silentLogger()),
+          ...(grouped
+            ? {
+                fetchGroup: async (metrics: readonly MetricConfig[], window: { from: number; to: number }, into?: Float64Array) => {
+                  reuse.push(into !== undefined);
+                  const grid = await group(metrics, window, into);
+                  if (into) expect(grid.values[0]!.buffer).toBe(into.buffer);
+                  return grid;
+                },
+              }
+            : {}),
+          clock,
+          log: silentLogger(),
+          metrics: new VigilMetrics({ defaultMetrics: false }),
+          onJudged: (m, s, p: Point, v, flags) => judged.push(`${m}|${s}|${p.t}|${v[0]?.expected}|${flags[0]}`),
+        });
+        const r = await engine.evaluate();
+        expect(r.failed).toEqual([]);
+        // a steady tick after the load (a bucket with no rows yet): its grid is a new one again (the load's are not kept)
+        clock.advance(HOUR);
+        expect((await engine.evaluate()).failed).toEqual([]);
+        return { judged, reuse };
+      };
+      const separate = await run(false);
+      const grouped = await run(true);
+      // 720 hourly buckets in 5 passes of 144: the first pass has no earlier grid, the next four do
+      expect(grouped.reuse).toEqual([false, true, true, true, true, false]);
+      expect(grouped.judged).toEqual(separate.judged);
+      expect(grouped.judged.some((j) => j.endsWith("|true"))).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -113,7 +113,16 @@ interface PassPlan {
   plans: Map<string, WindowPlan>;
   planErrors: Map<string, string>;
   fetch: GridFetch;
+  /**
+   * Once every metric of the pass is judged: when another pass follows (a history load), its grids'
+   * value arrays are kept for that pass's scans to decode into; after the last pass none are kept
+   * (a steady tick's grids are small, and a history load's would hold megabytes between ticks).
+   */
+  recycle: (again: boolean) => Promise<void>;
 }
+
+/** Most value arrays kept between two passes (a pass has one grid per scan). */
+const GRID_SPARES = 32;
 
 /** Recent buckets per series read for a tick's alerts; `charts`: the whole chart window, else only a week before them. */
 interface AlertHistory {
@@ -197,6 +206,8 @@ export class Engine {
    */
   private readonly point: Point = { t: 0, v: null };
   private readonly verdicts: Verdict[] = [];
+  /** See GRID_SPARES. */
+  private readonly gridSpares: Float64Array[] = [];
 
   constructor(
     config: VigilConfig,
@@ -269,7 +280,7 @@ export class Engine {
           break;
         }
       }
-      const { plans, planErrors, fetch } = await (pass === 0 ? firstPass : this.planPass(pending));
+      const { plans, planErrors, fetch, recycle } = await (pass === 0 ? firstPass : this.planPass(pending));
       // Ticks that change no alert only move the watermark: those are written in batches, each
       // started as soon as it is full and awaited at the end of the pass.
       const quiet: QuietWrite[] = [];
@@ -320,6 +331,7 @@ export class Engine {
       }
       if (quiet.length > 0) quietWrites.push(this.writeQuiet(quiet, reports));
       await Promise.all(quietWrites);
+      await recycle(again.length > 0);
       pending = again.filter((m) => reports.get(m.name)?.ok);
     }
     // the counters are told once a tick, from the reports (a series judged in several passes counts once)
@@ -353,7 +365,7 @@ export class Engine {
         planErrors.set(m.name, errorText(err));
       }
     }
-    return { plans, planErrors, fetch: this.groupedFetch(metrics, plans) };
+    return { plans, planErrors, ...this.groupedFetch(metrics, plans) };
   }
 
   /** Forget the in-memory state of these metrics (another replica took their shard over), storing their watermarks first. */
@@ -417,10 +429,10 @@ export class Engine {
    * When a group's query is issued, the next group's is too: the database runs that scan while the
    * engine judges this group's metrics. At most two group queries are in flight.
    */
-  private groupedFetch(metrics: readonly MetricConfig[], plans: ReadonlyMap<string, WindowPlan>): GridFetch {
+  private groupedFetch(metrics: readonly MetricConfig[], plans: ReadonlyMap<string, WindowPlan>): Pick<PassPlan, "fetch" | "recycle"> {
     const alone = this.fetchAlone;
     const fetchGroup = this.deps.fetchGroup;
-    if (!fetchGroup) return alone;
+    if (!fetchGroup) return { fetch: alone, recycle: async () => {} };
     interface Group {
       metrics: MetricConfig[];
       window: { from: number; to: number };
@@ -454,8 +466,11 @@ export class Engine {
       member.set(m.name, { group: g, index: g.metrics.length });
       g.metrics.push(m);
     }
-    const start = (g: Group): Promise<GroupGrid | null> =>
-      (g.result ??= fetchGroup(g.metrics, g.window).then(
+    const started: Group[] = [];
+    const start = (g: Group): Promise<GroupGrid | null> => {
+      if (g.result) return g.result;
+      started.push(g);
+      g.result = fetchGroup(g.metrics, g.window, this.gridSpares.pop()).then(
         (grid): GroupGrid | null => grid,
         (err: unknown) => {
           this.deps.log.warn(
@@ -464,7 +479,9 @@ export class Engine {
           );
           return null;
         },
-      ));
+      );
+      return g.result;
+    };
     /** The first group from g on that is read by a shared query. */
     const shared = (g: Group | null): Group | null => {
       let x = g;
@@ -474,7 +491,7 @@ export class Engine {
     // The first scan goes out at once, while the caller still reads the alert state.
     const first = shared(head);
     if (first) void start(first);
-    return async (m, window) => {
+    const fetch: GridFetch = async (m, window) => {
       const mem = member.get(m.name);
       const g = mem?.group;
       if (!mem || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return alone(m, window);
@@ -484,6 +501,19 @@ export class Engine {
       const grid = await result;
       return (grid && gridSlice(grid, mem.index)) ?? alone(m, window);
     };
+    // the judging loop reads a grid's values by index and keeps none of them (detector states copy
+    // what they need), so once the pass is over its arrays can take the next pass's rows
+    const recycle = async (again: boolean): Promise<void> => {
+      if (!again) {
+        this.gridSpares.length = 0;
+        return;
+      }
+      for (const g of started) {
+        const first = (await g.result)?.values[0];
+        if (first && this.gridSpares.length < GRID_SPARES) this.gridSpares.push(new Float64Array(first.buffer));
+      }
+    };
+    return { fetch, recycle };
   }
 
   /** One metric read by its own query. */

@@ -46,8 +46,13 @@ export interface GroupGrid {
  * Several metrics that share one scan (same table, time column, granularity, filter and split, see
  * `groupKey`) over one window, read at once, on one grid. Throws if the shared query fails; the
  * engine then reads each metric on its own so a broken one fails alone.
+ *
+ * `reuse`: the value array of a grid the engine is done with (`values[0].buffer` of an earlier
+ * one), to decode into when it is large enough. A history load reads dozens of chunks per scan:
+ * without reuse each is a new array of a megabyte or so, and V8 frees those only at its next full
+ * collection, which it lets wait until some 64 MB of them have piled up (at the peak of the load).
  */
-export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }) => Promise<GroupGrid>;
+export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }, reuse?: Float64Array) => Promise<GroupGrid>;
 
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
 export { scanKey as groupKey } from "../sources/fetch-buckets.js";

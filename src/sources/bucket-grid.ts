@@ -23,6 +23,8 @@ export interface GridColumns<R> {
  * `window.to` (the last one may be partial). Rows are those of one BucketScan: bucket starts on the
  * grid inside the window, any order. Two rows for one (series, bucket) -- two raw split values that
  * print alike, such as NULL and the text "(null)" -- keep the last one and count a duplicate.
+ * `reuse`: an earlier grid's value array (its `values[0].buffer`) to decode into when it is large
+ * enough, instead of a new one (see GroupFetcher).
  */
 export function decodeBucketGrid<R>(
   labelNames: readonly string[],
@@ -31,6 +33,7 @@ export function decodeBucketGrid<R>(
   window: TimeWindow,
   stepMs: number,
   cols: GridColumns<R>,
+  reuse?: Float64Array,
 ): BucketGrid {
   const buckets = Math.max(0, Math.ceil((window.to - window.from) / stepMs));
   const keyCount = labelNames.length;
@@ -101,7 +104,8 @@ export function decodeBucketGrid<R>(
   const values: Float64Array[] = [];
   const issues: DataIssue[][] = [];
   const slots = slotRow.length;
-  const all = new Float64Array(aggregates * slots).fill(Number.NaN);
+  const size = aggregates * slots;
+  const all = (reuse !== undefined && reuse.length >= size ? reuse.subarray(0, size) : new Float64Array(size)).fill(Number.NaN);
   for (let a = 0; a < aggregates; a++) {
     const out = all.subarray(a * slots, (a + 1) * slots);
     const met: DataIssue[] = [];

@@ -154,17 +154,17 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
  * The same grouped scan as fetchBucketsGrouped, returned on the bucket grid (one value array per
  * metric, in order) rather than as points: what the engine consumes, without an object per value.
  */
-export async function fetchBucketGrid(db: Queryable, metrics: readonly MetricConfig[], window: TimeWindow): Promise<BucketGrid> {
+export async function fetchBucketGrid(db: Queryable, metrics: readonly MetricConfig[], window: TimeWindow, reuse?: Float64Array): Promise<BucketGrid> {
   const first = metrics[0];
   const source = first?.source;
   if (!first || !source || metrics.some((m) => !sameScan(first, m))) throw new RangeError("fetchBucketGrid: metrics do not share one scan");
   const g = first.granularityMs;
   const aligned = alignWindow(window, g);
   const labels = source.split_by;
-  if (aligned.from >= aligned.to) return decodeBucketGrid(labels, metrics.length, [], aligned, g, GRID_COLUMNS);
+  if (aligned.from >= aligned.to) return decodeBucketGrid(labels, metrics.length, [], aligned, g, GRID_COLUMNS, reuse);
   const q = { text: groupScanText(metrics), values: bucketScanValues(aligned, g) };
   const { rows } = await run(db, { ...first, name: metrics.map((m) => m.name).join(", ") }, q, "generated");
-  return decodeBucketGrid(labels, metrics.length, rows, aligned, g, GRID_COLUMNS);
+  return decodeBucketGrid(labels, metrics.length, rows, aligned, g, GRID_COLUMNS, reuse);
 }
 
 /**

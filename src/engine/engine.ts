@@ -439,6 +439,11 @@ export class Engine {
       /** The group whose query is issued together with this one's. */
       next: Group | null;
       result?: Promise<GroupGrid | null>;
+      /** The result once it came (null: the query failed). */
+      grid?: GroupGrid | null;
+      /** Members that read it so far; once all have, its values can go back (`giveBack`). */
+      served: number;
+      given?: boolean;
     }
     // By scan key, then by window: metrics of one scan are on one window unless some lag behind.
     const groups = new Map<string, Group[]>();
@@ -457,7 +462,7 @@ export class Engine {
       }
       let g = same.find((x) => x.window.from === plan.from && x.window.to === to);
       if (!g) {
-        g = { metrics: [], window: { from: plan.from, to }, next: null };
+        g = { metrics: [], window: { from: plan.from, to }, next: null, served: 0 };
         same.push(g);
         if (last) last.next = g;
         else head = g;
@@ -471,17 +476,28 @@ export class Engine {
       if (g.result) return g.result;
       started.push(g);
       g.result = fetchGroup(g.metrics, g.window, this.gridSpares.pop()).then(
-        (grid): GroupGrid | null => grid,
+        (grid): GroupGrid | null => (g.grid = grid),
         (err: unknown) => {
           this.deps.log.warn(
             { metrics: g.metrics.map((x) => x.name), err: errorText(err) },
             "shared query failed; reading these metrics one by one",
           );
-          return null;
+          return (g.grid = null);
         },
       );
       return g.result;
     };
+    // The judging loop reads a grid's values by index and keeps none of them (detector states copy
+    // what they need): once the last member of a group is judged, its value array can take the rows
+    // of a scan still to come. Metrics are judged one after another, so that is when the next
+    // metric asks for its buckets.
+    const giveBack = (g: Group): void => {
+      const first = g.grid?.values[0];
+      if (g.given || !first) return;
+      g.given = true;
+      if (this.gridSpares.length < GRID_SPARES) this.gridSpares.push(new Float64Array(first.buffer));
+    };
+    let judged: Group | null = null;
     /** The first group from g on that is read by a shared query. */
     const shared = (g: Group | null): Group | null => {
       let x = g;
@@ -492,6 +508,8 @@ export class Engine {
     const first = shared(head);
     if (first) void start(first);
     const fetch: GridFetch = async (m, window) => {
+      if (judged) giveBack(judged);
+      judged = null;
       const mem = member.get(m.name);
       const g = mem?.group;
       if (!mem || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return alone(m, window);
@@ -499,18 +517,17 @@ export class Engine {
       const next = shared(g.next);
       if (next) void start(next);
       const grid = await result;
+      if (++g.served === g.metrics.length) judged = g;
       return (grid && gridSlice(grid, mem.index)) ?? alone(m, window);
     };
-    // the judging loop reads a grid's values by index and keeps none of them (detector states copy
-    // what they need), so once the pass is over its arrays can take the next pass's rows
     const recycle = async (again: boolean): Promise<void> => {
       if (!again) {
         this.gridSpares.length = 0;
         return;
       }
       for (const g of started) {
-        const first = (await g.result)?.values[0];
-        if (first && this.gridSpares.length < GRID_SPARES) this.gridSpares.push(new Float64Array(first.buffer));
+        await g.result;
+        giveBack(g);
       }
     };
     return { fetch, recycle };

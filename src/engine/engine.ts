@@ -476,13 +476,17 @@ export class Engine {
       if (g.result) return g.result;
       started.push(g);
       g.result = fetchGroup(g.metrics, g.window, this.gridSpares.pop()).then(
-        (grid): GroupGrid | null => (g.grid = grid),
+        (grid): GroupGrid | null => {
+          g.grid = grid;
+          return grid;
+        },
         (err: unknown) => {
           this.deps.log.warn(
             { metrics: g.metrics.map((x) => x.name), err: errorText(err) },
             "shared query failed; reading these metrics one by one",
           );
-          return (g.grid = null);
+          g.grid = null;
+          return null;
         },
       );
       return g.result;

@@ -34,7 +34,13 @@ if (port !== null) {
       ? ((await import("../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)
       : (await import("../../detectors/registry.js")).getDetector(type);
   if (detector === undefined) throw new Error(`unknown detector ${type}`);
-  if (type === "ensemble") warmUp(detector, params);
+  if (type === "ensemble") {
+    try {
+      warmUp(detector, params);
+    } catch {
+      // a warm-up only saves compile time: parameters it cannot run with are the real data's to report
+    }
+  }
   const state = detector.init(params);
   port.on("message", (job: DetectJob) => {
     try {

@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { max, median, min } from "simple-statistics";
 import { allDetectors } from "../detectors/registry.js";
 import type { Point } from "../detectors/types.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
@@ -168,12 +169,11 @@ export async function benchDetectors(): Promise<void> {
     const PAIRS = 7;
     const pairs: Array<{ parse: number; detect: number }> = [];
     for (let r = 0; r < PAIRS; r++) pairs.push({ parse: cold("parse"), detect: cold("detect") });
-    const ratios = pairs.map((p) => p.detect / p.parse).sort((a, b) => a - b);
-    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    const ratios = pairs.map((p) => p.detect / p.parse);
     console.log(
-      `vigil detect on ${rows} rows, a fresh process each (as the command runs): ${mid(pairs.map((p) => p.detect)).toFixed(0)} ms${thread ? " (detector thread)" : ""}; ` +
-        `read+parse only: ${mid(pairs.map((p) => p.parse)).toFixed(0)} ms (medians of ${PAIRS} runs); ` +
-        `ratio ${ratios[PAIRS >> 1]!.toFixed(2)}× (median of ${PAIRS} back-to-back pairs, range ${ratios[0]!.toFixed(2)}–${ratios[PAIRS - 1]!.toFixed(2)}; target ≤ 2×)`,
+      `vigil detect on ${rows} rows, a fresh process each (as the command runs): ${median(pairs.map((p) => p.detect)).toFixed(0)} ms${thread ? " (detector thread)" : ""}; ` +
+        `read+parse only: ${median(pairs.map((p) => p.parse)).toFixed(0)} ms (medians of ${PAIRS} runs); ` +
+        `ratio ${median(ratios).toFixed(2)}× (median of ${PAIRS} back-to-back pairs, range ${min(ratios).toFixed(2)}–${max(ratios).toFixed(2)}; target ≤ 2×)`,
     );
   }
   console.log(

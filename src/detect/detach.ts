@@ -6,7 +6,11 @@
  * buffer in each thread before any step or parsing code runs moves that cost to a moment when
  * there is nothing to throw away (a deoptimisation of the whole ensemble a few batches into a run).
  */
+let detached = false;
+
 export function detachOnce(): void {
+  if (detached) return;
+  detached = true;
   const b = new ArrayBuffer(8);
   structuredClone(b, { transfer: [b] });
 }

@@ -439,11 +439,10 @@ export class Engine {
       /** The group whose query is issued together with this one's. */
       next: Group | null;
       result?: Promise<GroupGrid | null>;
-      /** The result once it came (null: the query failed). */
+      /** The result once it came, until its values go back (`giveBack`); null: the query failed. */
       grid?: GroupGrid | null;
-      /** Members that read it so far; once all have, its values can go back (`giveBack`). */
+      /** Members that read it so far; once all have, its values can go back. */
       served: number;
-      given?: boolean;
     }
     // By scan key, then by window: metrics of one scan are on one window unless some lag behind.
     const groups = new Map<string, Group[]>();
@@ -471,10 +470,8 @@ export class Engine {
       member.set(m.name, { group: g, index: g.metrics.length });
       g.metrics.push(m);
     }
-    const started: Group[] = [];
     const start = (g: Group): Promise<GroupGrid | null> => {
       if (g.result) return g.result;
-      started.push(g);
       g.result = fetchGroup(g.metrics, g.window, this.gridSpares.pop()).then(
         (grid): GroupGrid | null => {
           g.grid = grid;
@@ -497,9 +494,8 @@ export class Engine {
     // metric asks for its buckets.
     const giveBack = (g: Group): void => {
       const first = g.grid?.values[0];
-      if (g.given || !first) return;
-      g.given = true;
-      if (this.gridSpares.length < GRID_SPARES) this.gridSpares.push(new Float64Array(first.buffer));
+      g.grid = null;
+      if (first && this.gridSpares.length < GRID_SPARES) this.gridSpares.push(new Float64Array(first.buffer));
     };
     let judged: Group | null = null;
     /** The first group from g on that is read by a shared query. */
@@ -529,9 +525,12 @@ export class Engine {
         this.gridSpares.length = 0;
         return;
       }
-      for (const g of started) {
-        await g.result;
-        giveBack(g);
+      for (const same of groups.values()) {
+        for (const g of same) {
+          if (!g.result) continue;
+          await g.result;
+          giveBack(g);
+        }
       }
     };
     return { fetch, recycle };

@@ -21,7 +21,9 @@
  * the tick (driver, decoding, engine, detectors).
  *
  * Env: VIGIL_BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
- * SCALE_SIZES (default "1000,5000,10000,20000"), SCALE_TICKS (default 5), SCALE_ENSEMBLE (series
+ * SCALE_SIZES (default "1000,5000,10000,20000"), SCALE_TICKS (measured ticks, default 8), SCALE_WARM
+ * (ticks run first and not measured, default 3: the steady state is not the ticks right after a
+ * history load, while its garbage is collected and the judging path compiled), SCALE_ENSEMBLE (series
  * for the default-ensemble run, default 10000; 0 = skip), SCALE_DAYS (default 14), SCALE_HISTORY (history
  * lengths compared, default "7,28"; empty = skip), SCALE_LATENCY (0 = skip the alert-latency run).
  */
@@ -42,6 +44,7 @@ import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { buildBucketScan, buildStructuredQuery } from "../src/sources/index.js";
+import { ScanThread } from "../src/sources/scan-thread.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { CHEAP_DETECTOR, DAY, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
@@ -66,6 +69,10 @@ interface RunSpec {
    */
   daemon?: boolean;
   ungrouped?: boolean;
+  /** Ticks run before the measured ones (and not measured). */
+  warm?: number;
+  /** Run the grouped scans on the scan thread (VIGIL_SCAN_THREAD=1). */
+  scanThread?: boolean;
 }
 
 interface RunResult {
@@ -134,7 +141,8 @@ async function child(spec: RunSpec): Promise<RunResult> {
   const config = scaleConfig(metrics, hook);
   let fetchMs = 0;
   const fetcher = makeFetcher(db, silentLogger());
-  const grouped = makeGroupFetcher(db, silentLogger());
+  const scanThread = spec.scanThread && !spec.daemon ? new ScanThread({ ...db.threadOptions, max: 2 }) : undefined;
+  const grouped = makeGroupFetcher(db, silentLogger(), scanThread);
   const timed =
     <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {
@@ -151,7 +159,17 @@ async function child(spec: RunSpec): Promise<RunResult> {
   if (spec.latency || spec.daemon) {
     // imported only here: the daemon pulls in its dispatcher, scheduler and HTTP modules, which the engine runs do not need
     const { Daemon } = await import("../src/daemon.js");
-    daemon = await Daemon.create({ configPath: "scale-bench", config, metricsDb: db, stateDb: db, http: false, watch: false, clock, log: silentLogger() });
+    daemon = await Daemon.create({
+      configPath: "scale-bench",
+      config,
+      env: { VIGIL_SCAN_THREAD: spec.scanThread ? "1" : "0" },
+      metricsDb: db,
+      stateDb: db,
+      http: false,
+      watch: false,
+      clock,
+      log: silentLogger(),
+    });
     const d = daemon;
     evaluate = () => d.tickOnce(undefined, "*/5 * * * *");
     drain = () => d.dispatcher.drain();
@@ -229,7 +247,11 @@ async function child(spec: RunSpec): Promise<RunResult> {
     await profiler.post("Profiler.enable");
     await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
   }
-  for (let k = 0; k < spec.ticks; k++) {
+  // the first ticks after a history load are not the steady state: the load's garbage is still being
+  // collected and the judging path (rather than the history's) is still being compiled
+  const warm = spec.warm ?? 0;
+  const rounds = warm + spec.ticks;
+  for (let k = 0; k < rounds; k++) {
     const t = end + k * MIN5;
     for (let j = 0; j < tables; j++) {
       const q = bucketInsert(j, t);
@@ -255,7 +277,6 @@ async function child(spec: RunSpec): Promise<RunResult> {
     }
     const s1 = performance.now();
     const sqlCpu = process.cpuUsage(sqlCpu0);
-    sqlCpuMs.push((sqlCpu.user + sqlCpu.system) / 1000);
     fetchMs = 0;
     const cpu0 = process.cpuUsage();
     if (profiler) await profiler.post("Profiler.start");
@@ -263,11 +284,17 @@ async function child(spec: RunSpec): Promise<RunResult> {
     const s2 = performance.now();
     if (profiler) writeFileSync(`${process.env.SCALE_PROFILE}.${k}`, JSON.stringify((await profiler.post("Profiler.stop")).profile));
     const cpu = process.cpuUsage(cpu0);
-    cpuMs.push((cpu.user + cpu.system) / 1000);
+    const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+    if (process.env.SCALE_DEBUG) {
+      console.error(`${k < warm ? "warm-up " : ""}tick ${k}: ${(s2 - s1).toFixed(1)} ms, cpu ${ms(cpu).toFixed(1)}, bare SQL ${(s1 - s0).toFixed(1)} ms (cpu ${ms(sqlCpu).toFixed(1)})`);
+    }
+    if (k < warm) continue;
+    cpuMs.push(ms(cpu));
+    sqlCpuMs.push(ms(sqlCpu));
     sqlMs.push(s1 - s0);
     tickMs.push(s2 - s1);
     fetchShare.push(fetchMs);
-    if (spec.ungrouped && k === spec.ticks - 1) {
+    if (spec.ungrouped && k === rounds - 1) {
       const u0 = performance.now();
       for (const m of metrics) {
         const q = buildStructuredQuery(m, { from: t, to: t + MIN5 });
@@ -279,7 +306,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
   let latency: RunResult["latency"];
   if (spec.latency) {
     // An anomalous bucket lands; the tick at its close sees it and the webhook should follow at once.
-    const t = end + spec.ticks * MIN5;
+    const t = end + rounds * MIN5;
     hits = [];
     const i0 = performance.now();
     for (let j = 0; j < tables; j++) {
@@ -306,6 +333,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
   }
   const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? Number.NaN) / 1000;
   await daemon?.stop(1000);
+  await scanThread?.close();
   server.closeAllConnections();
   server.close();
   // the next run starts from no alert state (an alert still open would not be notified again)
@@ -386,7 +414,8 @@ export async function benchScale(): Promise<void> {
   const list = (v: string | undefined, def: string) => (v ?? def).split(",").filter((x) => x.trim() !== "").map(Number);
   const sizes = list(process.env.SCALE_SIZES, "1000,5000,10000,20000");
   const historyDays = list(process.env.SCALE_HISTORY, "7,28");
-  const ticks = Number(process.env.SCALE_TICKS ?? 5);
+  const ticks = Number(process.env.SCALE_TICKS ?? 8);
+  const warm = Number(process.env.SCALE_WARM ?? 3);
   // the default detector at the issue's scale (its history load takes about 40 s)
   const ensembleSeries = Number(process.env.SCALE_ENSEMBLE ?? 10000);
   const days = Number(process.env.SCALE_DAYS ?? 14);
@@ -435,15 +464,17 @@ export async function benchScale(): Promise<void> {
       `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} (per tick ${r.tickRatios[0]!.toFixed(2)}–${r.tickRatios[r.tickRatios.length - 1]!.toFixed(2)}, median ${median(r.tickRatios).toFixed(2)}) | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB${r.idleRssMb === undefined ? "" : `, ${r.idleRssMb.toFixed(0)} MB between ticks`} (heap+buffers ${r.heapMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");
     console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
-    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
+    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, warm, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
     if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
     if (ensembleSeries > 0) {
       console.log("  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):");
-      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true }))}`);
-      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, idle: true, daemon: true }))}`);
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true }))}`);
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true }))}`);
+      console.log("  the same daemon with VIGIL_SCAN_THREAD=1 (grouped scans run and parsed on a second thread):");
+      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true, scanThread: true }))}`);
     }
     if (historyDays.length > 0) console.log("  history length (1,000 series, cheap detector):");
-    for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks }))}`);
+    for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks, warm }))}`);
     if (process.env.SCALE_LATENCY === "0") return;
     const lat = await runChild({ url, series: 10000, detector: "cheap", days, ticks: 2, latency: true, idle: true });
     console.log(

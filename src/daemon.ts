@@ -14,6 +14,7 @@ import type { DigestConfig, VigilConfig } from "./config/types.js";
 import { ConfigWatcher, type ConfigDiff } from "./config/watch.js";
 import type { Database } from "./db/database.js";
 import { openDatabase } from "./db/open.js";
+import { PgDatabase } from "./db/pg.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import { buildDigest } from "./digest/build-digest.js";
 import { Engine, type TickReport } from "./engine/engine.js";
@@ -24,6 +25,7 @@ import { createLogger, errorText, type Logger, scrubSecrets } from "./log.js";
 import { LeaderElector, ShardManager, shardOf } from "./leader.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
+import { ScanThread } from "./sources/scan-thread.js";
 import { migrate } from "./store/migrations.js";
 import { StateStore } from "./store/state-store.js";
 
@@ -57,6 +59,24 @@ export interface DaemonOptions {
   leaderRetryMs?: number;
 }
 
+/**
+ * VIGIL_SCAN_THREAD=1: the grouped scans of the metrics database run on a thread of their own
+ * (sources/scan-thread.ts), whose driver parses their rows beside the judging. Ticks of thousands
+ * of series are faster, and history loads too, for some 20 MB more resident memory (a second V8
+ * heap and its own connections). Off by default; the embedded database runs in this thread only.
+ */
+function scanThreadFor(db: Database, env: NodeJS.ProcessEnv, log: Logger): ScanThread | null {
+  const v = env.VIGIL_SCAN_THREAD;
+  if (v === undefined || v === "" || v === "0") return null;
+  if (v !== "1") throw new Error(`VIGIL_SCAN_THREAD must be 0 or 1, got ${v}`);
+  if (!(db instanceof PgDatabase)) {
+    log.warn("VIGIL_SCAN_THREAD=1 is ignored: the embedded database can only be read from the main thread");
+    return null;
+  }
+  // the engine has at most two grouped scans in flight
+  return new ScanThread({ ...db.threadOptions, max: 2 }, (err) => log.error({ err: scrubSecrets(err.message) }, "database connection error"));
+}
+
 export class ConfigInvalidError extends Error {
   override readonly name = "ConfigInvalidError";
   constructor(readonly problems: string[]) {
@@ -86,6 +106,8 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   private shardScheduler: Scheduler | null = null;
   private readonly shardCount: number;
   private bots: { stop(): Promise<void> } | null = null;
+  /** Where grouped scans run when VIGIL_SCAN_THREAD=1 (see scanThreadFor). */
+  private readonly scanThread: ScanThread | null;
   /** What on-call can do from the chat and the CLI. */
   readonly actions: AlertActions;
 
@@ -104,12 +126,13 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const shards = Number((opts.env ?? process.env).VIGIL_SHARDS ?? 1);
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`VIGIL_SHARDS must be a whole number from 1 to 1024, got ${(opts.env ?? process.env).VIGIL_SHARDS}`);
     this.shardCount = shards;
+    this.scanThread = scanThreadFor(metricsDb, opts.env ?? process.env, log);
     this.notifiers = createNotifiers({ config, log, stdout });
     this.actions = new AlertActions(store, clock, () => this.config);
     this.engine = new Engine(config, {
       store,
       fetch: makeFetcher(metricsDb, log),
-      fetchGroup: makeGroupFetcher(metricsDb, log),
+      fetchGroup: makeGroupFetcher(metricsDb, log, this.scanThread ?? undefined),
       drill: (m, bucket, filter) => findDrivers(metricsDb, m, bucket, filter),
       clock,
       log,
@@ -562,6 +585,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     await this.http?.close();
     for (const n of this.notifiers.values()) await n.close?.().catch(() => {});
     this.metrics.isLeader.set(0);
+    await this.scanThread?.close();
     if (this.ownsDbs) {
       await this.metricsDb.close().catch(() => {});
       if (this.stateDb !== this.metricsDb) await this.stateDb.close().catch(() => {});

@@ -4,6 +4,8 @@ import { type Database, isConnectionError } from "./db/database.js";
 import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
 import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
+import { planGroupScan } from "./sources/fetch-buckets.js";
+import type { ScanThread } from "./sources/scan-thread.js";
 
 const RETRY_DELAYS_MS = [250, 1000];
 
@@ -25,8 +27,17 @@ export function makeFetcher(db: Database, log: Logger): Fetcher {
   return (metric: MetricConfig, window, series): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window, series));
 }
 
-/** One query for several metrics that share a scan (see fetchBucketGrid). */
-export function makeGroupFetcher(db: Database, log: Logger): GroupFetcher {
+/**
+ * One query for several metrics that share a scan (see fetchBucketGrid), run on the scan thread
+ * when there is one (a retry decodes into a new array: the first attempt took `reuse` with it).
+ */
+export function makeGroupFetcher(db: Database, log: Logger, thread?: ScanThread): GroupFetcher {
+  if (thread) {
+    return (metrics, window, reuse) => {
+      const scan = planGroupScan(metrics, window);
+      return withRetry(log, scan.name, () => thread.run(scan, reuse));
+    };
+  }
   return (metrics, window, reuse) =>
     withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window, reuse));
 }

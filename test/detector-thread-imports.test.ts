@@ -32,6 +32,13 @@ describe("the detector thread of vigil detect", () => {
   });
 });
 
+describe("the scan thread (VIGIL_SCAN_THREAD=1)", () => {
+  it("loads the driver and nothing else of the daemon's packages: each is memory in a second heap", () => {
+    const packages = runtimePackages(join(import.meta.dirname, "..", "src", "sources", "scan-worker.ts"));
+    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual(["pg"]);
+  });
+});
+
 describe("the daemon at start", () => {
   it("does not load the experiments' statistics library, the chat SDKs or the chart renderer until they are used", () => {
     const packages = [...runtimePackages(join(import.meta.dirname, "..", "src", "daemon.ts"))];

@@ -16,7 +16,7 @@ import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { fetchBuckets, fetchBucketsGrouped } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { HOUR, metric as baseMetric, vigilConfig, zscoreMetricsOn } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -59,25 +59,15 @@ describe("grouped scans", () => {
     await t.close();
   });
 
-  const metricsOn = (tbl: string, values: string[]): MetricConfig[] =>
-    values.map((value, i) =>
-      baseMetric({
-        name: `m${i}`,
-        source: { table: tbl, time_column: "ts", value, split_by: ["series"], dimensions: [] },
-        detectors: [{ type: "zscore", window: 24, k: 3, min_points: 12 }],
-        lookbackMs: 4 * 24 * HOUR,
-      }),
-    );
-
   it("fetchBucketsGrouped returns exactly what fetchBuckets returns per metric", async () => {
-    const ms = metricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
+    const ms = zscoreMetricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
     const w = { from: T0 + 90 * HOUR + 123, to: T0 + 140 * HOUR + 5 };
     const grouped = await fetchBucketsGrouped(t.db, ms, w);
     for (let i = 0; i < ms.length; i++) expect(grouped[i]).toEqual(await fetchBuckets(t.db, ms[i]!, w));
   });
 
   it("one query per tick serves every metric on the table, with the verdicts of separate reads", async () => {
-    const ms = metricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
+    const ms = zscoreMetricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
     const run = async (grouped: boolean) => {
       const schema = `state_${grouped ? "g" : "s"}`;
       await migrate(t.db, schema);
@@ -120,7 +110,7 @@ describe("grouped scans", () => {
 
   it("a broken value expression fails only its metric: the others are read one by one", async () => {
     await migrate(t.db, "state_broken");
-    const ms = metricsOn(table, ["sum(v)", "sum(no_such_column)", "max(v)"]);
+    const ms = zscoreMetricsOn(table, ["sum(v)", "sum(no_such_column)", "max(v)"]);
     const c = counting(t.db, table);
     const engine = new Engine(vigilConfig(ms), {
       store: new StateStore(t.db, "state_broken"),

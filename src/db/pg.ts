@@ -146,8 +146,12 @@ export class PgDatabase implements Database {
   private readonly maxConnections: number;
   private readonly dedicatedOpen = new Set<PgDedicatedConnection>();
   private closing: Promise<void> | null = null;
+  /** The options another thread needs to open the same database (everything but the callback). */
+  readonly threadOptions: Omit<PgDatabaseOptions, "onError">;
 
   constructor(opts: PgDatabaseOptions) {
+    const { onError: _onError, ...cloneable } = opts;
+    this.threadOptions = cloneable;
     this.target = redactUrl(opts.url);
     this.endpoint = endpointOf(opts.url);
     this.password = passwordOf(opts.url);

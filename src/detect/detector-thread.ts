@@ -1,11 +1,9 @@
 /**
  * The main thread's handle on the detector thread (detect-worker.ts): post a batch, get a promise of
- * its verdicts; batches are judged in the order posted. Run from source (tsx, vitest), the worker
- * is the .ts file and gets tsx's loader; built, it is the .js next to this one.
+ * its verdicts; batches are judged in the order posted.
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { spawnWorker } from "../spawn-worker.js";
 import { detachOnce } from "./detach.js";
 import type { DetectJob, DetectResult, DetectWorkerData } from "./detect-worker.js";
 
@@ -22,13 +20,7 @@ export class DetectorThread {
   constructor(type: string, params: unknown) {
     detachOnce();
     const data: DetectWorkerData = { type, params };
-    if (import.meta.url.endsWith(".ts")) {
-      // from source: a worker does not inherit the tsx loader; it registers it, then loads the .ts
-      const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(/\.cjs$/, ".mjs");
-      const worker = new URL("./detect-worker.ts", import.meta.url).href;
-      const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
-      this.worker = new Worker(boot, { eval: true, workerData: data });
-    } else this.worker = new Worker(new URL("./detect-worker.js", import.meta.url), { workerData: data });
+    this.worker = spawnWorker(import.meta.url, "detect-worker", { workerData: data });
     this.worker.on("message", (m: DetectResult | { error: string }) => {
       const w = this.waiting.shift();
       if (w === undefined) return;

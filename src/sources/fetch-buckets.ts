@@ -68,7 +68,7 @@ export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: 
 async function fetchStructured(db: Queryable, metric: MetricConfig, window: TimeWindow, series: BucketScan["series"]): Promise<FetchResult> {
   const q = buildStructuredQuery(metric, window, series);
   if (q.window.from >= q.window.to) return EMPTY;
-  const { rows } = await run(db, metric, q, "generated");
+  const { rows } = await run(db, metric.name, q, "generated");
   return collectSeries(
     q.labels,
     rows.map(
@@ -90,7 +90,7 @@ async function fetchRaw(db: Queryable, metric: MetricConfig, sql: string, window
     if (err instanceof QueryShapeError) throw new SourceError(metric.name, err.message, "shape", { cause: err });
     throw err;
   }
-  const { rows, fields } = await run(db, metric, q, "operator");
+  const { rows, fields } = await run(db, metric.name, q, "operator");
   if (rows.length === 0 && !fields) return EMPTY;
   const shape = classifyColumns(fields, rows[0]);
   if (!shape) {
@@ -155,16 +155,47 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
  * metric, in order) rather than as points: what the engine consumes, without an object per value.
  */
 export async function fetchBucketGrid(db: Queryable, metrics: readonly MetricConfig[], window: TimeWindow, reuse?: Float64Array): Promise<BucketGrid> {
+  return runGroupScan(db, planGroupScan(metrics, window), reuse);
+}
+
+/**
+ * A grouped scan as data: the statement, its bound values and how to decode its rows. Made where
+ * the configs are (planGroupScan), run wherever the connection is (runGroupScan): in this thread,
+ * or on the scan thread (scan-thread.ts), which gets plans by message and never sees a config.
+ */
+export interface GroupScan {
+  /** The metrics' names, joined: what an error names. */
+  name: string;
+  /** null: the window holds no bucket, nothing to run. */
+  query: SqlQuery | null;
+  labels: readonly string[];
+  aggregates: number;
+  /** Aligned to the grid. */
+  window: TimeWindow;
+  stepMs: number;
+}
+
+/** Throws RangeError unless the metrics share one scan (see scanKey). */
+export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWindow): GroupScan {
   const first = metrics[0];
   const source = first?.source;
   if (!first || !source || metrics.some((m) => !sameScan(first, m))) throw new RangeError("fetchBucketGrid: metrics do not share one scan");
   const g = first.granularityMs;
   const aligned = alignWindow(window, g);
-  const labels = source.split_by;
-  if (aligned.from >= aligned.to) return decodeBucketGrid(labels, metrics.length, [], aligned, g, GRID_COLUMNS, reuse);
-  const q = { text: groupScanText(metrics), values: bucketScanValues(aligned, g) };
-  const { rows } = await run(db, { ...first, name: metrics.map((m) => m.name).join(", ") }, q, "generated");
-  return decodeBucketGrid(labels, metrics.length, rows, aligned, g, GRID_COLUMNS, reuse);
+  return {
+    name: metrics.map((m) => m.name).join(", "),
+    query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g) },
+    labels: source.split_by,
+    aggregates: metrics.length,
+    window: aligned,
+    stepMs: g,
+  };
+}
+
+/** Run a planned grouped scan and decode its rows onto the grid (into `reuse` when it is large enough). */
+export async function runGroupScan(db: Queryable, scan: GroupScan, reuse?: Float64Array): Promise<BucketGrid> {
+  const rows = scan.query === null ? [] : (await run(db, scan.name, scan.query, "generated")).rows;
+  return decodeBucketGrid(scan.labels, scan.aggregates, rows, scan.window, scan.stepMs, GRID_COLUMNS, reuse);
 }
 
 /**
@@ -211,13 +242,13 @@ function timeOf(v: unknown): number {
 }
 
 /** `sql` says whose text it is: line numbers help in the operator's own query, not in one vigil generated. */
-async function run(db: Queryable, metric: MetricConfig, q: SqlQuery, sql: "operator" | "generated") {
+async function run(db: Queryable, metric: string, q: SqlQuery, sql: "operator" | "generated") {
   try {
     return await db.query(q.text, q.values);
   } catch (err) {
     if (!(err instanceof DatabaseError) || err.kind === "connection") throw err;
     const where = near(q.text, err.details.position, sql === "operator");
-    throw new SourceError(metric.name, err.message + where, err.kind, { cause: err });
+    throw new SourceError(metric, err.message + where, err.kind, { cause: err });
   }
 }
 

@@ -45,3 +45,15 @@ export function vigilConfig(metrics: MetricConfig[], overrides: Partial<VigilCon
     ...overrides,
   };
 }
+
+/** Metrics that share one scan of `table` (split by `series`), one per value expression, judged by a z-score: m0, m1... */
+export function zscoreMetricsOn(table: string, values: string[]): MetricConfig[] {
+  return values.map((value, i) =>
+    metric({
+      name: `m${i}`,
+      source: { table, time_column: "ts", value, split_by: ["series"], dimensions: [] },
+      detectors: [{ type: "zscore", window: 24, k: 3, min_points: 12 }],
+      lookbackMs: 4 * 24 * HOUR,
+    }),
+  );
+}

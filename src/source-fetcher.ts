@@ -33,7 +33,8 @@ export function makeFetcher(db: Database, log: Logger): Fetcher {
  */
 export function makeGroupFetcher(db: Database, log: Logger, thread?: ScanThread): GroupFetcher {
   if (thread) {
-    return (metrics, window, reuse) => {
+    // async: a plan that cannot be made rejects like a scan that fails, never throws at the caller
+    return async (metrics, window, reuse) => {
       const scan = planGroupScan(metrics, window);
       return withRetry(log, scan.name, () => thread.run(scan, reuse));
     };

@@ -47,6 +47,19 @@ describe("errors crossing to the main thread", () => {
   });
 });
 
+it("a scan that cannot be planned rejects, as a failed one does, instead of throwing at the engine", async () => {
+  const thread = new ScanThread({ url: "postgres://postgres@127.0.0.1:1/never-started" });
+  const fetchGroup = makeGroupFetcher(null as unknown as Parameters<typeof makeGroupFetcher>[0], silentLogger(), thread);
+  // two tables: not one scan
+  const ms = [...zscoreMetricsOn("t1", ["sum(v)"]), ...zscoreMetricsOn("t2", ["sum(v)"])];
+  let result: Promise<unknown> | undefined;
+  expect(() => {
+    result = fetchGroup(ms, { from: T0, to: T0 + HOUR });
+  }).not.toThrow();
+  await expect(result).rejects.toThrow(/do not share one scan/);
+  await thread.close();
+});
+
 describe.skipIf(TEST_DATABASE_URL === undefined)("grouped scans on the scan thread (PostgreSQL)", () => {
   let t: TestDatabase;
   let thread: ScanThread;

@@ -12,6 +12,8 @@ export const PER_TABLE = 100;
 export const REGIONS = 10;
 /** moving_average median_mad: a real detector whose cost is small, so that the engine's own shows. */
 export const CHEAP_DETECTOR: DetectorConfig[] = [{ type: "moving_average", method: "median_mad", window: 30, k: 6 }];
+/** A threshold that never fires: no state, next to no work per point, so a tick costs what the engine and the driver cost. */
+export const FLOOR_DETECTOR: DetectorConfig[] = [{ type: "threshold", max: 1e12 }];
 
 /** Metrics for `series` series (series / REGIONS metrics) on tables `scale_t0`, `scale_t1`... */
 export function scaleMetrics(series: number, detectors: DetectorConfig[], lookbackMs: number, notify: string[]): MetricConfig[] {

@@ -20,6 +20,9 @@
  * inside the fetch functions, summed) can exceed the tick; "cpu" is the process's CPU time during
  * the tick (driver, decoding, engine, detectors).
  *
+ * A threshold that never fires runs too ("floor"): no detector state, so its tick is what the engine
+ * and the driver cost on their own, under any detector's.
+ *
  * Env: VIGIL_BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * SCALE_SIZES (default "1000,5000,10000,20000"), SCALE_TICKS (measured ticks, default 8), SCALE_WARM
  * (ticks run first and not measured, default 3: the steady state is not the ticks right after a
@@ -47,7 +50,7 @@ import { buildBucketScan, buildStructuredQuery } from "../src/sources/index.js";
 import { ScanThread } from "../src/sources/scan-thread.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { CHEAP_DETECTOR, DAY, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
+import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 const START = Date.UTC(2026, 0, 1);
 /** Seconds a run stays idle before its "between ticks" memory is read (V8's memory reducer acts after some 10-20 s). */
@@ -56,8 +59,11 @@ const IDLE_S = 30;
 interface RunSpec {
   url: string;
   series: number;
-  /** "cheap" = moving_average median_mad (window 30); "ensemble" = the default detector. */
-  detector: "ensemble" | "cheap";
+  /**
+   * "cheap" = moving_average median_mad (window 30); "ensemble" = the default detector; "floor" = a
+   * threshold that never fires (no state: what the engine and the driver cost on their own).
+   */
+  detector: "ensemble" | "cheap" | "floor";
   days: number;
   ticks: number;
   latency?: boolean;
@@ -121,7 +127,8 @@ function bucketInsert(table: number, t: number, spike = 1): { text: string; valu
 
 async function child(spec: RunSpec): Promise<RunResult> {
   const db = new PgDatabase({ url: spec.url, statementTimeoutMs: 600_000 });
-  const metrics = scaleMetrics(spec.series, spec.detector === "ensemble" ? [] : CHEAP_DETECTOR, spec.days * DAY, ["hook"]);
+  const detectors = { ensemble: [], cheap: CHEAP_DETECTOR, floor: FLOOR_DETECTOR }[spec.detector];
+  const metrics = scaleMetrics(spec.series, detectors, spec.days * DAY, ["hook"]);
   const tables = Math.ceil(metrics.length / PER_TABLE);
   const end = END;
   // buckets an earlier run appended
@@ -240,18 +247,23 @@ async function child(spec: RunSpec): Promise<RunResult> {
   const cpuMs: number[] = [];
   let ungroupedSqlMs: number | undefined;
   // SCALE_PROFILE=FILE: CPU profiles of the steady ticks alone (not the history load, the inserts or
-  // the bare SQL), one per tick: FILE.0, FILE.1...
+  // the bare SQL), one per tick: FILE.0, FILE.1...; SCALE_INTERVAL: µs between samples (default 100).
+  // SCALE_HEAP=FILE: a sampling heap profile of every allocation (collected ones too) from the first
+  // measured tick to the last, the inserts and the bare SQL included.
   const profiler = process.env.SCALE_PROFILE ? new inspector.Session() : null;
   if (profiler) {
     profiler.connect();
     await profiler.post("Profiler.enable");
-    await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+    await profiler.post("Profiler.setSamplingInterval", { interval: Number(process.env.SCALE_INTERVAL ?? 100) });
   }
   // the first ticks after a history load are not the steady state: the load's garbage is still being
   // collected and the judging path (rather than the history's) is still being compiled
   const warm = spec.warm ?? 0;
   const rounds = warm + spec.ticks;
+  const heapSes = process.env.SCALE_HEAP ? new inspector.Session() : null;
+  heapSes?.connect();
   for (let k = 0; k < rounds; k++) {
+    if (heapSes && k === warm) await heapSes.post("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
     const t = end + k * MIN5;
     for (let j = 0; j < tables; j++) {
       const q = bucketInsert(j, t);
@@ -303,6 +315,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
       ungroupedSqlMs = performance.now() - u0;
     }
   }
+  if (heapSes) writeFileSync(process.env.SCALE_HEAP!, JSON.stringify((await heapSes.post("HeapProfiler.stopSampling")).profile));
   let latency: RunResult["latency"];
   if (spec.latency) {
     // An anomalous bucket lands; the tick at its close sees it and the webhook should follow at once.
@@ -466,6 +479,8 @@ export async function benchScale(): Promise<void> {
     console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
     for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, warm, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
     if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
+    console.log("  a threshold that never fires (no detector state: the engine's and the driver's own cost, the floor under any detector):");
+    console.log(`  ${fmt(await runChild({ url, series: 10000, detector: "floor", days, ticks, warm }))}`);
     if (ensembleSeries > 0) {
       console.log("  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):");
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true }))}`);

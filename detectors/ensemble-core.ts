@@ -371,22 +371,31 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
   },
   columns: (s, p, t, v, n, score, flag) => ensembleColumns(s, p, t, v, n, score, flag),
   step(s, point: Point, p): Verdict {
+    return verdictOf(advance(s, point.t, point.v ?? Number.NaN, p));
+  },
+  stepNotable(s, point: Point, p): Verdict {
     const kind = advance(s, point.t, point.v ?? Number.NaN, p);
-    if (kind === NONE) return NO_VERDICT;
-    if (kind === GAP) return OUT.gap;
-    if (kind === GAP_ON) return { ...OUT.gap, anomaly: false, ongoing: true };
-    return {
-      expected: OUT.expected,
-      lower: OUT.expected - OUT.half,
-      upper: OUT.expected + OUT.half,
-      score: OUT.score,
-      anomaly: OUT.fired,
-      ongoing: OUT.ongoing,
-      sigmas: OUT.sigmas,
-      reason: OUT.ongoing ? ongoingReason() : OUT.reason,
-    };
+    // the gap verdicts are notable: a gap that alerted, or one that goes on
+    return kind === FULL && !OUT.fired && !OUT.ongoing ? NO_VERDICT : verdictOf(kind);
   },
 };
+
+/** The verdict of the last `advance`, which said `kind`. */
+function verdictOf(kind: number): Verdict {
+  if (kind === NONE) return NO_VERDICT;
+  if (kind === GAP) return OUT.gap;
+  if (kind === GAP_ON) return { ...OUT.gap, anomaly: false, ongoing: true };
+  return {
+    expected: OUT.expected,
+    lower: OUT.expected - OUT.half,
+    upper: OUT.expected + OUT.half,
+    score: OUT.score,
+    anomaly: OUT.fired,
+    ongoing: OUT.ongoing,
+    sigmas: OUT.sigmas,
+    reason: OUT.ongoing ? ongoingReason() : OUT.reason,
+  };
+}
 
 /**
  * The ensemble over columns: judge `n` points (`v` NaN = missing) and write each one's score and

@@ -63,6 +63,12 @@ export interface DetectorDefinition<P, S> {
    */
   step(state: S, point: Point, params: P): Verdict;
   /**
+   * Optional: `step` for a caller that only acts on notable verdicts (anomalous or ongoing): the
+   * state advances exactly as `step` would, and the verdict is `step`'s when it is notable, else
+   * `NO_VERDICT` (no object built: a daemon judges 10,000 series a tick, nearly all of them normal).
+   */
+  stepNotable?(state: S, point: Point, params: P): Verdict;
+  /**
    * Optional: advance the state exactly as `step` would for (t, v; NaN = missing), without building
    * a verdict. A history load feeds most of its points this way.
    */

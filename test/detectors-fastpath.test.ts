@@ -20,7 +20,7 @@ import {
   smallMedian,
 } from "../detectors/seasonal-profile.js";
 import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
-import { type Point, runBatch } from "../detectors/types.js";
+import { NO_VERDICT, type Point, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
 
@@ -196,6 +196,31 @@ describe("ensemble column form", () => {
     expect(Array.from(score)).toEqual(verdicts.map((x) => x.score));
     expect(Array.from(flag)).toEqual(verdicts.map((x) => (x.anomaly ? 1 : 0)));
     expect(verdicts.some((x) => x.anomaly && x.reason.startsWith("data resumed"))).toBe(true);
+  });
+
+  it("stepNotable says what step says for anomalous and ongoing points, and NO_VERDICT for the others", () => {
+    // the fixture plus a lasting level shift after the gap's quiet time (its alert goes on: ongoing verdicts)
+    const shifted = points.map((p, i) => (p.v !== null && i >= 470 && i < 530 ? { t: p.t, v: p.v * 3 } : p));
+    const full = ensemble.init(params);
+    const notable = ensemble.init(params);
+    const seen = { anomaly: 0, ongoing: 0, gap: 0, quiet: 0 };
+    for (const p of shifted) {
+      const a = ensemble.step(full, p, params);
+      const b = ensemble.stepNotable!(notable, p, params);
+      if (a.anomaly || a.ongoing === true) {
+        expect(b).toEqual(a);
+        if (a.ongoing === true) seen.ongoing++;
+        else seen.anomaly++;
+        if (a.reason.startsWith("data resumed")) seen.gap++;
+      } else {
+        expect(b).toBe(NO_VERDICT);
+        seen.quiet++;
+      }
+    }
+    expect(seen.anomaly).toBeGreaterThan(1);
+    expect(seen.ongoing).toBeGreaterThan(0);
+    expect(seen.gap).toBeGreaterThan(0);
+    expect(seen.quiet).toBeGreaterThan(400);
   });
 
   it("vigil detect writes, row for row, what step says", async () => {

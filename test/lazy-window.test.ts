@@ -93,6 +93,26 @@ describe("lazy window (float32 offsets from a reference level)", () => {
     );
   });
 
+  it("the lower bound of a window whose index is too long to count (over 2,048 values) is found by halving, the same", () => {
+    const w = lazyWindow(5000, true);
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % 400;
+    };
+    for (let i = 0; i < 6000; i++) {
+      lwPush(w, next());
+      if (lwDue(w)) lwRefresh(w);
+    }
+    lwRefresh(w);
+    const sorted = lwSorted(w);
+    expect(sorted.length).toBe(5000);
+    for (let x = -2; x <= 402; x += 0.5) {
+      const xr = x - w.ref;
+      expect(lwLowerBound(w, xr)).toBe(lowerBound(sorted, sorted.length, xr));
+    }
+  });
+
   it("keeps the small moves of a huge level exact (offsets, not levels, are float32)", () => {
     const w = lazyWindow(101, true);
     const values: number[] = [];

@@ -806,7 +806,8 @@ export class Engine {
         p = this.point;
         p.t = t;
         p.v = v0;
-        verdicts = sr.step(p, this.verdicts);
+        // with no alert open for the metric, a normal point changes nothing below: its verdict is not built
+        verdicts = outcomes.empty ? sr.stepNotable(p, this.verdicts) : sr.step(p, this.verdicts);
       }
       judged++;
       if (p.v !== null) withData++;

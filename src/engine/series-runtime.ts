@@ -57,4 +57,16 @@ export class SeriesRuntime {
     // every series, and charts replay the detectors instead.
     return out;
   }
+
+  /**
+   * `step` for a caller that acts only on notable verdicts (anomalous or ongoing): a detector with
+   * a `stepNotable` form says `NO_VERDICT` for the others without building them.
+   */
+  stepNotable(p: Point, out: Verdict[]): Verdict[] {
+    for (let i = 0; i < this.detectors.length; i++) {
+      const d = this.detectors[i]!;
+      out[i] = d.def.stepNotable ? d.def.stepNotable(this.states[i], p, d.params) : d.def.step(this.states[i], p, d.params);
+    }
+    return out;
+  }
 }

@@ -157,7 +157,7 @@ describe("history load in chunks", () => {
       });
       const r = await engine.evaluate();
       expect(r.failed).toEqual([]);
-      expect(c.reads()).toBe(5 + 1); // 720 hourly buckets in chunks of 144, then the alert's chart history
+      expect(c.reads()).toBe(10 + 1); // 720 hourly buckets in chunks of 72, then the alert's chart history
       const def = getDetector("zscore")!;
       const batch = runBatch(
         def,
@@ -229,11 +229,11 @@ describe("history load in chunks", () => {
       };
       const separate = await run(false);
       const grouped = await run(true);
-      // 720 hourly buckets in 5 passes of 144. In a pass the first two scans go out together, the
+      // 720 hourly buckets in 10 passes of 72. In a pass the first two scans go out together, the
       // third once the first table's metrics are judged: it takes that grid's array. A pass after
       // the first has the arrays of the one before. The steady tick after the load starts afresh.
       const pass = [false, false, true];
-      expect(grouped.reuse).toEqual([...pass, ...Array(12).fill(true), ...pass]);
+      expect(grouped.reuse).toEqual([...pass, ...Array(27).fill(true), ...pass]);
       expect(grouped.judged).toEqual(separate.judged);
       expect(grouped.judged.some((j) => j.endsWith("|true"))).toBe(true);
     } finally {

@@ -53,7 +53,8 @@ export function zscoreMetricsOn(table: string, values: string[]): MetricConfig[]
       name: `m${i}`,
       source: { table, time_column: "ts", value, split_by: ["series"], dimensions: [] },
       detectors: [{ type: "zscore", window: 24, k: 3, min_points: 12 }],
-      lookbackMs: 4 * 24 * HOUR,
+      // 72 hourly buckets: the history load is one pass (one chunk), so a tick is one query per table
+      lookbackMs: 3 * 24 * HOUR,
     }),
   );
 }

@@ -100,7 +100,8 @@ function restartEwma(s: MovingAverageState, p: MovingAverageParams): void {
   }
 }
 
-function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams): Verdict {
+/** `notable`: build the verdict only for an anomaly (NO_VERDICT otherwise), as `stepNotable` asks. */
+function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams, notable: boolean): Verdict {
   if (s.baseN >= 0) {
     // baseline (Phase I) of `window` points: mean and average moving range
     if (s.baseN > 0) s.baseMr += Math.abs(x - s.baseLast);
@@ -122,7 +123,7 @@ function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams): Ver
   const halfSd = sigma * Math.sqrt((lambda / (2 - lambda)) * (1 - s.decay2));
   const zEwma = deviation(s.ewma, s.mu0) / halfSd;
   const anomaly = Math.abs(zEwma) > p.k;
-  const verdict: Verdict = {
+  const verdict: Verdict = notable && !anomaly ? NO_VERDICT : {
     expected: s.mu0,
     lower: s.mu0 - p.k * halfSd,
     upper: s.mu0 + p.k * halfSd,
@@ -141,7 +142,7 @@ function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams): Ver
   return verdict;
 }
 
-function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): Verdict {
+function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams, notable: boolean): Verdict {
   const w = s.w;
   let verdict: Verdict = NO_VERDICT;
   if (w.n >= p.min_points) {
@@ -173,7 +174,7 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams): V
     // for iqr the rule is the fence, the sigmas only describe it
     const anomaly =
       p.method === "iqr" ? deviation(x, lower) < 0 || deviation(x, upper) > 0 : Math.abs(z) > p.k;
-    verdict = {
+    verdict = notable && !anomaly ? NO_VERDICT : {
       expected: centre,
       lower,
       upper,
@@ -240,6 +241,11 @@ export const movingAverage: DetectorDefinition<MovingAverageParams, MovingAverag
   step(s, point: Point, p): Verdict {
     const x = point.v;
     if (!isValue(x)) return NO_VERDICT;
-    return p.method === "ewma" ? stepEwma(s, x, p) : stepWindow(s, x, p);
+    return p.method === "ewma" ? stepEwma(s, x, p, false) : stepWindow(s, x, p, false);
+  },
+  stepNotable(s, point: Point, p): Verdict {
+    const x = point.v;
+    if (!isValue(x)) return NO_VERDICT;
+    return p.method === "ewma" ? stepEwma(s, x, p, true) : stepWindow(s, x, p, true);
   },
 };

@@ -76,50 +76,54 @@ export const threshold: DetectorDefinition<ThresholdParams, ThresholdState> = {
   type: "threshold",
   params,
   init: (p) => ({ prev: Number.NaN, spacing: spacingState(p.granularity_ms), weekV: null, weekT: null }),
-  step(s, point: Point, p): Verdict {
-    const v = point.v;
-    const spacing = p.change !== undefined && p.compare === "last_week" ? observeSpacing(s.spacing, point.t) : 0;
-    if (!isValue(v)) return NO_VERDICT;
-    const min = p.min ?? null;
-    const max = p.max ?? null;
-    let lower = min;
-    let upper = max;
-    let expected: number | null = null;
-    let reason = "";
-    if (min !== null && v < min) reason = `below the minimum ${fmt(min)}`;
-    else if (max !== null && v > max) reason = `above the maximum ${fmt(max)}`;
-    if (p.change !== undefined) {
-      const ref = p.compare === "previous" ? s.prev : lastWeek(s, point.t, spacing);
-      if (Number.isFinite(ref)) {
-        const { relative, amount } = changeLimit(p.change);
-        const allowed = relative ? Math.abs(ref) * amount : amount;
-        expected = ref;
-        lower = Math.max(lower ?? Number.NEGATIVE_INFINITY, ref - allowed);
-        upper = Math.min(upper ?? Number.POSITIVE_INFINITY, ref + allowed);
-        const d = v - ref;
-        if (reason === "" && Math.abs(d) > allowed) {
-          const what = p.compare === "previous" ? "the previous bucket" : "the same time last week";
-          const size = relative
-            ? ref !== 0
-              ? `${fmt(Math.abs(d / ref) * 100)}%`
-              : fmt(Math.abs(d))
-            : fmt(Math.abs(d));
-          reason = `${d > 0 ? "up" : "down"} ${size} on ${what} (limit ${typeof p.change === "number" ? fmt(p.change) : p.change.trim()})`;
-        }
-      }
-      s.prev = v;
-      if (p.compare === "last_week") remember(s, point.t, v, spacing);
-    }
-    const anomaly = reason !== "";
-    if (lower === null && upper === null) return NO_VERDICT;
-    return {
-      expected: expected ?? (anomaly ? (v < (lower ?? v) ? lower : upper) : null),
-      lower: lower === Number.NEGATIVE_INFINITY ? null : lower,
-      upper: upper === Number.POSITIVE_INFINITY ? null : upper,
-      score: anomaly ? 1 : 0,
-      anomaly,
-      sigmas: null,
-      reason,
-    };
-  },
+  step: (s, point, p) => judge(s, point, p, false),
+  stepNotable: (s, point, p) => judge(s, point, p, true),
 };
+
+/** One point; `notable`: build the verdict only for an anomaly (NO_VERDICT otherwise), as `stepNotable` asks. */
+function judge(s: ThresholdState, point: Point, p: ThresholdParams, notable: boolean): Verdict {
+  const v = point.v;
+  const spacing = p.change !== undefined && p.compare === "last_week" ? observeSpacing(s.spacing, point.t) : 0;
+  if (!isValue(v)) return NO_VERDICT;
+  const min = p.min ?? null;
+  const max = p.max ?? null;
+  let lower = min;
+  let upper = max;
+  let expected: number | null = null;
+  let reason = "";
+  if (min !== null && v < min) reason = `below the minimum ${fmt(min)}`;
+  else if (max !== null && v > max) reason = `above the maximum ${fmt(max)}`;
+  if (p.change !== undefined) {
+    const ref = p.compare === "previous" ? s.prev : lastWeek(s, point.t, spacing);
+    if (Number.isFinite(ref)) {
+      const { relative, amount } = changeLimit(p.change);
+      const allowed = relative ? Math.abs(ref) * amount : amount;
+      expected = ref;
+      lower = Math.max(lower ?? Number.NEGATIVE_INFINITY, ref - allowed);
+      upper = Math.min(upper ?? Number.POSITIVE_INFINITY, ref + allowed);
+      const d = v - ref;
+      if (reason === "" && Math.abs(d) > allowed) {
+        const what = p.compare === "previous" ? "the previous bucket" : "the same time last week";
+        const size = relative
+          ? ref !== 0
+            ? `${fmt(Math.abs(d / ref) * 100)}%`
+            : fmt(Math.abs(d))
+          : fmt(Math.abs(d));
+        reason = `${d > 0 ? "up" : "down"} ${size} on ${what} (limit ${typeof p.change === "number" ? fmt(p.change) : p.change.trim()})`;
+      }
+    }
+    s.prev = v;
+    if (p.compare === "last_week") remember(s, point.t, v, spacing);
+  }
+  const anomaly = reason !== "";
+  if ((lower === null && upper === null) || (notable && !anomaly)) return NO_VERDICT;
+  return {
+    expected: expected ?? (anomaly ? (v < (lower ?? v) ? lower : upper) : null),
+    lower: lower === Number.NEGATIVE_INFINITY ? null : lower,
+    upper: upper === Number.POSITIVE_INFINITY ? null : upper,
+    score: anomaly ? 1 : 0,
+    anomaly,
+    sigmas: null,
+    reason,
+  };
+}

@@ -23,6 +23,7 @@ import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, 
 import { NO_VERDICT, type Point, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
+import { getDetector } from "../detectors/registry.js";
 
 /** The original push: remove the oldest at its lower bound, then insert at the new value's. */
 function refLowerBound(a: Float64Array, n: number, x: number): number {
@@ -259,5 +260,40 @@ describe("vigil detect output", () => {
       written: "",
     });
     expect(await run("timestamp,value\n")).toEqual({ result: "ok", written: "timestamp,value,anomaly_score,is_anomaly\n" });
+  });
+});
+
+describe("stepNotable", () => {
+  // every detector that has the form, on a noisy hourly series with spikes, dips and a hole
+  const configs: [string, Record<string, unknown>][] = [
+    ["threshold", { min: 80, max: 125 }],
+    ["threshold", { change: "15%", compare: "previous" }],
+    ["threshold", { change: 20, compare: "last_week", granularity_ms: 3_600_000 }],
+    ["moving_average", { method: "sma", window: 24, k: 3 }],
+    ["moving_average", { method: "median_mad", window: 24, k: 3 }],
+    ["moving_average", { method: "iqr", window: 24, k: 1.5 }],
+    ["moving_average", { method: "ewma", window: 24, alpha: 0.3, k: 3 }],
+  ];
+  const series: Point[] = Array.from({ length: 600 }, (_, i) => ({
+    t: Date.UTC(2026, 0, 5) + i * 3_600_000,
+    v: i % 97 === 40 ? null : 100 + 10 * Math.sin(i / 3.8) + ((i * 7919) % 13) - 6 + (i % 61 === 30 ? 60 : 0) - (i % 89 === 50 ? 45 : 0),
+  }));
+
+  it.each(configs)("%s %j: step's verdict when it is anomalous, NO_VERDICT otherwise, the state the same", (type, raw) => {
+    const def = getDetector(type)!;
+    expect(def.stepNotable).toBeDefined();
+    const params = def.params.parse(raw);
+    const full = def.init(params);
+    const notable = def.init(params);
+    let anomalies = 0;
+    for (const p of series) {
+      const a = def.step(full, p, params);
+      const b = def.stepNotable!(notable, p, params);
+      if (a.anomaly || a.ongoing === true) {
+        anomalies++;
+        expect(b).toEqual(a);
+      } else expect(b).toBe(NO_VERDICT);
+    }
+    expect(anomalies).toBeGreaterThan(0);
   });
 });

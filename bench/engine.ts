@@ -17,7 +17,7 @@ import type { GroupGrid } from "../src/engine/fetcher.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import type { StateStore } from "../src/store/state-store.js";
-import { CHEAP_DETECTOR, DAY, MIN5, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
+import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 /** A store for a tick that changes no alert: reads find nothing, writes keep nothing. */
 const nullStore = {
@@ -74,7 +74,7 @@ async function engineTick(series: number, detectors: DetectorConfig[], ticks: nu
 }
 
 const RUNS: Record<string, { label: string; detectors: DetectorConfig[] }> = {
-  threshold: { label: "threshold (next to no detector cost)", detectors: [{ type: "threshold", max: 1e9 }] },
+  threshold: { label: "threshold (next to no detector cost)", detectors: FLOOR_DETECTOR },
   cheap: { label: "cheap detector (moving_average median_mad)", detectors: CHEAP_DETECTOR },
   ensemble: { label: "default ensemble", detectors: [] },
 };

@@ -100,7 +100,6 @@ function restartEwma(s: MovingAverageState, p: MovingAverageParams): void {
   }
 }
 
-/** `notable`: build the verdict only for an anomaly (NO_VERDICT otherwise), as `stepNotable` asks. */
 function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams, notable: boolean): Verdict {
   if (s.baseN >= 0) {
     // baseline (Phase I) of `window` points: mean and average moving range
@@ -238,14 +237,13 @@ export const movingAverage: DetectorDefinition<MovingAverageParams, MovingAverag
     restartEwma(s, p);
     return s;
   },
-  step(s, point: Point, p): Verdict {
-    const x = point.v;
-    if (!isValue(x)) return NO_VERDICT;
-    return p.method === "ewma" ? stepEwma(s, x, p, false) : stepWindow(s, x, p, false);
-  },
-  stepNotable(s, point: Point, p): Verdict {
-    const x = point.v;
-    if (!isValue(x)) return NO_VERDICT;
-    return p.method === "ewma" ? stepEwma(s, x, p, true) : stepWindow(s, x, p, true);
-  },
+  step: (s, point, p) => judge(s, point, p, false),
+  stepNotable: (s, point, p) => judge(s, point, p, true),
 };
+
+/** One point; `notable`: build the verdict only for an anomaly (NO_VERDICT otherwise), as `stepNotable` asks. */
+function judge(s: MovingAverageState, point: Point, p: MovingAverageParams, notable: boolean): Verdict {
+  const x = point.v;
+  if (!isValue(x)) return NO_VERDICT;
+  return p.method === "ewma" ? stepEwma(s, x, p, notable) : stepWindow(s, x, p, notable);
+}

@@ -812,7 +812,7 @@ export class Engine {
         p.t = t;
         p.v = v0;
         // with no alert open for the metric, a normal point changes nothing below: its verdict is not built
-        verdicts = outcomes.empty ? sr.stepNotable(p, this.verdicts) : sr.step(p, this.verdicts);
+        verdicts = sr.step(p, this.verdicts, outcomes.empty);
       }
       judged++;
       if (p.v !== null) withData++;

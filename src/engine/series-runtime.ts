@@ -47,26 +47,16 @@ export class SeriesRuntime {
   /**
    * Feed one point to every detector; returns their verdicts (same order as the detectors), in
    * `out` when given (a caller that keeps nothing reuses one array for every point).
+   * `notableOnly`: the caller acts only on notable verdicts (anomalous or ongoing), so a detector
+   * with a `stepNotable` form says `NO_VERDICT` for the others without building them.
    */
-  step(p: Point, out: Verdict[] = new Array(this.detectors.length)): Verdict[] {
+  step(p: Point, out: Verdict[] = new Array(this.detectors.length), notableOnly = false): Verdict[] {
     for (let i = 0; i < this.detectors.length; i++) {
-      const d = this.detectors[i]!;
-      out[i] = d.def.step(this.states[i], p, d.params);
+      const { def, params } = this.detectors[i]!;
+      out[i] = notableOnly && def.stepNotable ? def.stepNotable(this.states[i], p, params) : def.step(this.states[i], p, params);
     }
     // Not kept: a verdict that outlived the tick would be promoted to the old generation for
     // every series, and charts replay the detectors instead.
-    return out;
-  }
-
-  /**
-   * `step` for a caller that acts only on notable verdicts (anomalous or ongoing): a detector with
-   * a `stepNotable` form says `NO_VERDICT` for the others without building them.
-   */
-  stepNotable(p: Point, out: Verdict[]): Verdict[] {
-    for (let i = 0; i < this.detectors.length; i++) {
-      const d = this.detectors[i]!;
-      out[i] = d.def.stepNotable ? d.def.stepNotable(this.states[i], p, d.params) : d.def.step(this.states[i], p, d.params);
-    }
     return out;
   }
 }

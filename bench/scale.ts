@@ -250,9 +250,12 @@ async function child(spec: RunSpec): Promise<RunResult> {
   // the bare SQL), one per tick: FILE.0, FILE.1...; SCALE_INTERVAL: µs between samples (default 100).
   // SCALE_HEAP=FILE: a sampling heap profile of every allocation (collected ones too) from the first
   // measured tick to the last, the inserts and the bare SQL included.
-  const profiler = process.env.SCALE_PROFILE ? new inspector.Session() : null;
+  // one inspector session serves both
+  const session = process.env.SCALE_PROFILE || process.env.SCALE_HEAP ? new inspector.Session() : null;
+  session?.connect();
+  const profiler = process.env.SCALE_PROFILE ? session : null;
+  const heapSes = process.env.SCALE_HEAP ? session : null;
   if (profiler) {
-    profiler.connect();
     await profiler.post("Profiler.enable");
     await profiler.post("Profiler.setSamplingInterval", { interval: Number(process.env.SCALE_INTERVAL ?? 100) });
   }
@@ -260,8 +263,6 @@ async function child(spec: RunSpec): Promise<RunResult> {
   // collected and the judging path (rather than the history's) is still being compiled
   const warm = spec.warm ?? 0;
   const rounds = warm + spec.ticks;
-  const heapSes = process.env.SCALE_HEAP ? new inspector.Session() : null;
-  heapSes?.connect();
   for (let k = 0; k < rounds; k++) {
     if (heapSes && k === warm) await heapSes.post("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
     const t = end + k * MIN5;
@@ -336,7 +337,7 @@ async function child(spec: RunSpec): Promise<RunResult> {
     latency = { insertToHookMs: hit - i0, tickMs: k1 - k0, afterTickMs: hit - k1 };
   }
   rss("after the steady ticks");
-  profiler?.disconnect();
+  session?.disconnect();
   const mem = process.memoryUsage();
   let idleRssMb: number | undefined;
   if (spec.idle) {

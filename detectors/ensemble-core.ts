@@ -38,7 +38,7 @@
  */
 import { fmtDeviation } from "../src/delivery/format.js";
 import { Arena, arenaPlan } from "./arena.js";
-import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
+import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep, planMissing } from "./missing-core.js";
 import {
   type SeasonalExpectation,
   planSeasonalProfile,
@@ -159,7 +159,9 @@ const INC_SEASONAL = INC_SIGN + 3;
 const INC_SHIFT = INC_SIGN + 4;
 /** 1 while the current run of empty buckets has alerted (the buckets after that go on with it). */
 const GAP_OPEN = INC_SIGN + 5;
-const F_LEN = INC_SIGN + 6;
+/** Value points before data resuming after a gap may alert again (gaps have a quiet time of their own, so they never blind the value views). */
+const GAP_COOL = INC_SIGN + 6;
+const F_LEN = INC_SIGN + 7;
 
 export interface EnsembleState {
   /** The numbers laid out above (`PREV`, `VIEWS`...). */
@@ -334,6 +336,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
     planLazyWindow(plan, p.window);
     planLazyWindow(plan, stepsCap);
     planSeasonalProfile(plan, p.granularity_ms);
+    planMissing(plan, sub(p));
     const a = new Arena(plan);
     // the ensemble's numbers come first, so its constants (PREV, VIEWS...) index `f` as they are
     if (a.at("f64", F_LEN) !== 0) throw new Error("ensemble: its numbers must start its arena");
@@ -363,7 +366,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       rows: 0,
       period: ZERO,
       profile: seasonalProfileState(p.granularity_ms, a),
-      missing: missingStateIn(sub(p), f, MISSING_AT),
+      missing: missingStateIn(sub(p), f, MISSING_AT, a),
     });
   },
   learn(s, t, v, p): void {
@@ -474,11 +477,11 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
   const se = p.seasonal && seasonalStepInto(s.profile, t, x, SE) ? SE : null;
   const f = s.f;
   const hasValue = isValue(x);
-  // data resuming after a gap is one more incident: it obeys the same refractory period as the
-  // other views; a silence alerts once it passes `missing_after`, whatever alerted before it
-  const gapAlert = gap.anomaly && (hasValue ? s.cooldown === 0 : f[GAP_OPEN] === 0);
+  // data resuming after a gap is one more incident, spaced from the last gap alert by the
+  // refractory period; a silence alerts once it passes `missing_after`, whatever alerted before it
+  const gapAlert = gap.anomaly && (hasValue ? f[GAP_COOL] === 0 : f[GAP_OPEN] === 0);
   if (gapAlert) {
-    s.cooldown = p.refractory + 1;
+    f[GAP_COOL] = p.refractory + 1;
     OUT.gap = gap;
   }
   if (!hasValue) {
@@ -602,8 +605,10 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       if (s.rows - f[SHADOW_AT2 + view]! < PATTERN_MEMORY * p.history && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!) fired = false;
     }
     if (s.cooldown > 0) s.cooldown--;
+    if (f[GAP_COOL]! > 0) f[GAP_COOL] = f[GAP_COOL]! - 1;
     const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
-    if (!gapAlert) {
+    // a value that alerts is reported even as data resumes after a gap: the gap never blinds it
+    if (!gapAlert || fired) {
       kind = FULL;
       OUT.score = warm ? score : 0;
       OUT.fired = fired;

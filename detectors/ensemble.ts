@@ -30,7 +30,10 @@ const params = z.object({
     .describe("The same for single points (spikes), which are noisier than the averaged views."),
   refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert. Default 150; when the bucket size is known, a day of buckets (at least 7, at most four weeks), 150 at most."),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
-  missing_after: durationParam("Flag a run of empty buckets longer than this (and data resuming after a gap this long, when no earlier gap was as long).", "1h"),
+  missing_after: durationParam(
+    "Flag a run of empty buckets longer than this, counting only times at which the series normally has data (and data resuming after a gap this long, when no earlier gap was as long). Default 1h, or one bucket when buckets are longer.",
+    "1h",
+  ),
   granularity_ms: granularityParam,
 });
 
@@ -51,9 +54,11 @@ const DAY_MS = 86_400_000;
  * Window, history and warm-up are the plain defaults up to hourly buckets, the quiet time up to
  * 5-minute ones (NAB's series are scored without a bucket size, on the plain defaults).
  */
-export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "history" | "warmup" | "refractory", number> {
+export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "history" | "warmup" | "refractory" | "missing_after", number> {
   const span = (days: number) => Math.floor((days * DAY_MS) / granularityMs);
   return {
+    // seconds: a silence alerts once it outlasts an hour and one bucket (one missing day of daily data is a late load or a holiday)
+    missing_after: Math.max(3600, granularityMs / 1000),
     window: Math.max(10, Math.min(1000, span(180))),
     history: Math.max(10, Math.min(1000, span(180))),
     warmup: Math.max(10, Math.min(72, Math.max(14, span(28)))),

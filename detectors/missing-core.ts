@@ -2,8 +2,16 @@
  * The step code of `missing` (missing.ts has its parameter schema): the state and `missingStep`.
  * No schema library here, so that the ensemble's step code (which embeds this detector) loads
  * without one on the detector thread of `vigil detect`.
+ *
+ * Two ways of seeing a silence. When the bucket size is given (the daemon and backtest feed every
+ * bucket the metric's calendar judges, empty ones as missing values), silence is the time of empty
+ * buckets at which the series normally has data (presence.ts): routine nights and weekends are not
+ * missing data, and buckets the engine left out (outside the calendar, holidays, thin buckets) are
+ * not counted at all. Otherwise (an offline CSV with holes) it is the time between timestamps.
  */
-import { durationMs, formatDuration } from "../src/duration.js";
+import { formatDuration, durationMs } from "../src/duration.js";
+import { type Arena, arenaOr } from "./arena.js";
+import { PRESENCE_NUMBERS, type PresenceState, planPresence, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "./presence.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import { isValue, mutableFields } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
@@ -26,19 +34,42 @@ export interface MissingState {
    */
   f: Float64Array;
   at: number;
+  presence: PresenceState;
 }
 const LAST_DATA_T = 0;
 const SAME_SINCE = 1;
 const LAST_VALUE = 2;
 /** The longest gap data has resumed after so far (0 = none yet). */
 const LONGEST_GAP = 3;
-export const MISSING_NUMBERS = 4;
+/** Time of the empty buckets since the last data at which data is normally present (bucket size given). */
+const SILENT = 4;
+/** Whether the current silence had a bucket the presence profile excused (for the reason). */
+const EXCUSED = 5;
+const PRESENCE_AT = 6;
+export const MISSING_NUMBERS = PRESENCE_AT + PRESENCE_NUMBERS;
 
-/** A state whose numbers live in `f` at `at` (MISSING_NUMBERS of them). */
-export function missingStateIn(p: MissingParams, f: Float64Array, at: number): MissingState {
-  f.fill(Number.NaN, at, at + MISSING_NUMBERS);
+/** Reserve the 1-byte presence profile of a state in its host's arena. */
+export function planMissing(plan: Parameters<typeof planPresence>[0], p: MissingParams): void {
+  planPresence(plan, p.granularity_ms);
+}
+
+/** A state whose numbers live in `f` at `at` (MISSING_NUMBERS of them), its profile in `arena` (planned by `planMissing`). */
+export function missingStateIn(p: MissingParams, f: Float64Array, at: number, arena?: Arena): MissingState {
+  f.fill(Number.NaN, at, at + PRESENCE_AT);
   f[at + LONGEST_GAP] = 0;
-  return mutableFields({ afterMs: durationMs(p.after), spacing: spacingState(p.granularity_ms), f, at });
+  f[at + SILENT] = 0;
+  f[at + EXCUSED] = 0;
+  const layout = presenceLayout(p.granularity_ms);
+  const a = arenaOr(arena, (plan) => planMissing(plan, p));
+  const n = layout ? layout.daySlots + layout.weekSlots : 0;
+  const bitsAt = a.at("u8", n);
+  return mutableFields({
+    afterMs: durationMs(p.after),
+    spacing: spacingState(p.granularity_ms),
+    f,
+    at,
+    presence: presenceIn(layout, a.u8, bitsAt, f, at + PRESENCE_AT),
+  });
 }
 
 /** Nothing missing. */
@@ -54,6 +85,7 @@ function flagged(reason: string, expected: number | null, silentMs: number, afte
     anomaly: true,
     sigmas: null,
     reason,
+    kind: "missing",
   };
 }
 
@@ -67,23 +99,34 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
   const f = s.f;
   const at = s.at;
   const lastDataT = f[at + LAST_DATA_T]!;
+  const counted = s.spacing.given;
   if (!isValue(v)) {
+    const expected = !counted || presenceExpected(s.presence, t);
     if (Number.isNaN(lastDataT)) return OK;
+    if (expected) f[at + SILENT] = f[at + SILENT]! + spacing;
+    else f[at + EXCUSED] = 1;
     // this bucket is empty: data has been missing from the end of the last bucket with data
-    const silent = t + spacing - (lastDataT + spacing);
+    const silent = counted ? f[at + SILENT]! : t - lastDataT;
     if (silent > s.afterMs) {
-      return flagged(`no data for ${formatDuration(silent)}`, f[at + LAST_VALUE]!, silent, s.afterMs);
+      const where = counted && f[at + EXCUSED] === 1 ? " at times this series normally has data" : "";
+      return flagged(`no data for ${formatDuration(silent)}${where}`, f[at + LAST_VALUE]!, silent, s.afterMs);
     }
     return OK;
+  }
+  if (counted) {
+    presenceExpected(s.presence, t);
+    presenceRecord(s.presence, t);
   }
   let verdict = OK;
   if (!Number.isNaN(lastDataT)) {
     // buckets between the last one with data and this one never arrived
-    const gap = t - lastDataT - spacing;
+    const gap = counted ? f[at + SILENT]! : t - lastDataT - spacing;
     const longest = f[at + LONGEST_GAP]!;
     if (gap > longest) f[at + LONGEST_GAP] = gap;
     if (gap > s.afterMs && (!longestOnly || gap > longest)) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
   }
+  f[at + SILENT] = 0;
+  f[at + EXCUSED] = 0;
   if (p.stale) {
     if (v !== f[at + LAST_VALUE]) f[at + SAME_SINCE] = t;
     const frozen = t - f[at + SAME_SINCE]!;

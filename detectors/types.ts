@@ -31,6 +31,8 @@ export interface Verdict {
   ongoing?: boolean;
   /** Signed deviation in sigmas ((v - expected) / sigma), null when undefined. */
   sigmas: number | null;
+  /** "missing" when the verdict is about absent data rather than a value (backtest and tune tell them apart). */
+  kind?: "missing";
   /** Short human reason, e.g. "3.4σ above the EWMA" or "4 of 5 points beyond 1σ". Empty when normal. */
   reason: string;
 }

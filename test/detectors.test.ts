@@ -400,11 +400,12 @@ describe("ensemble", () => {
   });
   it("caps its point-count defaults in time at buckets coarser than an hour", () => {
     const MIN5 = 5 * MIN;
-    const plain = { window: 1000, history: 1000, warmup: 72, refractory: 150 };
+    const plain = { window: 1000, history: 1000, warmup: 72, refractory: 150, missing_after: 3600 };
     expect(ensembleTimeDefaults(MIN5)).toEqual(plain);
     expect(ensembleTimeDefaults(60 * MIN)).toEqual({ ...plain, refractory: 24 });
-    expect(ensembleTimeDefaults(24 * 60 * MIN)).toEqual({ window: 180, history: 180, warmup: 28, refractory: 7 });
-    expect(ensembleTimeDefaults(7 * 24 * 60 * MIN)).toEqual({ window: 25, history: 25, warmup: 14, refractory: 4 });
+    // a silence alerts once it outlasts one bucket: one missing day is a holiday or a late load
+    expect(ensembleTimeDefaults(24 * 60 * MIN)).toEqual({ window: 180, history: 180, warmup: 28, refractory: 7, missing_after: 86_400 });
+    expect(ensembleTimeDefaults(7 * 24 * 60 * MIN)).toEqual({ window: 25, history: 25, warmup: 14, refractory: 4, missing_after: 604_800 });
     // only what the config leaves out
     const def = getDetector("ensemble")!;
     expect(withTimeDefaults(def, { granularity_ms: 86_400_000, refractory: 30 })).toMatchObject({ refractory: 30, history: 180 });

@@ -478,10 +478,13 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
   const f = s.f;
   const hasValue = isValue(x);
   // data resuming after a gap is one more incident, spaced from the last gap alert by the
-  // refractory period; a silence alerts once it passes `missing_after`, whatever alerted before it
+  // refractory period (the values right after it are often a backlog, so it quiets the value views
+  // too); a silence alerts once it passes `missing_after`, whatever alerted before it, and leaves
+  // the value views alone: the first value after it is judged with full sensitivity
   const gapAlert = gap.anomaly && (hasValue ? f[GAP_COOL] === 0 : f[GAP_OPEN] === 0);
   if (gapAlert) {
     f[GAP_COOL] = p.refractory + 1;
+    if (hasValue) s.cooldown = p.refractory + 1;
     OUT.gap = gap;
   }
   if (!hasValue) {

@@ -12,18 +12,24 @@ import { buildDetectors } from "./engine/engine.js";
 import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
+import { feedValue } from "./engine/bucket-feed.js";
+import { offBuckets } from "./engine/calendar.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
 export interface BacktestAlert {
   series: string;
   detector: string;
+  /** `missing` when it fired on absent data, `value` otherwise. */
+  kind: "value" | "missing";
   /** Bucket where it started firing. */
   firedAt: number;
   /** Bucket where it resolved, null if still open at the end. */
   resolvedAt: number | null;
   value: number | null;
   expected: number | null;
+  lower: number | null;
+  upper: number | null;
   peakDeviation: number | null;
   sigmas: number | null;
   reason: string;
@@ -44,20 +50,42 @@ export async function loadHistory(db: Database, m: MetricConfig, from: number, t
   return (await fetchBuckets(db, m, { from, to })).series;
 }
 
-/** Replay over already-fetched series (pure: no I/O), judging from the first point on. */
-export function replay(m: MetricConfig, series: readonly SeriesBatch[], from: number, to: number, keepTraces = false): BacktestResult {
+/**
+ * Replay over already-fetched series (pure: no I/O). The buckets before `judgeFrom` only warm the
+ * detectors up, as a daemon's history load does; alerts are judged from there on. Buckets go
+ * through the same calendar, fill and thin-bucket rules as in the daemon.
+ */
+export function replay(
+  m: MetricConfig,
+  series: readonly SeriesBatch[],
+  from: number,
+  to: number,
+  keepTraces = false,
+  judgeFrom = from,
+): BacktestResult {
   const g = m.granularityMs;
   const detectors = buildDetectors(m);
-  const result: BacktestResult = { metric: m.name, from, to, series: series.length, points: 0, alerts: [], traces: new Map() };
+  const result: BacktestResult = { metric: m.name, from: Math.max(from, judgeFrom), to, series: series.length, points: 0, alerts: [], traces: new Map() };
   const policy = { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: null };
   const start = Math.ceil(from / g) * g;
+  const buckets = Math.max(0, Math.ceil((to - start) / g));
+  const off = offBuckets(m.calendar, start, g, buckets);
   for (const s of series) {
-    const values = new Map(s.points.map((p) => [Math.floor(p.t / g) * g, p.v]));
+    const values = new Map(s.points.map((p) => [Math.floor(p.t / g) * g, p]));
     const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
     const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
-    for (let t = start; t < to; t += g) {
-      const p: Point = { t, v: values.get(t) ?? null };
+    for (let b = 0; b < buckets; b++) {
+      const t = start + b * g;
+      if (off?.[b] === 1) continue;
+      const raw = values.get(t);
+      const fed = feedValue(m, sr, raw?.v ?? Number.NaN, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
+      if (fed === null) continue;
+      if (t < judgeFrom) {
+        sr.learn(t, fed);
+        continue;
+      }
+      const p: Point = { t, v: Number.isNaN(fed) ? null : fed };
       const verdicts = sr.step(p);
       result.points++;
       verdicts.forEach((v, i) => {
@@ -76,10 +104,13 @@ export function replay(m: MetricConfig, series: readonly SeriesBatch[], from: nu
             record = {
               series: s.key,
               detector: d.family,
+              kind: v.kind === "missing" ? "missing" : "value",
               firedAt: t,
               resolvedAt: null,
               value: p.v,
               expected: v.expected,
+              lower: v.lower,
+              upper: v.upper,
               peakDeviation: out.alert.peakDeviation,
               sigmas: v.sigmas,
               reason: v.reason,
@@ -156,6 +187,7 @@ export function tune(
   from: number,
   to: number,
   maxPerWeek: number,
+  judgeFrom = from,
 ): { choices: TuneChoice[]; best: TuneChoice | null; param: string | null } {
   const base = buildDetectors(m);
   const configured: DetectorConfig[] = m.detectors.length > 0 ? m.detectors : base.map((d) => ({ type: d.type }));
@@ -163,7 +195,7 @@ export function tune(
   const first = knobs.find((k) => k !== null) ?? null;
   if (first === null) return { choices: [], best: null, param: null };
   const param = first.keys[0]!;
-  const weeks = Math.max((to - from) / (7 * 86_400_000), 1 / 7);
+  const weeks = Math.max((to - Math.max(from, judgeFrom)) / (7 * 86_400_000), 1 / 7);
   const choices: TuneChoice[] = [];
   for (let level = 0; level < first.levels.length; level++) {
     const settings: Record<string, number> = {};
@@ -173,7 +205,7 @@ export function tune(
       Object.assign(settings, set);
       return { ...dc, ...set };
     });
-    const r = replay({ ...m, detectors }, series, from, to);
+    const r = replay({ ...m, detectors }, series, from, to, false, judgeFrom);
     choices.push({ settings, detectors, alerts: r.alerts, perWeek: r.alerts.length / weeks });
   }
   const best = choices.find((c) => c.perWeek <= maxPerWeek) ?? null;

@@ -66,6 +66,10 @@ describe("built-in defaults", () => {
       notify: [],
       schedule: "*/5 * * * *",
       mute: [],
+      fill: "none",
+      minRows: null,
+      rowCounts: false,
+      calendar: null,
     });
   });
 

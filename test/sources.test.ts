@@ -67,6 +67,10 @@ function metric(partial: Partial<MetricConfig>): MetricConfig {
     notify: [],
     schedule: "*/5 * * * *",
     mute: [],
+    fill: "none",
+    minRows: null,
+    rowCounts: false,
+    calendar: null,
     ...partial,
   };
 }

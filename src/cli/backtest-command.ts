@@ -24,13 +24,34 @@ function parseTime(s: string | undefined, what: string): number | undefined {
   return t;
 }
 
-async function prepare(o: Common): Promise<{ config: VigilConfig; m: MetricConfig; from: number; to: number }> {
+/**
+ * The judged window [from, to) and the history it is read with: the metric's lookback before
+ * `from` warms the detectors up, as the daemon's history load does.
+ */
+async function prepare(o: Common): Promise<{ config: VigilConfig; m: MetricConfig; from: number; to: number; warmFrom: number }> {
   const res = await loadConfigFile(o.config);
   if (!res.ok) throw new Error(`invalid config:\n${res.problems.map(formatProblem).join("\n")}`);
   const m = res.config.metrics.find((x) => x.name === o.metric);
   if (!m) throw new Error(`no metric '${o.metric}' in ${o.config} (metrics: ${res.config.metrics.map((x) => x.name).join(", ")})`);
   const w = defaultWindow(m, Date.now());
-  return { config: res.config, m, from: parseTime(o.from, "from") ?? w.from, to: parseTime(o.to, "to") ?? w.to };
+  const from = parseTime(o.from, "from") ?? w.from;
+  return { config: res.config, m, from, to: parseTime(o.to, "to") ?? w.to, warmFrom: from - m.lookbackMs };
+}
+
+/** An alert as `vigil backtest --json` prints it. */
+export function alertJson(a: BacktestAlert): Record<string, unknown> {
+  return {
+    fired_at: new Date(a.firedAt).toISOString(),
+    resolved_at: a.resolvedAt === null ? null : new Date(a.resolvedAt).toISOString(),
+    series: a.series,
+    detector: a.detector,
+    value: a.value,
+    expected: a.expected,
+    lower: a.lower,
+    upper: a.upper,
+    reason: a.reason,
+    kind: a.kind,
+  };
 }
 
 export function alertRows(alerts: readonly BacktestAlert[]): string {
@@ -58,11 +79,16 @@ async function withDb<T>(config: VigilConfig, fn: (db: Awaited<ReturnType<typeof
   }
 }
 
-export async function backtestCommand(o: Common & { chart?: string }): Promise<number> {
+export async function backtestCommand(o: Common & { chart?: string; json?: boolean }): Promise<number> {
   try {
-    const { config, m, from, to } = await prepare(o);
-    const series = await withDb(config, (db) => loadHistory(db, m, from, to));
-    const r = replay(m, series, from, to, o.chart !== undefined);
+    const { config, m, from, to, warmFrom } = await prepare(o);
+    const series = await withDb(config, (db) => loadHistory(db, m, warmFrom, to));
+    const r = replay(m, series, warmFrom, to, o.chart !== undefined, from);
+    if (o.json) {
+      for (const a of r.alerts) process.stdout.write(`${JSON.stringify(alertJson(a))}\n`);
+      if (o.chart) await writeBacktestChart(o.chart, m, r);
+      return 0;
+    }
     const weeks = (to - from) / (7 * 86_400_000);
     process.stdout.write(
       `backtest ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, ${r.series} series, ${r.points.toLocaleString("en-US")} buckets\n`,
@@ -106,9 +132,9 @@ function settingsText(settings: Readonly<Record<string, number>>): string {
 export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Promise<number> {
   try {
     if (!(o.maxAlertsPerWeek >= 0)) throw new Error("--max-alerts-per-week takes a number ≥ 0");
-    const { config, m, from, to } = await prepare(o);
-    const series = await withDb(config, (db) => loadHistory(db, m, from, to));
-    const t = tune(m, series, from, to, o.maxAlertsPerWeek);
+    const { config, m, from, to, warmFrom } = await prepare(o);
+    const series = await withDb(config, (db) => loadHistory(db, m, warmFrom, to));
+    const t = tune(m, series, warmFrom, to, o.maxAlertsPerWeek, from);
     if (t.param === null) {
       process.stdout.write(`${m.name}: none of its detectors has a sensitivity (k, sigma or novelty) to tune\n`);
       return 0;

@@ -78,10 +78,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("replay a metric's detectors and alert policy over stored history; print the alerts that would have fired")
     .addOption(configOpt())
     .requiredOption("--metric <name>", "the metric to replay")
-    .option("--from <iso>", "start (default: now - lookback)")
+    .option("--from <iso>", "start of the judged window (default: now - lookback); the lookback before it warms the detectors up")
     .option("--to <iso>", "end (default: the last closed bucket)")
     .option("--chart <out.png>", "also draw the first series with its band")
-    .action(async (o: { config: string; metric: string; from?: string; to?: string; chart?: string }) =>
+    .option("--json", "print one JSON object per alert")
+    .action(async (o: { config: string; metric: string; from?: string; to?: string; chart?: string; json?: boolean }) =>
       setExit(await backtestCommand(o)),
     );
 

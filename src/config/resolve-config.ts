@@ -8,13 +8,14 @@ import { formatDuration, parseDuration } from "../duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
-import type { RawConfig } from "./schema.js";
+import { DAY_NAMES, holidayCountryProblem, type RawConfig } from "./schema.js";
 import type {
   ChannelConfig,
   DetectorConfig,
   DigestConfig,
   ExperimentConfig,
   GuardrailConfig,
+  MetricCalendar,
   MetricConfig,
   MinChange,
   MuteWindow,
@@ -70,7 +71,7 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
     if (list) severityChannels[sev] = [...list];
   }
 
-  const metrics = (raw.metrics ?? []).map((m, i) => resolveMetric(m, i, defaults, errors));
+  const metrics = (raw.metrics ?? []).map((m, i) => resolveMetric(m, i, defaults, errors, raw.timezone ?? BUILTIN_DEFAULTS.timezone));
   metrics.forEach((m, i) => {
     if (m.notify.length === 0 && (severityChannels[m.severity]?.length ?? 0) === 0) {
       warnings.push({ path: ["metrics", i], message: `metric '${m.name}' notifies no channel (set notify: here or in defaults)` });
@@ -242,7 +243,45 @@ function shortWarmup(m: MetricConfig): string | null {
   return null;
 }
 
-function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[]): MetricConfig {
+/** A single count(...) or sum(...) call: no rows means 0, not missing. */
+const COUNT_OR_SUM = /^\s*(?:count|sum)\s*\((?:[^()]|\([^()]*\))*\)\s*$/i;
+
+/** Whether a source's aggregate is a count or a sum (then a bucket without rows is 0). */
+export function countLike(value: string): boolean {
+  return COUNT_OR_SUM.test(value);
+}
+
+function minutesOf(hhmm: string): number {
+  const [h, m] = hhmm.trim().split(":");
+  return Number(h) * 60 + Number(m);
+}
+
+function resolveCalendar(cal: RawMetric["calendar"], hol: RawMetric["holidays"], timezone: string): MetricCalendar | null {
+  if (cal === undefined && hol === undefined) return null;
+  let days = [0, 1, 2, 3, 4, 5, 6];
+  let hours: MetricCalendar["hours"] = null;
+  if (cal === "weekdays") days = [0, 1, 2, 3, 4];
+  else if (cal === "weekends") days = [5, 6];
+  else if (typeof cal === "object") {
+    if (cal.days) days = [...new Set(cal.days.map((x) => DAY_NAMES.indexOf(x)))].sort();
+    if (cal.hours) {
+      const [a, b] = cal.hours.split("-");
+      const from = minutesOf(a!);
+      const to = minutesOf(b!) % 1440;
+      if (from !== to) hours = { from, to };
+    }
+  }
+  let holidays: MetricCalendar["holidays"] = null;
+  if (Array.isArray(hol)) holidays = { dates: [...hol] };
+  else if (hol) {
+    holidays = { dates: [...(hol.dates ?? [])] };
+    if (hol.country !== undefined) holidays.country = hol.country.toUpperCase();
+    if (hol.state !== undefined) holidays.state = hol.state.toUpperCase();
+  }
+  return { timezone, days, hours, holidays };
+}
+
+function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[], timezone: string): MetricConfig {
   const gran =
     m.source?.granularity !== undefined
       ? { value: m.source.granularity, from: ["metrics", i, "source", "granularity"] as PathSegment[] }
@@ -274,7 +313,18 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     notify: [...(m.notify ?? d.notify ?? [])],
     schedule: m.schedule ?? d.schedule ?? BUILTIN_DEFAULTS.schedule,
     mute: resolveMutes(m.mute ?? d.mute),
+    fill: m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"),
+    minRows: m.min_rows ?? null,
+    rowCounts: false,
+    calendar: resolveCalendar(m.calendar ?? d.calendar, m.holidays ?? d.holidays, timezone),
   };
+  const hol = m.holidays ?? d.holidays;
+  if (hol && !Array.isArray(hol) && hol.country !== undefined) {
+    // checked here rather than in the schema: a check inside the holidays union would be reported as the union's error
+    const problem = holidayCountryProblem(hol.country);
+    if (problem) errors.push({ path: m.holidays ? ["metrics", i, "holidays", "country"] : ["defaults", "holidays", "country"], message: problem });
+  }
+  out.rowCounts = m.source !== undefined && out.fill === "none";
   if (m.description !== undefined) out.description = m.description;
   if (m.runbook !== undefined) out.runbook = m.runbook;
   if (m.query !== undefined) out.query = m.query;

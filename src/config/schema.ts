@@ -5,6 +5,7 @@
  * Detector entries are a discriminated union built from the detector registry, so a new detector
  * type is known here (and in the JSON Schema) as soon as it is registered.
  */
+import { createRequire } from "node:module";
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
 import { type AnyDetector, allDetectors } from "../../detectors/registry.js";
@@ -70,6 +71,61 @@ const name = (what: string) =>
     .describe(`Unique ${what} name (letters, digits, _ . : -); used in alerts, commands and metrics labels.`);
 
 const severity = z.enum(["info", "warning", "critical"]);
+
+const HOURS_TEXT = /^\s*([01]?\d|2[0-4]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)\s*$/;
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+export const DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+
+const calendar = z
+  .union(
+    [
+      z.enum(["weekdays", "weekends", "always"]),
+      z.strictObject({
+        days: z
+          .array(z.enum(DAY_NAMES, { error: (iss) => `expected a day name (${DAY_NAMES.join(", ")}), got ${quoted(iss.input)}` }))
+          .min(1)
+          .describe("Days on which buckets are judged. Default every day.")
+          .optional(),
+        hours: z
+          .string()
+          .regex(HOURS_TEXT, { error: (iss) => `expected local hours like "08:00-20:00", got ${quoted(iss.input)}` })
+          .describe('Local hours in which buckets are judged, e.g. "08:00-20:00" ("22:00-06:00" wraps midnight); buckets of a day or longer ignore it. Default all day.')
+          .optional(),
+      }),
+    ],
+    { error: (iss) => `expected weekdays, weekends, always or {days: [...], hours: "HH:MM-HH:MM"}, got ${quoted(iss.input)}` },
+  )
+  .describe(
+    "When the metric is expected to have data, in the top-level `timezone`: buckets outside are neither judged nor counted as missing. weekdays | weekends | always | {days, hours}. Default always.",
+  );
+
+/** A holiday country code the date-holidays library knows (loaded only when a config names one). */
+export function holidayCountryProblem(code: string): string | undefined {
+  const require = createRequire(import.meta.url);
+  const Holidays = require("date-holidays") as new () => { getCountries(): Record<string, string> };
+  const known = new Holidays().getCountries();
+  return code.toUpperCase() in known ? undefined : `unknown holiday country '${code}' (an ISO 3166 code such as US, DE, GB)`;
+}
+
+const isoDate = z.string().regex(DATE_TEXT, { error: (iss) => `expected a date like 2026-12-25, got ${quoted(iss.input)}` });
+
+const holidays = z
+  .union(
+    [
+      z.array(isoDate),
+      z.strictObject({
+        country: z
+          .string()
+          .min(2)
+          .describe("ISO 3166 country code whose public holidays are left out (date-holidays library), e.g. US, DE.")
+          .optional(),
+        state: z.string().min(1).describe("State or province code within `country`, e.g. BY for Bavaria.").optional(),
+        dates: z.array(isoDate).describe("Extra dates left out, YYYY-MM-DD in the top-level `timezone`.").optional(),
+      }),
+    ],
+    { error: (iss) => `expected a list of dates or {country: XX, state?: YY, dates?: [...]}, got ${quoted(iss.input)}` },
+  )
+  .describe("Days whose buckets are neither judged nor counted as missing: a list of dates (YYYY-MM-DD) or {country, state, dates}.");
 
 const muteWindow = z
   .strictObject({
@@ -151,6 +207,8 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
       .describe("Consecutive normal buckets before a firing alert resolves by itself. Default 2.")
       .optional(),
     mute: z.array(muteWindow).describe("Recurring windows in which this metric's alerts are not sent.").optional(),
+    calendar: calendar.optional(),
+    holidays: holidays.optional(),
   };
 }
 
@@ -183,6 +241,19 @@ function metricSchema(detector: ReturnType<typeof buildDetectorSchema>) {
         )
         .optional(),
       runbook: z.string().describe("Link shown in every alert of this metric.").optional(),
+      fill: z
+        .enum(["zero", "none"])
+        .describe(
+          "What a bucket with no rows is: zero (counts and sums: no rows = 0) or none (missing data). Default zero when the source's `value` is a count(...) or sum(...), else none.",
+        )
+        .optional(),
+      min_rows: z
+        .int()
+        .min(1)
+        .describe(
+          "A bucket backed by fewer rows is thin: neither judged nor learned from (means and ratios over a handful of rows are noise). Default: a fifth of the series' usual rows per bucket, for aggregates that are not counts or sums.",
+        )
+        .optional(),
       ...policyShape(detector),
     })
     .describe("A metric watched for anomalies. Exactly one of `source` or `query`.");

@@ -30,6 +30,17 @@ export interface MuteWindow {
   durationMs: number;
 }
 
+/** When a metric is expected to have data (resolved `calendar` and `holidays`). */
+export interface MetricCalendar {
+  /** The top-level `timezone`: days and hours are local to it. */
+  timezone: string;
+  /** Judged days, 0 = Monday. */
+  days: readonly number[];
+  /** Judged local minutes of the day [from, to), wrapping when to <= from; null = all day. */
+  hours: { from: number; to: number } | null;
+  holidays: { country?: string; state?: string; dates: readonly string[] } | null;
+}
+
 export interface MetricConfig {
   name: string;
   description?: string;
@@ -52,6 +63,14 @@ export interface MetricConfig {
   runbook?: string;
   schedule: string;
   mute: MuteWindow[];
+  /** What a bucket with no rows is: zero (counts, sums) or none (missing). */
+  fill: "zero" | "none";
+  /** Rows below which a bucket is thin; null = a fifth of the series' usual rows (when row counts are read). */
+  minRows: number | null;
+  /** Whether the source reports the rows behind each bucket (structured sources that do not fill zero). */
+  rowCounts: boolean;
+  /** null = every bucket is judged. */
+  calendar: MetricCalendar | null;
 }
 
 export type ChannelConfig =

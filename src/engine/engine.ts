@@ -15,8 +15,10 @@ import { activeMute } from "../mute.js";
 import { nameBucket } from "../name-hash.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
-import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, lastClosedBucket } from "./fetcher.js";
+import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
+import { feedValue } from "./bucket-feed.js";
+import { offBuckets } from "./calendar.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
 import { TickOutcomes } from "./tick-outcomes.js";
@@ -537,7 +539,7 @@ export class Engine {
       if (next) void start(next);
       const slice = (grid: GroupGrid | null): MetricGrid | Promise<MetricGrid> => {
         if (++g.served === g.metrics.length) judged = g;
-        return (grid && gridSlice(grid, mem.index)) ?? alone(m, window);
+        return (grid && gridSlice(grid, mem.index, m.rowCounts ? groupRowsIndex(g.metrics) : undefined)) ?? alone(m, window);
       };
       // came back already (null: it failed): no promise to wait on
       return g.grid !== undefined ? slice(g.grid) : result.then(slice);
@@ -739,6 +741,7 @@ export class Engine {
     const buckets = (lastClosed - from) / g + 1;
     // Bucket b of this tick is bucket b + shift of the fetched grid.
     const shift = (from - fetched.from) / g;
+    const off = offBuckets(m.calendar, from, g, buckets);
     const knownBefore = rt.series.size;
     let known = 0;
     let withData = 0;
@@ -751,12 +754,12 @@ export class Engine {
         sr = new SeriesRuntime(key, got[s]!.labels, rt.detectors);
         rt.series.set(key, sr);
       }
-      withData += this.judgeSeries(m, rt, sr, plan, buckets, fetched.values, s * fetched.buckets, shift, fetched.buckets, outcomes, report);
+      withData += this.judgeSeries(m, rt, sr, plan, buckets, fetched, s * fetched.buckets, shift, off, outcomes, report);
     }
     // Series known from earlier ticks that returned no row this time: their buckets are missing.
     if (known < knownBefore) {
       const seen = new Set(got.map((x) => x.key));
-      for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, 0, outcomes, report);
+      for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, off, outcomes, report);
     }
     // no_data: buckets were due but not one series had a value in any of them.
     const noDataFp = rt.fingerprints.noData;
@@ -770,9 +773,10 @@ export class Engine {
   }
 
   /**
-   * One series through this tick's buckets: bucket b is values[base + b + shift] when that grid
-   * bucket exists (b + shift < available), else missing; all missing when values is null.
-   * Returns how many judged buckets had a value.
+   * One series through this tick's buckets: bucket b is the grid's values[base + b + shift] when
+   * that grid bucket exists, else missing; all missing when the grid is null. Buckets the calendar
+   * leaves out (`off`) and thin ones are skipped (bucket-feed.ts). Returns how many judged buckets
+   * had a value.
    */
   private judgeSeries(
     m: MetricConfig,
@@ -780,13 +784,18 @@ export class Engine {
     sr: SeriesRuntime,
     plan: WindowPlan,
     buckets: number,
-    values: Float64Array | null,
+    grid: MetricGrid | null,
     base: number,
     shift: number,
-    available: number,
+    off: Uint8Array | null,
     outcomes: TickOutcomes,
     report: MetricReport,
   ): number {
+    const values = grid?.values ?? null;
+    const rows = grid?.rows ?? null;
+    const available = grid?.buckets ?? 0;
+    // most metrics read every bucket as it is: no calendar, no fill, no row counts
+    const plain = off === null && rows === null && m.fill === "none";
     const { from, judgeAfter, now } = plan;
     const g = m.granularityMs;
     const onJudged = this.deps.onJudged;
@@ -795,7 +804,13 @@ export class Engine {
     for (let b = 0; b < buckets; b++) {
       const t = from + b * g;
       const gi = b + shift;
-      const x = values !== null && gi >= 0 && gi < available ? values[base + gi]! : Number.NaN;
+      let x = values !== null && gi >= 0 && gi < available ? values[base + gi]! : Number.NaN;
+      if (!plain) {
+        if (off?.[b] === 1) continue;
+        const fed = feedValue(m, sr, x, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN);
+        if (fed === null) continue;
+        x = fed;
+      }
       if (t <= judgeAfter) {
         // history: the detectors learn it, nothing is judged (no verdict objects for 40 M points)
         sr.learn(t, x);

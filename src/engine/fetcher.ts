@@ -1,5 +1,10 @@
 /** What the engine needs from the source layer: the buckets of a metric in a window [from, to). */
-import type { Point } from "../../detectors/types.js";
+import type { Point as DetectorPoint } from "../../detectors/types.js";
+
+/** A bucket as the source read it: its start, value, and (when the source reports them) the rows behind it. */
+export interface Point extends DetectorPoint {
+  n?: number;
+}
 import type { MetricConfig } from "../config/types.js";
 
 export interface FetchedSeries {
@@ -55,7 +60,7 @@ export interface GroupGrid {
 export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }, reuse?: Float64Array) => Promise<GroupGrid>;
 
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
-export { scanKey as groupKey } from "../sources/fetch-buckets.js";
+export { groupRowsIndex, scanKey as groupKey } from "../sources/fetch-buckets.js";
 
 /** Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. Grid aligned to the epoch. */
 export function lastClosedBucket(now: number, granularityMs: number, delayMs: number): number {

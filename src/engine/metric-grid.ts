@@ -13,6 +13,8 @@ export interface MetricGrid {
   series: ReadonlyArray<{ key: string; labels: Record<string, string> }>;
   /** Series s's bucket b at s * buckets + b; NaN = missing or unusable. */
   values: Float64Array;
+  /** Rows behind each value, same layout (0 = no rows); null when the source does not report them. */
+  rows: Float64Array | null;
   issues: readonly DataIssue[];
 }
 
@@ -23,20 +25,25 @@ export interface MetricGrid {
  */
 export function pointsToGrid(res: FetchResult, from: number, g: number, buckets: number): MetricGrid {
   const values = new Float64Array(res.series.length * buckets).fill(Number.NaN);
+  const counted = res.series.some((s) => s.points.some((p) => p.n !== undefined));
+  const rows = counted ? new Float64Array(values.length) : null;
   const first = from / g;
   res.series.forEach((s, i) => {
     const base = i * buckets;
     for (const p of s.points) {
       const b = Math.floor(p.t / g) - first;
-      if (b >= 0 && b < buckets) values[base + b] = p.v === null ? Number.NaN : p.v;
+      if (b < 0 || b >= buckets) continue;
+      values[base + b] = p.v === null ? Number.NaN : p.v;
+      if (rows !== null) rows[base + b] = p.n ?? Number.NaN;
     }
   });
-  return { from, buckets, series: res.series, values, issues: res.issues };
+  return { from, buckets, series: res.series, values, rows, issues: res.issues };
 }
 
-/** Metric `index` of a grouped read. */
-export function gridSlice(grid: GroupGrid, index: number): MetricGrid | null {
+/** Metric `index` of a grouped read; `rowsIndex`: the aggregate holding the row counts, when the scan read them. */
+export function gridSlice(grid: GroupGrid, index: number, rowsIndex?: number): MetricGrid | null {
   const values = grid.values[index];
   if (!values) return null;
-  return { from: grid.from, buckets: grid.buckets, series: grid.series, values, issues: grid.issues[index] ?? [] };
+  const rows = rowsIndex === undefined ? null : (grid.values[rowsIndex] ?? null);
+  return { from: grid.from, buckets: grid.buckets, series: grid.series, values, rows, issues: grid.issues[index] ?? [] };
 }

@@ -5,6 +5,7 @@
  */
 import type { AnyDetector } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
+import type { FeedState } from "./bucket-feed.js";
 
 export interface DetectorInstance {
   /** Fingerprint family: the detector type, suffixed when a metric uses one type twice. */
@@ -14,8 +15,10 @@ export interface DetectorInstance {
   params: unknown;
 }
 
-export class SeriesRuntime {
+export class SeriesRuntime implements FeedState {
   private readonly states: unknown[];
+  seenData = false;
+  rowsTypical = 0;
   /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */
   fingerprints: string[] | null = null;
 

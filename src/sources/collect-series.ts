@@ -12,6 +12,8 @@ export interface SourceRow {
   /** Values of the label columns, in `labelNames` order. */
   keyValues: readonly unknown[];
   value: unknown;
+  /** Rows behind the bucket, when the query counted them. */
+  rows?: unknown;
 }
 
 /** A value as a finite number, or null with the reason. */
@@ -34,6 +36,7 @@ export function toValue(raw: unknown): { v: number } | { v: null; issue: DataIss
 interface Building {
   labels: [string, string][];
   byT: Map<number, number | null>;
+  rows: Map<number, number> | null;
   maxT: number;
   issues: Map<DataIssueKind, number>;
 }
@@ -45,7 +48,7 @@ export function collectSeries(labelNames: readonly string[], rows: Iterable<Sour
     const key = formatSeriesKey(labels);
     let s = series.get(key);
     if (!s) {
-      s = { labels, byT: new Map(), maxT: Number.NEGATIVE_INFINITY, issues: new Map() };
+      s = { labels, byT: new Map(), rows: row.rows === undefined ? null : new Map(), maxT: Number.NEGATIVE_INFINITY, issues: new Map() };
       series.set(key, s);
     }
     const count = (kind: DataIssueKind): void => {
@@ -62,13 +65,15 @@ export function collectSeries(labelNames: readonly string[], rows: Iterable<Sour
     if (value.v === null) count(value.issue);
     // Map.set on an existing key keeps the last row returned, as documented for duplicates.
     s.byT.set(row.t, value.v);
+    if (s.rows !== null) s.rows.set(row.t, Number(row.rows ?? 0));
   }
 
   const out: SeriesBatch[] = [];
   const issues: DataIssue[] = [];
   for (const key of [...series.keys()].sort()) {
     const s = series.get(key)!;
-    const points = [...s.byT].map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
+    const rows = s.rows;
+    const points = [...s.byT].map(([t, v]) => (rows === null ? { t, v } : { t, v, n: rows.get(t) ?? 0 })).sort((a, b) => a.t - b.t);
     out.push({ key, labels: Object.fromEntries(s.labels), points });
     for (const [kind, n] of s.issues) issues.push({ key, kind, count: n });
   }

@@ -15,6 +15,8 @@ import {
   buildStructuredQuery,
   bucketScanValues,
   keyColumn,
+  ROWS_AGGREGATE,
+  ROWS_COLUMN,
   VALUE_COLUMN,
 } from "./structured-query.js";
 import type { BucketGrid, FetchResult, SqlQuery, TimeWindow } from "./types.js";
@@ -76,6 +78,7 @@ async function fetchStructured(db: Queryable, metric: MetricConfig, window: Time
         t: timeOf(r[BUCKET_COLUMN]),
         keyValues: q.labels.map((_, i) => r[keyColumn(i)]),
         value: r[VALUE_COLUMN],
+        ...(metric.rowCounts ? { rows: r[ROWS_COLUMN] } : {}),
       }),
     ),
   );
@@ -147,7 +150,7 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
   const first = metrics[0];
   if (!first) return [];
   if (metrics.length === 1) return [await fetchBuckets(db, first, window)];
-  return gridResults(await fetchBucketGrid(db, metrics, window));
+  return gridResults(await fetchBucketGrid(db, metrics, window)).slice(0, metrics.length);
 }
 
 /**
@@ -186,7 +189,7 @@ export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWind
     name: metrics.map((m) => m.name).join(", "),
     query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g) },
     labels: source.split_by,
-    aggregates: metrics.length,
+    aggregates: metrics.length + (groupRowsIndex(metrics) === undefined ? 0 : 1),
     window: aligned,
     stepMs: g,
   };
@@ -216,7 +219,11 @@ function groupScanText(metrics: readonly MetricConfig[]): string {
       granularityMs: first.granularityMs,
       where: source.where,
       splitBy: source.split_by,
-      aggregates: metrics.map((m, i) => ({ alias: aggregateColumn(i), expr: m.source!.value })),
+      aggregates: [
+        ...metrics.map((m, i) => ({ alias: aggregateColumn(i), expr: m.source!.value })),
+        // one row count for the group, after the metrics' own aggregates
+        ...(groupRowsIndex(metrics) === undefined ? [] : [{ alias: aggregateColumn(metrics.length), expr: ROWS_AGGREGATE }]),
+      ],
     },
     { from: 0, to: 0 },
   );
@@ -225,6 +232,11 @@ function groupScanText(metrics: readonly MetricConfig[]): string {
 }
 
 const aggregateColumn = (i: number): string => `v${i}`;
+
+/** The aggregate of a grouped scan that holds the rows behind each bucket, when one of its metrics needs them. */
+export function groupRowsIndex(metrics: readonly MetricConfig[]): number | undefined {
+  return metrics.some((m) => m.rowCounts) ? metrics.length : undefined;
+}
 const KEY_COLUMNS = Array.from({ length: 16 }, (_, i) => keyColumn(i));
 const VALUE_COLUMNS = Array.from({ length: 256 }, (_, i) => aggregateColumn(i));
 

@@ -103,6 +103,9 @@ export interface StructuredQuery extends SqlQuery {
 }
 
 export const VALUE_COLUMN = "value";
+/** The rows behind a bucket, counted in the same scan for metrics whose value is a mean or a ratio. */
+export const ROWS_COLUMN = "rows";
+export const ROWS_AGGREGATE = "count(*)";
 
 /** The query for a metric with a structured `source:`; output columns `bucket`, `k0..kN`, `value`. */
 export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow, series?: BucketScan["series"]): StructuredQuery {
@@ -116,7 +119,12 @@ export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow, s
       granularityMs: metric.granularityMs,
       where: source.where,
       splitBy: source.split_by,
-      aggregates: [{ alias: VALUE_COLUMN, expr: source.value }],
+      aggregates: metric.rowCounts
+        ? [
+            { alias: VALUE_COLUMN, expr: source.value },
+            { alias: ROWS_COLUMN, expr: ROWS_AGGREGATE },
+          ]
+        : [{ alias: VALUE_COLUMN, expr: source.value }],
       series,
     },
     aligned,

@@ -14,6 +14,8 @@ export interface Point {
   t: number;
   /** null = no usable value for this bucket (NULL, NaN, Infinity or non-numeric text in the data). */
   v: number | null;
+  /** Rows behind the bucket, when the source reports them (structured sources of means and ratios). */
+  n?: number;
 }
 
 export interface SeriesBatch {

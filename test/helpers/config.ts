@@ -26,6 +26,10 @@ export function metric(overrides: Partial<MetricConfig> & { name: string }): Met
     notify: ["out"],
     schedule: "*/5 * * * *",
     mute: [],
+    fill: "none",
+    minRows: null,
+    rowCounts: false,
+    calendar: null,
     ...overrides,
   };
 }

@@ -1,0 +1,163 @@
+/**
+ * When buckets are judged and what they are worth: `calendar`, `holidays`, `fill` and thin
+ * buckets (`min_rows`), from the config keys to the values the detectors get.
+ */
+import { describe, expect, it } from "vitest";
+import { loadConfigText } from "../src/config/load.js";
+import { formatProblem } from "../src/config/problem.js";
+import type { VigilConfig } from "../src/config/types.js";
+import { feedValue } from "../src/engine/bucket-feed.js";
+import { offBuckets, publicHolidays } from "../src/engine/calendar.js";
+import { HOUR, metric } from "./helpers/config.js";
+
+const DAY = 24 * HOUR;
+
+function load(text: string): VigilConfig {
+  const res = loadConfigText(text, "vigil.yaml", {});
+  if (!res.ok) throw new Error(res.problems.map(formatProblem).join("\n"));
+  return res.config;
+}
+
+function problems(text: string): string[] {
+  const res = loadConfigText(text, "vigil.yaml", {});
+  return res.ok ? [] : res.problems.map(formatProblem);
+}
+
+const SRC = (value: string) => `{table: flights, time_column: ts, value: "${value}", granularity: 1h}`;
+
+describe("config", () => {
+  it("infers fill: zero for a count or a sum, none (with row counts) for anything else", () => {
+    const c = load(
+      [
+        "metrics:",
+        `  - {name: a, source: ${SRC("count(*)")}}`,
+        `  - {name: b, source: ${SRC("sum(amount)")}}`,
+        `  - {name: c, source: ${SRC("count(DISTINCT user_id)")}}`,
+        `  - {name: d, source: ${SRC("avg(delay)")}}`,
+        `  - {name: e, source: ${SRC("sum(x) / count(*)")}}`,
+        `  - {name: f, source: ${SRC("count(*)")}, fill: none}`,
+        `  - {name: g, query: "SELECT t, value FROM x WHERE t >= $1 AND t < $2"}`,
+        `  - {name: h, source: ${SRC("avg(delay)")}, min_rows: 5}`,
+      ].join("\n"),
+    );
+    const by = Object.fromEntries(c.metrics.map((m) => [m.name, [m.fill, m.rowCounts, m.minRows]]));
+    expect(by).toEqual({
+      a: ["zero", false, null],
+      b: ["zero", false, null],
+      c: ["zero", false, null],
+      d: ["none", true, null],
+      e: ["none", true, null],
+      f: ["none", true, null],
+      g: ["none", false, null],
+      h: ["none", true, 5],
+    });
+  });
+
+  it("resolves calendars and holidays in the top-level timezone, inherited from defaults", () => {
+    const c = load(
+      [
+        "timezone: Europe/Berlin",
+        "defaults: {holidays: {country: de, state: by}}",
+        "metrics:",
+        `  - {name: a, source: ${SRC("count(*)")}, calendar: weekdays}`,
+        `  - {name: b, source: ${SRC("count(*)")}, calendar: {days: [sat, mon], hours: "22:00-06:00"}, holidays: ["2026-12-24"]}`,
+        `  - {name: c, source: ${SRC("count(*)")}}`,
+      ].join("\n"),
+    );
+    expect(c.metrics[0]!.calendar).toEqual({ timezone: "Europe/Berlin", days: [0, 1, 2, 3, 4], hours: null, holidays: { country: "DE", state: "BY", dates: [] } });
+    expect(c.metrics[1]!.calendar).toEqual({ timezone: "Europe/Berlin", days: [0, 5], hours: { from: 22 * 60, to: 6 * 60 }, holidays: { dates: ["2026-12-24"] } });
+    expect(c.metrics[2]!.calendar?.holidays).toEqual({ country: "DE", state: "BY", dates: [] });
+  });
+
+  it("says where a calendar, a holiday list or fill is wrong", () => {
+    const head = "metrics:\n  - name: a\n    source: {table: t, time_column: ts, value: \"count(*)\"}\n";
+    expect(problems(`${head}    calendar: weekday\n`)).toEqual([
+      "vigil.yaml:4:15: metrics[0].calendar: expected weekdays, weekends, always or {days: [...], hours: \"HH:MM-HH:MM\"}, got 'weekday'",
+    ]);
+    expect(problems(`${head}    calendar: {hours: "8-20"}\n`)[0]).toMatch(/^vigil\.yaml:4:23: .*expected local hours like "08:00-20:00", got '8-20'/);
+    expect(problems(`${head}    holidays: {country: XX}\n`)[0]).toMatch(/^vigil\.yaml:4:25: .*unknown holiday country 'XX'/);
+    expect(problems(`${head}    holidays: ["25.12.2026"]\n`)[0]).toMatch(/^vigil\.yaml:4:16: .*expected a date like 2026-12-25, got '25.12.2026'/);
+    expect(problems(`${head}    fill: zeros\n`)[0]).toMatch(/^vigil\.yaml:4:11: metrics\[0\]\.fill: /);
+  });
+});
+
+describe("offBuckets", () => {
+  const MON = Date.UTC(2026, 0, 5); // a Monday
+  const cal = (over: Partial<NonNullable<ReturnType<typeof metric>["calendar"]>>) => ({
+    timezone: "UTC",
+    days: [0, 1, 2, 3, 4],
+    hours: null,
+    holidays: null,
+    ...over,
+  });
+
+  it("leaves out weekends of daily buckets, whatever the zone (a daily bucket is the day it is labelled with)", () => {
+    for (const timezone of ["UTC", "America/New_York", "Asia/Tokyo"]) {
+      const off = offBuckets(cal({ timezone }), MON, DAY, 14)!;
+      expect([...off]).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1]);
+    }
+  });
+
+  it("cuts hours in local time, across a DST change", () => {
+    // Berlin, 08:00-20:00 local: 07:00-19:00 UTC in winter, 06:00-18:00 UTC in summer
+    const c = cal({ timezone: "Europe/Berlin", days: [0, 1, 2, 3, 4, 5, 6], hours: { from: 8 * 60, to: 20 * 60 } });
+    const winter = offBuckets(c, Date.UTC(2026, 2, 27), HOUR, 24)!;
+    expect([...winter].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
+    const summer = offBuckets(c, Date.UTC(2026, 2, 30), HOUR, 24)!;
+    expect([...summer].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+    // hours that wrap midnight
+    const night = offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6], hours: { from: 22 * 60, to: 6 * 60 } }), MON, HOUR, 24)!;
+    expect([...night].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([0, 1, 2, 3, 4, 5, 22, 23]);
+  });
+
+  it("leaves out listed dates and a country's public holidays", () => {
+    expect(publicHolidays("US", undefined, 2026).has("2026-07-03")).toBe(true); // Independence Day observed
+    expect(publicHolidays("DE", undefined, 2026).has("2026-12-25")).toBe(true);
+    const off = offBuckets(cal({ holidays: { country: "US", dates: ["2026-01-07"] } }), Date.UTC(2026, 0, 1), DAY, 21)!;
+    const offDates = [...off].flatMap((x, i) => (x ? [new Date(Date.UTC(2026, 0, 1) + i * DAY).toISOString().slice(0, 10)] : []));
+    expect(offDates).toEqual([
+      "2026-01-01", // New Year's Day
+      "2026-01-03",
+      "2026-01-04",
+      "2026-01-07", // listed
+      "2026-01-10",
+      "2026-01-11",
+      "2026-01-17",
+      "2026-01-18",
+      "2026-01-19", // Martin Luther King Jr. Day
+    ]);
+  });
+
+  it("is null when nothing is left out", () => {
+    expect(offBuckets(null, MON, HOUR, 24)).toBeNull();
+    expect(offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6] }), MON, HOUR, 24)).toBeNull();
+  });
+});
+
+describe("feedValue", () => {
+  it("fill: zero turns a bucket without rows into 0 once the series has had data", () => {
+    const m = metric({ name: "n", fill: "zero" });
+    const s = { seenData: false, rowsTypical: 0 };
+    expect(feedValue(m, s, Number.NaN, Number.NaN)).toBeNaN(); // before its first row: not a zero
+    expect(feedValue(m, s, 5, Number.NaN)).toBe(5);
+    expect(feedValue(m, s, Number.NaN, Number.NaN)).toBe(0);
+    const none = metric({ name: "n", fill: "none" });
+    expect(feedValue(none, { seenData: true, rowsTypical: 0 }, Number.NaN, Number.NaN)).toBeNaN();
+  });
+
+  it("leaves out a bucket with under a fifth of the usual rows, or under min_rows", () => {
+    const m = metric({ name: "d", fill: "none", rowCounts: true });
+    const s = { seenData: false, rowsTypical: 0 };
+    for (let i = 0; i < 50; i++) expect(feedValue(m, s, 10, 25)).toBe(10);
+    expect(feedValue(m, s, 300, 1)).toBeNull(); // one late flight at night
+    expect(feedValue(m, s, 300, 4)).toBeNull();
+    expect(feedValue(m, s, 210, 25)).toBe(210); // a storm over 25 flights is judged
+    expect(feedValue(m, s, Number.NaN, 0)).toBeNaN(); // no rows: missing, not thin
+    // a table with one row per bucket is never thin
+    const one = { seenData: false, rowsTypical: 0 };
+    for (let i = 0; i < 10; i++) expect(feedValue(m, one, 7, 1)).toBe(7);
+    const fixed = metric({ name: "d", fill: "none", rowCounts: true, minRows: 5 });
+    expect(feedValue(fixed, { seenData: true, rowsTypical: 0 }, 9, 4)).toBeNull();
+    expect(feedValue(fixed, { seenData: true, rowsTypical: 0 }, 9, 5)).toBe(9);
+  });
+});

@@ -55,6 +55,12 @@ export interface Incident {
   /** ISO instants; `end` is exclusive. */
   start: string;
   end: string;
+  /**
+   * Which alerts catch it: `value` (a level or spike alert; a "no data" alert that happens to fire
+   * inside the window is not a catch, it is noise), `any` (no rows: a missing-data alert, or a
+   * value alert on a zero).
+   */
+  expect: "value" | "any";
   /** Metrics of the dataset it applies to; absent = all of them. */
   metrics?: string[];
   note?: string;
@@ -65,12 +71,18 @@ export interface DatasetLabels {
 }
 
 const DAILY_HINTS = ["calendar: weekdays", "holidays: {country: US}"];
+/**
+ * The daily sets have a `date` column (trading days): their zone is UTC, where a date's midnight is
+ * that calendar day. (In America/New_York, a date cast to timestamptz in a UTC session lands on the
+ * previous local day once daily buckets start at local midnight.)
+ */
+const DATE_ZONE = "UTC";
 
 export const DATASETS: readonly DatasetSpec[] = [
   {
     name: "sp500",
     shape: "(a) weekday-only daily, US market holidays absent; real incidents",
-    timezone: "America/New_York",
+    timezone: DATE_ZONE,
     tables: [
       {
         name: "sp500",
@@ -87,7 +99,7 @@ export const DATASETS: readonly DatasetSpec[] = [
   {
     name: "vix",
     shape: "(a) weekday-only daily, US market holidays absent; real incidents",
-    timezone: "America/New_York",
+    timezone: DATE_ZONE,
     tables: [
       {
         name: "vix",
@@ -103,7 +115,7 @@ export const DATASETS: readonly DatasetSpec[] = [
   {
     name: "sp500_injected",
     shape: "(a) weekday-only daily, calm 2016-07..2018-01 with a one-day -40% drop and a month at -34%",
-    timezone: "America/New_York",
+    timezone: DATE_ZONE,
     tables: [
       {
         name: "sales_daily",

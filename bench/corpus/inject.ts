@@ -76,6 +76,7 @@ const marketIncidents: Incident[] = [
   {
     name: "Feb 2018 volatility shock",
     kind: "real",
+    expect: "value",
     start: "2018-02-02T00:00:00Z",
     end: "2018-02-10T00:00:00Z",
     note: "S&P 500 -4.1% on Feb 5 and -3.8% on Feb 8, about -10% in nine days; VIX from 17 to 37",
@@ -83,6 +84,7 @@ const marketIncidents: Incident[] = [
   {
     name: "Oct 10 2018 sell-off",
     kind: "real",
+    expect: "value",
     start: "2018-10-10T00:00:00Z",
     end: "2018-10-13T00:00:00Z",
     note: "S&P 500 -3.3% on Oct 10, -2.1% on Oct 11; VIX from 16 to 25",
@@ -90,6 +92,7 @@ const marketIncidents: Incident[] = [
   {
     name: "Dec 2018 sell-off",
     kind: "real",
+    expect: "value",
     start: "2018-12-17T00:00:00Z",
     end: "2018-12-28T00:00:00Z",
     note: "S&P 500 down to its Christmas Eve low (-19.8% from the September top), +5.0% on Dec 26",
@@ -97,6 +100,7 @@ const marketIncidents: Incident[] = [
   {
     name: "COVID-19 crash",
     kind: "real",
+    expect: "value",
     start: "2020-02-24T00:00:00Z",
     end: "2020-04-10T00:00:00Z",
     note: "S&P 500 -34% from Feb 19 to Mar 23 with daily moves of +-5-12%, the rebound's swings to early April; VIX closes at 82.7 on Mar 16",
@@ -109,6 +113,7 @@ labels.vix = {
     {
       name: "Jun 11 2020 sell-off",
       kind: "real",
+      expect: "value",
       start: "2020-06-11T00:00:00Z",
       end: "2020-06-16T00:00:00Z",
       note: "S&P 500 -5.9% on Jun 11; VIX from 27 to 41",
@@ -129,10 +134,11 @@ labels.vix = {
   writeFileSync(join(CORPUS_DIR, "sp500-injected.csv"), writeCsvText(["day", "amount"], calm.map(([d, v]) => [d, v.toFixed(2)])));
   labels.sp500_injected = {
     incidents: [
-      { name: "one-day -40% drop", kind: "injected", start: `${calm[drop]![0]}T00:00:00Z`, end: iso(dayOf(calm[drop]![0]) + DAY) },
+      { name: "one-day -40% drop", kind: "injected", expect: "value", start: `${calm[drop]![0]}T00:00:00Z`, end: iso(dayOf(calm[drop]![0]) + DAY) },
       {
         name: "a month at -34%",
         kind: "injected",
+        expect: "value",
         start: `${calm[decline]![0]}T00:00:00Z`,
         end: iso(dayOf(calm[decline + declineDays - 1]![0]) + DAY),
       },
@@ -157,7 +163,7 @@ labels.vix = {
     const start = zonedToUtc(d + 10 * HOUR, zone);
     const end = zonedToUtc(d + 14 * HOUR, zone);
     events = events.filter((e) => e.t < start || e.t >= end);
-    incidents.push({ name: "4-hour daytime outage (no rows)", kind: "injected", start: iso(start), end: iso(end) });
+    incidents.push({ name: "4-hour daytime outage (no rows)", kind: "injected", expect: "any", start: iso(start), end: iso(end) });
   }
   // nothing in the busiest hour of one day (a broken ingest for an hour)
   {
@@ -165,7 +171,7 @@ labels.vix = {
     const start = zonedToUtc(d + busiest * HOUR, zone);
     const end = start + HOUR;
     events = events.filter((e) => e.t < start || e.t >= end);
-    incidents.push({ name: `zero in the busiest hour (${busiest}:00 local)`, kind: "injected", start: iso(start), end: iso(end) });
+    incidents.push({ name: `zero in the busiest hour (${busiest}:00 local)`, kind: "injected", expect: "any", start: iso(start), end: iso(end) });
   }
   // 25 extra departures delayed 200-260 minutes in one daytime hour: the hourly average at 10x and
   // more, backed by more rows than any routine hour has
@@ -176,7 +182,7 @@ labels.vix = {
     for (let i = 0; i < 25; i++) {
       events.push({ t: start + Math.floor(rand() * 60) * 60_000, delay: 200 + Math.floor(rand() * 61), dest: dests[Math.floor(rand() * dests.length)]! });
     }
-    incidents.push({ name: "25 departures delayed 200+ min in one hour", kind: "injected", start: iso(start), end: iso(start + HOUR) });
+    incidents.push({ name: "25 departures delayed 200+ min in one hour", kind: "injected", expect: "value", start: iso(start), end: iso(start + HOUR) });
   }
   events.sort((a, b) => a.t - b.t || a.delay - b.delay || a.dest.localeCompare(b.dest));
   const text = writeCsvText(
@@ -208,6 +214,7 @@ labels.vix = {
     incidents.push({
       name: `spike of ${n} late departures in one hour (routine maximum ${routineMax})`,
       kind: "injected",
+      expect: "value",
       start: iso(start),
       end: iso(start + HOUR),
     });

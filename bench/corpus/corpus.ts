@@ -173,12 +173,19 @@ export function datasetByName(name: string): DatasetSpec {
   return d;
 }
 
+const csvCache = new Map<string, { header: string[]; rows: string[][] }>();
+
+/** A corpus CSV, parsed once per process (the tests load slices of the same file several times). */
 export function readCsv(file: string): { header: string[]; rows: string[][] } {
+  const hit = csvCache.get(file);
+  if (hit) return hit;
   const path = join(CORPUS_DIR, file);
   const buf = readFileSync(path);
   const text = (file.endsWith(".gz") ? gunzipSync(buf) : buf).toString("utf8");
   const lines = text.trimEnd().split("\n");
-  return { header: lines[0]!.split(","), rows: lines.slice(1).map((l) => l.split(",")) };
+  const parsed = { header: lines[0]!.split(","), rows: lines.slice(1).map((l) => l.split(",")) };
+  csvCache.set(file, parsed);
+  return parsed;
 }
 
 export function writeCsvText(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -153,6 +153,8 @@ export async function benchQuality(argv: string[] = []): Promise<{ results: Data
   );
   for (const r of results) printDataset(r, args.verbose);
   printTotals("overall", totals(metricsOf(results)));
+  const rejected = [...results, ...heldOut].filter((r) => "rejected" in r).map((r) => r.dataset);
+  if (rejected.length > 0) console.log(`config rejected, not judged: ${rejected.join(", ")}`);
   if (heldOut.length > 0) {
     console.log("held out:");
     for (const r of heldOut) printDataset(r, args.verbose);

@@ -23,7 +23,7 @@ const dataDir = join(nab, "data");
 const labelsFile = join(nab, "labels", "combined_windows.json");
 const outDir = join(repo, "bench", "out", "nab");
 
-interface ProfileResult {
+export interface ProfileResult {
   profile: string;
   normalized: number;
   windows: number;
@@ -63,7 +63,17 @@ function parseArgs(argv: string[]): { detector?: string; sets: string[]; json: b
   return detector === undefined ? { sets, json } : { detector, sets, json };
 }
 
-export async function benchNab(argv: string[] = []): Promise<ProfileResult[]> {
+export interface NabResults {
+  files: number;
+  rows: number;
+  flags: number;
+  ms: number;
+  total: ProfileResult[];
+  perFolder: Array<{ folder: string; results: ProfileResult[] }>;
+}
+
+/** Detect and score without printing (bench:quality reports the same figures). */
+export async function runNab(argv: string[] = []): Promise<NabResults> {
   const args = parseArgs(argv);
   const { detector, params } = resolveDetector(args.detector, args.sets);
   const files = listCsv(dataDir);
@@ -93,6 +103,12 @@ export async function benchNab(argv: string[] = []): Promise<ProfileResult[]> {
     writeFileSync(f, JSON.stringify(subset));
     perFolder.push({ folder, results: score(f) });
   }
+  return { files: files.length, rows, flags, ms, total, perFolder };
+}
+
+export async function benchNab(argv: string[] = []): Promise<ProfileResult[]> {
+  const args = parseArgs(argv);
+  const { files, rows, flags, ms, total, perFolder } = await runNab(argv);
   if (args.json) {
     console.log(JSON.stringify({ total, perFolder }));
     return total;
@@ -100,7 +116,7 @@ export async function benchNab(argv: string[] = []): Promise<ProfileResult[]> {
   console.log(
     `vigil detect --detector ${args.detector ?? "(default ensemble)"} ${args.sets.map((s) => `--set ${s}`).join(" ")}`,
   );
-  console.log(`${files.length} files, ${rows} points, ${flags} flags, ${ms.toFixed(0)} ms`);
+  console.log(`${files} files, ${rows} points, ${flags} flags, ${ms.toFixed(0)} ms`);
   for (const r of total) {
     console.log(
       `${r.profile.padEnd(20)} NAB ${r.normalized.toFixed(2).padStart(6)}  windows ${r.windowsDetected}/${r.windows}  fp events ${r.fpEvents}`,

@@ -1,0 +1,96 @@
+/**
+ * Derives the committed corpus files from their public sources (see bench/README.md, "Quality
+ * corpus"). Not part of the build or of CI: the sources are not vendored. Run it in a scratch
+ * directory that has the data packages and a parquet reader installed:
+ *
+ *   npm i vega-datasets@3.2.1 hyparquet@1.33.0 hyparquet-compressors@1.1.2
+ *   node /path/to/bench/corpus/derive.mjs --vega node_modules/vega-datasets \
+ *     --vix /path/to/datasets/finance-vix/data/vix-daily.csv --out /path/to/bench/corpus
+ *
+ * Output is deterministic (sorted, fixed formatting): re-running it gives the same bytes.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a, i, all) => (a.startsWith("--") ? [a.slice(2), all[i + 1]] : null))
+    .filter((x) => x !== null),
+);
+const vega = args.vega;
+const out = args.out;
+
+/** UTC instant of a wall-clock time in `zone` (BTS departure times are local to the origin airport). */
+function zonedToUtc(wallMs, zone) {
+  const fmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  const offsetAt = (t) => {
+    const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t;
+  };
+  let t = wallMs - offsetAt(wallMs);
+  t = wallMs - offsetAt(t);
+  return t;
+}
+
+function writeGz(name, text) {
+  // mtime 0 and no name: the same text gives the same bytes
+  writeFileSync(join(out, name), gzipSync(Buffer.from(text), { level: 9 }));
+}
+
+// (a) S&P 500 daily close and volume, trading days only (weekends and US market holidays absent)
+{
+  const lines = readFileSync(join(vega, "data", "sp500-2000.csv"), "utf8").trim().split("\n").slice(1);
+  const rows = lines
+    .map((l) => l.split(","))
+    .filter((c) => c[0] >= "2016-01-01")
+    .map((c) => `${c[0]},${Number(c[4]).toFixed(2)},${c[6]}`);
+  writeFileSync(join(out, "sp500.csv"), `day,close,volume\n${rows.join("\n")}\n`);
+}
+
+// (a) CBOE VIX daily close, trading days only
+{
+  const lines = readFileSync(args.vix, "utf8").trim().split("\n").slice(1);
+  const rows = lines
+    .map((l) => l.split(","))
+    .filter((c) => c[0] >= "2016-01-01" && c[0] <= "2020-12-31")
+    .map((c) => `${c[0]},${Number(c[4]).toFixed(2)}`);
+  writeFileSync(join(out, "vix.csv"), `day,close\n${rows.join("\n")}\n`);
+}
+
+// (b), (c), (e) flights: one row per departure from SAN (curfew: no departures at night), and
+// (d) one row per departure from ORD delayed by an hour or more (bursts with weather)
+{
+  const { parquetReadObjects } = await import(join(process.cwd(), "node_modules", "hyparquet", "src", "index.js"));
+  const { compressors } = await import(join(process.cwd(), "node_modules", "hyparquet-compressors", "src", "index.js"));
+  const buf = readFileSync(join(vega, "data", "flights-3m.parquet"));
+  const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const rows = await parquetReadObjects({ file, compressors, columns: ["date", "delay", "origin", "destination"] });
+  const san = [];
+  const ord = [];
+  for (const r of rows) {
+    if (r.origin === "SAN") {
+      san.push([zonedToUtc(r.date.getTime(), "America/Los_Angeles"), Number(r.delay), r.destination]);
+    } else if (r.origin === "ORD" && Number(r.delay) >= 60) {
+      ord.push([zonedToUtc(r.date.getTime(), "America/Chicago"), Number(r.delay), r.destination]);
+    }
+  }
+  const csv = (list) =>
+    `ts,delay,destination\n${list
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2].localeCompare(b[2]))
+      .map(([t, d, dest]) => `${new Date(t).toISOString().slice(0, 16)}Z,${d},${dest}`)
+      .join("\n")}\n`;
+  writeGz("san-departures.csv.gz", csv(san));
+  writeGz("ord-late-departures.csv.gz", csv(ord));
+  console.log(`SAN ${san.length} departures, ORD ${ord.length} late departures`);
+}

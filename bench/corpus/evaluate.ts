@@ -1,0 +1,106 @@
+/**
+ * Judges a dataset the way an operator would: load it, write the newcomer's config, replay every
+ * metric with the code `vigil backtest` runs (loadHistory + replay), and sort the alerts into
+ * those that caught a labelled incident and those an operator would have been woken by for
+ * nothing, split by kind (missing data vs value).
+ */
+import { type BacktestAlert, loadHistory, replay } from "../../src/backtest.js";
+import { loadConfigText } from "../../src/config/load.js";
+import type { Database } from "../../src/db/database.js";
+import { type DatasetLabels, type DatasetSpec, type Incident, loadDataset, newcomerYaml } from "./corpus.js";
+
+const WEEK = 7 * 86_400_000;
+/** An alert this many buckets after a label window's end still counts as catching it. */
+export const TOLERANCE_BUCKETS = 3;
+
+export type AlertKind = "missing" | "value";
+
+/** As `vigil backtest --json` classifies alerts: missing-data reasons vs everything else. */
+export function alertKind(a: Pick<BacktestAlert, "reason" | "detector">): AlertKind {
+  return /^(no data|data resumed)/i.test(a.reason) || a.detector === "missing" ? "missing" : "value";
+}
+
+export interface IncidentResult {
+  name: string;
+  kind: Incident["kind"];
+  expect: Incident["expect"];
+  start: string;
+  end: string;
+  caught: boolean;
+  /** The first alert that caught it. */
+  by: { at: string; kind: AlertKind; reason: string } | null;
+}
+
+export interface MetricQuality {
+  dataset: string;
+  metric: string;
+  from: string;
+  to: string;
+  weeks: number;
+  buckets: number;
+  incidents: IncidentResult[];
+  alerts: number;
+  /** Alerts that caught no incident, by kind. */
+  outside: { total: number; missing: number; value: number; perWeek: number };
+  /** Alerts that caught no incident (outside every window, or of the wrong kind inside one). */
+  falseAlerts: Array<{ at: string; kind: AlertKind; reason: string; value: number | null }>;
+}
+
+export type DatasetQuality = { dataset: string; rows: number; metrics: MetricQuality[] } | { dataset: string; rejected: string[] };
+
+export interface EvaluateOptions {
+  /** Metric YAML lines added to every metric (e.g. `fill: zero`). */
+  extra?: readonly string[];
+  /** Add each metric's operator hints (calendar, holidays). */
+  hints?: boolean;
+  /** Only rows with time in [from, to). */
+  range?: { from: number; to: number };
+}
+
+export async function evaluateDataset(db: Database, ds: DatasetSpec, labels: DatasetLabels, opts: EvaluateOptions = {}): Promise<DatasetQuality> {
+  const yaml = newcomerYaml(ds, opts);
+  const loaded = loadConfigText(yaml, `${ds.name}.yaml`, {});
+  if (!loaded.ok) return { dataset: ds.name, rejected: loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`) };
+  const data = await loadDataset(db, ds, opts.range);
+  const metrics: MetricQuality[] = [];
+  for (const m of loaded.config.metrics) {
+    const g = m.granularityMs;
+    const from = Math.floor(data.from / g) * g;
+    const to = Math.floor(data.to / g) * g + g;
+    const series = await loadHistory(db, m, from, to);
+    const r = replay(m, series, from, to);
+    const incidents = labels.incidents.filter(
+      (i) => (i.metrics === undefined || i.metrics.includes(m.name)) && Date.parse(i.start) >= from && Date.parse(i.start) < to,
+    );
+    const windows = incidents.map((i) => ({ i, start: Date.parse(i.start), end: Date.parse(i.end) + TOLERANCE_BUCKETS * g }));
+    const catches = (w: (typeof windows)[number], a: BacktestAlert) =>
+      a.firedAt >= w.start && a.firedAt < w.end && (w.i.expect === "any" || alertKind(a) === "value");
+    const outsideAlerts = r.alerts.filter((a) => !windows.some((w) => catches(w, a)));
+    const weeks = (to - from) / WEEK;
+    const missing = outsideAlerts.filter((a) => alertKind(a) === "missing").length;
+    metrics.push({
+      dataset: ds.name,
+      metric: m.name,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      weeks,
+      buckets: r.points,
+      incidents: windows.map(({ i, start, end }) => {
+        const first = r.alerts.find((a) => catches({ i, start, end }, a));
+        return {
+          name: i.name,
+          expect: i.expect,
+          kind: i.kind,
+          start: i.start,
+          end: i.end,
+          caught: first !== undefined,
+          by: first ? { at: new Date(first.firedAt).toISOString(), kind: alertKind(first), reason: first.reason } : null,
+        };
+      }),
+      alerts: r.alerts.length,
+      outside: { total: outsideAlerts.length, missing, value: outsideAlerts.length - missing, perWeek: outsideAlerts.length / weeks },
+      falseAlerts: outsideAlerts.map((a) => ({ at: new Date(a.firedAt).toISOString(), kind: alertKind(a), reason: a.reason, value: a.value })),
+    });
+  }
+  return { dataset: ds.name, rows: data.rows, metrics };
+}

@@ -1,0 +1,232 @@
+/**
+ * Writes the injected copies of the corpus and labels.json (real incidents and injected ones):
+ *
+ *   npx tsx bench/corpus/inject.ts
+ *
+ * Deterministic: a seeded generator picks the days and the added rows, so re-running it gives the
+ * same files. Incidents are written into event rows wherever the data is event-level (an outage
+ * deletes departures, a delay incident adds departures), never into aggregated values.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { CORPUS_DIR, type DatasetLabels, type Incident, readCsv, writeCsvText } from "./corpus.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rand = rng(20261207);
+const pick = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo));
+
+/** UTC instant of a wall-clock time in `zone`. */
+function zonedToUtc(wallMs: number, zone: string): number {
+  const fmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  const offsetAt = (t: number): number => {
+    const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+    return Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!) - t;
+  };
+  const t = wallMs - offsetAt(wallMs);
+  return wallMs - offsetAt(t);
+}
+
+function localHour(ms: number, zone: string): number {
+  return Number(new Intl.DateTimeFormat("en-US", { timeZone: zone, hour: "2-digit", hourCycle: "h23" }).format(new Date(ms)));
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoMinute = (ms: number): string => `${iso(ms).slice(0, 16)}Z`;
+const dayOf = (s: string): number => Date.parse(`${s}T00:00:00Z`);
+
+/** A weekday (Mon-Fri) picked at random in [from, to) local calendar days, avoiding `taken`. */
+function pickWeekday(from: string, to: string, taken: number[]): number {
+  for (;;) {
+    const d = dayOf(from) + pick(0, (dayOf(to) - dayOf(from)) / DAY) * DAY;
+    const wd = new Date(d).getUTCDay();
+    if (wd === 0 || wd === 6) continue;
+    if (taken.some((t) => Math.abs(t - d) < 7 * DAY)) continue;
+    taken.push(d);
+    return d;
+  }
+}
+
+const labels: Record<string, DatasetLabels> = {};
+
+// ---- real incidents (well documented market events) ----
+const marketIncidents: Incident[] = [
+  {
+    name: "Feb 2018 volatility shock",
+    kind: "real",
+    expect: "value",
+    start: "2018-02-02T00:00:00Z",
+    end: "2018-02-10T00:00:00Z",
+    note: "S&P 500 -4.1% on Feb 5 and -3.8% on Feb 8, about -10% in nine days; VIX from 17 to 37",
+  },
+  {
+    name: "Oct 10 2018 sell-off",
+    kind: "real",
+    expect: "value",
+    start: "2018-10-10T00:00:00Z",
+    end: "2018-10-13T00:00:00Z",
+    note: "S&P 500 -3.3% on Oct 10, -2.1% on Oct 11; VIX from 16 to 25",
+  },
+  {
+    name: "Dec 2018 sell-off",
+    kind: "real",
+    expect: "value",
+    start: "2018-12-17T00:00:00Z",
+    end: "2018-12-28T00:00:00Z",
+    note: "S&P 500 down to its Christmas Eve low (-19.8% from the September top), +5.0% on Dec 26",
+  },
+  {
+    name: "COVID-19 crash",
+    kind: "real",
+    expect: "value",
+    start: "2020-02-24T00:00:00Z",
+    end: "2020-04-10T00:00:00Z",
+    note: "S&P 500 -34% from Feb 19 to Mar 23 with daily moves of +-5-12%, the rebound's swings to early April; VIX closes at 82.7 on Mar 16",
+  },
+];
+labels.sp500 = { incidents: marketIncidents };
+labels.vix = {
+  incidents: [
+    ...marketIncidents,
+    {
+      name: "Jun 11 2020 sell-off",
+      kind: "real",
+      expect: "value",
+      start: "2020-06-11T00:00:00Z",
+      end: "2020-06-16T00:00:00Z",
+      note: "S&P 500 -5.9% on Jun 11; VIX from 27 to 41",
+    },
+  ],
+};
+
+// ---- (a) a calm stretch of the S&P 500 close as a daily business metric ----
+{
+  const { rows } = readCsv("sp500.csv");
+  const calm = rows.filter((r) => r[0]! >= "2016-07-01" && r[0]! < "2018-01-27").map((r) => [r[0]!, Number(r[1])] as [string, number]);
+  // after the first five months (baseline), apart from each other
+  const drop = pick(110, 170);
+  const decline = pick(220, calm.length - 40);
+  const declineDays = 21; // a month of trading days
+  calm[drop]![1] *= 0.6;
+  for (let i = decline; i < decline + declineDays; i++) calm[i]![1] *= 0.66;
+  writeFileSync(join(CORPUS_DIR, "sp500-injected.csv"), writeCsvText(["day", "amount"], calm.map(([d, v]) => [d, v.toFixed(2)])));
+  labels.sp500_injected = {
+    incidents: [
+      { name: "one-day -40% drop", kind: "injected", expect: "value", start: `${calm[drop]![0]}T00:00:00Z`, end: iso(dayOf(calm[drop]![0]) + DAY) },
+      {
+        name: "a month at -34%",
+        kind: "injected",
+        expect: "value",
+        start: `${calm[decline]![0]}T00:00:00Z`,
+        end: iso(dayOf(calm[decline + declineDays - 1]![0]) + DAY),
+      },
+    ],
+  };
+}
+
+// ---- (b), (c), (e) departures from SAN: one row per flight ----
+{
+  const zone = "America/Los_Angeles";
+  const { header, rows } = readCsv("san-departures.csv.gz");
+  let events = rows.map((r) => ({ t: Date.parse(r[0]!), delay: Number(r[1]), dest: r[2]! }));
+  // the busiest local hour of the day, over the whole file
+  const perHour = new Array<number>(24).fill(0);
+  for (const e of events) perHour[localHour(e.t, zone)]!++;
+  const busiest = perHour.indexOf(Math.max(...perHour));
+  const taken: number[] = [];
+  const incidents: Incident[] = [];
+  // a 4-hour daytime outage: no departures recorded 10:00-14:00 local
+  {
+    const d = pickWeekday("2001-02-01", "2001-06-20", taken);
+    const start = zonedToUtc(d + 10 * HOUR, zone);
+    const end = zonedToUtc(d + 14 * HOUR, zone);
+    events = events.filter((e) => e.t < start || e.t >= end);
+    incidents.push({ name: "4-hour daytime outage (no rows)", kind: "injected", expect: "any", start: iso(start), end: iso(end) });
+  }
+  // nothing in the busiest hour of one day (a broken ingest for an hour)
+  {
+    const d = pickWeekday("2001-02-01", "2001-06-20", taken);
+    const start = zonedToUtc(d + busiest * HOUR, zone);
+    const end = start + HOUR;
+    events = events.filter((e) => e.t < start || e.t >= end);
+    incidents.push({ name: `zero in the busiest hour (${busiest}:00 local)`, kind: "injected", expect: "any", start: iso(start), end: iso(end) });
+  }
+  // 25 extra departures delayed 200-260 minutes in one daytime hour: the hourly average at 10x and
+  // more, backed by more rows than any routine hour has
+  {
+    const d = pickWeekday("2001-02-01", "2001-06-20", taken);
+    const start = zonedToUtc(d + 13 * HOUR, zone);
+    const dests = [...new Set(events.map((e) => e.dest))].sort();
+    for (let i = 0; i < 25; i++) {
+      events.push({ t: start + Math.floor(rand() * 60) * 60_000, delay: 200 + Math.floor(rand() * 61), dest: dests[Math.floor(rand() * dests.length)]! });
+    }
+    incidents.push({ name: "25 departures delayed 200+ min in one hour", kind: "injected", expect: "value", start: iso(start), end: iso(start + HOUR) });
+  }
+  events.sort((a, b) => a.t - b.t || a.delay - b.delay || a.dest.localeCompare(b.dest));
+  const text = writeCsvText(
+    header,
+    events.map((e) => [isoMinute(e.t), String(e.delay), e.dest]),
+  );
+  writeFileSync(join(CORPUS_DIR, "san-departures-injected.csv.gz"), gzipSync(Buffer.from(text), { level: 9 }));
+  labels.san_flights = { incidents };
+}
+
+// ---- (d) late departures from ORD: spikes well above the weather bursts ----
+{
+  const zone = "America/Chicago";
+  const { header, rows } = readCsv("ord-late-departures.csv.gz");
+  const events = rows.map((r) => ({ t: Date.parse(r[0]!), delay: Number(r[1]), dest: r[2]! }));
+  const counts = new Map<number, number>();
+  for (const e of events) counts.set(Math.floor(e.t / HOUR), (counts.get(Math.floor(e.t / HOUR)) ?? 0) + 1);
+  const routineMax = Math.max(...counts.values());
+  const dests = [...new Set(events.map((e) => e.dest))].sort();
+  const taken: number[] = [];
+  const incidents: Incident[] = [];
+  for (let k = 0; k < 3; k++) {
+    const d = pickWeekday("2001-02-01", "2001-06-25", taken);
+    const start = zonedToUtc(d + pick(9, 19) * HOUR, zone);
+    const n = Math.round(routineMax * (2 + rand()));
+    for (let i = 0; i < n; i++) {
+      events.push({ t: start + Math.floor(rand() * 60) * 60_000, delay: 60 + Math.floor(rand() * 180), dest: dests[Math.floor(rand() * dests.length)]! });
+    }
+    incidents.push({
+      name: `spike of ${n} late departures in one hour (routine maximum ${routineMax})`,
+      kind: "injected",
+      expect: "value",
+      start: iso(start),
+      end: iso(start + HOUR),
+    });
+  }
+  events.sort((a, b) => a.t - b.t || a.delay - b.delay || a.dest.localeCompare(b.dest));
+  const text = writeCsvText(
+    header,
+    events.map((e) => [isoMinute(e.t), String(e.delay), e.dest]),
+  );
+  writeFileSync(join(CORPUS_DIR, "ord-late-departures-injected.csv.gz"), gzipSync(Buffer.from(text), { level: 9 }));
+  labels.ord_late = { incidents };
+}
+
+writeFileSync(join(CORPUS_DIR, "labels.json"), `${JSON.stringify(labels, null, 2)}\n`);
+console.log(Object.entries(labels).map(([k, v]) => `${k}: ${v.incidents.length} incidents`).join("\n"));

@@ -104,7 +104,7 @@ describe("moving_average", () => {
     for (let i = 1; i < 30; i++) mr += Math.abs(base[i]! - base[i - 1]!);
     const mean = base.reduce((a, b) => a + b, 0) / 30;
     expect(v[30]!.expected).toBeCloseTo(mean, 10);
-    expect(v[30]!.upper - v[30]!.expected).toBeCloseTo(3 * (mr / 29 / 1.128) * ewmaLimitFactor(0.3, 1), 10);
+    expect(v[30]!.upper! - v[30]!.expected!).toBeCloseTo(3 * (mr / 29 / 1.128) * ewmaLimitFactor(0.3, 1), 10);
   });
   it("median_mad resists the outliers it looks for; iqr uses Tukey fences", () => {
     const base = Array.from({ length: 30 }, (_, i) => 100 + (i % 5) - 2);

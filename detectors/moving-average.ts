@@ -5,7 +5,8 @@
  *    exact time-varying limits μ0 ± L·σ·sqrt(λ/(2−λ)·(1−(1−λ)^(2i))). μ0 and σ come from a baseline
  *    of `window` points (σ by the average moving range / 1.128, so a trend does not inflate it), or
  *    from `mu0`/`sigma0` when the process standard is known. After an out-of-control signal the
- *    chart restarts: it re-baselines on the next `window` points instead of alarming forever.
+ *    chart restarts: it re-baselines on the next `window` points instead of alarming forever. The
+ *    baseline is winsorized first (below), so that one outlier in it cannot blind the chart.
  *  - `median_mad`: rolling median ± k·1.4826·MAD, robust to the outliers it is looking for.
  *  - `iqr`: rolling Tukey fences [Q1 − k·IQR, Q3 + k·IQR].
  */
@@ -71,6 +72,8 @@ export interface MovingAverageState {
   baseSum: number;
   baseMr: number;
   baseLast: number;
+  /** The baseline's values (ewma; empty when the standard is known), for winsorizing it. */
+  baseBuf: Float64Array;
   mu0: number;
   sigma: number;
   ewma: number;
@@ -100,14 +103,55 @@ function restartEwma(s: MovingAverageState, p: MovingAverageParams): void {
   }
 }
 
+/** Baseline values further than this many robust sigmas from its median are clipped to that distance. */
+const WINSOR = 4;
+/** d4 of the median moving range of two: median MR / 0.954 estimates sigma (Montgomery §6.4). */
+const MEDIAN_MR_TO_SIGMA = 1 / 0.954;
+
+/**
+ * Phase I without the outliers' leverage: the chart's centre and sigma are fixed until it signals,
+ * so a backlog bucket of 20× the level in its baseline (its mean up, its two moving ranges huge)
+ * made the limits so wide that nothing after it signalled, a 100-bucket outage included. The values
+ * are clipped at median ± WINSOR sigmas, sigma from the median moving range (which one outlier
+ * cannot move); a clean baseline has none that far out and keeps its mean and average moving range.
+ * Once per baseline, not per point.
+ */
+function winsorizeBaseline(s: MovingAverageState): void {
+  const n = s.baseN;
+  const b = s.baseBuf;
+  const mr = new Float64Array(n - 1);
+  for (let i = 1; i < n; i++) mr[i - 1] = Math.abs(b[i]! - b[i - 1]!);
+  mr.sort();
+  const sorted = b.slice(0, n).sort();
+  const robust = quantileSorted(mr, n - 1, 0.5) * MEDIAN_MR_TO_SIGMA;
+  // a baseline that mostly does not move (sparse counts) has no robust scale: keep it as it is
+  if (!(robust > 0)) return;
+  const med = quantileSorted(sorted, n, 0.5);
+  const lo = med - WINSOR * robust;
+  const hi = med + WINSOR * robust;
+  let sum = 0;
+  let mrSum = 0;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const x = Math.min(hi, Math.max(lo, b[i]!));
+    sum += x;
+    if (i > 0) mrSum += Math.abs(x - last);
+    last = x;
+  }
+  s.baseSum = sum;
+  s.baseMr = mrSum;
+}
+
 function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams, notable: boolean): Verdict {
   if (s.baseN >= 0) {
     // baseline (Phase I) of `window` points: mean and average moving range
     if (s.baseN > 0) s.baseMr += Math.abs(x - s.baseLast);
     s.baseLast = x;
     s.baseSum += x;
+    s.baseBuf[s.baseN] = x;
     s.baseN++;
     if (s.baseN < p.window) return NO_VERDICT;
+    winsorizeBaseline(s);
     s.mu0 = p.mu0 ?? s.baseSum / s.baseN;
     s.sigma = p.sigma0 ?? s.baseMr / (s.baseN - 1) / D2;
     s.ewma = s.mu0;
@@ -228,6 +272,7 @@ export const movingAverage: DetectorDefinition<MovingAverageParams, MovingAverag
       baseSum: 0,
       baseMr: 0,
       baseLast: Number.NaN,
+      baseBuf: new Float64Array(p.method === "ewma" && (p.mu0 === undefined || p.sigma0 === undefined) ? p.window : 0),
       mu0: 0,
       sigma: 0,
       ewma: 0,

@@ -86,6 +86,26 @@ describe("moving_average", () => {
     // z1 = 0.1·9.45 + 0.9·10 = 9.945: inside
     expect(v[0]!.anomaly).toBe(false);
   });
+  it("ewma is not blinded for good by one outlier in its baseline (a backlog bucket of 20× the level); sma and the other detectors neither", () => {
+    // level 100 with a small deterministic wobble, one bucket of 2,000 in the baseline, then a 100-bucket outage
+    const vs = Array.from({ length: 2000 }, (_, i) => (i === 5 ? 2000 : i >= 1000 && i < 1100 ? 0 : 100 + ((i * 7) % 5) - 2));
+    const inOutage = (v: Verdict[]) => flagsOf(v).filter((i) => i >= 1000 && i < 1100).length;
+    for (const method of ["ewma", "sma"] as const) {
+      const v = runBatch(movingAverage, movingAverage.params.parse({ method, window: 20 }), pts(vs));
+      expect(inOutage(v), method).toBeGreaterThan(0);
+    }
+    expect(inOutage(runBatch(controlLimits, controlLimits.params.parse({}), pts(vs)))).toBeGreaterThan(0);
+    expect(inOutage(runBatch(seasonal, seasonal.params.parse({}), pts(vs)))).toBeGreaterThan(0);
+  });
+  it("ewma's robust baseline leaves a clean baseline's limits as they were (mean, average moving range / d2)", () => {
+    const base = Array.from({ length: 30 }, (_, i) => 100 + ((i * 7) % 5) - 2);
+    const v = runBatch(movingAverage, movingAverage.params.parse({ method: "ewma", window: 30, alpha: 0.3, k: 3 }), pts([...base, 100]));
+    let mr = 0;
+    for (let i = 1; i < 30; i++) mr += Math.abs(base[i]! - base[i - 1]!);
+    const mean = base.reduce((a, b) => a + b, 0) / 30;
+    expect(v[30]!.expected).toBeCloseTo(mean, 10);
+    expect(v[30]!.upper! - v[30]!.expected!).toBeCloseTo(3 * (mr / 29 / 1.128) * ewmaLimitFactor(0.3, 1), 10);
+  });
   it("median_mad resists the outliers it looks for; iqr uses Tukey fences", () => {
     const base = Array.from({ length: 30 }, (_, i) => 100 + (i % 5) - 2);
     const mm = runBatch(movingAverage, movingAverage.params.parse({ method: "median_mad", window: 30 }), pts([...base, 100, 160]));

@@ -79,7 +79,7 @@ export function replay(
       const t = start + b * g;
       if (off?.[b] === 1) continue;
       const raw = values.get(t);
-      const fed = feedValue(m, sr, raw?.v ?? Number.NaN, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
+      const fed = feedValue(m, sr, t, raw?.v ?? Number.NaN, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
       if (fed === null) continue;
       if (t < judgeFrom) {
         sr.learn(t, fed);

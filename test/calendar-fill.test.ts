@@ -135,29 +135,36 @@ describe("offBuckets", () => {
 });
 
 describe("feedValue", () => {
-  it("fill: zero turns a bucket without rows into 0 once the series has had data", () => {
+  const MON = Date.UTC(2026, 0, 5);
+  const fresh = () => ({ seenData: false, rowsTypical: 0, presence: null, level: Number.NaN, spread: 0 });
+
+  it("fill: zero makes a bucket without rows 0 where the series normally has rows, and leaves it out where it routinely has none", () => {
     const m = metric({ name: "n", fill: "zero" });
-    const s = { seenData: false, rowsTypical: 0 };
-    expect(feedValue(m, s, Number.NaN, Number.NaN)).toBeNaN(); // before its first row: not a zero
-    expect(feedValue(m, s, 5, Number.NaN)).toBe(5);
-    expect(feedValue(m, s, Number.NaN, Number.NaN)).toBe(0);
+    const s = fresh();
+    const day = (d: number, h: number) => MON + d * DAY + h * HOUR;
+    expect(feedValue(m, s, day(0, 0), Number.NaN, Number.NaN)).toBeNaN(); // before its first row: not a zero
+    // a week of rows 08:00-19:00 only
+    for (let d = 0; d < 7; d++) for (let h = 0; h < 24; h++) feedValue(m, s, day(d, h), h >= 8 && h < 20 ? 50 : Number.NaN, Number.NaN);
+    expect(feedValue(m, s, day(7, 3), Number.NaN, Number.NaN)).toBeNull(); // a night hour: routinely empty
+    expect(feedValue(m, s, day(7, 11), Number.NaN, Number.NaN)).toBe(0); // a busy hour without rows: a zero
+    expect(feedValue(m, s, day(7, 12), 42, Number.NaN)).toBe(42);
     const none = metric({ name: "n", fill: "none" });
-    expect(feedValue(none, { seenData: true, rowsTypical: 0 }, Number.NaN, Number.NaN)).toBeNaN();
+    expect(feedValue(none, { ...fresh(), seenData: true }, day(7, 3), Number.NaN, Number.NaN)).toBeNaN();
   });
 
   it("leaves out a bucket with under a fifth of the usual rows, or under min_rows", () => {
     const m = metric({ name: "d", fill: "none", rowCounts: true });
-    const s = { seenData: false, rowsTypical: 0 };
-    for (let i = 0; i < 50; i++) expect(feedValue(m, s, 10, 25)).toBe(10);
-    expect(feedValue(m, s, 300, 1)).toBeNull(); // one late flight at night
-    expect(feedValue(m, s, 300, 4)).toBeNull();
-    expect(feedValue(m, s, 210, 25)).toBe(210); // a storm over 25 flights is judged
-    expect(feedValue(m, s, Number.NaN, 0)).toBeNaN(); // no rows: missing, not thin
+    const s = fresh();
+    for (let i = 0; i < 50; i++) expect(feedValue(m, s, MON, 10, 25)).toBe(10);
+    expect(feedValue(m, s, MON, 300, 1)).toBeNull(); // one late flight at night
+    expect(feedValue(m, s, MON, 300, 4)).toBeNull();
+    expect(feedValue(m, s, MON, 210, 25)).toBe(210); // a storm over 25 flights is judged
+    expect(feedValue(m, s, MON, Number.NaN, 0)).toBeNaN(); // no rows: missing, not thin
     // a table with one row per bucket is never thin
-    const one = { seenData: false, rowsTypical: 0 };
-    for (let i = 0; i < 10; i++) expect(feedValue(m, one, 7, 1)).toBe(7);
+    const one = fresh();
+    for (let i = 0; i < 10; i++) expect(feedValue(m, one, MON, 7, 1)).toBe(7);
     const fixed = metric({ name: "d", fill: "none", rowCounts: true, minRows: 5 });
-    expect(feedValue(fixed, { seenData: true, rowsTypical: 0 }, 9, 4)).toBeNull();
-    expect(feedValue(fixed, { seenData: true, rowsTypical: 0 }, 9, 5)).toBe(9);
+    expect(feedValue(fixed, { ...fresh(), seenData: true }, MON, 9, 4)).toBeNull();
+    expect(feedValue(fixed, { ...fresh(), seenData: true }, MON, 9, 5)).toBe(9);
   });
 });

@@ -1,9 +1,14 @@
 /**
- * What the detectors get for one bucket of a series, from what the source returned: a bucket
- * without rows is 0 for counts and sums (`fill: zero`) once the series has had data, and a bucket
- * backed by too few rows for its mean to mean anything (thin) is left out, neither judged nor
- * learned from, so that a one-row night hour neither alerts nor sets the bar for a busy hour.
+ * What the detectors get for one bucket of a series, from what the source returned. For counts and
+ * sums (`fill: zero`) a bucket without rows is 0 where the series normally has rows at that time,
+ * and left out where it routinely has none (nights, weekends: a learned calendar), so a zero in the
+ * busy part of the day alerts while a quiet night raises nothing. A bucket backed by too few rows
+ * for its mean to mean anything (thin) is left out, neither judged nor learned from, so that a
+ * one-row night hour neither alerts nor sets the bar for a busy hour; a mean over fewer rows than
+ * usual has its deviation from the series' level shrunk by √(rows / usual rows), the standard
+ * error's ratio, so its band is in effect that much wider.
  */
+import { PRESENCE_NUMBERS, type PresenceState, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "../../detectors/presence.js";
 import type { MetricConfig } from "../config/types.js";
 
 /** Per series: what the feed remembers between buckets. */
@@ -11,6 +16,11 @@ export interface FeedState {
   seenData: boolean;
   /** Running mean of the rows behind the buckets that had rows (0 = none seen yet). */
   rowsTypical: number;
+  /** When the series normally has rows (fill: zero only; made on first use). */
+  presence: PresenceState | null;
+  /** Robust running level of the values and their typical deviation from it (row-counted series; NaN before the first value). */
+  level: number;
+  spread: number;
 }
 
 /** Buckets the running mean of rows reaches back over, roughly. */
@@ -18,18 +28,46 @@ const ROWS_MEMORY = 64;
 /** Without `min_rows`, a bucket with less than this share of the usual rows is thin. */
 const THIN_SHARE = 0.2;
 
+/** `x` with its deviation from the series' level scaled by `w`; the level follows the values, each step clipped to a few spreads. */
+function shrunk(s: FeedState, x: number, w: number): number {
+  s.seenData = true;
+  const level = s.level;
+  if (Number.isNaN(level)) {
+    s.level = x;
+    s.spread = 0;
+    return x;
+  }
+  const d = x - level;
+  const cap = 3 * s.spread;
+  s.level = level + (s.spread > 0 ? Math.max(-cap, Math.min(cap, d)) : d) / ROWS_MEMORY;
+  s.spread += (Math.abs(d) - s.spread) / ROWS_MEMORY;
+  return w < 1 ? level + d * w : x;
+}
+
+function newPresence(granularityMs: number): PresenceState {
+  const layout = presenceLayout(granularityMs);
+  const bits = new Uint8Array(layout ? layout.daySlots + layout.weekSlots : 0);
+  return presenceIn(layout, bits, 0, new Float64Array(PRESENCE_NUMBERS), 0);
+}
+
 /**
- * `x` the source's value (NaN = no row or no usable value), `rows` the rows behind it (NaN =
- * not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
+ * Bucket `t`: `x` the source's value (NaN = no row or no usable value), `rows` the rows behind it
+ * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
  */
-export function feedValue(m: MetricConfig, s: FeedState, x: number, rows: number): number | null {
+export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number): number | null {
   if (rows > 0) {
     const typical = s.rowsTypical;
     s.rowsTypical = typical === 0 ? rows : typical + (rows - typical) / ROWS_MEMORY;
     const min = m.minRows ?? THIN_SHARE * typical;
     if (rows < min) return null;
+    if (!Number.isNaN(x)) return shrunk(s, x, rows < typical ? Math.sqrt(rows / typical) : 1);
   }
-  if (Number.isNaN(x)) return m.fill === "zero" && s.seenData ? 0 : x;
+  if (m.fill === "zero") {
+    s.presence ??= newPresence(m.granularityMs);
+    const usual = presenceExpected(s.presence, t);
+    if (Number.isNaN(x)) return !s.seenData ? x : usual ? 0 : null;
+    presenceRecord(s.presence, t);
+  } else if (Number.isNaN(x)) return x;
   s.seenData = true;
   return x;
 }

@@ -805,10 +805,13 @@ export class Engine {
       const t = from + b * g;
       const gi = b + shift;
       let x = values !== null && gi >= 0 && gi < available ? values[base + gi]! : Number.NaN;
+      // what alerts show: the source's value, where the feed judged a thin bucket's on a shrunk scale
+      let shown = x;
       if (!plain) {
         if (off?.[b] === 1) continue;
-        const fed = feedValue(m, sr, x, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN);
+        const fed = feedValue(m, sr, t, x, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN);
         if (fed === null) continue;
+        if (Number.isNaN(shown)) shown = fed;
         x = fed;
       }
       if (t <= judgeAfter) {
@@ -834,7 +837,7 @@ export class Engine {
       const flags: boolean[] | null = onJudged ? [] : null;
       for (let i = 0; i < verdicts.length; i++) {
         const v = verdicts[i]!;
-        const anomalous = passesPolicy(v, p.v, m);
+        const anomalous = passesPolicy(v, Number.isNaN(shown) ? null : shown, m);
         flags?.push(anomalous);
         if (anomalous) {
           report.anomalies++;
@@ -863,7 +866,7 @@ export class Engine {
         const obs = {
           bucket: t,
           anomalous,
-          value: p.v,
+          value: Number.isNaN(shown) ? null : shown,
           expected: v.expected,
           lower: v.lower,
           upper: v.upper,

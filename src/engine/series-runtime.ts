@@ -5,6 +5,7 @@
  */
 import type { AnyDetector } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
+import type { PresenceState } from "../../detectors/presence.js";
 import type { FeedState } from "./bucket-feed.js";
 
 export interface DetectorInstance {
@@ -19,6 +20,9 @@ export class SeriesRuntime implements FeedState {
   private readonly states: unknown[];
   seenData = false;
   rowsTypical = 0;
+  presence: PresenceState | null = null;
+  level = Number.NaN;
+  spread = 0;
   /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */
   fingerprints: string[] | null = null;
 

@@ -13,6 +13,7 @@ import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
+import { alignUp, bucketClock, bucketStart } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
 export interface BacktestAlert {
@@ -50,9 +51,9 @@ export function replay(m: MetricConfig, series: readonly SeriesBatch[], from: nu
   const detectors = buildDetectors(m);
   const result: BacktestResult = { metric: m.name, from, to, series: series.length, points: 0, alerts: [], traces: new Map() };
   const policy = { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: null };
-  const start = Math.ceil(from / g) * g;
+  const start = alignUp(from, g);
   for (const s of series) {
-    const values = new Map(s.points.map((p) => [Math.floor(p.t / g) * g, p.v]));
+    const values = new Map(s.points.map((p) => [bucketStart(p.t, g), p.v]));
     const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
     const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
@@ -98,9 +99,9 @@ export function replay(m: MetricConfig, series: readonly SeriesBatch[], from: nu
   return result;
 }
 
-/** Default window: the metric's lookback up to the last closed bucket. */
+/** Default window: the metric's lookback up to the last closed bucket (in bucket time: floating for local days). */
 export function defaultWindow(m: MetricConfig, now: number): { from: number; to: number } {
-  const to = lastClosedBucket(now, m.granularityMs, m.delayMs) + m.granularityMs;
+  const to = lastClosedBucket(bucketClock(m, now), m.granularityMs, m.delayMs) + m.granularityMs;
   return { from: to - m.lookbackMs, to };
 }
 

@@ -15,6 +15,7 @@ import {
   buildStructuredQuery,
   bucketScanValues,
   keyColumn,
+  scanZones,
   VALUE_COLUMN,
 } from "./structured-query.js";
 import type { BucketGrid, FetchResult, SqlQuery, TimeWindow } from "./types.js";
@@ -117,7 +118,7 @@ async function fetchRaw(db: Queryable, metric: MetricConfig, sql: string, window
 export function scanKey(metric: MetricConfig): string | null {
   const s = metric.source;
   if (!s) return null;
-  return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by]);
+  return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by, s.timezone ?? "", metric.timezone ?? ""]);
 }
 
 /** scanKey(a) === scanKey(b) for two structured metrics, without building the keys. */
@@ -125,8 +126,10 @@ function sameScan(a: MetricConfig, b: MetricConfig): boolean {
   const x = a.source;
   const y = b.source;
   if (!x || !y) return false;
+  if (a.timezone !== b.timezone) return false;
   if (x === y) return a.granularityMs === b.granularityMs;
   return (
+    x.timezone === y.timezone &&
     x.table === y.table &&
     x.time_column === y.time_column &&
     a.granularityMs === b.granularityMs &&
@@ -184,7 +187,7 @@ export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWind
   const aligned = alignWindow(window, g);
   return {
     name: metrics.map((m) => m.name).join(", "),
-    query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g) },
+    query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g, scanZones(first)) },
     labels: source.split_by,
     aggregates: metrics.length,
     window: aligned,
@@ -217,6 +220,7 @@ function groupScanText(metrics: readonly MetricConfig[]): string {
       where: source.where,
       splitBy: source.split_by,
       aggregates: metrics.map((m, i) => ({ alias: aggregateColumn(i), expr: m.source!.value })),
+      ...scanZones(first),
     },
     { from: 0, to: 0 },
   );

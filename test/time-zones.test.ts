@@ -6,11 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { utcMs } from "../detectors/local-time.js";
-import type { MetricConfig } from "../src/config/types.js";
+import type { ExperimentConfig, GuardrailConfig, MetricConfig } from "../src/config/types.js";
 import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { dayStart } from "../src/digest/zoned-time.js";
 import { lastClosedBucket } from "../src/engine/fetcher.js";
+import { fetchAssignmentCounts, fetchGuardrailSums } from "../src/experiments/sql.js";
 import { bucketClock } from "../src/sources/bucket-clock.js";
 import { fetchBucketGrid, fetchBuckets } from "../src/sources/fetch-buckets.js";
 import type { FetchResult } from "../src/sources/types.js";
@@ -164,5 +165,75 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
     expect(iso(lastClosedBucket(bucketClock(days, now), DAY, 0))).toBe(`${odd}T00:00:00.000Z`);
     expect(dayStart(now, zone, 1)).toBe(utcMs(at(`${odd}T00:00:00Z`), zone));
     expect(await fetchWindowValues(db, days, [{ from: dayStart(now, zone, 1), to: dayStart(now, zone, 0) }])).toEqual([hours2]);
+  });
+});
+
+describe("time zones in experiment SQL (session TimeZone Pacific/Kiritimati)", () => {
+  let t: TestDatabase;
+  let db: Database;
+  let extra: PgDatabase | undefined;
+
+  beforeAll(async () => {
+    t = await openTestDatabase();
+    // assigned at 10:00 Berlin wall time (09:00Z); events at 08:30Z (before) and 09:30Z (after)
+    await t.db.exec(`
+      CREATE TABLE asg (uid int, variant text, at timestamp);
+      INSERT INTO asg VALUES (1, 'control', '2026-01-01 10:00'), (2, 'treatment', '2026-01-01 10:00');
+      CREATE TABLE evs (uid int, at timestamptz, v int);
+      INSERT INTO evs VALUES (1, '2026-01-01 08:30+00', 1), (1, '2026-01-01 09:30+00', 1), (2, '2026-01-01 09:30+00', 1);
+    `);
+    if (t.url) {
+      const u = new URL(t.url);
+      u.searchParams.set("options", `-c TimeZone=${ODD_ZONE}`);
+      extra = new PgDatabase({ url: u.toString() });
+      db = extra;
+    } else {
+      await t.db.exec(`SET TIME ZONE '${ODD_ZONE}'`);
+      db = t.db;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await extra?.close();
+    await t?.close();
+  });
+
+  const experiment = (timezone?: string): ExperimentConfig => ({
+    name: "x",
+    variants: { control: 0.5, treatment: 0.5 },
+    control: "control",
+    assignments: { table: "asg", unit_column: "uid", variant_column: "variant", time_column: "at", ...(timezone ? { timezone } : {}) },
+    guardrails: [],
+    goals: [],
+    alpha: 0.05,
+    srm_alpha: 0.001,
+    min_units: 1,
+    schedule: "0 * * * *",
+    notify: [],
+  });
+  const guardrail: GuardrailConfig = {
+    name: "g",
+    events: { table: "evs", unit_column: "uid", time_column: "at", value: "v" },
+    aggregate: "sum",
+    bad_direction: "increase",
+    margin: 0,
+    winsorize: null,
+  };
+
+  it("compares a naive assignment time in assignments.timezone with timestamptz events as instants", async () => {
+    const w = { from: null, to: at("2026-01-02T00:00:00Z") };
+    const sums = await fetchGuardrailSums(db, experiment("Europe/Berlin"), guardrail, w);
+    expect(sums.get("control")).toMatchObject({ n: 1, sum: 1 }); // 09:30Z only: 08:30Z was before the assignment
+    // read as UTC (no timezone), the assignment is at 10:00Z: neither event counts
+    const utc = await fetchGuardrailSums(db, experiment(), guardrail, w);
+    expect(utc.get("control")).toMatchObject({ n: 1, sum: 0 });
+  });
+
+  it("bounds the assignment window on the naive column's wall time", async () => {
+    // the window [09:30Z, ...) starts after 10:00 Berlin (09:00Z): no unit is assigned in it
+    const counts = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), { from: at("2026-01-01T09:30:00Z"), to: at("2026-01-02T00:00:00Z") });
+    expect(counts.size).toBe(0);
+    const all = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), { from: at("2026-01-01T08:30:00Z"), to: at("2026-01-02T00:00:00Z") });
+    expect(Object.fromEntries(all)).toEqual({ control: 1, treatment: 1 });
   });
 });

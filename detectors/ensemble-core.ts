@@ -104,6 +104,8 @@ export interface EnsembleParams {
   seasonal: boolean;
   missing_after: string | number;
   granularity_ms?: number | undefined;
+  /** Zone of the wall clock the seasonal slots follow (absent = UTC). */
+  timezone?: string | undefined;
 }
 
 /**
@@ -310,7 +312,7 @@ function reasonFor(
     case 3:
       return `volatility ${s.f[VIEWS + 3]!.toFixed(1)}× its usual step size`;
     case 4:
-      return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(t, se.periodMs)}`);
+      return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`);
     default:
       return `a value not seen in the last ${s.base.n} points (${s.f[VIEWS + 5]!.toFixed(0)}σ from the nearest)`;
   }
@@ -362,7 +364,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       beyond: 0,
       rows: 0,
       period: ZERO,
-      profile: seasonalProfileState(p.granularity_ms, a),
+      profile: seasonalProfileState(p.granularity_ms, a, p.timezone),
       missing: missingStateIn(sub(p), f, MISSING_AT),
     });
   },
@@ -435,7 +437,7 @@ const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
 const OUT = mutableFields({ gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO });
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = mutableFields({ expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
+const SE: SeasonalExpectation = mutableFields({ expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
 
 /**
  * A point after an alert, not itself alerted: is it still beyond the frame from before the incident
@@ -458,7 +460,7 @@ function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation |
   OUT.half = SHIFT_SIGMAS * scale;
   OUT.sigmas = z;
   // the reason is text for a verdict: `step` writes it, the history load and `vigil detect` never read it
-  OUT.t = t;
+  OUT.t = seasonal ? se.local : t;
   OUT.period = seasonal ? se.periodMs : 0;
   return true;
 }

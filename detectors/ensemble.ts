@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { type EnsembleParams, type EnsembleState, ensembleCore } from "./ensemble-core.js";
 import { LAZY_WINDOW_MAX } from "./lazy-window.js";
-import { durationParam, granularityParam } from "./time.js";
+import { durationParam, granularityParam, timezoneParam } from "./time.js";
 import type { DetectorDefinition, SameParams } from "./types.js";
 
 const params = z.object({
@@ -32,6 +32,7 @@ const params = z.object({
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
   missing_after: durationParam("Flag a run of empty buckets longer than this (and data resuming after a gap this long, when no earlier gap was as long).", "1h"),
   granularity_ms: granularityParam,
+  timezone: timezoneParam,
 });
 
 const schemaYields: SameParams<z.infer<typeof params>, EnsembleParams> = true;

@@ -154,7 +154,8 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
     const res = counts(await fetchBuckets(db, days, { from: at(`${first}T00:00:00Z`), to: at(`${last}T00:00:00Z`) }));
     const keys = Object.keys(res);
     expect(keys.length).toBe((at(`${last}T00:00:00Z`) - at(`${first}T00:00:00Z`)) / DAY);
-    keys.forEach((k, i) => expect(k).toBe(iso(at(`${first}T00:00:00Z`) + i * DAY)));
+    // consecutive local dates: none missing, none twice
+    expect(keys).toEqual(keys.map((_, i) => iso(at(`${first}T00:00:00Z`) + i * DAY)));
     const longer = zone === "America/Santiago" && change === "2024-04-07";
     // the day that lost (or, on the way back, gained) the hour is the day before for Santiago in April
     const odd = longer ? "2024-04-06" : change;

@@ -299,7 +299,7 @@ function reasonFor(
   zShort: number,
   zMed: number,
   m: number,
-  t: number,
+  _t: number,
   se: SeasonalExpectation | null,
 ): string {
   switch (view) {

@@ -73,6 +73,13 @@ function seasonalMinRows(history: number): number {
 }
 /** A third alert no bigger than the last two of its view, within this many × `history` rows, is a recurring pattern. */
 const PATTERN_MEMORY = 3;
+/** ...and within three weeks when the bucket size is known: a weekly job recurs three times in it, while three incidents a month apart are three incidents. */
+const PATTERN_SPAN_MS = 21 * 86_400_000;
+
+function patternRows(p: EnsembleParams): number {
+  const rows = PATTERN_MEMORY * p.history;
+  return p.granularity_ms === undefined ? rows : Math.min(rows, Math.ceil(PATTERN_SPAN_MS / p.granularity_ms));
+}
 /** Baseline points the gap view needs before it has an opinion. */
 const GAP_MIN_POINTS = 100;
 /** Short windows of views 2, 3 and 4. */
@@ -108,6 +115,8 @@ export interface EnsembleParams {
   seasonal: boolean;
   missing_after: string | number;
   granularity_ms?: number | undefined;
+  /** Zone of the wall clock the seasonal slots follow (absent = UTC). */
+  timezone?: string | undefined;
 }
 
 /**
@@ -210,9 +219,10 @@ export interface EnsembleState {
 
 /** The embedded `missing` detector's parameters (`missing_after` was validated with the ensemble's). */
 function missingParams(p: EnsembleParams): MissingParams {
-  return p.granularity_ms === undefined
-    ? { after: p.missing_after, stale: false }
-    : { after: p.missing_after, stale: false, granularity_ms: p.granularity_ms };
+  const out: MissingParams = { after: p.missing_after, stale: false };
+  if (p.granularity_ms !== undefined) out.granularity_ms = p.granularity_ms;
+  if (p.timezone !== undefined) out.timezone = p.timezone;
+  return out;
 }
 // made once per params object: step() must not allocate per point
 const subParams = new WeakMap<EnsembleParams, MissingParams>();
@@ -303,7 +313,7 @@ function reasonFor(
   zShort: number,
   zMed: number,
   m: number,
-  t: number,
+  _t: number,
   se: SeasonalExpectation | null,
 ): string {
   switch (view) {
@@ -316,7 +326,7 @@ function reasonFor(
     case 3:
       return `volatility ${s.f[VIEWS + 3]!.toFixed(1)}× its usual step size`;
     case 4:
-      return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(t, se.periodMs)}`);
+      return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`);
     default:
       return `a value not seen in the last ${s.base.n} points (${s.f[VIEWS + 5]!.toFixed(0)}σ from the nearest)`;
   }
@@ -369,7 +379,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       beyond: 0,
       rows: 0,
       period: ZERO,
-      profile: seasonalProfileState(p.granularity_ms, a),
+      profile: seasonalProfileState(p.granularity_ms, a, p.timezone),
       missing: missingStateIn(sub(p), f, MISSING_AT, a),
     });
   },
@@ -442,7 +452,7 @@ const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
 const OUT = mutableFields({ gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO });
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = mutableFields({ expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
+const SE: SeasonalExpectation = mutableFields({ expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
 
 /**
  * A point after an alert, not itself alerted: is it still beyond the frame from before the incident
@@ -465,7 +475,7 @@ function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation |
   OUT.half = SHIFT_SIGMAS * scale;
   OUT.sigmas = z;
   // the reason is text for a verdict: `step` writes it, the history load and `vigil detect` never read it
-  OUT.t = t;
+  OUT.t = seasonal ? se.local : t;
   OUT.period = seasonal ? se.periodMs : 0;
   return true;
 }
@@ -609,7 +619,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       // the same thing a third time within the history: a recurring pattern, not a new incident
       const nov = view === 0 ? p.novelty_point : p.novelty;
       const vk = f[VIEWS + view]!;
-      if (s.rows - f[SHADOW_AT2 + view]! < PATTERN_MEMORY * p.history && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!) fired = false;
+      if (s.rows - f[SHADOW_AT2 + view]! < patternRows(p) && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!) fired = false;
     }
     if (s.cooldown > 0) s.cooldown--;
     if (f[GAP_COOL]! > 0) f[GAP_COOL] = f[GAP_COOL]! - 1;

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { type EnsembleParams, type EnsembleState, ensembleCore } from "./ensemble-core.js";
 import { LAZY_WINDOW_MAX } from "./lazy-window.js";
-import { durationParam, granularityParam } from "./time.js";
+import { durationParam, granularityParam, timezoneParam } from "./time.js";
 import type { DetectorDefinition, SameParams } from "./types.js";
 
 const params = z.object({
@@ -35,6 +35,7 @@ const params = z.object({
     "1h",
   ),
   granularity_ms: granularityParam,
+  timezone: timezoneParam,
 });
 
 const schemaYields: SameParams<z.infer<typeof params>, EnsembleParams> = true;

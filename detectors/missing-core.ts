@@ -11,6 +11,7 @@
  */
 import { formatDuration, durationMs } from "../src/duration.js";
 import { type Arena, arenaOr } from "./arena.js";
+import { localMs } from "./local-time.js";
 import { PRESENCE_NUMBERS, type PresenceState, planPresence, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "./presence.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import { isValue, mutableFields } from "./stats.js";
@@ -21,6 +22,8 @@ export interface MissingParams {
   after: string | number;
   stale: boolean;
   granularity_ms?: number | undefined;
+  /** Zone whose local hours and days the presence profile's slots follow (absent = UTC). */
+  timezone?: string | undefined;
 }
 
 export interface MissingState {
@@ -101,7 +104,7 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
   const lastDataT = f[at + LAST_DATA_T]!;
   const counted = s.spacing.given;
   if (!isValue(v)) {
-    const expected = !counted || presenceExpected(s.presence, t);
+    const expected = !counted || presenceExpected(s.presence, localMs(t, p.timezone));
     if (Number.isNaN(lastDataT)) return OK;
     if (expected) f[at + SILENT] = f[at + SILENT]! + spacing;
     else f[at + EXCUSED] = 1;
@@ -114,8 +117,9 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
     return OK;
   }
   if (counted) {
-    presenceExpected(s.presence, t);
-    presenceRecord(s.presence, t);
+    const local = localMs(t, p.timezone);
+    presenceExpected(s.presence, local);
+    presenceRecord(s.presence, local);
   }
   let verdict = OK;
   if (!Number.isNaN(lastDataT)) {

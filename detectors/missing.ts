@@ -7,13 +7,14 @@
  */
 import { z } from "zod";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
-import { durationParam, granularityParam } from "./time.js";
+import { durationParam, granularityParam, timezoneParam } from "./time.js";
 import type { DetectorDefinition, Point, SameParams, Verdict } from "./types.js";
 
 const params = z.object({
   after: durationParam("Alert once data has been missing (or stale) for longer than this.", "1h"),
   stale: z.boolean().default(false).describe("Also treat an unchanged value repeated for longer than `after` as missing."),
   granularity_ms: granularityParam,
+  timezone: timezoneParam,
 });
 
 const schemaYields: SameParams<z.infer<typeof params>, MissingParams> = true;

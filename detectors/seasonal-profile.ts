@@ -22,6 +22,7 @@
  * State is O(slots × seasons): 4 bytes a cell and 2 a slot, about 6.8 KB per series at most.
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
+import { isUtc, localMs } from "./local-time.js";
 import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 
@@ -111,10 +112,14 @@ export interface SeasonalProfileState {
    */
   vals: Float32Array;
   tags: Uint16Array;
+  /** Zone of the wall clock the slots follow; undefined = UTC. */
+  tz: string | undefined;
 }
 
 export interface SeasonalExpectation {
   expected: number;
+  /** The point's wall-clock time (floating ms, see local-time.ts): what its slot was cut from. */
+  local: number;
   /** Sigma of the residual. */
   sigma: number;
   periodMs: number;
@@ -164,7 +169,7 @@ function planCells(plan: ArenaPlan, spacing: number): void {
  * from `arena` when one is given (reserved with `planSeasonalProfile`); otherwise once the data
  * shows the spacing, each from a buffer of its own.
  */
-export function seasonalProfileState(granularityMs: number | undefined, arena?: Arena): SeasonalProfileState {
+export function seasonalProfileState(granularityMs: number | undefined, arena?: Arena, tz?: string): SeasonalProfileState {
   const a = arenaOr(arena, (plan) => planSeasonalProfile(plan, granularityMs));
   const s: SeasonalProfileState = mutableFields({
     spacing: spacingState(granularityMs),
@@ -174,6 +179,7 @@ export function seasonalProfileState(granularityMs: number | undefined, arena?: 
     at: a.at("f64", PERIODS.length * PF),
     vals: EMPTY_VALS,
     tags: EMPTY_TAGS,
+    tz: isUtc(tz) ? undefined : tz,
   });
   if (granularityMs !== undefined && granularityMs > 0) setup(s, granularityMs, a);
   return s;
@@ -344,14 +350,16 @@ function real(f: Float64Array, at: number): boolean {
  * Call for every point with a value, in time order.
  */
 export function seasonalStep(s: SeasonalProfileState, t: number, x: number): SeasonalExpectation | null {
-  const out: SeasonalExpectation = { expected: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
+  const out: SeasonalExpectation = { expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
   return seasonalStepInto(s, t, x, out) ? out : null;
 }
 
 /** `seasonalStep` writing the expectation into `out` (true) instead of allocating one (false = none in force). */
-export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, out: SeasonalExpectation): boolean {
-  const spacing = observeSpacing(s.spacing, t);
-  if (!isValue(x) || !Number.isFinite(t) || spacing <= 0) return false;
+export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: number, out: SeasonalExpectation): boolean {
+  const spacing = observeSpacing(s.spacing, instant);
+  if (!isValue(x) || !Number.isFinite(instant) || spacing <= 0) return false;
+  // slots are cut from wall-clock time: a DST change skips or repeats a slot instead of moving them all
+  const t = s.tz === undefined ? instant : localMs(instant, s.tz);
   if (!s.ready) {
     if (s.spacing.given || s.spacing.gaps.length >= 9) setup(s, spacing);
     if (!s.ready) return false;
@@ -421,6 +429,7 @@ export function seasonalStepInto(s: SeasonalProfileState, t: number, x: number, 
       const scale = maeN > 0 ? mae : Math.abs(r);
       if (at === best) {
         out.expected = med;
+        out.local = t;
         out.sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
         out.periodMs = periodMs;
         out.seasons = n;
@@ -472,7 +481,7 @@ export function forgetPhase(s: SeasonalProfileState): void {
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-/** "Monday 14:00" (weekly) or "14:00" (daily), UTC. */
+/** "Monday 14:00" (weekly) or "14:00" (daily) of a wall-clock time (floating ms: `SeasonalExpectation.local`). */
 export function slotLabel(t: number, periodMs: number): string {
   const d = new Date(t);
   const hm = `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;

@@ -30,7 +30,8 @@ import {
 } from "./stats.js";
 import { durationMs } from "../src/duration.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
-import { granularityParam } from "./time.js";
+import { localMs } from "./local-time.js";
+import { granularityParam, timezoneParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 import { parseDuration } from "../src/duration.js";
 
@@ -78,6 +79,7 @@ const params = z.object({
     .describe("Points in the rolling median/MAD used while seasonal history is too short."),
   min_points: z.number().int().min(3).default(12).describe("Points needed before judging at all (warm-up)."),
   granularity_ms: granularityParam,
+  timezone: timezoneParam,
 });
 export type SeasonalParams = z.infer<typeof params>;
 
@@ -360,7 +362,8 @@ export const seasonal: DetectorDefinition<SeasonalParams, SeasonalState> = {
     };
   },
   step(s, point: Point, p): Verdict {
-    const t = point.t;
+    // slots are cut from wall-clock time, so a daily pattern keeps its slots across DST changes
+    const t = localMs(point.t, p.timezone);
     const spacing = observeSpacing(s.spacing, t);
     const x = point.v;
     if (!isValue(x) || !Number.isFinite(t)) return NO_VERDICT;

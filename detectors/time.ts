@@ -27,3 +27,25 @@ export const granularityParam = z
   .describe(
     "Bucket size in milliseconds. The engine passes the metric's granularity; when absent it is inferred from the data (median gap between the first timestamps).",
   );
+
+/**
+ * The zone of the wall clock a detector's daily and weekly slots follow. The engine passes the
+ * config's `timezone` for buckets under a day; absent = UTC. Checked once here, so steps never throw.
+ */
+export const timezoneParam = z
+  .string()
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: "expected an IANA time zone such as Europe/Berlin" },
+  )
+  .optional()
+  .describe(
+    "IANA zone whose wall-clock time of day and day of week the seasonal slots follow (so a daily pattern stays put across DST changes). The engine passes the config's `timezone`; absent = UTC.",
+  );

@@ -15,6 +15,7 @@ import { passesPolicy } from "./engine/policy.js";
 import { feedValue } from "./engine/bucket-feed.js";
 import { offBuckets } from "./engine/calendar.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
+import { alignUp, bucketClock, bucketStart } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
 export interface BacktestAlert {
@@ -67,11 +68,11 @@ export function replay(
   const detectors = buildDetectors(m);
   const result: BacktestResult = { metric: m.name, from: Math.max(from, judgeFrom), to, series: series.length, points: 0, alerts: [], traces: new Map() };
   const policy = { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: null };
-  const start = Math.ceil(from / g) * g;
+  const start = alignUp(from, g);
   const buckets = Math.max(0, Math.ceil((to - start) / g));
   const off = offBuckets(m.calendar, start, g, buckets);
   for (const s of series) {
-    const values = new Map(s.points.map((p) => [Math.floor(p.t / g) * g, p]));
+    const values = new Map(s.points.map((p) => [bucketStart(p.t, g), p]));
     const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
     const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
@@ -129,9 +130,9 @@ export function replay(
   return result;
 }
 
-/** Default window: the metric's lookback up to the last closed bucket. */
+/** Default window: the metric's lookback up to the last closed bucket (in bucket time: floating for local days). */
 export function defaultWindow(m: MetricConfig, now: number): { from: number; to: number } {
-  const to = lastClosedBucket(now, m.granularityMs, m.delayMs) + m.granularityMs;
+  const to = lastClosedBucket(bucketClock(m, now), m.granularityMs, m.delayMs) + m.granularityMs;
   return { from: to - m.lookbackMs, to };
 }
 

@@ -178,7 +178,7 @@ describe("seasonal profile", () => {
     const xs = ts.map((_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 24) + ((i * 7919) % 13) - (i % 500 === 0 ? 80 : 0));
     const a = seasonalProfileState(undefined);
     const b = seasonalProfileState(undefined);
-    const outB: SeasonalExpectation = { expected: 0, sigma: 0, periodMs: 0, seasons: 0 };
+    const outB: SeasonalExpectation = { expected: 0, local: 0, sigma: 0, periodMs: 0, seasons: 0 };
     let seen = 0;
     ts.forEach((tt, i) => {
       forgetPhase(b);

@@ -143,6 +143,8 @@ describe("experiment SQL", () => {
     expect(q.text).toContain(`FROM "exp"."assignments"`);
     expect(q.text).toContain(`"assignedAt"`);
     expect(q.text).toContain("(\nexperiment = 'new_recs' -- a trailing comment must not swallow the rest\n)");
-    expect(q.values).toEqual([null, new Date(T0 + 10 * H), 0.99]);
+    const to = new Date(T0 + 10 * H).toISOString().replace("Z", "+00:00");
+    // assignments' bounds, the events' bounds, the two naive-column zones, the quantile
+    expect(q.values).toEqual([null, to, null, to, "UTC", "UTC", 0.99]);
   });
 });

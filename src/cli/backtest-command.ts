@@ -8,6 +8,7 @@ import { fmtNum, fmtTime } from "../delivery/format.js";
 import { errorText, } from "../log.js";
 import { stringify } from "yaml";
 import { getDetector } from "../../detectors/registry.js";
+import { toBucketTime } from "../sources/bucket-clock.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 
 interface Common {
@@ -34,8 +35,15 @@ async function prepare(o: Common): Promise<{ config: VigilConfig; m: MetricConfi
   const m = res.config.metrics.find((x) => x.name === o.metric);
   if (!m) throw new Error(`no metric '${o.metric}' in ${o.config} (metrics: ${res.config.metrics.map((x) => x.name).join(", ")})`);
   const w = defaultWindow(m, Date.now());
-  const from = parseTime(o.from, "from") ?? w.from;
-  return { config: res.config, m, from, to: parseTime(o.to, "to") ?? w.to, warmFrom: from - m.lookbackMs };
+  const from = bucketTime(m, o.from, "from") ?? w.from;
+  return { config: res.config, m, from, to: bucketTime(m, o.to, "to") ?? w.to, warmFrom: from - m.lookbackMs };
+}
+
+/** --from/--to in the metric's bucket time: a bare date is that local day for local-day buckets, a time is an instant. */
+function bucketTime(m: MetricConfig, s: string | undefined, what: string): number | undefined {
+  const t = parseTime(s, what);
+  if (t === undefined || s === undefined || /^\d{4}-\d{2}-\d{2}$/.test(s.trim())) return t;
+  return toBucketTime(m, t);
 }
 
 /** An alert as `vigil backtest --json` prints it. */

@@ -72,6 +72,8 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
   }
 
   const metrics = (raw.metrics ?? []).map((m, i) => resolveMetric(m, i, defaults, errors, raw.timezone ?? BUILTIN_DEFAULTS.timezone));
+  // every metric carries the zone its local days are in, so a change of `timezone` changes the metric
+  if (raw.timezone !== undefined && raw.timezone !== "UTC") for (const m of metrics) m.timezone = raw.timezone;
   metrics.forEach((m, i) => {
     if (m.notify.length === 0 && (severityChannels[m.severity]?.length ?? 0) === 0) {
       warnings.push({ path: ["metrics", i], message: `metric '${m.name}' notifies no channel (set notify: here or in defaults)` });
@@ -337,6 +339,7 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
       dimensions: [...(m.source.dimensions ?? [])],
     };
     if (m.source.where !== undefined) out.source.where = m.source.where;
+    if (m.source.timezone !== undefined) out.source.timezone = m.source.timezone;
   }
   return out;
 }
@@ -361,6 +364,7 @@ function resolveExperiment(e: RawExperiment, d: RawDefaults): ExperimentConfig {
     notify: [...(e.notify ?? d.notify ?? [])],
   };
   if (e.assignments.where !== undefined) out.assignments.where = e.assignments.where;
+  if (e.assignments.timezone !== undefined) out.assignments.timezone = e.assignments.timezone;
   if (e.start !== undefined) out.start = e.start;
   if (e.end !== undefined) out.end = e.end;
   return out;
@@ -378,6 +382,7 @@ function resolveGuardrail(g: RawGuardrail): GuardrailConfig {
     winsorize: g.winsorize ?? null,
   };
   if (g.events.where !== undefined) out.events.where = g.events.where;
+  if (g.events.timezone !== undefined) out.events.timezone = g.events.timezone;
   if (g.numerator !== undefined) out.numerator = g.numerator;
   if (g.denominator !== undefined) out.denominator = g.denominator;
   return out;

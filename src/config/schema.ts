@@ -62,6 +62,18 @@ export function timezoneProblem(tz: string): string | undefined {
   }
 }
 
+/** A time column's zone, for `timestamp without time zone` columns. */
+const columnZone = () =>
+  z
+    .string()
+    .check((ctx) => {
+      const msg = timezoneProblem(ctx.value);
+      if (msg) ctx.issues.push({ code: "custom", message: msg, input: ctx.value });
+    })
+    .describe(
+      "IANA zone the time column's values are in when it is a `timestamp without time zone` (or date) column. Default UTC. Not needed for timestamptz.",
+    );
+
 const channelList = (description: string) => z.array(z.string().min(1)).describe(`${description} Names of entries in \`channels\`.`);
 
 const name = (what: string) =>
@@ -215,10 +227,13 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
 const source = z
   .strictObject({
     table: z.string().min(1).describe("Table (or schema.table / view) holding the events."),
-    time_column: z.string().min(1).describe("timestamptz column the buckets are cut on."),
+    time_column: z.string().min(1).describe("Time column the buckets are cut on (timestamptz, or timestamp/date with `timezone`)."),
+    timezone: columnZone().optional(),
     value: z.string().min(1).describe('SQL aggregate per bucket, e.g. "count(DISTINCT user_id)" or "sum(revenue)".'),
     where: z.string().describe("SQL filter applied before aggregating, e.g. \"event = 'view'\".").optional(),
-    granularity: duration("Bucket size. Default 1h.").optional(),
+    granularity: duration(
+      "Bucket size. Default 1h. Buckets of whole days (1d, 7d) are local days of the top-level `timezone` (23 or 25 hours at DST changes); weeks start on Monday.",
+    ).optional(),
     split_by: z.array(z.string().min(1)).describe("Columns whose values split the metric into series, each alerted separately.").optional(),
     dimensions: z
       .array(z.string().min(1))
@@ -264,6 +279,7 @@ const eventsSource = z
     table: z.string().min(1).describe("Table of per-unit events."),
     unit_column: z.string().min(1).describe("Column joining events to assignments (e.g. user_id)."),
     time_column: z.string().min(1).describe("Event time; only events at or after the unit's assignment count."),
+    timezone: columnZone().optional(),
     value: z
       .string()
       .min(1)
@@ -317,6 +333,7 @@ const experiment = z
         unit_column: z.string().min(1).describe("Unit id column (e.g. user_id)."),
         variant_column: z.string().min(1).describe("Column holding the variant name."),
         time_column: z.string().min(1).describe("When the unit was assigned."),
+        timezone: columnZone().optional(),
         where: z.string().describe("SQL filter selecting this experiment's rows.").optional(),
       })
       .describe("Where assignments are read from."),

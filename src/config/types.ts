@@ -20,6 +20,8 @@ export interface StructuredSource {
   where?: string;
   split_by: string[];
   dimensions: string[];
+  /** Zone of a `timestamp without time zone` (or date) time column; absent = UTC. */
+  timezone?: string;
 }
 
 /** Ignore deviations smaller than this: relative (5% -> 0.05 of expected) or absolute. */
@@ -71,6 +73,8 @@ export interface MetricConfig {
   rowCounts: boolean;
   /** null = every bucket is judged. */
   calendar: MetricCalendar | null;
+  /** The config's top-level `timezone` (absent = UTC): buckets of whole days are its local days. */
+  timezone?: string;
 }
 
 export type ChannelConfig =
@@ -81,7 +85,8 @@ export type ChannelConfig =
 
 export interface GuardrailConfig {
   name: string;
-  events: { table: string; unit_column: string; time_column: string; value: string; where?: string };
+  /** `timezone`: zone of a naive time column (absent = UTC). */
+  events: { table: string; unit_column: string; time_column: string; value: string; where?: string; timezone?: string };
   aggregate: "sum" | "count" | "mean" | "any" | "ratio";
   numerator?: string;
   denominator?: string;
@@ -94,7 +99,8 @@ export interface ExperimentConfig {
   name: string;
   variants: Record<string, number>;
   control: string;
-  assignments: { table: string; unit_column: string; variant_column: string; time_column: string; where?: string };
+  /** `timezone`: zone of a naive time column (absent = UTC). */
+  assignments: { table: string; unit_column: string; variant_column: string; time_column: string; where?: string; timezone?: string };
   guardrails: GuardrailConfig[];
   goals: GuardrailConfig[];
   alpha: number;

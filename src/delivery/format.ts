@@ -17,6 +17,12 @@ export function fmtTime(ms: number | null): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
+/** A bucket's start: the date for buckets of whole days (their times are local dates, see bucket-clock.ts), else fmtTime. */
+export function fmtBucket(ms: number | null, granularityMs: number): string {
+  if (ms === null || granularityMs < 86_400_000 || granularityMs % 86_400_000 !== 0) return fmtTime(ms);
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 export function seriesLabel(metric: string, series: string): string {
   return series ? `${metric} {${series}}` : metric;
 }
@@ -67,7 +73,7 @@ export function alertLines(n: AlertNotification): string[] {
   if (a.bucket !== null && a.kind !== "meta") {
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
     // "since" is when the data went wrong (first anomalous bucket), not when vigil noticed.
-    lines.push(`window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}`);
+    lines.push(`window: ${fmtBucket(a.bucket, g)}${g ? ` + ${formatDuration(g)}` : ""} · since ${a.firstBucket !== null ? fmtBucket(a.firstBucket, g) : fmtTime(a.startedAt)}`);
   }
   if (a.details.runbook) lines.push(`runbook: ${a.details.runbook}`);
   return lines;

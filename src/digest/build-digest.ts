@@ -14,6 +14,7 @@ import type { Alert } from "../engine/alert.js";
 import type { ExperimentReport } from "../experiments/evaluate.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
+import { toBucketTime } from "../sources/bucket-clock.js";
 import { fetchBuckets } from "../sources/index.js";
 import { fetchWindowValues } from "../sources/window-query.js";
 import type { StateStore } from "../store/state-store.js";
@@ -78,7 +79,8 @@ export async function buildDigest(entry: DigestConfig, deps: DigestDeps): Promis
       };
       summaries.push(s);
       // Sparkline: the last 7 days at the metric's own granularity (series summed: it shows shape).
-      const res = await fetchBuckets(db, m, { from: today - 7 * 86_400_000, to: today });
+      // (in the metric's bucket time: floating local days for daily metrics)
+      const res = await fetchBuckets(db, m, { from: toBucketTime(m, starts[7]!), to: toBucketTime(m, today) });
       const byT = new Map<number, number>();
       for (const series of res.series) for (const p of series.points) if (p.v !== null) byT.set(p.t, (byT.get(p.t) ?? 0) + p.v);
       panels.push({

@@ -1,4 +1,6 @@
 /** Calendar days in a timezone, for "yesterday" in the digest. */
+import { utcMs } from "../../detectors/local-time.js";
+
 const fmts = new Map<string, Intl.DateTimeFormat>();
 
 function fmt(tz: string): Intl.DateTimeFormat {
@@ -22,12 +24,12 @@ export function zoneOffset(t: number, tz: string): number {
   return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(t / 1000) * 1000;
 }
 
-/** The instant local midnight starts the given calendar day in `tz` (DST-safe). */
+/**
+ * The instant the given calendar day starts in `tz` (DST-safe; where DST skips midnight, as in
+ * America/Havana, the instant of the change): the same start as the metrics' local-day buckets.
+ */
 export function zonedMidnight(y: number, m: number, d: number, tz: string): number {
-  const guess = Date.UTC(y, m - 1, d);
-  let t = guess - zoneOffset(guess, tz);
-  t = guess - zoneOffset(t, tz);
-  return t;
+  return utcMs(Date.UTC(y, m - 1, d), tz);
 }
 
 /** Start of the local calendar day `daysAgo` days before the day containing `now`. */

@@ -9,7 +9,9 @@
  * error's ratio, so its band is in effect that much wider.
  */
 import { PRESENCE_NUMBERS, type PresenceState, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "../../detectors/presence.js";
+import { localMs } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
+import { detectorZone } from "../sources/bucket-clock.js";
 
 /** Per series: what the feed remembers between buckets. */
 export interface FeedState {
@@ -64,9 +66,10 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
   }
   if (m.fill === "zero") {
     s.presence ??= newPresence(m.granularityMs);
-    const usual = presenceExpected(s.presence, t);
+    const local = localMs(t, detectorZone(m));
+    const usual = presenceExpected(s.presence, local);
     if (Number.isNaN(x)) return !s.seenData ? x : usual ? 0 : null;
-    presenceRecord(s.presence, t);
+    presenceRecord(s.presence, local);
   } else if (Number.isNaN(x)) return x;
   s.seenData = true;
   return x;

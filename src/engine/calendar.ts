@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import type { MetricCalendar } from "../config/types.js";
-import { zoneOffset } from "../digest/zoned-time.js";
+import { localMs } from "../../detectors/local-time.js";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -38,21 +38,6 @@ export function publicHolidays(country: string, state: string | undefined, year:
   return set;
 }
 
-/** Local wall-clock ms of instant `t` in `tz` (offsets are looked up once per hour of a run). */
-function localClock(tz: string): (t: number) => number {
-  if (tz === "UTC") return (t) => t;
-  let hour = Number.NaN;
-  let offset = 0;
-  return (t) => {
-    const h = Math.floor(t / 3_600_000);
-    if (h !== hour) {
-      hour = h;
-      offset = zoneOffset(t, tz);
-    }
-    return t + offset;
-  };
-}
-
 function isoDate(local: number): string {
   return new Date(local).toISOString().slice(0, 10);
 }
@@ -64,13 +49,13 @@ function isoDate(local: number): string {
 export function offBuckets(cal: MetricCalendar | null, from: number, g: number, buckets: number): Uint8Array | null {
   if (cal === null || buckets <= 0) return null;
   const out = new Uint8Array(buckets);
-  const local = g >= DAY ? (t: number) => t : localClock(cal.timezone);
+  const zone = g >= DAY ? undefined : cal.timezone;
   const days = new Uint8Array(7);
   for (const d of cal.days) days[d] = 1;
   const dates = new Set(cal.holidays?.dates ?? []);
   let any = false;
   for (let b = 0; b < buckets; b++) {
-    const l = local(from + b * g);
+    const l = localMs(from + b * g, zone);
     // 1970-01-01 was a Thursday: day 0 = Monday
     const weekday = (((Math.floor(l / DAY) + 3) % 7) + 7) % 7;
     let off = days[weekday] === 0;

@@ -13,6 +13,7 @@ import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
 import { activeMute } from "../mute.js";
 import { nameBucket } from "../name-hash.js";
+import { bucketClock, detectorZone } from "../sources/bucket-clock.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
@@ -188,6 +189,8 @@ export function buildDetectors(m: MetricConfig): DetectorInstance[] {
     const raw: Record<string, unknown> = rest;
     // Detectors that reason about time get the metric's bucket size unless the config says otherwise.
     if ("granularity_ms" in def.params.shape && raw.granularity_ms === undefined) raw.granularity_ms = m.granularityMs;
+    // ... and the zone of the wall clock their daily and weekly slots follow
+    if ("timezone" in def.params.shape && raw.timezone === undefined) raw.timezone = detectorZone(m);
     const params = def.params.parse(withTimeDefaults(def, raw));
     const n = (seen.get(dc.type) ?? 0) + 1;
     seen.set(dc.type, n);
@@ -603,7 +606,7 @@ export class Engine {
   private planWindow(m: MetricConfig, rt: MetricRuntime, stored: ReadonlyMap<string, number> | null): WindowPlan {
     const now = this.deps.clock.now();
     const g = m.granularityMs;
-    const lastClosed = lastClosedBucket(now, g, m.delayMs);
+    const lastClosed = lastClosedBucket(bucketClock(m, now), g, m.delayMs);
     const capacity = Math.max(2, Math.ceil(m.lookbackMs / g));
     // The whole lookback on first sight (history = baseline), else only new buckets.
     let from: number;

@@ -6,6 +6,7 @@ export interface Point extends DetectorPoint {
   n?: number;
 }
 import type { MetricConfig } from "../config/types.js";
+import { bucketStart } from "../sources/bucket-clock.js";
 
 export interface FetchedSeries {
   /** "" for an unsplit metric, else "platform=ios,country=BR". */
@@ -62,7 +63,10 @@ export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: nu
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
 export { groupRowsIndex, scanKey as groupKey } from "../sources/fetch-buckets.js";
 
-/** Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. Grid aligned to the epoch. */
+/**
+ * Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. On the grid of
+ * bucket-clock.ts; `now` on the metric's bucket clock (`bucketClock`: floating for local days).
+ */
 export function lastClosedBucket(now: number, granularityMs: number, delayMs: number): number {
-  return Math.floor((now - delayMs) / granularityMs) * granularityMs - granularityMs;
+  return bucketStart(now - delayMs, granularityMs) - granularityMs;
 }

@@ -20,18 +20,17 @@ export interface MetricGrid {
 
 /**
  * Points onto the grid [from, from + buckets * g): a point goes to the bucket its time falls in
- * (a raw query may label buckets off the epoch grid), points outside are dropped, and of two points
+ * (a raw query may label buckets off the grid; `from` is on it), points outside are dropped, and of two points
  * in one bucket the later one wins.
  */
 export function pointsToGrid(res: FetchResult, from: number, g: number, buckets: number): MetricGrid {
   const values = new Float64Array(res.series.length * buckets).fill(Number.NaN);
   const counted = res.series.some((s) => s.points.some((p) => p.n !== undefined));
   const rows = counted ? new Float64Array(values.length) : null;
-  const first = from / g;
   res.series.forEach((s, i) => {
     const base = i * buckets;
     for (const p of s.points) {
-      const b = Math.floor(p.t / g) - first;
+      const b = Math.floor((p.t - from) / g);
       if (b < 0 || b >= buckets) continue;
       values[base + b] = p.v === null ? Number.NaN : p.v;
       if (rows !== null) rows[base + b] = p.n ?? Number.NaN;

@@ -4,6 +4,7 @@
  * same slot in the previous periods), and rank slices by the share of the total deviation they
  * carry. One query per dimension, top values only, bounded by a time budget.
  */
+import { bucketInstant } from "../sources/bucket-clock.js";
 import type { MetricConfig } from "../config/types.js";
 import type { Queryable } from "../db/database.js";
 import { fmtDeviation, fmtNum } from "../delivery/format.js";
@@ -71,7 +72,8 @@ export async function findDrivers(
   const source = m.source;
   if (!source || source.dimensions.length === 0) return [];
   const g = m.granularityMs;
-  const windows = [{ from: bucket, to: bucket + g }, ...baselineWindows(bucket, g)];
+  // bucket times are floating for local days: the query wants instants
+  const windows = [{ from: bucket, to: bucket + g }, ...baselineWindows(bucket, g)].map((w) => ({ from: bucketInstant(m, w.from), to: bucketInstant(m, w.to) }));
   const budget = opts.budgetMs ?? 3000;
   const all: Driver[] = [];
   const work = Promise.all(

@@ -11,6 +11,7 @@
  */
 import type { ExperimentConfig, GuardrailConfig } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
+import { boundText, instantSql } from "../sources/time-sql.js";
 import type { ArmSums } from "./analysis.js";
 
 export interface SqlQuery {
@@ -28,18 +29,20 @@ const trusted = (sql: string) => `(\n${sql}\n)`;
 
 /**
  * One row per unit: its first assignment inside the window. A unit re-exposed later keeps its
- * first variant and time, which is when its exposure to the treatment began.
- * Parameters: $1 from (timestamptz or NULL), $2 to.
+ * first variant and time (as an instant), which is when its exposure to the treatment began.
+ * Parameters: $1 from (or NULL), $2 to, untyped so that they are read as the column's type, and
+ * `zone` the parameter holding the zone of a naive time column (time-sql.ts).
  */
-function assignedCte(e: ExperimentConfig): string {
+function assignedCte(e: ExperimentConfig, zone: string): string {
   const a = e.assignments;
   const time = quoteIdent(a.time_column);
-  const where = [`${time} < $2`, `($1::timestamptz IS NULL OR ${time} >= $1)`];
+  // (the comparison comes first: it gives the untyped $1 the column's type, which IS NULL cannot)
+  const where = [`${time} < $2`, `(${time} >= $1 OR $1 IS NULL)`];
   if (a.where?.trim()) where.push(trusted(a.where));
   return `assigned AS (
   SELECT DISTINCT ON (x.unit) x.unit, x.variant, x.at
   FROM (
-    SELECT ${quoteIdent(a.unit_column)} AS unit, (${quoteIdent(a.variant_column)})::text AS variant, ${time} AS at
+    SELECT ${quoteIdent(a.unit_column)} AS unit, (${quoteIdent(a.variant_column)})::text AS variant, ${instantSql(time, zone)} AS at
     FROM ${quoteIdent(a.table)}
     WHERE ${where.join("\n      AND ")}
   ) x
@@ -47,16 +50,17 @@ function assignedCte(e: ExperimentConfig): string {
 )`;
 }
 
-function params(w: ExperimentWindow): unknown[] {
-  return [w.from === null ? null : new Date(w.from), new Date(w.to)];
+/** The window's bounds as text for a time column in `zone` (naive columns; time-sql.ts). */
+function params(w: ExperimentWindow, zone: string | undefined): unknown[] {
+  return [w.from === null ? null : boundText(w.from, zone), boundText(w.to, zone)];
 }
 
 /** Units per variant (for the sample ratio check). Columns: variant, units. */
 export function buildAssignmentCountsQuery(e: ExperimentConfig, w: ExperimentWindow): SqlQuery {
   return {
-    text: `WITH ${assignedCte(e)}
+    text: `WITH ${assignedCte(e, "$3")}
 SELECT variant, count(*)::double precision AS units FROM assigned GROUP BY variant`,
-    values: params(w),
+    values: [...params(w, e.assignments.timezone), e.assignments.timezone ?? "UTC"],
   };
 }
 
@@ -79,7 +83,8 @@ function perUnitAggregate(g: GuardrailConfig): string {
 /**
  * Per variant: units and the sums of the per-unit values (for ratio: of numerator and denominator,
  * their squares and cross products), counting only each unit's events at or after its assignment
- * and before the window's end. Parameters: $1 from, $2 to, $3 winsorize quantile (if any).
+ * and before the window's end. Parameters: $1 from, $2 to (assignments), $3 from, $4 to (events), the
+ * zones of their naive time columns ($5, $6), the winsorize quantile (if any, $7).
  *
  * Columns: variant, n, and s, ss (moments) or sm, ssm, sd, ssd, smd (ratio).
  */
@@ -90,39 +95,43 @@ export function buildGuardrailQuery(e: ExperimentConfig, g: GuardrailConfig, w: 
   const cols = ratio
     ? `${trusted(g.numerator ?? ev.value)}::double precision AS num,\n    ${trusted(g.denominator ?? "1")}::double precision AS den`
     : `${trusted(ev.value)}::double precision AS v`;
+  const values = params(w, e.assignments.timezone);
+  // the events' own bounds and zones: their time column may be of another type than the assignments'
+  values.push(...params(w, ev.timezone), e.assignments.timezone ?? "UTC", ev.timezone ?? "UTC");
+  const n = values.length;
   // Events before the window cannot belong to a unit assigned inside it: the bound lets an index on the time column help.
-  const where = [`${time} < $2`, `($1::timestamptz IS NULL OR ${time} >= $1)`];
+  const where = [`${time} < $${n - 2}`, `(${time} >= $${n - 3} OR $${n - 3} IS NULL)`];
   if (ev.where?.trim()) where.push(trusted(ev.where));
-  const values = params(w);
   // Capping a 0/1 value at a quantile can only destroy it (at 0.999 with <0.1% ones, every 1 becomes 0).
   const winsorize = g.winsorize !== null && g.winsorize < 1 && g.aggregate !== "any";
   let capped = "per_unit";
   let capCte = "";
   if (winsorize) {
     values.push(g.winsorize);
+    const q = `$${values.length}::double precision`;
     capped = "capped";
     capCte = ratio
       ? `,
 capped AS (
   SELECT p.variant, LEAST(p.num, c.cm) AS num, LEAST(p.den, c.cd) AS den
   FROM per_unit p CROSS JOIN (
-    SELECT percentile_cont($3::double precision) WITHIN GROUP (ORDER BY num) AS cm,
-           percentile_cont($3::double precision) WITHIN GROUP (ORDER BY den) AS cd
+    SELECT percentile_cont(${q}) WITHIN GROUP (ORDER BY num) AS cm,
+           percentile_cont(${q}) WITHIN GROUP (ORDER BY den) AS cd
     FROM per_unit
   ) c
 )`
       : `,
 capped AS (
   SELECT p.variant, LEAST(p.v, c.cap) AS v
-  FROM per_unit p CROSS JOIN (SELECT percentile_cont($3::double precision) WITHIN GROUP (ORDER BY v) AS cap FROM per_unit) c
+  FROM per_unit p CROSS JOIN (SELECT percentile_cont(${q}) WITHIN GROUP (ORDER BY v) AS cap FROM per_unit) c
 )`;
   }
   const select = ratio
     ? `count(*)::double precision AS n, sum(num) AS sm, sum(num * num) AS ssm, sum(den) AS sd, sum(den * den) AS ssd, sum(num * den) AS smd`
     : `count(v)::double precision AS n, coalesce(sum(v), 0) AS s, coalesce(sum(v * v), 0) AS ss`;
-  const text = `WITH ${assignedCte(e)},
+  const text = `WITH ${assignedCte(e, `$${n - 1}`)},
 ev AS (
-  SELECT ${quoteIdent(ev.unit_column)} AS unit, ${time} AS t,
+  SELECT ${quoteIdent(ev.unit_column)} AS unit, ${instantSql(time, `$${n}`)} AS t,
     ${cols}
   FROM ${quoteIdent(ev.table)}
   WHERE ${where.join("\n    AND ")}

@@ -1,16 +1,15 @@
 /**
- * When a bucket may be judged. Buckets are aligned to the epoch (date_bin's 'epoch' origin), so a
- * bucket [s, s+g) is closed, i.e. complete and final, once now >= s + g + delay; `delay` covers data
- * that lands late (ingestion lag).
+ * When a bucket may be judged. Buckets are aligned to the grid (the epoch; Monday 1970-01-05 for
+ * whole days, see bucket-clock.ts), so a bucket [s, s+g) is closed, i.e. complete and final, once
+ * now >= s + g + delay; `delay` covers data that lands late (ingestion lag). For local days `now`
+ * is the metric's floating clock (`bucketClock`).
  */
 import type { MetricConfig } from "../config/types.js";
+import { bucketStart } from "./bucket-clock.js";
+
+export { bucketStart };
 
 type Timing = Pick<MetricConfig, "granularityMs" | "delayMs">;
-
-/** The start of the epoch-aligned bucket containing t. */
-export function bucketStart(t: number, granularityMs: number): number {
-  return Math.floor(t / granularityMs) * granularityMs;
-}
 
 /** Every bucket that starts before the returned time is closed; the bucket starting at it is not (yet). */
 export function closedBefore(metric: Timing, now: number): number {

@@ -1,11 +1,12 @@
 /**
  * Drill-down for root cause: one query per dimension that returns the metric's value per dimension
  * value in several windows at once (the alert's bucket and the same slot in earlier periods), so the
- * slices that moved can be compared with their own baseline. The windows ride in as arrays; the
- * join lets PostgreSQL use the time index once per window.
+ * slices that moved can be compared with their own baseline. Each window is its own range on the
+ * time column, so PostgreSQL can use the time index once per window. Windows are instants.
  */
 import type { StructuredSource } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
+import { windowsSql } from "./time-sql.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
 export interface DimensionScan {
@@ -21,11 +22,10 @@ export interface DimensionScan {
 export function buildDimensionQuery(scan: DimensionScan): SqlQuery {
   const s = scan.source;
   const time = quoteIdent(s.time_column);
-  const values: unknown[] = [
-    scan.windows.map((w) => new Date(w.from).toISOString()),
-    scan.windows.map((w) => new Date(w.to).toISOString()),
-  ];
-  const where: string[] = [];
+  const values: unknown[] = [];
+  // each window its own index range, on bounds of the column's own type (time-sql.ts)
+  const w = windowsSql(time, scan.windows, values, s.timezone);
+  const where: string[] = [w.where];
   if (s.where?.trim()) where.push(`(\n${s.where}\n)`);
   for (const [col, v] of Object.entries(scan.filter)) {
     values.push(v);
@@ -33,10 +33,9 @@ export function buildDimensionQuery(scan: DimensionScan): SqlQuery {
   }
   values.push(scan.limit ?? 5000);
   const text = [
-    `SELECT (${quoteIdent(scan.dimension)})::text AS dim, d.i::int AS win, (\n${s.value}\n)::double precision AS value`,
+    `SELECT (${quoteIdent(scan.dimension)})::text AS dim, ${w.win} AS win, (\n${s.value}\n)::double precision AS value`,
     `FROM ${quoteIdent(s.table)}`,
-    `JOIN unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS d(lo, hi, i) ON ${time} >= d.lo AND ${time} < d.hi`,
-    where.length ? `WHERE ${where.join("\n  AND ")}` : "",
+    `WHERE ${where.join("\n  AND ")}`,
     "GROUP BY 1, 2",
     `LIMIT $${values.length}`,
   ]

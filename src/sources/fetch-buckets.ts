@@ -17,6 +17,7 @@ import {
   keyColumn,
   ROWS_AGGREGATE,
   ROWS_COLUMN,
+  scanZones,
   VALUE_COLUMN,
 } from "./structured-query.js";
 import type { BucketGrid, FetchResult, SqlQuery, TimeWindow } from "./types.js";
@@ -120,7 +121,7 @@ async function fetchRaw(db: Queryable, metric: MetricConfig, sql: string, window
 export function scanKey(metric: MetricConfig): string | null {
   const s = metric.source;
   if (!s) return null;
-  return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by]);
+  return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by, s.timezone ?? "", metric.timezone ?? ""]);
 }
 
 /** scanKey(a) === scanKey(b) for two structured metrics, without building the keys. */
@@ -128,8 +129,10 @@ function sameScan(a: MetricConfig, b: MetricConfig): boolean {
   const x = a.source;
   const y = b.source;
   if (!x || !y) return false;
+  if (a.timezone !== b.timezone) return false;
   if (x === y) return a.granularityMs === b.granularityMs;
   return (
+    x.timezone === y.timezone &&
     x.table === y.table &&
     x.time_column === y.time_column &&
     a.granularityMs === b.granularityMs &&
@@ -187,7 +190,7 @@ export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWind
   const aligned = alignWindow(window, g);
   return {
     name: metrics.map((m) => m.name).join(", "),
-    query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g) },
+    query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g, scanZones(first)) },
     labels: source.split_by,
     aggregates: metrics.length + (groupRowsIndex(metrics) === undefined ? 0 : 1),
     window: aligned,
@@ -224,6 +227,7 @@ function groupScanText(metrics: readonly MetricConfig[]): string {
         // one row count for the group, after the metrics' own aggregates
         ...(groupRowsIndex(metrics) === undefined ? [] : [{ alias: aggregateColumn(metrics.length), expr: ROWS_AGGREGATE }]),
       ],
+      ...scanZones(first),
     },
     { from: 0, to: 0 },
   );

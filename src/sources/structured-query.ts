@@ -9,11 +9,16 @@
  *
  * The time filter is a plain range on the raw column (`col >= $1 AND col < $2`), never on the
  * date_bin output, so that an index on the time column serves the small incremental reads the
- * engine makes every tick.
+ * engine makes every tick. Bounds and bucketing hold for timestamptz, timestamp and date columns
+ * whatever the session's TimeZone (time-sql.ts). Buckets of whole days are local days of `zone`,
+ * returned as floating times (bucket-clock.ts).
  */
 import type { MetricConfig } from "../config/types.js";
 import { quoteIdent } from "../db/database.js";
+import { utcMs } from "../../detectors/local-time.js";
+import { alignUp, isCalendarGranularity } from "./bucket-clock.js";
 import { NULL_LABEL } from "./series-key.js";
+import { boundText, instantSql } from "./time-sql.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
 /**
@@ -37,7 +42,14 @@ export interface BucketScan {
    * undefined = every series.
    */
   series?: ReadonlyArray<Readonly<Record<string, string>>> | undefined;
+  /** Zone of a naive (timestamp or date) time column; undefined = UTC. */
+  naiveZone?: string | undefined;
+  /** For buckets of whole days: the zone whose local days they are; undefined = UTC. */
+  zone?: string | undefined;
 }
+
+/** The zones a bucket scan's values depend on. */
+export type ScanZones = Pick<BucketScan, "naiveZone" | "zone">;
 
 /** Output column names of a BucketScan: `bucket` (timestamptz), `k0..kN` (text) and the aggregate aliases. */
 export const BUCKET_COLUMN = "bucket";
@@ -49,7 +61,7 @@ export const keyColumn = (i: number): string => `k${i}`;
  * be partial: it is the one still filling, and the engine re-reads it next tick.
  */
 export function alignWindow(window: TimeWindow, granularityMs: number): TimeWindow {
-  return { from: Math.ceil(window.from / granularityMs) * granularityMs, to: window.to };
+  return { from: alignUp(window.from, granularityMs), to: window.to };
 }
 
 export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery {
@@ -58,15 +70,20 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
   }
   if (scan.aggregates.length === 0) throw new RangeError("a bucket scan needs at least one aggregate");
   const time = quoteIdent(scan.timeColumn);
+  const instant = instantSql(time, "$4");
+  // Local days: the row's local wall time in $5, binned from a Monday, returned as floating UTC.
+  const bucket = isCalendarGranularity(scan.granularityMs)
+    ? `(date_bin($3::interval, ${instant} AT TIME ZONE $5::text, TIMESTAMP '1970-01-05') AT TIME ZONE 'UTC')`
+    : `date_bin($3::interval, ${instant}, TIMESTAMPTZ 'epoch')`;
   const select = [
-    // An explicit timestamptz origin makes timestamp and date columns bin the same way (as UTC).
-    `date_bin($3::interval, ${time}, TIMESTAMPTZ 'epoch') AS ${quoteIdent(BUCKET_COLUMN)}`,
+    `${bucket} AS ${quoteIdent(BUCKET_COLUMN)}`,
     ...scan.splitBy.map((col, i) => `(${quoteIdent(col)})::text AS ${quoteIdent(keyColumn(i))}`),
     ...scan.aggregates.map((a) => `(\n${a.expr}\n)::double precision AS ${quoteIdent(a.alias)}`),
   ];
-  const where = [`${time} >= $1::timestamptz`, `${time} < $2::timestamptz`];
+  // untyped bounds: PostgreSQL reads them as the column's own type (time-sql.ts)
+  const where = [`${time} >= $1`, `${time} < $2`];
   if (scan.where?.trim()) where.push(`(\n${scan.where}\n)`);
-  const values = bucketScanValues(window, scan.granularityMs);
+  const values = bucketScanValues(window, scan.granularityMs, scan);
   if (scan.series && scan.splitBy.length > 0) {
     const one = (labels: Readonly<Record<string, string>>) =>
       scan.splitBy
@@ -85,14 +102,34 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
     `FROM ${quoteIdent(scan.table)}`,
     `WHERE ${where.join("\n  AND ")}`,
     `GROUP BY ${groupBy.join(", ")}`,
+    // should the zone rules of PostgreSQL and of Node differ, a day the window cut is left out, not misplaced
+    isCalendarGranularity(scan.granularityMs) ? `HAVING ${bucket} >= $6::timestamptz AND ${bucket} < $7::timestamptz` : "",
     `ORDER BY ${groupBy.join(", ")}`,
-  ].join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
   return { text, values };
 }
 
-/** The bound values of a bucket scan's text: window bounds ($1, $2) and bucket size ($3). */
-export function bucketScanValues(window: TimeWindow, granularityMs: number): unknown[] {
-  return [new Date(window.from).toISOString(), new Date(window.to).toISOString(), `${granularityMs} milliseconds`];
+/**
+ * The bound values of a bucket scan's text: window bounds as instants in the column's terms ($1, $2),
+ * bucket size ($3), the naive column's zone ($4) and, for local days, their zone ($5) and the
+ * window in floating time ($6, $7). The window is in bucket time (floating for local days).
+ */
+export function bucketScanValues(window: TimeWindow, granularityMs: number, zones: ScanZones = {}): unknown[] {
+  const naive = zones.naiveZone ?? "UTC";
+  const values: unknown[] = [];
+  if (isCalendarGranularity(granularityMs)) {
+    const zone = zones.zone ?? "UTC";
+    values.push(boundText(utcMs(window.from, zone), naive), boundText(utcMs(window.to, zone), naive), `${granularityMs / 86_400_000} days`, naive, zone);
+    values.push(new Date(window.from).toISOString(), new Date(window.to).toISOString());
+  } else values.push(boundText(window.from, naive), boundText(window.to, naive), `${granularityMs} milliseconds`, naive);
+  return values;
+}
+
+/** The zones of a metric's bucket scan. */
+export function scanZones(metric: MetricConfig): ScanZones {
+  return { naiveZone: metric.source?.timezone, zone: metric.timezone };
 }
 
 export interface StructuredQuery extends SqlQuery {
@@ -126,6 +163,7 @@ export function buildStructuredQuery(metric: MetricConfig, window: TimeWindow, s
           ]
         : [{ alias: VALUE_COLUMN, expr: source.value }],
       series,
+      ...scanZones(metric),
     },
     aligned,
   );

@@ -1,29 +1,30 @@
 /**
  * A metric's value over arbitrary windows (calendar days in the config's timezone, for the digest),
- * in one query: the windows ride in as arrays and join on the time column, so the aggregate is
- * exact for any expression (count(DISTINCT ...) included), not a sum of bucket values.
+ * in one query: each row is labelled with the window it falls in (windows do not overlap), so the
+ * aggregate is exact for any expression (count(DISTINCT ...) included), not a sum of bucket values.
+ * Windows are instants.
  */
 import type { MetricConfig } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
 import { fetchBuckets } from "./fetch-buckets.js";
+import { windowsSql } from "./time-sql.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
 export function buildWindowQuery(m: MetricConfig, windows: readonly TimeWindow[]): SqlQuery {
   const s = m.source;
   if (!s) throw new Error(`metric "${m.name}" has no structured source`);
   const time = quoteIdent(s.time_column);
-  const where = s.where?.trim() ? `WHERE (\n${s.where}\n)` : "";
+  const values: unknown[] = [];
+  const w = windowsSql(time, windows, values, s.timezone);
+  const where = s.where?.trim() ? [w.where, `(\n${s.where}\n)`] : [w.where];
   return {
     text: [
-      `SELECT d.i::int AS win, (\n${s.value}\n)::double precision AS value`,
+      `SELECT ${w.win} AS win, (\n${s.value}\n)::double precision AS value`,
       `FROM ${quoteIdent(s.table)}`,
-      `JOIN unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS d(lo, hi, i) ON ${time} >= d.lo AND ${time} < d.hi`,
-      where,
+      `WHERE ${where.join("\n  AND ")}`,
       "GROUP BY 1",
-    ]
-      .filter(Boolean)
-      .join("\n"),
-    values: [windows.map((w) => new Date(w.from).toISOString()), windows.map((w) => new Date(w.to).toISOString())],
+    ].join("\n"),
+    values,
   };
 }
 

@@ -12,10 +12,9 @@ import { buildDetectors } from "./engine/engine.js";
 import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
-import { feedValue } from "./engine/bucket-feed.js";
-import { offBuckets } from "./engine/calendar.js";
+import { feedSeries } from "./engine/bucket-feed.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
-import { alignUp, bucketClock, bucketStart } from "./sources/bucket-clock.js";
+import { alignUp, bucketClock } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
 export interface BacktestAlert {
@@ -70,24 +69,18 @@ export function replay(
   const policy = { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: null };
   const start = alignUp(from, g);
   const buckets = Math.max(0, Math.ceil((to - start) / g));
-  const off = offBuckets(m.calendar, start, g, buckets);
   for (const s of series) {
-    const values = new Map(s.points.map((p) => [bucketStart(p.t, g), p]));
     const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
     const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
-    for (let b = 0; b < buckets; b++) {
-      const t = start + b * g;
-      if (off?.[b] === 1) continue;
-      const raw = values.get(t);
-      const fed = feedValue(m, sr, t, raw?.v ?? Number.NaN, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
-      if (fed === null) continue;
+    feedSeries(m, sr, s.points, start, buckets, (t, fed, shown) => {
       if (t < judgeFrom) {
         sr.learn(t, fed);
-        continue;
+        return;
       }
-      const p: Point = { t, v: Number.isNaN(fed) ? null : fed };
-      const verdicts = sr.step(p);
+      const verdicts = sr.step({ t, v: Number.isNaN(fed) ? null : fed });
+      // what the alert and chart show: the source's value
+      const p: Point = { t, v: Number.isNaN(shown) ? null : shown };
       result.points++;
       verdicts.forEach((v, i) => {
         const d = detectors[i]!;
@@ -123,7 +116,7 @@ export function replay(
         if (record && out.alert.state !== "resolved") record.peakDeviation = out.alert.peakDeviation;
         open.set(fp, { alert: out.alert, record });
       });
-    }
+    });
     if (keepTraces) result.traces.set(s.key, trace);
   }
   result.alerts.sort((a, b) => a.firedAt - b.firedAt || a.series.localeCompare(b.series));

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfigText } from "../src/config/load.js";
 import { formatProblem } from "../src/config/problem.js";
 import type { VigilConfig } from "../src/config/types.js";
-import { feedValue } from "../src/engine/bucket-feed.js";
+import { feedSeries, feedValue } from "../src/engine/bucket-feed.js";
 import { offBuckets, publicHolidays } from "../src/engine/calendar.js";
 import { HOUR, metric } from "./helpers/config.js";
 
@@ -166,5 +166,21 @@ describe("feedValue", () => {
     const fixed = metric({ name: "d", fill: "none", rowCounts: true, minRows: 5 });
     expect(feedValue(fixed, { ...fresh(), seenData: true }, MON, 9, 4)).toBeNull();
     expect(feedValue(fixed, { ...fresh(), seenData: true }, MON, 9, 5)).toBe(9);
+  });
+
+  it("feedSeries walks every bucket of a window in order, with the calendar's left out, and shows the source's value", () => {
+    const m = metric({
+      name: "n",
+      fill: "zero",
+      calendar: { timezone: "UTC", days: [0, 1, 2, 3, 4], hours: null, holidays: null },
+      granularityMs: DAY,
+    });
+    // two weeks of weekdays with 10 rows a day, a Wednesday without rows
+    const points = [];
+    for (let d = 0; d < 14; d++) if (d % 7 < 5 && d !== 9) points.push({ t: MON + d * DAY, v: 10 });
+    const seen: Array<[number, number, number]> = [];
+    feedSeries(m, fresh(), points, MON, 14, (t, fed, shown) => seen.push([(t - MON) / DAY, fed, shown]));
+    expect(seen.map((x) => x[0])).toEqual([0, 1, 2, 3, 4, 7, 8, 9, 10, 11]);
+    expect(seen.find((x) => x[0] === 9)).toEqual([9, 0, 0]); // a weekday without rows: 0 where the week had rows
   });
 });

@@ -11,7 +11,8 @@
 import { PRESENCE_NUMBERS, type PresenceState, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "../../detectors/presence.js";
 import { localMs } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
-import { detectorZone } from "../sources/bucket-clock.js";
+import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
+import { offBuckets } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */
 export interface FeedState {
@@ -73,4 +74,38 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
   } else if (Number.isNaN(x)) return x;
   s.seenData = true;
   return x;
+}
+
+/** A bucket as a source read it, with the rows behind it when counted. */
+interface SourcePoint {
+  t: number;
+  v: number | null;
+  n?: number;
+}
+
+/**
+ * One series' buckets [start, start + buckets * g) as the detectors get them, calendar, fill and
+ * thin rules applied, in order: `visit(t, fed, shown)` with `fed` the value to judge (NaN =
+ * missing) and `shown` what an alert shows. Buckets left out are not visited. For replays (backtest,
+ * charts); the daemon's judging loop applies the same rules on its grids.
+ */
+export function feedSeries(
+  m: MetricConfig,
+  s: FeedState,
+  points: readonly SourcePoint[],
+  start: number,
+  buckets: number,
+  visit: (t: number, fed: number, shown: number) => void,
+): void {
+  const g = m.granularityMs;
+  const off = offBuckets(m.calendar, start, g, buckets);
+  const byT = new Map(points.map((p) => [bucketStart(p.t, g), p]));
+  for (let b = 0; b < buckets; b++) {
+    if (off?.[b] === 1) continue;
+    const t = start + b * g;
+    const raw = byT.get(t);
+    const x = raw?.v ?? Number.NaN;
+    const fed = feedValue(m, s, t, x, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
+    if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x);
+  }
 }

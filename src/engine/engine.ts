@@ -18,7 +18,7 @@ import { AlertConflictError, type Silence, type StateStore } from "../store/stat
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
-import { feedValue } from "./bucket-feed.js";
+import { type FeedState, feedSeries, feedValue } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
@@ -994,13 +994,23 @@ export class Engine {
     const points = history.charts ? (history.series.get(alert.series) ?? []) : [];
     const d = rt?.detectors.find((x) => x.family === alert.detector);
     if (!d || points.length === 0) return null;
-    const verdicts = runBatch(d.def, d.params, points);
-    const from = Math.max(0, points.length - CHART_POINTS);
+    // the buckets as the detector judged them: calendar, fill and thin rules applied
+    const g = m.granularityMs;
+    const start = points[0]!.t;
+    const fed: Point[] = [];
+    const shown: number[] = [];
+    const feed: FeedState = { seenData: false, rowsTypical: 0, presence: null, level: Number.NaN, spread: 0 };
+    feedSeries(m, feed, points, start, Math.round((points[points.length - 1]!.t - start) / g) + 1, (t, v, s) => {
+      fed.push({ t, v: Number.isNaN(v) ? null : v });
+      shown.push(s);
+    });
+    const verdicts = runBatch(d.def, d.params, fed);
+    const from = Math.max(0, fed.length - CHART_POINTS);
     const rows: ChartRow[] = [];
-    for (let i = from; i < points.length; i++) {
-      const p = points[i]!;
+    for (let i = from; i < fed.length; i++) {
       const v = verdicts[i]!;
-      rows.push([p.t, p.v, v.expected, v.lower, v.upper, passesPolicy(v, p.v, m) ? 1 : 0]);
+      const value = Number.isNaN(shown[i]!) ? null : shown[i]!;
+      rows.push([fed[i]!.t, value, v.expected, v.lower, v.upper, passesPolicy(v, value, m) ? 1 : 0]);
     }
     const chart: ChartData = { rows, granularityMs: m.granularityMs };
     if (d.type === "threshold") {

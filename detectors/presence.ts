@@ -61,6 +61,30 @@ export function presenceIn(layout: PresenceLayout | null, bits: Uint8Array, bits
   return { layout, bits, bitsAt, f, at };
 }
 
+/**
+ * A profile for a series that had rows in every bucket from local time `from` up to `to`: every slot
+ * present for as many days and weeks as that spans. What a profile fed all those buckets would be
+ * (up to the slots of a partial first day), without feeding them: a series that never had an
+ * empty bucket needs no profile until its first one.
+ */
+export function presenceSeed(s: PresenceState, from: number, to: number): void {
+  const l = s.layout;
+  if (l === null) return;
+  const f = s.f;
+  const at = s.at;
+  const day = Math.floor(to / DAY);
+  const week = Math.floor((to - MONDAY) / WEEK);
+  f[at + DAY_IDX] = day;
+  f[at + WEEK_IDX] = week;
+  f[at + DAYS_SEEN] = Math.min(DAYS_KEPT, Math.max(0, day - Math.floor(from / DAY)));
+  f[at + WEEKS_SEEN] = Math.min(WEEKS_KEPT, Math.max(0, week - Math.floor((from - MONDAY) / WEEK)));
+  // earlier days and weeks: every slot present; the current ones: the slots before `to`
+  const d = daySlot(l, to);
+  const w = weekSlot(l, to);
+  for (let i = 0; i < l.daySlots; i++) s.bits[s.bitsAt + i] = i < d ? 0xff : 0xfe;
+  for (let i = 0; i < l.weekSlots; i++) s.bits[s.bitsAt + l.daySlots + i] = i < w ? 0xff : 0xfe;
+}
+
 /** Set bits among the `n` earlier periods of a slot's byte. */
 function earlier(b: number, n: number): number {
   let x = (b >> 1) & ((1 << n) - 1);

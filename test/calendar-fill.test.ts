@@ -136,7 +136,7 @@ describe("offBuckets", () => {
 
 describe("feedValue", () => {
   const MON = Date.UTC(2026, 0, 5);
-  const fresh = () => ({ seenData: false, rowsTypical: 0, presence: null, level: Number.NaN, spread: 0 });
+  const fresh = () => ({ seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 });
 
   it("fill: zero makes a bucket without rows 0 where the series normally has rows, and leaves it out where it routinely has none", () => {
     const m = metric({ name: "n", fill: "zero" });
@@ -182,5 +182,24 @@ describe("feedValue", () => {
     feedSeries(m, fresh(), points, MON, 14, (t, fed, shown) => seen.push([(t - MON) / DAY, fed, shown]));
     expect(seen.map((x) => x[0])).toEqual([0, 1, 2, 3, 4, 7, 8, 9, 10, 11]);
     expect(seen.find((x) => x[0] === 9)).toEqual([9, 0, 0]); // a weekday without rows: 0 where the week had rows
+  });
+
+  it("a profile made at the first empty bucket decides as one fed every bucket would", async () => {
+    const { presenceExpected, presenceIn, presenceLayout, presenceRecord, PRESENCE_NUMBERS } = await import("../detectors/presence.js");
+    const m = metric({ name: "n", fill: "zero" });
+    const layout = presenceLayout(HOUR)!;
+    const fed = presenceIn(layout, new Uint8Array(layout.daySlots + layout.weekSlots), 0, new Float64Array(PRESENCE_NUMBERS), 0);
+    const s = fresh();
+    // three weeks and a bit with rows in every hour, then office hours only for two weeks
+    const start = MON + 5 * HOUR;
+    for (let t = start; t < start + 37 * DAY; t += HOUR) {
+      const h = (t % DAY) / HOUR;
+      const dow = Math.floor((t - MON) / DAY) % 7;
+      const busy = t < start + 23 * DAY || (dow < 5 && h >= 8 && h < 20);
+      const usual = presenceExpected(fed, t);
+      if (busy) presenceRecord(fed, t);
+      const got = feedValue(m, s, t, busy ? 5 : Number.NaN, Number.NaN);
+      if (!busy) expect(got === 0).toBe(usual);
+    }
   });
 });

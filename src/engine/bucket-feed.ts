@@ -8,7 +8,15 @@
  * usual has its deviation from the series' level shrunk by √(rows / usual rows), the standard
  * error's ratio, so its band is in effect that much wider.
  */
-import { PRESENCE_NUMBERS, type PresenceState, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "../../detectors/presence.js";
+import {
+  PRESENCE_NUMBERS,
+  type PresenceState,
+  presenceExpected,
+  presenceIn,
+  presenceLayout,
+  presenceRecord,
+  presenceSeed,
+} from "../../detectors/presence.js";
 import { localMs } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
@@ -19,8 +27,10 @@ export interface FeedState {
   seenData: boolean;
   /** Running mean of the rows behind the buckets that had rows (0 = none seen yet). */
   rowsTypical: number;
-  /** When the series normally has rows (fill: zero only; made on first use). */
+  /** When the series normally has rows (fill: zero only; made at its first bucket without rows). */
   presence: PresenceState | null;
+  /** Local time of its first bucket with rows (fill: zero; NaN before). */
+  firstLocal: number;
   /** Robust running level of the values and their typical deviation from it (row-counted series; NaN before the first value). */
   level: number;
   spread: number;
@@ -66,11 +76,20 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
     if (!Number.isNaN(x)) return shrunk(s, x, rows < typical ? Math.sqrt(rows / typical) : 1);
   }
   if (m.fill === "zero") {
-    s.presence ??= newPresence(m.granularityMs);
     const local = localMs(t, detectorZone(m));
-    const usual = presenceExpected(s.presence, local);
-    if (Number.isNaN(x)) return !s.seenData ? x : usual ? 0 : null;
-    presenceRecord(s.presence, local);
+    if (Number.isNaN(x)) {
+      if (!s.seenData) return x;
+      if (s.presence === null) {
+        // every bucket so far had rows: a profile of all-present, made only now (most series never need one)
+        s.presence = newPresence(m.granularityMs);
+        presenceSeed(s.presence, s.firstLocal, local);
+      }
+      return presenceExpected(s.presence, local) ? 0 : null;
+    }
+    if (s.presence !== null) {
+      presenceExpected(s.presence, local);
+      presenceRecord(s.presence, local);
+    } else if (Number.isNaN(s.firstLocal)) s.firstLocal = local;
   } else if (Number.isNaN(x)) return x;
   s.seenData = true;
   return x;

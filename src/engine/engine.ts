@@ -999,7 +999,7 @@ export class Engine {
     const start = points[0]!.t;
     const fed: Point[] = [];
     const shown: number[] = [];
-    const feed: FeedState = { seenData: false, rowsTypical: 0, presence: null, level: Number.NaN, spread: 0 };
+    const feed: FeedState = { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 };
     feedSeries(m, feed, points, start, Math.round((points[points.length - 1]!.t - start) / g) + 1, (t, v, s) => {
       fed.push({ t, v: Number.isNaN(v) ? null : v });
       shown.push(s);

@@ -21,6 +21,7 @@ export class SeriesRuntime implements FeedState {
   seenData = false;
   rowsTypical = 0;
   presence: PresenceState | null = null;
+  firstLocal = Number.NaN;
   level = Number.NaN;
   spread = 0;
   /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */

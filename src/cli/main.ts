@@ -35,7 +35,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("validate")
     .description("check a config file; print every problem as FILE:LINE:COL: message")
     .addOption(configOpt())
-    .action(async (o: { config: string }) => setExit(await validateCommand(o.config)));
+    .option("--db", "also run each metric's and experiment's query once against the database")
+    .action(async (o: { config: string; db?: boolean }) =>
+      setExit(await validateCommand(o.config, undefined, process.env, { db: !!o.db })),
+    );
 
   program
     .command("migrate")

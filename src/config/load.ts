@@ -14,7 +14,15 @@ import type { VigilConfig } from "./types.js";
 import { DEFAULT_MESSAGE, isPoisoned, issuesToProblems, valueAt } from "./zod-issues.js";
 import { type ParsedSource, parseYamlSource, pathKey } from "./yaml-source.js";
 
-export type LoadResult = { ok: true; config: VigilConfig; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
+export type LoadResult =
+  | {
+      ok: true;
+      config: VigilConfig;
+      warnings: ConfigProblem[];
+      /** A problem found later (e.g. by `validate --db`) placed at `path` in this file, as the loader places its own. */
+      problemAt(path: PathSegment[], message: string, at?: "key" | "value"): ConfigProblem;
+    }
+  | { ok: false; problems: ConfigProblem[] };
 
 /** `$VIGIL_CONFIG`, else `config/vigil.yaml` (relative to the working directory). */
 export function defaultConfigPath(env: Env = process.env): string {
@@ -55,7 +63,12 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
 
   const resolution = resolveConfig(parsed.data, resolvePath(file), env);
   if (resolution.errors.length > 0) return { ok: false, problems: sortProblems(located(resolution.errors)) };
-  return { ok: true, config: resolution.config, warnings: sortProblems(resolution.warnings.map(toProblem)) };
+  return {
+    ok: true,
+    config: resolution.config,
+    warnings: sortProblems(resolution.warnings.map(toProblem)),
+    problemAt: (path, message, at = "key") => toProblem({ path, message, at }),
+  };
 }
 
 function locateFinding(f: Finding, source: ParsedSource, file: string): ConfigProblem {

@@ -1,7 +1,14 @@
-/** `vigil validate [-c FILE]`: exit 0 and a one-line summary, or exit 2 and every problem on its own line. */
+/**
+ * `vigil validate [-c FILE] [--db]`: exit 0 and a one-line summary, or exit 2 and every problem on
+ * its own line. With --db, each metric's and experiment's query also runs once against the database.
+ */
+import type { Database } from "../db/database.js";
+import { openDatabase } from "../db/open.js";
+import { errorText } from "../log.js";
+import { checkDatabase } from "./check-database.js";
 import type { Env } from "./interpolate.js";
 import { loadConfigFile } from "./load.js";
-import { formatProblem } from "./problem.js";
+import { type ConfigProblem, formatProblem, sortProblems } from "./problem.js";
 import type { VigilConfig } from "./types.js";
 
 export interface ValidateOutput {
@@ -11,10 +18,25 @@ export interface ValidateOutput {
 
 export const EXIT_INVALID_CONFIG = 2;
 
+/** `validate --db` must answer, not hang on a host that drops packets. */
+export const VALIDATE_CONNECT_TIMEOUT_MS = 5_000;
+/** Nor on one runaway query: the daemon would time it out too (a shorter check is still a check). */
+export const VALIDATE_STATEMENT_TIMEOUT_MS = 60_000;
+
+export interface ValidateOptions {
+  /** Also run every query once against the metrics database. */
+  db?: boolean;
+  /** Opens the metrics database (tests); default: `database.url`, `$DATABASE_URL`, else PGlite under `.vigil/`, as `vigil run`. */
+  openDb?: (config: VigilConfig, env: Env) => Promise<Database>;
+  connectTimeoutMs?: number;
+  now?: number;
+}
+
 export async function validateCommand(
   path: string,
   out: ValidateOutput = { stdout: process.stdout, stderr: process.stderr },
   env: Env = process.env,
+  opts: ValidateOptions = {},
 ): Promise<number> {
   const res = await loadConfigFile(path, env);
   if (!res.ok) {
@@ -22,9 +44,57 @@ export async function validateCommand(
     for (const p of res.problems) out.stderr.write(`${formatProblem(p)}\n`);
     return EXIT_INVALID_CONFIG;
   }
-  for (const w of res.warnings) out.stderr.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
-  out.stdout.write(`${path}: OK — ${summarizeConfig(res.config)}\n`);
+  const warnings = [...res.warnings];
+  const errors: ConfigProblem[] = [];
+  let summary = summarizeConfig(res.config);
+  if (opts.db) {
+    const checked = await queryDatabase(res.config, env, opts);
+    if (!checked.ok) {
+      // One line, at database.url when the config sets it: the rest cannot be checked without it.
+      const p = res.config.database.url
+        ? res.problemAt(["database", "url"], checked.message, "value")
+        : { file: path, line: 0, col: 0, path: "database", message: checked.message };
+      out.stderr.write(`${formatProblem(p)}\n`);
+      return EXIT_INVALID_CONFIG;
+    }
+    for (const f of checked.check.findings) (f.severity === "error" ? errors : warnings).push(res.problemAt(f.path, f.message, f.at));
+    summary += `; database: ${count(checked.check.metrics, "metric")} and ${count(checked.check.experiments, "experiment")} queried`;
+  }
+  // Errors and warnings in document order; a warning says so, an error is a bare FILE:LINE:COL line.
+  const tagged = [...errors, ...warnings.map((w) => ({ ...w, message: `warning: ${w.message}` }))];
+  for (const p of sortProblems(tagged)) out.stderr.write(`${formatProblem(p)}\n`);
+  if (errors.length > 0) return EXIT_INVALID_CONFIG;
+  out.stdout.write(`${path}: OK — ${summary}\n`);
   return 0;
+}
+
+async function queryDatabase(
+  config: VigilConfig,
+  env: Env,
+  opts: ValidateOptions,
+): Promise<{ ok: true; check: Awaited<ReturnType<typeof checkDatabase>> } | { ok: false; message: string }> {
+  let db: Database | null = null;
+  try {
+    db = await (opts.openDb ?? openMetricsDatabase)(config, env);
+    return { ok: true, check: await checkDatabase(db, config, opts.now ?? Date.now()) };
+  } catch (err) {
+    // Connection failures (and a malformed URL) as one line; the message never holds the password.
+    return { ok: false, message: errorText(err) };
+  } finally {
+    await db?.close().catch(() => {});
+  }
+
+  function openMetricsDatabase(c: VigilConfig, e: Env): Promise<Database> {
+    return openDatabase({
+      url: c.database.url || e.DATABASE_URL || undefined,
+      dataDir: e.VIGIL_DATA_DIR || undefined,
+      connectTimeoutMs: opts.connectTimeoutMs ?? VALIDATE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: VALIDATE_STATEMENT_TIMEOUT_MS,
+      max: 1,
+      // an idle connection dropping is no finding of ours; the next query reports it
+      onError: () => {},
+    });
+  }
 }
 
 function count(n: number, noun: string): string {

@@ -18,6 +18,8 @@ export interface OpenDatabaseOptions {
   statementTimeoutMs?: number | null;
   /** pg only: pool size (default 10). */
   max?: number;
+  /** pg only: give up opening a connection after this long (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<Data
       ...(opts.onError === undefined ? {} : { onError: opts.onError }),
       ...(opts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: opts.statementTimeoutMs }),
       ...(opts.max === undefined ? {} : { max: opts.max }),
+      ...(opts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: opts.connectTimeoutMs }),
     });
   }
   return PgliteDatabase.open({

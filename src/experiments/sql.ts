@@ -64,6 +64,13 @@ SELECT variant, count(*)::double precision AS units FROM assigned GROUP BY varia
   };
 }
 
+/** The per-event value columns of a guardrail: `v`, or `num` and `den` for a ratio. */
+function eventColumns(g: GuardrailConfig): string {
+  return g.aggregate === "ratio"
+    ? `${trusted(g.numerator ?? g.events.value)}::double precision AS num,\n    ${trusted(g.denominator ?? "1")}::double precision AS den`
+    : `${trusted(g.events.value)}::double precision AS v`;
+}
+
 /** The per-unit SQL aggregate over the joined events `ev` (v, or num/den for ratio). */
 function perUnitAggregate(g: GuardrailConfig): string {
   switch (g.aggregate) {
@@ -92,9 +99,7 @@ export function buildGuardrailQuery(e: ExperimentConfig, g: GuardrailConfig, w: 
   const ev = g.events;
   const time = quoteIdent(ev.time_column);
   const ratio = g.aggregate === "ratio";
-  const cols = ratio
-    ? `${trusted(g.numerator ?? ev.value)}::double precision AS num,\n    ${trusted(g.denominator ?? "1")}::double precision AS den`
-    : `${trusted(ev.value)}::double precision AS v`;
+  const cols = eventColumns(g);
   const values = params(w, e.assignments.timezone);
   // the events' own bounds and zones: their time column may be of another type than the assignments'
   values.push(...params(w, ev.timezone), e.assignments.timezone ?? "UTC", ev.timezone ?? "UTC");
@@ -179,4 +184,50 @@ export async function fetchGuardrailSums(
     );
   }
   return out;
+}
+
+/**
+ * One row (at most) of the assignments as the checks read them (same columns, casts and filter)
+ * within [from, to): `vigil validate --db` runs it to find a wrong table, column or `where` cheaply.
+ */
+export function buildAssignmentsProbe(e: ExperimentConfig, w: { from: number; to: number }): SqlQuery {
+  const a = e.assignments;
+  const time = quoteIdent(a.time_column);
+  const where = [`${time} >= $1`, `${time} < $2`];
+  if (a.where?.trim()) where.push(trusted(a.where));
+  return {
+    text: `SELECT ${quoteIdent(a.unit_column)} AS unit, (${quoteIdent(a.variant_column)})::text AS variant, ${instantSql(time, "$3")} AS at
+FROM ${quoteIdent(a.table)}
+WHERE ${where.join("\n  AND ")}
+LIMIT 1`,
+    values: [boundText(w.from, a.timezone), boundText(w.to, a.timezone), a.timezone ?? "UTC"],
+  };
+}
+
+/** One row (at most) of a guardrail's (or goal's) events as the checks read them, within [from, to). */
+export function buildEventsProbe(g: GuardrailConfig, w: { from: number; to: number }): SqlQuery {
+  const ev = g.events;
+  const time = quoteIdent(ev.time_column);
+  const where = [`${time} >= $1`, `${time} < $2`];
+  if (ev.where?.trim()) where.push(trusted(ev.where));
+  return {
+    text: `SELECT ${quoteIdent(ev.unit_column)} AS unit, ${instantSql(time, "$3")} AS t,
+    ${eventColumns(g)}
+FROM ${quoteIdent(ev.table)}
+WHERE ${where.join("\n  AND ")}
+LIMIT 1`,
+    values: [boundText(w.from, ev.timezone), boundText(w.to, ev.timezone), ev.timezone ?? "UTC"],
+  };
+}
+
+/** Whether the experiment's assignments have a row in [from, to); throws the database's error when its SQL is wrong. */
+export async function probeAssignments(db: Queryable, e: ExperimentConfig, w: { from: number; to: number }): Promise<boolean> {
+  const q = buildAssignmentsProbe(e, w);
+  return (await db.query(q.text, q.values)).rows.length > 0;
+}
+
+/** Whether the guardrail's events have a row in [from, to); throws the database's error when its SQL is wrong. */
+export async function probeEvents(db: Queryable, g: GuardrailConfig, w: { from: number; to: number }): Promise<boolean> {
+  const q = buildEventsProbe(g, w);
+  return (await db.query(q.text, q.values)).rows.length > 0;
 }

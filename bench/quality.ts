@@ -4,11 +4,13 @@
  * embedded PGlite, given the config a newcomer writes (a structured source, no `detectors:`), and
  * replayed with `vigil backtest`'s code; then the NAB profiles (bench/nab.ts) on ../shared/nab.
  *
- *   npm run bench:quality [-- --json] [--hold-out NAME ...] [--dataset NAME ...]
+ *   npm run bench:quality [-- --json] [--hold-out NAME ...] [--held-out] [--dataset NAME ...]
  *                         [--set key=value ...] [--hints] [--no-nab] [--verbose]
  *
  * --hold-out NAME  judged and reported on its own, not in the overall figures (the protocol: tune
  *                  on the rest, then read the held-out figures once)
+ * --held-out       every hold-out set of the corpus (`heldOut: true` in corpus.ts) as well: they are
+ *                  left out unless named (here, with --hold-out or --dataset), and always judged apart
  * --dataset NAME   only these datasets
  * --set key=value  a metric-level config key for every metric (e.g. `--set fill=zero`), written
  *                  into the YAML, so that keys the schema does not know yet make the config fail
@@ -19,7 +21,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PgliteDatabase } from "../src/db/pglite.js";
-import { DATASETS, datasetByName, readLabels } from "./corpus/corpus.js";
+import { DATASETS, type DatasetSpec, datasetByName, readLabels } from "./corpus/corpus.js";
 import { type DatasetQuality, evaluateDataset, type MetricQuality, TOLERANCE_BUCKETS } from "./corpus/evaluate.js";
 import { type NabResults, runNab } from "./nab.js";
 
@@ -31,14 +33,16 @@ interface Args {
   hints: boolean;
   nab: boolean;
   verbose: boolean;
+  heldOutSets: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, holdOut: [], only: [], extra: [], hints: false, nab: true, verbose: false };
+  const a: Args = { json: false, holdOut: [], only: [], extra: [], hints: false, nab: true, verbose: false, heldOutSets: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === "--json") a.json = true;
     else if (x === "--hold-out") a.holdOut.push(argv[++i] ?? "");
+    else if (x === "--held-out") a.heldOutSets = true;
     else if (x === "--dataset") a.only.push(argv[++i] ?? "");
     else if (x === "--set") {
       const kv = argv[++i] ?? "";
@@ -119,7 +123,10 @@ function printDataset(r: DatasetQuality, verbose: boolean): void {
 export async function benchQuality(argv: string[] = []): Promise<{ results: DatasetQuality[]; heldOut: DatasetQuality[]; nab: NabResults | null }> {
   const args = parseArgs(argv);
   const labels = readLabels();
-  const chosen = DATASETS.filter((d) => args.only.length === 0 || args.only.includes(d.name) || args.holdOut.includes(d.name));
+  const named = (d: DatasetSpec) => args.only.includes(d.name) || args.holdOut.includes(d.name);
+  // the hold-out sets only when named or asked for; the rest as before
+  const chosen = DATASETS.filter((d) => named(d) || (d.heldOut ? args.heldOutSets : args.only.length === 0));
+  const apart = (d: DatasetSpec) => args.holdOut.includes(d.name) || d.heldOut === true;
   const results: DatasetQuality[] = [];
   const heldOut: DatasetQuality[] = [];
   const started = performance.now();
@@ -128,7 +135,7 @@ export async function benchQuality(argv: string[] = []): Promise<{ results: Data
     const db = await PgliteDatabase.open({ memory: true });
     try {
       const r = await evaluateDataset(db, ds, labels[ds.name] ?? { incidents: [] }, { extra: args.extra, hints: args.hints });
-      (args.holdOut.includes(ds.name) ? heldOut : results).push(r);
+      (apart(ds) ? heldOut : results).push(r);
     } finally {
       await db.close();
     }
@@ -160,6 +167,8 @@ export async function benchQuality(argv: string[] = []): Promise<{ results: Data
     for (const r of heldOut) printDataset(r, args.verbose);
     printTotals("held out", totals(metricsOf(heldOut)));
   }
+  const notRun = DATASETS.filter((d) => d.heldOut && !chosen.includes(d)).map((d) => d.name);
+  if (notRun.length > 0) console.log(`hold-out sets not run (name them, or --held-out): ${notRun.join(", ")}`);
   console.log(`(${(corpusMs / 1000).toFixed(1)} s)`);
   if (nab) {
     console.log(`NAB (../shared/nab, default ensemble): ${nab.files} files, ${nab.rows} points, ${nab.flags} flags`);

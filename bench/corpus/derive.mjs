@@ -5,7 +5,8 @@
  *
  *   npm i vega-datasets@3.2.1 hyparquet@1.33.0 hyparquet-compressors@1.1.2
  *   node /path/to/bench/corpus/derive.mjs --vega node_modules/vega-datasets \
- *     --vix /path/to/datasets/finance-vix/data/vix-daily.csv --out /path/to/bench/corpus
+ *     --vix /path/to/datasets/finance-vix/data/vix-daily.csv \
+ *     --oil /path/to/datasets/oil-prices/data --out /path/to/bench/corpus
  *
  * Output is deterministic (sorted, fixed formatting): re-running it gives the same bytes.
  */
@@ -68,6 +69,28 @@ function writeGz(name, text) {
   writeFileSync(join(out, "vix.csv"), `day,close\n${rows.join("\n")}\n`);
 }
 
+// held out (a): EIA spot prices, trading days only (weekends and the days EIA has no price absent).
+// WTI (Cushing) 2019-2022 as is; Brent for the 396 trading days of 2010-2019 whose range (highest
+// over lowest close) is the narrowest, 2013-02-15..2014-09-09: the calm stretch inject.ts turns into
+// a business metric
+{
+  const read = (name) =>
+    readFileSync(join(args.oil, name), "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","));
+  const wti = read("wti-daily.csv")
+    .filter((c) => c[0] >= "2019-01-01" && c[0] <= "2022-12-31")
+    .map((c) => `${c[0]},${Number(c[1]).toFixed(2)}`);
+  writeFileSync(join(out, "wti.csv"), `day,close\n${wti.join("\n")}\n`);
+  const brent = read("brent-daily.csv")
+    .filter((c) => c[0] >= "2013-02-15" && c[0] <= "2014-09-09")
+    .map((c) => `${c[0]},${Number(c[1]).toFixed(2)}`);
+  writeFileSync(join(out, "brent-calm.csv"), `day,close\n${brent.join("\n")}\n`);
+  console.log(`WTI ${wti.length} days, Brent ${brent.length} days`);
+}
+
 // (b), (c), (e) flights: one row per departure from SAN (curfew: no departures at night), and
 // (d) one row per departure from ORD delayed by an hour or more (bursts with weather)
 {
@@ -78,11 +101,19 @@ function writeGz(name, text) {
   const rows = await parquetReadObjects({ file, compressors, columns: ["date", "delay", "origin", "destination"] });
   const san = [];
   const ord = [];
+  // held out: every departure from Boston Logan (BOS), departures from Dallas/Fort Worth (DFW)
+  // delayed by an hour or more
+  const bos = [];
+  const dfw = [];
   for (const r of rows) {
     if (r.origin === "SAN") {
       san.push([zonedToUtc(r.date.getTime(), "America/Los_Angeles"), Number(r.delay), r.destination]);
     } else if (r.origin === "ORD" && Number(r.delay) >= 60) {
       ord.push([zonedToUtc(r.date.getTime(), "America/Chicago"), Number(r.delay), r.destination]);
+    } else if (r.origin === "BOS") {
+      bos.push([zonedToUtc(r.date.getTime(), "America/New_York"), Number(r.delay), r.destination]);
+    } else if (r.origin === "DFW" && Number(r.delay) >= 60) {
+      dfw.push([zonedToUtc(r.date.getTime(), "America/Chicago"), Number(r.delay), r.destination]);
     }
   }
   const csv = (list) =>
@@ -92,5 +123,7 @@ function writeGz(name, text) {
       .join("\n")}\n`;
   writeGz("san-departures.csv.gz", csv(san));
   writeGz("ord-late-departures.csv.gz", csv(ord));
-  console.log(`SAN ${san.length} departures, ORD ${ord.length} late departures`);
+  writeGz("bos-departures.csv.gz", csv(bos));
+  writeGz("dfw-late-departures.csv.gz", csv(dfw));
+  console.log(`SAN ${san.length} departures, ORD ${ord.length} late departures, BOS ${bos.length} departures, DFW ${dfw.length} late departures`);
 }

@@ -121,18 +121,19 @@ labels.vix = {
   ],
 };
 
-// ---- (a) a calm stretch of the S&P 500 close as a daily business metric ----
-{
-  const { rows } = readCsv("sp500.csv");
-  const calm = rows.filter((r) => r[0]! >= "2016-07-01" && r[0]! < "2018-01-27").map((r) => [r[0]!, Number(r[1])] as [string, number]);
+/**
+ * A weekday-only daily series as a business metric: a one-day -40% drop after the first five months
+ * (baseline) and, apart from it, a month of trading days at -34%.
+ */
+function injectDaily(calm: Array<[string, number]>, file: string): DatasetLabels {
   // after the first five months (baseline), apart from each other
   const drop = pick(110, 170);
   const decline = pick(220, calm.length - 40);
   const declineDays = 21; // a month of trading days
   calm[drop]![1] *= 0.6;
   for (let i = decline; i < decline + declineDays; i++) calm[i]![1] *= 0.66;
-  writeFileSync(join(CORPUS_DIR, "sp500-injected.csv"), writeCsvText(["day", "amount"], calm.map(([d, v]) => [d, v.toFixed(2)])));
-  labels.sp500_injected = {
+  writeFileSync(join(CORPUS_DIR, file), writeCsvText(["day", "amount"], calm.map(([d, v]) => [d, v.toFixed(2)])));
+  return {
     incidents: [
       { name: "one-day -40% drop", kind: "injected", expect: "value", start: `${calm[drop]![0]}T00:00:00Z`, end: iso(dayOf(calm[drop]![0]) + DAY) },
       {
@@ -146,10 +147,20 @@ labels.vix = {
   };
 }
 
-// ---- (b), (c), (e) departures from SAN: one row per flight ----
+// ---- (a) a calm stretch of the S&P 500 close as a daily business metric ----
 {
-  const zone = "America/Los_Angeles";
-  const { header, rows } = readCsv("san-departures.csv.gz");
+  const { rows } = readCsv("sp500.csv");
+  const calm = rows.filter((r) => r[0]! >= "2016-07-01" && r[0]! < "2018-01-27").map((r) => [r[0]!, Number(r[1])] as [string, number]);
+  labels.sp500_injected = injectDaily(calm, "sp500-injected.csv");
+}
+
+/**
+ * Departures from one airport, one row per flight: a 4-hour daytime outage (rows deleted), the
+ * busiest local hour of one day empty, and 25 extra departures delayed 200-260 min in one daytime
+ * hour. Labels apply to every metric of the dataset.
+ */
+function injectFlights(file: string, out: string, zone: string): Incident[] {
+  const { header, rows } = readCsv(file);
   let events = rows.map((r) => ({ t: Date.parse(r[0]!), delay: Number(r[1]), dest: r[2]! }));
   // the busiest local hour of the day, over the whole file
   const perHour = new Array<number>(24).fill(0);
@@ -189,14 +200,16 @@ labels.vix = {
     header,
     events.map((e) => [isoMinute(e.t), String(e.delay), e.dest]),
   );
-  writeFileSync(join(CORPUS_DIR, "san-departures-injected.csv.gz"), gzipSync(Buffer.from(text), { level: 9 }));
-  labels.san_flights = { incidents };
+  writeFileSync(join(CORPUS_DIR, out), gzipSync(Buffer.from(text), { level: 9 }));
+  return incidents;
 }
 
-// ---- (d) late departures from ORD: spikes well above the weather bursts ----
-{
-  const zone = "America/Chicago";
-  const { header, rows } = readCsv("ord-late-departures.csv.gz");
+// ---- (b), (c), (e) departures from SAN: one row per flight ----
+labels.san_flights = { incidents: injectFlights("san-departures.csv.gz", "san-departures-injected.csv.gz", "America/Los_Angeles") };
+
+/** Late departures from one airport: three one-hour spikes at 2-3x the busiest routine hour. */
+function injectLateSpikes(file: string, out: string, zone: string): Incident[] {
+  const { header, rows } = readCsv(file);
   const events = rows.map((r) => ({ t: Date.parse(r[0]!), delay: Number(r[1]), dest: r[2]! }));
   const counts = new Map<number, number>();
   for (const e of events) counts.set(Math.floor(e.t / HOUR), (counts.get(Math.floor(e.t / HOUR)) ?? 0) + 1);
@@ -224,9 +237,74 @@ labels.vix = {
     header,
     events.map((e) => [isoMinute(e.t), String(e.delay), e.dest]),
   );
-  writeFileSync(join(CORPUS_DIR, "ord-late-departures-injected.csv.gz"), gzipSync(Buffer.from(text), { level: 9 }));
-  labels.ord_late = { incidents };
+  writeFileSync(join(CORPUS_DIR, out), gzipSync(Buffer.from(text), { level: 9 }));
+  return incidents;
 }
+
+// ---- (d) late departures from ORD: spikes well above the weather bursts ----
+labels.ord_late = { incidents: injectLateSpikes("ord-late-departures.csv.gz", "ord-late-departures-injected.csv.gz", "America/Chicago") };
+
+// ---- held out (bench/README.md): written after the rest, from the same seeded stream, so that
+// the files above keep their bytes. Labelled before vigil was first run on them. ----
+
+// real incidents of the WTI spot price (EIA), 2019-2022
+labels.wti = {
+  incidents: [
+    {
+      name: "Abqaiq attack",
+      kind: "real",
+      expect: "value",
+      start: "2019-09-16T00:00:00Z",
+      end: "2019-09-18T00:00:00Z",
+      note: "drone attack on Saudi Aramco's Abqaiq plant (Sep 14): WTI +14.7% on Sep 16, the largest one-day rise since 2008, -5.7% on Sep 17",
+    },
+    {
+      name: "Mar 2020 price war and COVID-19 crash",
+      kind: "real",
+      expect: "value",
+      start: "2020-03-06T00:00:00Z",
+      end: "2020-04-20T00:00:00Z",
+      note: "OPEC+ talks collapse on Mar 6 (-10%), -24.5% on Mar 9, daily moves of +-10-45% to a low of 14.10 on Mar 30 and the April swings",
+    },
+    {
+      name: "negative WTI price",
+      kind: "real",
+      expect: "value",
+      start: "2020-04-20T00:00:00Z",
+      end: "2020-05-06T00:00:00Z",
+      note: "WTI spot at -36.98 on Apr 20 (the May contract's expiry), 8.91 on Apr 21, then swings of +-20-50% to May 5",
+    },
+    {
+      name: "Omicron sell-off",
+      kind: "real",
+      expect: "value",
+      start: "2021-11-26T00:00:00Z",
+      end: "2021-12-02T00:00:00Z",
+      note: "news of the Omicron variant on Nov 26 (no EIA spot price that day): -10.8% on Nov 29, -5.4% on Nov 30",
+    },
+    {
+      name: "Russian invasion of Ukraine oil spike",
+      kind: "real",
+      expect: "value",
+      start: "2022-02-24T00:00:00Z",
+      end: "2022-03-17T00:00:00Z",
+      note: "invasion on Feb 24: WTI from 92 to 123.64 on Mar 8 (highest since 2008), -12.0% on Mar 9, down to 94.85 on Mar 16",
+    },
+  ],
+};
+
+// a calm stretch of the Brent spot price (2013-02-15..2014-09-09) as a daily business metric
+{
+  const { rows } = readCsv("brent-calm.csv");
+  labels.brent_injected = injectDaily(
+    rows.map((r) => [r[0]!, Number(r[1])] as [string, number]),
+    "brent-injected.csv",
+  );
+}
+
+// departures from Boston Logan (BOS), and late departures from Dallas/Fort Worth (DFW)
+labels.bos_flights = { incidents: injectFlights("bos-departures.csv.gz", "bos-departures-injected.csv.gz", "America/New_York") };
+labels.dfw_late = { incidents: injectLateSpikes("dfw-late-departures.csv.gz", "dfw-late-departures-injected.csv.gz", "America/Chicago") };
 
 writeFileSync(join(CORPUS_DIR, "labels.json"), `${JSON.stringify(labels, null, 2)}\n`);
 console.log(Object.entries(labels).map(([k, v]) => `${k}: ${v.incidents.length} incidents`).join("\n"));

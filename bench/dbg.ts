@@ -1,0 +1,15 @@
+import { PgliteDatabase } from "../src/db/pglite.js";
+import { datasetByName, loadDataset, newcomerYaml } from "../bench/corpus/corpus.js";
+import { loadConfigText } from "../src/config/load.js";
+import { loadHistory, replay } from "../src/backtest.js";
+const ds = datasetByName(process.argv[2]!);
+const db = await PgliteDatabase.open({ memory: true });
+const { from, to } = await loadDataset(db, ds);
+const res = loadConfigText(newcomerYaml(ds), "x.yaml", {});
+if (!res.ok) throw new Error("bad");
+const m = res.config.metrics.find((x) => x.name === process.argv[3])!;
+const series = await loadHistory(db, m, from, to);
+const r = replay(m, series, from, to, true);
+const at = Date.parse(process.argv[4]!);
+for (const tr of r.traces.values()) for (const x of tr) if (Math.abs(x.p.t - at) <= 8 * 86400e3) console.log(new Date(x.p.t).toISOString(), x.p.v?.toFixed(1), x.expected?.toFixed(1), x.lower?.toFixed(1), x.upper?.toFixed(1), x.anomalous);
+await db.close();

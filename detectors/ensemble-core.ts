@@ -288,6 +288,14 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   s.histN = Math.min(H, s.blkN * histBlock(H) + s.blkRows);
 }
 
+/** Views beyond the bar they would have had to pass are cut back to it (in the warm-up, where nothing alerts). */
+function capToBars(f: Float64Array, sd: number, p: EnsembleParams): void {
+  for (let k = 0; k < NF; k++) {
+    const bar = Math.max(k < 3 ? FLOOR[k]! * sd : FLOOR[k]!, (k === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + k]!);
+    if (f[VIEWS + k]! > bar) f[VIEWS + k] = bar;
+  }
+}
+
 /**
  * Another model took over a view: its old values are not comparable any more. Keep how long the
  * view has been active but cap its past at the floor, so the bar restarts from there.
@@ -658,7 +666,12 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       f[INC_SD] = sd;
       f[INC_SEASONAL] = seasonal ? 1 : 0;
       f[INC_SHIFT] = 0;
-    } else recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+    } else {
+      // before it may alert, a view enters the history only up to the bar it would have had to
+      // pass: one outlier while warming up must not set the bar for `history` points
+      if (!warm) capToBars(f, sd, p);
+      recordViews(s, p); // alerted values stay out of the history, or they would mask the next incident
+    }
 
     if (s.sinceAlert >= 0 && !fired) {
       f[RECENT + s.sinceAlert] = x;

@@ -1,8 +1,10 @@
 /**
  * Replays a metric's detectors and alert policy over stored history, in streaming order, with the
  * same code the daemon runs (detector registry, policy, lifecycle) but nothing stored or sent.
- * `tune` repeats it over a range of sensitivities to find the most sensitive setting that keeps
- * the alert rate under a budget.
+ * `tune` reads the alerts a replay raises (missing data vs value), tries the config key that would
+ * fix them on a copy of the metric (calendar, holidays, fill, missing_after, min_rows) and keeps
+ * what cuts them, then repeats the replay over a range of sensitivities to find the most sensitive
+ * setting that keeps the alert rate under a budget.
  */
 import type { Point } from "../detectors/types.js";
 import { createRequire } from "node:module";
@@ -309,6 +311,21 @@ function gapsOf(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonl
   return { judged, present, runs };
 }
 
+/** Share of the series' buckets among `ts` that had a value. */
+function presenceShare(gaps: Gaps): (ts: readonly number[]) => number {
+  const sets = [...gaps.present.values()];
+  return (ts) => (ts.length === 0 || sets.length === 0 ? 1 : ts.reduce((c, t) => c + sets.filter((s) => s.has(t)).length, 0) / (ts.length * sets.length));
+}
+
+/** Local weekdays (0 = Monday) on which the series routinely have no data; null when that is every judged day. */
+function routineOffDays(gaps: Gaps, slotZone: string | undefined): Set<number> | null {
+  const share = presenceShare(gaps);
+  const byDay: number[][] = Array.from({ length: 7 }, () => []);
+  for (const t of gaps.judged) byDay[localSlot(t, slotZone).weekday]!.push(t);
+  const off = new Set(byDay.flatMap((ts, d) => (ts.length > 0 && share(ts) <= ROUTINE_ABSENCE ? [d] : [])));
+  return byDay.some((ts, d) => ts.length > 0 && !off.has(d)) ? off : null;
+}
+
 /** Weekdays and hours the series routinely have no data in, and whether the missing-data alerts fall there. */
 function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; calendar: MetricCalendar } | null {
   const g = m.granularityMs;
@@ -316,13 +333,9 @@ function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
   const slotZone = g >= DAY ? undefined : zone;
   const alerted = gaps.runs.flatMap((r) => r.buckets);
   if (alerted.length === 0) return null;
-  const keys = [...gaps.present.keys()];
-  const share = (ts: readonly number[]) => (ts.length === 0 ? 1 : ts.reduce((c, t) => c + keys.filter((k) => gaps.present.get(k)!.has(t)).length, 0) / (ts.length * keys.length));
-  const byDay: number[][] = Array.from({ length: 7 }, () => []);
-  for (const t of gaps.judged) byDay[localSlot(t, slotZone).weekday]!.push(t);
-  const offDays = new Set(byDay.flatMap((ts, d) => (ts.length > 0 && share(ts) <= ROUTINE_ABSENCE ? [d] : [])));
-  const onDays = byDay.flatMap((ts, d) => (ts.length > 0 && !offDays.has(d) ? [d] : []));
-  if (onDays.length === 0) return null;
+  const share = presenceShare(gaps);
+  const offDays = routineOffDays(gaps, slotZone);
+  if (offDays === null) return null;
   let offHours = new Set<number>();
   if (g < DAY) {
     const byHour: number[][] = Array.from({ length: 24 }, () => []);
@@ -362,13 +375,13 @@ function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
         ? "calendar: weekends"
         : `calendar: {${[daysAll ? "" : `days: [${dayList.join(", ")}]`, hoursText ? `hours: "${hoursText}"` : ""].filter(Boolean).join(", ")}}`;
   const where = [
-    offDays.size ? [...offDays].sort().map((d) => DAY_NAMES[d]).join(", ") : "",
+    offDays.size ? `on ${[...offDays].sort().map((d) => DAY_NAMES[d]).join(", ")}` : "",
     offHours.size && hoursText ? `outside ${hoursText}` : "",
   ]
     .filter(Boolean)
     .join(" and ");
   return {
-    why: `${inOff} of ${alerted.length} empty buckets alerted on fall on ${where} (${zone}), when ${m.name} routinely has no data`,
+    why: `${inOff} of ${alerted.length} empty buckets alerted on fall ${where} (${zone}), when ${m.name} routinely has no data`,
     yaml,
     calendar: { timezone: zone, days, hours, holidays: m.calendar?.holidays ?? null },
   };
@@ -393,7 +406,18 @@ function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
   if (m.calendar?.holidays?.country) return null;
   const zone = m.calendar?.timezone ?? m.timezone ?? "UTC";
   const slotZone = m.granularityMs >= DAY ? undefined : zone;
-  const dates = [...new Set(gaps.runs.flatMap((r) => r.buckets.map((t) => localSlot(t, slotZone).date)))];
+  // weekends the series never has data on are no holidays' doing (and only dilute the match)
+  const offDays = routineOffDays(gaps, slotZone) ?? new Set<number>();
+  const dates = [
+    ...new Set(
+      gaps.runs.flatMap((r) =>
+        r.buckets.flatMap((t) => {
+          const s = localSlot(t, slotZone);
+          return offDays.has(s.weekday) ? [] : [s.date];
+        }),
+      ),
+    ),
+  ];
   if (dates.length === 0) return null;
   const hinted = countriesOfZone(zone);
   const matches = (c: string) => dates.filter((d) => publicHolidays(c, undefined, Number(d.slice(0, 4))).has(d));

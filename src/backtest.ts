@@ -381,7 +381,7 @@ function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
     .filter(Boolean)
     .join(" and ");
   return {
-    why: `${inOff} of ${alerted.length} empty buckets alerted on fall ${where} (${zone}), when ${m.name} routinely has no data`,
+    why: `${inOff} of ${alerted.length} empty buckets behind missing-data alerts fall ${where} (${zone}), when ${m.name} routinely has no data`,
     yaml,
     calendar: { timezone: zone, days, hours, holidays: m.calendar?.holidays ?? null },
   };

@@ -110,6 +110,14 @@ describe("tune's advice", () => {
     expect(t.param).toBe("novelty");
   });
 
+  it("says when nothing fits: level shifts every day are more alerts than a budget of 0 at any sensitivity", () => {
+    const points = Array.from({ length: 21 * 24 }, (_, h) => ({ t: MON + h * HOUR, v: 100 * 3 ** Math.floor(h / 24) }));
+    const t = tune(metric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 3, min_points: 24 }] }), [{ key: "", labels: {}, points }], MON, MON + 21 * DAY, 0);
+    expect(t.best).toBeNull();
+    expect(t.proposal.fits).toBe(false);
+    expect(t.proposal.after.alerts).toBeGreaterThan(0);
+  });
+
   it("vigil tune prints the fix, before → after by kind, and the lines to add; --json says the same", async () => {
     const db = await openSubprocessDatabase();
     const dir = await mkdtemp(join(tmpdir(), "vigil-tune-"));

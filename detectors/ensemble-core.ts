@@ -288,10 +288,14 @@ function recordViews(s: EnsembleState, p: EnsembleParams): void {
   s.histN = Math.min(H, s.blkN * histBlock(H) + s.blkRows);
 }
 
-/** Views beyond the bar they would have had to pass are cut back to it (in the warm-up, where nothing alerts). */
+/** How much faster than the novelty factor a view's history may grow per value in the warm-up. */
+const WARM_GROWTH = 2;
+
+/** Views beyond (twice) the bar they would have had to pass are cut back to it (in the warm-up, where nothing alerts). */
 function capToBars(f: Float64Array, sd: number, p: EnsembleParams): void {
   for (let k = 0; k < NF; k++) {
-    const bar = Math.max(k < 3 ? FLOOR[k]! * sd : FLOOR[k]!, (k === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + k]!);
+    // twice the bar: what recurs in the warm-up (a weekly low) still reaches its size in a few occurrences
+    const bar = Math.max(k < 3 ? FLOOR[k]! * sd : FLOOR[k]!, WARM_GROWTH * (k === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + k]!);
     if (f[VIEWS + k]! > bar) f[VIEWS + k] = bar;
   }
 }

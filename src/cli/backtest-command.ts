@@ -1,13 +1,11 @@
 /** `vigil backtest` and `vigil tune`: replay a configured metric over its stored history. */
-import { defaultWindow, loadHistory, type BacktestAlert, replay, tune } from "../backtest.js";
+import { type AlertCounts, type BacktestAlert, countAlerts, defaultWindow, loadHistory, replay, type TuneResult, tune } from "../backtest.js";
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
-import type { DetectorConfig, MetricConfig, VigilConfig } from "../config/types.js";
+import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
 import { errorText, } from "../log.js";
-import { stringify } from "yaml";
-import { getDetector } from "../../detectors/registry.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 
@@ -114,22 +112,6 @@ export async function backtestCommand(o: Common & { chart?: string; json?: boole
   }
 }
 
-/**
- * A detector entry as an operator would write it: `type`, the tuned settings, and the parameters
- * that differ from the detector's defaults (the resolved config holds every default filled in).
- */
-function asWritten(d: DetectorConfig, settings: Readonly<Record<string, number>>): DetectorConfig {
-  const def = getDetector(d.type);
-  const defaults = def?.params.safeParse({});
-  const base = defaults?.success ? (defaults.data as Record<string, unknown>) : {};
-  const out: DetectorConfig = { type: d.type };
-  for (const [k, v] of Object.entries(d)) {
-    if (k === "type") continue;
-    if (k in settings || JSON.stringify(base[k]) !== JSON.stringify(v)) out[k] = v;
-  }
-  return out;
-}
-
 /** "novelty = 1.2, novelty_point = 1.3" */
 function settingsText(settings: Readonly<Record<string, number>>): string {
   return Object.entries(settings)
@@ -137,28 +119,67 @@ function settingsText(settings: Readonly<Record<string, number>>): string {
     .join(", ");
 }
 
-export async function tuneCommand(o: Common & { maxAlertsPerWeek: number }): Promise<number> {
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** "12 alerts (8.4/week: 10 missing data, 2 value)" */
+function countsText(c: AlertCounts): string {
+  return `${plural(c.alerts, "alert")} (${c.perWeek.toFixed(1)}/week: ${c.missing} missing data, ${c.value} value)`;
+}
+
+function countsJson(c: AlertCounts): Record<string, number> {
+  return { alerts: c.alerts, per_week: Number(c.perWeek.toFixed(2)), missing: c.missing, value: c.value };
+}
+
+function tuneJson(m: MetricConfig, from: number, to: number, budget: number, t: TuneResult): Record<string, unknown> {
+  return {
+    metric: m.name,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    max_alerts_per_week: budget,
+    before: countsJson(t.before),
+    fixes: t.fixes.map((f) => ({ key: f.key, why: f.why, yaml: f.yaml, before: countsJson(f.before), after: countsJson(f.after), accepted: f.accepted })),
+    sensitivity: t.choices.map((c) => ({ settings: c.settings, ...countsJson(countAlerts(c.alerts, t.weeks)), proposed: c === t.best })),
+    proposal: { yaml: t.proposal.yaml, after: countsJson(t.proposal.after), fits: t.proposal.fits, alerts: t.proposal.alerts.map(alertJson) },
+  };
+}
+
+export async function tuneCommand(o: Common & { maxAlertsPerWeek: number; json?: boolean }): Promise<number> {
   try {
     if (!(o.maxAlertsPerWeek >= 0)) throw new Error("--max-alerts-per-week takes a number ≥ 0");
     const { config, m, from, to, warmFrom } = await prepare(o);
     const series = await withDb(config, (db) => loadHistory(db, m, warmFrom, to));
     const t = tune(m, series, warmFrom, to, o.maxAlertsPerWeek, from);
-    if (t.param === null) {
-      process.stdout.write(`${m.name}: none of its detectors has a sensitivity (k, sigma or novelty) to tune\n`);
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(tuneJson(m, from, to, o.maxAlertsPerWeek, t))}\n`);
       return 0;
     }
-    process.stdout.write(`tune ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, budget ${o.maxAlertsPerWeek} alerts/week\n`);
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    out(`tune ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, budget ${o.maxAlertsPerWeek} alerts/week`);
+    out(`as configured: ${countsText(t.before)}`);
+    const kept = t.fixes.filter((f) => f.accepted);
+    for (const f of t.fixes) {
+      out(`\n${f.accepted ? "fix" : "tried, not kept"}: ${f.yaml.join("; ")}\n  why: ${f.why}\n  ${countsText(f.before)} → ${countsText(f.after)}`);
+    }
+    if (t.param === null) out(`\n${m.name}: none of its detectors has a sensitivity (k, sigma or novelty) to tune`);
+    else if (kept.length) out(`\nsensitivity, with ${kept.map((f) => f.key).join(", ")} as above:`);
     for (const c of t.choices) {
       const mark = c === t.best ? "  ← proposed" : "";
-      process.stdout.write(`\n${settingsText(c.settings)}: ${c.alerts.length} alert${c.alerts.length === 1 ? "" : "s"} (${c.perWeek.toFixed(1)}/week)${mark}\n`);
-      if (c.alerts.length) process.stdout.write(`${alertRows(c.alerts.slice(0, 20))}\n`);
-      if (c.alerts.length > 20) process.stdout.write(`… and ${c.alerts.length - 20} more\n`);
+      out(`\n${settingsText(c.settings)}: ${plural(c.alerts.length, "alert")} (${c.perWeek.toFixed(1)}/week)${mark}`);
+      if (c.alerts.length) out(alertRows(c.alerts.slice(0, 20)));
+      if (c.alerts.length > 20) out(`… and ${c.alerts.length - 20} more`);
     }
-    process.stdout.write(
-      t.best
-        ? `\nproposal: ${settingsText(t.best.settings)} (${t.best.perWeek.toFixed(1)} alerts/week); in ${m.name}'s config:\n  detectors: ${stringify(t.best.detectors.map((d) => asWritten(d, t.best!.settings)), { collectionStyle: "flow", lineWidth: 0 }).trim()}\n`
-        : `\nno setting tried keeps ${m.name} under ${o.maxAlertsPerWeek} alerts/week; consider min_change or for\n`,
-    );
+    const what = [...kept.map((f) => f.yaml.join("; ")), ...(t.best ? [settingsText(t.best.settings)] : [])].join(", ");
+    const lines = t.proposal.yaml.map((l) => `  ${l}`).join("\n");
+    if (t.proposal.fits && t.proposal.yaml.length) {
+      out(`\nproposal: ${what} (${t.proposal.after.perWeek.toFixed(1)} alerts/week); in ${m.name}'s config:\n${lines}`);
+      if (kept.length) out(`as configured: ${countsText(t.before)} → with the proposal: ${countsText(t.proposal.after)}`);
+    } else if (t.proposal.fits) out(`\n${m.name} already fits the budget: ${countsText(t.before)}`);
+    else {
+      out(`\nno setting tried keeps ${m.name} under ${o.maxAlertsPerWeek} alerts/week; consider min_change or for`);
+      if (t.proposal.yaml.length) out(`the closest: ${countsText(t.proposal.after)}, with:\n${lines}`);
+    }
     return 0;
   } catch (err) {
     process.stderr.write(`vigil tune: ${errorText(err)}\n`);

@@ -91,13 +91,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("tune")
-    .description("propose the detector sensitivity that keeps a metric under an alert budget")
+    .description("read a metric's alerts (missing data vs value) and propose the config that keeps it under an alert budget: calendar, holidays, fill, missing_after, min_rows, sensitivity")
     .addOption(configOpt())
     .requiredOption("--metric <name>", "the metric to tune")
     .requiredOption("--max-alerts-per-week <n>", "alert budget")
     .option("--from <iso>", "start (default: now - lookback)")
     .option("--to <iso>", "end (default: the last closed bucket)")
-    .action(async (o: { config: string; metric: string; from?: string; to?: string; maxAlertsPerWeek: string }) =>
+    .option("--json", "print one JSON object: the alerts before, each fix tried, the sensitivity levels and the proposal")
+    .action(async (o: { config: string; metric: string; from?: string; to?: string; maxAlertsPerWeek: string; json?: boolean }) =>
       setExit(await tuneCommand({ ...o, maxAlertsPerWeek: Number(o.maxAlertsPerWeek) })),
     );
 

@@ -104,8 +104,8 @@ interface SourcePoint {
 
 /**
  * One series' buckets [start, start + buckets * g) as the detectors get them, calendar, fill and
- * thin rules applied, in order: `visit(t, fed, shown)` with `fed` the value to judge (NaN =
- * missing) and `shown` what an alert shows. Buckets left out are not visited. For replays (backtest,
+ * thin rules applied, in order: `visit(t, fed, shown, rows)` with `fed` the value to judge
+ * (NaN = missing), `shown` what an alert shows and `rows` the rows behind it (NaN = not read). Buckets left out are not visited. For replays (backtest,
  * charts); the daemon's judging loop applies the same rules on its grids.
  */
 export function feedSeries(
@@ -114,7 +114,7 @@ export function feedSeries(
   points: readonly SourcePoint[],
   start: number,
   buckets: number,
-  visit: (t: number, fed: number, shown: number) => void,
+  visit: (t: number, fed: number, shown: number, rows: number) => void,
 ): void {
   const g = m.granularityMs;
   const off = offBuckets(m.calendar, start, g, buckets);
@@ -124,7 +124,9 @@ export function feedSeries(
     const t = start + b * g;
     const raw = byT.get(t);
     const x = raw?.v ?? Number.NaN;
-    const fed = feedValue(m, s, t, x, raw === undefined ? (m.rowCounts ? 0 : Number.NaN) : (raw.n ?? Number.NaN));
-    if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x);
+    // rows only where the metric reads them: a copy tuned to `fill: zero` ignores the counts its history was loaded with
+    const rows = m.rowCounts ? (raw === undefined ? 0 : (raw.n ?? Number.NaN)) : Number.NaN;
+    const fed = feedValue(m, s, t, x, rows);
+    if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x, rows);
   }
 }

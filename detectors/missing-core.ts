@@ -46,9 +46,7 @@ const LAST_VALUE = 2;
 const LONGEST_GAP = 3;
 /** Time of the empty buckets since the last data at which data is normally present (bucket size given). */
 const SILENT = 4;
-/** Whether the current silence had a bucket the presence profile excused (for the reason). */
-const EXCUSED = 5;
-const PRESENCE_AT = 6;
+const PRESENCE_AT = 5;
 export const MISSING_NUMBERS = PRESENCE_AT + PRESENCE_NUMBERS;
 
 /** Reserve the 1-byte presence profile of a state in its host's arena. */
@@ -61,7 +59,6 @@ export function missingStateIn(p: MissingParams, f: Float64Array, at: number, ar
   f.fill(Number.NaN, at, at + PRESENCE_AT);
   f[at + LONGEST_GAP] = 0;
   f[at + SILENT] = 0;
-  f[at + EXCUSED] = 0;
   const layout = presenceLayout(p.granularity_ms);
   const a = arenaOr(arena, (plan) => planMissing(plan, p));
   const n = layout ? layout.daySlots + layout.weekSlots : 0;
@@ -107,11 +104,11 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
     const expected = !counted || presenceExpected(s.presence, localMs(t, p.timezone));
     if (Number.isNaN(lastDataT)) return OK;
     if (expected) f[at + SILENT] = f[at + SILENT]! + spacing;
-    else f[at + EXCUSED] = 1;
     // this bucket is empty: data has been missing from the end of the last bucket with data
     const silent = counted ? f[at + SILENT]! : t - lastDataT;
     if (silent > s.afterMs) {
-      const where = counted && f[at + EXCUSED] === 1 ? " at times this series normally has data" : "";
+      // counted silences only ever add up times at which the series normally has rows: say so once it has a profile
+      const where = counted && s.presence.layout !== null ? ", at a time this series normally has data" : "";
       return flagged(`no data for ${formatDuration(silent)}${where}`, f[at + LAST_VALUE]!, silent, s.afterMs);
     }
     return OK;
@@ -130,7 +127,6 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
     if (gap > s.afterMs && (!longestOnly || gap > longest)) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
   }
   f[at + SILENT] = 0;
-  f[at + EXCUSED] = 0;
   if (p.stale) {
     if (v !== f[at + LAST_VALUE]) f[at + SAME_SINCE] = t;
     const frozen = t - f[at + SAME_SINCE]!;

@@ -146,7 +146,7 @@ describe("backtest and tune", () => {
       }));
     const one = run(1);
     expect(one.map((a) => a.fired)).toEqual([300, 306]);
-    expect(one[1]).toMatchObject({ reason: "no data for 2h", resolved: 316 });
+    expect(one[1]).toMatchObject({ reason: "no data for 2h, at a time this series normally has data", resolved: 316 });
     // the one-bucket spike does not last two buckets; the silence does
     expect(run(2).map((a) => a.fired)).toEqual([307]);
   });

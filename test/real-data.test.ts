@@ -4,10 +4,14 @@
  * operator needs from the defaults: the labelled incidents caught, and at most 4 alerts outside
  * them over a year of daily or 60 days of hourly data.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { datasetByName, readLabels } from "../bench/corpus/corpus.js";
+import { datasetByName, loadDataset, newcomerYaml, readLabels } from "../bench/corpus/corpus.js";
 import { evaluateDataset, type MetricQuality } from "../bench/corpus/evaluate.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { runCli } from "./helpers/cli.js";
+import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";
 
 const BUDGET = 4;
 const labels = readLabels();
@@ -83,4 +87,32 @@ describe("real data, default config", () => {
     const m = (await judge("dfw_late", "2001-01-01T00:00:00Z", "2001-07-02T00:00:00Z")).get("late_departures")!;
     expectAllCaughtWithinBudget(m, 3);
   });
+
+  it("vigil backtest --json on the departures, as a user runs it: the outage is one value alert, and nights and weekends raise nothing", async () => {
+    const t = await openSubprocessDatabase();
+    opened.push(t);
+    const dir = await mkdtemp(join(tmpdir(), "vigil-real-"));
+    try {
+      const ds = datasetByName("san_flights");
+      await loadDataset(t.db, ds, { from: Date.parse("2001-03-15T08:00:00Z"), to: Date.parse("2001-06-14T07:00:00Z") });
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir, "v.yaml");
+      await writeFile(cfg, newcomerYaml(ds));
+      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      // the judged window starts two months in: the month before it warms the detectors up
+      const r = await runCli(["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"], env, 120_000);
+      expect(r.code, r.stderr).toBe(0);
+      const alerts = r.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { fired_at: string; kind: string; reason: string; value: number | null });
+      expect(alerts.filter((a) => a.kind === "missing")).toEqual([]);
+      const outage = alerts.find((a) => a.fired_at >= "2001-05-30T17:00" && a.fired_at < "2001-05-30T21:00");
+      expect(outage).toMatchObject({ kind: "value", value: 0 });
+      expect(alerts.length).toBeLessThanOrEqual(1 + 1 + BUDGET); // the outage, the empty busy hour, the budget
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

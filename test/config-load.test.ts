@@ -261,7 +261,7 @@ describe("vigil validate", () => {
   it("exits 0 with a one-line summary", async () => {
     const { out, streams } = captured();
     expect(await validateCommand("config/example.yaml", streams, SECRETS)).toBe(0);
-    expect(out.stdout).toBe("config/example.yaml: OK — 2 metrics, 1 experiment, 4 channels, 1 digest\n");
+    expect(out.stdout).toBe("config/example.yaml: OK — 3 metrics, 1 experiment, 4 channels, 1 digest\n");
   });
 
   it("prints warnings but still exits 0", async () => {

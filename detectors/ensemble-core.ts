@@ -38,7 +38,7 @@
  */
 import { fmtDeviation } from "../src/delivery/format.js";
 import { Arena, arenaPlan } from "./arena.js";
-import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep, planMissing } from "./missing-core.js";
+import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
 import {
   type SeasonalExpectation,
   planSeasonalProfile,
@@ -362,7 +362,6 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
     planLazyWindow(plan, p.window);
     planLazyWindow(plan, stepsCap);
     planSeasonalProfile(plan, p.granularity_ms);
-    planMissing(plan, sub(p));
     const a = new Arena(plan);
     // the ensemble's numbers come first, so its constants (PREV, VIEWS...) index `f` as they are
     if (a.at("f64", F_LEN) !== 0) throw new Error("ensemble: its numbers must start its arena");
@@ -392,7 +391,7 @@ export const ensembleCore: Omit<DetectorDefinition<EnsembleParams, EnsembleState
       rows: 0,
       period: ZERO,
       profile: seasonalProfileState(p.granularity_ms, a, p.timezone),
-      missing: missingStateIn(sub(p), f, MISSING_AT, a),
+      missing: missingStateIn(sub(p), f, MISSING_AT),
     });
   },
   learn(s, t, v, p): void {

@@ -10,9 +10,17 @@
  * not counted at all. Otherwise (an offline CSV with holes) it is the time between timestamps.
  */
 import { formatDuration, durationMs } from "../src/duration.js";
-import { type Arena, arenaOr } from "./arena.js";
 import { localMs } from "./local-time.js";
-import { PRESENCE_NUMBERS, type PresenceState, planPresence, presenceExpected, presenceIn, presenceLayout, presenceRecord } from "./presence.js";
+import {
+  PRESENCE_NUMBERS,
+  type PresenceLayout,
+  type PresenceState,
+  presenceExpected,
+  presenceIn,
+  presenceLayout,
+  presenceRecord,
+  presenceSeed,
+} from "./presence.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import { isValue, mutableFields } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
@@ -37,7 +45,10 @@ export interface MissingState {
    */
   f: Float64Array;
   at: number;
-  presence: PresenceState;
+  /** Slots of its presence profile (null = buckets too coarse, or the bucket size is not given). */
+  layout: PresenceLayout | null;
+  /** When the series normally has rows: made at its first empty bucket after data (most series never have one). */
+  presence: PresenceState | null;
 }
 const LAST_DATA_T = 0;
 const SAME_SINCE = 1;
@@ -46,30 +57,34 @@ const LAST_VALUE = 2;
 const LONGEST_GAP = 3;
 /** Time of the empty buckets since the last data at which data is normally present (bucket size given). */
 const SILENT = 4;
-const PRESENCE_AT = 5;
+/** Local time of the first bucket with data (bucket size given; NaN before). */
+const FIRST_LOCAL = 5;
+const PRESENCE_AT = 6;
 export const MISSING_NUMBERS = PRESENCE_AT + PRESENCE_NUMBERS;
 
-/** Reserve the 1-byte presence profile of a state in its host's arena. */
-export function planMissing(plan: Parameters<typeof planPresence>[0], p: MissingParams): void {
-  planPresence(plan, p.granularity_ms);
-}
-
-/** A state whose numbers live in `f` at `at` (MISSING_NUMBERS of them), its profile in `arena` (planned by `planMissing`). */
-export function missingStateIn(p: MissingParams, f: Float64Array, at: number, arena?: Arena): MissingState {
+/** A state whose numbers live in `f` at `at` (MISSING_NUMBERS of them). */
+export function missingStateIn(p: MissingParams, f: Float64Array, at: number): MissingState {
   f.fill(Number.NaN, at, at + PRESENCE_AT);
   f[at + LONGEST_GAP] = 0;
   f[at + SILENT] = 0;
-  const layout = presenceLayout(p.granularity_ms);
-  const a = arenaOr(arena, (plan) => planMissing(plan, p));
-  const n = layout ? layout.daySlots + layout.weekSlots : 0;
-  const bitsAt = a.at("u8", n);
   return mutableFields({
     afterMs: durationMs(p.after),
     spacing: spacingState(p.granularity_ms),
     f,
     at,
-    presence: presenceIn(layout, a.u8, bitsAt, f, at + PRESENCE_AT),
+    layout: presenceLayout(p.granularity_ms),
+    presence: null,
   });
+}
+
+/** The series' presence profile, made at its first empty bucket after data: every bucket so far had rows. */
+function profileOf(s: MissingState, local: number): PresenceState {
+  if (s.presence !== null) return s.presence;
+  const l = s.layout!;
+  const p = presenceIn(l, new Uint8Array(l.daySlots + l.weekSlots), 0, s.f, s.at + PRESENCE_AT);
+  presenceSeed(p, s.f[s.at + FIRST_LOCAL]!, local);
+  s.presence = p;
+  return p;
 }
 
 /** Nothing missing. */
@@ -101,22 +116,28 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
   const lastDataT = f[at + LAST_DATA_T]!;
   const counted = s.spacing.given;
   if (!isValue(v)) {
-    const expected = !counted || presenceExpected(s.presence, localMs(t, p.timezone));
     if (Number.isNaN(lastDataT)) return OK;
+    let expected = true;
+    if (counted && s.layout !== null) {
+      const local = localMs(t, p.timezone);
+      expected = presenceExpected(profileOf(s, local), local);
+    }
     if (expected) f[at + SILENT] = f[at + SILENT]! + spacing;
     // this bucket is empty: data has been missing from the end of the last bucket with data
     const silent = counted ? f[at + SILENT]! : t - lastDataT;
     if (silent > s.afterMs) {
       // counted silences only ever add up times at which the series normally has rows: say so once it has a profile
-      const where = counted && s.presence.layout !== null ? ", at a time this series normally has data" : "";
+      const where = counted && s.layout !== null ? ", at a time this series normally has data" : "";
       return flagged(`no data for ${formatDuration(silent)}${where}`, f[at + LAST_VALUE]!, silent, s.afterMs);
     }
     return OK;
   }
-  if (counted) {
+  if (counted && s.layout !== null) {
     const local = localMs(t, p.timezone);
-    presenceExpected(s.presence, local);
-    presenceRecord(s.presence, local);
+    if (s.presence !== null) {
+      presenceExpected(s.presence, local);
+      presenceRecord(s.presence, local);
+    } else if (Number.isNaN(f[at + FIRST_LOCAL]!)) f[at + FIRST_LOCAL] = local;
   }
   let verdict = OK;
   if (!Number.isNaN(lastDataT)) {

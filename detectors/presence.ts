@@ -5,8 +5,6 @@
  * weekends that never have rows raise nothing while a daytime outage still does. Step code only:
  * no schema library, no allocation per point.
  */
-import type { ArenaPlan } from "./arena.js";
-
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
@@ -29,12 +27,6 @@ export function presenceLayout(granularityMs: number | undefined): PresenceLayou
   const slotMs = granularityMs >= DAY ? DAY : granularityMs <= HOUR ? HOUR : granularityMs;
   const daySlots = Math.max(1, Math.floor(DAY / slotMs));
   return { slotMs, daySlots, weekSlots: 7 * daySlots };
-}
-
-/** Bytes a presence profile takes in a state's 1-byte region. */
-export function planPresence(plan: ArenaPlan, granularityMs: number | undefined): void {
-  const l = presenceLayout(granularityMs);
-  if (l) plan.u8 += l.daySlots + l.weekSlots;
 }
 
 /** Numbers of a presence profile in its host's Float64Array, from `at`. */
@@ -62,10 +54,9 @@ export function presenceIn(layout: PresenceLayout | null, bits: Uint8Array, bits
 }
 
 /**
- * A profile for a series that had rows in every bucket from local time `from` up to `to`: every slot
- * present for as many days and weeks as that spans. What a profile fed all those buckets would be
- * (up to the slots of a partial first day), without feeding them: a series that never had an
- * empty bucket needs no profile until its first one.
+ * A profile for a series that had rows in every bucket from local time `from` up to `to`: what a
+ * profile fed all those buckets would hold, without feeding them (a series that never had an empty
+ * bucket needs no profile until its first one).
  */
 export function presenceSeed(s: PresenceState, from: number, to: number): void {
   const l = s.layout;
@@ -74,15 +65,35 @@ export function presenceSeed(s: PresenceState, from: number, to: number): void {
   const at = s.at;
   const day = Math.floor(to / DAY);
   const week = Math.floor((to - MONDAY) / WEEK);
+  const firstDay = Math.floor(from / DAY);
+  const firstWeek = Math.floor((from - MONDAY) / WEEK);
   f[at + DAY_IDX] = day;
   f[at + WEEK_IDX] = week;
-  f[at + DAYS_SEEN] = Math.min(DAYS_KEPT, Math.max(0, day - Math.floor(from / DAY)));
-  f[at + WEEKS_SEEN] = Math.min(WEEKS_KEPT, Math.max(0, week - Math.floor((from - MONDAY) / WEEK)));
-  // earlier days and weeks: every slot present; the current ones: the slots before `to`
-  const d = daySlot(l, to);
-  const w = weekSlot(l, to);
-  for (let i = 0; i < l.daySlots; i++) s.bits[s.bitsAt + i] = i < d ? 0xff : 0xfe;
-  for (let i = 0; i < l.weekSlots; i++) s.bits[s.bitsAt + l.daySlots + i] = i < w ? 0xff : 0xfe;
+  f[at + DAYS_SEEN] = Math.min(DAYS_KEPT, Math.max(0, day - firstDay));
+  f[at + WEEKS_SEEN] = Math.min(WEEKS_KEPT, Math.max(0, week - firstWeek));
+  // bit k of a slot: the slot k days (weeks) ago had rows when it lay within [from, to)
+  const fromDaySlot = daySlot(l, from);
+  const toDaySlot = daySlot(l, to);
+  for (let i = 0; i < l.daySlots; i++) {
+    let b = 0;
+    for (let k = 0; k < 8; k++) {
+      const d = day - k;
+      if (d < firstDay || (d === firstDay && i < fromDaySlot) || (k === 0 && i >= toDaySlot)) continue;
+      b |= 1 << k;
+    }
+    s.bits[s.bitsAt + i] = b;
+  }
+  const fromWeekSlot = weekSlot(l, from);
+  const toWeekSlot = weekSlot(l, to);
+  for (let i = 0; i < l.weekSlots; i++) {
+    let b = 0;
+    for (let k = 0; k < 8; k++) {
+      const w = week - k;
+      if (w < firstWeek || (w === firstWeek && i < fromWeekSlot) || (k === 0 && i >= toWeekSlot)) continue;
+      b |= 1 << k;
+    }
+    s.bits[s.bitsAt + l.daySlots + i] = b;
+  }
 }
 
 /** Set bits among the `n` earlier periods of a slot's byte. */

@@ -184,22 +184,28 @@ describe("feedValue", () => {
     expect(seen.find((x) => x[0] === 9)).toEqual([9, 0, 0]); // a weekday without rows: 0 where the week had rows
   });
 
-  it("a profile made at the first empty bucket decides as one fed every bucket would", async () => {
+  it.each([
+    ["every hour for three weeks, then office hours", 5, 23],
+    ["office hours from the first day, starting mid-morning", 9, 0],
+  ])("a profile made at the first empty bucket decides as one fed every bucket would: %s", async (_, startHour, allHoursDays) => {
     const { presenceExpected, presenceIn, presenceLayout, presenceRecord, PRESENCE_NUMBERS } = await import("../detectors/presence.js");
     const m = metric({ name: "n", fill: "zero" });
     const layout = presenceLayout(HOUR)!;
     const fed = presenceIn(layout, new Uint8Array(layout.daySlots + layout.weekSlots), 0, new Float64Array(PRESENCE_NUMBERS), 0);
     const s = fresh();
-    // three weeks and a bit with rows in every hour, then office hours only for two weeks
-    const start = MON + 5 * HOUR;
+    const start = MON + startHour * HOUR;
+    let seen = false;
     for (let t = start; t < start + 37 * DAY; t += HOUR) {
       const h = (t % DAY) / HOUR;
       const dow = Math.floor((t - MON) / DAY) % 7;
-      const busy = t < start + 23 * DAY || (dow < 5 && h >= 8 && h < 20);
+      const busy = t < start + allHoursDays * DAY || (dow < 5 && h >= 8 && h < 20);
       const usual = presenceExpected(fed, t);
-      if (busy) presenceRecord(fed, t);
+      if (busy) {
+        presenceRecord(fed, t);
+        seen = true;
+      }
       const got = feedValue(m, s, t, busy ? 5 : Number.NaN, Number.NaN);
-      if (!busy) expect(got === 0).toBe(usual);
+      if (!busy && seen) expect(got === 0, new Date(t).toISOString()).toBe(usual);
     }
   });
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDetector } from "../detectors/registry.js";
 import { type Point, runBatch } from "../detectors/types.js";
+import { loadHistory, replay } from "../src/backtest.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
 import type { Database } from "../src/db/database.js";
@@ -240,4 +241,77 @@ describe("history load in chunks", () => {
       await t.close();
     }
   });
+});
+
+describe("calendars, fill and row counts in the daemon", () => {
+  it("a grouped scan counts the rows behind each bucket once for its metrics; the engine leaves out thin buckets, calendar days and routinely empty hours, and judges what a backtest judges", async () => {
+    const t = await openTestDatabase();
+    try {
+      const table = "office_data";
+      await createMetricTable(t.db, table);
+      const rnd = noise(12);
+      const data: Row[] = [];
+      // three weeks from a Monday: 20 rows an hour 08:00-19:00 on weekdays, one late row at night, nothing at weekends
+      for (let h = 0; h < 21 * 24; h++) {
+        const dow = Math.floor(h / 24) % 7;
+        const hour = h % 24;
+        if (dow >= 5) continue;
+        const n = hour >= 8 && hour < 20 ? 20 : 1;
+        for (let i = 0; i < n; i++) data.push({ ts: T0 + h * HOUR + 60_000 + i, series: "a", v: n === 1 ? 300 : 100 + rnd() * 10 });
+      }
+      await insertRows(t.db, table, data);
+      const weekdays = { timezone: "UTC", days: [0, 1, 2, 3, 4], hours: null, holidays: null };
+      const source = (value: string) => ({ table, time_column: "ts", value, split_by: ["series"], dimensions: [] });
+      const ms: MetricConfig[] = [
+        baseMetric({ name: "avg", source: source("avg(v)"), fill: "none", rowCounts: true, detectors: [], lookbackMs: 14 * 24 * HOUR }),
+        baseMetric({ name: "count", source: source("count(*)"), fill: "zero", detectors: [], lookbackMs: 14 * 24 * HOUR }),
+        baseMetric({ name: "avg_weekdays", source: source("avg(v)"), fill: "none", rowCounts: true, calendar: weekdays, detectors: [], lookbackMs: 14 * 24 * HOUR }),
+      ];
+      const run = async (grouped: boolean) => {
+        const schema = `state_cal_${grouped ? "g" : "s"}`;
+        await migrate(t.db, schema);
+        const clock = new ManualClock(T0 + 14 * 24 * HOUR + 60_000);
+        const judged: Array<{ m: string; t: number; v: number | null }> = [];
+        const engine = new Engine(vigilConfig(ms), {
+          store: new StateStore(t.db, schema),
+          fetch: makeFetcher(t.db, silentLogger()),
+          ...(grouped ? { fetchGroup: makeGroupFetcher(t.db, silentLogger()) } : {}),
+          clock,
+          log: silentLogger(),
+          metrics: new VigilMetrics({ defaultMetrics: false }),
+          onJudged: (m, _s, p: Point) => judged.push({ m, t: p.t, v: p.v }),
+        });
+        for (let k = 0; k < 7 * 24; k++) {
+          const r = await engine.evaluate();
+          expect(r.failed).toEqual([]);
+          clock.advance(HOUR);
+        }
+        return judged;
+      };
+      const separate = await run(false);
+      const grouped = await run(true);
+      expect(grouped).toEqual(separate);
+      const hours = (m: string) => grouped.filter((j) => j.m === m).map((j) => ({ dow: Math.floor((j.t - T0) / (24 * HOUR)) % 7, hour: (j.t % (24 * HOUR)) / HOUR, v: j.v }));
+      // the one-row night hours are thin: never judged (the empty weekend hours are judged as missing data, which the detector knows is routine); outside the calendar nothing is judged
+      expect(hours("avg").filter((x) => x.v !== null && (x.hour < 8 || x.hour >= 20))).toEqual([]);
+      expect(hours("avg").filter((x) => x.v === null && x.dow < 5)).toEqual([]);
+      expect(hours("avg_weekdays").filter((x) => x.dow >= 5)).toEqual([]);
+      expect(hours("avg").filter((x) => x.v !== null).length).toBe(5 * 12);
+      // counts: the weekend had rows a week earlier in no hour, so its empty hours are left out, not zeros
+      expect(hours("count").filter((x) => x.dow >= 5)).toEqual([]);
+      expect(hours("count").length).toBe(5 * 24);
+      // and a backtest of the same buckets (the engine judged from the last closed bucket at its first tick), warmed up on the two weeks before, judges the same ones
+      for (const m of ms) {
+        const from = T0 + 14 * 24 * HOUR - HOUR;
+        const to = from + 7 * 24 * HOUR;
+        const r = replay(m, await loadHistory(t.db, m, T0, to), T0, to, true, from);
+        expect(
+          [...r.traces.values()][0]!.map((x) => x.p.t),
+          m.name,
+        ).toEqual(grouped.filter((j) => j.m === m.name).map((j) => j.t));
+      }
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
 });

@@ -18,6 +18,8 @@ import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
+import { rng } from "../src/demo/synthetic.js";
+import { listCsv } from "./nab.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const corpus = join(repo, "bench", "corpus", "bursty");
@@ -27,30 +29,8 @@ const outDir = join(repo, "bench", "out", "bursty");
 export const HELD_OUT = "consumer-purchase-rate";
 const WEEK_MS = 7 * 86_400_000;
 
-function listCsv(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...listCsv(p));
-    else if (e.name.endsWith(".csv")) out.push(p);
-  }
-  return out.sort();
-}
-
 function parseTs(s: string): number {
   return Date.parse(`${s.slice(0, 19).replace(" ", "T")}Z`);
-}
-
-/** mulberry32: a small seeded generator, so the injections are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Series {

@@ -10,18 +10,7 @@
  */
 import { analyzeArms, DEFAULT_NSTAR } from "../src/experiments/analysis.js";
 import { type MomentSums, meanArm, relativeOneSided } from "../src/experiments/stats.js";
-
-/** mulberry32: tiny, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../src/demo/synthetic.js";
 
 interface Metric {
   name: string;

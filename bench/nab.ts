@@ -31,7 +31,7 @@ export interface ProfileResult {
   fpEvents: number;
 }
 
-function listCsv(dir: string): string[] {
+export function listCsv(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);

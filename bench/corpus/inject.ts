@@ -11,20 +11,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { CORPUS_DIR, type DatasetLabels, type Incident, readCsv, writeCsvText } from "./corpus.js";
+import { rng } from "../../src/demo/synthetic.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = rng(20261207);
 const pick = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo));

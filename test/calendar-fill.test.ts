@@ -76,6 +76,7 @@ describe("config", () => {
     ]);
     expect(problems(`${head}    calendar: {hours: "8-20"}\n`)[0]).toMatch(/^vigil\.yaml:4:23: .*expected local hours like "08:00-20:00", got '8-20'/);
     expect(problems(`${head}    holidays: {country: XX}\n`)[0]).toMatch(/^vigil\.yaml:4:25: .*unknown holiday country 'XX'/);
+    expect(problems(`${head}    holidays: {country: DE, state: XX}\n`)[0]).toMatch(/^vigil\.yaml:4:36: .*unknown state 'XX' of holiday country DE \(one of BB, BE, /);
     expect(problems(`${head}    holidays: ["25.12.2026"]\n`)[0]).toMatch(/^vigil\.yaml:4:16: .*expected a date like 2026-12-25, got '25.12.2026'/);
     expect(problems(`${head}    fill: zeros\n`)[0]).toMatch(/^vigil\.yaml:4:11: metrics\[0\]\.fill: /);
   });

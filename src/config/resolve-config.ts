@@ -268,7 +268,7 @@ function resolveCalendar(cal: RawMetric["calendar"], hol: RawMetric["holidays"],
     if (cal.days) days = [...new Set(cal.days.map((x) => DAY_NAMES.indexOf(x)))].sort();
     if (cal.hours) {
       const [a, b] = cal.hours.split("-");
-      const from = minutesOf(a!);
+      const from = minutesOf(a!) % 1440;
       const to = minutesOf(b!) % 1440;
       if (from !== to) hours = { from, to };
     }
@@ -323,8 +323,9 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
   const hol = m.holidays ?? d.holidays;
   if (hol && !Array.isArray(hol) && hol.country !== undefined) {
     // checked here rather than in the schema: a check inside the holidays union would be reported as the union's error
-    const problem = holidayCountryProblem(hol.country);
-    if (problem) errors.push({ path: m.holidays ? ["metrics", i, "holidays", "country"] : ["defaults", "holidays", "country"], message: problem });
+    const problem = holidayCountryProblem(hol.country, hol.state);
+    const key = problem?.startsWith("unknown state") ? "state" : "country";
+    if (problem) errors.push({ path: m.holidays ? ["metrics", i, "holidays", key] : ["defaults", "holidays", key], message: problem });
   }
   out.rowCounts = m.source !== undefined && out.fill === "none";
   if (m.description !== undefined) out.description = m.description;

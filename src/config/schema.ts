@@ -111,12 +111,20 @@ const calendar = z
     "When the metric is expected to have data, in the top-level `timezone`: buckets outside are neither judged nor counted as missing. weekdays | weekends | always | {days, hours}. Default always.",
   );
 
-/** A holiday country code the date-holidays library knows (loaded only when a config names one). */
-export function holidayCountryProblem(code: string): string | undefined {
+/** A holiday country (and state) the date-holidays library knows (loaded only when a config names one). */
+export function holidayCountryProblem(code: string, state?: string): string | undefined {
   const require = createRequire(import.meta.url);
-  const Holidays = require("date-holidays") as new () => { getCountries(): Record<string, string> };
-  const known = new Holidays().getCountries();
-  return code.toUpperCase() in known ? undefined : `unknown holiday country '${code}' (an ISO 3166 code such as US, DE, GB)`;
+  const Holidays = require("date-holidays") as new () => {
+    getCountries(): Record<string, string>;
+    getStates(country: string): Record<string, string> | undefined;
+  };
+  const hd = new Holidays();
+  if (!(code.toUpperCase() in hd.getCountries())) return `unknown holiday country '${code}' (an ISO 3166 code such as US, DE, GB)`;
+  if (state === undefined) return undefined;
+  const states = hd.getStates(code.toUpperCase()) ?? {};
+  if (state.toUpperCase() in states) return undefined;
+  const known = Object.keys(states);
+  return `unknown state '${state}' of holiday country ${code.toUpperCase()} (${known.length > 0 ? `one of ${known.join(", ")}` : "it has none"})`;
 }
 
 const isoDate = z.string().regex(DATE_TEXT, { error: (iss) => `expected a date like 2026-12-25, got ${quoted(iss.input)}` });

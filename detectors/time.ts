@@ -25,7 +25,7 @@ export const granularityParam = z
   .positive()
   .optional()
   .describe(
-    "Bucket size in milliseconds. The engine passes the metric's granularity; when absent it is inferred from the data (median gap between the first timestamps).",
+    "Bucket size in milliseconds. The engine passes the metric's granularity (and feeds every bucket it judges, empty ones as missing values: only those count as missing data, at times the series normally has rows); when absent it is inferred from the data (median gap between the first timestamps) and gaps between timestamps count as missing data.",
   );
 
 /**

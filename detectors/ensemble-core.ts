@@ -57,11 +57,8 @@ const NF = 6;
 /**
  * Absolute floors per view: even a novel value must be this unusual (robust sigmas of the baseline;
  * × the usual step for volatility; for the gap view, sigmas between the value and its nearest
- * neighbour in the baseline window). Volatility's is 5× the usual step: on bursty series a burst no
- * bigger than the routine ones moves the mean step 3-4× (its steps up and back), and at 3× that view
- * raised more alerts outside NAB's windows than inside them (17 to 10); at 5× the shared NAB
- * standard score rises 71.1 → 71.7 (false-positive events 62 → 56) and the bursty stand-in corpus
- * has one false-positive event fewer and one window more (bench/bursty.ts). 6× and more costs NAB 2 points.
+ * neighbour in the baseline window). Volatility's is 5× the usual step because a routine burst's
+ * steps up and back already move the mean step 3-4×.
  */
 const FLOOR = [4, 3, 2.5, 5, 4, 10] as const;
 /** Views with a history that must be at least this long before they may alert (the seasonal view
@@ -325,7 +322,6 @@ function reasonFor(
   zShort: number,
   zMed: number,
   m: number,
-  _t: number,
   se: SeasonalExpectation | null,
 ): string {
   switch (view) {
@@ -641,7 +637,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       OUT.score = warm ? score : 0;
       OUT.fired = fired;
       OUT.ongoing = false;
-      OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, t, se) : "";
+      OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, se) : "";
       if (se !== null) {
         // a seasonal profile is in force: the expectation and band are the profile's
         OUT.half = Math.max(FLOOR[4], p.novelty * f[HIST_MAX + 4]!) * se.sigma;

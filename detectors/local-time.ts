@@ -142,3 +142,23 @@ function intlOffset(t: number, tz: string): number {
   const local = Date.UTC(y, mo - 1, d, h, mi, s);
   return local - Math.floor(t / 1000) * 1000;
 }
+
+/** Why `tz` is not an IANA zone this runtime knows, or undefined when it is. */
+export function zoneProblem(tz: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return undefined;
+  } catch {
+    return `unknown time zone '${tz}' (use an IANA name such as UTC or Europe/Berlin)`;
+  }
+}
+
+/** Day of the week of a wall-clock time (floating ms): 0 = Monday (1970-01-01 was a Thursday). */
+export function weekdayOf(local: number): number {
+  return (((Math.floor(local / DAY) + 3) % 7) + 7) % 7;
+}
+
+/** "2026-03-29": the calendar date of a wall-clock time (floating ms). */
+export function localDate(local: number): string {
+  return new Date(local).toISOString().slice(0, 10);
+}

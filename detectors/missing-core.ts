@@ -16,10 +16,9 @@ import {
   type PresenceLayout,
   type PresenceState,
   presenceExpected,
-  presenceIn,
   presenceLayout,
   presenceRecord,
-  presenceSeed,
+  seededPresence,
 } from "./presence.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import { isValue, mutableFields } from "./stats.js";
@@ -80,11 +79,8 @@ export function missingStateIn(p: MissingParams, f: Float64Array, at: number): M
 /** The series' presence profile, made at its first empty bucket after data: every bucket so far had rows. */
 function profileOf(s: MissingState, local: number): PresenceState {
   if (s.presence !== null) return s.presence;
-  const l = s.layout!;
-  const p = presenceIn(l, new Uint8Array(l.daySlots + l.weekSlots), 0, s.f, s.at + PRESENCE_AT);
-  presenceSeed(p, s.f[s.at + FIRST_LOCAL]!, local);
-  s.presence = p;
-  return p;
+  s.presence = seededPresence(s.layout!, s.f[s.at + FIRST_LOCAL]!, local, s.f, s.at + PRESENCE_AT);
+  return s.presence;
 }
 
 /** Nothing missing. */

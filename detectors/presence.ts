@@ -58,7 +58,7 @@ export function presenceIn(layout: PresenceLayout | null, bits: Uint8Array, bits
  * profile fed all those buckets would hold, without feeding them (a series that never had an empty
  * bucket needs no profile until its first one).
  */
-export function presenceSeed(s: PresenceState, from: number, to: number): void {
+function presenceSeed(s: PresenceState, from: number, to: number): void {
   const l = s.layout;
   if (l === null) return;
   const f = s.f;
@@ -94,6 +94,16 @@ export function presenceSeed(s: PresenceState, from: number, to: number): void {
     }
     s.bits[s.bitsAt + l.daySlots + i] = b;
   }
+}
+
+/**
+ * The profile of a series made at its first empty bucket (local time `to`), when every bucket since
+ * its first row (`from`) had rows; its numbers in `f` at `at` (a host detector's), else its own.
+ */
+export function seededPresence(layout: PresenceLayout, from: number, to: number, f: Float64Array = new Float64Array(PRESENCE_NUMBERS), at = 0): PresenceState {
+  const s = presenceIn(layout, new Uint8Array(layout.daySlots + layout.weekSlots), 0, f, at);
+  presenceSeed(s, from, to);
+  return s;
 }
 
 /** Set bits among the `n` earlier periods of a slot's byte. */

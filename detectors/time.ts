@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "../src/duration.js";
+import { zoneProblem } from "./local-time.js";
 
 /**
  * A duration parameter. Kept as the text (or seconds) the operator wrote rather than transformed,
@@ -34,17 +35,7 @@ export const granularityParam = z
  */
 export const timezoneParam = z
   .string()
-  .refine(
-    (tz) => {
-      try {
-        new Intl.DateTimeFormat("en-US", { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: "expected an IANA time zone such as Europe/Berlin" },
-  )
+  .refine((tz) => zoneProblem(tz) === undefined, { message: "expected an IANA time zone such as Europe/Berlin" })
   .optional()
   .describe(
     "IANA zone whose wall-clock time of day and day of week the seasonal slots follow (so a daily pattern stays put across DST changes). The engine passes the config's `timezone`; absent = UTC.",

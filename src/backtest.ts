@@ -7,9 +7,8 @@
  * setting that keeps the alert rate under a budget.
  */
 import type { Point } from "../detectors/types.js";
-import { createRequire } from "node:module";
 import { stringify } from "yaml";
-import { localMs } from "../detectors/local-time.js";
+import { localDate, localMs, weekdayOf } from "../detectors/local-time.js";
 import { getDetector } from "../detectors/registry.js";
 import { countLike } from "./config/resolve-config.js";
 import { DAY_NAMES } from "./config/schema.js";
@@ -22,9 +21,10 @@ import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
 import { feedSeries } from "./engine/bucket-feed.js";
-import { offBuckets, publicHolidays } from "./engine/calendar.js";
+import { offBuckets } from "./engine/calendar.js";
+import { countriesOfZone, publicHolidays } from "./holidays.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
-import { alignUp, bucketClock, bucketStart } from "./sources/bucket-clock.js";
+import { alignUp, bucketClock, bucketStart, detectorZone } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
 export interface BacktestAlert {
@@ -261,8 +261,7 @@ export function detectorsLine(detectors: readonly DetectorConfig[], settings: Re
 /** Local weekday (0 = Monday) and minute of the day of a bucket, in the zone its calendar uses. */
 function localSlot(t: number, zone: string | undefined): { weekday: number; hour: number; date: string } {
   const l = localMs(t, zone);
-  const day = Math.floor(l / DAY);
-  return { weekday: (((day + 3) % 7) + 7) % 7, hour: Math.floor((l - day * DAY) / HOUR), date: new Date(l).toISOString().slice(0, 10) };
+  return { weekday: weekdayOf(l), hour: Math.floor((l - Math.floor(l / DAY) * DAY) / HOUR), date: localDate(l) };
 }
 
 /** Judged buckets of the window, per series: which had a value, and which were empty inside a missing-data alert. */
@@ -279,7 +278,7 @@ function gapsOf(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonl
   const g = m.granularityMs;
   const start = alignUp(from, g);
   const n = Math.max(0, Math.ceil((to - start) / g));
-  const off = offBuckets(m.calendar, start, g, n);
+  const off = offBuckets(m, start, n);
   const judged: number[] = [];
   for (let b = 0; b < n; b++) if (off?.[b] !== 1) judged.push(start + b * g);
   const present = new Map<string, ReadonlySet<number>>();
@@ -321,8 +320,8 @@ function routineOffDays(gaps: Gaps, slotZone: string | undefined): Set<number> |
 /** Weekdays and hours the series routinely have no data in, and whether the missing-data alerts fall there. */
 function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; calendar: MetricCalendar } | null {
   const g = m.granularityMs;
-  const zone = m.calendar?.timezone ?? m.timezone ?? "UTC";
-  const slotZone = g >= DAY ? undefined : zone;
+  const zone = m.timezone ?? "UTC";
+  const slotZone = detectorZone(m);
   const alerted = gaps.runs.flatMap((r) => r.buckets);
   if (alerted.length === 0) return null;
   const share = presenceShare(gaps);
@@ -375,29 +374,15 @@ function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
   return {
     why: `${inOff} of ${alerted.length} empty buckets behind missing-data alerts fall ${where} (${zone}), when ${m.name} routinely has no data`,
     yaml,
-    calendar: { timezone: zone, days, hours, holidays: m.calendar?.holidays ?? null },
+    calendar: { days, hours, holidays: m.calendar?.holidays ?? null },
   };
-}
-
-let zoneCountries: Map<string, string[]> | null = null;
-
-/** Countries whose timezones include `zone` (date-holidays' tables, read once). */
-function countriesOfZone(zone: string): string[] {
-  if (zoneCountries === null) {
-    zoneCountries = new Map();
-    const Holidays = createRequire(import.meta.url)("date-holidays") as new (c?: string) => { getCountries(): Record<string, string>; getTimezones(): string[] | undefined };
-    for (const c of Object.keys(new Holidays().getCountries())) {
-      for (const z of new Holidays(c).getTimezones() ?? []) zoneCountries.set(z, [...(zoneCountries.get(z) ?? []), c]);
-    }
-  }
-  return zoneCountries.get(zone) ?? [];
 }
 
 /** A country whose public holidays are most of the dates the missing-data alerts fell on. */
 function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; calendar: MetricCalendar } | null {
   if (m.calendar?.holidays?.country) return null;
-  const zone = m.calendar?.timezone ?? m.timezone ?? "UTC";
-  const slotZone = m.granularityMs >= DAY ? undefined : zone;
+  const zone = m.timezone ?? "UTC";
+  const slotZone = detectorZone(m);
   // weekends the series never has data on are no holidays' doing (and only dilute the match)
   const offDays = routineOffDays(gaps, slotZone) ?? new Set<number>();
   const dates = [
@@ -422,7 +407,7 @@ function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
     if (ok && (best === null || hit.length > best.hit.length)) best = { c, hit };
   }
   if (best === null) return null;
-  const base: MetricCalendar = m.calendar ?? { timezone: zone, days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: null };
+  const base: MetricCalendar = m.calendar ?? { days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: null };
   return {
     why: `${best.hit.length} of the ${dates.length} days with missing-data alerts are public holidays in ${best.c} (${best.hit.slice(0, 4).join(", ")}${best.hit.length > 4 ? ", …" : ""})`,
     yaml: `holidays: {country: ${best.c}}`,

@@ -6,8 +6,9 @@ import { describe, expect, it } from "vitest";
 import { loadConfigText } from "../src/config/load.js";
 import { formatProblem } from "../src/config/problem.js";
 import type { VigilConfig } from "../src/config/types.js";
-import { feedSeries, feedValue } from "../src/engine/bucket-feed.js";
-import { offBuckets, publicHolidays } from "../src/engine/calendar.js";
+import { feedSeries, feedValue, newFeedState } from "../src/engine/bucket-feed.js";
+import { offBuckets } from "../src/engine/calendar.js";
+import { publicHolidays } from "../src/holidays.js";
 import { HOUR, metric } from "./helpers/config.js";
 
 const DAY = 24 * HOUR;
@@ -64,8 +65,10 @@ describe("config", () => {
         `  - {name: c, source: ${SRC("count(*)")}}`,
       ].join("\n"),
     );
-    expect(c.metrics[0]!.calendar).toEqual({ timezone: "Europe/Berlin", days: [0, 1, 2, 3, 4], hours: null, holidays: { country: "DE", state: "BY", dates: [] } });
-    expect(c.metrics[1]!.calendar).toEqual({ timezone: "Europe/Berlin", days: [0, 5], hours: { from: 22 * 60, to: 6 * 60 }, holidays: { dates: ["2026-12-24"] } });
+    // days and hours are read in the metric's zone (the top-level one)
+    expect(c.metrics.map((m) => m.timezone)).toEqual(["Europe/Berlin", "Europe/Berlin", "Europe/Berlin"]);
+    expect(c.metrics[0]!.calendar).toEqual({ days: [0, 1, 2, 3, 4], hours: null, holidays: { country: "DE", state: "BY", dates: [] } });
+    expect(c.metrics[1]!.calendar).toEqual({ days: [0, 5], hours: { from: 22 * 60, to: 6 * 60 }, holidays: { dates: ["2026-12-24"] } });
     expect(c.metrics[2]!.calendar?.holidays).toEqual({ country: "DE", state: "BY", dates: [] });
   });
 
@@ -84,17 +87,20 @@ describe("config", () => {
 
 describe("offBuckets", () => {
   const MON = Date.UTC(2026, 0, 5); // a Monday
-  const cal = (over: Partial<NonNullable<ReturnType<typeof metric>["calendar"]>>) => ({
-    timezone: "UTC",
-    days: [0, 1, 2, 3, 4],
-    hours: null,
-    holidays: null,
-    ...over,
-  });
+  /** An hourly (or `g`) metric with a calendar, in `timezone`. */
+  const cal = (over: Partial<NonNullable<ReturnType<typeof metric>["calendar"]>> & { timezone?: string }, g = HOUR) => {
+    const { timezone, ...calendar } = over;
+    return metric({
+      name: "c",
+      granularityMs: g,
+      ...(timezone === undefined ? {} : { timezone }),
+      calendar: { days: [0, 1, 2, 3, 4], hours: null, holidays: null, ...calendar },
+    });
+  };
 
   it("leaves out weekends of daily buckets, whatever the zone (a daily bucket is the day it is labelled with)", () => {
     for (const timezone of ["UTC", "America/New_York", "Asia/Tokyo"]) {
-      const off = offBuckets(cal({ timezone }), MON, DAY, 14)!;
+      const off = offBuckets(cal({ timezone }, DAY), MON, 14)!;
       expect([...off]).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1]);
     }
   });
@@ -102,19 +108,19 @@ describe("offBuckets", () => {
   it("cuts hours in local time, across a DST change", () => {
     // Berlin, 08:00-20:00 local: 07:00-19:00 UTC in winter, 06:00-18:00 UTC in summer
     const c = cal({ timezone: "Europe/Berlin", days: [0, 1, 2, 3, 4, 5, 6], hours: { from: 8 * 60, to: 20 * 60 } });
-    const winter = offBuckets(c, Date.UTC(2026, 2, 27), HOUR, 24)!;
+    const winter = offBuckets(c, Date.UTC(2026, 2, 27), 24)!;
     expect([...winter].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
-    const summer = offBuckets(c, Date.UTC(2026, 2, 30), HOUR, 24)!;
+    const summer = offBuckets(c, Date.UTC(2026, 2, 30), 24)!;
     expect([...summer].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
     // hours that wrap midnight
-    const night = offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6], hours: { from: 22 * 60, to: 6 * 60 } }), MON, HOUR, 24)!;
+    const night = offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6], hours: { from: 22 * 60, to: 6 * 60 } }), MON, 24)!;
     expect([...night].map((x, h) => (x ? "" : h)).filter((h) => h !== "")).toEqual([0, 1, 2, 3, 4, 5, 22, 23]);
   });
 
   it("leaves out listed dates and a country's public holidays", () => {
     expect(publicHolidays("US", undefined, 2026).has("2026-07-03")).toBe(true); // Independence Day observed
     expect(publicHolidays("DE", undefined, 2026).has("2026-12-25")).toBe(true);
-    const off = offBuckets(cal({ holidays: { country: "US", dates: ["2026-01-07"] } }), Date.UTC(2026, 0, 1), DAY, 21)!;
+    const off = offBuckets(cal({ holidays: { country: "US", dates: ["2026-01-07"] } }, DAY), Date.UTC(2026, 0, 1), 21)!;
     const offDates = [...off].flatMap((x, i) => (x ? [new Date(Date.UTC(2026, 0, 1) + i * DAY).toISOString().slice(0, 10)] : []));
     expect(offDates).toEqual([
       "2026-01-01", // New Year's Day
@@ -130,14 +136,14 @@ describe("offBuckets", () => {
   });
 
   it("is null when nothing is left out", () => {
-    expect(offBuckets(null, MON, HOUR, 24)).toBeNull();
-    expect(offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6] }), MON, HOUR, 24)).toBeNull();
+    expect(offBuckets(metric({ name: "c", calendar: null }), MON, 24)).toBeNull();
+    expect(offBuckets(cal({ days: [0, 1, 2, 3, 4, 5, 6] }), MON, 24)).toBeNull();
   });
 });
 
 describe("feedValue", () => {
   const MON = Date.UTC(2026, 0, 5);
-  const fresh = () => ({ seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 });
+  const fresh = newFeedState;
 
   it("fill: zero makes a bucket without rows 0 where the series normally has rows, and leaves it out where it routinely has none", () => {
     const m = metric({ name: "n", fill: "zero" });
@@ -173,7 +179,7 @@ describe("feedValue", () => {
     const m = metric({
       name: "n",
       fill: "zero",
-      calendar: { timezone: "UTC", days: [0, 1, 2, 3, 4], hours: null, holidays: null },
+      calendar: { days: [0, 1, 2, 3, 4], hours: null, holidays: null },
       granularityMs: DAY,
     });
     // two weeks of weekdays with 10 rows a day, a Wednesday without rows

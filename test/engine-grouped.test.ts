@@ -260,7 +260,7 @@ describe("calendars, fill and row counts in the daemon", () => {
         for (let i = 0; i < n; i++) data.push({ ts: T0 + h * HOUR + 60_000 + i, series: "a", v: n === 1 ? 300 : 100 + rnd() * 10 });
       }
       await insertRows(t.db, table, data);
-      const weekdays = { timezone: "UTC", days: [0, 1, 2, 3, 4], hours: null, holidays: null };
+      const weekdays = { days: [0, 1, 2, 3, 4], hours: null, holidays: null };
       const source = (value: string) => ({ table, time_column: "ts", value, split_by: ["series"], dimensions: [] });
       const ms: MetricConfig[] = [
         baseMetric({ name: "avg", source: source("avg(v)"), fill: "none", rowCounts: true, detectors: [], lookbackMs: 14 * 24 * HOUR }),

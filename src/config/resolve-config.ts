@@ -8,7 +8,8 @@ import { formatDuration, parseDuration } from "../duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
-import { DAY_NAMES, holidayCountryProblem, type RawConfig } from "./schema.js";
+import { holidayCountryProblem } from "../holidays.js";
+import { DAY_NAMES, type RawConfig } from "./schema.js";
 import type {
   ChannelConfig,
   DetectorConfig,
@@ -71,7 +72,7 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
     if (list) severityChannels[sev] = [...list];
   }
 
-  const metrics = (raw.metrics ?? []).map((m, i) => resolveMetric(m, i, defaults, errors, raw.timezone ?? BUILTIN_DEFAULTS.timezone));
+  const metrics = (raw.metrics ?? []).map((m, i) => resolveMetric(m, i, defaults, errors));
   // every metric carries the zone its local days are in, so a change of `timezone` changes the metric
   if (raw.timezone !== undefined && raw.timezone !== "UTC") for (const m of metrics) m.timezone = raw.timezone;
   metrics.forEach((m, i) => {
@@ -258,7 +259,7 @@ function minutesOf(hhmm: string): number {
   return Number(h) * 60 + Number(m);
 }
 
-function resolveCalendar(cal: RawMetric["calendar"], hol: RawMetric["holidays"], timezone: string): MetricCalendar | null {
+function resolveCalendar(cal: RawMetric["calendar"], hol: RawMetric["holidays"]): MetricCalendar | null {
   if (cal === undefined && hol === undefined) return null;
   let days = [0, 1, 2, 3, 4, 5, 6];
   let hours: MetricCalendar["hours"] = null;
@@ -280,10 +281,10 @@ function resolveCalendar(cal: RawMetric["calendar"], hol: RawMetric["holidays"],
     if (hol.country !== undefined) holidays.country = hol.country.toUpperCase();
     if (hol.state !== undefined) holidays.state = hol.state.toUpperCase();
   }
-  return { timezone, days, hours, holidays };
+  return { days, hours, holidays };
 }
 
-function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[], timezone: string): MetricConfig {
+function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[]): MetricConfig {
   const gran =
     m.source?.granularity !== undefined
       ? { value: m.source.granularity, from: ["metrics", i, "source", "granularity"] as PathSegment[] }
@@ -318,7 +319,7 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     fill: m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"),
     minRows: m.min_rows ?? null,
     rowCounts: false,
-    calendar: resolveCalendar(m.calendar ?? d.calendar, m.holidays ?? d.holidays, timezone),
+    calendar: resolveCalendar(m.calendar ?? d.calendar, m.holidays ?? d.holidays),
   };
   const hol = m.holidays ?? d.holidays;
   if (hol && !Array.isArray(hol) && hol.country !== undefined) {

@@ -5,9 +5,9 @@
  * Detector entries are a discriminated union built from the detector registry, so a new detector
  * type is known here (and in the JSON Schema) as soon as it is registered.
  */
-import { createRequire } from "node:module";
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
+import { zoneProblem } from "../../detectors/local-time.js";
 import { type AnyDetector, allDetectors } from "../../detectors/registry.js";
 
 const DURATION_TEXT = /^\s*(?:(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+|\d+(?:\.\d+)?)\s*$/;
@@ -53,21 +53,12 @@ function cron(description: string) {
     .describe(`${description} node-cron syntax, 5 fields or 6 with seconds first, evaluated in \`timezone\`.`);
 }
 
-export function timezoneProblem(tz: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return undefined;
-  } catch {
-    return `unknown time zone '${tz}' (use an IANA name such as UTC or Europe/Berlin)`;
-  }
-}
-
 /** A time column's zone, for `timestamp without time zone` columns. */
 const columnZone = () =>
   z
     .string()
     .check((ctx) => {
-      const msg = timezoneProblem(ctx.value);
+      const msg = zoneProblem(ctx.value);
       if (msg) ctx.issues.push({ code: "custom", message: msg, input: ctx.value });
     })
     .describe(
@@ -110,22 +101,6 @@ const calendar = z
   .describe(
     "When the metric is expected to have data, in the top-level `timezone`: buckets outside are neither judged nor counted as missing. weekdays | weekends | always | {days, hours}. Default always.",
   );
-
-/** A holiday country (and state) the date-holidays library knows (loaded only when a config names one). */
-export function holidayCountryProblem(code: string, state?: string): string | undefined {
-  const require = createRequire(import.meta.url);
-  const Holidays = require("date-holidays") as new () => {
-    getCountries(): Record<string, string>;
-    getStates(country: string): Record<string, string> | undefined;
-  };
-  const hd = new Holidays();
-  if (!(code.toUpperCase() in hd.getCountries())) return `unknown holiday country '${code}' (an ISO 3166 code such as US, DE, GB)`;
-  if (state === undefined) return undefined;
-  const states = hd.getStates(code.toUpperCase()) ?? {};
-  if (state.toUpperCase() in states) return undefined;
-  const known = Object.keys(states);
-  return `unknown state '${state}' of holiday country ${code.toUpperCase()} (${known.length > 0 ? `one of ${known.join(", ")}` : "it has none"})`;
-}
 
 const isoDate = z.string().regex(DATE_TEXT, { error: (iss) => `expected a date like 2026-12-25, got ${quoted(iss.input)}` });
 
@@ -428,7 +403,7 @@ export function buildConfigSchema() {
       timezone: z
         .string()
         .check((ctx) => {
-          const msg = timezoneProblem(ctx.value);
+          const msg = zoneProblem(ctx.value);
           if (msg) ctx.issues.push({ code: "custom", message: msg, input: ctx.value });
         })
         .describe('IANA time zone for schedules, digests and "yesterday". Default UTC.')

@@ -32,10 +32,8 @@ export interface MuteWindow {
   durationMs: number;
 }
 
-/** When a metric is expected to have data (resolved `calendar` and `holidays`). */
+/** When a metric is expected to have data (resolved `calendar` and `holidays`), in the metric's `timezone`. */
 export interface MetricCalendar {
-  /** The top-level `timezone`: days and hours are local to it. */
-  timezone: string;
   /** Judged days, 0 = Monday. */
   days: readonly number[];
   /** Judged local minutes of the day [from, to), wrapping when to <= from; null = all day. */

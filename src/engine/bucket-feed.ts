@@ -8,18 +8,11 @@
  * usual has its deviation from the series' level shrunk by √(rows / usual rows), the standard
  * error's ratio, so its band is in effect that much wider.
  */
-import {
-  PRESENCE_NUMBERS,
-  type PresenceState,
-  presenceExpected,
-  presenceIn,
-  presenceLayout,
-  presenceRecord,
-  presenceSeed,
-} from "../../detectors/presence.js";
+import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, seededPresence } from "../../detectors/presence.js";
 import { localMs } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
+import type { Point } from "../sources/types.js";
 import { offBuckets } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */
@@ -34,6 +27,11 @@ export interface FeedState {
   /** Robust running level of the values and their typical deviation from it (row-counted series; NaN before the first value). */
   level: number;
   spread: number;
+}
+
+/** A series' feed before its first bucket. */
+export function newFeedState(): FeedState {
+  return { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 };
 }
 
 /** Buckets the running mean of rows reaches back over, roughly. */
@@ -57,12 +55,6 @@ function shrunk(s: FeedState, x: number, w: number): number {
   return w < 1 ? level + d * w : x;
 }
 
-function newPresence(granularityMs: number): PresenceState {
-  const layout = presenceLayout(granularityMs);
-  const bits = new Uint8Array(layout ? layout.daySlots + layout.weekSlots : 0);
-  return presenceIn(layout, bits, 0, new Float64Array(PRESENCE_NUMBERS), 0);
-}
-
 /**
  * Bucket `t`: `x` the source's value (NaN = no row or no usable value), `rows` the rows behind it
  * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
@@ -76,30 +68,27 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
     if (!Number.isNaN(x)) return shrunk(s, x, rows < typical ? Math.sqrt(rows / typical) : 1);
   }
   if (m.fill === "zero") {
-    const local = localMs(t, detectorZone(m));
+    // a series that always has rows needs its wall-clock time only once (its first row): most of them
     if (Number.isNaN(x)) {
       if (!s.seenData) return x;
+      const local = localMs(t, detectorZone(m));
       if (s.presence === null) {
-        // every bucket so far had rows: a profile of all-present, made only now (most series never need one)
-        s.presence = newPresence(m.granularityMs);
-        presenceSeed(s.presence, s.firstLocal, local);
+        const layout = presenceLayout(m.granularityMs);
+        // buckets of a week or more have no slots to learn: every one is a zero
+        if (layout === null) return 0;
+        // every bucket so far had rows: a profile of all-present, made only now
+        s.presence = seededPresence(layout, s.firstLocal, local);
       }
       return presenceExpected(s.presence, local) ? 0 : null;
     }
     if (s.presence !== null) {
+      const local = localMs(t, detectorZone(m));
       presenceExpected(s.presence, local);
       presenceRecord(s.presence, local);
-    } else if (Number.isNaN(s.firstLocal)) s.firstLocal = local;
+    } else if (Number.isNaN(s.firstLocal)) s.firstLocal = localMs(t, detectorZone(m));
   } else if (Number.isNaN(x)) return x;
   s.seenData = true;
   return x;
-}
-
-/** A bucket as a source read it, with the rows behind it when counted. */
-interface SourcePoint {
-  t: number;
-  v: number | null;
-  n?: number;
 }
 
 /**
@@ -111,13 +100,13 @@ interface SourcePoint {
 export function feedSeries(
   m: MetricConfig,
   s: FeedState,
-  points: readonly SourcePoint[],
+  points: readonly Point[],
   start: number,
   buckets: number,
   visit: (t: number, fed: number, shown: number, rows: number) => void,
 ): void {
   const g = m.granularityMs;
-  const off = offBuckets(m.calendar, start, g, buckets);
+  const off = offBuckets(m, start, buckets);
   const byT = new Map(points.map((p) => [bucketStart(p.t, g), p]));
   for (let b = 0; b < buckets; b++) {
     if (off?.[b] === 1) continue;

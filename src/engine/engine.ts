@@ -18,7 +18,7 @@ import { AlertConflictError, type Silence, type StateStore } from "../store/stat
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
-import { type FeedState, feedSeries, feedValue } from "./bucket-feed.js";
+import { feedSeries, feedValue, newFeedState } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
@@ -744,7 +744,7 @@ export class Engine {
     const buckets = (lastClosed - from) / g + 1;
     // Bucket b of this tick is bucket b + shift of the fetched grid.
     const shift = (from - fetched.from) / g;
-    const off = offBuckets(m.calendar, from, g, buckets);
+    const off = offBuckets(m, from, buckets);
     const knownBefore = rt.series.size;
     let known = 0;
     let withData = 0;
@@ -999,8 +999,7 @@ export class Engine {
     const start = points[0]!.t;
     const fed: Point[] = [];
     const shown: number[] = [];
-    const feed: FeedState = { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 };
-    feedSeries(m, feed, points, start, Math.round((points[points.length - 1]!.t - start) / g) + 1, (t, v, s) => {
+    feedSeries(m, newFeedState(), points, start, Math.round((points[points.length - 1]!.t - start) / g) + 1, (t, v, s) => {
       fed.push({ t, v: Number.isNaN(v) ? null : v });
       shown.push(s);
     });

@@ -1,12 +1,7 @@
 /** What the engine needs from the source layer: the buckets of a metric in a window [from, to). */
-import type { Point as DetectorPoint } from "../../detectors/types.js";
-
-/** A bucket as the source read it: its start, value, and (when the source reports them) the rows behind it. */
-export interface Point extends DetectorPoint {
-  n?: number;
-}
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart } from "../sources/bucket-clock.js";
+import type { Point } from "../sources/types.js";
 
 export interface FetchedSeries {
   /** "" for an unsplit metric, else "platform=ios,country=BR". */

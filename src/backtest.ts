@@ -10,7 +10,7 @@ import type { Point } from "../detectors/types.js";
 import { stringify } from "yaml";
 import { localDate, localMs, weekdayOf } from "../detectors/local-time.js";
 import { getDetector } from "../detectors/registry.js";
-import { countLike } from "./config/resolve-config.js";
+import { countLike, withFill } from "./config/resolve-config.js";
 import { DAY_NAMES } from "./config/schema.js";
 import type { DetectorConfig, MetricCalendar, MetricConfig } from "./config/types.js";
 import { durationMs, formatDuration } from "./duration.js";
@@ -524,11 +524,7 @@ export function tune(m: MetricConfig, series: readonly SeriesBatch[], from: numb
     attempt("holidays", hol, (x) => ({ ...x, calendar: hol!.calendar }));
   }
   if (countAlerts(alerts, weeks).missing > 0 && cur.fill === "none" && cur.source && countLike(cur.source.value)) {
-    attempt("fill", { why: `${cur.name} is a ${cur.source.value.trim()}: a bucket without rows is 0, not missing data`, yaml: "fill: zero" }, (x) => ({
-      ...x,
-      fill: "zero",
-      rowCounts: false,
-    }));
+    attempt("fill", { why: `${cur.name} is a ${cur.source.value.trim()}: a bucket without rows is 0, not missing data`, yaml: "fill: zero" }, (x) => withFill(x, "zero"));
   }
   if (countAlerts(alerts, weeks).missing > 0) {
     const ma = missingAfterFix(cur, gaps());

@@ -254,6 +254,11 @@ export function countLike(value: string): boolean {
   return COUNT_OR_SUM.test(value);
 }
 
+/** The metric with `fill` set, and with it whether its source counts the rows behind each bucket (means and ratios do). */
+export function withFill<M extends Pick<MetricConfig, "source" | "fill" | "rowCounts">>(m: M, fill: MetricConfig["fill"]): M {
+  return { ...m, fill, rowCounts: m.source !== undefined && fill === "none" };
+}
+
 function minutesOf(hhmm: string): number {
   const [h, m] = hhmm.trim().split(":");
   return Number(h) * 60 + Number(m);
@@ -316,7 +321,7 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     notify: [...(m.notify ?? d.notify ?? [])],
     schedule: m.schedule ?? d.schedule ?? BUILTIN_DEFAULTS.schedule,
     mute: resolveMutes(m.mute ?? d.mute),
-    fill: m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"),
+    fill: "none",
     minRows: m.min_rows ?? null,
     rowCounts: false,
     calendar: resolveCalendar(m.calendar ?? d.calendar, m.holidays ?? d.holidays),
@@ -328,7 +333,6 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     const key = problem?.startsWith("unknown state") ? "state" : "country";
     if (problem) errors.push({ path: m.holidays ? ["metrics", i, "holidays", key] : ["defaults", "holidays", key], message: problem });
   }
-  out.rowCounts = m.source !== undefined && out.fill === "none";
   if (m.description !== undefined) out.description = m.description;
   if (m.runbook !== undefined) out.runbook = m.runbook;
   if (m.query !== undefined) out.query = m.query;
@@ -343,7 +347,7 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     if (m.source.where !== undefined) out.source.where = m.source.where;
     if (m.source.timezone !== undefined) out.source.timezone = m.source.timezone;
   }
-  return out;
+  return withFill(out, m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"));
 }
 
 function resolveExperiment(e: RawExperiment, d: RawDefaults): ExperimentConfig {

@@ -296,5 +296,85 @@ labels.wti = {
 labels.bos_flights = { incidents: injectFlights("bos-departures.csv.gz", "bos-departures-injected.csv.gz", "America/New_York") };
 labels.dfw_late = { incidents: injectLateSpikes("dfw-late-departures.csv.gz", "dfw-late-departures-injected.csv.gz", "America/Chicago") };
 
+// ---- real disruptions in the departures files, found by a fixed rule over the raw rows (never by
+// vigil's alerts): an operator watching these metrics wants to hear of them ----
+
+/** Local weekday (0-6) and hour of an instant. */
+function localSlot(ms: number, zone: string): number {
+  const p = new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short", hour: "2-digit", hourCycle: "h23" }).formatToParts(new Date(ms));
+  const wd = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(p.find((x) => x.type === "weekday")!.value);
+  return wd * 24 + Number(p.find((x) => x.type === "hour")!.value);
+}
+
+/** Runs of consecutive hours that satisfy `hit`, at least `minLen` long, as [first, last] hours. */
+function runsOf(hours: number[], hit: (h: number) => boolean, minLen: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = -1;
+  for (let i = 0; i <= hours.length; i++) {
+    const on = i < hours.length && hit(hours[i]!) && (start < 0 || hours[i]! === hours[i - 1]! + 1);
+    if (on && start < 0) start = i;
+    if (!on && start >= 0) {
+      if (i - start >= minLen) runs.push([hours[start]!, hours[i - 1]!]);
+      start = i < hours.length && hit(hours[i]!) ? i : -1;
+    }
+  }
+  return runs;
+}
+
+/**
+ * Delay disruptions: 3 or more consecutive hours, each with 3 or more departures averaging 60 min
+ * late or more. Cancellation disruptions: 2 or more consecutive hours, each with fewer than half
+ * the median departures of its local weekday-hour, where that median is 10 or more.
+ */
+function realDisruptions(file: string, zone: string): Incident[] {
+  const { rows } = readCsv(file);
+  const n = new Map<number, number>();
+  const sum = new Map<number, number>();
+  for (const r of rows) {
+    const h = Math.floor(Date.parse(r[0]!) / HOUR);
+    n.set(h, (n.get(h) ?? 0) + 1);
+    sum.set(h, (sum.get(h) ?? 0) + Number(r[1]));
+  }
+  const first = Math.min(...n.keys());
+  const last = Math.max(...n.keys());
+  const all = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  const bySlot = new Map<number, number[]>();
+  for (const h of all) {
+    const s = localSlot(h * HOUR, zone);
+    bySlot.set(s, [...(bySlot.get(s) ?? []), n.get(h) ?? 0]);
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const slotMedian = new Map([...bySlot].map(([s, xs]) => [s, median(xs)]));
+  const delayed = runsOf(all, (h) => (n.get(h) ?? 0) >= 3 && sum.get(h)! / n.get(h)! >= 60, 3);
+  const thin = runsOf(
+    all,
+    (h) => {
+      const m = slotMedian.get(localSlot(h * HOUR, zone))!;
+      return m >= 10 && (n.get(h) ?? 0) < m / 2;
+    },
+    2,
+  );
+  return [
+    ...delayed.map(([a, b]): Incident => ({
+      name: `${b - a + 1} hours of departures averaging 60+ min late`,
+      kind: "real",
+      expect: "value",
+      start: iso(a * HOUR),
+      end: iso((b + 1) * HOUR),
+      metrics: ["avg_delay"],
+    })),
+    ...thin.map(([a, b]): Incident => ({
+      name: `${b - a + 1} hours with under half the usual departures`,
+      kind: "real",
+      expect: "any",
+      start: iso(a * HOUR),
+      end: iso((b + 1) * HOUR),
+    })),
+  ].sort((x, y) => x.start.localeCompare(y.start));
+}
+
+labels.san_flights.incidents.push(...realDisruptions("san-departures.csv.gz", "America/Los_Angeles"));
+labels.bos_flights.incidents.push(...realDisruptions("bos-departures.csv.gz", "America/New_York"));
+
 writeFileSync(join(CORPUS_DIR, "labels.json"), `${JSON.stringify(labels, null, 2)}\n`);
 console.log(Object.entries(labels).map(([k, v]) => `${k}: ${v.incidents.length} incidents`).join("\n"));

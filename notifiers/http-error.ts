@@ -18,6 +18,12 @@ export function httpStatusError(what: string, status: number, body: string, retr
   return new DeliveryError(`${what}: HTTP ${status}${snippet ? ` — ${snippet}` : ""}`, { status, permanent, retryAfterMs });
 }
 
+/** A 3xx: redirects are not followed, so the delivery is retried until the url is corrected. */
+export function redirectError(what: string, status: number, location: string | null): DeliveryError {
+  const to = location ? ` to ${location.split("?")[0]}` : "";
+  return new DeliveryError(`${what}: HTTP ${status} redirect${to} not followed; set the channel's url to the final address`, { status });
+}
+
 export function networkError(what: string, err: unknown): DeliveryError {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const detail =

@@ -3,7 +3,7 @@
  * unique per delivery, so a receiver can drop the one duplicate a crash mid-send may cause.
  */
 import type { Notification } from "../src/delivery/notification.js";
-import { httpStatusError, networkError } from "./http-error.js";
+import { httpStatusError, networkError, redirectError } from "./http-error.js";
 import type { Notifier, NotifierFactory, SendContext, SendResult } from "./notifier.js";
 
 const TIMEOUT_MS = 10_000;
@@ -52,11 +52,14 @@ export const createWebhookNotifier: NotifierFactory = (channel, config, deps): N
           headers: { "content-type": "application/json", "idempotency-key": ctx.key, ...config.headers },
           body: JSON.stringify(webhookBody(n)),
           signal: AbortSignal.timeout(deps.httpTimeoutMs ?? TIMEOUT_MS),
+          // A followed 301 turns the POST into an empty GET, and a 307 elsewhere would carry the headers there.
+          redirect: "manual",
         });
       } catch (err) {
         throw networkError(`webhook ${channel}`, err);
       }
       const text = await res.text().catch(() => "");
+      if (res.status >= 300 && res.status < 400) throw redirectError(`webhook ${channel}`, res.status, res.headers.get("location"));
       if (!res.ok) throw httpStatusError(`webhook ${channel}`, res.status, text, res.headers.get("retry-after"));
       return {};
     },

@@ -9,6 +9,7 @@ import type { VigilConfig } from "./config/types.js";
 import type { AlertNotification } from "./delivery/notification.js";
 import { formatDuration } from "./duration.js";
 import type { Alert, AlertEvent, AlertState } from "./engine/alert.js";
+import { globMatch, globProblem } from "./glob.js";
 import type { DeliveryDraft, Silence, StateStore } from "./store/state-store.js";
 
 export type ActionResult = { ok: true; alert: Alert & { id: number }; message: string } | { ok: false; message: string };
@@ -99,7 +100,10 @@ export class AlertActions {
     return open.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.startedAt - b.startedAt);
   }
 
+  /** Adds a silence; throws a user-facing message when a pattern is unacceptable. */
   async silence(opts: { metric: string; series?: string; durationMs: number; reason: string; actor: string }): Promise<Silence> {
+    const problem = globProblem(opts.metric) ?? globProblem(opts.series ?? "*");
+    if (problem) throw new SilencePatternError(problem);
     const now = this.clock.now();
     return this.store.addSilence({
       metricGlob: opts.metric,
@@ -120,10 +124,8 @@ export class AlertActions {
   }
 }
 
-/** Glob matching for silences: `*` any run, `?` one character; the whole text must match. */
-export function globMatch(glob: string, text: string): boolean {
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
-  return re.test(text);
+export class SilencePatternError extends Error {
+  override readonly name = "SilencePatternError";
 }
 
 export function silencedBy(silences: readonly Silence[], metric: string, series: string): Silence | undefined {

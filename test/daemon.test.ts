@@ -150,7 +150,7 @@ describe("vigil run (subprocess)", () => {
       const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
       const child = startCli(["run", "-c", cfg], env);
       const base = `http://127.0.0.1:${port}`;
-      await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz", 30_000);
+      await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz");
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       for (const name of [

@@ -93,6 +93,64 @@ describe("dispatcher (outbox) against a failing webhook receiver", () => {
     expect(hook.received).toHaveLength(1);
   });
 
+  it("an absurd Retry-After waits at most an hour, and an unparseable one falls back to the backoff", async () => {
+    await enqueue(3);
+    // 31 years, then a date past the end of JavaScript time, then nonsense
+    hook.script.push(
+      { kind: "status", status: 429, retryAfter: "1000000000" },
+      { kind: "status", status: 429, retryAfter: "10000000000000" },
+      { kind: "status", status: 429, retryAfter: "soon" },
+    );
+    await dispatcher.drain();
+    clock.advance(3_599_000);
+    await dispatcher.drain();
+    expect(hook.attempts).toBe(1);
+    clock.advance(1000);
+    await dispatcher.drain();
+    expect(hook.attempts).toBe(2);
+    clock.advance(3_600_000);
+    await dispatcher.drain();
+    expect(hook.attempts).toBe(3);
+    // "soon": the backoff of a third attempt (4 s with this jitter), then the rest of the queue in order
+    clock.advance(3000);
+    await dispatcher.drain();
+    expect(hook.attempts).toBe(3);
+    clock.advance(1000);
+    await dispatcher.drain();
+    expect(hook.received.map((r) => r.body.value)).toEqual([500, 501, 502]);
+  });
+
+  it("a Retry-After never pushes a retry past the give-up age", () => {
+    const d = new Dispatcher({ store, notifiers: () => new Map(), clock, log: silentLogger(), metrics, random: () => 1 });
+    expect(d.retryWait(7_200_000, 0, 1_800_000)).toBe(1_800_000);
+    expect(d.retryWait(120_000, 0, 1_800_000)).toBe(120_000);
+    expect(d.retryWait(Number.NaN, 2, 1_800_000)).toBe(d.backoff(2));
+  });
+
+  it("redirects are not followed: a 301 or a 307 elsewhere is a failure that is retried, never a delivery", async () => {
+    const elsewhere = await new WebhookReceiver().start();
+    try {
+      await enqueue(1);
+      hook.script.push({ kind: "redirect", status: 301, location: hook.url }, { kind: "redirect", status: 307, location: elsewhere.url });
+      const errors: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        await dispatcher.drain();
+        const [d] = await store.deliveries({ status: "pending" });
+        errors.push(d!.lastError ?? "");
+        clock.advance(60_000);
+      }
+      expect(errors[0]).toMatch(/HTTP 301 redirect to http:\/\/127\.0\.0\.1:\d+\/hook not followed/);
+      expect(errors[1]).toMatch(/HTTP 307 redirect/);
+      expect(elsewhere.attempts).toBe(0);
+      expect(hook.received).toHaveLength(0);
+      await dispatcher.drain();
+      expect(hook.received.map((r) => r.body.value)).toEqual([500]);
+      expect(hook.received[0]!.headers["x-token"]).toBe("s3cret");
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it("a permanent 4xx or the give-up age marks the delivery dead and reports it", async () => {
     const dead: string[] = [];
     const notifiers = createNotifiers({

@@ -103,7 +103,7 @@ describe("real data, default config", () => {
       await writeFile(cfg, newcomerYaml(ds));
       const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
       // the judged window starts two months in: the month before it warms the detectors up
-      const r = await runCli(["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"], env, 120_000);
+      const r = await runCli(["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"], env);
       expect(r.code, r.stderr).toBe(0);
       const alerts = r.stdout
         .trim()

@@ -141,7 +141,7 @@ describe("vigil run before its database is up (subprocess)", () => {
     const child = startCli(["run", "-c", cfg], { VIGIL_PORT: String(port) });
     const base = `http://127.0.0.1:${port}`;
     try {
-      await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz while waiting", 30_000);
+      await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz while waiting");
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.text()).toMatch(/^not ready: waiting for the database: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
@@ -187,9 +187,9 @@ describe("vigil run before its database is up (subprocess)", () => {
     const child = startCli(["run", "-c", cfg], { VIGIL_PORT: String(port) });
     const base = `http://127.0.0.1:${port}`;
     try {
-      await until(() => /database unreachable/.test(child.out.stderr), "a failed attempt", 30_000);
+      await until(() => /database unreachable/.test(child.out.stderr), "a failed attempt");
       await proxy.start(dbPort); // the database comes up
-      await until(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, "ready once the database answers", 30_000);
+      await until(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, "ready once the database answers");
       expect(child.out.stderr).toMatch(/database reachable: starting/);
     } finally {
       child.kill("SIGTERM");

@@ -198,7 +198,7 @@ describe("vigil validate --db (the command)", () => {
     const port = await freePort();
     const file = join(dir(), "unreachable.yaml");
     await writeFile(file, `database: {url: "postgres://vigil:hunter2@127.0.0.1:${port}/metrics"}\n${config(GOOD_METRICS)}`);
-    const r = await runCli(["validate", "-c", file, "--db"], {}, 20_000);
+    const r = await runCli(["validate", "-c", file, "--db"], {});
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toEqual([`${file}:1:17: database.url: cannot reach PostgreSQL at 127.0.0.1:${port}: connect ECONNREFUSED`]);
     expect(r.stdout).toBe("");
@@ -212,7 +212,7 @@ describe("vigil validate --db (the command)", () => {
       const file = join(dir(), "cli-good.yaml");
       await writeFile(file, `database: {url: "\${DATABASE_URL:-}"}\n${config(GOOD_METRICS, GOOD_EXPERIMENT)}`);
       const env = sub.url ? { DATABASE_URL: sub.url } : { DATABASE_URL: "", VIGIL_DATA_DIR: sub.dataDir };
-      const r = await runCli(["validate", "-c", file, "--db"], env, 20_000);
+      const r = await runCli(["validate", "-c", file, "--db"], env);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("database: 2 metrics and 1 experiment queried");

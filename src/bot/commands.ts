@@ -6,12 +6,12 @@
  */
 import type { ButtonPress, Line } from "../../notifiers/chat-message.js";
 import { actorLabel, clipText } from "../../notifiers/chat-message.js";
-import type { ActionResult, AlertActions } from "../actions.js";
+import { type ActionResult, type AlertActions, SilencePatternError } from "../actions.js";
 import type { Clock } from "../clock.js";
 import { fmtTime, roundForHumans, seriesLabel } from "../delivery/format.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import type { Logger } from "../log.js";
-import type { StateStore } from "../store/state-store.js";
+import type { Silence, StateStore } from "../store/state-store.js";
 
 export interface CommandDeps {
   actions: AlertActions;
@@ -149,7 +149,13 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       const series = slash >= 0 ? target.slice(slash + 1) : undefined;
       if (!metric || series === "") return usage;
       const reason = clipText(reasonParts.join(" "), 500);
-      const s = await deps.actions.silence({ metric, ...(series !== undefined ? { series } : {}), durationMs: ms, reason, actor: who.actor });
+      let s: Silence;
+      try {
+        s = await deps.actions.silence({ metric, ...(series !== undefined ? { series } : {}), durationMs: ms, reason, actor: who.actor });
+      } catch (err) {
+        if (err instanceof SilencePatternError) return privately(text(`⚠️ ${err.message}.`));
+        throw err;
+      }
       await audit(deps, who, "silence", target, true, { silence: s.id, duration: dur });
       return {
         lines: [text(`🔇 Silence #${s.id}: ${seriesLabel(metric, series ?? "")} for ${formatDuration(ms)} (until ${fmtTime(s.endsAt)})${reason ? ` — ${reason}` : ""}, by ${actorLabel(who.actor)}`)],

@@ -2,7 +2,8 @@
  * Sends the outbox. Only the oldest pending delivery of each channel is ever attempted, so a
  * channel's messages arrive in order even across retries and restarts; channels do not wait for
  * each other. Failures back off exponentially with jitter, or as long as the channel asks
- * (Retry-After); past the give-up age a delivery is dead.
+ * (Retry-After, at most `maxRetryAfterMs` and never past the give-up age); past the give-up age a
+ * delivery is dead.
  */
 import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
 import type { Clock } from "../clock.js";
@@ -19,6 +20,8 @@ export interface DispatcherOptions {
   giveUpMs?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The longest Retry-After honoured; a channel asking for more is retried after this. */
+  maxRetryAfterMs?: number;
   random?: () => number;
   /** Called once per delivery that is given up (the daemon raises a `delivery` meta-alert). */
   onDead?: (d: Delivery, error: string) => void;
@@ -36,6 +39,7 @@ export class Dispatcher {
   private readonly giveUpMs: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
+  private readonly maxRetryAfterMs: number;
   private readonly random: () => number;
   private draining: Promise<DrainResult> | null = null;
 
@@ -43,12 +47,22 @@ export class Dispatcher {
     this.giveUpMs = o.giveUpMs ?? 24 * 3_600_000;
     this.baseMs = o.baseBackoffMs ?? 1000;
     this.maxMs = o.maxBackoffMs ?? 5 * 60_000;
+    this.maxRetryAfterMs = o.maxRetryAfterMs ?? 3_600_000;
     this.random = o.random ?? Math.random;
   }
 
   backoff(attempts: number): number {
     const exp = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(attempts, 30));
     return Math.round(exp * (0.5 + this.random() * 0.5));
+  }
+
+  /** The wait before the next attempt: the channel's Retry-After within bounds, else the backoff. */
+  retryWait(retryAfterMs: number | undefined, attempts: number, untilGiveUpMs: number): number {
+    const asked =
+      retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
+        ? Math.min(retryAfterMs, this.maxRetryAfterMs)
+        : this.backoff(attempts);
+    return Math.max(0, Math.min(asked, untilGiveUpMs));
   }
 
   /** Send everything that is due, until nothing due is left or `deadline` (clock ms) passes. */
@@ -115,7 +129,7 @@ export class Dispatcher {
         this.o.onDead?.(d, msg);
         return "dead";
       }
-      const wait = e?.retryAfterMs ?? this.backoff(d.attempts);
+      const wait = this.retryWait(e?.retryAfterMs, d.attempts, d.createdAt + this.giveUpMs - now);
       await store.markRetry(d.id, now + wait, msg);
       metrics.deliveries.inc({ channel: d.channel, outcome: "retried" });
       log.warn({ channel: d.channel, delivery: d.id, attempts: d.attempts + 1, retryInMs: wait, err: msg }, "delivery failed; will retry");

@@ -29,7 +29,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT
   return child;
 }
 
-export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<CliResult> {
+/** How long a subprocess or a condition may take before a test gives up: a user's CI is often a busy machine. */
+export const PATIENCE_MS = 600_000;
+
+export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = PATIENCE_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -43,12 +46,12 @@ export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = 60_000)
   });
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = PATIENCE_MS): Promise<CliResult> {
   return waitExit(startCli(args, env), timeoutMs);
 }
 
 /** Poll until `check` returns a truthy value (waiting on a condition, not a fixed sleep). */
-export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = PATIENCE_MS, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 export type Behaviour =
   | { kind: "ok" }
   | { kind: "status"; status: number; retryAfter?: string; body?: string }
+  | { kind: "redirect"; status: number; location: string }
   | { kind: "hang" }
   | { kind: "reset" };
 
@@ -35,6 +36,11 @@ export class WebhookReceiver {
         if (b.kind === "hang") return; // never answer: the client must time out
         if (b.kind === "reset") {
           req.socket.destroy();
+          return;
+        }
+        if (b.kind === "redirect") {
+          res.writeHead(b.status, { location: b.location });
+          res.end();
           return;
         }
         if (b.kind === "status") {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, DatabaseError } from "../src/db/database.js";
 import { openDatabase } from "../src/db/open.js";
 import { PgDatabase, redactUrl } from "../src/db/pg.js";
-import { PgliteDatabase } from "../src/db/pglite.js";
+import { LOCK_STALE_MS, PgliteDatabase } from "../src/db/pglite.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 
 let t: TestDatabase;
@@ -437,6 +437,26 @@ describe("PGlite directory lock", () => {
       await db.close();
     } finally {
       holder.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, SLOW);
+});
+
+describe("PGlite directory lock shared between hosts (containers on one volume)", () => {
+  it("refuses a lock another host refreshed within the last minute, and takes over one left untouched longer", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+    const dataDir = join(dir, "pglite");
+    try {
+      await writeFile(`${dataDir}.lock`, "other-container 1\n");
+      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+      expect(err.message).toMatch(/is in use by process 1 on host other-container \(its lock was refreshed \d+ s ago; it is taken over 60 s after its last refresh\)/);
+      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe("other-container 1\n");
+      const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
+      await utimes(`${dataDir}.lock`, old, old);
+      const db = await PgliteDatabase.open({ dataDir });
+      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
+      await db.close();
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }, SLOW);

@@ -5,7 +5,7 @@
  * the one way to deadlock (using the database instead of `tx` inside a transaction) into an error.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { access, mkdir, open, readFile, unlink } from "node:fs/promises";
+import { access, mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { PGlite, type Results, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
@@ -206,19 +206,31 @@ class PgliteTx implements Transaction {
 /** Directories this process holds, to tell a stale lock with our (reused) pid from a real second open. */
 const heldHere = new Set<string>();
 
+/** How often a holder touches its lock file, and how long untouched before another host may take it. */
+export const LOCK_HEARTBEAT_MS = 10_000;
+export const LOCK_STALE_MS = 60_000;
+
 /**
  * PGlite has no inter-process locking: two processes on one directory (say `vigil run` and
  * `vigil alerts`) would both write and corrupt it. A lock file next to the directory (`<dir>.lock`,
- * holding host and pid) turns that into a clear error. A lock whose process is gone, or that was
- * written on another host (a recreated container), is stale and taken over, so a crash never blocks
- * the next start.
+ * holding host and pid) turns that into a clear error. On this host a lock whose process is gone is
+ * stale; a lock written on another host (containers sharing a volume) cannot be checked that way, so
+ * its holder touches the file every 10 s and it is stale only when untouched for a minute.
  */
 class DirLock {
+  private readonly heartbeat: NodeJS.Timeout;
+
   private constructor(
     private readonly dir: string,
     private readonly path: string,
     private readonly content: string,
-  ) {}
+  ) {
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined);
+    }, LOCK_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
 
   static async acquire(dir: string): Promise<DirLock> {
     const path = `${dir}.lock`;
@@ -237,8 +249,14 @@ class DirLock {
       const holder = await readFile(path, "utf8").catch(() => "");
       const [host, pidText] = holder.trim().split(" ");
       const pid = Number(pidText);
-      if (host === hostname() && Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
-        throw inUse(dir, `process ${pid}`);
+      if (host === hostname()) {
+        if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) throw inUse(dir, `process ${pid}`);
+      } else if (host) {
+        const touched = await stat(path).then((st) => st.mtimeMs, () => 0);
+        const age = Date.now() - touched;
+        if (age < LOCK_STALE_MS) {
+          throw inUse(dir, `process ${pidText} on host ${host} (its lock was refreshed ${Math.max(0, Math.round(age / 1000))} s ago; it is taken over ${LOCK_STALE_MS / 1000} s after its last refresh)`);
+        }
       }
       await unlink(path).catch(() => undefined);
     }
@@ -246,6 +264,7 @@ class DirLock {
   }
 
   async release(): Promise<void> {
+    clearInterval(this.heartbeat);
     heldHere.delete(this.dir);
     const now = await readFile(this.path, "utf8").catch(() => "");
     // Only remove our own lock: after a takeover the file belongs to someone else.

@@ -3,6 +3,7 @@
  * config watcher together, and takes them down in order on SIGTERM.
  */
 import { EventEmitter } from "node:events";
+import { isDeepStrictEqual } from "node:util";
 import { AlertActions } from "./actions.js";
 import { startChatBots } from "./bot/start-chat-bots.js";
 import { createNotifiers } from "../notifiers/registry.js";
@@ -34,6 +35,9 @@ import { StateStore } from "./store/state-store.js";
  * modules (about 15 MB resident), which a deployment without experiments never needs.
  */
 const experimentsModule = () => import("./experiments/evaluate.js");
+
+/** Config sections read only at start: database connections and the HTTP listener. */
+const RESTART_SETTINGS = ["database", "http"] as const;
 
 export interface DaemonOptions {
   configPath: string;
@@ -98,6 +102,8 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   /** Ticks and config swaps run one at a time: a reload lands between ticks. */
   private serial: Promise<unknown> = Promise.resolve();
   private configProblems: string[] = [];
+  /** Edited settings that only a restart applies (the config meta-alert stays open meanwhile). */
+  private restartPending: string[] = [];
   private readonly failingChannels = new Set<string>();
 
   private elector: LeaderElector | null = null;
@@ -507,8 +513,11 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   }
 
   /** Swap in a new valid config between ticks and say what changed. */
-  applyConfig(config: VigilConfig, diff?: ConfigDiff): Promise<void> {
+  applyConfig(edited: VigilConfig, diff?: ConfigDiff): Promise<void> {
     return this.enqueue(async () => {
+      // Connections and the listening socket are made once: their settings keep their running values.
+      const restartOnly = RESTART_SETTINGS.filter((k) => !isDeepStrictEqual(edited[k], this.config[k]));
+      const config: VigilConfig = { ...edited, database: this.config.database, http: this.config.http };
       const chatChanged =
         JSON.stringify([config.telegram, config.slack]) !== JSON.stringify([this.config.telegram, this.config.slack]);
       const channelsChanged = chatChanged || JSON.stringify(config.channels) !== JSON.stringify(this.config.channels);
@@ -538,8 +547,16 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       }
       this.metrics.configReloads.inc({ outcome: "success" });
       this.log.info({ diff }, "config reloaded");
-      if (this.configProblems.length > 0) {
-        this.configProblems = [];
+      const hadProblems = this.configProblems.length > 0 || this.restartPending.length > 0;
+      this.configProblems = [];
+      this.restartPending = restartOnly;
+      if (restartOnly.length > 0) {
+        const what = restartOnly.join(" and ");
+        this.log.warn({ settings: restartOnly }, `config reloaded, but ${what} changes take effect only at restart`);
+        await this.engine
+          .meta("config", true, `the edited ${what} settings take effect only when vigil restarts; it is still using the old ones (the rest of the edit is applied)`)
+          .catch((err: unknown) => this.log.error({ err: String(err) }, "could not raise the config meta-alert"));
+      } else if (hadProblems) {
         await this.engine.meta("config", false, "the config is valid again").catch(() => {});
       }
     });

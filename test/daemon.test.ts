@@ -283,6 +283,48 @@ describe("daemon in process", () => {
     }
   });
 
+  it("reload: database and http edits are not claimed as applied; a config meta-alert says they need a restart", async () => {
+    await createMetricTable(t.db, "reload_r");
+    const cfg = join(dir, "vigil.yaml");
+    await writeFile(cfg, configYaml("reload_r"));
+    const daemon = await Daemon.create({
+      configPath: cfg,
+      metricsDb: t.db,
+      stateDb: t.db,
+      log: silentLogger(),
+      http: false,
+      scheduler: () => new ManualScheduler(silentLogger()),
+      stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+    });
+    await daemon.start();
+    await daemon.whenLeading();
+    try {
+      const before = daemon.getConfig();
+      const edited = configYaml("reload_r", "  - name: second\n    source: {table: reload_r, time_column: ts, value: max(v), granularity: 1h}\n")
+        .replace('database: {url: "${DATABASE_URL:-}"}', 'database: {url: "postgres://elsewhere.invalid/db"}')
+        .replace('host: 127.0.0.1', 'host: 0.0.0.0');
+      await writeFile(cfg, edited);
+      const meta = await until(
+        async () => (await daemon.store.openAlerts()).find((a) => a.kind === "meta" && a.detector === "config"),
+        "config meta-alert",
+      );
+      expect(meta!.reason).toBe(
+        "the edited database and http settings take effect only when vigil restarts; it is still using the old ones (the rest of the edit is applied)",
+      );
+      expect(daemon.getConfig().metrics.map((m) => m.name)).toEqual(["checkout_rate", "second"]);
+      expect(daemon.getConfig().database).toEqual(before.database);
+      expect(daemon.getConfig().http).toEqual(before.http);
+      // put them back: nothing is pending any more
+      await writeFile(cfg, configYaml("reload_r"));
+      await until(
+        async () => (await daemon.store.listAlerts()).some((a) => a.detector === "config" && a.state === "resolved"),
+        "config meta-alert resolved",
+      );
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it("a run still going when the next is due is skipped, never overlapped", async () => {
     const scheduler = new ManualScheduler(silentLogger());
     let release!: () => void;

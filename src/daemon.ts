@@ -296,7 +296,20 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         },
       });
     });
+    scheduler.schedule({ name: `retention @ ${this.config.timezone}`, cron: "17 * * * *", timezone: this.config.timezone, run: async () => {
+        await this.prune();
+      },
+    });
     this.log.info({ jobs: scheduler.jobs() }, "scheduled");
+  }
+
+  /** Retention: what closed longer ago than `retention` is deleted; a series' watermark outlives its lookback. */
+  async prune(): Promise<Record<string, number>> {
+    const now = this.clock.now();
+    const longestLookback = Math.max(0, ...this.config.metrics.map((m) => m.lookbackMs));
+    const deleted = await this.store.prune(now - this.config.retentionMs, now - Math.max(this.config.retentionMs, 2 * longestLookback));
+    if (Object.values(deleted).some((n) => n > 0)) this.log.info({ deleted }, "retention: old rows deleted");
+    return deleted;
   }
 
   /**

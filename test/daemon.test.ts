@@ -248,7 +248,7 @@ describe("daemon in process", () => {
     await daemon.start();
     await daemon.whenLeading();
     try {
-      expect(scheduler.jobs()).toEqual(["*/1 * * * * @ UTC"]);
+      expect(scheduler.jobs()).toEqual(["*/1 * * * * @ UTC", "retention @ UTC"]);
       // bad edit
       await writeFile(cfg, configYaml("reload_t").replace("granularity: 1h", "granularity: [1h"));
       const meta = await until(
@@ -270,7 +270,7 @@ describe("daemon in process", () => {
         ),
       );
       await until(() => daemon.getConfig().metrics.length === 2, "reload");
-      expect(scheduler.jobs().sort()).toEqual(["*/1 * * * * @ UTC", "*/2 * * * * @ UTC"]);
+      expect(scheduler.jobs().sort()).toEqual(["*/1 * * * * @ UTC", "*/2 * * * * @ UTC", "retention @ UTC"]);
       await until(
         async () => (await daemon.store.listAlerts()).some((a) => a.detector === "config" && a.state === "resolved"),
         "config meta-alert resolved",

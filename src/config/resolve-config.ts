@@ -38,6 +38,7 @@ export const BUILTIN_DEFAULTS = {
   schedule: "*/5 * * * *",
   granularityMs: 3_600_000,
   lookbackMs: 14 * 86_400_000,
+  retentionMs: 90 * 86_400_000,
   delayMs: 0,
   direction: "both",
   for: 1,
@@ -122,6 +123,7 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
     experiments,
     digest,
     mute: resolveMutes(raw.mute),
+    retentionMs: raw.retention === undefined ? BUILTIN_DEFAULTS.retentionMs : ms(raw.retention),
   };
   const telegram = raw.telegram;
   if (telegram && nonEmpty(telegram.token)) {

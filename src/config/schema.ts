@@ -9,6 +9,7 @@ import { validate as validateCron } from "node-cron";
 import { z } from "zod";
 import { zoneProblem } from "../../detectors/local-time.js";
 import { type AnyDetector, allDetectors } from "../../detectors/registry.js";
+import { parseDuration } from "../duration.js";
 
 const DURATION_TEXT = /^\s*(?:(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+|\d+(?:\.\d+)?)\s*$/;
 const PERCENT_TEXT = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
@@ -465,6 +466,11 @@ export function buildConfigSchema() {
       experiments: z.array(experiment).describe("A/B experiments to guard.").optional(),
       digest: z.array(digest).describe("Periodic digests.").optional(),
       mute: z.array(muteWindow).describe("Recurring windows in which no alert of any metric is sent.").optional(),
+      retention: duration(
+        "Resolved alerts (with their history), the audit log, sent or dead notifications and expired silences older than this are deleted, hourly. Default 90d; at least 1d.",
+      )
+        .refine((v) => (parseDuration(v) ?? 0) >= 86_400_000, { error: "retention must be at least 1d" })
+        .optional(),
     })
     .describe("vigil configuration: anomaly detection and alerting for product metrics and A/B experiment guardrails.");
 }

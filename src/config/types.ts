@@ -136,4 +136,6 @@ export interface VigilConfig {
   experiments: ExperimentConfig[];
   digest: DigestConfig[];
   mute: MuteWindow[];
+  /** Closed alerts, history, audit and sent notifications older than this are deleted. */
+  retentionMs: number;
 }

@@ -151,6 +151,9 @@ function fin(v: number | null): number | null {
   return v !== null && Number.isFinite(v) ? v : null;
 }
 
+/** Alert states that are not closed, as SQL literals (an IN list can use the state index; <> cannot). */
+const OPEN_STATES = "'pending', 'firing', 'acknowledged', 'snoozed'";
+
 export class StateStore {
   readonly s: string;
 
@@ -163,7 +166,7 @@ export class StateStore {
 
   async openAlerts(): Promise<Alert[]> {
     const { rows } = await this.db.query(
-      `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state <> 'resolved' ORDER BY id`,
+      `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state IN (${OPEN_STATES}) ORDER BY id`,
     );
     return rows.map(rowToAlert);
   }
@@ -489,9 +492,39 @@ export class StateStore {
     return rows.map(rowToDelivery);
   }
 
+  /**
+   * Retention: deletes what is older than `before` and closed — resolved alerts (their history and
+   * message references go with them), sent or dead notifications, audit entries, silences that ended,
+   * and watermarks of series not seen since `idleBefore` — in batches, so no statement holds locks
+   * for long.
+   */
+  async prune(before: number, idleBefore = before, batch = 5000): Promise<Record<string, number>> {
+    const s = this.s;
+    const plans: Record<string, string> = {
+      deliveries: `DELETE FROM ${s}.deliveries WHERE id IN (SELECT id FROM ${s}.deliveries WHERE status IN ('sent', 'dead') AND created_at < $1 LIMIT $2)`,
+      alerts: `DELETE FROM ${s}.alerts WHERE id IN (SELECT id FROM ${s}.alerts WHERE state = 'resolved' AND resolved_at < $1 LIMIT $2)`,
+      audit: `DELETE FROM ${s}.audit_log WHERE id IN (SELECT id FROM ${s}.audit_log WHERE at < $1 LIMIT $2)`,
+      silences: `DELETE FROM ${s}.silences WHERE id IN (SELECT id FROM ${s}.silences WHERE coalesce(removed_at, ends_at) < $1 LIMIT $2)`,
+      watermarks: `DELETE FROM ${s}.series_state WHERE (metric, series) IN (SELECT metric, series FROM ${s}.series_state WHERE updated_at < $1 LIMIT $2)`,
+    };
+    const deleted: Record<string, number> = {};
+    for (const [what, sql] of Object.entries(plans)) {
+      deleted[what] = 0;
+      for (;;) {
+        const at = toDate(what === "watermarks" ? idleBefore : before);
+        const { rows } = await this.db.query(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [at, batch]);
+        const n = toNum(rows[0]?.n) ?? 0;
+        deleted[what] += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
   async alertCountsByState(): Promise<Record<AlertState, number>> {
     const { rows } = await this.db.query(
-      `SELECT state, count(*)::int AS n FROM ${this.s}.alerts WHERE state <> 'resolved' OR resolved_at > now() - interval '1 day' GROUP BY state`,
+      `SELECT state, count(*)::int AS n FROM ${this.s}.alerts
+       WHERE state IN (${OPEN_STATES}) OR (state = 'resolved' AND resolved_at > now() - interval '1 day') GROUP BY state`,
     );
     const out: Record<AlertState, number> = { pending: 0, firing: 0, acknowledged: 0, snoozed: 0, resolved: 0 };
     for (const r of rows) out[String(r.state) as AlertState] = toNum(r.n) ?? 0;

@@ -46,6 +46,7 @@ export function vigilConfig(metrics: MetricConfig[], overrides: Partial<VigilCon
     experiments: [],
     digest: [],
     mute: [],
+    retentionMs: 90 * 86_400_000,
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,6 +171,41 @@ describe("vigil run (subprocess)", () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toContain("vigil stopped");
     } finally {
+      await t.close();
+    }
+  });
+
+  it("SIGTERM ends the process while Slack's Socket Mode is still retrying to connect", async () => {
+    const t = await openSubprocessDatabase();
+    // Slack that answers 500 to apps.connections.open: the client keeps retrying with its backoff
+    let opens = 0;
+    const slack = createServer((req, res) => {
+      if (req.url?.endsWith("apps.connections.open")) opens++;
+      res.writeHead(req.url?.endsWith("apps.connections.open") ? 500 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: true }));
+    });
+    await new Promise<void>((r) => slack.listen(0, "127.0.0.1", r));
+    try {
+      await createMetricTable(t.db, "slack_down");
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir(), "slack-down.yaml");
+      const api = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/`;
+      await writeFile(
+        cfg,
+        configYaml("slack_down")
+          .replace("channels:\n  out: {type: console}", `slack: {token: xoxb-1, app_token: xapp-1, api_url: "${api}"}\nchannels:\n  out: {type: console}\n  team: {type: slack, channel: C1}`),
+      );
+      const port = await freePort();
+      const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+      const child = startCli(["run", "-c", cfg], env);
+      await until(() => opens >= 2, "a retried apps.connections.open");
+      child.kill("SIGTERM");
+      // it stayed up for many minutes, until the Web API client's retries ran out
+      const r = await waitExit(child, 120_000);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("vigil stopped");
+    } finally {
+      slack.close();
       await t.close();
     }
   });

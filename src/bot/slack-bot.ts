@@ -72,7 +72,9 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
   const socket = new SocketModeClient({
     appToken: sl.app_token,
     logger: slackLogger(log),
-    clientOptions: url ? { slackApiUrl: url } : {},
+    // Socket Mode's own retry policy, with timers that do not keep a stopped daemon alive (they held
+    // the process for many minutes after SIGTERM while Slack was unreachable).
+    clientOptions: { ...(url ? { slackApiUrl: url } : {}), retryConfig: { retries: 100, factor: 1.3, unref: true } },
   });
   const budget = deps.ackBudgetMs ?? 2500;
 
@@ -153,14 +155,29 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
   socket.on("error", (err: unknown) => log.warn({ err: errText(err) }, "slack: socket mode error"));
 
   // Slack being unreachable must not hold up the daemon: wait a little for the connection, then
-  // let the client keep trying (with its own backoff) in the background.
-  const started = socket.start().then(
-    () => true,
-    (err: unknown) => {
-      log.error({ err: errText(err) }, "slack: socket mode could not start");
-      return false;
-    },
-  );
+  // keep trying in the background with a backoff that stop() cancels.
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  const connect = (): Promise<boolean> =>
+    socket.start().then(
+      async () => {
+        failures = 0;
+        // A stop that came while connecting: the new connection must not outlive it.
+        if (stopped) await socket.disconnect().catch(() => undefined);
+        return !stopped;
+      },
+      (err: unknown) => {
+        if (stopped) return false;
+        failures++;
+        const retryInMs = Math.min(60_000, 1000 * 2 ** Math.min(failures, 6));
+        log.error({ err: errText(err), retryInMs }, "slack: socket mode could not start");
+        retryTimer = setTimeout(() => void connect(), retryInMs);
+        retryTimer.unref();
+        return false;
+      },
+    );
+  const started = connect();
   let waitTimer: NodeJS.Timeout | undefined;
   const connected = await Promise.race([started, new Promise<null>((r) => (waitTimer = setTimeout(() => r(null), deps.startWaitMs ?? 10_000)))]);
   clearTimeout(waitTimer);
@@ -168,6 +185,8 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
 
   return {
     async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
       await socket.disconnect().catch(() => undefined);
     },
   };

@@ -16,6 +16,7 @@ import {
   oneSidedFromTwoSided,
   type RatioSums,
   ratioArm,
+  relativeChange,
   relativeDifference,
   relativeSe,
   sequentialInterval,
@@ -45,7 +46,7 @@ export interface ArmReport {
 
 export interface GuardrailAnalysis {
   status: GuardrailStatus;
-  /** Relative change treatment/control − 1; null when it cannot be computed (control mean 0). */
+  /** Relative change (treatment − control)/|control|; null when it cannot be computed (control mean 0). */
   estimate: number | null;
   se: number | null;
   /** Always-valid interval at the one-sided level alpha (two-sided level 2α/(1+α)). */
@@ -89,7 +90,7 @@ export function analyzeArms(
     treatment: arm(treatment.variant, b),
   };
   if (!(a.n > 1 && b.n > 1) || !Number.isFinite(a.mean) || !Number.isFinite(b.mean) || a.mean === 0) return base;
-  const estimate = b.mean / a.mean - 1;
+  const estimate = relativeChange(a.mean, b.mean);
   const se = relativeSe(a, b);
   if (!Number.isFinite(se)) return base;
   const nStar = o.nStar ?? DEFAULT_NSTAR;

@@ -22,6 +22,7 @@ import {
   type GuardrailStatus,
   holm,
   type Interval,
+  relativeChange,
   relativeSe,
   sequentialInterval,
   sequentialP,
@@ -399,7 +400,7 @@ async function goals(
         row.control = { variant: e.control, units: a.n, mean: Number.isFinite(a.mean) ? a.mean : null };
         row.treatment = { variant: v, units: b.n, mean: Number.isFinite(b.mean) ? b.mean : null };
         if (a.n > 1 && b.n > 1 && a.mean !== 0 && Number.isFinite(a.mean) && Number.isFinite(b.mean)) {
-          const est = b.mean / a.mean - 1;
+          const est = relativeChange(a.mean, b.mean);
           const se = relativeSe(a, b);
           if (Number.isFinite(se) && se > 0) {
             const iv = sequentialInterval(est, se, a.n + b.n, e.alpha, nStar);

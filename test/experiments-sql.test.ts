@@ -145,6 +145,13 @@ describe("experiment SQL", () => {
     expect(moments(m, "treatment")).toEqual({ n: 2, sum: 3.75, sumSq: 8.5625 });
   });
 
+  it("winsorize over non-zero values: the quantile skips zeros, and zeros stay zero", async () => {
+    // Per-unit sums [2, 0, 7] and [1, 10, 0]: percentile_cont(0.5) of the non-zero [1, 2, 7, 10] = 4.5.
+    const m = await fetchGuardrailSums(t.db, experiment, guardrail("sum", { winsorize: 0.5, winsorize_over: "nonzero" }), window);
+    expect(moments(m, "control")).toEqual({ n: 3, sum: 6.5, sumSq: 24.25 });
+    expect(moments(m, "treatment")).toEqual({ n: 3, sum: 5.5, sumSq: 21.25 });
+  });
+
   it("quotes identifiers, wraps operator SQL in parentheses, binds the bounds", () => {
     const q = buildGuardrailQuery(experiment, guardrail("sum", { winsorize: 0.99 }), window);
     expect(q.text).toContain(`FROM "exp"."assignments"`);
@@ -162,6 +169,8 @@ describe("experiment SQL", () => {
  *   variant(u) = control if u % 2 == 0 else treatment; a unit has events only if u % 10 < 3:
  *   [((u*37 + k*11) % 100) - 50 + (5000 if u % 97 == 0 else 0) for k in range(1, 2 + u % 4)]
  *   mean: cap = np.quantile(per-unit means of the units with events, q), each min(x, cap)
+ *   sum:  per-unit sums (0 without events); all: np.quantile(all sums, q), min(x, cap);
+ *         nonzero: cap = np.quantile(non-zero sums, q), x if x == 0 or x <= cap else cap
  */
 describe("winsorization on a population with many inactive units", () => {
   const e: ExperimentConfig = {
@@ -169,7 +178,7 @@ describe("winsorization on a population with many inactive units", () => {
     name: "wz",
     assignments: { table: "wz_assign", unit_column: "uid", variant_column: "variant", time_column: "at" },
   };
-  const g = (aggregate: "mean", extra: Partial<GuardrailConfig>): GuardrailConfig => ({
+  const g = (aggregate: "mean" | "sum", extra: Partial<GuardrailConfig>): GuardrailConfig => ({
     name: "wz",
     events: { table: "wz_events", unit_column: "uid", time_column: "at", value: "v" },
     aggregate,
@@ -209,5 +218,16 @@ describe("winsorization on a population with many inactive units", () => {
     const capped = await fetchGuardrailSums(t.db, e, g("mean", { winsorize: 0.95 }), window);
     near(moments(capped, "control"), [400, 216.66666666666654, 255239.11111111112]);
     near(moments(capped, "treatment"), [200, 369, 104452]);
+  });
+
+  it.each([
+    // q, over, control n/sum/sumSq, treatment n/sum/sumSq (caps: 0.9 all 25, nonzero 78; 0.1 all -22, nonzero -62)
+    [0.9, "all", [1000, -3694, 720610], [1000, -2593, 295301]],
+    [0.9, "nonzero", [1000, -618, 991710], [1000, 51, 554675]],
+    [0.1, "nonzero", [1000, -26588, 1842688], [1000, -12620, 798500]],
+  ] as const)("sum, winsorize %s over %s", async (q, over, c, tr) => {
+    const m = await fetchGuardrailSums(t.db, e, g("sum", { winsorize: q, ...(over === "nonzero" ? { winsorize_over: over } : {}) }), window);
+    near(moments(m, "control"), c);
+    near(moments(m, "treatment"), tr);
   });
 });

@@ -178,7 +178,7 @@ const cases: Case[] = [
 ];
 
 function experimentCases(): Case[] {
-  const exp = (variants: string, control: string): string[] => [
+  const exp = (variants: string, control: string, guardrailKeys = ""): string[] => [
     ...HEAD,
     ...METRIC,
     "experiments:",
@@ -187,7 +187,7 @@ function experimentCases(): Case[] {
     `    control: ${control}`,
     "    assignments: {table: a, unit_column: u, variant_column: v, time_column: t}",
     "    guardrails:",
-    "      - {name: g, events: {table: e, unit_column: u, time_column: t, value: x}, bad_direction: increase}",
+    `      - {name: g, events: {table: e, unit_column: u, time_column: t, value: x}, bad_direction: increase${guardrailKeys}}`,
   ];
   return [
     {
@@ -198,6 +198,20 @@ function experimentCases(): Case[] {
       message: "control 'contrl' is not one of the variants (control, treatment) (did you mean 'control'?)",
     },
     { name: "variant weights not summing to 1", lines: exp("{control: 0.5, treatment: 0.4}", "control"), line: 9, col: 15, message: "sum to 0.9" },
+    {
+      name: "winsorize_over without winsorize",
+      lines: exp("{control: 0.5, treatment: 0.5}", "control", ", winsorize_over: nonzero"),
+      line: 13,
+      col: 106,
+      message: "winsorize_over is only used with winsorize",
+    },
+    {
+      name: "winsorize_over with an unknown value",
+      lines: exp("{control: 0.5, treatment: 0.5}", "control", ", winsorize: 0.999, winsorize_over: zeros"),
+      line: 13,
+      col: 140,
+      message: "expected one of all, nonzero, got string 'zeros'",
+    },
   ];
 }
 

@@ -200,6 +200,21 @@ describe("interpolation", () => {
     expect(bad.ok ? [] : bad.problems.map((p) => p.message)).toEqual(["DATABASE_URL must be a postgres:// or postgresql:// URL"]);
   });
 
+  it("winsorize_over: nonzero reaches the guardrail; without it the quantile is over all values", () => {
+    const guardrail = (extra: string) =>
+      mustLoad(`experiments:
+  - name: e
+    variants: {a: 0.5, b: 0.5}
+    control: a
+    assignments: {table: t, unit_column: u, variant_column: v, time_column: at}
+    guardrails:
+      - {name: g, events: {table: e, unit_column: u, time_column: t, value: x}, aggregate: sum, bad_direction: increase, winsorize: 0.999${extra}}
+`).experiments[0]!.guardrails[0]!;
+    expect(guardrail(", winsorize_over: nonzero")).toMatchObject({ winsorize: 0.999, winsorize_over: "nonzero" });
+    expect(guardrail(", winsorize_over: all").winsorize_over).toBeUndefined();
+    expect(guardrail("").winsorize_over).toBeUndefined();
+  });
+
   it("top-level x-* keys hold anchors and are otherwise ignored", () => {
     const c = mustLoad('x-common: &common {for: 3, severity: critical}\nmetrics:\n  - {<<: *common, name: m, query: q}\n');
     expect(c.metrics[0]).toMatchObject({ for: 3, severity: "critical" });

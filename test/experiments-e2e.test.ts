@@ -9,6 +9,7 @@ import type { ExperimentConfig, GuardrailConfig } from "../src/config/types.js";
 import { notificationText } from "../src/delivery/format.js";
 import type { AlertNotification } from "../src/delivery/notification.js";
 import { evaluateExperiments, guardrailFingerprint, srmFingerprint } from "../src/experiments/evaluate.js";
+import { experimentsTable } from "../src/experiments/report-table.js";
 import { silentLogger } from "../src/log.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
@@ -221,5 +222,45 @@ describe("experiments end to end", () => {
     expect(reports[1]!.state).toBe("running");
     const meta = (await store.openAlerts()).find((a) => a.metric === "broken_exp");
     expect(meta?.kind).toBe("meta");
+  }, 120_000);
+  it("a control mean of 0 is judged on the difference, and the report and the alert say why", async () => {
+    await t.db.exec("CREATE TABLE errors (user_id bigint, at timestamptz)");
+    await assign(t, "zero_ctl", 600_001, 2_000, 2_000);
+    // No error in control; one in every 25th treatment unit (80 of 2,000).
+    await t.db.query(
+      `INSERT INTO errors SELECT user_id, assigned_at + interval '1 minute' FROM exp_assignments
+       WHERE experiment = 'zero_ctl' AND variant = 'treatment' AND user_id % 25 = 0`,
+    );
+    const errors: GuardrailConfig = {
+      ...skipRate,
+      name: "errors",
+      events: { table: "errors", unit_column: "user_id", time_column: "at", value: "1" },
+      aggregate: "count",
+      winsorize: null,
+    };
+    const cfg = vigilConfig([], { experiments: [experiment("zero_ctl", { guardrails: [errors] })] });
+    const [r] = await evaluateExperiments({ db: t.db, store, clock, log, config: cfg });
+    const g = r!.guardrails[0]!;
+    expect(g.status).toBe("harmed");
+    expect(g.estimate).toBeNull();
+    // numpy: B mean 0.04, se = sqrt(var(B)/2000) with var(B) = (80 - 80**2/2000)/1999 and var(A) = 0;
+    // half-width of the confidence sequence at level 2*0.05/1.05, N 4000, Nstar 5000 (STATS.md).
+    expect(g.difference!.estimate).toBeCloseTo(0.04, 12);
+    expect(g.difference!.interval.lower).toBeCloseTo(0.02777121601, 9);
+    expect(g.difference!.interval.upper).toBeCloseTo(0.05222878399, 9);
+    expect(g.control).toEqual({ variant: "control", units: 2000, mean: 0 });
+
+    const table = experimentsTable([r!]);
+    expect(table).toMatch(/zero_ctl .* errors\s+treatment\s+harmed\s+\+0\.04 \(abs\)\s+\+0\.02777 \.\. \+0\.05223 \(abs\)/);
+    expect(table).toContain("(abs) zero_ctl errors/treatment: the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)");
+
+    expect(r!.events.map((e) => `${e.alert.kind} ${e.event.to}`)).toEqual(["guardrail firing"]);
+    const payload = (await store.deliveries()).map((d) => d.payload).find((p): p is AlertNotification => p.type === "alert" && p.alert.metric === "zero_ctl");
+    const text = notificationText(payload!);
+    expect(text).toContain("guardrail errors harmed in treatment");
+    expect(text).toContain("control: 2,000 units, mean 0 · treatment: 2,000 units, mean 0.04");
+    expect(text).toContain("difference +0.04 (interval +0.02777 to +0.05223, always valid, one-sided 95%); increase is bad");
+    expect(text).toContain("the relative change is undefined because the control mean is 0");
+    expect(text).not.toContain("relative change +");
   }, 120_000);
 });

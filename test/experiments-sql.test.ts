@@ -138,6 +138,20 @@ describe("experiment SQL", () => {
     expect(moments(m, "treatment")).toEqual({ n: 3, sum: 2.5, sumSq: 3.25 });
   });
 
+  it("winsorized mean: units without events keep no value (LEAST(NULL, cap) would be the cap)", async () => {
+    // Per-unit means of the units with events [2, 3.5] and [1, 10]: percentile_cont(0.5) of [1, 2, 3.5, 10] = 2.75.
+    const m = await fetchGuardrailSums(t.db, experiment, guardrail("mean", { winsorize: 0.5 }), window);
+    expect(moments(m, "control")).toEqual({ n: 2, sum: 4.75, sumSq: 11.5625 });
+    expect(moments(m, "treatment")).toEqual({ n: 2, sum: 3.75, sumSq: 8.5625 });
+  });
+
+  it("winsorize over non-zero values: the quantile skips zeros, and zeros stay zero", async () => {
+    // Per-unit sums [2, 0, 7] and [1, 10, 0]: percentile_cont(0.5) of the non-zero [1, 2, 7, 10] = 4.5.
+    const m = await fetchGuardrailSums(t.db, experiment, guardrail("sum", { winsorize: 0.5, winsorize_over: "nonzero" }), window);
+    expect(moments(m, "control")).toEqual({ n: 3, sum: 6.5, sumSq: 24.25 });
+    expect(moments(m, "treatment")).toEqual({ n: 3, sum: 5.5, sumSq: 21.25 });
+  });
+
   it("quotes identifiers, wraps operator SQL in parentheses, binds the bounds", () => {
     const q = buildGuardrailQuery(experiment, guardrail("sum", { winsorize: 0.99 }), window);
     expect(q.text).toContain(`FROM "exp"."assignments"`);
@@ -146,5 +160,74 @@ describe("experiment SQL", () => {
     const to = new Date(T0 + 10 * H).toISOString().replace("Z", "+00:00");
     // assignments' bounds, the events' bounds, the two naive-column zones, the quantile
     expect(q.values).toEqual([null, to, null, to, "UTC", "UTC", 0.99]);
+  });
+});
+
+/**
+ * 2,000 units, 70% without events, values with outliers and negatives; expected sums computed in
+ * numpy from the same rules (np.quantile is percentile_cont):
+ *   variant(u) = control if u % 2 == 0 else treatment; a unit has events only if u % 10 < 3:
+ *   [((u*37 + k*11) % 100) - 50 + (5000 if u % 97 == 0 else 0) for k in range(1, 2 + u % 4)]
+ *   mean: cap = np.quantile(per-unit means of the units with events, q), each min(x, cap)
+ *   sum:  per-unit sums (0 without events); all: np.quantile(all sums, q), min(x, cap);
+ *         nonzero: cap = np.quantile(non-zero sums, q), x if x == 0 or x <= cap else cap
+ */
+describe("winsorization on a population with many inactive units", () => {
+  const e: ExperimentConfig = {
+    ...experiment,
+    name: "wz",
+    assignments: { table: "wz_assign", unit_column: "uid", variant_column: "variant", time_column: "at" },
+  };
+  const g = (aggregate: "mean" | "sum", extra: Partial<GuardrailConfig>): GuardrailConfig => ({
+    name: "wz",
+    events: { table: "wz_events", unit_column: "uid", time_column: "at", value: "v" },
+    aggregate,
+    bad_direction: "increase",
+    margin: 0,
+    winsorize: null,
+    ...extra,
+  });
+  /** Equal to the numpy reference up to summation order. */
+  const near = (actual: { n: number; sum: number; sumSq: number }, [n, sum, sumSq]: readonly [number, number, number]) => {
+    expect(actual.n).toBe(n);
+    expect(Math.abs(actual.sum - sum)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(sum)));
+    expect(Math.abs(actual.sumSq - sumSq)).toBeLessThanOrEqual(1e-9 * Math.max(1, sumSq));
+  };
+
+  beforeAll(async () => {
+    await t.db.query(
+      `CREATE TABLE wz_assign AS SELECT u AS uid, CASE WHEN u % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant, $1::timestamptz AS at
+       FROM generate_series(1, 2000) u`,
+      [new Date(T0)],
+    );
+    await t.db.query(
+      `CREATE TABLE wz_events AS
+       SELECT u AS uid, $1::timestamptz + k * interval '1 minute' AS at,
+              (((u * 37 + k * 11) % 100) - 50 + CASE WHEN u % 97 = 0 THEN 5000 ELSE 0 END)::double precision AS v
+       FROM generate_series(1, 2000) u CROSS JOIN LATERAL generate_series(1, 1 + u % 4) k
+       WHERE u % 10 < 3`,
+      [new Date(T0)],
+    );
+  });
+
+  it("mean: same units as without winsorize, capped at the quantile of the units with a value", async () => {
+    const plain = await fetchGuardrailSums(t.db, e, g("mean", {}), window);
+    near(moments(plain, "control"), [400, 20066.666666666668, 100193711.1111111]);
+    near(moments(plain, "treatment"), [200, 10300, 50281250]);
+    // cap 43.5; LEAST(NULL, cap) gave the 600 and 800 units without events the cap (n 1,000 per arm)
+    const capped = await fetchGuardrailSums(t.db, e, g("mean", { winsorize: 0.95 }), window);
+    near(moments(capped, "control"), [400, 216.66666666666654, 255239.11111111112]);
+    near(moments(capped, "treatment"), [200, 369, 104452]);
+  });
+
+  it.each([
+    // q, over, control n/sum/sumSq, treatment n/sum/sumSq (caps: 0.9 all 25, nonzero 78; 0.1 all -22, nonzero -62)
+    [0.9, "all", [1000, -3694, 720610], [1000, -2593, 295301]],
+    [0.9, "nonzero", [1000, -618, 991710], [1000, 51, 554675]],
+    [0.1, "nonzero", [1000, -26588, 1842688], [1000, -12620, 798500]],
+  ] as const)("sum, winsorize %s over %s", async (q, over, c, tr) => {
+    const m = await fetchGuardrailSums(t.db, e, g("sum", { winsorize: q, ...(over === "nonzero" ? { winsorize_over: over } : {}) }), window);
+    near(moments(m, "control"), c);
+    near(moments(m, "treatment"), tr);
   });
 });

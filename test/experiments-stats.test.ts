@@ -3,12 +3,14 @@
  * expected numbers come from the reference (GrowthBook, spotify/confidence, scipy), never from our code.
  */
 import { describe, expect, it } from "vitest";
+import { analyzeArms } from "../src/experiments/analysis.js";
 import {
   absoluteDifference,
   benjaminiHochberg,
   csHalfWidth,
   guardrailStatus,
   holm,
+  type MomentSums,
   meanArm,
   oneSidedCsLevel,
   oneSidedFromTwoSided,
@@ -203,5 +205,73 @@ describe("guardrail decision", () => {
   it("margin 0: safe only once the interval is entirely on the good side", () => {
     expect(guardrailStatus({ lower: -0.02, upper: 0.001 }, "increase", 0)).toBe("not_yet_safe");
     expect(guardrailStatus({ lower: -0.02, upper: -0.001 }, "increase", 0)).toBe("safe");
+  });
+});
+
+/**
+ * Data built to expose the sign of the relative change and a control mean of 0 (issue 21). Expected
+ * values from the formulas of STATS.md in numpy and scipy:
+ *   rel = (mB - mA)/|mA|; se = sqrt(vB/nB/mA**2 + vA/nA*mB**2/mA**4); diff se = sqrt(vA/nA + vB/nB)
+ *   guardrails: the confidence sequence's half-width at level 2*0.05/1.05, N = nA + nB, Nstar 5000;
+ *   one-sided p = p2/(2 - p2) with p2 = min(1, sqrt(N*rho2 + 1)*exp(-(est/se)**2*N*rho2/(2*(N*rho2 + 1))))
+ *   fixed horizon: 2*scipy.stats.t.sf(|rel|/se, welch_dof), and for the difference
+ *   scipy.stats.ttest_ind_from_stats(mB, sB, nB, mA, sA, nA, equal_var=False)
+ */
+describe("the sign of the relative change and a control mean of 0", () => {
+  /** Sums of n units with mean m and sample standard deviation sd. */
+  const moments = (n: number, m: number, sd: number): MomentSums => ({ n, sum: n * m, sumSq: (n - 1) * sd * sd + n * m * m });
+  const opts = (badDirection: "increase" | "decrease") => ({ alpha: 0.05, badDirection, margin: 0.02, nStar: 5000 });
+
+  // A: 4000 units, mean -10, sd 10; B: 4000 units, mean -11, sd 10 (B is lower: a decrease).
+  const negA = moments(4000, -10, 10);
+  const negB = moments(4000, -11, 10);
+  const control = (s: MomentSums) => ({ variant: "control", sums: { kind: "moments", ...s } as const });
+  const treatment = (s: MomentSums) => ({ variant: "treatment", sums: { kind: "moments", ...s } as const });
+
+  it("relative change (B - A)/|A| of a negative control, fixed horizon", () => {
+    const r = relativeDifference(meanArm(negA), meanArm(negB));
+    printed(r.estimate, "-0.1"); // b/a - 1 would be +0.1
+    printed(r.se, "0.0235053185");
+    printed(r.ci.lower, "-0.1460765507");
+    printed(r.ci.upper, "-0.0539234493");
+    printed(r.p, "0.0000212041");
+  });
+
+  it("-10 -> -11 with bad_direction decrease is harmed (it was reported safe)", () => {
+    const r = analyzeArms(control(negA), treatment(negB), opts("decrease"));
+    expect(r.status).toBe("harmed");
+    printed(r.estimate!, "-0.1");
+    printed(r.interval!.lower, "-0.165730241");
+    printed(r.interval!.upper, "-0.034269759");
+    printed(r.p!, "0.000439673");
+    expect(r.difference).toBeNull();
+    expect(analyzeArms(control(negA), treatment(negB), opts("increase")).status).toBe("safe");
+  });
+
+  it("a control mean of 0 is judged on the absolute difference, and says so", () => {
+    // A: 1000 units at +1 and 1000 at -1 (mean 0); B: 900 at +1 and 1100 at -1 (mean -0.1).
+    const r = analyzeArms(control({ n: 2000, sum: 0, sumSq: 2000 }), treatment({ n: 2000, sum: -200, sumSq: 2000 }), opts("decrease"));
+    expect(r.status).toBe("harmed");
+    expect(r.estimate).toBeNull();
+    expect(r.interval).toBeNull();
+    printed(r.difference!.estimate, "-0.1");
+    printed(r.difference!.interval.lower, "-0.188032736");
+    printed(r.difference!.interval.upper, "-0.011967264");
+    printed(r.p!, "0.0188272125");
+    printed(r.pFixed!, "0.0015389629"); // scipy: Welch t = -3.16942
+    expect(r.note).toBe("the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)");
+  });
+
+  it("a control of all zeros against a few ones: harmed when increase is bad, safe (margin 0) when decrease is", () => {
+    const a = control({ n: 2000, sum: 0, sumSq: 0 });
+    const b = treatment({ n: 2000, sum: 40, sumSq: 40 });
+    const r = analyzeArms(a, b, opts("increase"));
+    expect(r.status).toBe("harmed");
+    printed(r.difference!.estimate, "0.02");
+    printed(r.difference!.interval.lower, "0.0112633347");
+    printed(r.difference!.interval.upper, "0.0287366653");
+    printed(r.p!, "0.0000000472");
+    printed(r.pFixed!, "0.00000000021"); // scipy: Welch t = 6.38717
+    expect(analyzeArms(a, b, opts("decrease")).status).toBe("safe");
   });
 });

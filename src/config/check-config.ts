@@ -161,6 +161,9 @@ function checkExperiment(e: Record<string, unknown>, base: PathSegment[], errors
 
 function checkGuardrail(g: Record<string, unknown>, path: PathSegment[], errors: Finding[]): void {
   const aggregate = g.aggregate ?? "mean";
+  if (g.winsorize_over !== undefined && (g.winsorize === undefined || g.winsorize === null)) {
+    errors.push({ path: [...path, "winsorize_over"], at: "key", message: "winsorize_over is only used with winsorize" });
+  }
   if (aggregate === "ratio") {
     for (const key of ["numerator", "denominator"]) {
       if (g[key] === undefined) errors.push({ path, message: `missing required key '${key}' (needed for aggregate: ratio)` });

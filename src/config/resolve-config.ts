@@ -391,6 +391,7 @@ function resolveGuardrail(g: RawGuardrail): GuardrailConfig {
   };
   if (g.events.where !== undefined) out.events.where = g.events.where;
   if (g.events.timezone !== undefined) out.events.timezone = g.events.timezone;
+  if (g.winsorize_over === "nonzero") out.winsorize_over = "nonzero";
   if (g.numerator !== undefined) out.numerator = g.numerator;
   if (g.denominator !== undefined) out.denominator = g.denominator;
   return out;

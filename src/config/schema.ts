@@ -292,7 +292,15 @@ const guardrail = z
       .union([z.number().gt(0).max(1), z.null()], {
         error: (iss) => `expected a quantile in (0, 1] such as 0.999, or null, got ${quoted(iss.input)}`,
       })
-      .describe("Cap per-unit values at this quantile before testing (e.g. 0.999); null = no capping. Default null.")
+      .describe(
+        "Cap per-unit values at this quantile before testing (e.g. 0.999); null = no capping. The quantile is taken over the units that have a value (for mean, units without events have none and stay out), and only values above it change. Not applied to aggregate: any. Default null.",
+      )
+      .optional(),
+    winsorize_over: z
+      .enum(["all", "nonzero"])
+      .describe(
+        "Which per-unit values the winsorize quantile is taken over: all (every unit with a value) or nonzero (as Statsig does: the quantile of the non-zero values, zeros stay zero). Use nonzero when most units have 0 (sum or count of a rare event), where the quantile over all would cap at or near 0. Only with winsorize. Default all.",
+      )
       .optional(),
   })
   .describe("An experiment metric compared between variants.");

@@ -91,6 +91,8 @@ export interface GuardrailConfig {
   bad_direction: "increase" | "decrease";
   margin: number;
   winsorize: number | null;
+  /** Which per-unit values the winsorize quantile is taken over; absent = all that have a value. */
+  winsorize_over?: "nonzero";
 }
 
 export interface ExperimentConfig {

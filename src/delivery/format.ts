@@ -97,6 +97,12 @@ export function fmtChange(x: number | null | undefined, digits = 1): string {
   return `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(digits)}%`;
 }
 
+/** "+0.0213" / "−1,250": a signed difference in the metric's own unit, as precise as fmtMean. */
+export function fmtDifference(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  return `${x >= 0 ? "+" : "−"}${fmtMean(Math.abs(x))}`;
+}
+
 export function fmtP(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return "—";
   if (p < 0.001) return p.toExponential(1);
@@ -143,14 +149,18 @@ export function experimentAlertLines(n: AlertNotification): string[] {
     const arms = records(d.arms);
     if (arms.length > 0) lines.push(arms.map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units, mean ${fmtMean(num(x.mean))}`).join(" · "));
     const alpha = num(d.alpha);
-    const margin = num(d.margin);
-    const lower = num(d.lower);
-    const upper = num(d.upper);
-    const interval = lower !== null && upper !== null ? ` (interval ${fmtChange(lower)} to ${fmtChange(upper)}, always valid${alpha !== null ? `, one-sided ${+((1 - alpha) * 100).toFixed(1)}%` : ""})` : "";
+    // A control mean of 0 leaves no relative change: the difference in the metric's unit stands in for it (and the margin, a fraction of 0, is 0).
+    const absolute = num(d.difference) !== null;
+    const margin = absolute ? null : num(d.margin);
+    const fmt = absolute ? fmtDifference : fmtChange;
+    const lower = num(absolute ? d.differenceLower : d.lower);
+    const upper = num(absolute ? d.differenceUpper : d.upper);
+    const interval = lower !== null && upper !== null ? ` (interval ${fmt(lower)} to ${fmt(upper)}, always valid${alpha !== null ? `, one-sided ${+((1 - alpha) * 100).toFixed(1)}%` : ""})` : "";
     const bad = str(d.badDirection);
     lines.push(
-      `relative change ${fmtChange(num(d.estimate))}${interval}${bad ? `; ${bad} is bad` : ""}${margin ? `, margin ${fmtChange(margin).replace("+", "")}` : ""}`,
+      `${absolute ? "difference" : "relative change"} ${fmt(num(absolute ? d.difference : d.estimate))}${interval}${bad ? `; ${bad} is bad` : ""}${margin ? `, margin ${fmtChange(margin).replace("+", "")}` : ""}`,
     );
+    if (str(d.note)) lines.push(str(d.note));
     if (n.event === "resolved") lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
     else lines.push(`p = ${fmtP(num(d.p))} (one-sided, valid under continuous monitoring)`);
   }

@@ -7,7 +7,7 @@
 import type { Clock } from "../clock.js";
 import type { DigestConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import { fmtDeviation, fmtNum, seriesLabel } from "../delivery/format.js";
+import { fmtDeviation, fmtDifference, fmtNum, seriesLabel } from "../delivery/format.js";
 import type { DigestPanel, TextNotification } from "../delivery/notification.js";
 import { formatDuration } from "../duration.js";
 import type { Alert } from "../engine/alert.js";
@@ -127,9 +127,14 @@ export async function buildDigest(entry: DigestConfig, deps: DigestDeps): Promis
       for (const r of await deps.experiments()) {
         const srm = r.srm ? `SRM p=${r.srm.p < 0.0001 ? r.srm.p.toExponential(1) : r.srm.p.toFixed(4)}${r.srm.mismatch ? " MISMATCH" : ""}` : "SRM —";
         const gs = r.guardrails.map((g) => {
-          const est = g.estimate === null ? "" : ` ${pct(1 + g.estimate, 1)}`;
-          const ci = g.interval ? ` [${pct(1 + g.interval.lower, 1)}, ${pct(1 + g.interval.upper, 1)}]` : "";
-          return `${g.guardrail}/${g.variant}: ${g.status.replace(/_/g, " ")}${est}${ci}`;
+          const d = g.difference;
+          const est = g.estimate !== null ? ` ${pct(1 + g.estimate, 1)}` : d ? ` ${fmtDifference(d.estimate)}` : "";
+          const ci = g.interval
+            ? ` [${pct(1 + g.interval.lower, 1)}, ${pct(1 + g.interval.upper, 1)}]`
+            : d
+              ? ` [${fmtDifference(d.interval.lower)}, ${fmtDifference(d.interval.upper)}]`
+              : "";
+          return `${g.guardrail}/${g.variant}: ${g.status.replace(/_/g, " ")}${est}${ci}${g.note ? ` (${g.note})` : ""}`;
         });
         lines.push(`${r.experiment} (${r.state}): ${[srm, ...gs].join(" · ")}`);
       }

@@ -1,10 +1,13 @@
 /**
  * One guardrail (or goal) of one treatment arm against control, from the per-arm sums the SQL
- * returns: the relative change with its always-valid interval and the decision. Pure, so the
+ * returns: the relative change (the absolute difference when the control mean is 0) with its
+ * always-valid interval and the decision. Pure, so the
  * evaluator, `vigil experiments`, the digest and the bench all judge exactly alike.
  */
 import type { GuardrailConfig } from "../config/types.js";
 import {
+  absoluteDifference,
+  absoluteSe,
   type ArmSummary,
   GROWTHBOOK_NSTAR,
   type GuardrailStatus,
@@ -16,6 +19,7 @@ import {
   oneSidedFromTwoSided,
   type RatioSums,
   ratioArm,
+  relativeChange,
   relativeDifference,
   relativeSe,
   sequentialInterval,
@@ -43,16 +47,30 @@ export interface ArmReport {
   mean: number | null;
 }
 
+/** What a comparison reports when the control mean is 0 and no relative change exists. */
+export const ZERO_CONTROL_NOTE = "the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)";
+
+/** Treatment − control in the metric's own unit, with its always-valid interval. */
+export interface Difference {
+  estimate: number;
+  interval: Interval;
+}
+
 export interface GuardrailAnalysis {
   status: GuardrailStatus;
-  /** Relative change treatment/control − 1; null when it cannot be computed (control mean 0). */
+  /** Relative change (treatment − control)/|control|; null when it cannot be computed (control mean 0). */
   estimate: number | null;
+  /** Standard error of the relative change. */
   se: number | null;
   /** Always-valid interval at the one-sided level alpha (two-sided level 2α/(1+α)). */
   interval: Interval | null;
+  /** Set instead of the relative change when the control mean is 0: the status is judged on it. */
+  difference: Difference | null;
+  /** A sentence for people when the numbers need one (control mean 0), else null. */
+  note: string | null;
   /** Always-valid one-sided p-value for "harm" (< alpha exactly when the status is harmed). */
   p: number | null;
-  /** Fixed-horizon two-sided p-value of the same lift, for reference only (not valid when peeking). */
+  /** Fixed-horizon two-sided p-value of the same change, for reference only (not valid when peeking). */
   pFixed: number | null;
   control: ArmReport;
   treatment: ArmReport;
@@ -69,6 +87,26 @@ export function summarize(s: ArmSums): ArmSummary {
   return s.kind === "ratio" ? ratioArm(s) : meanArm(s);
 }
 
+/** The change of treatment against control that can be judged, with its standard error. */
+export interface Change {
+  /** relative: (b − a)/|a|; absolute: b − a, used when the control mean is 0. */
+  scale: "relative" | "absolute";
+  estimate: number;
+  se: number;
+}
+
+/** Null when nothing can be judged: an arm with fewer than two units, or no finite mean or variance. */
+export function changeBetween(a: ArmSummary, b: ArmSummary): Change | null {
+  if (!(a.n > 1 && b.n > 1) || !Number.isFinite(a.mean) || !Number.isFinite(b.mean)) return null;
+  const change: Change =
+    a.mean === 0
+      ? { scale: "absolute", estimate: b.mean - a.mean, se: absoluteSe(a, b) }
+      : { scale: "relative", estimate: relativeChange(a.mean, b.mean), se: relativeSe(a, b) };
+  return Number.isFinite(change.se) ? change : null;
+}
+
+export const armReport = (variant: string, s: ArmSummary): ArmReport => ({ variant, units: s.n, mean: Number.isFinite(s.mean) ? s.mean : null });
+
 /** Compare treatment with control. Returns status "not_yet_safe" with null numbers when undefined. */
 export function analyzeArms(
   control: { variant: string; sums: ArmSums },
@@ -77,35 +115,37 @@ export function analyzeArms(
 ): GuardrailAnalysis {
   const a = summarize(control.sums);
   const b = summarize(treatment.sums);
-  const arm = (variant: string, s: ArmSummary): ArmReport => ({ variant, units: s.n, mean: Number.isFinite(s.mean) ? s.mean : null });
   const base: GuardrailAnalysis = {
     status: "not_yet_safe",
     estimate: null,
     se: null,
     interval: null,
+    difference: null,
+    note: null,
     p: null,
     pFixed: null,
-    control: arm(control.variant, a),
-    treatment: arm(treatment.variant, b),
+    control: armReport(control.variant, a),
+    treatment: armReport(treatment.variant, b),
   };
-  if (!(a.n > 1 && b.n > 1) || !Number.isFinite(a.mean) || !Number.isFinite(b.mean) || a.mean === 0) return base;
-  const estimate = b.mean / a.mean - 1;
-  const se = relativeSe(a, b);
-  if (!Number.isFinite(se)) return base;
+  const change = changeBetween(a, b);
+  if (change === null) return base;
+  const { estimate, se } = change;
   const nStar = o.nStar ?? DEFAULT_NSTAR;
   const level = oneSidedCsLevel(o.alpha);
   const n = a.n + b.n;
-  const interval = se > 0 ? sequentialInterval(estimate, se, n, level, nStar) : { lower: estimate, upper: estimate };
+  const cs = se > 0 ? sequentialInterval(estimate, se, n, level, nStar) : { lower: estimate, upper: estimate };
+  const interval = { lower: cs.lower, upper: cs.upper };
   const pTwo = sequentialP(estimate, se, n, level, nStar);
   const harmSide = o.badDirection === "increase" ? estimate > 0 : estimate < 0;
+  const relative = change.scale === "relative";
+  const fixed = se > 0 ? (relative ? relativeDifference : absoluteDifference)(a, b, o.alpha).p : null;
   return {
     ...base,
-    status: guardrailStatus(interval, o.badDirection, o.margin),
-    estimate,
-    se,
-    interval: { lower: interval.lower, upper: interval.upper },
+    // The margin is a fraction of the control mean: of 0 it is 0.
+    status: guardrailStatus(interval, o.badDirection, relative ? o.margin : 0),
+    ...(relative ? { estimate, se, interval } : { difference: { estimate, interval }, note: ZERO_CONTROL_NOTE }),
     // p < alpha ⟺ pTwo < 2α/(1+α) ⟺ the bound on the harm side excludes 0.
     p: harmSide ? oneSidedFromTwoSided(pTwo) : 1,
-    pFixed: se > 0 ? relativeDifference(a, b, o.alpha).p : null,
+    pFixed: fixed,
   };
 }

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.js";
 import type { ExperimentConfig, GuardrailConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
+import { fmtChange, fmtDifference } from "../delivery/format.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "../engine/alert.js";
 import { clearMeta, type Identity, type LifecyclePolicy, type Observation, observe, onTime, type Outcome, raiseMeta } from "../engine/lifecycle.js";
 import { planDeliveries } from "../engine/notify-plan.js";
@@ -15,18 +16,21 @@ import type { Logger } from "../log.js";
 import { errorText, } from "../log.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
-import { type AnalysisOptions, type ArmReport, analyzeArms, type ArmSums, DEFAULT_NSTAR, type GuardrailAnalysis, summarize } from "./analysis.js";
-import { type ExperimentWindow, fetchAssignmentCounts, fetchGuardrailSums } from "./sql.js";
 import {
-  benjaminiHochberg,
-  type GuardrailStatus,
-  holm,
-  type Interval,
-  relativeSe,
-  sequentialInterval,
-  sequentialP,
-  srmTest,
-} from "./stats.js";
+  type AnalysisOptions,
+  type ArmReport,
+  analyzeArms,
+  type ArmSums,
+  armReport,
+  changeBetween,
+  DEFAULT_NSTAR,
+  type Difference,
+  type GuardrailAnalysis,
+  summarize,
+  ZERO_CONTROL_NOTE,
+} from "./analysis.js";
+import { type ExperimentWindow, fetchAssignmentCounts, fetchGuardrailSums } from "./sql.js";
+import { benjaminiHochberg, type GuardrailStatus, holm, type Interval, sequentialInterval, sequentialP, srmTest } from "./stats.js";
 
 /** Below this largest share deviation an SRM is not alerted on, however small its p-value (0.1 percentage point). */
 export const SRM_MIN_DEVIATION = 0.001;
@@ -68,8 +72,13 @@ export interface GuardrailReport {
   margin: number;
   /** "collecting" until every arm has min_units units. */
   status: GuardrailStatus | "collecting" | "error";
+  /** Relative change (treatment − control)/|control| and its interval; null when the control mean is 0. */
   estimate: number | null;
   interval: Interval | null;
+  /** Treatment − control, set (and judged) instead when the control mean is 0. */
+  difference: Difference | null;
+  /** Why the numbers are not the usual ones (control mean 0), else null. */
+  note: string | null;
   p: number | null;
   control: ArmReport | null;
   treatment: ArmReport | null;
@@ -79,9 +88,12 @@ export interface GuardrailReport {
 export interface GoalReport {
   goal: string;
   variant: string;
+  /** Relative change; null when the control mean is 0 (then `difference` is set). */
   estimate: number | null;
   /** Two-sided always-valid interval at alpha. */
   interval: Interval | null;
+  difference: Difference | null;
+  note: string | null;
   /** Always-valid two-sided p-value, and adjusted across all goals × variants of the experiment. */
   p: number | null;
   pHolm: number | null;
@@ -117,8 +129,6 @@ const isExperimentAlert = (a: Alert) => a.kind === "srm" || a.kind === "guardrai
 function errMessage(err: unknown): string {
   return errorText(err);
 }
-
-const pctText = (x: number, digits = 1) => `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(digits)}%`;
 
 /** Evaluate the watched experiments, one after another; a failing experiment does not stop the others. */
 export async function evaluateExperiments(deps: EvaluateExperimentsDeps): Promise<ExperimentReport[]> {
@@ -282,6 +292,8 @@ async function evaluateOne(e: ExperimentConfig, deps: EvaluateExperimentsDeps): 
       status: "collecting",
       estimate: null,
       interval: null,
+      difference: null,
+      note: null,
       p: null,
       control: null,
       treatment: null,
@@ -309,8 +321,9 @@ async function evaluateOne(e: ExperimentConfig, deps: EvaluateExperimentsDeps): 
         continue;
       }
       const r = analyzeArms({ variant: e.control, sums: control }, { variant: v, sums: treated }, opts(g));
-      report.guardrails.push(rowFor(v, { status: r.status, estimate: r.estimate, interval: r.interval, p: r.p, control: r.control, treatment: r.treatment }));
-      if (r.estimate === null) continue;
+      const { status, estimate, interval, difference, note, p } = r;
+      report.guardrails.push(rowFor(v, { status, estimate, interval, difference, note, p, control: r.control, treatment: r.treatment }));
+      if (p === null) continue; // nothing could be computed, so there is nothing to alert on or resolve by
       const fp = guardrailFingerprint(e.name, g.name, v);
       record(fp, observe(open.get(fp) ?? null, guardrailIdentity(e, g, v, r), guardrailObservation(g, v, r, now), POLICY, now));
     }
@@ -348,6 +361,10 @@ function guardrailIdentity(e: ExperimentConfig, g: GuardrailConfig, variant: str
       estimate: r.estimate,
       lower: r.interval?.lower ?? null,
       upper: r.interval?.upper ?? null,
+      difference: r.difference?.estimate ?? null,
+      differenceLower: r.difference?.interval.lower ?? null,
+      differenceUpper: r.difference?.interval.upper ?? null,
+      note: r.note,
       p: r.p,
       pFixed: r.pFixed,
       status: r.status,
@@ -360,7 +377,9 @@ function guardrailIdentity(e: ExperimentConfig, g: GuardrailConfig, variant: str
 }
 
 function guardrailObservation(g: GuardrailConfig, variant: string, r: GuardrailAnalysis, now: number): Observation {
-  const ci = r.interval ? ` [${pctText(r.interval.lower)}, ${pctText(r.interval.upper)}]` : "";
+  const change = r.difference
+    ? `${fmtDifference(r.difference.estimate)} [${fmtDifference(r.difference.interval.lower)}, ${fmtDifference(r.difference.interval.upper)}] vs control; ${r.note}`
+    : `${fmtChange(r.estimate)}${r.interval ? ` [${fmtChange(r.interval.lower)}, ${fmtChange(r.interval.upper)}]` : ""} vs control`;
   return {
     bucket: now,
     anomalous: r.status === "harmed",
@@ -369,7 +388,7 @@ function guardrailObservation(g: GuardrailConfig, variant: string, r: GuardrailA
     lower: null,
     upper: null,
     sigmas: null,
-    reason: `${g.name} ${r.status === "harmed" ? "harmed" : r.status.replace(/_/g, " ")} in ${variant}: ${pctText(r.estimate ?? 0)}${ci} vs control`,
+    reason: `${g.name} ${r.status.replace(/_/g, " ")} in ${variant}: ${change}`,
   };
 }
 
@@ -392,21 +411,37 @@ async function goals(
     const c = sums?.get(e.control);
     for (const v of treatments) {
       const t = sums?.get(v);
-      const row: GoalReport = { goal: g.name, variant: v, estimate: null, interval: null, p: null, pHolm: null, pBH: null, control: null, treatment: null };
+      const row: GoalReport = {
+        goal: g.name,
+        variant: v,
+        estimate: null,
+        interval: null,
+        difference: null,
+        note: null,
+        p: null,
+        pHolm: null,
+        pBH: null,
+        control: null,
+        treatment: null,
+      };
       if (c && t) {
         const a = summarize(c);
         const b = summarize(t);
-        row.control = { variant: e.control, units: a.n, mean: Number.isFinite(a.mean) ? a.mean : null };
-        row.treatment = { variant: v, units: b.n, mean: Number.isFinite(b.mean) ? b.mean : null };
-        if (a.n > 1 && b.n > 1 && a.mean !== 0 && Number.isFinite(a.mean) && Number.isFinite(b.mean)) {
-          const est = b.mean / a.mean - 1;
-          const se = relativeSe(a, b);
-          if (Number.isFinite(se) && se > 0) {
-            const iv = sequentialInterval(est, se, a.n + b.n, e.alpha, nStar);
-            row.estimate = est;
-            row.interval = { lower: iv.lower, upper: iv.upper };
-            row.p = sequentialP(est, se, a.n + b.n, e.alpha, nStar);
+        row.control = armReport(e.control, a);
+        row.treatment = armReport(v, b);
+        const change = changeBetween(a, b);
+        if (change !== null && change.se > 0) {
+          const n = a.n + b.n;
+          const cs = sequentialInterval(change.estimate, change.se, n, e.alpha, nStar);
+          const interval = { lower: cs.lower, upper: cs.upper };
+          if (change.scale === "relative") {
+            row.estimate = change.estimate;
+            row.interval = interval;
+          } else {
+            row.difference = { estimate: change.estimate, interval };
+            row.note = ZERO_CONTROL_NOTE;
           }
+          row.p = sequentialP(change.estimate, change.se, n, e.alpha, nStar);
         }
       }
       out.push(row);

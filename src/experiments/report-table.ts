@@ -2,8 +2,11 @@
  * The experiments table shared by `vigil experiments` and the daily digest: one row per guardrail
  * and treatment variant (one row for an experiment without guardrails), with the SRM p-value.
  */
-import { fmtChange, fmtMean, fmtNum, fmtP } from "../delivery/format.js";
-import type { ExperimentReport } from "./evaluate.js";
+import { fmtChange, fmtDifference, fmtMean, fmtNum, fmtP } from "../delivery/format.js";
+import type { ExperimentReport, GuardrailReport } from "./evaluate.js";
+
+/** Marks a change given as treatment − control (control mean 0); explained under the table. */
+const ABSOLUTE = " (abs)";
 
 export const EXPERIMENT_TABLE_HEAD = ["EXPERIMENT", "STATE", "UNITS", "SRM_P", "GUARDRAIL", "VARIANT", "STATUS", "CHANGE", "INTERVAL", "P"];
 
@@ -21,31 +24,32 @@ export function experimentRows(reports: readonly ExperimentReport[]): string[][]
       rows.push([...head, "—", "—", "—", "—", "—", "—"]);
       continue;
     }
-    for (const g of r.guardrails) {
-      rows.push([
-        ...head,
-        g.guardrail,
-        g.variant,
-        g.status.replace(/_/g, " "),
-        fmtChange(g.estimate),
-        g.interval ? `${fmtChange(g.interval.lower)} .. ${fmtChange(g.interval.upper)}` : "—",
-        fmtP(g.p),
-      ]);
-    }
+    for (const g of r.guardrails) rows.push([...head, g.guardrail, g.variant, g.status.replace(/_/g, " "), ...changeCells(g), fmtP(g.p)]);
   }
   return rows;
 }
 
-/** Aligned plain-text table. */
+/** CHANGE and INTERVAL: the relative change, or the difference marked (abs) when the control mean is 0. */
+function changeCells(g: GuardrailReport): [string, string] {
+  if (g.difference) {
+    const { estimate, interval } = g.difference;
+    return [`${fmtDifference(estimate)}${ABSOLUTE}`, `${fmtDifference(interval.lower)} .. ${fmtDifference(interval.upper)}${ABSOLUTE}`];
+  }
+  return [fmtChange(g.estimate), g.interval ? `${fmtChange(g.interval.lower)} .. ${fmtChange(g.interval.upper)}` : "—"];
+}
+
+/** Aligned plain-text table, with a line under it for each guardrail whose numbers need a note. */
 export function experimentsTable(reports: readonly ExperimentReport[]): string {
   if (reports.length === 0) return "no experiments configured";
   const rows = [EXPERIMENT_TABLE_HEAD, ...experimentRows(reports)];
   const widths = EXPERIMENT_TABLE_HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  const notes = reports.flatMap((r) => r.guardrails.filter((g) => g.note).map((g) => `${ABSOLUTE.trim()} ${r.experiment} ${g.guardrail}/${g.variant}: ${g.note}`));
+  return [...table, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
 }
 
 /** Per-arm means of a guardrail, for messages: "control 0.299 · treatment 0.3304". */
-export function armMeans(g: ExperimentReport["guardrails"][number]): string {
+export function armMeans(g: GuardrailReport): string {
   return [g.control, g.treatment]
     .filter((a) => a !== null)
     .map((a) => `${a.variant} ${fmtMean(a.mean)}`)

@@ -114,21 +114,13 @@ export function buildGuardrailQuery(e: ExperimentConfig, g: GuardrailConfig, w: 
   if (winsorize) {
     values.push(g.winsorize);
     const q = `$${values.length}::double precision`;
+    const nonzero = g.winsorize_over === "nonzero";
+    const cols = ratio ? ["num", "den"] : ["v"];
     capped = "capped";
-    capCte = ratio
-      ? `,
+    capCte = `,
 capped AS (
-  SELECT p.variant, LEAST(p.num, c.cm) AS num, LEAST(p.den, c.cd) AS den
-  FROM per_unit p CROSS JOIN (
-    SELECT percentile_cont(${q}) WITHIN GROUP (ORDER BY num) AS cm,
-           percentile_cont(${q}) WITHIN GROUP (ORDER BY den) AS cd
-    FROM per_unit
-  ) c
-)`
-      : `,
-capped AS (
-  SELECT p.variant, LEAST(p.v, c.cap) AS v
-  FROM per_unit p CROSS JOIN (SELECT percentile_cont(${q}) WITHIN GROUP (ORDER BY v) AS cap FROM per_unit) c
+  SELECT p.variant, ${cols.map((c) => `${capValue(`p.${c}`, `c.${c}`, nonzero)} AS ${c}`).join(", ")}
+  FROM per_unit p CROSS JOIN (SELECT ${cols.map((c) => `${capQuantile(c, q, nonzero)} AS ${c}`).join(", ")} FROM per_unit) c
 )`;
   }
   const select = ratio
@@ -150,6 +142,23 @@ SELECT variant, ${select}
 FROM ${capped}
 GROUP BY variant`;
   return { text, values };
+}
+
+/**
+ * The cap: the quantile over the units that have a value (percentile_cont skips NULL, as a mean
+ * over no events is), and with `nonzero` over the non-zero ones only (Statsig's rule).
+ */
+function capQuantile(column: string, q: string, nonzero: boolean): string {
+  return `percentile_cont(${q}) WITHIN GROUP (ORDER BY ${column})${nonzero ? ` FILTER (WHERE ${column} <> 0)` : ""}`;
+}
+
+/**
+ * A value capped from above; not LEAST(value, cap), which is the cap when the value is NULL and
+ * so would give every unit without events a value. With `nonzero` a zero stays zero, even under a
+ * negative cap.
+ */
+function capValue(value: string, cap: string, nonzero: boolean): string {
+  return `CASE WHEN ${value} > ${cap}${nonzero ? ` AND ${value} <> 0` : ""} THEN ${cap} ELSE ${value} END`;
 }
 
 function num(v: unknown): number {

@@ -155,27 +155,43 @@ function comparison(estimate: number, se: number, dof: number, alpha: number): C
   return { estimate, se, dof, ci: { lower: estimate - half, upper: estimate + half }, p: tTwoSided(estimate / se, dof) };
 }
 
+/** Standard error of B − A (unequal variances). */
+export function absoluteSe(a: ArmSummary, b: ArmSummary): number {
+  return Math.sqrt(a.variance / a.n + b.variance / b.n);
+}
+
 /** Welch t-test of B − A. */
 export function absoluteDifference(a: ArmSummary, b: ArmSummary, alpha = 0.05): Comparison {
-  const se = Math.sqrt(a.variance / a.n + b.variance / b.n);
-  return comparison(b.mean - a.mean, se, welchDof(a, b), alpha);
+  return comparison(b.mean - a.mean, absoluteSe(a, b), welchDof(a, b), alpha);
 }
 
 /**
- * Relative lift B/A − 1 with the delta-method variance
+ * The relative change (b − a)/|a|, so that its sign says whether b is above a also for a negative
+ * control (b/a − 1 reads −10 → −11 as +10%); ±Infinity or NaN for a = 0.
+ */
+export function relativeChange(a: number, b: number): number {
+  return (b - a) / Math.abs(a);
+}
+
+/**
+ * Relative change (B − A)/|A| with the delta-method variance
  * (σB²/nB)/μA² + (σA²/nA)·μB²/μA⁴, tested with Welch's degrees of freedom (as GrowthBook does).
  */
 export function relativeDifference(a: ArmSummary, b: ArmSummary, alpha = 0.05): Comparison {
-  return comparison(b.mean / a.mean - 1, relativeSe(a, b), welchDof(a, b), alpha);
+  return comparison(relativeChange(a.mean, b.mean), relativeSe(a, b), welchDof(a, b), alpha);
 }
 
+/**
+ * Delta-method standard error of (B − A)/|A|. Its gradient, (1/|μA|, −μB/(μA·|μA|)), squares to the
+ * same terms as that of B/A − 1, so the variance does not depend on the sign of the control mean.
+ */
 export function relativeSe(a: ArmSummary, b: ArmSummary): number {
   const va = a.variance / a.n;
   const vb = b.variance / b.n;
   return Math.sqrt(vb / a.mean ** 2 + (va * b.mean ** 2) / a.mean ** 4);
 }
 
-/** One-sided fixed-horizon test of the relative lift: H1 "B greater than A" (or "less"). */
+/** One-sided fixed-horizon test of the relative change: H1 "B greater than A" (or "less"). */
 export function relativeOneSided(
   a: ArmSummary,
   b: ArmSummary,
@@ -220,8 +236,8 @@ export function proportionsZTest(a: { x: number; n: number }, b: { x: number; n:
     difference,
     ci,
     p: sePooled > 0 ? 2 * (1 - normalCdf(Math.abs(difference / sePooled), 0, 1)) : 1,
-    relative: difference / pa,
-    relativeCi: { lower: ci.lower / pa, upper: ci.upper / pa },
+    relative: relativeChange(pa, pb),
+    relativeCi: { lower: ci.lower / Math.abs(pa), upper: ci.upper / Math.abs(pa) },
   };
 }
 
@@ -296,8 +312,8 @@ export function oneSidedFromTwoSided(pTwo: number): number {
 export type GuardrailStatus = "harmed" | "not_yet_safe" | "safe";
 
 /**
- * `interval` is the one-sided-level interval on the relative change B/A − 1; `margin` (≥ 0) is how
- * much change in the bad direction is tolerable.
+ * `interval` is the one-sided-level interval on the change (relative, or absolute when the control
+ * mean is 0); `margin` (≥ 0, on the same scale) is how much change in the bad direction is tolerable.
  * - harmed: the interval lies entirely on the bad side of 0;
  * - safe: the interval excludes the margin (the change is better than −margin, in the bad sense);
  * - not yet safe: otherwise (it still reaches beyond the margin).

@@ -104,6 +104,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   private configProblems: string[] = [];
   /** Edited settings that only a restart applies (the config meta-alert stays open meanwhile). */
   private restartPending: string[] = [];
+  private delivering: Promise<unknown> = Promise.resolve();
   private readonly failingChannels = new Set<string>();
 
   private elector: LeaderElector | null = null;
@@ -219,6 +220,22 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     });
   }
 
+  /**
+   * Starts sending what a job queued without waiting for it: a tick never waits for the outbox (at
+   * Telegram's pace 10,000 alerts take hours), the dispatcher's own loop picks up whatever is left.
+   */
+  private deliverSoon(): void {
+    this.delivering = this.dispatcher.drain().catch((err: unknown) => {
+      this.log.error({ err: scrubSecrets(String(err)) }, "dispatcher failed");
+      return { sent: 0, retried: 0, dead: 0 };
+    });
+  }
+
+  /** Resolves when the sending started by the last job is done (tests, and a stop's flush). */
+  async deliveriesSettled(): Promise<void> {
+    await this.delivering;
+  }
+
   /** `vigil run --once`: one evaluation, then deliver (bounded by `deadlineMs`). */
   async runOnce(deadlineMs = 30_000): Promise<TickReport> {
     const report = await this.tickOnce();
@@ -257,7 +274,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
           if (names.length === 0) return;
           const report = await this.tickOnce(names, g.cron);
           this.log.debug({ schedule: g.cron, metrics: report.metrics.length, failed: report.failed }, "tick done");
-          if (this.isLeader) await this.dispatcher.drain();
+          if (this.isLeader) this.deliverSoon();
         },
       });
     }
@@ -281,7 +298,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         timezone: this.config.timezone,
         run: async () => {
           await this.checkExperiments(names);
-          await this.dispatcher.drain();
+          this.deliverSoon();
         },
       });
     }
@@ -292,7 +309,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         timezone: this.config.timezone,
         run: async () => {
           await this.enqueueDigest(entry, { key: `digest:${index}` });
-          await this.dispatcher.drain();
+          this.deliverSoon();
         },
       });
     });

@@ -17,6 +17,7 @@ import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestD
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 import { tempDirFor } from "./helpers/temp-dir.js";
+import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 
 /**
@@ -359,6 +360,43 @@ describe("daemon in process", () => {
       );
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it("a tick never waits for the outbox: with the webhook hanging, the tick returns and the next one runs", async () => {
+    await clearOfHourEnd();
+    await createMetricTable(t.db, "slow_hook");
+    await insertRows(t.db, "slow_hook", recentRows(true));
+    const hook = await new WebhookReceiver().start();
+    hook.script.push({ kind: "hang" });
+    const cfg = join(dir, "vigil.yaml");
+    await writeFile(
+      cfg,
+      configYaml("slow_hook").replace("  out: {type: console}", `  out: {type: console}\n  hook: {type: webhook, url: "${hook.url}"}`).replace("notify: [out]", "notify: [hook]"),
+    );
+    const scheduler = new ManualScheduler(silentLogger());
+    const daemon = await Daemon.create({
+      configPath: cfg,
+      metricsDb: t.db,
+      stateDb: t.db,
+      log: silentLogger(),
+      http: false,
+      scheduler: () => scheduler,
+      stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+    });
+    await daemon.start();
+    await daemon.whenLeading();
+    try {
+      expect(await scheduler.fire("*/1 * * * * @ UTC")).toBe(true);
+      await until(() => hook.attempts === 1, "the alert's delivery attempt");
+      // the tick is over while its alert's delivery still hangs, and the next tick is not skipped
+      expect(hook.hanging).toBe(1);
+      expect(await scheduler.fire("*/1 * * * * @ UTC")).toBe(true);
+      expect(hook.hanging).toBe(1);
+      expect(await daemon.store.queueDepth()).toBe(1);
+    } finally {
+      await daemon.stop();
+      await hook.close();
     }
   });
 

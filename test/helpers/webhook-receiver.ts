@@ -20,6 +20,8 @@ export class WebhookReceiver {
   /** Answers for the next requests, in order; when empty, 200. */
   readonly script: Behaviour[] = [];
   attempts = 0;
+  /** Requests held open by a `hang` and not yet closed by the client. */
+  hanging = 0;
   private server: Server | null = null;
   private waiters: Array<() => void> = [];
   url = "";
@@ -33,7 +35,12 @@ export class WebhookReceiver {
       req.on("end", () => {
         this.attempts++;
         const b = this.script.shift() ?? { kind: "ok" };
-        if (b.kind === "hang") return; // never answer: the client must time out
+        if (b.kind === "hang") {
+          // never answer: the client must time out
+          this.hanging++;
+          res.on("close", () => this.hanging--);
+          return;
+        }
         if (b.kind === "reset") {
           req.socket.destroy();
           return;

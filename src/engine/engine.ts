@@ -18,6 +18,7 @@ import { AlertConflictError, type Silence, type StateStore } from "../store/stat
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
+import { atFloor } from "./band-floor.js";
 import { feedSeries, feedValue, newFeedState } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
@@ -870,9 +871,9 @@ export class Engine {
           bucket: t,
           anomalous,
           value: Number.isNaN(shown) ? null : shown,
-          expected: v.expected,
-          lower: v.lower,
-          upper: v.upper,
+          expected: atFloor(v.expected, sr.floor),
+          lower: atFloor(v.lower, sr.floor),
+          upper: atFloor(v.upper, sr.floor),
           sigmas: v.sigmas,
           reason: v.reason,
         };

@@ -5,6 +5,9 @@
  * and a count's band no lower than zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { replay } from "../src/backtest.js";
+import { backtestChart } from "../src/cli/backtest-chart.js";
+import { alertJson } from "../src/cli/backtest-command.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
 import { alertLines, fmtNum } from "../src/delivery/format.js";
@@ -12,6 +15,7 @@ import type { AlertNotification, ChartData, ChartRow } from "../src/delivery/not
 import { Engine } from "../src/engine/engine.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
+import type { SeriesBatch } from "../src/sources/index.js";
 import { makeFetcher } from "../src/source-fetcher.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
@@ -169,3 +173,41 @@ describe("an alert's chart against its message", () => {
   });
 });
 
+describe("vigil backtest --chart against the alerts it prints", () => {
+  const hours = 14 * 24;
+  const batch = (value: (h: number) => number): SeriesBatch[] => [
+    { key: "", labels: {}, points: Array.from({ length: hours }, (_, h) => ({ t: T0 + h * HOUR, v: value(h) })) },
+  ];
+  const rnd = noise(5);
+  const level = Array.from({ length: hours }, () => 100 + 10 * rnd());
+  const spikes: Record<number, number> = { 100: 400, 101: 420, 102: 410, 200: 390 };
+
+  it("marks the buckets of the alerts it printed, with their numbers at the bucket each fired on", () => {
+    const m = baseMetric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }], for: 2 });
+    const r = replay(m, batch((h) => spikes[h] ?? level[h]!), T0, T0 + hours * HOUR, true);
+    expect(r.alerts).toHaveLength(1);
+    const { chart, subtitle } = backtestChart(m, r);
+    // hour 200 was anomalous too, but one bucket does not meet `for: 2`: no alert, no mark
+    expect(marked(chart)).toEqual([100, 101, 102].map((h) => T0 + h * HOUR));
+    const a = alertJson(r.alerts[0]!);
+    const [, value, expected, lower, upper] = rowAt(chart, T0 + 101 * HOUR);
+    expect({ value, expected, lower, upper }).toEqual({ value: a.value, expected: a.expected, lower: a.lower, upper: a.upper });
+    expect(subtitle).toBe("backtest · zscore: 1 alert marked");
+  });
+
+  it("draws the line of a threshold that alerted, and stops a count's band at zero", () => {
+    const counts = batch((h) => (h === 150 ? 30 : Math.round(3 + 0.4 * (level[h]! - 100))));
+    const limit = baseMetric({ name: "c", detectors: [{ type: "threshold", max: 20 }] });
+    const t = backtestChart(limit, replay(limit, counts, T0, T0 + hours * HOUR, true));
+    expect(t.subtitle).toBe("backtest · threshold: 1 alert marked");
+    expect(t.chart.thresholds).toEqual({ max: 20 });
+    expect(marked(t.chart)).toEqual([T0 + 150 * HOUR]);
+    // mean ± 3 sigma of a count of a few goes below zero, and is drawn from zero
+    const spread = baseMetric({ name: "c", detectors: [{ type: "zscore", window: 48, k: 3, min_points: 24 }] });
+    const r = replay(spread, counts, T0, T0 + hours * HOUR, true);
+    expect(r.traces.get("")!.filter((x) => (x.bands[0]!.lower ?? 0) < 0).length).toBeGreaterThan(100);
+    expect(r.alerts[0]!.lower).toBe(0);
+    const lows = backtestChart(spread, r).chart.rows.map((x) => x[3]).filter((x): x is number => x !== null);
+    expect(Math.min(...lows)).toBe(0);
+  });
+});

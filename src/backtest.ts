@@ -16,6 +16,7 @@ import type { DetectorConfig, MetricCalendar, MetricConfig } from "./config/type
 import { durationMs, formatDuration } from "./duration.js";
 import type { Database } from "./db/database.js";
 import { type Alert, fingerprintOf } from "./engine/alert.js";
+import { atFloor, type Band } from "./engine/band-floor.js";
 import { buildDetectors } from "./engine/engine.js";
 import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
@@ -45,6 +46,15 @@ export interface BacktestAlert {
   reason: string;
   /** Rows behind the bucket where it fired (sources that count them), else null. */
   rows: number | null;
+  /** Its anomalous buckets, as runs [first, last] (AlertDetails.anomalous): what a chart marks. */
+  anomalous: Array<[number, number]>;
+}
+
+/** One judged bucket of a series: the value shown, each detector's band (as it judged, unfloored) and the band's floor then. */
+export interface TracePoint {
+  p: Point;
+  bands: Band[];
+  floor: number;
 }
 
 export interface BacktestResult {
@@ -54,8 +64,8 @@ export interface BacktestResult {
   series: number;
   points: number;
   alerts: BacktestAlert[];
-  /** Per series: points with verdicts, for charts. */
-  traces: Map<string, Array<{ p: Point; expected: number | null; lower: number | null; upper: number | null; anomalous: boolean }>>;
+  /** Per series: the judged buckets with each detector's band, for charts. */
+  traces: Map<string, TracePoint[]>;
 }
 
 export async function loadHistory(db: Database, m: MetricConfig, from: number, to: number): Promise<SeriesBatch[]> {
@@ -84,7 +94,7 @@ export function replay(
   for (const s of series) {
     const sr = new SeriesRuntime(s.key, s.labels, detectors);
     const open = new Map<string, { alert: Alert; record: BacktestAlert | null }>();
-    const trace: BacktestResult["traces"] extends Map<string, infer T> ? T : never = [];
+    const trace: TracePoint[] = [];
     feedSeries(m, sr, s.points, start, buckets, (t, fed, shown, rows) => {
       if (t < judgeFrom) {
         sr.learn(t, fed);
@@ -94,14 +104,15 @@ export function replay(
       // what the alert and chart show: the source's value
       const p: Point = { t, v: Number.isNaN(shown) ? null : shown };
       result.points++;
+      if (keepTraces) trace.push({ p, bands: verdicts.map((v) => ({ expected: v.expected, lower: v.lower, upper: v.upper })), floor: sr.floor });
       verdicts.forEach((v, i) => {
         const d = detectors[i]!;
         const anomalous = passesPolicy(v, p.v, m);
-        if (keepTraces && i === 0) trace.push({ p, expected: v.expected, lower: v.lower, upper: v.upper, anomalous });
         const fp = fingerprintOf(m.name, s.key, d.family);
-        const id: Identity = { fingerprint: fp, kind: "metric", metric: m.name, series: s.key, detector: d.family, details: {} };
+        const id: Identity = { fingerprint: fp, kind: "metric", metric: m.name, series: s.key, detector: d.family, details: { granularityMs: g } };
         const cur = open.get(fp);
-        const obs = { bucket: t, anomalous, value: p.v, expected: v.expected, lower: v.lower, upper: v.upper, sigmas: v.sigmas, reason: v.reason };
+        const band = { expected: atFloor(v.expected, sr.floor), lower: atFloor(v.lower, sr.floor), upper: atFloor(v.upper, sr.floor) };
+        const obs = { bucket: t, anomalous, value: p.v, ...band, sigmas: v.sigmas, reason: v.reason };
         const out = observe(cur?.alert ?? null, id, obs, policy, t + g + m.delayMs);
         if (!out.alert) return;
         let record = cur && cur.alert.state !== "resolved" ? cur.record : null;
@@ -114,19 +125,21 @@ export function replay(
               firedAt: t,
               resolvedAt: null,
               value: p.v,
-              expected: v.expected,
-              lower: v.lower,
-              upper: v.upper,
+              ...band,
               peakDeviation: out.alert.peakDeviation,
               sigmas: v.sigmas,
               reason: v.reason,
               rows: Number.isNaN(rows) ? null : rows,
+              anomalous: [],
             };
             result.alerts.push(record);
           }
           if (ev.to === "resolved" && record) record.resolvedAt = t;
         }
-        if (record && out.alert.state !== "resolved") record.peakDeviation = out.alert.peakDeviation;
+        if (record && out.alert.state !== "resolved") {
+          record.peakDeviation = out.alert.peakDeviation;
+          record.anomalous = out.alert.details.anomalous ?? [];
+        }
         open.set(fp, { alert: out.alert, record });
       });
     });

@@ -23,6 +23,13 @@ describe("alert chart", () => {
     expect(svg).toContain("fill-opacity=\"0.35\"");
   });
 
+  it("marks an anomalous bucket without a value (missing data) on the time axis, and only marked rows", () => {
+    const rows: ChartData["rows"] = Array.from({ length: 24 }, (_, i) => [T0 + i * HOUR, i >= 20 ? null : 100 + i, 100, 90, 110, i === 21 ? 1 : 0]);
+    const svg = alertChartSvg({ rows, granularityMs: HOUR }, { title: "gap" });
+    expect(svg.match(/<circle[^>]*r="4.5" fill="#d1242f"/g)).toBeNull();
+    expect(svg.match(/<path d="M[^"]*Z" fill="#d1242f"/g)).toHaveLength(1);
+  });
+
   it("escapes hostile titles and clips long ones", () => {
     const svg = alertChartSvg(sampleChart(48), { title: `<b>&"x'</b> ${"y".repeat(5000)} 🚀`, subtitle: "<script>" });
     expect(svg).not.toContain("<b>");

@@ -214,8 +214,9 @@ describe("engine", () => {
     const charted = payloads.filter((p) => p.chart);
     expect(charted).toHaveLength(20);
     const rows = charted[0]!.chart!.rows;
-    // a week and a bucket (the same hour last week is on it), ending with the spike, and the band of the detector that fired
-    expect(rows).toHaveLength(169);
+    // from where the detectors' state starts (the history load: the 7-day lookback), ending with the spike, and the band of the detector that fired
+    expect(rows).toHaveLength(7 * 24);
+    expect(rows[0]![0]).toBe(T0 + 33 * HOUR);
     expect(rows.at(-1)!.slice(0, 2)).toEqual([T0 + 200 * HOUR, 500]);
     expect(rows.at(-1)![5]).toBe(1);
     expect(rows.at(-2)![1]).toBeCloseTo(rows.at(-2)![2]!, -2);

@@ -76,4 +76,26 @@ describe("alert lifecycle", () => {
     expect(down.alert!.state).toBe("resolved");
     expect(down.events[0]!.notify).toBe("resolved");
   });
+
+  it("keeps the alert's anomalous buckets as runs, for its chart to mark them and nothing else", () => {
+    const g = 10;
+    const hourly: Identity = { ...id, details: { granularityMs: g } };
+    const steps: Array<[number, boolean]> = [[10, true], [20, true], [30, false], [40, true], [50, true], [60, true]];
+    let cur: Alert | null = null;
+    for (const [b, bad] of steps) cur = observe(cur, hourly, obs(b, bad), { ...policy, resolveAfter: 3 }, b).alert;
+    expect(cur!.state).toBe("firing");
+    expect(cur!.details.anomalous).toEqual([[10, 20], [40, 60]]);
+    // a missing bucket in between: the next anomalous one starts a run of its own
+    cur = observe(cur, hourly, { ...obs(70, false), value: null }, policy, 70).alert;
+    cur = observe(cur, hourly, obs(80, true), policy, 80).alert;
+    expect(cur!.details.anomalous).toEqual([[10, 20], [40, 60], [80, 80]]);
+    // at most 32 runs: the oldest go
+    for (let b = 100; b < 100 + 40 * 20; b += 20) cur = observe(cur, hourly, obs(b, true), policy, b).alert;
+    expect(cur!.details.anomalous).toHaveLength(32);
+    expect(cur!.details.anomalous!.at(-1)).toEqual([880, 880]);
+    // a new alert after a resolved one starts from its own bucket; meta-alerts keep none
+    const fresh = observe({ ...cur!, state: "resolved" }, hourly, obs(2000, true), policy, 2000).alert!;
+    expect(fresh.details.anomalous).toEqual([[2000, 2000]]);
+    expect(raiseMeta(null, { ...id, kind: "meta" }, "down", 1).alert!.details.anomalous).toBeUndefined();
+  });
 });

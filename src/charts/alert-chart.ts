@@ -106,8 +106,14 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
     if (finite(v) && !finite(prev) && !finite(next)) out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${COLORS.value}"/>`);
   });
   for (const [t, v, , , , bad] of rows) {
-    if (bad !== 1 || !finite(v)) continue;
-    out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4.5" fill="${COLORS.anomaly}" stroke="#ffffff" stroke-width="1.5"/>`);
+    if (bad !== 1) continue;
+    if (finite(v)) out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4.5" fill="${COLORS.anomaly}" stroke="#ffffff" stroke-width="1.5"/>`);
+    else {
+      // an anomalous bucket without a value (missing data) is marked on the time axis
+      const cx = px(t);
+      const base = H - m.bottom;
+      out.push(`<path d="M${(cx - 5).toFixed(1)},${base}L${(cx + 5).toFixed(1)},${base}L${cx.toFixed(1)},${base - 8}Z" fill="${COLORS.anomaly}"/>`);
+    }
   }
   out.push(legend(m.left, H - 8));
   out.push("</svg>");

@@ -49,6 +49,11 @@ export interface AlertDetails {
   runbook?: string;
   granularityMs?: number;
   labels?: Record<string, string>;
+  /**
+   * The alert's anomalous buckets, oldest first, as runs [first, last] of consecutive buckets
+   * (bucket starts, `granularityMs` apart): what its chart marks, and nothing else.
+   */
+  anomalous?: Array<[number, number]>;
   [key: string]: unknown;
 }
 

@@ -4,10 +4,10 @@
  * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
  */
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
-import { type Point, runBatch, type Verdict } from "../../detectors/types.js";
+import type { Point, Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import type { AlertNotification, ChartData, ChartRow } from "../delivery/notification.js";
+import type { AlertNotification, ChartData } from "../delivery/notification.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
@@ -18,8 +18,10 @@ import { AlertConflictError, type Silence, type StateStore } from "../store/stat
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
-import { feedSeries, feedValue, newFeedState } from "./bucket-feed.js";
+import { atFloor } from "./band-floor.js";
+import { feedValue } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";
+import { alertChart, type ChartWindow, chartWindow } from "./chart-data.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
 import { TickOutcomes } from "./tick-outcomes.js";
@@ -80,18 +82,16 @@ interface MetricRuntime {
   /** `groupKey` of the config. */
   scanKey: string | null;
   policy: LifecyclePolicy;
-  /** Buckets of history read for an alert's chart and its "same time last week". */
-  chartSpan: number;
+  /** The first bucket its detectors learned (the history load's): where an alert's chart replays them from. */
+  stateFrom: number;
   /** The metric's meta-alert fingerprints. */
   fingerprints: { source: string; noData: string };
 }
 
-/** How many recent points ride along in a notification for the chart. */
-const CHART_POINTS = 336;
 const WEEK_MS = 7 * 86_400_000;
 /**
- * Metrics per tick whose alerts get a chart: each costs one query over a week of the metric's
- * buckets, so an alert storm across many metrics does not stall the tick (its alerts are collapsed
+ * Metrics per tick whose alerts get a chart: each costs one query over the chart's buckets and the
+ * detectors' warm-up before them (chart-data.ts) for the series that alert, so an alert storm across many metrics does not stall the tick (its alerts are collapsed
  * into a summary anyway). The others still get "same time last week" from a one-bucket query.
  */
 const CHARTED_METRICS_PER_TICK = 20;
@@ -140,12 +140,12 @@ interface PassPlan {
 /** Most value arrays kept between two passes (a pass has one grid per scan). */
 const GRID_SPARES = 32;
 
-/** Recent buckets per series read for a tick's alerts; `charts`: the whole chart window, else only a week before them. */
+/** Recent buckets per series read for a tick's alerts: with a chart `window`, over it, else only a week before them. */
 interface AlertHistory {
-  charts: boolean;
+  window: ChartWindow | null;
   series: ReadonlyMap<string, readonly Point[]>;
 }
-const NO_HISTORY: AlertHistory = { charts: false, series: new Map() };
+const NO_HISTORY: AlertHistory = { window: null, series: new Map() };
 
 /**
  * A history load reads this many buckets per metric per pass (six hours of 5-minute data). The rows
@@ -584,8 +584,7 @@ export class Engine {
         loading: false,
         scanKey: groupKey(m),
         policy: policyOf(m),
-        // a week (the detector that fired is replayed over it to draw its band), within the lookback
-        chartSpan: Math.min(Math.max(2, Math.ceil(m.lookbackMs / m.granularityMs)), Math.max(CHART_POINTS, Math.ceil(WEEK_MS / m.granularityMs) + 1)),
+        stateFrom: Number.NEGATIVE_INFINITY,
         fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },
       };
       this.runtimes.set(m.name, rt);
@@ -620,6 +619,7 @@ export class Engine {
       from = lastClosed - (capacity - 1) * g;
       if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
       rt.warmUntil = w !== null && w >= from ? w : lastClosed - g;
+      rt.stateFrom = from;
       rt.loading = true;
     } else from = rt.watermark + g;
     // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
@@ -870,9 +870,9 @@ export class Engine {
           bucket: t,
           anomalous,
           value: Number.isNaN(shown) ? null : shown,
-          expected: v.expected,
-          lower: v.lower,
-          upper: v.upper,
+          expected: atFloor(v.expected, sr.floor),
+          lower: atFloor(v.lower, sr.floor),
+          upper: atFloor(v.upper, sr.floor),
           sigmas: v.sigmas,
           reason: v.reason,
         };
@@ -927,20 +927,18 @@ export class Engine {
   /**
    * The recent buckets of the metric's series, for the alerts of this tick that need a chart or
    * "same time last week": read from the source, not kept in memory (a week of 10,000 series would
-   * be 80 MB held for the few that alert). A whole week for charts while the tick's budget lasts,
-   * else only the buckets a week before the alerts'. Empty when the read fails: the alerts go out
+   * be 80 MB held for the few that alert). The chart's window while the tick's budget lasts, else
+   * only the buckets a week before the alerts'. Empty when the read fails: the alerts go out
    * without that context rather than not at all.
    */
   private async alertHistory(m: MetricConfig, rt: MetricRuntime | undefined, alerts: readonly Alert[], end: number): Promise<AlertHistory> {
     const buckets = alerts.map((a) => a.bucket).filter((b): b is number => b !== null);
     if (!rt || buckets.length === 0) return NO_HISTORY;
     const g = m.granularityMs;
-    const charts = this.chartsLeft > 0;
-    if (charts) this.chartsLeft--;
+    const chart = this.chartsLeft > 0 ? chartWindow(m, end, rt.stateFrom) : null;
+    if (chart) this.chartsLeft--;
     const weekAgo = Math.min(...buckets) - WEEK_MS;
-    const window = charts
-      ? { from: Math.min(weekAgo, end - (rt.chartSpan - 1) * g), to: end + g }
-      : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
+    const window = chart ? { from: Math.min(weekAgo, chart.warmFrom), to: chart.to } : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
     // only the series that alert: a metric split a hundred ways need not read a week of all of them
     const labels = [...new Set(alerts.map((a) => a.series))].map((key) => rt.series.get(key)?.labels ?? {});
     const read = this.deps.fetch(m, window, labels);
@@ -956,7 +954,7 @@ export class Engine {
         this.deps.log.warn({ metric: m.name }, "reading history for the alert took too long; sent without its chart");
         return NO_HISTORY;
       }
-      return { charts, series: new Map(got.series.map((x) => [x.key, x.points])) };
+      return { window: chart, series: new Map(got.series.map((x) => [x.key, x.points])) };
     } catch (err) {
       this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "reading history for the alert failed; sent without its chart");
       return NO_HISTORY;
@@ -985,38 +983,13 @@ export class Engine {
     }
   }
 
-  /**
-   * The chart of an alert: the series' recent buckets replayed through the detector that fired
-   * (detectors are pure, so this reproduces the band exactly). Done only when a notification needs it.
-   */
+  /** The chart of an alert (chart-data.ts). Done only when a notification needs it. */
   private chartFor(m: MetricConfig, alert: Alert, history: AlertHistory): ChartData | null {
     const rt = this.runtimes.get(m.name);
-    const points = history.charts ? (history.series.get(alert.series) ?? []) : [];
     const d = rt?.detectors.find((x) => x.family === alert.detector);
-    if (!d || points.length === 0) return null;
-    // the buckets as the detector judged them: calendar, fill and thin rules applied
-    const g = m.granularityMs;
-    const start = points[0]!.t;
-    const fed: Point[] = [];
-    const shown: number[] = [];
-    feedSeries(m, newFeedState(), points, start, Math.round((points[points.length - 1]!.t - start) / g) + 1, (t, v, s) => {
-      fed.push({ t, v: Number.isNaN(v) ? null : v });
-      shown.push(s);
-    });
-    const verdicts = runBatch(d.def, d.params, fed);
-    const from = Math.max(0, fed.length - CHART_POINTS);
-    const rows: ChartRow[] = [];
-    for (let i = from; i < fed.length; i++) {
-      const v = verdicts[i]!;
-      const value = Number.isNaN(shown[i]!) ? null : shown[i]!;
-      rows.push([fed[i]!.t, value, v.expected, v.lower, v.upper, passesPolicy(v, value, m) ? 1 : 0]);
-    }
-    const chart: ChartData = { rows, granularityMs: m.granularityMs };
-    if (d.type === "threshold") {
-      const params = d.params as { min?: number; max?: number };
-      chart.thresholds = { ...(params.min === undefined ? {} : { min: params.min }), ...(params.max === undefined ? {} : { max: params.max }) };
-    }
-    return chart;
+    const points = history.series.get(alert.series) ?? [];
+    if (!rt || !d || history.window === null || points.length === 0) return null;
+    return alertChart(m, d, points, history.window, alert, rt.series.get(alert.series)?.floor ?? 0);
   }
 
   /** Meta-alerts go to the default channels and the critical ones; to every channel if none is set. */

@@ -39,6 +39,19 @@ export interface Outcome {
   events: AlertEvent[];
 }
 
+/** Runs of anomalous buckets kept per alert: the chart shows its recent ones, and the JSON stays small. */
+const MAX_RUNS = 32;
+
+/** `runs` with `bucket` added: it extends the last run when it is the bucket right after it. */
+function withAnomalous(runs: AlertDetails["anomalous"], bucket: number, granularityMs: number | undefined): Array<[number, number]> {
+  const out = runs ? runs.slice(-MAX_RUNS) : [];
+  const last = out[out.length - 1];
+  if (last && granularityMs !== undefined && bucket === last[1] + granularityMs) out[out.length - 1] = [last[0], bucket];
+  else if (!last || bucket > last[1]) out.push([bucket, bucket]);
+  if (out.length > MAX_RUNS) out.shift();
+  return out;
+}
+
 function deviation(o: Observation): number | null {
   return o.value !== null && o.expected !== null ? Math.abs(o.value - o.expected) : null;
 }
@@ -87,6 +100,7 @@ function open(id: Identity, o: Observation, policy: LifecyclePolicy, now: number
       snoozedUntil: null,
       lastNotifiedAt: fires ? now : null,
       actedBy: null,
+      details: id.kind === "metric" ? { ...id.details, anomalous: [[o.bucket, o.bucket]] } : id.details,
       version: 0,
     },
     o,
@@ -121,6 +135,7 @@ export function observe(
     a.streak = current.streak + 1;
     a.okStreak = 0;
     a.details = { ...current.details, ...id.details };
+    if (id.kind === "metric") a.details.anomalous = withAnomalous(current.details.anomalous, o.bucket, id.details.granularityMs);
     if (current.state === "pending" && a.streak >= policy.for) {
       a.state = "firing";
       a.firedAt = now;

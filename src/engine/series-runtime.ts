@@ -6,6 +6,7 @@
 import type { AnyDetector } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
 import type { PresenceState } from "../../detectors/presence.js";
+import { floorAfter } from "./band-floor.js";
 import type { FeedState } from "./bucket-feed.js";
 
 export interface DetectorInstance {
@@ -24,6 +25,8 @@ export class SeriesRuntime implements FeedState {
   firstLocal = Number.NaN;
   level = Number.NaN;
   spread = 0;
+  /** Lowest value its bands may show (band-floor.ts): 0 until a value fed is negative. */
+  floor = 0;
   /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */
   fingerprints: string[] | null = null;
 
@@ -41,6 +44,7 @@ export class SeriesRuntime implements FeedState {
    * `step` leaves them; detectors with a `learn` form skip building the verdict.
    */
   learn(t: number, v: number): void {
+    this.floor = floorAfter(this.floor, v);
     let p: Point | null = null;
     for (let i = 0; i < this.detectors.length; i++) {
       const d = this.detectors[i]!;
@@ -59,6 +63,7 @@ export class SeriesRuntime implements FeedState {
    * with a `stepNotable` form says `NO_VERDICT` for the others without building them.
    */
   step(p: Point, out: Verdict[] = new Array(this.detectors.length), notableOnly = false): Verdict[] {
+    this.floor = floorAfter(this.floor, p.v);
     for (let i = 0; i < this.detectors.length; i++) {
       const { def, params } = this.detectors[i]!;
       out[i] = notableOnly && def.stepNotable ? def.stepNotable(this.states[i], p, params) : def.step(this.states[i], p, params);

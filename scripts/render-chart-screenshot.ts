@@ -48,7 +48,7 @@ const clock = new ManualClock(start);
 const engine = new Engine(config, {
   store,
   fetch: makeFetcher(db, silentLogger()),
-  drill: (m, bucket, filter) => findDrivers(db, m, bucket, filter),
+  drill: (m, target) => findDrivers(db, m, target),
   clock,
   log: silentLogger(),
   metrics: new VigilMetrics({ defaultMetrics: false }),

@@ -140,7 +140,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       store,
       fetch: makeFetcher(metricsDb, log),
       fetchGroup: makeGroupFetcher(metricsDb, log, this.scanThread ?? undefined),
-      drill: (m, bucket, filter) => findDrivers(metricsDb, m, bucket, filter),
+      drill: (m, target) => findDrivers(metricsDb, m, target),
       clock,
       log,
       metrics: this.metrics,

@@ -25,7 +25,7 @@ import { alertChart, type ChartWindow, chartWindow } from "./chart-data.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import { passesPolicy } from "./policy.js";
 import { TickOutcomes } from "./tick-outcomes.js";
-import { describeDriver, type Driver } from "./root-cause.js";
+import { type DimensionCause, type DrillTarget, describeRootCause } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
@@ -39,7 +39,7 @@ export interface EngineDeps {
   log: Logger;
   metrics: VigilMetrics;
   /** Drill-down by `dimensions` for a firing alert (root cause); absent = no drill-down. */
-  drill?: (metric: MetricConfig, bucket: number, filter: Record<string, string>) => Promise<Driver[]>;
+  drill?: (metric: MetricConfig, target: DrillTarget) => Promise<DimensionCause[]>;
   /**
    * How long an alert waits for its chart's history (ms, wall clock; default 2000): a slow source
    * delays no alert, which then goes out without the chart.
@@ -974,10 +974,12 @@ export class Engine {
     if (past !== undefined && past !== null) alert.details = { ...alert.details, lastWeek: past };
     if (!this.deps.drill || !m.source?.dimensions.length) return;
     try {
-      const labels = this.runtimes.get(m.name)?.series.get(alert.series)?.labels ?? {};
-      const drivers = await this.deps.drill(m, alert.bucket, labels);
+      const rt = this.runtimes.get(m.name);
+      const filter = rt?.series.get(alert.series)?.labels ?? {};
+      const detector = rt?.detectors.find((d) => d.family === alert.detector);
+      const drivers = await this.deps.drill(m, { bucket: alert.bucket, filter, detector, value: alert.value, expected: alert.expected });
       const direction = alert.value !== null && alert.expected !== null && alert.value < alert.expected ? "drop" : "rise";
-      alert.details = { ...alert.details, drivers, contributors: drivers.map((d) => describeDriver(d, direction)) };
+      alert.details = { ...alert.details, drivers, contributors: describeRootCause(drivers, direction) };
     } catch (err) {
       this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "drill-down failed; alert sent without it");
     }

@@ -1,64 +1,86 @@
 /**
- * Drill-down for root cause: one query per dimension that returns the metric's value per dimension
- * value in several windows at once (the alert's bucket and the same slot in earlier periods), so the
- * slices that moved can be compared with their own baseline. Each window is its own range on the
- * time column, so PostgreSQL can use the time index once per window. Windows are instants.
+ * Drill-down for root cause: one query per dimension that returns the metric's buckets per dimension
+ * value (slice) over the metric's own history, bucketed, filtered and zoned exactly as the metric's
+ * scan (structured-query.ts), so each slice can be judged the way its metric is. A NULL dimension
+ * value is its own slice, apart from the text "(null)". Only the slices with the largest values
+ * (in any bucket, the alert's included) come back, so a very wide dimension stays cheap.
  */
-import type { StructuredSource } from "../config/types.js";
+import type { MetricConfig } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
-import { windowsSql } from "./time-sql.js";
-import type { SqlQuery, TimeWindow } from "./types.js";
+import { isCalendarGranularity } from "./bucket-clock.js";
+import { timeOf } from "./fetch-buckets.js";
+import { bucketScanValues, bucketSql, calendarWindowSql, ROWS_AGGREGATE, scanZones, seriesMatchSql } from "./structured-query.js";
+import type { Point, SqlQuery, TimeWindow } from "./types.js";
 
 export interface DimensionScan {
-  source: StructuredSource;
+  metric: MetricConfig;
   dimension: string;
-  windows: readonly TimeWindow[];
-  /** Only rows of this series (split_by column -> value). */
-  filter: Record<string, string>;
-  /** At most this many rows back (a safety cap on very wide dimensions). */
-  limit?: number;
+  /** Bucket times (floating for local days), start on the grid. */
+  window: TimeWindow;
+  /** Only rows of this series (split_by column -> value, NULL_LABEL for NULL). */
+  filter: Readonly<Record<string, string>>;
+  /** At most this many slices (a safety cap on very wide dimensions). */
+  maxSlices?: number;
+}
+
+/** One slice's buckets; `value` null = the rows whose dimension is NULL. */
+export interface Slice {
+  value: string | null;
+  points: Point[];
 }
 
 export function buildDimensionQuery(scan: DimensionScan): SqlQuery {
-  const s = scan.source;
+  const m = scan.metric;
+  const s = m.source;
+  if (!s) throw new Error(`metric "${m.name}" has no structured source`);
   const time = quoteIdent(s.time_column);
-  const values: unknown[] = [];
-  // each window its own index range, on bounds of the column's own type (time-sql.ts)
-  const w = windowsSql(time, scan.windows, values, s.timezone);
-  const where: string[] = [w.where];
+  const dim = quoteIdent(scan.dimension);
+  const bucket = bucketSql(time, m.granularityMs);
+  const values = bucketScanValues(scan.window, m.granularityMs, scanZones(m));
+  // untyped bounds: PostgreSQL reads them as the column's own type (time-sql.ts)
+  const where = [`${time} >= $1`, `${time} < $2`];
   if (s.where?.trim()) where.push(`(\n${s.where}\n)`);
-  for (const [col, v] of Object.entries(scan.filter)) {
-    values.push(v);
-    where.push(`(${quoteIdent(col)})::text = $${values.length}`);
-  }
-  values.push(scan.limit ?? 5000);
+  if (s.split_by.length > 0) where.push(seriesMatchSql(s.split_by, scan.filter, values));
+  values.push(scan.maxSlices ?? 20);
+  const select = [
+    `${bucket} AS bucket`,
+    `(${dim}) IS NULL AS dim_null`,
+    `(${dim})::text AS dim`,
+    `(\n${s.value}\n)::double precision AS value`,
+    ...(m.rowCounts ? [`(${ROWS_AGGREGATE})::double precision AS rows`] : []),
+  ];
   const text = [
-    `SELECT (${quoteIdent(scan.dimension)})::text AS dim, ${w.win} AS win, (\n${s.value}\n)::double precision AS value`,
+    "WITH b AS (",
+    `SELECT ${select.join(",\n       ")}`,
     `FROM ${quoteIdent(s.table)}`,
     `WHERE ${where.join("\n  AND ")}`,
-    "GROUP BY 1, 2",
-    `LIMIT $${values.length}`,
+    "GROUP BY 1, 2, 3",
+    isCalendarGranularity(m.granularityMs) ? `HAVING ${calendarWindowSql(bucket)}` : "",
+    "), peaks AS (SELECT *, max(abs(value)) OVER (PARTITION BY dim_null, dim) AS peak FROM b),",
+    "ranked AS (SELECT *, dense_rank() OVER (ORDER BY peak DESC NULLS LAST, dim_null, dim) AS r FROM peaks)",
+    `SELECT * FROM ranked WHERE r <= $${values.length} ORDER BY dim_null, dim, bucket`,
   ]
     .filter(Boolean)
     .join("\n");
   return { text, values };
 }
 
-/** value per dimension value per window (window index 0-based, in the order given). */
-export async function fetchDimension(db: Queryable, scan: DimensionScan): Promise<Map<string, Array<number | null>>> {
+/** The slices of one dimension with their buckets, in time order. */
+export async function fetchDimension(db: Queryable, scan: DimensionScan): Promise<Slice[]> {
   const q = buildDimensionQuery(scan);
   const { rows } = await db.query(q.text, q.values);
-  const out = new Map<string, Array<number | null>>();
+  const out: Slice[] = [];
+  let cur: Slice | null = null;
   for (const r of rows) {
-    const key = r.dim === null || r.dim === undefined ? "(null)" : String(r.dim);
-    const w = Number(r.win) - 1;
-    const v = r.value === null || r.value === undefined ? null : Number(r.value);
-    let arr = out.get(key);
-    if (!arr) {
-      arr = new Array<number | null>(scan.windows.length).fill(null);
-      out.set(key, arr);
+    const value = r.dim_null === true || r.dim === null || r.dim === undefined ? null : String(r.dim);
+    if (cur === null || cur.value !== value) {
+      cur = { value, points: [] };
+      out.push(cur);
     }
-    arr[w] = v !== null && Number.isFinite(v) ? v : null;
+    const v = r.value === null || r.value === undefined ? null : Number(r.value);
+    const p: Point = { t: timeOf(r.bucket), v: v !== null && Number.isFinite(v) ? v : null };
+    if (scan.metric.rowCounts) p.n = Number(r.rows);
+    cur.points.push(p);
   }
   return out;
 }

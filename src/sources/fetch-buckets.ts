@@ -251,7 +251,8 @@ const GRID_COLUMNS: GridColumns<Row> = {
   value: (row, a) => row[VALUE_COLUMNS[a] ?? aggregateColumn(a)],
 };
 
-function timeOf(v: unknown): number {
+/** A bucket time from a driver row: epoch ms, NaN when unreadable. */
+export function timeOf(v: unknown): number {
   if (v instanceof Date) return v.getTime();
   // pg hands back ±Infinity for 'infinity' timestamps; anything else unparseable becomes NaN.
   return typeof v === "number" ? v : Number.NaN;

@@ -70,11 +70,7 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
   }
   if (scan.aggregates.length === 0) throw new RangeError("a bucket scan needs at least one aggregate");
   const time = quoteIdent(scan.timeColumn);
-  const instant = instantSql(time, "$4");
-  // Local days: the row's local wall time in $5, binned from a Monday, returned as floating UTC.
-  const bucket = isCalendarGranularity(scan.granularityMs)
-    ? `(date_bin($3::interval, ${instant} AT TIME ZONE $5::text, TIMESTAMP '1970-01-05') AT TIME ZONE 'UTC')`
-    : `date_bin($3::interval, ${instant}, TIMESTAMPTZ 'epoch')`;
+  const bucket = bucketSql(time, scan.granularityMs);
   const select = [
     `${bucket} AS ${quoteIdent(BUCKET_COLUMN)}`,
     ...scan.splitBy.map((col, i) => `(${quoteIdent(col)})::text AS ${quoteIdent(keyColumn(i))}`),
@@ -85,16 +81,8 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
   if (scan.where?.trim()) where.push(`(\n${scan.where}\n)`);
   const values = bucketScanValues(window, scan.granularityMs, scan);
   if (scan.series && scan.splitBy.length > 0) {
-    const one = (labels: Readonly<Record<string, string>>) =>
-      scan.splitBy
-        .map((col) => {
-          const v = labels[col] ?? NULL_LABEL;
-          values.push(v);
-          const eq = `(${quoteIdent(col)})::text = $${values.length}`;
-          return v === NULL_LABEL ? `(${eq} OR ${quoteIdent(col)} IS NULL)` : eq;
-        })
-        .join(" AND ");
-    where.push(scan.series.length === 0 ? "FALSE" : `(${scan.series.map((l) => `(${one(l)})`).join(" OR ")})`);
+    const splitBy = scan.splitBy;
+    where.push(scan.series.length === 0 ? "FALSE" : `(${scan.series.map((l) => `(${seriesMatchSql(splitBy, l, values)})`).join(" OR ")})`);
   }
   const groupBy = Array.from({ length: 1 + scan.splitBy.length }, (_, i) => String(i + 1));
   const text = [
@@ -102,13 +90,47 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
     `FROM ${quoteIdent(scan.table)}`,
     `WHERE ${where.join("\n  AND ")}`,
     `GROUP BY ${groupBy.join(", ")}`,
-    // should the zone rules of PostgreSQL and of Node differ, a day the window cut is left out, not misplaced
-    isCalendarGranularity(scan.granularityMs) ? `HAVING ${bucket} >= $6::timestamptz AND ${bucket} < $7::timestamptz` : "",
+    isCalendarGranularity(scan.granularityMs) ? `HAVING ${calendarWindowSql(bucket)}` : "",
     `ORDER BY ${groupBy.join(", ")}`,
   ]
     .filter(Boolean)
     .join("\n");
   return { text, values };
+}
+
+/**
+ * SQL for the start of the bucket a row of time column `time` (quoted) falls in, on the values of
+ * bucketScanValues: instants on the epoch grid, or local days of $5 binned from a Monday and
+ * returned as floating UTC.
+ */
+export function bucketSql(time: string, granularityMs: number): string {
+  const instant = instantSql(time, "$4");
+  return isCalendarGranularity(granularityMs)
+    ? `(date_bin($3::interval, ${instant} AT TIME ZONE $5::text, TIMESTAMP '1970-01-05') AT TIME ZONE 'UTC')`
+    : `date_bin($3::interval, ${instant}, TIMESTAMPTZ 'epoch')`;
+}
+
+/**
+ * For local days: the buckets inside the window ($6, $7 of bucketScanValues), so that should the
+ * zone rules of PostgreSQL and of Node differ, a day the window cut is left out, not misplaced.
+ */
+export function calendarWindowSql(bucket: string): string {
+  return `${bucket} >= $6::timestamptz AND ${bucket} < $7::timestamptz`;
+}
+
+/**
+ * SQL that keeps the rows of one series (its split value per column, pushed onto `values` as bound
+ * parameters); NULL_LABEL matches a NULL, as series keys name it so.
+ */
+export function seriesMatchSql(splitBy: readonly string[], labels: Readonly<Record<string, string>>, values: unknown[]): string {
+  return splitBy
+    .map((col) => {
+      const v = labels[col] ?? NULL_LABEL;
+      values.push(v);
+      const eq = `(${quoteIdent(col)})::text = $${values.length}`;
+      return v === NULL_LABEL ? `(${eq} OR ${quoteIdent(col)} IS NULL)` : eq;
+    })
+    .join(" AND ");
 }
 
 /**

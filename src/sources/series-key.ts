@@ -6,6 +6,8 @@
 
 /** The key a series gets when its split value is NULL. */
 export const NULL_LABEL = "(null)";
+/** The key a series gets when its split value is the text "(null)": quoted, so it stays apart from NULL. */
+export const NULL_TEXT_LABEL = '"(null)"';
 
 function escapePart(s: string): string {
   return s.replace(/[\\,=]/g, (c) => `\\${c}`);
@@ -48,9 +50,10 @@ export function parseSeriesKey(key: string): [string, string][] | null {
   return pairs;
 }
 
-/** A label value as text: NULL -> "(null)", Date -> ISO-8601, anything else -> String(). */
+/** A label value as text: NULL -> (null), the text "(null)" -> "(null)" quoted, Date -> ISO-8601, anything else -> String(). */
 export function labelText(value: unknown): string {
   if (value === null || value === undefined) return NULL_LABEL;
+  if (value === NULL_LABEL) return NULL_TEXT_LABEL;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);

@@ -17,7 +17,7 @@ import type { MetricConfig } from "../config/types.js";
 import { quoteIdent } from "../db/database.js";
 import { utcMs } from "../../detectors/local-time.js";
 import { alignUp, isCalendarGranularity } from "./bucket-clock.js";
-import { NULL_LABEL } from "./series-key.js";
+import { NULL_LABEL, NULL_TEXT_LABEL } from "./series-key.js";
 import { boundText, instantSql } from "./time-sql.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
@@ -120,15 +120,15 @@ export function calendarWindowSql(bucket: string): string {
 
 /**
  * SQL that keeps the rows of one series (its split value per column, pushed onto `values` as bound
- * parameters); NULL_LABEL matches a NULL, as series keys name it so.
+ * parameters); NULL_LABEL matches a NULL and NULL_TEXT_LABEL the text "(null)", as series keys name them.
  */
 export function seriesMatchSql(splitBy: readonly string[], labels: Readonly<Record<string, string>>, values: unknown[]): string {
   return splitBy
     .map((col) => {
       const v = labels[col] ?? NULL_LABEL;
-      values.push(v);
-      const eq = `(${quoteIdent(col)})::text = $${values.length}`;
-      return v === NULL_LABEL ? `(${eq} OR ${quoteIdent(col)} IS NULL)` : eq;
+      if (v === NULL_LABEL) return `${quoteIdent(col)} IS NULL`;
+      values.push(v === NULL_TEXT_LABEL ? NULL_LABEL : v);
+      return `(${quoteIdent(col)})::text = $${values.length}`;
     })
     .join(" AND ");
 }

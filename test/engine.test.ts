@@ -222,6 +222,30 @@ describe("engine", () => {
     expect(rows.at(-2)![1]).toBeCloseTo(rows.at(-2)![2]!, -2);
   });
 
+  it("a tick that fires and resolves an alert queues FIRING as of the spike (value, band, last week), then RESOLVED", async () => {
+    // a week before hours 200 and 201: 77 and 88
+    await insertRows(t.db, table, hourly(9, { 32: 77, 33: 88, 200: 500 }));
+    const clock = new ManualClock(T0 + 200 * HOUR + 60_000);
+    const { engine, store } = makeEngine(t, clock, [metric({ name: "m", resolveAfter: 1 })]);
+    await engine.evaluate();
+    // one tick judges the spike (hour 200) and the normal hour after it
+    clock.advance(2 * HOUR);
+    await engine.evaluate();
+    const queued = (await store.deliveries()).map((d) => d.payload as AlertNotification);
+    expect(queued.map((p) => [p.event, p.alert.state, p.alert.value, p.alert.bucket])).toEqual([
+      ["firing", "firing", 500, T0 + 200 * HOUR],
+      ["resolved", "resolved", queued[1]!.alert.value, T0 + 201 * HOUR],
+    ]);
+    const [firing, resolved] = queued;
+    expect(firing!.alert.upper!).toBeLessThan(500);
+    expect(resolved!.alert.value!).toBeLessThan(200);
+    expect(firing!.alert.details.lastWeek).toBe(77);
+    expect(firing!.chart!.rows.find((r) => r[0] === T0 + 200 * HOUR)?.[5]).toBe(1);
+    // the context of the bucket that fired stays with the alert, as it does across ticks
+    expect(resolved!.alert.details.lastWeek).toBe(77);
+    expect((await store.listAlerts())[0]!.details.lastWeek).toBe(77);
+  });
+
   it("a history read that hangs or fails holds no alert back: it goes out without the chart", async () => {
     await insertRows(t.db, table, hourly(9, { 200: 500 }));
     const clock = new ManualClock(T0 + 201 * HOUR + 60_000);

@@ -46,6 +46,15 @@ describe("alert lifecycle", () => {
     expect(r.events[0]!.notify).toBe("resolved");
   });
 
+  it("a resolution shows the bucket that resolved it: its value against its own band", () => {
+    const fired = observe(null, id, obs(1, true), { ...policy, for: 1 }, 0).alert;
+    const back: Observation = { bucket: 2, anomalous: false, value: 40, expected: 42, lower: 30, upper: 54, sigmas: -0.3, reason: "" };
+    const r = observe(fired, id, back, { ...policy, resolveAfter: 1 }, 1);
+    expect(r.alert).toMatchObject({ state: "resolved", value: 40, expected: 42, lower: 30, upper: 54, sigmas: -0.3, bucket: 2 });
+    // why it fired stays
+    expect(r.alert!.reason).toBe("20σ above");
+  });
+
   it("missing data changes nothing", () => {
     const a = observe(null, id, obs(1, true), { ...policy, for: 1 }, 0).alert!;
     const b = observe(a, id, { ...obs(2, false), value: null }, policy, 1);

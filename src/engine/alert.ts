@@ -66,6 +66,11 @@ export interface AlertEvent {
   note: string;
   /** Whether this event produces notifications. */
   notify: "firing" | "resolved" | "reminder" | "update" | null;
+  /**
+   * The alert as it stood right after this event: a tick that judges several buckets stores only
+   * the alert's last state, and each notification must still show its own event's.
+   */
+  snapshot?: Alert;
 }
 
 export function fingerprintOf(metric: string, series: string, family: string): string {

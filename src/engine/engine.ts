@@ -985,6 +985,22 @@ export class Engine {
     }
   }
 
+  /**
+   * addContext for each firing event of an outcome, at the bucket that fired; the alert's later
+   * states in the tick and its stored row keep that context, as an alert keeps it across ticks.
+   */
+  private async addContexts(m: MetricConfig, o: Outcome & { alert: Alert }, history: AlertHistory): Promise<void> {
+    let fired: Alert | null = null;
+    for (const e of o.events) {
+      const shown = e.snapshot ?? o.alert;
+      if (e.notify === "firing") {
+        await this.addContext(m, shown, history);
+        fired = shown;
+      } else if (fired && shown !== fired) shown.details = { ...shown.details, ...fired.details };
+    }
+    if (fired && o.alert !== fired) o.alert.details = { ...o.alert.details, ...fired.details };
+  }
+
   /** The chart of an alert (chart-data.ts). Done only when a notification needs it. */
   private chartFor(m: MetricConfig, alert: Alert, history: AlertHistory): ChartData | null {
     const rt = this.runtimes.get(m.name);
@@ -1028,10 +1044,10 @@ export class Engine {
     const flapNoticed = await store.flapNoticesSince(flapping, now - FLAP_WINDOW_MS);
     const load = firing.length > 0 ? await store.channelLoad(now) : new Map();
     const muted = activeMute([...m.mute, ...this.config.mute], now, this.config.timezone) !== undefined;
-    // charts and "same time last week" for what notifies now (firing, reminders)
-    const told = toStore.filter((o) => o.alert.kind === "metric" && o.events.some((e) => e.notify === "firing" || e.notify === "reminder"));
-    const history = told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told.map((o) => o.alert), watermark) : NO_HISTORY;
-    for (const o of firing) await this.addContext(m, o.alert, history);
+    // charts and "same time last week" for what notifies now (firing, reminders), each at its own bucket
+    const told = toStore.flatMap((o) => (o.alert.kind === "metric" ? o.events.filter((e) => e.notify === "firing" || e.notify === "reminder").map((e) => e.snapshot ?? o.alert) : []));
+    const history = told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told, watermark) : NO_HISTORY;
+    for (const o of firing) await this.addContexts(m, o, history);
     await store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,

@@ -153,8 +153,10 @@ export function observe(
     };
   }
   if (a.okStreak >= policy.resolveAfter) {
+    // The whole resolving observation, so that the resolved alert never shows one bucket's value against another's band.
+    const { value, expected, lower, upper, sigmas, bucket } = o;
     return {
-      alert: { ...a, state: "resolved", resolvedAt: now, value: o.value, bucket: o.bucket },
+      alert: { ...a, state: "resolved", resolvedAt: now, value, expected, lower, upper, sigmas, bucket },
       events: [
         {
           from: current.state,

@@ -4,7 +4,8 @@
  * one metric opened in one tick go out as one message), storm collapse (more than `storm_limit` new
  * alerts for a channel within a minute become one summary) and flapping (an alert that keeps
  * opening and closing is reported once, then kept quiet). Webhooks get every event, ungrouped:
- * machines want the full stream.
+ * machines want the full stream. A channel's deliveries are queued in the order the events
+ * happened, so that a tick judging several buckets sends an alert's FIRING before its RESOLVED.
  */
 import { silencedBy } from "../actions.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
@@ -61,12 +62,22 @@ function alertPayload(s: StoredEvent, chart: ChartData | null | undefined): Aler
 
 const isOpening = (e: AlertEvent) => e.notify === "firing" && (e.from === null || e.from === "pending");
 
+/**
+ * Events in the order they happened: each alert's own are in order already, but a tick judges one
+ * series after another, so across alerts the bucket of each event decides (stable for equal ones).
+ */
+function inOrder(events: readonly StoredEvent[]): StoredEvent[] {
+  const when = (s: StoredEvent) => s.alert.bucket ?? Number.POSITIVE_INFINITY;
+  return [...events].sort((a, b) => when(a) - when(b));
+}
+
 export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext): DeliveryDraft[] {
   const { config } = ctx;
-  const out: DeliveryDraft[] = [];
-  const firingByChannel = new Map<string, StoredEvent[]>();
+  // null: the place of a channel's alerts opened in this tick, filled once all of them are known
+  const out: Array<DeliveryDraft | null> = [];
+  const firingByChannel = new Map<string, { at: number; list: StoredEvent[] }>();
   const minute = Math.floor(ctx.now / 60_000);
-  for (const s of events) {
+  for (const s of inOrder(events)) {
     const notify = s.event.notify;
     if (!notify) continue;
     if (ctx.muted || silencedBy(ctx.silences, s.alert.metric, s.alert.series)) continue;
@@ -89,9 +100,13 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         continue;
       }
       if (notify === "firing" && s.alert.kind === "metric" && type !== "webhook") {
-        const list = firingByChannel.get(channel) ?? [];
-        list.push(s);
-        firingByChannel.set(channel, list);
+        // They go out at the first one's place: ahead of any later change of them in this tick.
+        const opened = firingByChannel.get(channel);
+        if (opened) opened.list.push(s);
+        else {
+          firingByChannel.set(channel, { at: out.length, list: [s] });
+          out.push(null);
+        }
         continue;
       }
       const chart = notify === "firing" || notify === "reminder" ? ctx.chartFor?.(s.alert) : null;
@@ -99,7 +114,7 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
     }
   }
   const limit = config.defaults.storm_limit;
-  for (const [channel, list] of firingByChannel) {
+  for (const [channel, { at, list }] of firingByChannel) {
     const load = ctx.load.get(channel) ?? { alerts: 0, stormSent: false };
     if (load.alerts + list.length > limit) {
       if (load.stormSent) continue; // the summary for this minute is out; /status lists the rest
@@ -114,12 +129,12 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         ].join("\n"),
         at: ctx.now,
       };
-      out.push({ channel, kind: "storm", payload: storm, key: `storm:${minute}:${channel}` });
+      out[at] = { channel, kind: "storm", payload: storm, key: `storm:${minute}:${channel}` };
       continue;
     }
     if (list.length === 1) {
       const s = list[0]!;
-      out.push({ channel, kind: "firing", payload: alertPayload(s, ctx.chartFor?.(s.alert)), key: `${s.historyId}:${channel}` });
+      out[at] = { channel, kind: "firing", payload: alertPayload(s, ctx.chartFor?.(s.alert)), key: `${s.historyId}:${channel}` };
       continue;
     }
     const group: GroupNotification = {
@@ -128,7 +143,7 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
       alerts: list.map((s) => alertPayload(s, null)),
       at: ctx.now,
     };
-    out.push({ channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` });
+    out[at] = { channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` };
   }
-  return out;
+  return out.filter((d): d is DeliveryDraft => d !== null);
 }

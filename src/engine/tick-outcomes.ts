@@ -33,16 +33,19 @@ export class TickOutcomes {
     return this.open?.entries() ?? [];
   }
 
+  /** Each event keeps the alert as this step left it: later steps of the tick fold into one stored row. */
   record(fp: string, out: Outcome): void {
     if (out.events.length === 0 && out.alert === this.current(fp)) return;
     this.slotOf ??= new Map();
     const i = this.slotOf.get(fp);
     const prev = i === undefined ? undefined : this.list[i];
     const reopened = prev?.alert?.state === "resolved" && out.alert !== null && out.alert.id === null && out.alert !== prev.alert;
-    if (prev && !reopened) this.list[i!] = { alert: out.alert, events: [...prev.events, ...out.events] };
+    const snapshot = out.alert;
+    const events = snapshot === null ? out.events : out.events.map((e) => ({ ...e, snapshot }));
+    if (prev && !reopened) this.list[i!] = { alert: out.alert, events: [...prev.events, ...events] };
     else {
       this.slotOf.set(fp, this.list.length);
-      this.list.push(out);
+      this.list.push({ alert: out.alert, events });
     }
     if (out.alert) {
       this.open ??= new Map();

@@ -26,13 +26,17 @@ export interface OutcomeToStore {
 export interface TickWrite {
   outcomes: OutcomeToStore[];
   watermarks: Array<{ metric: string; series: string; watermark: number }>;
-  /** Deliveries for a stored alert's event (called inside the transaction, after ids are known). */
+  /**
+   * Deliveries for a stored alert's event (called inside the transaction, after ids are known),
+   * given the alert as of that event (its `snapshot`, else the stored row).
+   */
   deliveriesFor?: (alert: Alert & { id: number }, event: AlertEvent, historyId: number) => DeliveryDraft[];
   /** Extra deliveries not tied to an alert change (digests, notices). */
   extraDeliveries?: DeliveryDraft[];
   /**
    * Plan all deliveries of the tick at once (grouping needs to see every event), inside the
-   * transaction after the alerts and their history rows are written.
+   * transaction after the alerts and their history rows are written; each event comes with the
+   * alert as of that event, in the order of each alert's events.
    */
   plan?: (events: Array<{ alert: Alert & { id: number }; event: AlertEvent; historyId: number }>) => DeliveryDraft[];
 }
@@ -239,9 +243,10 @@ export class StateStore {
             [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
           );
           const historyId = toNum(rows[0]?.id) ?? 0;
-          planned.push({ alert: saved, event: ev, historyId });
+          const shown = ev.snapshot ? { ...ev.snapshot, id: saved.id, version: saved.version } : saved;
+          planned.push({ alert: shown, event: ev, historyId });
           if (ev.notify && w.deliveriesFor) {
-            for (const d of w.deliveriesFor(saved, ev, historyId)) await this.enqueue(tx, d, saved.id, saved.updatedAt);
+            for (const d of w.deliveriesFor(shown, ev, historyId)) await this.enqueue(tx, d, saved.id, shown.updatedAt);
           }
         }
       }

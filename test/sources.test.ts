@@ -6,7 +6,7 @@ import type { MetricConfig, StructuredSource } from "../src/config/types.js";
 import { type Database, DatabaseError } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { buildStructuredQuery, type FetchResult, fetchBuckets, SourceError } from "../src/sources/index.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -404,6 +404,18 @@ describe("errors", () => {
     const e3 = (await caught(fetchBuckets(db, extra, { from: T0, to: T0 + HOUR }))) as SourceError;
     expect(e3.kind).toBe("shape");
     expect(e3.message).toMatch(/uses \$3/);
+  });
+
+  it.skipIf(!TEST_DATABASE_URL)("PostgreSQL cancels a metric query past its query_timeout; other queries keep the pool's timeout", async () => {
+    const slow = metric({ name: "slow", query: "SELECT now() AS t, 1 AS value FROM pg_sleep(30) WHERE $1::timestamptz < $2::timestamptz", queryTimeoutMs: 1000 });
+    const e = (await caught(fetchBuckets(db, slow, { from: T0, to: T0 + HOUR }))) as SourceError;
+    expect(e).toBeInstanceOf(SourceError);
+    expect(e.message).toBe('metric "slow": the query ran longer than its query_timeout (1s) and was cancelled');
+    // every pooled session is back on the default for queries that set none
+    const shown = await Promise.all(Array.from({ length: 3 }, () => db.query<{ statement_timeout: string }>("SHOW statement_timeout")));
+    const timeouts = new Set(shown.map((r) => r.rows[0]!.statement_timeout));
+    expect(timeouts.size).toBe(1);
+    expect(timeouts.has("1s")).toBe(false);
   });
 
   it("passes an unreachable database through as a connection DatabaseError, for the caller to retry", async () => {

@@ -328,6 +328,8 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     rowCounts: false,
     calendar: resolveCalendar(m.calendar ?? d.calendar, m.holidays ?? d.holidays),
   };
+  const queryTimeout = m.query_timeout ?? d.query_timeout;
+  if (queryTimeout !== undefined) out.queryTimeoutMs = ms(queryTimeout);
   const hol = m.holidays ?? d.holidays;
   if (hol && !Array.isArray(hol) && hol.country !== undefined) {
     // checked here rather than in the schema: a check inside the holidays union would be reported as the union's error

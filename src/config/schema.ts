@@ -168,6 +168,11 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
     ).optional(),
     lookback: duration("History kept as the baseline. Default 14d, or 120 buckets where that is longer (120 days of daily buckets).").optional(),
     delay: duration("A bucket is judged once now >= its end + delay, giving late data time to land. Default 0.").optional(),
+    query_timeout: duration(
+      "The longest the metric's query may run on PostgreSQL before it is cancelled and the metric marked failing for this tick, so a slow metric delays no other for longer. Default 30s; at least 1s.",
+    )
+      .refine((v) => (parseDuration(v) ?? 0) >= 1000, { error: "query_timeout must be at least 1s" })
+      .optional(),
     detectors: z
       .array(detector)
       .describe("Detectors run on every series; an alert needs one of them to fire. Omitted or [] = the default ensemble.")

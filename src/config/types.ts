@@ -50,6 +50,8 @@ export interface MetricConfig {
   query?: string;
   granularityMs: number;
   lookbackMs: number;
+  /** `query_timeout` when set; DEFAULT_QUERY_TIMEOUT_MS otherwise. */
+  queryTimeoutMs?: number;
   delayMs: number;
   /** Empty = the default ensemble. */
   detectors: DetectorConfig[];

@@ -21,8 +21,13 @@ export interface QueryResult<R extends Row = Row> {
   fields?: FieldInfo[];
 }
 
+export interface QueryOptions {
+  /** Server-side limit for this statement (PostgreSQL's statement_timeout); PGlite runs in-process and ignores it. */
+  timeoutMs?: number;
+}
+
 export interface Queryable {
-  query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(text: string, values?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>>;
 }
 
 /** A transaction's connection: `query`, plus `exec` for a script of several statements without parameters. */

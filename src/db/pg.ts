@@ -10,6 +10,7 @@ import {
   type DedicatedConnection,
   fromServerError,
   isServerError,
+  type QueryOptions,
   type QueryResult,
   type Row,
   type Transaction,
@@ -146,6 +147,9 @@ export class PgDatabase implements Database {
   private readonly maxConnections: number;
   private readonly dedicatedOpen = new Set<PgDedicatedConnection>();
   private closing: Promise<void> | null = null;
+  /** The pool's statement_timeout in ms (0 = none), and each pooled session's current one when a query changed it. */
+  private readonly defaultStatementTimeout: number;
+  private readonly sessionTimeout = new WeakMap<pg.PoolClient, number>();
   /** The options another thread needs to open the same database (everything but the callback). */
   readonly threadOptions: Omit<PgDatabaseOptions, "onError">;
 
@@ -161,6 +165,7 @@ export class PgDatabase implements Database {
     this.maxConnections = opts.max ?? 10;
     const statementTimeout =
       opts.statementTimeoutMs === undefined ? DEFAULT_STATEMENT_TIMEOUT_MS : opts.statementTimeoutMs;
+    this.defaultStatementTimeout = statementTimeout ?? 0;
     this.config = {
       connectionString: opts.url,
       application_name: "vigil",
@@ -180,7 +185,7 @@ export class PgDatabase implements Database {
     this.pool.on("error", (err) => this.onError(this.translate(err)));
   }
 
-  async query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
+  async query<R extends Row = Row>(text: string, values?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
     // Connect and query as two steps (rather than pool.query) so that a failure while connecting is
     // reported as "cannot reach" and one during the query as what it is.
     const client = await this.connect();
@@ -190,6 +195,13 @@ export class PgDatabase implements Database {
     };
     client.on("error", onClientError);
     try {
+      // The server cancels a statement past its timeout; a session keeps the last one set, so
+      // metric queries of one timeout in a row cost no extra round trip.
+      const timeout = Math.round(opts?.timeoutMs ?? this.defaultStatementTimeout);
+      if ((this.sessionTimeout.get(client) ?? this.defaultStatementTimeout) !== timeout) {
+        await client.query(`SET statement_timeout = ${timeout}`);
+        this.sessionTimeout.set(client, timeout);
+      }
       return toResult<R>(await client.query(text, values ? [...values] : undefined));
     } catch (err) {
       // A server-reported SQL error leaves the session usable; anything else may not have.

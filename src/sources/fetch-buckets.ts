@@ -4,6 +4,7 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import { DatabaseError, type Queryable, type Row } from "../db/database.js";
+import { formatDuration } from "../duration.js";
 import { decodeBucketGrid, type GridColumns, gridResults } from "./bucket-grid.js";
 import { collectSeries, type SourceRow } from "./collect-series.js";
 import { buildRawQuery, classifyColumns, describeColumns, QueryShapeError } from "./raw-query.js";
@@ -71,7 +72,7 @@ export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: 
 async function fetchStructured(db: Queryable, metric: MetricConfig, window: TimeWindow, series: BucketScan["series"]): Promise<FetchResult> {
   const q = buildStructuredQuery(metric, window, series);
   if (q.window.from >= q.window.to) return EMPTY;
-  const { rows } = await run(db, metric.name, q, "generated");
+  const { rows } = await run(db, metric.name, q, "generated", queryTimeout(metric));
   return collectSeries(
     q.labels,
     rows.map(
@@ -94,7 +95,7 @@ async function fetchRaw(db: Queryable, metric: MetricConfig, sql: string, window
     if (err instanceof QueryShapeError) throw new SourceError(metric.name, err.message, "shape", { cause: err });
     throw err;
   }
-  const { rows, fields } = await run(db, metric.name, q, "operator");
+  const { rows, fields } = await run(db, metric.name, q, "operator", queryTimeout(metric));
   if (rows.length === 0 && !fields) return EMPTY;
   const shape = classifyColumns(fields, rows[0]);
   if (!shape) {
@@ -179,7 +180,14 @@ export interface GroupScan {
   /** Aligned to the grid. */
   window: TimeWindow;
   stepMs: number;
+  /** The longest `query_timeout` of the metrics: one statement reads them all. */
+  timeoutMs: number;
 }
+
+/** A metric query's statement timeout when the config sets none: well under a tick. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+const queryTimeout = (m: MetricConfig): number => m.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
 
 /** Throws RangeError unless the metrics share one scan (see scanKey). */
 export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWindow): GroupScan {
@@ -195,12 +203,13 @@ export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWind
     aggregates: metrics.length + (groupRowsIndex(metrics) === undefined ? 0 : 1),
     window: aligned,
     stepMs: g,
+    timeoutMs: Math.max(...metrics.map(queryTimeout)),
   };
 }
 
 /** Run a planned grouped scan and decode its rows onto the grid (into `reuse` when it is large enough). */
 export async function runGroupScan(db: Queryable, scan: GroupScan, reuse?: Float64Array): Promise<BucketGrid> {
-  const rows = scan.query === null ? [] : (await run(db, scan.name, scan.query, "generated")).rows;
+  const rows = scan.query === null ? [] : (await run(db, scan.name, scan.query, "generated", scan.timeoutMs)).rows;
   return decodeBucketGrid(scan.labels, scan.aggregates, rows, scan.window, scan.stepMs, GRID_COLUMNS, reuse);
 }
 
@@ -259,11 +268,14 @@ export function timeOf(v: unknown): number {
 }
 
 /** `sql` says whose text it is: line numbers help in the operator's own query, not in one vigil generated. */
-async function run(db: Queryable, metric: string, q: SqlQuery, sql: "operator" | "generated") {
+async function run(db: Queryable, metric: string, q: SqlQuery, sql: "operator" | "generated", timeoutMs: number) {
   try {
-    return await db.query(q.text, q.values);
+    return await db.query(q.text, q.values, { timeoutMs });
   } catch (err) {
     if (!(err instanceof DatabaseError) || err.kind === "connection") throw err;
+    if (err.details.code === "57014") {
+      throw new SourceError(metric, `the query ran longer than its query_timeout (${formatDuration(timeoutMs)}) and was cancelled`, err.kind, { cause: err });
+    }
     const where = near(q.text, err.details.position, sql === "operator");
     throw new SourceError(metric, err.message + where, err.kind, { cause: err });
   }

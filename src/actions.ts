@@ -7,12 +7,36 @@
 import type { Clock } from "./clock.js";
 import type { VigilConfig } from "./config/types.js";
 import type { AlertNotification } from "./delivery/notification.js";
-import { formatDuration } from "./duration.js";
+import { formatDuration, parseDuration } from "./duration.js";
 import type { Alert, AlertEvent, AlertState } from "./engine/alert.js";
 import { globMatch, globProblem } from "./glob.js";
 import type { DeliveryDraft, Silence, StateStore } from "./store/state-store.js";
 
-export type ActionResult = { ok: true; alert: Alert & { id: number }; message: string } | { ok: false; message: string };
+export type ActionResult =
+  | {
+      ok: true;
+      alert: Alert & { id: number };
+      message: string;
+      /** The channels whose message about the alert gets an update through the outbox. */
+      channels: string[];
+    }
+  | { ok: false; message: string };
+
+/** Snoozes asked for by name (chat command, CLI) last between these. */
+export const SNOOZE_MIN_MS = 60_000;
+export const SNOOZE_MAX_MS = 30 * 86_400_000;
+
+/** "12" or "#12" as an alert id, else null. */
+export function parseAlertId(arg: string | undefined): number | null {
+  const m = /^#?(\d{1,15})$/.exec(arg ?? "");
+  return m ? Number(m[1]) : null;
+}
+
+/** A snooze duration written by hand ("2h", "90m"), or null when it is no duration or out of range. */
+export function parseSnooze(arg: string | undefined): number | null {
+  const ms = arg ? parseDuration(arg) : null;
+  return ms !== null && ms >= SNOOZE_MIN_MS && ms <= SNOOZE_MAX_MS ? ms : null;
+}
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
@@ -63,6 +87,7 @@ export class AlertActions {
     note: string,
   ): Promise<ActionResult> {
     const now = this.clock.now();
+    const channels: string[] = [];
     const res = await this.store.mutateAlert(
       id,
       (a) => {
@@ -71,10 +96,14 @@ export class AlertActions {
         const event: AlertEvent = { from: a.state, to, actor, note, notify: to === "resolved" ? "resolved" : "update" };
         return { alert, events: [event] };
       },
-      (alert, event, historyId, notified) => this.updates(alert, event, historyId, notified),
+      (alert, event, historyId, notified) => {
+        const drafts = this.updates(alert, event, historyId, notified);
+        channels.push(...drafts.map((d) => d.channel));
+        return drafts;
+      },
     );
     if ("refused" in res) return { ok: false, message: res.refused };
-    return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}` };
+    return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}`, channels };
   }
 
   /** Edit notices go to the channels that carried the alert (a resolve also to those that want it). */

@@ -18,7 +18,7 @@ import { openDatabase } from "./db/open.js";
 import { PgDatabase } from "./db/pg.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import { buildDigest } from "./digest/build-digest.js";
-import { Engine, type TickReport } from "./engine/engine.js";
+import { Engine, type EngineDeps, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
@@ -61,6 +61,8 @@ export interface DaemonOptions {
   dataDir?: string;
   /** How often a standby replica tries to become the leader (ms, default 1000). */
   leaderRetryMs?: number;
+  /** Sees every judged point's verdicts (`run --once` lists them); see EngineDeps. */
+  onJudged?: EngineDeps["onJudged"];
 }
 
 /**
@@ -144,6 +146,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       clock,
       log,
       metrics: this.metrics,
+      ...(opts.onJudged ? { onJudged: opts.onJudged } : {}),
     });
     this.dispatcher = new Dispatcher({
       store,

@@ -39,7 +39,7 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     await actions.resolve(ids[4]!, "carol");
     if (t.dataDir) await t.db.close();
     env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
-  });
+  }, 120_000);
   afterAll(async () => {
     await t.close();
     await rm(dir, { recursive: true, force: true });
@@ -64,7 +64,7 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     expect(snoozed).toHaveLength(1);
     const bad = await runCli(["alerts", "--state", "sleeping", "-c", cfg], env);
     expect(bad.code).toBe(2);
-  });
+  }, 600_000);
 
   it("silence add, list and rm", async () => {
     const add = await runCli(["silence", "add", "--metric", "orders", "--series", "shop=*", "--for", "2h", "--reason", "migration", "-c", cfg], env);
@@ -77,5 +77,5 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     const again = await runCli(["silence", "rm", "1", "-c", cfg], env);
     expect(again.code).toBe(1);
     expect((await runCli(["silence", "list", "-c", cfg], env)).stdout).toContain("no active silences");
-  });
+  }, 600_000);
 });

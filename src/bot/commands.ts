@@ -6,7 +6,7 @@
  */
 import type { ButtonPress, Line } from "../../notifiers/chat-message.js";
 import { actorLabel, clipText } from "../../notifiers/chat-message.js";
-import { type ActionResult, type AlertActions, SilencePatternError } from "../actions.js";
+import { type ActionResult, type AlertActions, parseAlertId, parseSnooze, SilencePatternError, SNOOZE_MAX_MS } from "../actions.js";
 import type { Clock } from "../clock.js";
 import { fmtTime, roundForHumans, seriesLabel } from "../delivery/format.js";
 import { formatDuration, parseDuration } from "../duration.js";
@@ -62,16 +62,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: "help", args: "", description: "this list", open: true },
 ];
 
-const MAX_SNOOZE_MS = 30 * 86_400_000;
 const MAX_SILENCE_MS = 90 * 86_400_000;
 
 const text = (t: string): Line => [{ text: t }];
 const privately = (...lines: Line[]): Reply => ({ lines, public: false });
-
-function parseId(arg: string | undefined): number | null {
-  const m = /^#?(\d{1,15})$/.exec(arg ?? "");
-  return m ? Number(m[1]) : null;
-}
 
 export function helpReply(prefix: string): Reply {
   return privately(
@@ -121,7 +115,7 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
     case "ack":
     case "unack":
     case "resolve": {
-      const id = parseId(argv[0]);
+      const id = parseAlertId(argv[0]);
       if (id === null || argv.length > 1) return usage;
       const r =
         spec.name === "ack" ? await deps.actions.acknowledge(id, who.actor) : spec.name === "unack" ? await deps.actions.unacknowledge(id, who.actor) : await deps.actions.resolve(id, who.actor);
@@ -130,10 +124,10 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       return resultReply(r);
     }
     case "snooze": {
-      const id = parseId(argv[0]);
-      const ms = argv[1] ? parseDuration(argv[1]) : null;
+      const id = parseAlertId(argv[0]);
+      const ms = parseSnooze(argv[1]);
       if (id === null || argv.length !== 2) return usage;
-      if (ms === null || ms < 60_000 || ms > MAX_SNOOZE_MS) return privately(text("⚠️ Snooze for between 1m and 30d, e.g. 2h, 90m, 1d."));
+      if (ms === null) return privately(text("⚠️ Snooze for between 1m and 30d, e.g. 2h, 90m, 1d."));
       const r = await deps.actions.snooze(id, ms, who.actor);
       await audit(deps, who, "snooze", `#${id}`, true, { ok: r.ok, duration: argv[1] });
       if (r.ok) deps.kick?.();
@@ -163,7 +157,7 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       };
     }
     case "unsilence": {
-      const id = parseId(argv[0]);
+      const id = parseAlertId(argv[0]);
       if (id === null || argv.length > 1) return usage;
       const removed = await deps.actions.unsilence(id);
       await audit(deps, who, "unsilence", `#${id}`, true, { ok: removed });
@@ -195,7 +189,7 @@ export async function runButton(deps: CommandDeps, who: Invoker, press: ButtonPr
   else if (press.action === "resolve") r = await deps.actions.resolve(press.alertId, who.actor);
   else {
     const ms = parseDuration(press.arg ?? "");
-    if (ms === null || ms <= 0 || ms > MAX_SNOOZE_MS) return { ok: false, message: "⚠️ Unknown snooze duration." };
+    if (ms === null || ms <= 0 || ms > SNOOZE_MAX_MS) return { ok: false, message: "⚠️ Unknown snooze duration." };
     r = await deps.actions.snooze(press.alertId, ms, who.actor);
   }
   await audit(deps, who, `button:${press.action}`, `#${press.alertId}`, true, { ok: r.ok, ...(press.arg ? { arg: press.arg } : {}) });

@@ -1,10 +1,11 @@
-/** `vigil alerts [--json] [--state STATE]`. */
+/** `vigil alerts [--json] [--state STATE]` lists alerts; `vigil alerts ID [--json]` shows one. */
+import { parseAlertId } from "../actions.js";
 import { fmtNum } from "../delivery/format.js";
 import type { Alert, AlertState } from "../engine/alert.js";
-import { errorText, } from "../log.js";
-import { migrate } from "../store/migrations.js";
-import { StateStore } from "../store/state-store.js";
-import { openStateDatabase } from "./state-access.js";
+import { errorText } from "../log.js";
+import { alertDetailJson, alertDetailText, isoSeconds } from "./alert-detail.js";
+import { withState } from "./state-access.js";
+import { textTable } from "./text-table.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -35,37 +36,37 @@ export function alertJson(a: Alert) {
 
 export function alertsTable(alerts: readonly Alert[]): string {
   const head = ["ID", "METRIC", "SERIES", "DETECTOR", "STATE", "SEVERITY", "STARTED_AT", "VALUE"];
-  const rows = alerts.map((a) => [
-    `#${a.id}`,
-    a.metric,
-    a.series || "-",
-    a.detector,
-    a.state,
-    a.severity,
-    new Date(a.startedAt).toISOString().replace(/\.\d+Z$/, "Z"),
-    fmtNum(a.value),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  const rows = alerts.map((a) => [`#${a.id}`, a.metric, a.series || "-", a.detector, a.state, a.severity, isoSeconds(a.startedAt), fmtNum(a.value)]);
+  return textTable(head, rows);
 }
+
+const print = (json: boolean, value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 
 export async function alertsCommand(
   configPath: string,
-  opts: { json: boolean; state?: AlertState; limit: number },
+  opts: { json: boolean; state?: AlertState; limit: number; id?: string },
 ): Promise<number> {
+  const fail = (code: number, message: string): number => {
+    process.stderr.write(`vigil alerts: ${message}\n`);
+    return code;
+  };
+  const id = opts.id === undefined ? null : parseAlertId(opts.id);
+  if (opts.id !== undefined && id === null) return fail(2, `not an alert id: '${opts.id}'`);
+  if (id !== null && opts.state) return fail(2, "--state lists alerts; it does not go with an alert id");
   try {
-    const db = await openStateDatabase(configPath);
-    try {
-      await migrate(db);
-      const alerts = await new StateStore(db).listAlerts({ state: opts.state, limit: opts.limit });
-      if (opts.json) process.stdout.write(`${JSON.stringify(alerts.map(alertJson), null, 2)}\n`);
-      else process.stdout.write(alerts.length ? `${alertsTable(alerts)}\n` : "no alerts\n");
-    } finally {
-      await db.close();
-    }
-    return 0;
+    return await withState(configPath, async ({ store }) => {
+      if (id === null) {
+        const alerts = await store.listAlerts({ state: opts.state, limit: opts.limit });
+        print(opts.json, alerts.map(alertJson), alerts.length ? alertsTable(alerts) : "no alerts");
+        return 0;
+      }
+      const alert = await store.getAlert(id);
+      if (alert === null) return fail(1, `no alert #${id}`);
+      const detail = { alert: { ...alert, id }, history: await store.history(id), messages: await store.deliveriesAbout(id) };
+      print(opts.json, { ...alertJson(alert), ...alertDetailJson(detail) }, alertDetailText(detail));
+      return 0;
+    });
   } catch (err) {
-    process.stderr.write(`vigil alerts: ${errorText(err)}\n`);
-    return 1;
+    return fail(1, errorText(err));
   }
 }

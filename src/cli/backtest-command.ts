@@ -8,6 +8,7 @@ import { fmtNum, fmtTime } from "../delivery/format.js";
 import { errorText, } from "../log.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
 import { writeBacktestChart } from "./backtest-chart.js";
+import { textTable } from "./text-table.js";
 
 interface Common {
   config: string;
@@ -28,7 +29,7 @@ function parseTime(s: string | undefined, what: string): number | undefined {
  * `from` warms the detectors up, as the daemon's history load does.
  */
 async function prepare(o: Common): Promise<{ config: VigilConfig; m: MetricConfig; from: number; to: number; warmFrom: number }> {
-  const res = await loadConfigFile(o.config);
+  const res = await loadConfigFile(o.config, process.env, { chatSecrets: "optional" });
   if (!res.ok) throw new Error(`invalid config:\n${res.problems.map(formatProblem).join("\n")}`);
   const m = res.config.metrics.find((x) => x.name === o.metric);
   if (!m) throw new Error(`no metric '${o.metric}' in ${o.config} (metrics: ${res.config.metrics.map((x) => x.name).join(", ")})`);
@@ -71,8 +72,7 @@ export function alertRows(alerts: readonly BacktestAlert[]): string {
     fmtNum(a.expected),
     a.reason,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return textTable(head, rows);
 }
 
 async function withDb<T>(config: VigilConfig, fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {

@@ -16,7 +16,7 @@ import { migrate } from "../store/migrations.js";
 import { StateStore } from "../store/state-store.js";
 
 export async function experimentsCommand(configPath: string, opts: { json: boolean; names?: string[] }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const res = await loadConfigFile(configPath, env);
+  const res = await loadConfigFile(configPath, env, { chatSecrets: "optional" });
   if (!res.ok) {
     for (const p of res.problems) process.stderr.write(`${formatProblem(p)}\n`);
     return 2;

@@ -8,6 +8,7 @@ import { demoCommand } from "./demo-command.js";
 import { digestCommand } from "./digest-command.js";
 import { registerExperimentCommands } from "./experiments-command.js";
 import { migrateCommand } from "./migrate-command.js";
+import { registerOncallCommands } from "./oncall-commands.js";
 import { runCommand } from "./run-command.js";
 import { registerSilenceCommands } from "./silence-command.js";
 import { validateCommand } from "../config/validate-command.js";
@@ -48,14 +49,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("alerts")
-    .description("list alerts: id, metric, series, detector, state, severity, started_at, last value")
+    .description("list alerts: id, metric, series, detector, state, severity, started_at, last value; or, given an id, one alert with its history and latest message")
+    .argument("[id]", "show this alert: its fields, who or what changed it and when, and the notifications about it")
     .addOption(configOpt())
     .option("--json", "print JSON")
     .addOption(new Option("--state <state>", "only alerts in this state").choices(ALERT_STATES as string[]))
     .option("--limit <n>", "at most this many", "100")
-    .action(async (o: { config: string; json?: boolean; state?: AlertState; limit: string }) =>
-      setExit(await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit) })),
+    .action(async (id: string | undefined, o: { config: string; json?: boolean; state?: AlertState; limit: string }) =>
+      setExit(await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit), ...(id !== undefined ? { id } : {}) })),
     );
+
+  registerOncallCommands(program, configOpt, setExit);
 
   program
     .command("digest")

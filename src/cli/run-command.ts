@@ -3,6 +3,7 @@ import { ConfigInvalidError, Daemon } from "../daemon.js";
 import { loadConfigFile } from "../config/load.js";
 import { createLogger, errorText } from "../log.js";
 import { untilReachable } from "../until-reachable.js";
+import { detectorNames, JudgedCollector, judgedReport } from "./judged-series.js";
 
 /** Where the config says to serve HTTP (for the wait for the database), or null. */
 async function httpOf(configPath: string): Promise<{ host: string; port: number } | null> {
@@ -20,8 +21,9 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     process.once("SIGINT", onStop);
   }
   let daemon: Daemon | null;
+  const judged = new JudgedCollector();
   try {
-    const create = () => Daemon.create({ configPath, log, http: !opts.once });
+    const create = () => Daemon.create({ configPath, log, http: !opts.once, ...(opts.once ? { onJudged: judged.onJudged } : {}) });
     daemon = opts.once ? await create() : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath), discard: (late) => late.stop() });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
@@ -42,7 +44,9 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
   }
   if (opts.once) {
     const report = await daemon.runOnce();
+    const metrics = daemon.getConfig().metrics;
     await daemon.stop();
+    process.stdout.write(`${judgedReport(judged.list(), report.metrics, { detectorsOf: detectorNames(metrics) })}\n`);
     for (const m of report.metrics) if (!m.ok) process.stderr.write(`vigil: metric ${m.metric} failed: ${m.error}\n`);
     return report.failed.length > 0 ? 1 : 0;
   }

@@ -1,33 +1,18 @@
 /** `vigil silence add|list|rm`: silences from the command line (the chat has /silence too). */
 import type { Command, Option } from "commander";
-import { AlertActions } from "../actions.js";
-import { systemClock } from "../clock.js";
-import type { VigilConfig } from "../config/types.js";
 import { fmtTime } from "../delivery/format.js";
 import { parseDuration } from "../duration.js";
-import { errorText, } from "../log.js";
-import { migrate } from "../store/migrations.js";
-import { type Silence, StateStore } from "../store/state-store.js";
-import { openStateDatabase } from "./state-access.js";
-
-async function withActions<T>(configPath: string, fn: (a: AlertActions) => Promise<T>): Promise<T> {
-  const db = await openStateDatabase(configPath);
-  try {
-    await migrate(db);
-    // Silences do not depend on the config's content; the actions only need it for notifications.
-    const store = new StateStore(db);
-    return await fn(new AlertActions(store, systemClock, () => ({ channels: {} }) as unknown as VigilConfig));
-  } finally {
-    await db.close();
-  }
-}
+import { errorText } from "../log.js";
+import type { Silence } from "../store/state-store.js";
+import { auditCli, cliActor, osUserName } from "./cli-actor.js";
+import { withState } from "./state-access.js";
+import { textTable } from "./text-table.js";
 
 export function silenceTable(silences: readonly Silence[]): string {
   if (silences.length === 0) return "no active silences";
   const head = ["ID", "METRIC", "SERIES", "ENDS_AT", "BY", "REASON"];
   const rows = silences.map((s) => [`${s.id}`, s.metricGlob, s.seriesGlob, fmtTime(s.endsAt), s.createdBy, s.reason]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return textTable(head, rows);
 }
 
 function fail(what: string, err: unknown): number {
@@ -45,7 +30,7 @@ export function registerSilenceCommands(program: Command, configOpt: () => Optio
     .option("--series <glob>", "series key or glob, e.g. 'platform=ios' (default: every series)", "*")
     .requiredOption("--for <duration>", "how long, e.g. 2h, 30m, 1d")
     .option("--reason <text>", "why (shown in listings)", "")
-    .option("--by <name>", "who adds it (audit)", process.env.USER ?? "cli")
+    .option("--by <name>", "who adds it (audit)", osUserName())
     .action(async (o: { config: string; metric: string; series: string; for: string; reason: string; by: string }) => {
       const ms = parseDuration(o.for);
       if (ms === null || ms <= 0) {
@@ -53,9 +38,12 @@ export function registerSilenceCommands(program: Command, configOpt: () => Optio
         return setExit(2);
       }
       try {
-        const s = await withActions(o.config, (a) =>
-          a.silence({ metric: o.metric, series: o.series, durationMs: ms, reason: o.reason, actor: `cli:${o.by}` }),
-        );
+        const actor = `cli:${o.by}`;
+        const s = await withState(o.config, async ({ store, actions }) => {
+          const added = await actions.silence({ metric: o.metric, series: o.series, durationMs: ms, reason: o.reason, actor });
+          await auditCli(store, { actor, action: "silence", target: `${o.metric}/${o.series}`, detail: { silence: added.id, duration: o.for } });
+          return added;
+        });
         process.stdout.write(`silence ${s.id} added: ${s.metricGlob} / ${s.seriesGlob} until ${fmtTime(s.endsAt)}\n`);
         setExit(0);
       } catch (err) {
@@ -70,7 +58,7 @@ export function registerSilenceCommands(program: Command, configOpt: () => Optio
     .option("--json", "print JSON")
     .action(async (o: { config: string; all?: boolean; json?: boolean }) => {
       try {
-        const list = await withActions(o.config, (a) => a.silences(!!o.all));
+        const list = await withState(o.config, ({ actions }) => actions.silences(!!o.all));
         process.stdout.write(o.json ? `${JSON.stringify(list, null, 2)}\n` : `${silenceTable(list)}\n`);
         setExit(0);
       } catch (err) {
@@ -89,7 +77,11 @@ export function registerSilenceCommands(program: Command, configOpt: () => Optio
         return setExit(2);
       }
       try {
-        const removed = await withActions(o.config, (a) => a.unsilence(n));
+        const removed = await withState(o.config, async ({ store, actions }) => {
+          const ok = await actions.unsilence(n);
+          await auditCli(store, { actor: cliActor(), action: "unsilence", target: `#${n}`, detail: { ok } });
+          return ok;
+        });
         if (!removed) {
           process.stderr.write(`vigil silence rm: no active silence ${n}\n`);
           return setExit(1);

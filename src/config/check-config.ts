@@ -1,6 +1,6 @@
 /**
  * Checks that span several places in the file: references to channels and metrics, duplicate
- * names, experiment arithmetic, bot sections for chat channels. They read the data defensively
+ * names, experiment arithmetic, bot tokens for chat channels. They read the data defensively
  * (it may have failed schema validation elsewhere) so that one run reports every problem at once.
  */
 import { suggestion } from "./did-you-mean.js";
@@ -26,11 +26,41 @@ function nonEmptyString(v: unknown): v is string {
   return typeof v === "string" && v.trim() !== "";
 }
 
+const TOKEN_VARIABLE = { telegram: "TELEGRAM_BOT_TOKEN", slack: "SLACK_BOT_TOKEN" } as const;
+
+/** The chat channels of the config and the bot section each needs. */
+function chatChannels(root: Record<string, unknown>): Array<{ name: string; type: "telegram" | "slack"; section: Record<string, unknown> | undefined }> {
+  return Object.entries(asRecord(root.channels) ?? {}).flatMap(([name, ch]) => {
+    const type = asRecord(ch)?.type;
+    return type === "telegram" || type === "slack" ? [{ name, type, section: asRecord(root[type]) }] : [];
+  });
+}
+
+/**
+ * Chat channels whose bot section has an empty token. Apart from checkConfig: commands that never
+ * talk to a chat (load.ts `chatSecrets: "optional"`) take these as warnings.
+ */
+export function checkChatTokens(data: unknown): Finding[] {
+  return chatChannels(asRecord(data) ?? {})
+    .filter((c) => c.section && !nonEmptyString(c.section.token))
+    .map((c) => ({
+      path: ["channels", c.name, "type"],
+      message: `channel '${c.name}' is a ${c.type} channel but ${c.type}.token is empty (is ${TOKEN_VARIABLE[c.type]} set?)`,
+    }));
+}
+
 export function checkConfig(data: unknown): Finding[] {
   const root = asRecord(data) ?? {};
   const errors: Finding[] = [];
   const channels = asRecord(root.channels) ?? {};
   const channelNames = Object.keys(channels);
+  for (const c of chatChannels(root)) {
+    if (c.section) continue;
+    errors.push({
+      path: ["channels", c.name, "type"],
+      message: `channel '${c.name}' is a ${c.type} channel but there is no top-level ${c.type}: section with a token (token: "\${${TOKEN_VARIABLE[c.type]}}")`,
+    });
+  }
 
   const checkNotify = (list: unknown, path: PathSegment[]): void => {
     asArray(list).forEach((name, i) => {
@@ -40,22 +70,6 @@ export function checkConfig(data: unknown): Finding[] {
       }
     });
   };
-
-  for (const [name, ch] of Object.entries(channels)) {
-    const type = asRecord(ch)?.type;
-    if (type === "telegram" || type === "slack") {
-      const section = asRecord(root[type]);
-      if (!nonEmptyString(section?.token)) {
-        const envVar = type === "telegram" ? "TELEGRAM_BOT_TOKEN" : "SLACK_BOT_TOKEN";
-        errors.push({
-          path: ["channels", name, "type"],
-          message: section
-            ? `channel '${name}' is a ${type} channel but ${type}.token is empty (is ${envVar} set?)`
-            : `channel '${name}' is a ${type} channel but there is no top-level ${type}: section with a token (token: "\${${envVar}}")`,
-        });
-      }
-    }
-  }
 
   const defaults = asRecord(root.defaults);
   checkNotify(defaults?.notify, ["defaults", "notify"]);

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { z } from "zod";
 import { resolve as resolvePath } from "node:path";
-import { checkConfig, type Finding } from "./check-config.js";
+import { checkChatTokens, checkConfig, type Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import { type ConfigProblem, ConfigError, formatPath, type PathSegment, sortProblems } from "./problem.js";
 import { resolveConfig } from "./resolve-config.js";
@@ -24,12 +24,25 @@ export type LoadResult =
     }
   | { ok: false; problems: ConfigProblem[] };
 
+export interface LoadOptions {
+  /**
+   * "optional" for commands that never talk to a chat (alerts, experiments, silence, backtest,
+   * validate, ack...): a bot token that is unset or empty is a warning, not an error. Default "required".
+   */
+  chatSecrets?: "required" | "optional";
+}
+
+/** Where the chat secrets are (the values of TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN, SLACK_APP_TOKEN). */
+const CHAT_SECRET_PATHS = new Set(["telegram.token", "slack.token", "slack.app_token"]);
+const isChatSecret = (path: readonly PathSegment[]): boolean => CHAT_SECRET_PATHS.has(path.join("."));
+const CHAT_SECRET_NOTE = "; `vigil run` needs it";
+
 /** `$VIGIL_CONFIG`, else `config/vigil.yaml` (relative to the working directory). */
 export function defaultConfigPath(env: Env = process.env): string {
   return env.VIGIL_CONFIG && env.VIGIL_CONFIG.trim() !== "" ? env.VIGIL_CONFIG : "config/vigil.yaml";
 }
 
-export async function loadConfigFile(path: string, env: Env = process.env): Promise<LoadResult> {
+export async function loadConfigFile(path: string, env: Env = process.env, opts: LoadOptions = {}): Promise<LoadResult> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -37,7 +50,7 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
     const reason = err instanceof Error && "code" in err && err.code === "ENOENT" ? "no such file" : String(err);
     return { ok: false, problems: [{ file: path, line: 0, col: 0, path: "", message: `cannot read config file: ${reason}` }] };
   }
-  return loadConfigText(text, path, env);
+  return loadConfigText(text, path, env, opts);
 }
 
 /** Like loadConfigFile, but throws a ConfigError listing every problem; for callers that cannot go on without a config. */
@@ -48,8 +61,9 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
 }
 
 /** `file` is how problems name the file (keep it as the user gave it); the config records its absolute path. */
-export function loadConfigText(text: string, file: string, env: Env = process.env): LoadResult {
-  const source = parseYamlSource(text, file, env);
+export function loadConfigText(text: string, file: string, env: Env = process.env, opts: LoadOptions = {}): LoadResult {
+  const lenient = opts.chatSecrets === "optional";
+  const source = parseYamlSource(text, file, env, lenient ? { optional: isChatSecret } : {});
   if (source.data === undefined) return { ok: false, problems: sortProblems(source.problems) };
   const problems = [...source.problems];
   const toProblem = (f: Finding): ConfigProblem => locateFinding(f, source, file);
@@ -59,6 +73,11 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   const parsed = parseWithSchema(data, source);
   if (!parsed.success) problems.push(...issuesToProblems(parsed.issues, configSchema, data, source, file));
   problems.push(...located(checkConfig(data)));
+  // A token left unset already has its warning at the token: its channels need no second one.
+  const unsetBots = new Set(source.waived.filter((w) => w.path.endsWith(".token")).map((w) => w.path.split(".")[0]));
+  const tokens = located(checkChatTokens(data).filter((f) => !unsetBots.has(String(valueAt(data, f.path)))));
+  if (!lenient) problems.push(...tokens);
+  const chatWarnings = [...source.waived, ...tokens].map((p) => ({ ...p, message: `${p.message}${CHAT_SECRET_NOTE}` }));
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
 
   const resolution = resolveConfig(parsed.data, resolvePath(file), env);
@@ -66,7 +85,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   return {
     ok: true,
     config: resolution.config,
-    warnings: sortProblems(resolution.warnings.map(toProblem)),
+    warnings: sortProblems([...resolution.warnings.map(toProblem), ...(lenient ? chatWarnings : [])]),
     problemAt: (path, message, at = "key") => toProblem({ path, message, at }),
   };
 }

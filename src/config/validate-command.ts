@@ -38,7 +38,8 @@ export async function validateCommand(
   env: Env = process.env,
   opts: ValidateOptions = {},
 ): Promise<number> {
-  const res = await loadConfigFile(path, env);
+  // Chat tokens are deployment secrets: a CI check without them warns that `vigil run` needs them.
+  const res = await loadConfigFile(path, env, { chatSecrets: "optional" });
   if (!res.ok) {
     // Only the problems, one per line: editors and CI annotators parse FILE:LINE:COL lines.
     for (const p of res.problems) out.stderr.write(`${formatProblem(p)}\n`);

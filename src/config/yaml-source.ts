@@ -50,6 +50,13 @@ export interface ParsedSource {
    * not the value: problems end up in logs and meta-alerts, and the value may be a secret.
    */
   maskInterpolated(path: readonly PathSegment[], message: string): string;
+  /** Interpolation failures at paths the caller marked optional: those values are empty strings. */
+  waived: ConfigProblem[];
+}
+
+export interface ParseOptions {
+  /** Paths whose failed interpolation leaves an empty string and goes to `waived` instead of `problems`. */
+  optional?: (path: readonly PathSegment[]) => boolean;
 }
 
 /** Stable key for a path, for maps. */
@@ -59,7 +66,7 @@ export function pathKey(path: readonly PathSegment[]): string {
 
 const NUMBER_LIKE = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 
-export function parseYamlSource(text: string, file: string, env: Env): ParsedSource {
+export function parseYamlSource(text: string, file: string, env: Env, opts: ParseOptions = {}): ParsedSource {
   const lineCounter = new LineCounter();
   // merge: true lets operators share blocks with `<<: *anchor`.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
@@ -77,8 +84,9 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
     return `${message.split(hit.value).join(hit.written)} (the value from the environment is not shown)`;
   };
   const problems: ConfigProblem[] = [];
-  const problem = (pos: Position, path: readonly PathSegment[], message: string): void => {
-    problems.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
+  const waived: ConfigProblem[] = [];
+  const problem = (pos: Position, path: readonly PathSegment[], message: string, into = problems): void => {
+    into.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
   };
   const locate = (path: readonly PathSegment[]): { position: Position; exact: NodeLocation | undefined } => {
     const exact = locations.get(pathKey(path));
@@ -95,7 +103,7 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
       const { pos, message } = describeSyntaxError(doc, err, toPos);
       problem(pos, [], message);
     }
-    return { data: undefined, problems, locate, ambiguous, poisoned, maskInterpolated };
+    return { data: undefined, problems, locate, ambiguous, poisoned, maskInterpolated, waived };
   }
 
   const nodePos = (node: Node | null | undefined, fallback: Position): Position =>
@@ -133,6 +141,10 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
     const value: unknown = node.value;
     if (typeof value !== "string") return value;
     const res = interpolate(value, env);
+    if (!res.ok && opts.optional?.(path)) {
+      problem(nodePos(node, fallback), path, res.message, waived);
+      return "";
+    }
     if (!res.ok) {
       problem(nodePos(node, fallback), path, res.message);
       poisoned.add(pathKey(path));
@@ -197,7 +209,7 @@ export function parseYamlSource(text: string, file: string, env: Env): ParsedSou
   const rootPos = nodePos(doc.contents as Node | null, { line: 1, col: 1 });
   locations.set(pathKey([]), { value: rootPos });
   const data = build(doc.contents, [], rootPos);
-  return { data, problems, locate, ambiguous, poisoned, maskInterpolated };
+  return { data, problems, locate, ambiguous, poisoned, maskInterpolated, waived };
 }
 
 /** A number- or boolean-looking string as that type (what it would have been written literally). */

@@ -485,6 +485,17 @@ export class StateStore {
     return new Map(rows.map((r) => [String(r.fingerprint), toNum(r.n) ?? 0]));
   }
 
+  /** Notifications about one alert, its own and the grouped ones that list it, newest first. */
+  async deliveriesAbout(alertId: number, limit = 20): Promise<Delivery[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.s}.deliveries
+       WHERE alert_id = $1 OR (kind = 'group' AND payload->'alerts' @> $2::jsonb)
+       ORDER BY id DESC LIMIT $3`,
+      [alertId, JSON.stringify([{ alert: { id: alertId } }]), limit],
+    );
+    return rows.map(rowToDelivery);
+  }
+
   async queueDepth(): Promise<number> {
     const { rows } = await this.db.query(`SELECT count(*)::int AS n FROM ${this.s}.deliveries WHERE status = 'pending'`);
     return toNum(rows[0]?.n) ?? 0;

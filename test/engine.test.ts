@@ -371,6 +371,26 @@ describe("engine", () => {
     expect(alerts[0]!.series).toBe("series=y");
   });
 
+  it("forgets a series gone for longer than the lookback: a churning split column does not grow the series judged", async () => {
+    const rows: Row[] = [];
+    // a new split value every hour (a request id, a deploy hash), each present for that hour only
+    for (let h = 0; h < 60; h++) rows.push({ ts: T0 + h * HOUR + 60_000, series: `v${h}`, v: 100 });
+    await insertRows(t.db, table, rows);
+    const clock = new ManualClock(T0 + 12 * HOUR);
+    const m = metric({ name: "churn", lookbackMs: 6 * HOUR, source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] } });
+    const { engine } = makeEngine(t, clock, [m]);
+    const judged: number[] = [];
+    for (let h = 12; h < 60; h++) {
+      const r = await engine.evaluate();
+      judged.push(r.metrics[0]!.series);
+      clock.advance(HOUR);
+    }
+    // series read by the history load are forgotten a lookback after they stop (12 at most); from then
+    // on each tick judges those seen within the lookback, never the 60 there have been
+    expect(Math.max(...judged)).toBeLessThanOrEqual(12);
+    expect(new Set(judged.slice(7))).toEqual(new Set([7]));
+  });
+
   it("counts the series and points it judged, once per tick, in /metrics' counters", async () => {
     const rows: Row[] = [];
     for (let h = 0; h < 9 * 24; h++) for (const s of ["x", "y", "z"]) rows.push({ ts: T0 + h * HOUR, series: s, v: 100 + (h % 5) });

@@ -757,12 +757,22 @@ export class Engine {
         sr = new SeriesRuntime(key, got[s]!.labels, rt.detectors);
         rt.series.set(key, sr);
       }
+      sr.lastSeen = now;
       withData += this.judgeSeries(m, rt, sr, plan, buckets, fetched, s * fetched.buckets, shift, off, outcomes, report);
     }
     // Series known from earlier ticks that returned no row this time: their buckets are missing.
     if (known < knownBefore) {
       const seen = new Set(got.map((x) => x.key));
-      for (const [key, sr] of [...rt.series]) if (!seen.has(key)) withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, off, outcomes, report);
+      for (const [key, sr] of [...rt.series]) {
+        if (seen.has(key)) continue;
+        // Gone for longer than the lookback and with no open alert: forgotten, as a restart would (a split value that churns must not grow memory).
+        if (sr.lastSeen > 0 && now - sr.lastSeen > m.lookbackMs && !rt.detectors.some((d) => outcomes.current(fingerprintOf(m.name, key, d.family)))) {
+          rt.series.delete(key);
+          continue;
+        }
+        if (sr.lastSeen === 0) sr.lastSeen = now;
+        withData += this.judgeSeries(m, rt, sr, plan, buckets, null, 0, 0, off, outcomes, report);
+      }
     }
     // no_data: buckets were due but not one series had a value in any of them.
     const noDataFp = rt.fingerprints.noData;

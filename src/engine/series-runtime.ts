@@ -27,6 +27,8 @@ export class SeriesRuntime implements FeedState {
   spread = 0;
   /** Lowest value its bands may show (band-floor.ts): 0 until a value fed is negative. */
   floor = 0;
+  /** When the series last came back with rows (clock ms): a series idle past its lookback is dropped. */
+  lastSeen = 0;
   /** Alert fingerprints per detector, made when the series first alerts or its metric has open alerts (then looked up per point). */
   fingerprints: string[] | null = null;
 

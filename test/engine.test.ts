@@ -371,6 +371,33 @@ describe("engine", () => {
     expect(alerts[0]!.series).toBe("series=y");
   });
 
+  it("a process killed during its history load does not judge the loaded days as new at the next start", async () => {
+    const days = 15;
+    const end = T0 + days * DAY;
+    // a spike 5 days before the end: history by the time of the first start
+    await insertRows(t.db, table, hourly(days, { [days * 24 - 5 * 24]: 5000 }));
+    const clock = new ManualClock(end + 60_000);
+    const m = metric({ name: "loading", lookbackMs: 14 * DAY });
+    const store = new StateStore(t.db, schema);
+    const real = makeFetcher(t.db, silentLogger());
+    let calls = 0;
+    // the first process dies while its third chunk is read
+    const dying = new Engine(vigilConfig([m]), {
+      store,
+      fetch: (metric, window, series) => (++calls === 3 ? Promise.reject(new Error("killed")) : real(metric, window, series)),
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
+    await dying.evaluate();
+    expect(calls).toBe(3);
+    expect(await store.watermarks("loading")).toEqual(new Map());
+    const { engine } = makeEngine(t, clock, [m]);
+    await engine.evaluate();
+    expect((await store.listAlerts()).filter((a) => a.kind === "metric")).toEqual([]);
+    expect([...(await store.watermarks("loading")).values()]).toEqual([end - HOUR]);
+  });
+
   it("forgets a series gone for longer than the lookback: a churning split column does not grow the series judged", async () => {
     const rows: Row[] = [];
     // a new split value every hour (a request id, a deploy hash), each present for that hour only

@@ -707,10 +707,14 @@ export class Engine {
       for (const [fp, a] of outcomes.entries()) if (a.kind === "metric" && a.state !== "resolved") outcomes.record(fp, onTime(a, rt.policy, now));
     }
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
+    // A chunk of a history load only warmed the detectors up: stored, it would make a process killed
+    // mid-load judge days-old buckets as new at its next start.
+    const warmingUp = plan.partial && rt.loading;
     if (!plan.partial) rt.loading = false;
     if (outcomes.list.every((o) => o.alert === null)) {
       // Nothing but the watermark to store: batched with the other quiet metrics of this tick, when it is due.
       rt.watermark = newWatermark;
+      if (warmingUp) return report;
       if (this.quietDue(m, rt, newWatermark)) {
         x.quiet.push({ metric: m.name, watermark: newWatermark });
         rt.stored = newWatermark;
@@ -718,10 +722,10 @@ export class Engine {
       } else this.unsaved.set(m.name, newWatermark);
       return report;
     }
-    return this.persist(m, outcomes.list, newWatermark, report, x.silences).then(
+    return this.persist(m, outcomes.list, warmingUp ? null : newWatermark, report, x.silences).then(
       () => {
         rt.watermark = newWatermark;
-        rt.stored = newWatermark;
+        if (!warmingUp) rt.stored = newWatermark;
         this.unsaved.delete(m.name);
         return report;
       },

@@ -13,7 +13,8 @@ import { fetchDimension } from "../src/sources/dimension-query.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { DAY, HOUR, metric, vigilConfig } from "./helpers/config.js";
-import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { until } from "./helpers/cli.js";
+import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { noise } from "./helpers/series.js";
 
 const T0 = Date.UTC(2026, 0, 5);
@@ -136,6 +137,19 @@ describe("root cause by dimension", () => {
     });
     afterAll(async () => {
       await t.close();
+    });
+
+    it.skipIf(!TEST_DATABASE_URL)("a drill-down past its budget is cancelled by PostgreSQL, not left running on a pooled connection", async () => {
+      await seed(t.db, "slow_src", [{ t: T0, os: "iOS", country: "US", n: 1 }]);
+      // every read of the view sleeps 20 s
+      await t.db.exec("CREATE VIEW slow_view AS SELECT s.* FROM slow_src s, pg_sleep(20)");
+      const m = metric({ name: "slow", source: { table: "slow_view", time_column: "ts", value: "sum(n)", split_by: [], dimensions: ["os", "country"] } });
+      const target = { bucket: T0, filter: {}, detector: buildDetectors(m)[0], value: 1, expected: 2 };
+      expect(await findDrivers(t.db, m, target, { budgetMs: 300 })).toEqual([]);
+      const sleeping = async () =>
+        (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%slow_view%' AND pid <> pg_backend_pid()")).rows[0]!.n;
+      // cancelled at the budget: gone long before the 20 s sleep would have ended
+      await until(async () => (await sleeping()) === 0, "the dimension queries cancelled", 10_000);
     });
 
     it("blames os=Android with ~100% on a 15-minute metric whose drop is all on Android, and not iOS", async () => {

@@ -164,7 +164,9 @@ export async function findDrivers(
   const all: DimensionCause[] = [];
   const work = Promise.all(
     source.dimensions.map(async (dimension) => {
-      const slices = await fetchDimension(db, { metric: m, dimension, window, filter: target.filter });
+      // PostgreSQL cancels a dimension's query at the budget, so none keeps a pooled connection busy after it.
+      const slices = await fetchDimension(db, { metric: m, dimension, window, filter: target.filter, timeoutMs: budget }).catch(() => null);
+      if (!slices) return;
       const judged = slices.map((s) => ({ value: s.value, ...sliceBaseline(m, target.detector, s.points, target.bucket) }));
       const cause = attribute(dimension, judged, total, opts.topN ?? 3);
       if (cause) all.push(cause);

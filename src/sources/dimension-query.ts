@@ -21,6 +21,8 @@ export interface DimensionScan {
   filter: Readonly<Record<string, string>>;
   /** At most this many slices (a safety cap on very wide dimensions). */
   maxSlices?: number;
+  /** Server-side statement timeout of the query (PostgreSQL). */
+  timeoutMs?: number;
 }
 
 /** One slice's buckets; `value` null = the rows whose dimension is NULL. */
@@ -68,7 +70,7 @@ export function buildDimensionQuery(scan: DimensionScan): SqlQuery {
 /** The slices of one dimension with their buckets, in time order. */
 export async function fetchDimension(db: Queryable, scan: DimensionScan): Promise<Slice[]> {
   const q = buildDimensionQuery(scan);
-  const { rows } = await db.query(q.text, q.values);
+  const { rows } = await db.query(q.text, q.values, scan.timeoutMs === undefined ? undefined : { timeoutMs: scan.timeoutMs });
   const out: Slice[] = [];
   let cur: Slice | null = null;
   for (const r of rows) {

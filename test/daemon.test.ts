@@ -404,6 +404,42 @@ describe("daemon in process", () => {
     }
   });
 
+  it.skipIf(!TEST_DATABASE_URL)("a metric query that hangs is cancelled at its query_timeout; /healthz answers within 1 s meanwhile and the other metric alerts", async () => {
+    await clearOfHourEnd();
+    await createMetricTable(t.db, "hang_ok");
+    await insertRows(t.db, "hang_ok", recentRows(true));
+    await t.db.exec("CREATE VIEW hang_view AS SELECT h.* FROM hang_ok h, pg_sleep(60)");
+    const cfg = join(dir, "vigil.yaml");
+    await writeFile(
+      cfg,
+      configYaml("hang_ok", "  - name: hanging\n    query_timeout: 3s\n    source: {table: hang_view, time_column: ts, value: sum(v), granularity: 1h}\n")
+        .replace("name: checkout_rate", "name: hang_neighbour")
+        .replace('port: "${VIGIL_PORT:-0}"', "port: 0"),
+    );
+    const scheduler = new ManualScheduler(silentLogger());
+    const daemon = await Daemon.create({ configPath: cfg, metricsDb: t.db, stateDb: t.db, log: silentLogger(), scheduler: () => scheduler, stdout: { write: () => true } as unknown as NodeJS.WritableStream });
+    await daemon.start();
+    await daemon.whenLeading();
+    try {
+      let done = false;
+      const tick = scheduler.fire("*/1 * * * * @ UTC").then(() => (done = true));
+      const slowest: number[] = [];
+      while (!done) {
+        const t0 = performance.now();
+        expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
+        slowest.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await tick;
+      expect(Math.max(...slowest)).toBeLessThan(1000);
+      const open = await daemon.store.openAlerts();
+      expect(open.find((a) => a.kind === "meta" && a.detector === "source")?.reason).toMatch(/hanging.*ran longer than its query_timeout \(3s\)/s);
+      expect(open.some((a) => a.metric === "hang_neighbour" && a.series === "series=b")).toBe(true);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it("a run still going when the next is due is skipped, never overlapped", async () => {
     const scheduler = new ManualScheduler(silentLogger());
     let release!: () => void;

@@ -398,6 +398,37 @@ describe("engine", () => {
     expect([...(await store.watermarks("loading")).values()]).toEqual([end - HOUR]);
   });
 
+  it("drill-downs of one tick share a budget, a few at a time: a hanging one holds neither the tick nor the other alerts", async () => {
+    const rows: Row[] = [];
+    const rnd = noise(5);
+    const names = ["a", "b", "c", "d", "e", "f"];
+    for (let h = 0; h < 9 * 24; h++) for (const s of names) rows.push({ ts: T0 + h * HOUR, series: s, v: h === 200 ? 900 : 100 + rnd() * 10 });
+    await insertRows(t.db, table, rows);
+    const clock = new ManualClock(T0 + 201 * HOUR);
+    const m = metric({ name: "drilled", source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: ["series"] } });
+    const store = new StateStore(t.db, schema);
+    let inFlight = 0;
+    let most = 0;
+    const engine = new Engine(vigilConfig([m]), {
+      store,
+      fetch: makeFetcher(t.db, silentLogger()),
+      // a drill-down that never answers
+      drill: () => {
+        most = Math.max(most, ++inFlight);
+        return new Promise<never>(() => {});
+      },
+      drillBudgetMs: 200,
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
+    await engine.evaluate();
+    const alerts = (await store.listAlerts()).filter((a) => a.kind === "metric");
+    expect(alerts.map((a) => a.series).sort()).toEqual(names.map((n) => `series=${n}`));
+    expect(alerts.every((a) => a.details.contributors === undefined)).toBe(true);
+    expect(most).toBe(4);
+  });
+
   it("forgets a series gone for longer than the lookback: a churning split column does not grow the series judged", async () => {
     const rows: Row[] = [];
     // a new split value every hour (a request id, a deploy hash), each present for that hour only

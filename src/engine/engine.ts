@@ -40,6 +40,8 @@ export interface EngineDeps {
   metrics: VigilMetrics;
   /** Drill-down by `dimensions` for a firing alert (root cause); absent = no drill-down. */
   drill?: (metric: MetricConfig, target: DrillTarget) => Promise<DimensionCause[]>;
+  /** Wall-clock time a metric's drill-downs may take in one tick (default DRILL_BUDGET_MS). */
+  drillBudgetMs?: number;
   /**
    * How long an alert waits for its chart's history (ms, wall clock; default 2000): a slow source
    * delays no alert, which then goes out without the chart.
@@ -153,6 +155,10 @@ const NO_HISTORY: AlertHistory = { window: null, series: new Map() };
  * pass put the peak of 10,000 ensemble series at 300–303 MB, 72 at 297–298, 48 at 296, and the
  * load took no longer.
  */
+/** A metric's drill-downs in one tick: this much wall-clock time, this many at once. */
+const DRILL_BUDGET_MS = 3000;
+const DRILL_CONCURRENCY = 4;
+
 const CHUNK_BUCKETS = 72;
 
 /** A metric whose tick changed no alert: only its watermark is stored, with the others'. */
@@ -981,21 +987,39 @@ export class Engine {
    * Context for a firing alert: the same time last week and, for metrics with `dimensions`, the
    * slices that explain the deviation. Only done when an alert fires.
    */
-  private async addContext(m: MetricConfig, alert: Alert, history: AlertHistory): Promise<void> {
+  private async addContext(m: MetricConfig, alert: Alert, history: AlertHistory, drillUntil: number): Promise<void> {
     if (alert.kind !== "metric" || alert.bucket === null) return;
     const weekAgo = alert.bucket - WEEK_MS;
     const past = history.series.get(alert.series)?.find((p) => p.t === weekAgo)?.v;
     if (past !== undefined && past !== null) alert.details = { ...alert.details, lastWeek: past };
     if (!this.deps.drill || !m.source?.dimensions.length) return;
+    const budgetMs = drillUntil - Date.now();
+    if (budgetMs <= 0) {
+      this.deps.log.debug({ metric: m.name, series: alert.series }, "drill-down budget of the tick spent; alert sent without it");
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
     try {
       const rt = this.runtimes.get(m.name);
       const filter = rt?.series.get(alert.series)?.labels ?? {};
       const detector = rt?.detectors.find((d) => d.family === alert.detector);
-      const drivers = await this.deps.drill(m, { bucket: alert.bucket, filter, detector, value: alert.value, expected: alert.expected });
+      const drill = this.deps.drill(m, { bucket: alert.bucket, filter, detector, value: alert.value, expected: alert.expected, budgetMs });
+      const late = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), budgetMs);
+        timer.unref();
+      });
+      const drivers = await Promise.race([drill, late]);
+      if (drivers === null) {
+        drill.catch(() => {}); // its queries carry the same budget as their statement timeout
+        this.deps.log.warn({ metric: m.name, series: alert.series }, "drill-down took too long; alert sent without it");
+        return;
+      }
       const direction = alert.value !== null && alert.expected !== null && alert.value < alert.expected ? "drop" : "rise";
       alert.details = { ...alert.details, drivers, contributors: describeRootCause(drivers, direction) };
     } catch (err) {
       this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "drill-down failed; alert sent without it");
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -1003,12 +1027,12 @@ export class Engine {
    * addContext for each firing event of an outcome, at the bucket that fired; the alert's later
    * states in the tick and its stored row keep that context, as an alert keeps it across ticks.
    */
-  private async addContexts(m: MetricConfig, o: Outcome & { alert: Alert }, history: AlertHistory): Promise<void> {
+  private async addContexts(m: MetricConfig, o: Outcome & { alert: Alert }, history: AlertHistory, drillUntil: number): Promise<void> {
     let fired: Alert | null = null;
     for (const e of o.events) {
       const shown = e.snapshot ?? o.alert;
       if (e.notify === "firing") {
-        await this.addContext(m, shown, history);
+        await this.addContext(m, shown, history, drillUntil);
         fired = shown;
       } else if (fired && shown !== fired) shown.details = { ...shown.details, ...fired.details };
     }
@@ -1061,7 +1085,13 @@ export class Engine {
     // charts and "same time last week" for what notifies now (firing, reminders), each at its own bucket
     const told = toStore.flatMap((o) => (o.alert.kind === "metric" ? o.events.filter((e) => e.notify === "firing" || e.notify === "reminder").map((e) => e.snapshot ?? o.alert) : []));
     const history = told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told, watermark) : NO_HISTORY;
-    for (const o of firing) await this.addContexts(m, o, history);
+    // Drill-downs share one budget per metric and tick, a few at a time, so a burst of alerts cannot hold the tick or the pool.
+    const drillUntil = Date.now() + (this.deps.drillBudgetMs ?? DRILL_BUDGET_MS);
+    const queue = [...firing];
+    const worker = async (): Promise<void> => {
+      for (let o = queue.shift(); o; o = queue.shift()) await this.addContexts(m, o, history, drillUntil);
+    };
+    await Promise.all(Array.from({ length: Math.min(DRILL_CONCURRENCY, queue.length) }, worker));
     await store.write({
       outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
       watermarks,

@@ -52,6 +52,8 @@ export interface DrillTarget {
   /** The alert's value and expected value: the deviation the shares are of. */
   value: number | null;
   expected: number | null;
+  /** What is left of the tick's drill-down budget (ms); findDrivers' own default when absent. */
+  budgetMs?: number;
 }
 
 /** A slice whose share is smaller than this is left to the rest, unless it is the largest (and rounds to 1% or more). */
@@ -160,7 +162,7 @@ export async function findDrivers(
   const { from, buckets } = historyWindow(m, target.bucket);
   const window = { from, to: from + buckets * m.granularityMs };
   const total = target.value !== null && target.expected !== null ? target.value - target.expected : null;
-  const budget = opts.budgetMs ?? 3000;
+  const budget = opts.budgetMs ?? target.budgetMs ?? 3000;
   const all: DimensionCause[] = [];
   const work = Promise.all(
     source.dimensions.map(async (dimension) => {

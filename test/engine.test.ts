@@ -11,6 +11,7 @@ import { makeFetcher } from "../src/source-fetcher.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { DAY, HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { until } from "./helpers/cli.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -396,6 +397,43 @@ describe("engine", () => {
     await engine.evaluate();
     expect((await store.listAlerts()).filter((a) => a.kind === "metric")).toEqual([]);
     expect([...(await store.watermarks("loading")).values()]).toEqual([end - HOUR]);
+  });
+
+  it("a metric whose query hangs holds up no other metric of a steady tick", async () => {
+    await insertRows(t.db, table, hourly(9, { [200]: 900 }));
+    const clock = new ManualClock(T0 + 200 * HOUR);
+    const slow = metric({ name: "slow" });
+    const quick = metric({ name: "quick" });
+    const store = new StateStore(t.db, schema);
+    const real = makeFetcher(t.db, silentLogger());
+    let held: Promise<void> | null = null;
+    let release!: () => void;
+    const engine = new Engine(vigilConfig([slow, quick]), {
+      store,
+      fetch: async (m, window, series) => {
+        if (m.name === "slow" && held) await held;
+        return real(m, window, series);
+      },
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
+    await engine.evaluate(); // the history load
+    held = new Promise<void>((r) => {
+      release = r;
+    });
+    clock.advance(HOUR);
+    const tick = engine.evaluate();
+    // the quick metric's alert is stored while the slow one still waits on its query
+    await until(async () => (await store.openAlerts()).some((a) => a.metric === "quick"), "the quick metric's alert", 30_000);
+    expect((await store.openAlerts()).some((a) => a.metric === "slow")).toBe(false);
+    release();
+    const report = await tick;
+    expect(report.metrics.map((r) => [r.metric, r.ok])).toEqual([
+      ["slow", true],
+      ["quick", true],
+    ]);
+    expect((await store.openAlerts()).map((a) => a.metric).sort()).toEqual(["quick", "slow"]);
   });
 
   it("drill-downs of one tick share a budget, a few at a time: a hanging one holds neither the tick nor the other alerts", async () => {

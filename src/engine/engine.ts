@@ -155,6 +155,9 @@ const NO_HISTORY: AlertHistory = { window: null, series: new Map() };
  * pass put the peak of 10,000 ensemble series at 300–303 MB, 72 at 297–298, 48 at 296, and the
  * load took no longer.
  */
+/** Metrics of one pass whose queries may be waited on at once. */
+const METRIC_CONCURRENCY = 4;
+
 /** A metric's drill-downs in one tick: this much wall-clock time, this many at once. */
 const DRILL_BUDGET_MS = 3000;
 const DRILL_CONCURRENCY = 4;
@@ -315,33 +318,7 @@ export class Engine {
       const quiet: QuietWrite[] = [];
       const quietWrites: Promise<void>[] = [];
       const again: MetricConfig[] = [];
-      for (const m of pending) {
-        if (quiet.length >= QUIET_BATCH) quietWrites.push(this.writeQuiet(quiet.splice(0), reports));
-        let r: MetricReport;
-        let partial = false;
-        try {
-          const planError = planErrors.get(m.name);
-          if (planError !== undefined) throw new Error(planError);
-          try {
-            const plan = plans.get(m.name)!;
-            partial = plan.partial;
-            const x = this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences, plan, fetch, quiet);
-            r = x instanceof Promise ? await x : x;
-          } catch (err) {
-            if (!(err instanceof AlertConflictError)) throw err;
-            // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
-            this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
-            const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-            const plan = await this.planFor(m);
-            partial = plan.partial;
-            r = await this.evaluateMetric(m, fresh, silences, plan, this.fetchAlone, quiet);
-          }
-        } catch (err) {
-          // The state database failed under this metric: report it, go on with the others.
-          const error = errorText(err);
-          this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
-          r = { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
-        }
+      const record = (m: MetricConfig, r: MetricReport, partial: boolean): void => {
         const prev = reports.get(m.name);
         reports.set(
           m.name,
@@ -358,7 +335,57 @@ export class Engine {
             : r,
         );
         if (r.ok && partial) again.push(m);
+      };
+      const failed = (m: MetricConfig, err: unknown): MetricReport => {
+        // The state database failed under this metric: report it, go on with the others.
+        const error = errorText(err);
+        this.deps.log.error({ metric: m.name, err: error }, "evaluation failed");
+        return { metric: m.name, ok: false, error, series: 0, points: 0, anomalies: 0, events: [] };
+      };
+      // Someone acted on an alert of this metric mid-tick: nothing was stored, redo it on fresh state.
+      const redo = async (m: MetricConfig, err: AlertConflictError): Promise<{ r: MetricReport; partial: boolean }> => {
+        this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
+        const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
+        const plan = await this.planFor(m);
+        return { r: await this.evaluateMetric(m, fresh, silences, plan, this.fetchAlone, quiet), partial: plan.partial };
+      };
+      // Metrics waiting on their query run side by side (a few at once), so one slow query holds up no
+      // other; a history load's chunks go one metric at a time, so its memory stays that of one grid.
+      const loading = [...plans.values()].some((p) => p.fresh);
+      const concurrency = loading ? 1 : METRIC_CONCURRENCY;
+      const inFlight = new Set<Promise<void>>();
+      for (const m of pending) {
+        if (quiet.length >= QUIET_BATCH) quietWrites.push(this.writeQuiet(quiet.splice(0), reports));
+        const planError = planErrors.get(m.name);
+        if (planError !== undefined) {
+          record(m, failed(m, new Error(planError)), false);
+          continue;
+        }
+        const plan = plans.get(m.name)!;
+        let x: MetricReport | Promise<MetricReport>;
+        try {
+          x = this.evaluateMetric(m, openByMetric.get(m.name) ?? [], silences, plan, fetch, quiet);
+        } catch (err) {
+          x = Promise.reject(err);
+        }
+        if (!(x instanceof Promise)) {
+          record(m, x, plan.partial);
+          continue;
+        }
+        const settled: Promise<void> = x
+          .then(
+            (r) => ({ r, partial: plan.partial }),
+            (err: unknown) => (err instanceof AlertConflictError ? redo(m, err) : Promise.reject(err)),
+          )
+          .then(
+            ({ r, partial }) => record(m, r, partial),
+            (err: unknown) => record(m, failed(m, err), false),
+          )
+          .finally(() => inFlight.delete(settled));
+        inFlight.add(settled);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
       if (quiet.length > 0) quietWrites.push(this.writeQuiet(quiet, reports));
       await Promise.all(quietWrites);
       await recycle(again.length > 0);

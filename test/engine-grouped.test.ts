@@ -104,7 +104,8 @@ describe("grouped scans", () => {
     expect(separate.reads).toEqual(separate.charted.map((n) => ms.length + n));
     expect(grouped.reads).toEqual(grouped.charted.map((n) => 1 + n));
     expect(grouped.charted.some((n) => n > 0)).toBe(true);
-    expect(grouped.judged).toEqual(separate.judged);
+    // metrics of a steady tick are judged side by side: the same verdicts, in an order that may differ
+    expect([...grouped.judged].sort()).toEqual([...separate.judged].sort());
     expect(grouped.alerts).toEqual(separate.alerts);
     expect(grouped.alerts.some((n) => n > 0)).toBe(true);
   });
@@ -233,10 +234,12 @@ describe("history load in chunks", () => {
       // 720 hourly buckets in 10 passes of 72. In a pass the first two scans go out together, the
       // third once the first table's metrics are judged: it takes that grid's array. A pass after
       // the first has the arrays of the one before. The steady tick after the load starts afresh,
-      // its metrics waiting on their scans side by side: three new (small) arrays.
+      // its metrics waiting on their scans side by side (whether the third reuses depends on timing).
       const pass = [false, false, true];
-      expect(grouped.reuse).toEqual([...pass, ...Array(27).fill(true), false, false, false]);
-      expect(grouped.judged).toEqual(separate.judged);
+      expect(grouped.reuse.slice(0, 30)).toEqual([...pass, ...Array(27).fill(true)]);
+      expect(grouped.reuse.slice(30, 32)).toEqual([false, false]);
+      expect(grouped.reuse).toHaveLength(33);
+      expect([...grouped.judged].sort()).toEqual([...separate.judged].sort());
       expect(grouped.judged.some((j) => j.endsWith("|true"))).toBe(true);
     } finally {
       await t.close();
@@ -291,7 +294,8 @@ describe("calendars, fill and row counts in the daemon", () => {
       };
       const separate = await run(false);
       const grouped = await run(true);
-      expect(grouped).toEqual(separate);
+      const order = (xs: typeof grouped) => [...xs].sort((a, b) => a.m.localeCompare(b.m) || a.t - b.t);
+      expect(order(grouped)).toEqual(order(separate));
       const hours = (m: string) => grouped.filter((j) => j.m === m).map((j) => ({ dow: Math.floor((j.t - T0) / (24 * HOUR)) % 7, hour: (j.t % (24 * HOUR)) / HOUR, v: j.v }));
       // the one-row night hours are thin: never judged (the empty weekend hours are judged as missing data, which the detector knows is routine); outside the calendar nothing is judged
       expect(hours("avg").filter((x) => x.v !== null && (x.hour < 8 || x.hour >= 20))).toEqual([]);

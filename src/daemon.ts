@@ -57,6 +57,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** How often the dispatcher looks for due retries (ms). */
   dispatchPollMs?: number;
+  /** How long a channel's HTTP call may take before it is cut (ms; the notifiers' own default when unset). */
+  httpTimeoutMs?: number;
   /** PGlite directory when no database URL is set. */
   dataDir?: string;
   /** How often a standby replica tries to become the leader (ms, default 1000). */
@@ -136,7 +138,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`VIGIL_SHARDS must be a whole number from 1 to 1024, got ${(opts.env ?? process.env).VIGIL_SHARDS}`);
     this.shardCount = shards;
     this.scanThread = scanThreadFor(metricsDb, opts.env ?? process.env, log);
-    this.notifiers = createNotifiers({ config, log, stdout });
+    this.notifiers = createNotifiers({ config, log, stdout, ...(opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: opts.httpTimeoutMs }) });
     this.actions = new AlertActions(store, clock, () => this.config);
     this.engine = new Engine(config, {
       store,
@@ -557,7 +559,12 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       let notifiers = this.notifiers;
       if (channelsChanged) {
         try {
-          notifiers = createNotifiers({ config, log: this.log, stdout: this.opts.stdout ?? process.stdout });
+          notifiers = createNotifiers({
+            config,
+            log: this.log,
+            stdout: this.opts.stdout ?? process.stdout,
+            ...(this.opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: this.opts.httpTimeoutMs }),
+          });
         } catch (err) {
           await this.rejectConfig([`${config.file}: ${err instanceof Error ? err.message : String(err)}`]);
           return;

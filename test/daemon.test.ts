@@ -387,6 +387,8 @@ describe("daemon in process", () => {
       http: false,
       scheduler: () => scheduler,
       stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+      // the hanging call is not cut during the test: a tick that waited for it would never return
+      httpTimeoutMs: 3_600_000,
     });
     await daemon.start();
     await daemon.whenLeading();

@@ -298,7 +298,7 @@ const guardrail = z
         error: (iss) => `expected a quantile in (0, 1] such as 0.999, or null, got ${quoted(iss.input)}`,
       })
       .describe(
-        "Cap per-unit values at this quantile before testing (e.g. 0.999); null = no capping. The quantile is taken over the units that have a value (for mean, units without events have none and stay out), and only values above it change. Not applied to aggregate: any. Default null.",
+        "Cap per-unit values at this quantile before testing (e.g. 0.999); null = no capping. The quantile is taken over the units that have a value (for mean, units without events have none and stay out), and only values above it change. Not applied to the `any` aggregate (0/1 per unit). Default null.",
       )
       .optional(),
     winsorize_over: z

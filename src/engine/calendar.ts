@@ -45,7 +45,7 @@ export function offBuckets(
   const days = new Uint8Array(7);
   for (const d of cal.days) days[d] = 1;
   const holidays = cal.holidays === null ? null : holidayDays(cal.holidays, localMs(from, zone), localMs(from + (buckets - 1) * g, zone));
-  let any = false;
+  let someOff = false;
   for (let b = 0; b < buckets; b++) {
     const l = localMs(from + b * g, zone);
     const day = Math.floor(l / DAY);
@@ -57,9 +57,9 @@ export function offBuckets(
     }
     if (off) {
       out[b] = 1;
-      any = true;
+      someOff = true;
     }
   }
-  return any ? out : null;
+  return someOff ? out : null;
 }
 

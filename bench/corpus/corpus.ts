@@ -84,6 +84,19 @@ const DAILY_HINTS = ["calendar: weekdays", "holidays: {country: US}"];
  */
 const DATE_ZONE = "UTC";
 
+/** One row per flight: the columns of every flights file (bench/corpus/derive.mjs). */
+const FLIGHT_COLUMNS = [
+  { name: "ts", type: "timestamptz" },
+  { name: "delay", type: "float8" },
+  { name: "destination", type: "text" },
+] as const;
+
+/** Hourly departures and their average delay, the metrics of every departures file. */
+const DEPARTURE_METRICS = [
+  { name: "departures", table: "departures", timeColumn: "ts", value: "count(*)", granularity: "1h" },
+  { name: "avg_delay", table: "departures", timeColumn: "ts", value: "avg(delay)", granularity: "1h" },
+] as const;
+
 export const DATASETS: readonly DatasetSpec[] = [
   {
     name: "sp500",
@@ -142,17 +155,10 @@ export const DATASETS: readonly DatasetSpec[] = [
       {
         name: "departures",
         file: "san-departures-injected.csv.gz",
-        columns: [
-          { name: "ts", type: "timestamptz" },
-          { name: "delay", type: "float8" },
-          { name: "destination", type: "text" },
-        ],
+        columns: FLIGHT_COLUMNS,
       },
     ],
-    metrics: [
-      { name: "departures", table: "departures", timeColumn: "ts", value: "count(*)", granularity: "1h" },
-      { name: "avg_delay", table: "departures", timeColumn: "ts", value: "avg(delay)", granularity: "1h" },
-    ],
+    metrics: DEPARTURE_METRICS,
   },
   {
     name: "ord_late",
@@ -162,11 +168,7 @@ export const DATASETS: readonly DatasetSpec[] = [
       {
         name: "late_departures",
         file: "ord-late-departures-injected.csv.gz",
-        columns: [
-          { name: "ts", type: "timestamptz" },
-          { name: "delay", type: "float8" },
-          { name: "destination", type: "text" },
-        ],
+        columns: FLIGHT_COLUMNS,
       },
     ],
     metrics: [{ name: "late_departures", table: "late_departures", timeColumn: "ts", value: "count(*)", granularity: "1h" }],
@@ -215,17 +217,10 @@ export const DATASETS: readonly DatasetSpec[] = [
       {
         name: "departures",
         file: "bos-departures-injected.csv.gz",
-        columns: [
-          { name: "ts", type: "timestamptz" },
-          { name: "delay", type: "float8" },
-          { name: "destination", type: "text" },
-        ],
+        columns: FLIGHT_COLUMNS,
       },
     ],
-    metrics: [
-      { name: "departures", table: "departures", timeColumn: "ts", value: "count(*)", granularity: "1h" },
-      { name: "avg_delay", table: "departures", timeColumn: "ts", value: "avg(delay)", granularity: "1h" },
-    ],
+    metrics: DEPARTURE_METRICS,
   },
   {
     name: "dfw_late",
@@ -236,11 +231,7 @@ export const DATASETS: readonly DatasetSpec[] = [
       {
         name: "late_departures",
         file: "dfw-late-departures-injected.csv.gz",
-        columns: [
-          { name: "ts", type: "timestamptz" },
-          { name: "delay", type: "float8" },
-          { name: "destination", type: "text" },
-        ],
+        columns: FLIGHT_COLUMNS,
       },
     ],
     metrics: [{ name: "late_departures", table: "late_departures", timeColumn: "ts", value: "count(*)", granularity: "1h" }],

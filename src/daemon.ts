@@ -619,6 +619,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
 
   private async doStop(flushMs: number): Promise<void> {
     this.running = false;
+    this.engine.halt();
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.watcher?.close();
     const wasLeader = this.scheduler !== null;

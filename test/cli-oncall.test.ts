@@ -54,7 +54,7 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
   let cfg: string;
   let env: NodeJS.ProcessEnv;
   // a subprocess opening PGlite takes 20 s and more on two busy cores
-  const cli = (...args: string[]) => runCli([...args, "-c", cfg], env, 300_000);
+  const cli = (...args: string[]) => runCli([...args, "-c", cfg], env);
   const auditRows = async (db: Database) => (await db.query("SELECT actor, action, target, allowed, detail FROM vigil.audit_log ORDER BY id")).rows;
   /** The state database between subprocess runs (a PGlite directory is one process's at a time). */
   const inspect = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
@@ -93,7 +93,7 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
     }
     if (t.dataDir) await t.db.close();
     env = { ...NO_TOKENS, ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
-  }, 120_000);
+  });
   afterAll(async () => {
     await t.close();
     await rm(dir, { recursive: true, force: true });

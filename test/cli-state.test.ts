@@ -39,7 +39,7 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     await actions.resolve(ids[4]!, "carol");
     if (t.dataDir) await t.db.close();
     env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
-  }, 120_000);
+  });
   afterAll(async () => {
     await t.close();
     await rm(dir, { recursive: true, force: true });

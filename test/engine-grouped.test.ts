@@ -318,5 +318,5 @@ describe("calendars, fill and row counts in the daemon", () => {
     } finally {
       await t.close();
     }
-  }, 120_000);
+  });
 });

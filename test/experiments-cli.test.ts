@@ -43,7 +43,7 @@ describe("vigil experiments (subprocess)", () => {
     `);
     if (t.dataDir) await t.db.close();
     env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
-  }, 120_000);
+  });
   afterAll(async () => {
     await t.close();
     await rm(dir, { recursive: true, force: true });
@@ -55,7 +55,7 @@ describe("vigil experiments (subprocess)", () => {
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^EXPERIMENT\s+STATE\s+UNITS\s+SRM_P\s+GUARDRAIL\s+VARIANT\s+STATUS\s+CHANGE\s+INTERVAL\s+P$/);
     expect(lines[1]).toMatch(/^cli_exp\s+running\s+control 2,000 \/ treatment 2,000\s+1\.00\s+skip_rate\s+treatment\s+harmed\s+\+\d+\.\d%\s+\+\d+\.\d% \.\. \+\d+\.\d%/);
-  }, 120_000);
+  });
 
   it("--json, and it stores no alert", async () => {
     const r = await runCli(["experiments", "--json", "-c", cfg], env);
@@ -68,11 +68,11 @@ describe("vigil experiments (subprocess)", () => {
     expect(e!.guardrails[0]!.interval.lower).toBeGreaterThan(0);
     const alerts = await runCli(["alerts", "--json", "-c", cfg], env);
     expect(JSON.parse(alerts.stdout)).toEqual([]);
-  }, 120_000);
+  });
 
   it("an unknown experiment name is a usage error", async () => {
     const r = await runCli(["experiments", "nope", "-c", cfg], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no experiment named 'nope'");
-  }, 120_000);
+  });
 });

@@ -101,7 +101,7 @@ describe("experiments end to end", () => {
     await assign(t, "ended_exp", 400_001, 10_000, 9_000);
     await migrate(t.db);
     store = new StateStore(t.db);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await t?.close();
@@ -159,7 +159,7 @@ describe("experiments end to end", () => {
     expect(gText).toContain("skip_rate");
     expect(gText).toContain("treatment");
     expect(gText).toMatch(/\+\d+\.\d%/);
-  }, 120_000);
+  });
 
   it("a second evaluation updates the open alerts instead of opening new ones", async () => {
     const before = (await store.deliveries()).length;
@@ -168,7 +168,7 @@ describe("experiments end to end", () => {
     expect(reports.flatMap((r) => r.events)).toEqual([]);
     expect((await store.deliveries()).length).toBe(before);
     expect((await store.openAlerts()).length).toBe(3);
-  }, 120_000);
+  });
 
   it("resolves the SRM alert once the split is back, and an ended experiment's alerts", async () => {
     await t.db.query(
@@ -183,7 +183,7 @@ describe("experiments end to end", () => {
     expect(by.get("ended_exp")!.state).toBe("ended");
     expect(by.get("ended_exp")!.events.map((e) => e.event.to)).toEqual(["resolved"]);
     expect((await store.openAlerts()).map((a) => a.metric)).toEqual(["harm_exp"]);
-  }, 120_000);
+  });
 
   it("dry runs read and judge but store nothing", async () => {
     const before = await store.listAlerts();
@@ -191,7 +191,7 @@ describe("experiments end to end", () => {
     expect(reports.map((r) => r.experiment)).toEqual(["harm_exp"]);
     expect(reports[0]!.guardrails[0]!.status).toBe("harmed");
     expect(await store.listAlerts()).toEqual(before);
-  }, 120_000);
+  });
 
   it("an arm that receives nobody trips the SRM check (guardrails keep waiting for min_units)", async () => {
     await assign(t, "zero_arm", 500_001, 2_000, 0);
@@ -202,7 +202,7 @@ describe("experiments end to end", () => {
     expect(r!.state).toBe("collecting");
     expect(r!.guardrails[0]!.status).toBe("collecting");
     expect(r!.events.map((e) => `${e.alert.kind} ${e.event.to}`)).toEqual(["srm firing"]);
-  }, 120_000);
+  });
 
   it("the resolved message says so, without the what-to-do line", async () => {
     const resolved = (await store.deliveries()).map((d) => d.payload).find((p): p is AlertNotification => p.type === "alert" && p.event === "resolved" && p.alert.metric === "srm_exp");
@@ -210,7 +210,7 @@ describe("experiments end to end", () => {
     expect(text).toMatch(/^✅ RESOLVED #\d+ · critical · experiment srm_exp: sample ratio mismatch/);
     expect(text).toContain("control: 10,000 units");
     expect(text).not.toContain("what to do");
-  }, 120_000);
+  });
 
   it("a broken query is reported and raises a meta-alert, the other experiments go on", async () => {
     const broken = vigilConfig([], {
@@ -222,7 +222,7 @@ describe("experiments end to end", () => {
     expect(reports[1]!.state).toBe("running");
     const meta = (await store.openAlerts()).find((a) => a.metric === "broken_exp");
     expect(meta?.kind).toBe("meta");
-  }, 120_000);
+  });
   it("a control mean of 0 is judged on the difference, and the report and the alert say why", async () => {
     await t.db.exec("CREATE TABLE errors (user_id bigint, at timestamptz)");
     await assign(t, "zero_ctl", 600_001, 2_000, 2_000);
@@ -262,5 +262,5 @@ describe("experiments end to end", () => {
     expect(text).toContain("difference +0.04 (interval +0.02777 to +0.05223, always valid, one-sided 95%); increase is bad");
     expect(text).toContain("the relative change is undefined because the control mean is 0");
     expect(text).not.toContain("relative change +");
-  }, 120_000);
+  });
 });

@@ -76,7 +76,7 @@ beforeAll(async () => {
   ];
   // played_at is a timestamp without time zone: written and compared as UTC.
   for (const [u, at, v, k] of e) await t.db.query(`INSERT INTO plays VALUES ($1, $2::timestamptz AT TIME ZONE 'UTC', $3, $4)`, [u, iso(at), v, k]);
-}, 60_000);
+});
 
 afterAll(async () => {
   await t?.close();

@@ -117,5 +117,5 @@ describe("real data, default config", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 150_000);
+  });
 });

@@ -116,7 +116,7 @@ ${METRICS.map(
       const victim = (await leaderFlag(ports[0]!)) ? 1 : 0;
       procs[victim]!.kill("SIGKILL");
       const killedAt = Date.now();
-      await waitExit(procs[victim]!, 10_000);
+      await waitExit(procs[victim]!);
       await until(
         async () => {
           const o = await owners();
@@ -141,5 +141,5 @@ ${METRICS.map(
       for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
       for (const p of procs) await waitExit(p, 15_000).catch(() => undefined);
     }
-  }, 120_000);
+  });
 });

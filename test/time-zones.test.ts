@@ -66,7 +66,7 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
     }
     const { rows } = await db.query("SHOW TimeZone");
     expect(String(rows[0]?.TimeZone ?? rows[0]?.timezone)).toBe(ODD_ZONE);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await extra?.close();
@@ -192,7 +192,7 @@ describe("time zones in experiment SQL (session TimeZone Pacific/Kiritimati)", (
       await t.db.exec(`SET TIME ZONE '${ODD_ZONE}'`);
       db = t.db;
     }
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await extra?.close();

@@ -149,7 +149,7 @@ describe("vigil run before its database is up (subprocess)", () => {
     } finally {
       child.kill("SIGTERM");
     }
-    const r = await waitExit(child, 15_000);
+    const r = await waitExit(child);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/stopped while waiting for the database/);
   });
@@ -193,9 +193,9 @@ describe("vigil run before its database is up (subprocess)", () => {
       expect(child.out.stderr).toMatch(/database reachable: starting/);
     } finally {
       child.kill("SIGTERM");
-      await waitExit(child, 15_000).catch(() => {});
+      await waitExit(child).catch(() => {});
       await proxy.stop();
       await t.close();
     }
-  }, 60_000);
+  });
 });

@@ -20,6 +20,13 @@ import {
   type Transaction,
 } from "./database.js";
 
+/**
+ * PGlite answers in the same thread, and a chain of its queries resolves by microtasks alone, which
+ * never let the event loop reach I/O: /healthz, timers and chat would wait for a whole history load.
+ * Each query first waits one turn of the event loop.
+ */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 /** Where `vigil` keeps its embedded database when neither DATABASE_URL nor database.url is set. */
 export const DEFAULT_PGLITE_DIR = ".vigil/pglite";
 
@@ -100,6 +107,7 @@ export class PgliteDatabase implements Database {
 
   async query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
     this.assertOutsideTransaction();
+    await turn();
     try {
       return toResult<R>(await this.pg.query<R>(text, values ? [...values] : undefined));
     } catch (err) {
@@ -109,6 +117,7 @@ export class PgliteDatabase implements Database {
 
   async exec(sql: string): Promise<void> {
     this.assertOutsideTransaction();
+    await turn();
     try {
       await this.pg.exec(sql);
     } catch (err) {
@@ -181,6 +190,7 @@ class PgliteTx implements Transaction {
 
   async query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
     this.assertOpen();
+    await turn();
     try {
       return toResult<R>(await this.ptx.query<R>(text, values ? [...values] : undefined));
     } catch (err) {

@@ -35,6 +35,19 @@ export interface DrainResult {
   dead: number;
 }
 
+/** Deliveries read per channel at a time: a backlog is walked in runs, not re-read per delivery. */
+const RUN = 100;
+
+function byChannel(heads: readonly Delivery[]): Map<string, Delivery[]> {
+  const out = new Map<string, Delivery[]>();
+  for (const d of heads) {
+    const run = out.get(d.channel);
+    if (run) run.push(d);
+    else out.set(d.channel, [d]);
+  }
+  return out;
+}
+
 export class Dispatcher {
   private readonly giveUpMs: number;
   private readonly baseMs: number;
@@ -80,17 +93,33 @@ export class Dispatcher {
     const total: DrainResult = { sent: 0, retried: 0, dead: 0 };
     for (;;) {
       if (this.o.clock.now() >= deadline) break;
-      const heads = await this.o.store.deliveryHeads();
+      const runs = byChannel(await this.o.store.deliveryHeads(RUN));
       const now = this.o.clock.now();
-      const due = heads.filter((d) => d.nextAttemptAt <= now);
-      if (due.length === 0) break;
-      const results = await Promise.all(due.map((d) => this.attempt(d)));
-      for (const r of results) total[r]++;
-      // Stop when every due head only got retried: they are now scheduled for later.
-      if (results.every((r) => r === "retried")) break;
+      if (![...runs.values()].some((run) => run[0]!.nextAttemptAt <= now)) break;
+      // Channels side by side; within one, its run in order, ending at the first that must wait.
+      const results = await Promise.all([...runs.values()].map((run) => this.sendRun(run, deadline)));
+      for (const r of results) {
+        total.sent += r.sent;
+        total.retried += r.retried;
+        total.dead += r.dead;
+      }
+      // Stop when no channel got anything out: every due head is scheduled for later now.
+      if (results.every((r) => r.sent === 0 && r.dead === 0)) break;
     }
     this.o.metrics.queueDepth.set(await this.o.store.queueDepth().catch(() => 0));
     return total;
+  }
+
+  private async sendRun(run: readonly Delivery[], deadline: number): Promise<DrainResult> {
+    const out: DrainResult = { sent: 0, retried: 0, dead: 0 };
+    for (const d of run) {
+      const now = this.o.clock.now();
+      if (d.nextAttemptAt > now || now >= deadline) break;
+      const r = await this.attempt(d);
+      out[r]++;
+      if (r === "retried") break;
+    }
+    return out;
   }
 
   /** Earliest time something is due, or null when the queue is empty. */

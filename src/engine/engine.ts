@@ -223,6 +223,9 @@ function policyOf(m: MetricConfig): LifecyclePolicy {
   return { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: m.repeatEveryMs };
 }
 
+/** Alerts of one metric and tick above which no history is read for their context (see alertHistory). */
+const HISTORY_SERIES_MAX = 200;
+
 export class Engine {
   private config: VigilConfig;
   private readonly runtimes = new Map<string, MetricRuntime>();
@@ -240,6 +243,8 @@ export class Engine {
   private readonly verdicts: Verdict[] = [];
   /** See GRID_SPARES. */
   private readonly gridSpares: Float64Array[] = [];
+  /** Set by halt(): the tick in flight ends after its current pass. */
+  private halted = false;
 
   constructor(
     config: VigilConfig,
@@ -263,6 +268,14 @@ export class Engine {
 
   getConfig(): VigilConfig {
     return this.config;
+  }
+
+  /**
+   * The process is stopping: a tick in flight ends after its current pass instead of loading the
+   * rest of its history (a load stores nothing until it is complete, so the next start redoes it).
+   */
+  halt(): void {
+    this.halted = true;
   }
 
   /** Evaluate the named metrics (all when omitted), one after another. */
@@ -298,6 +311,14 @@ export class Engine {
     const reports = new Map<string, MetricReport>();
     let pending = chosen;
     for (let pass = 0; pending.length > 0; pass++) {
+      if (pass > 0 && this.halted) {
+        this.deps.log.info({ metrics: pending.map((m) => m.name) }, "stopping: history load left for the next start");
+        for (const m of pending) {
+          this.runtimes.delete(m.name);
+          Object.assign(reports.get(m.name)!, { ok: false, error: "vigil stopped before its history load was complete" });
+        }
+        break;
+      }
       if (pass > 0) {
         // Earlier passes may have stored alerts: read them again so that they are updated, not duplicated.
         try {
@@ -981,6 +1002,8 @@ export class Engine {
   private async alertHistory(m: MetricConfig, rt: MetricRuntime | undefined, alerts: readonly Alert[], end: number): Promise<AlertHistory> {
     const buckets = alerts.map((a) => a.bucket).filter((b): b is number => b !== null);
     if (!rt || buckets.length === 0) return NO_HISTORY;
+    // a storm: no message of it has a chart, and a filter on thousands of series is a slow query
+    if (alerts.length > HISTORY_SERIES_MAX) return NO_HISTORY;
     const g = m.granularityMs;
     const chart = this.chartsLeft > 0 ? chartWindow(m, end, rt.stateFrom) : null;
     if (chart) this.chartsLeft--;

@@ -60,6 +60,9 @@ function alertPayload(s: StoredEvent, chart: ChartData | null | undefined): Aler
   return n;
 }
 
+/** Channels that draw an alert's chart; the others would only store its points in the outbox. */
+const DRAWS_CHARTS = new Set(["telegram", "slack"]);
+
 const isOpening = (e: AlertEvent) => e.notify === "firing" && (e.from === null || e.from === "pending");
 
 /**
@@ -109,7 +112,7 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         }
         continue;
       }
-      const chart = notify === "firing" || notify === "reminder" ? ctx.chartFor?.(s.alert) : null;
+      const chart = (notify === "firing" || notify === "reminder") && type !== undefined && DRAWS_CHARTS.has(type) ? ctx.chartFor?.(s.alert) : null;
       out.push({ channel, kind: notify, payload: alertPayload(s, chart), key: `${s.historyId}:${channel}` });
     }
   }

@@ -155,6 +155,84 @@ function fin(v: number | null): number | null {
   return v !== null && Number.isFinite(v) ? v : null;
 }
 
+/** The alert columns a tick writes, with their types for unnest(), in the order of alertColumns. */
+const ALERT_WRITE = [
+  ["fingerprint", "text"],
+  ["kind", "text"],
+  ["metric", "text"],
+  ["series", "text"],
+  ["detector", "text"],
+  ["state", "text"],
+  ["severity", "text"],
+  ["value", "float8"],
+  ["expected", "float8"],
+  ["lower_bound", "float8"],
+  ["upper_bound", "float8"],
+  ["sigmas", "float8"],
+  ["reason", "text"],
+  ["peak_deviation", "float8"],
+  ["anomalous_count", "integer"],
+  ["streak", "integer"],
+  ["ok_streak", "integer"],
+  ["bucket", "timestamptz"],
+  ["first_bucket", "timestamptz"],
+  ["started_at", "timestamptz"],
+  ["updated_at", "timestamptz"],
+  ["fired_at", "timestamptz"],
+  ["resolved_at", "timestamptz"],
+  ["snoozed_until", "timestamptz"],
+  ["last_notified_at", "timestamptz"],
+  ["acted_by", "text"],
+  ["details", "jsonb"],
+].map(([name, type]) => ({ name: name!, type: type! }));
+
+/** Rows written or read per statement: the embedded database answers nothing else while one runs. */
+const WRITE_SLICE = 1000;
+
+function slices(n: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let a = 0; a < n; a += WRITE_SLICE) out.push([a, Math.min(n, a + WRITE_SLICE)]);
+  return out;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** One array per column of ALERT_WRITE, for unnest(). */
+function alertColumns(list: readonly Alert[]): unknown[][] {
+  const rows = list.map((a) => [
+    a.fingerprint,
+    a.kind,
+    a.metric,
+    a.series,
+    a.detector,
+    a.state,
+    a.severity,
+    fin(a.value),
+    fin(a.expected),
+    fin(a.lower),
+    fin(a.upper),
+    fin(a.sigmas),
+    a.reason,
+    fin(a.peakDeviation),
+    a.anomalousCount,
+    a.streak,
+    a.okStreak,
+    iso(a.bucket),
+    iso(a.firstBucket),
+    iso(a.startedAt),
+    iso(a.updatedAt),
+    iso(a.firedAt),
+    iso(a.resolvedAt),
+    iso(a.snoozedUntil),
+    iso(a.lastNotifiedAt),
+    a.actedBy,
+    JSON.stringify(a.details),
+  ]);
+  return ALERT_WRITE.map((_, k) => rows.map((r) => r[k]));
+}
+
 /** Alert states that are not closed, as SQL literals (an IN list can use the state index; <> cannot). */
 const OPEN_STATES = "'pending', 'firing', 'acknowledged', 'snoozed'";
 
@@ -168,11 +246,18 @@ export class StateStore {
     this.s = quoteIdent(schema);
   }
 
+  /** Read in pages: the embedded database answers nothing else (not even /healthz) while one query runs. */
   async openAlerts(): Promise<Alert[]> {
-    const { rows } = await this.db.query(
-      `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state IN (${OPEN_STATES}) ORDER BY id`,
-    );
-    return rows.map(rowToAlert);
+    const out: Alert[] = [];
+    for (let after = 0; ; ) {
+      const { rows } = await this.db.query(
+        `SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state IN (${OPEN_STATES}) AND id > $1 ORDER BY id LIMIT $2`,
+        [after, WRITE_SLICE],
+      );
+      for (const r of rows) out.push(rowToAlert(r));
+      if (rows.length < WRITE_SLICE) return out;
+      after = out.at(-1)!.id!;
+    }
   }
 
   async getAlert(id: number): Promise<Alert | null> {
@@ -231,33 +316,111 @@ export class StateStore {
   async write(w: TickWrite): Promise<Array<Alert & { id: number }>> {
     if (w.outcomes.length === 0 && w.watermarks.length === 0 && !w.extraDeliveries?.length) return [];
     return this.db.transaction(async (tx) => {
-      const stored: Array<Alert & { id: number }> = [];
+      // A storm of thousands of alerts is a handful of statements, not a few per alert.
+      const stored = await this.saveAlerts(tx, w.outcomes.map((o) => o.alert));
+      const events = w.outcomes.flatMap(({ events }, i) => events.map((ev) => ({ saved: stored[i]!, ev })));
+      const historyIds = await this.insertHistory(tx, events);
       const planned: Array<{ alert: Alert & { id: number }; event: AlertEvent; historyId: number }> = [];
-      for (const { alert, events } of w.outcomes) {
-        const saved = await this.saveAlert(tx, alert);
-        stored.push(saved);
-        for (const ev of events) {
-          const { rows } = await tx.query(
-            `INSERT INTO ${this.s}.alert_history (alert_id, at, from_state, to_state, actor, note)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-            [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
-          );
-          const historyId = toNum(rows[0]?.id) ?? 0;
-          const shown = ev.snapshot ? { ...ev.snapshot, id: saved.id, version: saved.version } : saved;
-          planned.push({ alert: shown, event: ev, historyId });
-          if (ev.notify && w.deliveriesFor) {
-            for (const d of w.deliveriesFor(shown, ev, historyId)) await this.enqueue(tx, d, saved.id, shown.updatedAt);
-          }
+      const queued: Array<{ d: DeliveryDraft; alertId: number | null; at: number }> = [];
+      events.forEach(({ saved, ev }, i) => {
+        const shown = ev.snapshot ? { ...ev.snapshot, id: saved.id, version: saved.version } : saved;
+        planned.push({ alert: shown, event: ev, historyId: historyIds[i]! });
+        if (ev.notify && w.deliveriesFor) {
+          for (const d of w.deliveriesFor(shown, ev, historyIds[i]!)) queued.push({ d, alertId: saved.id, at: shown.updatedAt });
         }
-      }
-      for (const d of w.plan?.(planned) ?? []) {
-        const alertId = d.payload.type === "alert" ? d.payload.alert.id : null;
-        await this.enqueue(tx, d, alertId, d.payload.at);
-      }
-      for (const d of w.extraDeliveries ?? []) await this.enqueue(tx, d, null, d.payload.at);
+      });
+      for (const d of w.plan?.(planned) ?? []) queued.push({ d, alertId: d.payload.type === "alert" ? d.payload.alert.id : null, at: d.payload.at });
+      for (const d of w.extraDeliveries ?? []) queued.push({ d, alertId: null, at: d.payload.at });
+      await this.enqueueAll(tx, queued);
       if (w.watermarks.length > 0) await this.saveWatermarks(tx, w.watermarks);
       return stored;
     });
+  }
+
+  /** Ids taken from a table's sequence in advance, ascending, so that rows inserted together keep their order. */
+  private async takeIds(tx: Queryable, table: string, n: number): Promise<number[]> {
+    if (n === 0) return [];
+    const { rows } = await tx.query(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`, [`${this.s}.${table}`, n]);
+    return rows.map((r) => toNum(r.id) ?? 0).sort((a, b) => a - b);
+  }
+
+  /** Changed alerts updated at their versions, then new ones inserted; in the order given. */
+  private async saveAlerts(tx: Queryable, alerts: readonly Alert[]): Promise<Array<Alert & { id: number }>> {
+    const out: Array<Alert & { id: number }> = new Array(alerts.length);
+    const changed = alerts.flatMap((a, i) => (a.id === null ? [] : [i]));
+    const fresh = alerts.flatMap((a, i) => (a.id === null ? [i] : []));
+    // updates first: an alert resolved in this tick frees its fingerprint for a new one of the same tick
+    if (changed.length > 0) {
+      const ids = changed.map((i) => alerts[i]!.id!);
+      const { rows } = await tx.query(
+        `UPDATE ${this.s}.alerts a SET ${ALERT_WRITE.map((c) => `${c.name} = x.${c.name}`).join(", ")}, version = a.version + 1
+         FROM unnest($1::bigint[], $2::integer[], ${ALERT_WRITE.map((c, k) => `$${k + 3}::${c.type}[]`).join(", ")})
+           AS x(id, version, ${ALERT_WRITE.map((c) => c.name).join(", ")})
+         WHERE a.id = x.id AND a.version = x.version RETURNING a.id, a.version`,
+        [ids, changed.map((i) => alerts[i]!.version), ...alertColumns(changed.map((i) => alerts[i]!))],
+      );
+      const versions = new Map(rows.map((r) => [toNum(r.id) ?? 0, toNum(r.version) ?? 0]));
+      const lost = ids.find((id) => !versions.has(id));
+      if (lost !== undefined || new Set(ids).size !== ids.length) throw new AlertConflictError(lost ?? ids[0]!);
+      for (const i of changed) out[i] = { ...alerts[i]!, id: alerts[i]!.id!, version: versions.get(alerts[i]!.id!)! };
+    }
+    if (fresh.length > 0) {
+      const ids = await this.takeIds(tx, "alerts", fresh.length);
+      for (const [a, b] of slices(fresh.length)) {
+        await tx.query(
+          `INSERT INTO ${this.s}.alerts (id, ${ALERT_WRITE.map((c) => c.name).join(", ")})
+           SELECT * FROM unnest($1::bigint[], ${ALERT_WRITE.map((c, k) => `$${k + 2}::${c.type}[]`).join(", ")})`,
+          [ids.slice(a, b), ...alertColumns(fresh.slice(a, b).map((i) => alerts[i]!))],
+        );
+      }
+      fresh.forEach((i, k) => {
+        out[i] = { ...alerts[i]!, id: ids[k]!, version: 0 };
+      });
+    }
+    return out;
+  }
+
+  private async insertHistory(tx: Queryable, events: ReadonlyArray<{ saved: Alert & { id: number }; ev: AlertEvent }>): Promise<number[]> {
+    const ids = await this.takeIds(tx, "alert_history", events.length);
+    for (const [a, b] of slices(events.length)) {
+      const part = events.slice(a, b);
+      await tx.query(
+        `INSERT INTO ${this.s}.alert_history (id, alert_id, at, from_state, to_state, actor, note)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+        [
+          ids.slice(a, b),
+          part.map((e) => e.saved.id),
+          part.map((e) => iso(e.saved.updatedAt)),
+          part.map((e) => e.ev.from),
+          part.map((e) => e.ev.to),
+          part.map((e) => e.ev.actor),
+          part.map((e) => e.ev.note),
+        ],
+      );
+    }
+    return ids;
+  }
+
+  /** Deliveries in the order given (a channel sends by id); one already queued under its key is skipped. */
+  private async enqueueAll(tx: Queryable, queued: ReadonlyArray<{ d: DeliveryDraft; alertId: number | null; at: number }>): Promise<void> {
+    const ids = await this.takeIds(tx, "deliveries", queued.length);
+    for (const [a, b] of slices(queued.length)) {
+      const part = queued.slice(a, b);
+      await tx.query(
+        `INSERT INTO ${this.s}.deliveries (id, channel, alert_id, kind, payload, idempotency_key, created_at, next_attempt_at)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[], $7::timestamptz[])
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [
+          ids.slice(a, b),
+          part.map((q) => q.d.channel),
+          part.map((q) => q.alertId),
+          part.map((q) => q.d.kind),
+          part.map(({ d }) => JSON.stringify(d.fingerprint ? { ...d.payload, fingerprint: d.fingerprint } : d.payload)),
+          part.map((q) => q.d.key),
+          part.map((q) => iso(q.at)),
+        ],
+      );
+    }
   }
 
   /**
@@ -300,35 +463,7 @@ export class StateStore {
   }
 
   private async saveAlert(tx: Queryable, a: Alert): Promise<Alert & { id: number }> {
-    const values = [
-      a.fingerprint,
-      a.kind,
-      a.metric,
-      a.series,
-      a.detector,
-      a.state,
-      a.severity,
-      fin(a.value),
-      fin(a.expected),
-      fin(a.lower),
-      fin(a.upper),
-      fin(a.sigmas),
-      a.reason,
-      fin(a.peakDeviation),
-      a.anomalousCount,
-      a.streak,
-      a.okStreak,
-      toDate(a.bucket),
-      toDate(a.firstBucket),
-      toDate(a.startedAt),
-      toDate(a.updatedAt),
-      toDate(a.firedAt),
-      toDate(a.resolvedAt),
-      toDate(a.snoozedUntil),
-      toDate(a.lastNotifiedAt),
-      a.actedBy,
-      JSON.stringify(a.details),
-    ];
+    const values = alertColumns([a]).map((column) => column[0]);
     if (a.id === null) {
       const { rows } = await tx.query(
         `INSERT INTO ${this.s}.alerts (fingerprint, kind, metric, series, detector, state, severity, value, expected,
@@ -429,12 +564,19 @@ export class StateStore {
 
   // ---- the outbox ----
 
-  /** The oldest pending delivery of each channel: per-channel order is kept by only ever sending the head. */
-  async deliveryHeads(): Promise<Delivery[]> {
+  /**
+   * The oldest `perChannel` pending deliveries of each channel, in order: per-channel order is kept
+   * by only ever sending a channel's head. Each channel's run is one walk of the pending index, so a
+   * backlog of 10,000 is read in batches instead of scanned whole for every delivery.
+   */
+  async deliveryHeads(perChannel = 1): Promise<Delivery[]> {
     const { rows } = await this.db.query(
-      `SELECT DISTINCT ON (channel) id, channel, alert_id, kind, payload, idempotency_key, status, attempts,
-              created_at, next_attempt_at, last_error
-       FROM ${this.s}.deliveries WHERE status = 'pending' ORDER BY channel, id`,
+      `SELECT d.* FROM (SELECT DISTINCT channel FROM ${this.s}.deliveries WHERE status = 'pending') c
+       CROSS JOIN LATERAL (
+         SELECT id, channel, alert_id, kind, payload, idempotency_key, status, attempts, created_at, next_attempt_at, last_error
+         FROM ${this.s}.deliveries WHERE status = 'pending' AND channel = c.channel ORDER BY id LIMIT $1) d
+       ORDER BY d.channel, d.id`,
+      [perChannel],
     );
     return rows.map(rowToDelivery);
   }

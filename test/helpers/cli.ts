@@ -34,6 +34,10 @@ export const PATIENCE_MS = 600_000;
 
 export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = PATIENCE_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout: child.out.stdout, stderr: child.out.stderr });
+      return;
+    }
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`vigil did not exit in ${timeoutMs}ms\nstdout:\n${child.out.stdout}\nstderr:\n${child.out.stderr}`));

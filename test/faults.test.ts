@@ -15,7 +15,7 @@ import { ManualClock } from "../src/clock.js";
 import { Daemon } from "../src/daemon.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
-import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
+import { daemonConfig, runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
 import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { HealthProbe, type HealthReport } from "./helpers/health-probe.js";
@@ -216,24 +216,16 @@ describe("faults: vigil run as a process", () => {
     await t.db.exec(`UPDATE load_t SET v = 5000 WHERE series IN ('s1', 's2', 's3') AND ts BETWEEN now() - interval '1 day 10 minutes' AND now() - interval '1 day'`);
   }
 
-  async function config(port: number): Promise<string> {
-    const cfg = join(dir(), `load-${port}.yaml`);
-    await writeFile(
-      cfg,
-      `database: {url: "\${DATABASE_URL:-}"}
-http: {port: ${port}, host: 127.0.0.1}
-channels:
-  out: {type: console}
-defaults:
-  notify: [out]
-  schedule: "*/2 * * * * *"
-metrics:
-  - name: loaded
+  function config(port: number): Promise<string> {
+    return daemonConfig(
+      join(dir(), `load-${port}.yaml`),
+      port,
+      `  - name: loaded
     source: {table: load_t, time_column: ts, value: avg(v), granularity: 1m, split_by: [series]}
     lookback: ${days}d
 `,
+      `{notify: [out], schedule: "*/2 * * * * *"}`,
     );
-    return cfg;
   }
 
   it("killed (SIGKILL) at random points of its first history load, then stopped (SIGTERM) during one: no day-old spike is ever alerted as new", async () => {

@@ -13,12 +13,25 @@ async function httpOf(configPath: string): Promise<{ host: string; port: number 
 
 export async function runCommand(configPath: string, opts: { once: boolean }): Promise<number> {
   const log = createLogger();
-  // the daemon waits for a database that is not reachable yet (until stopped); --once fails at once
+  // The daemon waits for a database that is not reachable yet (until stopped); --once fails at once.
+  // Its signal handlers stay from here to the exit: one removed while another signal is pending
+  // would let the default action kill the process in between.
   const stop = new AbortController();
-  const onStop = () => stop.abort();
+  let firstSignal: number | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (firstSignal === null) {
+      firstSignal = Date.now();
+      log.info({ signal: sig }, "shutting down");
+      stop.abort();
+    } else if (Date.now() - firstSignal > 2000) {
+      // a second signal while stopping means "now"; one within 2 s is the same stop delivered twice
+      // (to the launcher and to its child, as a terminal or systemd signals the whole group)
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    }
+  };
   if (!opts.once) {
-    process.once("SIGTERM", onStop);
-    process.once("SIGINT", onStop);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   }
   let daemon: Daemon | null;
   const judged = new JudgedCollector();
@@ -34,12 +47,14 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     log.fatal({ err: msg }, "cannot start");
     process.stderr.write(`vigil: cannot start: ${msg}\n`);
     return 1;
-  } finally {
-    process.off("SIGTERM", onStop);
-    process.off("SIGINT", onStop);
   }
   if (daemon === null) {
     log.info("stopped while waiting for the database");
+    return 0;
+  }
+  if (stop.signal.aborted) {
+    // told to stop while it was opening its databases
+    await daemon.stop();
     return 0;
   }
   if (opts.once) {
@@ -50,20 +65,11 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
     for (const m of report.metrics) if (!m.ok) process.stderr.write(`vigil: metric ${m.metric} failed: ${m.error}\n`);
     return report.failed.length > 0 ? 1 : 0;
   }
+  const stopped = new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve(), { once: true }));
   await daemon.start();
   const onHup = () => void daemon.reloadConfig();
   process.on("SIGHUP", onHup);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      log.info({ signal: sig }, "shutting down");
-      // A second signal while stopping means "now".
-      process.once("SIGINT", () => process.exit(130));
-      process.once("SIGTERM", () => process.exit(143));
-      resolve();
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
-  });
+  await stopped;
   process.off("SIGHUP", onHup);
   await daemon.stop();
   return 0;

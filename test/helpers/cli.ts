@@ -1,5 +1,6 @@
 /** Runs the vigil CLI as a user would, in a subprocess (through tsx, so no build is needed). */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,12 +14,15 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): ChildProcess & { out: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, ...args], {
+export type VigilProcess = ChildProcess & { out: { stdout: string; stderr: string } };
+
+/** node with these arguments (a vigil entry and its arguments), its output collected. */
+export function spawnNode(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): VigilProcess {
+  const child = spawn(process.execPath, argv, {
     cwd,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
-  }) as ChildProcess & { out: { stdout: string; stderr: string } };
+  }) as VigilProcess;
   child.out = { stdout: "", stderr: "" };
   child.stdout!.on("data", (c: Buffer) => {
     child.out.stdout += c.toString();
@@ -29,10 +33,29 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT
   return child;
 }
 
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): VigilProcess {
+  return spawnNode(["--import", "tsx", ENTRY, ...args], env, cwd);
+}
+
+/** A config for `vigil run` in a subprocess: its database from the environment, HTTP on `port`, alerts on the console. */
+export async function daemonConfig(path: string, port: number, metrics: string, defaults = "{notify: [out]}"): Promise<string> {
+  await writeFile(
+    path,
+    `database: {url: "\${DATABASE_URL:-}"}
+http: {port: ${port}, host: 127.0.0.1}
+channels:
+  out: {type: console}
+defaults: ${defaults}
+metrics:
+${metrics}`,
+  );
+  return path;
+}
+
 /** How long a subprocess or a condition may take before a test gives up: a user's CI is often a busy machine. */
 export const PATIENCE_MS = 600_000;
 
-export function waitExit(child: ReturnType<typeof startCli>, timeoutMs = PATIENCE_MS): Promise<CliResult> {
+export function waitExit(child: VigilProcess, timeoutMs = PATIENCE_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     if (child.exitCode !== null || child.signalCode !== null) {
       resolve({ code: child.exitCode, signal: child.signalCode, stdout: child.out.stdout, stderr: child.out.stderr });

@@ -163,6 +163,16 @@ const DRILL_BUDGET_MS = 3000;
 const DRILL_CONCURRENCY = 4;
 
 const CHUNK_BUCKETS = 72;
+/** Rows one scan of a history load may return: a metric split ten thousand ways reads fewer buckets at a time. */
+const CHUNK_ROWS = 100_000;
+/** The first chunk of a load, which learns how many series there are (a chunk of 72 then held 720,000 rows at 10,000 series). */
+const FIRST_CHUNK = 8;
+
+function chunkBuckets(rt: MetricRuntime): number {
+  const n = rt.series.size;
+  if (n === 0) return rt.loading ? FIRST_CHUNK : CHUNK_BUCKETS;
+  return Math.max(4, Math.min(CHUNK_BUCKETS, Math.floor(CHUNK_ROWS / n)));
+}
 
 /** A metric whose tick changed no alert: only its watermark is stored, with the others'. */
 interface QuietWrite {
@@ -678,8 +688,9 @@ export class Engine {
     } else from = rt.watermark + g;
     // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
     const judgeAfter = Math.max(from - g, rt.warmUntil ?? Number.NEGATIVE_INFINITY);
-    const partial = lastClosed - from >= CHUNK_BUCKETS * g;
-    const end = partial ? from + (CHUNK_BUCKETS - 1) * g : lastClosed;
+    const chunk = chunkBuckets(rt);
+    const partial = lastClosed - from >= chunk * g;
+    const end = partial ? from + (chunk - 1) * g : lastClosed;
     return { now, lastClosed: end, from, judgeAfter, fresh: rt.loading, partial };
   }
 

@@ -161,6 +161,8 @@ const METRIC_CONCURRENCY = 4;
 /** A metric's drill-downs in one tick: this much wall-clock time, this many at once. */
 const DRILL_BUDGET_MS = 3000;
 const DRILL_CONCURRENCY = 4;
+/** Less time than this left in the drill-down budget is none. */
+const MIN_DRILL_MS = 20;
 
 const CHUNK_BUCKETS = 72;
 /** Rows one scan of a history load may return: a metric split ten thousand ways reads fewer buckets at a time. */
@@ -1055,7 +1057,8 @@ export class Engine {
     if (past !== undefined && past !== null) alert.details = { ...alert.details, lastWeek: past };
     if (!this.deps.drill || !m.source?.dimensions.length) return;
     const budgetMs = drillUntil - Date.now();
-    if (budgetMs <= 0) {
+    // (a timer may end a millisecond before Date.now() reaches the deadline: a sliver is no budget)
+    if (budgetMs < MIN_DRILL_MS) {
       this.deps.log.debug({ metric: m.name, series: alert.series }, "drill-down budget of the tick spent; alert sent without it");
       return;
     }

@@ -170,9 +170,10 @@ const CHUNK_ROWS = 100_000;
 /** The first chunk of a load, which learns how many series there are (a chunk of 72 then held 720,000 rows at 10,000 series). */
 const FIRST_CHUNK = 8;
 
-function chunkBuckets(rt: MetricRuntime): number {
+function chunkBuckets(rt: MetricRuntime, from: number): number {
   const n = rt.series.size;
-  if (n === 0) return rt.loading ? FIRST_CHUNK : CHUNK_BUCKETS;
+  // (a lookback that starts before the data is read in whole chunks until rows come)
+  if (n === 0) return rt.loading && from === rt.stateFrom ? FIRST_CHUNK : CHUNK_BUCKETS;
   return Math.max(4, Math.min(CHUNK_BUCKETS, Math.floor(CHUNK_ROWS / n)));
 }
 
@@ -690,7 +691,7 @@ export class Engine {
     } else from = rt.watermark + g;
     // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
     const judgeAfter = Math.max(from - g, rt.warmUntil ?? Number.NEGATIVE_INFINITY);
-    const chunk = chunkBuckets(rt);
+    const chunk = chunkBuckets(rt, from);
     const partial = lastClosed - from >= chunk * g;
     const end = partial ? from + (chunk - 1) * g : lastClosed;
     return { now, lastClosed: end, from, judgeAfter, fresh: rt.loading, partial };

@@ -7,6 +7,7 @@
  */
 import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
 import type { Clock } from "../clock.js";
+import { groupBy } from "../group-by.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import { errorText, type Logger, } from "../log.js";
 import type { Delivery, StateStore } from "../store/state-store.js";
@@ -38,15 +39,6 @@ export interface DrainResult {
 /** Deliveries read per channel at a time: a backlog is walked in runs, not re-read per delivery. */
 const RUN = 100;
 
-function byChannel(heads: readonly Delivery[]): Map<string, Delivery[]> {
-  const out = new Map<string, Delivery[]>();
-  for (const d of heads) {
-    const run = out.get(d.channel);
-    if (run) run.push(d);
-    else out.set(d.channel, [d]);
-  }
-  return out;
-}
 
 export class Dispatcher {
   private readonly giveUpMs: number;
@@ -93,7 +85,7 @@ export class Dispatcher {
     const total: DrainResult = { sent: 0, retried: 0, dead: 0 };
     for (;;) {
       if (this.o.clock.now() >= deadline) break;
-      const runs = byChannel(await this.o.store.deliveryHeads(RUN));
+      const runs = groupBy(await this.o.store.deliveryHeads(RUN), (d) => d.channel);
       const now = this.o.clock.now();
       if (![...runs.values()].some((run) => run[0]!.nextAttemptAt <= now)) break;
       // Channels side by side; within one, its run in order, ending at the first that must wait.

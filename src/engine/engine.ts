@@ -3,6 +3,7 @@
  * detectors, apply the alert policy and lifecycle, and store the result together with the
  * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
  */
+import { groupBy } from "../group-by.js";
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
@@ -222,15 +223,7 @@ export function buildDetectors(m: MetricConfig): DetectorInstance[] {
 }
 
 /** Alerts grouped by their metric. */
-function byMetric(alerts: readonly Alert[]): Map<string, Alert[]> {
-  const out = new Map<string, Alert[]>();
-  for (const a of alerts) {
-    const list = out.get(a.metric);
-    if (list) list.push(a);
-    else out.set(a.metric, [a]);
-  }
-  return out;
-}
+const byMetric = (alerts: readonly Alert[]): Map<string, Alert[]> => groupBy(alerts, (a) => a.metric);
 
 function policyOf(m: MetricConfig): LifecyclePolicy {
   return { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: m.repeatEveryMs };

@@ -352,6 +352,8 @@ export class StateStore {
     // updates first: an alert resolved in this tick frees its fingerprint for a new one of the same tick
     if (changed.length > 0) {
       const ids = changed.map((i) => alerts[i]!.id!);
+      // one alert changed twice in a write would update once: a conflict, before any statement
+      if (new Set(ids).size !== ids.length) throw new AlertConflictError(ids[0]!);
       const { rows } = await tx.query(
         `UPDATE ${this.s}.alerts a SET ${ALERT_WRITE.map((c) => `${c.name} = x.${c.name}`).join(", ")}, version = a.version + 1
          FROM unnest($1::bigint[], $2::integer[], ${ALERT_WRITE.map((c, k) => `$${k + 3}::${c.type}[]`).join(", ")})
@@ -361,7 +363,7 @@ export class StateStore {
       );
       const versions = new Map(rows.map((r) => [toNum(r.id) ?? 0, toNum(r.version) ?? 0]));
       const lost = ids.find((id) => !versions.has(id));
-      if (lost !== undefined || new Set(ids).size !== ids.length) throw new AlertConflictError(lost ?? ids[0]!);
+      if (lost !== undefined) throw new AlertConflictError(lost);
       for (const i of changed) out[i] = { ...alerts[i]!, id: alerts[i]!.id!, version: versions.get(alerts[i]!.id!)! };
     }
     if (fresh.length > 0) {

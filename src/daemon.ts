@@ -277,6 +277,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
           const held = this.shardManager?.shards;
           const names = held ? g.names.filter((n) => held.has(shardOf(n, this.shardCount))) : g.names;
           if (names.length === 0) return;
+          this.log.debug({ schedule: g.cron, metrics: names.length }, "tick started");
           const report = await this.tickOnce(names, g.cron);
           this.log.debug({ schedule: g.cron, metrics: report.metrics.length, failed: report.failed }, "tick done");
           if (this.isLeader) this.deliverSoon();

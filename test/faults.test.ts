@@ -241,8 +241,9 @@ describe("faults: vigil run as a process", () => {
         const exited = waitExit(child);
         await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, "healthz");
         const probe = new HealthProbe(port);
-        // somewhere in the load: its first tick starts within 2 s and takes several more
-        await new Promise((r) => setTimeout(r, 1000 + (rnd() + 0.5) * 3000));
+        // somewhere in the load: its first tick takes several seconds
+        await until(async () => (child.out.stdout + child.out.stderr).includes("tick started"), "first tick");
+        await new Promise((r) => setTimeout(r, 200 + (rnd() + 0.5) * 2000));
         const report = await probe.stop();
         const loadDone = child.out.stdout.includes("tick done") || child.out.stderr.includes("tick done");
         child.kill(k < 3 ? "SIGKILL" : "SIGTERM");

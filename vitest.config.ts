@@ -1,5 +1,5 @@
-import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /** Bounds latency (a second for /healthz), so it runs on a machine not also busy with the rest. */
 const FAULTS = "test/faults.test.ts";

@@ -16,9 +16,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { rng } from "../src/demo/synthetic.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
-import { rng } from "../src/demo/synthetic.js";
 import { listCsv } from "./nab.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,7 +53,8 @@ function load(file: string, rel: string): Series {
 
 function toCsv(s: Series): string {
   const rows = ["timestamp,value"];
-  for (let i = 0; i < s.t.length; i++) rows.push(`${new Date(s.t[i]!).toISOString().replace("T", " ").slice(0, 19)},${Number.isNaN(s.v[i]!) ? "" : s.v[i]}`);
+  for (let i = 0; i < s.t.length; i++)
+    rows.push(`${new Date(s.t[i]!).toISOString().replace("T", " ").slice(0, 19)},${Number.isNaN(s.v[i]!) ? "" : s.v[i]}`);
   return `${rows.join("\n")}\n`;
 }
 
@@ -96,7 +97,10 @@ function tally(): Tally {
   return { files: 0, falseAlarms: 0, weeks: 0, injected: 0, caught: 0, missedFiles: [] };
 }
 
-function score(labels: Record<string, unknown>, name: string): Array<{ profile: string; normalized: number; windows: number; windowsDetected: number; fpEvents: number }> {
+function score(
+  labels: Record<string, unknown>,
+  name: string,
+): Array<{ profile: string; normalized: number; windows: number; windowsDetected: number; fpEvents: number }> {
   const f = join(repo, "bench", "out", `bursty-labels-${name}.json`);
   writeFileSync(f, JSON.stringify(labels));
   return JSON.parse(execFileSync(process.execPath, [scorer, "score", "--results", outDir, "--labels", f, "--json"], { encoding: "utf8" }));
@@ -174,7 +178,9 @@ export async function benchBursty(argv: string[]): Promise<void> {
   const ms = performance.now() - started;
   const heldOut = Object.fromEntries(Object.entries(labelsText).filter(([k]) => k.startsWith(`${HELD_OUT}/`)));
   const tuning = Object.fromEntries(Object.entries(labelsText).filter(([k]) => !k.startsWith(`${HELD_OUT}/`)));
-  console.log(`bursty corpus: ${files.length} files, ${ms.toFixed(0)} ms; detector ${name ?? "(default ensemble)"} ${sets.map((x) => `--set ${x}`).join(" ")}`);
+  console.log(
+    `bursty corpus: ${files.length} files, ${ms.toFixed(0)} ms; detector ${name ?? "(default ensemble)"} ${sets.map((x) => `--set ${x}`).join(" ")}`,
+  );
   for (const [label, sub] of [
     ["tuning", tuning],
     ["held-out", heldOut],
@@ -189,7 +195,9 @@ export async function benchBursty(argv: string[]): Promise<void> {
   }
   const ex = groups.get("extra");
   if (ex !== undefined) {
-    console.log(`extra     false alarms ${(ex.falseAlarms / ex.weeks).toFixed(2)}/week (${ex.falseAlarms} in ${ex.weeks.toFixed(1)} weeks)  injected caught ${ex.caught}/${ex.injected}`);
+    console.log(
+      `extra     false alarms ${(ex.falseAlarms / ex.weeks).toFixed(2)}/week (${ex.falseAlarms} in ${ex.weeks.toFixed(1)} weeks)  injected caught ${ex.caught}/${ex.injected}`,
+    );
     for (const m of ex.missedFiles) console.log(`    missed ${m}`);
   }
 }

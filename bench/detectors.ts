@@ -22,11 +22,18 @@ type ReaderModule = typeof import("../src/detect/read-series-csv.js");
  * The pipeline as `vigil detect` runs it: the compiled build in dist/ (`npm run bench` builds it
  * first), whose detector thread starts from plain JS; from source when there is no build.
  */
-async function pipelineModules(repo: string): Promise<{ csv: DetectCsvModule; params: ParamsModule; reader: ReaderModule; compiled: boolean }> {
+async function pipelineModules(
+  repo: string,
+): Promise<{ csv: DetectCsvModule; params: ParamsModule; reader: ReaderModule; compiled: boolean }> {
   const dist = join(repo, "dist", "src", "detect");
   if (existsSync(join(dist, "detect-csv.js"))) {
     const load = (f: string) => import(pathToFileURL(join(dist, f)).href);
-    return { csv: await load("detect-csv.js"), params: await load("detector-params.js"), reader: await load("read-series-csv.js"), compiled: true };
+    return {
+      csv: await load("detect-csv.js"),
+      params: await load("detector-params.js"),
+      reader: await load("read-series-csv.js"),
+      compiled: true,
+    };
   }
   return {
     csv: await import("../src/detect/detect-csv.js"),
@@ -86,7 +93,9 @@ export async function benchDetectors(): Promise<void> {
     pointsPerSecond(values.subarray(0, 50_000), d.type);
     const rate = pointsPerSecond(values, d.type);
     const target = d.type === "ensemble" ? 500_000 : 2_000_000;
-    console.log(`  ${d.type.padEnd(16)} ${fmtRate(rate).padStart(8)} points/s  (target ≥ ${fmtRate(target)})${rate >= target ? "" : "  BELOW TARGET"}`);
+    console.log(
+      `  ${d.type.padEnd(16)} ${fmtRate(rate).padStart(8)} points/s  (target ≥ ${fmtRate(target)})${rate >= target ? "" : "  BELOW TARGET"}`,
+    );
   }
 
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");

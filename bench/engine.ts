@@ -42,7 +42,8 @@ async function grid(metrics: readonly MetricConfig[], w: { from: number; to: num
     const i = Number(m.name.slice(1)); // m00042: measure 42's shape, as in the scale bench's tables
     const a = all.subarray(mi * REGIONS * buckets, (mi + 1) * REGIONS * buckets);
     for (let r = 0; r < REGIONS; r++) {
-      for (let b = 0; b < buckets; b++) a[r * buckets + b] = 100 + ((i % 7) + 1) * Math.sin((w.from / MIN5 + b) / 45.8 + i) + Math.random() * 3;
+      for (let b = 0; b < buckets; b++)
+        a[r * buckets + b] = 100 + ((i % 7) + 1) * Math.sin((w.from / MIN5 + b) / 45.8 + i) + Math.random() * 3;
     }
     return a;
   });

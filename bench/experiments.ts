@@ -8,9 +8,10 @@
  * Per-unit values are drawn one by one (seeded, reproducible) and only their sums are kept, which
  * is exactly what the SQL hands to the statistics. Run: `npx tsx bench/experiments.ts`.
  */
+
+import { rng } from "../src/demo/synthetic.js";
 import { analyzeArms, DEFAULT_NSTAR } from "../src/experiments/analysis.js";
 import { type MomentSums, meanArm, relativeOneSided } from "../src/experiments/stats.js";
-import { rng } from "../src/demo/synthetic.js";
 
 interface Metric {
   name: string;

@@ -9,8 +9,8 @@
  *   npm run bench:nab [-- --detector NAME --set key=value ... --json]
  */
 import { execFileSync } from "node:child_process";
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { detectCsv } from "../src/detect/detect-csv.js";
@@ -42,11 +42,9 @@ export function listCsv(dir: string): string[] {
 }
 
 function score(labels: string): ProfileResult[] {
-  const text = execFileSync(
-    process.execPath,
-    [join(nab, "score.mjs"), "score", "--results", outDir, "--labels", labels, "--json"],
-    { encoding: "utf8" },
-  );
+  const text = execFileSync(process.execPath, [join(nab, "score.mjs"), "score", "--results", outDir, "--labels", labels, "--json"], {
+    encoding: "utf8",
+  });
   return JSON.parse(text) as ProfileResult[];
 }
 
@@ -113,9 +111,7 @@ export async function benchNab(argv: string[] = []): Promise<ProfileResult[]> {
     console.log(JSON.stringify({ total, perFolder }));
     return total;
   }
-  console.log(
-    `vigil detect --detector ${args.detector ?? "(default ensemble)"} ${args.sets.map((s) => `--set ${s}`).join(" ")}`,
-  );
+  console.log(`vigil detect --detector ${args.detector ?? "(default ensemble)"} ${args.sets.map((s) => `--set ${s}`).join(" ")}`);
   console.log(`${files} files, ${rows} points, ${flags} flags, ${ms.toFixed(0)} ms`);
   for (const r of total) {
     console.log(

@@ -73,7 +73,17 @@ export interface Totals {
 }
 
 export function totals(ms: readonly MetricQuality[]): Totals {
-  const t: Totals = { metrics: ms.length, incidents: 0, caught: 0, outside: 0, outsideMissing: 0, outsideValue: 0, weeks: 0, perWeek: 0, overBudget: 0 };
+  const t: Totals = {
+    metrics: ms.length,
+    incidents: 0,
+    caught: 0,
+    outside: 0,
+    outsideMissing: 0,
+    outsideValue: 0,
+    weeks: 0,
+    perWeek: 0,
+    overBudget: 0,
+  };
   for (const m of ms) {
     t.incidents += m.incidents.length;
     t.caught += m.incidents.filter((i) => i.caught).length;
@@ -112,7 +122,9 @@ function printDataset(r: DatasetQuality, verbose: boolean): void {
         ` (missing ${String(m.outside.missing).padStart(3)}, value ${String(m.outside.value).padStart(3)})  ${m.outside.perWeek.toFixed(2)}/wk`,
     );
     for (const i of m.incidents) {
-      console.log(`    ${i.caught ? "caught" : "MISSED"} ${i.kind.padEnd(8)} ${i.start.slice(0, 16)} ${i.name}${i.by ? `  ← ${i.by.at.slice(0, 16)} ${i.by.reason}` : ""}`);
+      console.log(
+        `    ${i.caught ? "caught" : "MISSED"} ${i.kind.padEnd(8)} ${i.start.slice(0, 16)} ${i.name}${i.by ? `  ← ${i.by.at.slice(0, 16)} ${i.by.reason}` : ""}`,
+      );
     }
     const show = verbose ? m.falseAlerts : m.falseAlerts.slice(0, 3);
     for (const a of show) console.log(`    outside  ${a.at.slice(0, 16)} ${a.kind.padEnd(7)} ${a.reason}`);
@@ -120,7 +132,9 @@ function printDataset(r: DatasetQuality, verbose: boolean): void {
   }
 }
 
-export async function benchQuality(argv: string[] = []): Promise<{ results: DatasetQuality[]; heldOut: DatasetQuality[]; nab: NabResults | null }> {
+export async function benchQuality(
+  argv: string[] = [],
+): Promise<{ results: DatasetQuality[]; heldOut: DatasetQuality[]; nab: NabResults | null }> {
   const args = parseArgs(argv);
   const labels = readLabels();
   const named = (d: DatasetSpec) => args.only.includes(d.name) || args.holdOut.includes(d.name);
@@ -145,7 +159,12 @@ export async function benchQuality(argv: string[] = []): Promise<{ results: Data
   if (args.json) {
     console.log(
       JSON.stringify({
-        config: { policy: "newcomer: structured source, no detectors", extra: args.extra, hints: args.hints, toleranceBuckets: TOLERANCE_BUCKETS },
+        config: {
+          policy: "newcomer: structured source, no detectors",
+          extra: args.extra,
+          hints: args.hints,
+          toleranceBuckets: TOLERANCE_BUCKETS,
+        },
         overall: totals(metricsOf(results)),
         datasets: results,
         heldOut: heldOut.length > 0 ? { overall: totals(metricsOf(heldOut)), datasets: heldOut } : null,
@@ -173,7 +192,9 @@ export async function benchQuality(argv: string[] = []): Promise<{ results: Data
   if (nab) {
     console.log(`NAB (../shared/nab, default ensemble): ${nab.files} files, ${nab.rows} points, ${nab.flags} flags`);
     for (const p of nab.total) {
-      console.log(`  ${p.profile.padEnd(20)} NAB ${p.normalized.toFixed(2).padStart(6)}  windows ${p.windowsDetected}/${p.windows}  fp events ${p.fpEvents}`);
+      console.log(
+        `  ${p.profile.padEnd(20)} NAB ${p.normalized.toFixed(2).padStart(6)}  windows ${p.windowsDetected}/${p.windows}  fp events ${p.fpEvents}`,
+      );
     }
     for (const { folder, results: rs } of nab.perFolder) {
       const std = rs[0];

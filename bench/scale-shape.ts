@@ -20,7 +20,13 @@ export function scaleMetrics(series: number, detectors: DetectorConfig[], lookba
   return Array.from({ length: series / REGIONS }, (_, i) =>
     metric({
       name: `m${String(i).padStart(5, "0")}`,
-      source: { table: `scale_t${Math.floor(i / PER_TABLE)}`, time_column: "ts", value: `sum(c${i % PER_TABLE})`, split_by: ["region"], dimensions: [] },
+      source: {
+        table: `scale_t${Math.floor(i / PER_TABLE)}`,
+        time_column: "ts",
+        value: `sum(c${i % PER_TABLE})`,
+        split_by: ["region"],
+        dimensions: [],
+      },
       granularityMs: MIN5,
       lookbackMs,
       detectors,

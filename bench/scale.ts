@@ -32,10 +32,10 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import inspector from "node:inspector/promises";
-import { dirname, join } from "node:path";
 import { createServer } from "node:http";
+import inspector from "node:inspector/promises";
 import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -205,16 +205,29 @@ async function child(spec: RunSpec): Promise<RunResult> {
     if (process.env.SCALE_DEBUG) {
       const u = process.memoryUsage();
       const mb = (x: number) => (x / 1e6).toFixed(0);
-      console.error(`${what}: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`);
+      console.error(
+        `${what}: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`,
+      );
       // resident memory by mapping: the brk heap, anonymous mappings by size class, files
       const maps = new Map<string, number>();
       let key = "";
       for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
         const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
         if (head) {
-          const [lo, hi] = line.split(" ")[0]!.split("-").map((x) => Number.parseInt(x, 16));
+          const [lo, hi] = line
+            .split(" ")[0]!
+            .split("-")
+            .map((x) => Number.parseInt(x, 16));
           const size = (hi! - lo!) / 1e6;
-          key = head[1] ? (head[1].startsWith("/") ? "files" : head[1]) : size >= 60 ? "anon ≥60 MB (malloc arenas, V8 reservations)" : size >= 1 ? "anon 1-60 MB" : "anon <1 MB";
+          key = head[1]
+            ? head[1].startsWith("/")
+              ? "files"
+              : head[1]
+            : size >= 60
+              ? "anon ≥60 MB (malloc arenas, V8 reservations)"
+              : size >= 1
+                ? "anon 1-60 MB"
+                : "anon <1 MB";
         } else if (line.startsWith("Rss:")) maps.set(key, (maps.get(key) ?? 0) + Number(line.split(/\s+/)[1]) / 1000);
       }
       console.error(`  by mapping: ${[...maps].map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(", ")}`);
@@ -236,7 +249,10 @@ async function child(spec: RunSpec): Promise<RunResult> {
     clearInterval(sampler);
     const u = peakSample as NodeJS.MemoryUsage | null;
     const mb = (x: number) => (x / 1e6).toFixed(0);
-    if (u) console.error(`at the history load's highest sample: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`);
+    if (u)
+      console.error(
+        `at the history load's highest sample: rss ${mb(u.rss)} MB, heap ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, array buffers ${mb(u.arrayBuffers)} MB, external ${mb(u.external)} MB`,
+      );
   }
   rss("after the history load");
   await drain();
@@ -264,7 +280,12 @@ async function child(spec: RunSpec): Promise<RunResult> {
   const warm = spec.warm ?? 0;
   const rounds = warm + spec.ticks;
   for (let k = 0; k < rounds; k++) {
-    if (heapSes && k === warm) await heapSes.post("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    if (heapSes && k === warm)
+      await heapSes.post("HeapProfiler.startSampling", {
+        samplingInterval: 256,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      } as never);
     const t = end + k * MIN5;
     for (let j = 0; j < tables; j++) {
       const q = bucketInsert(j, t);
@@ -299,7 +320,9 @@ async function child(spec: RunSpec): Promise<RunResult> {
     const cpu = process.cpuUsage(cpu0);
     const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
     if (process.env.SCALE_DEBUG) {
-      console.error(`${k < warm ? "warm-up " : ""}tick ${k}: ${(s2 - s1).toFixed(1)} ms, cpu ${ms(cpu).toFixed(1)}, bare SQL ${(s1 - s0).toFixed(1)} ms (cpu ${ms(sqlCpu).toFixed(1)})`);
+      console.error(
+        `${k < warm ? "warm-up " : ""}tick ${k}: ${(s2 - s1).toFixed(1)} ms, cpu ${ms(cpu).toFixed(1)}, bare SQL ${(s1 - s0).toFixed(1)} ms (cpu ${ms(sqlCpu).toFixed(1)})`,
+      );
     }
     if (k < warm) continue;
     cpuMs.push(ms(cpu));
@@ -425,7 +448,11 @@ function runChild(spec: RunSpec): Promise<RunResult> {
 
 export async function benchScale(): Promise<void> {
   const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const list = (v: string | undefined, def: string) => (v ?? def).split(",").filter((x) => x.trim() !== "").map(Number);
+  const list = (v: string | undefined, def: string) =>
+    (v ?? def)
+      .split(",")
+      .filter((x) => x.trim() !== "")
+      .map(Number);
   const sizes = list(process.env.SCALE_SIZES, "1000,5000,10000,20000");
   const historyDays = list(process.env.SCALE_HISTORY, "7,28");
   const ticks = Number(process.env.SCALE_TICKS ?? 8);
@@ -437,7 +464,9 @@ export async function benchScale(): Promise<void> {
   try {
     await client.connect();
   } catch {
-    console.log("scale bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL); PGlite cannot hold 10,000 series of 5-minute history in reasonable time");
+    console.log(
+      "scale bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL); PGlite cannot hold 10,000 series of 5-minute history in reasonable time",
+    );
     await client.end().catch(() => {});
     return;
   }
@@ -453,7 +482,9 @@ export async function benchScale(): Promise<void> {
     const l0 = performance.now();
     for (let j = 0; j < tables; j++) {
       const d = loadedDays(j, days);
-      await db.exec(`CREATE TABLE scale_t${j} (ts timestamptz NOT NULL, region text NOT NULL, ${columns.map((c) => `${c} double precision`).join(", ")})`);
+      await db.exec(
+        `CREATE TABLE scale_t${j} (ts timestamptz NOT NULL, region text NOT NULL, ${columns.map((c) => `${c} double precision`).join(", ")})`,
+      );
       const vals = columns.map((_, i) => `100 + ${(i % 7) + 1} * sin(b / 45.8 + ${i}) + random() * 3`);
       await db.query(
         `INSERT INTO scale_t${j} SELECT to_timestamp(($1::float8 + b::float8 * ${MIN5}) / 1000), 'r' || r, ${vals.join(", ")}
@@ -473,21 +504,37 @@ export async function benchScale(): Promise<void> {
     );
     const run = daemonRuntime(join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith(".ts") ? ".." : "../.."));
     const settings = [...run.flags, ...Object.entries(run.env).map(([k, v]) => `${k}=${v}`)];
-    console.log(`  each run in a process of its own, as the Docker image runs the daemon (${settings.length > 0 ? settings.join(" ") : "no flags"})`);
+    console.log(
+      `  each run in a process of its own, as the Docker image runs the daemon (${settings.length > 0 ? settings.join(" ") : "no flags"})`,
+    );
     const fmt = (r: RunResult) =>
       `${String(r.spec.series).padStart(6)} series ${r.spec.detector.padEnd(8)} ${String(r.spec.days).padStart(2)} d | cold ${(r.coldMs / 1000).toFixed(1).padStart(6)} s | tick ${r.tickMs.toFixed(1).padStart(7)} ms (cpu ${r.cpuMs.toFixed(1).padStart(6)}, fetch ${r.fetchMs.toFixed(1).padStart(6)}) | bare SQL ${r.sqlMs.toFixed(1).padStart(6)} ms (cpu ${r.sqlCpuMs.toFixed(1).padStart(5)}) | ×${(r.tickMs / r.sqlMs).toFixed(2).padStart(5)} (per tick ${r.tickRatios[0]!.toFixed(2)}–${r.tickRatios[r.tickRatios.length - 1]!.toFixed(2)}, median ${median(r.tickRatios).toFixed(2)}) | ${((r.tickMs / r.spec.series) * 1000).toFixed(2).padStart(6)} µs/series | RSS ${r.rssMb.toFixed(0).padStart(5)} MB${r.idleRssMb === undefined ? "" : `, ${r.idleRssMb.toFixed(0)} MB between ticks`} (heap+buffers ${r.heapMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB)`;
     console.log("  cost by size (cheap detector: moving_average median_mad, window 30, so the engine's own cost shows):");
-    console.log("  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)");
-    for (const n of sizes) console.log(`  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, warm, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`);
-    if (last?.ungroupedSqlMs !== undefined) console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
-    console.log("  a threshold that never fires (no detector state: the engine's and the driver's own cost, the floor under any detector):");
+    console.log(
+      "  (a tick overlaps the next scan with judging and writes watermarks while it goes on; the bare SQL runs the scans one after another)",
+    );
+    for (const n of sizes)
+      console.log(
+        `  ${fmt(await runChild({ url, series: n, detector: "cheap", days, ticks, warm, ungrouped: n === 10000, idle: n === 10000 }).then((r) => (last = r)))}`,
+      );
+    if (last?.ungroupedSqlMs !== undefined)
+      console.log(`    (10,000 series read one metric per query instead: ${last.ungroupedSqlMs.toFixed(0)} ms of bare SQL per tick)`);
+    console.log(
+      "  a threshold that never fires (no detector state: the engine's and the driver's own cost, the floor under any detector):",
+    );
     console.log(`  ${fmt(await runChild({ url, series: 10000, detector: "floor", days, ticks, warm }))}`);
     if (ensembleSeries > 0) {
-      console.log("  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):");
+      console.log(
+        "  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):",
+      );
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true }))}`);
-      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true }))}`);
+      console.log(
+        `  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true }))}`,
+      );
       console.log("  the same daemon with VIGIL_SCAN_THREAD=1 (grouped scans run and parsed on a second thread):");
-      console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true, scanThread: true }))}`);
+      console.log(
+        `  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true, scanThread: true }))}`,
+      );
     }
     if (historyDays.length > 0) console.log("  history length (1,000 series, cheap detector):");
     for (const d of historyDays) console.log(`  ${fmt(await runChild({ url, series: 1000, detector: "cheap", days: d, ticks, warm }))}`);

@@ -7,7 +7,6 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { ManualClock } from "../src/clock.js";
-import { metric, vigilConfig } from "../test/helpers/config.js";
 import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { PgliteDatabase } from "../src/db/pglite.js";
@@ -18,6 +17,7 @@ import { makeFetcher } from "../src/source-fetcher.js";
 import { buildStructuredQuery } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { metric, vigilConfig } from "../test/helpers/config.js";
 
 const HOUR = 3_600_000;
 
@@ -92,7 +92,11 @@ export async function benchTick(seriesCount = 1000, days = 14, ticks = 7): Promi
       }
     };
     const engine = new Engine(
-      vigilConfig([m], { file: "bench", channels: {}, defaults: { schedule: "* * * * *", notify: [], severity_channels: {}, storm_limit: 10 } }),
+      vigilConfig([m], {
+        file: "bench",
+        channels: {},
+        defaults: { schedule: "* * * * *", notify: [], severity_channels: {}, storm_limit: 10 },
+      }),
       { store: new StateStore(db), fetch: timedFetch, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) },
     );
     const t0 = performance.now();

@@ -20,7 +20,9 @@ const NODE_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=20"];
 
 function tunedAlready() {
   const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-  return process.env.VIGIL_TUNED === "1" || own.some((a) => a.startsWith("--max-semi-space-size") || a.startsWith("--heap-growing-percent"));
+  return (
+    process.env.VIGIL_TUNED === "1" || own.some((a) => a.startsWith("--max-semi-space-size") || a.startsWith("--heap-growing-percent"))
+  );
 }
 
 if (process.argv[2] === "run" && !tunedAlready()) {

@@ -38,17 +38,17 @@
  */
 import { fmtDeviation } from "../src/delivery/format.js";
 import { Arena, arenaPlan } from "./arena.js";
+import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
 import {
-  type SeasonalExpectation,
   planSeasonalProfile,
+  type SeasonalExpectation,
   type SeasonalProfileState,
   seasonalProfileState,
   seasonalShift,
   seasonalStepInto,
   slotLabel,
 } from "./seasonal-profile.js";
-import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
 import { isValue, MAD_TO_SIGMA, madSorted, mutableFields, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
@@ -457,7 +457,18 @@ const FULL = 2;
 /** A run of empty buckets that alerted goes on (the gap verdict, as ongoing). */
 const GAP_ON = 3;
 /** The last `advance`'s verdict, read right after the call (module scratch: no object per point). */
-const OUT = mutableFields({ gap: NO_VERDICT, expected: ZERO, half: ZERO, score: ZERO, fired: false, ongoing: false, sigmas: ZERO, reason: "", t: ZERO, period: ZERO });
+const OUT = mutableFields({
+  gap: NO_VERDICT,
+  expected: ZERO,
+  half: ZERO,
+  score: ZERO,
+  fired: false,
+  ongoing: false,
+  sigmas: ZERO,
+  reason: "",
+  t: ZERO,
+  period: ZERO,
+});
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
 const SE: SeasonalExpectation = mutableFields({ expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
 
@@ -489,7 +500,10 @@ function goesOn(f: Float64Array, x: number, t: number, se: SeasonalExpectation |
 
 /** The reason of an ongoing point (from what `goesOn` left in `OUT`). */
 function ongoingReason(): string {
-  return sigmaReason(OUT.sigmas, OUT.period !== 0 ? `the expected value for ${slotLabel(OUT.t, OUT.period)}` : "the level before the incident");
+  return sigmaReason(
+    OUT.sigmas,
+    OUT.period !== 0 ? `the expected value for ${slotLabel(OUT.t, OUT.period)}` : "the level before the incident",
+  );
 }
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
@@ -626,7 +640,8 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
       // the same thing a third time within the history: a recurring pattern, not a new incident
       const nov = view === 0 ? p.novelty_point : p.novelty;
       const vk = f[VIEWS + view]!;
-      if (s.rows - f[SHADOW_AT2 + view]! < patternRows(p) && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!) fired = false;
+      if (s.rows - f[SHADOW_AT2 + view]! < patternRows(p) && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!)
+        fired = false;
     }
     if (s.cooldown > 0) s.cooldown--;
     if (f[GAP_COOL]! > 0) f[GAP_COOL] = f[GAP_COOL]! - 1;

@@ -10,25 +10,45 @@ import { durationParam, granularityParam, timezoneParam } from "./time.js";
 import type { DetectorDefinition, SameParams } from "./types.js";
 
 const params = z.object({
-  window: z.number().int().min(10).max(LAZY_WINDOW_MAX).default(1000).describe("Points in the robust rolling baseline (median and MAD). Default 1000, at most 180 days of buckets when the bucket size is known."),
+  window: z
+    .number()
+    .int()
+    .min(10)
+    .max(LAZY_WINDOW_MAX)
+    .default(1000)
+    .describe(
+      "Points in the robust rolling baseline (median and MAD). Default 1000, at most 180 days of buckets when the bucket size is known.",
+    ),
   history: z
     .number()
     .int()
     .min(10)
     .default(1000)
-    .describe("Points of score history each view is compared with: an alert needs something not seen in this long. Default 1000, at most 180 days of buckets when the bucket size is known."),
-  warmup: z.number().int().min(10).default(72).describe("Points of history needed before the first alert (72 = three days of hourly buckets, six hours of 5-minute ones; 28 at daily buckets)."),
+    .describe(
+      "Points of score history each view is compared with: an alert needs something not seen in this long. Default 1000, at most 180 days of buckets when the bucket size is known.",
+    ),
+  warmup: z
+    .number()
+    .int()
+    .min(10)
+    .default(72)
+    .describe(
+      "Points of history needed before the first alert (72 = three days of hourly buckets, six hours of 5-minute ones; 28 at daily buckets).",
+    ),
   novelty: z
     .number()
     .min(1)
     .default(1.1)
     .describe("How much a view must exceed its largest recent value to alert (1.1 = 10% beyond anything in `history`)."),
-  novelty_point: z
+  novelty_point: z.number().min(1).default(1.2).describe("The same for single points (spikes), which are noisier than the averaged views."),
+  refractory: z
     .number()
-    .min(1)
-    .default(1.2)
-    .describe("The same for single points (spikes), which are noisier than the averaged views."),
-  refractory: z.number().int().min(0).default(150).describe("Points without a new alert after an alert. Default 150; when the bucket size is known, a day of buckets (at least 7, at most four weeks), 150 at most."),
+    .int()
+    .min(0)
+    .default(150)
+    .describe(
+      "Points without a new alert after an alert. Default 150; when the bucket size is known, a day of buckets (at least 7, at most four weeks), 150 at most.",
+    ),
   seasonal: z.boolean().default(true).describe("Include the seasonal view (daily/weekly pattern detected from the data)."),
   missing_after: durationParam(
     "Flag a run of empty buckets longer than this, counting only times at which the series normally has data (and data resuming after a gap this long, when no earlier gap was as long). Default 1h, or one bucket when buckets are longer.",
@@ -55,7 +75,9 @@ const DAY_MS = 86_400_000;
  * Window, history and warm-up are the plain defaults up to hourly buckets, the quiet time up to
  * 5-minute ones (NAB's series are scored without a bucket size, on the plain defaults).
  */
-export function ensembleTimeDefaults(granularityMs: number): Record<"window" | "history" | "warmup" | "refractory" | "missing_after", number> {
+export function ensembleTimeDefaults(
+  granularityMs: number,
+): Record<"window" | "history" | "warmup" | "refractory" | "missing_after", number> {
   const span = (days: number) => Math.floor((days * DAY_MS) / granularityMs);
   return {
     // seconds: a silence alerts once it outlasts an hour and one bucket (one missing day of daily data is a late load or a holiday)

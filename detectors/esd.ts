@@ -35,10 +35,7 @@ export function esdCriticalValue(n: number, i: number, alpha: number): number {
  * MAD instead of mean and standard deviation (the "hybrid" in S-H-ESD), robust when many values
  * are anomalous.
  */
-export function generalizedEsd(
-  values: readonly number[],
-  opts: { maxOutliers: number; alpha?: number; hybrid?: boolean },
-): EsdResult {
+export function generalizedEsd(values: readonly number[], opts: { maxOutliers: number; alpha?: number; hybrid?: boolean }): EsdResult {
   const alpha = opts.alpha ?? 0.05;
   const idx: number[] = [];
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) idx.push(i);
@@ -81,10 +78,7 @@ function medianSorted(a: readonly number[]): number {
  * run the hybrid generalized ESD on the residuals. `maxAnomalies` is a fraction of the series
  * (Twitter's default 0.1) or a count when ≥ 1.
  */
-export function seasonalHybridEsd(
-  values: readonly number[],
-  opts: { period: number; maxAnomalies?: number; alpha?: number },
-): EsdResult {
+export function seasonalHybridEsd(values: readonly number[], opts: { period: number; maxAnomalies?: number; alpha?: number }): EsdResult {
   const n = values.length;
   const period = Math.max(1, Math.floor(opts.period));
   const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);

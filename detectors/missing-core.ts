@@ -9,7 +9,7 @@
  * missing data, and buckets the engine left out (outside the calendar, holidays, thin buckets) are
  * not counted at all. Otherwise (an offline CSV with holes) it is the time between timestamps.
  */
-import { formatDuration, durationMs } from "../src/duration.js";
+import { durationMs, formatDuration } from "../src/duration.js";
 import { localMs } from "./local-time.js";
 import {
   PRESENCE_NUMBERS,
@@ -141,7 +141,8 @@ export function missingStep(s: MissingState, t: number, v: number, p: MissingPar
     const gap = counted ? f[at + SILENT]! : t - lastDataT - spacing;
     const longest = f[at + LONGEST_GAP]!;
     if (gap > longest) f[at + LONGEST_GAP] = gap;
-    if (gap > s.afterMs && (!longestOnly || gap > longest)) verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
+    if (gap > s.afterMs && (!longestOnly || gap > longest))
+      verdict = flagged(`data resumed after a ${formatDuration(gap)} gap`, null, gap, s.afterMs);
   }
   f[at + SILENT] = 0;
   if (p.stale) {

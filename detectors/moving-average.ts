@@ -166,15 +166,18 @@ function stepEwma(s: MovingAverageState, x: number, p: MovingAverageParams, nota
   const halfSd = sigma * Math.sqrt((lambda / (2 - lambda)) * (1 - s.decay2));
   const zEwma = deviation(s.ewma, s.mu0) / halfSd;
   const anomaly = Math.abs(zEwma) > p.k;
-  const verdict: Verdict = notable && !anomaly ? NO_VERDICT : {
-    expected: s.mu0,
-    lower: s.mu0 - p.k * halfSd,
-    upper: s.mu0 + p.k * halfSd,
-    score: scoreFromSigmas(zEwma, p.k),
-    anomaly,
-    sigmas: (x - s.mu0) / sigma,
-    reason: anomaly ? `EWMA ${sigmaReason(zEwma, "the centre line")}` : "",
-  };
+  const verdict: Verdict =
+    notable && !anomaly
+      ? NO_VERDICT
+      : {
+          expected: s.mu0,
+          lower: s.mu0 - p.k * halfSd,
+          upper: s.mu0 + p.k * halfSd,
+          score: scoreFromSigmas(zEwma, p.k),
+          anomaly,
+          sigmas: (x - s.mu0) / sigma,
+          reason: anomaly ? `EWMA ${sigmaReason(zEwma, "the centre line")}` : "",
+        };
   if (anomaly && (p.mu0 === undefined || p.sigma0 === undefined)) restartEwma(s, p);
   else if (anomaly) {
     // known standard: restart the statistic at the target (Montgomery's "reset after a signal")
@@ -215,18 +218,20 @@ function stepWindow(s: MovingAverageState, x: number, p: MovingAverageParams, no
     const scale = safeScale(sigma, centre);
     const z = deviation(x, centre) / scale;
     // for iqr the rule is the fence, the sigmas only describe it
-    const anomaly =
-      p.method === "iqr" ? deviation(x, lower) < 0 || deviation(x, upper) > 0 : Math.abs(z) > p.k;
-    verdict = notable && !anomaly ? NO_VERDICT : {
-      expected: centre,
-      lower,
-      upper,
-      score: p.method === "iqr" ? iqrScore(x, centre, lower, upper) : scoreFromSigmas(z, p.k),
-      anomaly,
-      sigmas: z,
-      // the reason is only worded for an anomaly: most points need none, and a string a point adds up
-      reason: anomaly ? sigmaReason(z, `the ${w.n}-point ${p.method === "sma" ? "mean" : "median"}`) : "",
-    };
+    const anomaly = p.method === "iqr" ? deviation(x, lower) < 0 || deviation(x, upper) > 0 : Math.abs(z) > p.k;
+    verdict =
+      notable && !anomaly
+        ? NO_VERDICT
+        : {
+            expected: centre,
+            lower,
+            upper,
+            score: p.method === "iqr" ? iqrScore(x, centre, lower, upper) : scoreFromSigmas(z, p.k),
+            anomaly,
+            sigmas: z,
+            // the reason is only worded for an anomaly: most points need none, and a string a point adds up
+            reason: anomaly ? sigmaReason(z, `the ${w.n}-point ${p.method === "sma" ? "mean" : "median"}`) : "",
+          };
   }
   if (w.n === w.cap) {
     const old = w.ring[w.head]!;

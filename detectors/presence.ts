@@ -100,7 +100,13 @@ function presenceSeed(s: PresenceState, from: number, to: number): void {
  * The profile of a series made at its first empty bucket (local time `to`), when every bucket since
  * its first row (`from`) had rows; its numbers in `f` at `at` (a host detector's), else its own.
  */
-export function seededPresence(layout: PresenceLayout, from: number, to: number, f: Float64Array = new Float64Array(PRESENCE_NUMBERS), at = 0): PresenceState {
+export function seededPresence(
+  layout: PresenceLayout,
+  from: number,
+  to: number,
+  f: Float64Array = new Float64Array(PRESENCE_NUMBERS),
+  at = 0,
+): PresenceState {
   const s = presenceIn(layout, new Uint8Array(layout.daySlots + layout.weekSlots), 0, f, at);
   presenceSeed(s, from, to);
   return s;

@@ -23,8 +23,8 @@
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { isUtc, localMs } from "./local-time.js";
-import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
+import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
@@ -193,7 +193,10 @@ function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
   const shapes = PERIODS.map(([ms, seasons, maxSlots]) => ({ ms, seasons, sh: shape(ms, spacing, maxSlots) }));
   const cells = shapes.reduce((n, x) => n + (x.sh ? x.sh.slots * x.seasons : 0), 0);
   let vals = a.at("f32", cells);
-  let tags = a.at("u16", shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0));
+  let tags = a.at(
+    "u16",
+    shapes.reduce((n, x) => n + (x.sh ? x.sh.slots : 0), 0),
+  );
   s.vals = a.f32.fill(Number.NaN, vals, vals + cells);
   s.tags = a.u16;
   const f = s.f;
@@ -470,7 +473,12 @@ export function profileSummary(s: SeasonalProfileState): { vals: number[]; mae: 
     const at = profileAt(s, q);
     const f = s.f;
     const from = f[at + VALS_AT]!;
-    return { vals: Array.from(s.vals.subarray(from, from + f[at + SLOTS]! * f[at + SEASONS]!)), mae: f[at + MAE]!, lagP: f[at + LAG_P]!, lagHalf: f[at + LAG_HALF]! };
+    return {
+      vals: Array.from(s.vals.subarray(from, from + f[at + SLOTS]! * f[at + SEASONS]!)),
+      mae: f[at + MAE]!,
+      lagP: f[at + LAG_P]!,
+      lagHalf: f[at + LAG_HALF]!,
+    };
   });
 }
 

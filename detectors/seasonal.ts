@@ -14,9 +14,12 @@
  * a lasting change still moves the baseline over a few seasons.
  */
 import { z } from "zod";
+import { durationMs, parseDuration } from "../src/duration.js";
+import { localMs } from "./local-time.js";
+import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import {
-  insertionSort,
   deviation,
+  insertionSort,
   isValue,
   MAD_TO_SIGMA,
   type SortedWindow,
@@ -28,12 +31,8 @@ import {
   swMedian,
   swPush,
 } from "./stats.js";
-import { durationMs } from "../src/duration.js";
-import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
-import { localMs } from "./local-time.js";
 import { granularityParam, timezoneParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
-import { parseDuration } from "../src/duration.js";
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
@@ -242,7 +241,13 @@ function stepMedian(s: SeasonalState, p: SeasonalParams, t: number, x: number): 
     const sigma = Math.max(b.mad * MAD_TO_SIGMA, pooledSigma);
     const r = x - b.med;
     if (b.n >= p.min_seasons && s.pooledN >= Math.min(s.slots, 50)) {
-      verdict = verdictFor(x, b.med, sigma, p.k, `the same time in the last ${b.n} ${s.periodMs === WEEK_MS ? "weeks" : s.periodMs === DAY_MS ? "days" : "seasons"}`);
+      verdict = verdictFor(
+        x,
+        b.med,
+        sigma,
+        p.k,
+        `the same time in the last ${b.n} ${s.periodMs === WEEK_MS ? "weeks" : s.periodMs === DAY_MS ? "days" : "seasons"}`,
+      );
       // keep the anomaly out of the next seasons' baseline: store it clipped to the band
       if (verdict.anomaly) stored = r > 0 ? b.med + p.k * sigma : b.med - p.k * sigma;
     }
@@ -389,7 +394,12 @@ export const seasonal: DetectorDefinition<SeasonalParams, SeasonalState> = {
     }
     pushHistory(s, t, x);
     if (s.periodMs === 0) {
-      const why = p.period === "none" ? "no seasonality configured" : s.configuredMs > 0 ? "bucket size not known yet" : "no daily or weekly pattern found yet";
+      const why =
+        p.period === "none"
+          ? "no seasonality configured"
+          : s.configuredMs > 0
+            ? "bucket size not known yet"
+            : "no daily or weekly pattern found yet";
       return fallback(s, p, x, why);
     }
     const v = p.method === "holt_winters" ? stepHoltWinters(s, p, t, x) : stepMedian(s, p, t, x);

@@ -8,8 +8,8 @@
  * timestamp, so gaps and late buckets land in the right place.
  */
 import { z } from "zod";
-import { isValue } from "./stats.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
+import { isValue } from "./stats.js";
 import { granularityParam } from "./time.js";
 import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
 
@@ -104,11 +104,7 @@ function judge(s: ThresholdState, point: Point, p: ThresholdParams, notable: boo
       const d = v - ref;
       if (reason === "" && Math.abs(d) > allowed) {
         const what = p.compare === "previous" ? "the previous bucket" : "the same time last week";
-        const size = relative
-          ? ref !== 0
-            ? `${fmt(Math.abs(d / ref) * 100)}%`
-            : fmt(Math.abs(d))
-          : fmt(Math.abs(d));
+        const size = relative ? (ref !== 0 ? `${fmt(Math.abs(d / ref) * 100)}%` : fmt(Math.abs(d))) : fmt(Math.abs(d));
         reason = `${d > 0 ? "up" : "down"} ${size} on ${what} (limit ${typeof p.change === "number" ? fmt(p.change) : p.change.trim()})`;
       }
     }

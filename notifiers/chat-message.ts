@@ -3,7 +3,15 @@
  * Slack as Block Kit. Data (metric names, series keys, reasons) stays plain text here; each
  * renderer escapes it for its own markup, so no data can ever be read as markup.
  */
-import { deviationParts, experimentAlertLines, fmtDeviation, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/delivery/format.js";
+import {
+  deviationParts,
+  experimentAlertLines,
+  fmtDeviation,
+  fmtNum,
+  fmtTime,
+  roundForHumans,
+  seriesLabel,
+} from "../src/delivery/format.js";
 import type { AlertNotification, GroupNotification } from "../src/delivery/notification.js";
 import { formatDuration } from "../src/duration.js";
 import type { Alert, AlertState } from "../src/engine/alert.js";
@@ -163,7 +171,9 @@ export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): Cha
   }
   if (a.bucket !== null && a.kind !== "meta") {
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
-    lines.push([{ text: `window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}` }]);
+    lines.push([
+      { text: `window: ${fmtTime(a.bucket)}${g ? ` + ${formatDuration(g)}` : ""} · since ${fmtTime(a.firstBucket ?? a.startedAt)}` },
+    ]);
   }
   const lastWeek = a.details.lastWeek;
   if (typeof lastWeek === "number") lines.push([{ text: `same time last week: ${fmtNum(lastWeek)}` }]);
@@ -174,7 +184,9 @@ export function alertMessage(n: AlertNotification, limits = DEFAULT_LIMITS): Cha
   }
   const runbook = a.details.runbook;
   if (typeof runbook === "string" && runbook) {
-    lines.push(/^https?:\/\//i.test(runbook) ? [{ text: "runbook", href: runbook }] : [{ text: `runbook: ${clipText(runbook, limits.reason)}` }]);
+    lines.push(
+      /^https?:\/\//i.test(runbook) ? [{ text: "runbook", href: runbook }] : [{ text: `runbook: ${clipText(runbook, limits.reason)}` }],
+    );
   }
   return { headline: stateHeadline(a, n.event, limits), lines, buttons: alertButtons(a) };
 }

@@ -9,7 +9,17 @@ import type { AlertNotification } from "../src/delivery/notification.js";
 import { formatDuration } from "../src/duration.js";
 import { type ButtonSpec, type ChatMessage, clipText, type Line, slackActionId, stateHeadline, stateLine } from "./chat-message.js";
 
-export const LIMITS = { blocks: 50, header: 150, section: 3000, field: 2000, fields: 10, context: 10, actions: 25, button: 75, fallback: 3000 };
+export const LIMITS = {
+  blocks: 50,
+  header: 150,
+  section: 3000,
+  field: 2000,
+  fields: 10,
+  context: 10,
+  actions: 25,
+  button: 75,
+  fallback: 3000,
+};
 
 export interface TextObject {
   type: "plain_text" | "mrkdwn";

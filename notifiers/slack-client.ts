@@ -64,7 +64,10 @@ export function slackErrorCode(err: unknown): string | undefined {
 export function slackDeliveryError(what: string, err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
   if (err instanceof WebAPIRateLimitedError) {
-    return new DeliveryError(`${what}: rate limited (retry after ${err.retryAfter}s)`, { status: 429, retryAfterMs: err.retryAfter * 1000 });
+    return new DeliveryError(`${what}: rate limited (retry after ${err.retryAfter}s)`, {
+      status: 429,
+      retryAfterMs: err.retryAfter * 1000,
+    });
   }
   if (err instanceof WebAPIHTTPError) {
     const permanent = err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 408;
@@ -72,7 +75,9 @@ export function slackDeliveryError(what: string, err: unknown): DeliveryError {
   }
   if (err instanceof WebAPIPlatformError) {
     const code = err.data.error;
-    const detail = Array.isArray((err.data as { errors?: unknown }).errors) ? ` ${JSON.stringify((err.data as { errors?: unknown }).errors).slice(0, 300)}` : "";
+    const detail = Array.isArray((err.data as { errors?: unknown }).errors)
+      ? ` ${JSON.stringify((err.data as { errors?: unknown }).errors).slice(0, 300)}`
+      : "";
     return new DeliveryError(`${what}: ${code}${detail}`, { permanent: !RETRYABLE.has(code) });
   }
   if (err instanceof WebAPIRequestError) {

@@ -10,9 +10,9 @@ import { renderSmallMultiples } from "../src/charts/small-multiples.js";
 import type { ChannelConfig } from "../src/config/types.js";
 import { seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, Notification } from "../src/delivery/notification.js";
-import { type ChatPacer, SLACK_CHANNEL_RATE, sharedPacer } from "./chat-pacer.js";
 import { checkChatChannel } from "./chat-channel.js";
 import { alertMessage, type ChatMessage, followUpMessage, groupMessage, stateLine } from "./chat-message.js";
+import { type ChatPacer, SLACK_CHANNEL_RATE, sharedPacer } from "./chat-pacer.js";
 import { digestPanels } from "./digest-panels.js";
 import type { Notifier, NotifierDeps, SendContext, SendResult } from "./notifier.js";
 import { alertBlocks, fallbackText, lineMrkdwn, messageBlocks, type SlackBlock, stateMrkdwn } from "./slack-blocks.js";
@@ -70,7 +70,11 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
     return id;
   }
 
-  async function post(blocks: SlackBlock[], text: string, extra: { thread_ts?: string; reply_broadcast?: boolean } = {}): Promise<SlackRef> {
+  async function post(
+    blocks: SlackBlock[],
+    text: string,
+    extra: { thread_ts?: string; reply_broadcast?: boolean } = {},
+  ): Promise<SlackRef> {
     const base = { channel: target, blocks, text, unfurl_links: false, unfurl_media: false };
     const { thread_ts, reply_broadcast } = extra;
     const res = await call(() =>
@@ -81,7 +85,13 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
   }
 
   /** Post with the chart; when Slack refuses the image block (file not ready), post without it and put the chart in the thread. */
-  async function postWithChart(build: (fileId?: string) => SlackBlock[], text: string, png: Buffer | null, title: string, key: string): Promise<SlackRef> {
+  async function postWithChart(
+    build: (fileId?: string) => SlackBlock[],
+    text: string,
+    png: Buffer | null,
+    title: string,
+    key: string,
+  ): Promise<SlackRef> {
     if (!png) return post(build(), text);
     const fileId = await upload(png, `${key.replace(/[^a-zA-Z0-9_-]/g, "_")}.png`, title, key);
     try {
@@ -93,7 +103,10 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
       deps.log.warn({ channel, err: (err as Error).message }, "slack: image block refused; posting the chart in the thread");
       const ref = await post(build(), text);
       uploaded.delete(key);
-      await call(() => client.filesUploadV2({ file: png, filename: "chart.png", title, channel_id: ref.channel, thread_ts: ref.ts }), false);
+      await call(
+        () => client.filesUploadV2({ file: png, filename: "chart.png", title, channel_id: ref.channel, thread_ts: ref.ts }),
+        false,
+      );
       return ref;
     }
   }
@@ -101,12 +114,21 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
   function chartPng(n: AlertNotification): Buffer | null {
     if (!n.chart || n.chart.rows.length === 0) return null;
     const a = n.alert;
-    return renderAlertChart(n.chart, { title: `#${a.id} ${a.severity} · ${seriesLabel(a.metric, a.series)}`, subtitle: `${a.detector}${a.reason ? `: ${a.reason}` : ""}` });
+    return renderAlertChart(n.chart, {
+      title: `#${a.id} ${a.severity} · ${seriesLabel(a.metric, a.series)}`,
+      subtitle: `${a.detector}${a.reason ? `: ${a.reason}` : ""}`,
+    });
   }
 
   async function sendAlert(n: AlertNotification, key: string): Promise<SendResult> {
     const m = alertMessage(n);
-    const ref = await postWithChart((fileId) => alertBlocks(n, m, fileId), fallbackText(m), chartPng(n), `chart of alert #${n.alert.id}`, key);
+    const ref = await postWithChart(
+      (fileId) => alertBlocks(n, m, fileId),
+      fallbackText(m),
+      chartPng(n),
+      `chart of alert #${n.alert.id}`,
+      key,
+    );
     return { ref };
   }
 
@@ -114,7 +136,14 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
     if (!isSlackRef(previousRef) || n.event === "firing") return sendAlert(n, key);
     const m = alertMessage(n);
     try {
-      await call(() => client.chat.update({ channel: previousRef.channel, ts: previousRef.ts, blocks: alertBlocks(n, m, previousRef.file_id), text: fallbackText(m) }));
+      await call(() =>
+        client.chat.update({
+          channel: previousRef.channel,
+          ts: previousRef.ts,
+          blocks: alertBlocks(n, m, previousRef.file_id),
+          text: fallbackText(m),
+        }),
+      );
     } catch (err) {
       const code = /: (\w+)/.exec((err as Error).message)?.[1];
       if (!code || !ROOT_GONE.has(code)) throw err;
@@ -126,7 +155,10 @@ export function createSlackNotifier(channel: string, config: ChannelConfig, deps
     const state = stateLine(n);
     const text = state ? stateMrkdwn(n, state) : follow.lines.map(lineMrkdwn).join("\n") || fallbackText(follow);
     const loud = n.event === "reminder" || n.event === "resolved";
-    await post([{ type: "section", text: { type: "mrkdwn", text, verbatim: true } }], fallbackText(follow), { thread_ts: previousRef.ts, ...(loud ? { reply_broadcast: true } : {}) });
+    await post([{ type: "section", text: { type: "mrkdwn", text, verbatim: true } }], fallbackText(follow), {
+      thread_ts: previousRef.ts,
+      ...(loud ? { reply_broadcast: true } : {}),
+    });
     return {};
   }
 

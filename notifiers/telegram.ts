@@ -9,15 +9,15 @@
 import { Api, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from "node-telegram-bot-api";
 import { renderAlertChart } from "../src/charts/alert-chart.js";
 import { renderSmallMultiples } from "../src/charts/small-multiples.js";
+import type { ChannelConfig } from "../src/config/types.js";
 import { seriesLabel } from "../src/delivery/format.js";
 import type { AlertNotification, GroupNotification, Notification, TextNotification } from "../src/delivery/notification.js";
-import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "./chat-pacer.js";
 import { checkChatChannel } from "./chat-channel.js";
 import { alertMessage, type ChatMessage, followUpMessage, groupMessage } from "./chat-message.js";
+import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "./chat-pacer.js";
 import { digestPanels } from "./digest-panels.js";
 import { DeliveryError, type Notifier, type NotifierDeps, type SendContext, type SendResult } from "./notifier.js";
 import { CAPTION_LIMIT, inlineKeyboard, messageHtml, TEXT_LIMIT } from "./telegram-html.js";
-import type { ChannelConfig } from "../src/config/types.js";
 
 /** What is stored to edit the alert's message later. */
 export interface TelegramRef {
@@ -71,7 +71,12 @@ export function telegramDeliveryError(what: string, err: unknown): DeliveryError
 const NOT_MODIFIED = /message is not modified/i;
 const GONE = /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i;
 
-export function createTelegramNotifier(channel: string, config: ChannelConfig, deps: NotifierDeps, opts: TelegramNotifierOptions = {}): Notifier {
+export function createTelegramNotifier(
+  channel: string,
+  config: ChannelConfig,
+  deps: NotifierDeps,
+  opts: TelegramNotifierOptions = {},
+): Notifier {
   checkChatChannel("telegram", channel, config, deps, opts.api !== undefined);
   const tg = deps.config.telegram;
   const api = opts.api ?? telegramApi(tg!.token, tg?.api_url || undefined, opts.timeoutMs);
@@ -147,7 +152,15 @@ export function createTelegramNotifier(channel: string, config: ChannelConfig, d
     try {
       if (ref.kind === "photo") {
         const { html } = messageHtml(m, CAPTION_LIMIT);
-        await call(() => api.editMessageCaption({ chat_id: ref.chat_id, message_id: ref.message_id, caption: html, parse_mode: "HTML", reply_markup: markup }));
+        await call(() =>
+          api.editMessageCaption({
+            chat_id: ref.chat_id,
+            message_id: ref.message_id,
+            caption: html,
+            parse_mode: "HTML",
+            reply_markup: markup,
+          }),
+        );
       } else {
         const { html } = messageHtml(m, TEXT_LIMIT);
         await call(() =>
@@ -175,7 +188,9 @@ export function createTelegramNotifier(channel: string, config: ChannelConfig, d
   async function sendChange(n: AlertNotification, previousRef: unknown, key: string): Promise<SendResult> {
     if (!isTelegramRef(previousRef)) {
       // Nothing to edit (first sent as part of a group, or the channel was added later): say it anew.
-      return n.event === "firing" ? sendAlert(n, key) : { ref: { chat_id: chatId, message_id: await sendText(alertMessage(n)), kind: "text" } };
+      return n.event === "firing"
+        ? sendAlert(n, key)
+        : { ref: { chat_id: chatId, message_id: await sendText(alertMessage(n)), kind: "text" } };
     }
     if (n.event === "firing") return sendAlert(n, key);
     const edited = await editOriginal(previousRef, n);

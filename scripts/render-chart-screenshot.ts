@@ -69,7 +69,10 @@ const a = alert.alert;
 const out = new URL("../docs/screenshots/", import.meta.url);
 mkdirSync(out, { recursive: true });
 // as the Telegram notifier draws it
-const png = renderAlertChart(alert.chart, { title: `#${a.id} ${a.severity} · ${seriesLabel(a.metric, a.series)}`, subtitle: `${a.detector}${a.reason ? `: ${a.reason}` : ""}` });
+const png = renderAlertChart(alert.chart, {
+  title: `#${a.id} ${a.severity} · ${seriesLabel(a.metric, a.series)}`,
+  subtitle: `${a.detector}${a.reason ? `: ${a.reason}` : ""}`,
+});
 writeFileSync(new URL("alert-chart.png", out), png);
 const buttons = alertButtons(a).map((row) => row.map((b) => `[${b.label}]`).join(" "));
 const text = [plainText(alertMessage(alert)), ...buttons].join("\n");

@@ -21,7 +21,10 @@ const loaded = await loadConfigFile(new URL("../config/demo.yaml", import.meta.u
 if (!loaded.ok) throw new Error("demo config invalid");
 const db = await PgliteDatabase.open({ memory: true });
 await createDemoTables(db);
-await insertEvents(db, generateEvents(now - 15 * DAY, now, { perHour: 300, users: 4000, injections: demoInjections(now - 2 * DAY), rand: rng(7) }));
+await insertEvents(
+  db,
+  generateEvents(now - 15 * DAY, now, { perHour: 300, users: 4000, injections: demoInjections(now - 2 * DAY), rand: rng(7) }),
+);
 await migrate(db);
 const digest = await buildDigest(
   { schedule: "0 9 * * *", notify: [], metrics: loaded.config.metrics.map((m) => m.name), experiments: false },

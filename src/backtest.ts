@@ -6,25 +6,26 @@
  * what cuts them, then repeats the replay over a range of sensitivities to find the most sensitive
  * setting that keeps the alert rate under a budget.
  */
-import type { Point } from "../detectors/types.js";
+
 import { stringify } from "yaml";
 import { localDate, localMs, weekdayOf } from "../detectors/local-time.js";
 import { getDetector } from "../detectors/registry.js";
+import type { Point } from "../detectors/types.js";
 import { countLike, withFill } from "./config/resolve-config.js";
 import { DAY_NAMES } from "./config/schema.js";
 import type { DetectorConfig, MetricCalendar, MetricConfig } from "./config/types.js";
-import { durationMs, formatDuration } from "./duration.js";
 import type { Database } from "./db/database.js";
+import { durationMs, formatDuration } from "./duration.js";
 import { type Alert, fingerprintOf } from "./engine/alert.js";
 import { atFloor, type Band } from "./engine/band-floor.js";
+import { feedSeries } from "./engine/bucket-feed.js";
+import { offBuckets } from "./engine/calendar.js";
 import { buildDetectors } from "./engine/engine.js";
 import { lastClosedBucket } from "./engine/fetcher.js";
 import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
-import { feedSeries } from "./engine/bucket-feed.js";
-import { offBuckets } from "./engine/calendar.js";
-import { countriesOfZone, publicHolidays } from "./holidays.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
+import { countriesOfZone, publicHolidays } from "./holidays.js";
 import { alignUp, bucketClock, bucketStart, detectorZone } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 
@@ -87,7 +88,15 @@ export function replay(
 ): BacktestResult {
   const g = m.granularityMs;
   const detectors = buildDetectors(m);
-  const result: BacktestResult = { metric: m.name, from: Math.max(from, judgeFrom), to, series: series.length, points: 0, alerts: [], traces: new Map() };
+  const result: BacktestResult = {
+    metric: m.name,
+    from: Math.max(from, judgeFrom),
+    to,
+    series: series.length,
+    points: 0,
+    alerts: [],
+    traces: new Map(),
+  };
   const policy = { for: m.for, resolveAfter: m.resolveAfter, severity: m.severity, repeatEveryMs: null };
   const start = alignUp(from, g);
   const buckets = Math.max(0, Math.ceil((to - start) / g));
@@ -104,12 +113,20 @@ export function replay(
       // what the alert and chart show: the source's value
       const p: Point = { t, v: Number.isNaN(shown) ? null : shown };
       result.points++;
-      if (keepTraces) trace.push({ p, bands: verdicts.map((v) => ({ expected: v.expected, lower: v.lower, upper: v.upper })), floor: sr.floor });
+      if (keepTraces)
+        trace.push({ p, bands: verdicts.map((v) => ({ expected: v.expected, lower: v.lower, upper: v.upper })), floor: sr.floor });
       verdicts.forEach((v, i) => {
         const d = detectors[i]!;
         const anomalous = passesPolicy(v, p.v, m);
         const fp = fingerprintOf(m.name, s.key, d.family);
-        const id: Identity = { fingerprint: fp, kind: "metric", metric: m.name, series: s.key, detector: d.family, details: { granularityMs: g } };
+        const id: Identity = {
+          fingerprint: fp,
+          kind: "metric",
+          metric: m.name,
+          series: s.key,
+          detector: d.family,
+          details: { granularityMs: g },
+        };
         const cur = open.get(fp);
         const band = { expected: atFloor(v.expected, sr.floor), lower: atFloor(v.lower, sr.floor), upper: atFloor(v.upper, sr.floor) };
         const obs = { bucket: t, anomalous, value: p.v, ...band, sigmas: v.sigmas, reason: v.reason };
@@ -295,7 +312,8 @@ function gapsOf(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonl
   const judged: number[] = [];
   for (let b = 0; b < n; b++) if (off?.[b] !== 1) judged.push(start + b * g);
   const present = new Map<string, ReadonlySet<number>>();
-  for (const s of series) present.set(s.key, new Set(s.points.filter((p) => p.v !== null && !Number.isNaN(p.v)).map((p) => bucketStart(p.t, g))));
+  for (const s of series)
+    present.set(s.key, new Set(s.points.filter((p) => p.v !== null && !Number.isNaN(p.v)).map((p) => bucketStart(p.t, g))));
   const isOff = (t: number) => t < start || t >= start + n * g || off?.[(t - start) / g] === 1;
   const runs: Gaps["runs"] = [];
   for (const a of alerts) {
@@ -306,7 +324,8 @@ function gapsOf(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonl
     if (has.has(t)) t -= g;
     const buckets: number[] = [];
     const walk = (from: number, step: number) => {
-      for (let u = from, i = 0; u >= start && u < start + n * g && !has.has(u) && i < 100_000; u += step, i++) if (!isOff(u)) buckets.push(u);
+      for (let u = from, i = 0; u >= start && u < start + n * g && !has.has(u) && i < 100_000; u += step, i++)
+        if (!isOff(u)) buckets.push(u);
     };
     walk(t, -g);
     walk(t + g, g);
@@ -318,7 +337,8 @@ function gapsOf(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonl
 /** Share of the series' buckets among `ts` that had a value. */
 function presenceShare(gaps: Gaps): (ts: readonly number[]) => number {
   const sets = [...gaps.present.values()];
-  return (ts) => (ts.length === 0 || sets.length === 0 ? 1 : ts.reduce((c, t) => c + sets.filter((s) => s.has(t)).length, 0) / (ts.length * sets.length));
+  return (ts) =>
+    ts.length === 0 || sets.length === 0 ? 1 : ts.reduce((c, t) => c + sets.filter((s) => s.has(t)).length, 0) / (ts.length * sets.length);
 }
 
 /** Local weekdays (0 = Monday) on which the series routinely have no data; null when that is every judged day. */
@@ -379,7 +399,12 @@ function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
         ? "calendar: weekends"
         : `calendar: {${[daysAll ? "" : `days: [${dayList.join(", ")}]`, hoursText ? `hours: "${hoursText}"` : ""].filter(Boolean).join(", ")}}`;
   const where = [
-    offDays.size ? `on ${[...offDays].sort().map((d) => DAY_NAMES[d]).join(", ")}` : "",
+    offDays.size
+      ? `on ${[...offDays]
+          .sort()
+          .map((d) => DAY_NAMES[d])
+          .join(", ")}`
+      : "",
     offHours.size && hoursText ? `outside ${hoursText}` : "",
   ]
     .filter(Boolean)
@@ -412,7 +437,10 @@ function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; 
   const hinted = countriesOfZone(zone);
   const matches = (c: string) => dates.filter((d) => publicHolidays(c, undefined, Number(d.slice(0, 4))).has(d));
   // a country the timezone names needs half the dates; one guessed from a list, two thirds and two dates
-  const candidates = [...hinted.map((c) => ({ c, hinted: true })), ...COMMON_COUNTRIES.filter((c) => !hinted.includes(c)).map((c) => ({ c, hinted: false }))];
+  const candidates = [
+    ...hinted.map((c) => ({ c, hinted: true })),
+    ...COMMON_COUNTRIES.filter((c) => !hinted.includes(c)).map((c) => ({ c, hinted: false })),
+  ];
   let best: { c: string; hit: string[] } | null = null;
   for (const { c, hinted: h } of candidates) {
     const hit = matches(c);
@@ -460,24 +488,43 @@ function missingAfterFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: stri
 }
 
 /** Value alerts on buckets backed by few rows: propose `min_rows` just above them. */
-function minRowsFix(m: MetricConfig, series: readonly SeriesBatch[], alerts: readonly BacktestAlert[], judgeFrom: number): { why: string; yaml: string; minRows: number } | null {
+function minRowsFix(
+  m: MetricConfig,
+  series: readonly SeriesBatch[],
+  alerts: readonly BacktestAlert[],
+  judgeFrom: number,
+): { why: string; yaml: string; minRows: number } | null {
   if (!m.rowCounts) return null;
   const value = alerts.filter((a) => a.kind === "value" && a.rows !== null);
   if (value.length === 0) return null;
   const usual = new Map<string, number>();
   for (const s of series) {
-    const rows = s.points.filter((p) => p.t >= judgeFrom && (p.n ?? 0) > 0).map((p) => p.n!).sort((a, b) => a - b);
+    const rows = s.points
+      .filter((p) => p.t >= judgeFrom && (p.n ?? 0) > 0)
+      .map((p) => p.n!)
+      .sort((a, b) => a - b);
     if (rows.length) usual.set(s.key, rows[Math.floor(rows.length / 2)]!);
   }
   const thin = value.filter((a) => a.rows! < 0.5 * (usual.get(a.series) ?? 0));
   if (thin.length === 0 || 2 * thin.length < value.length) return null;
   const minRows = Math.max(...thin.map((a) => a.rows!)) + 1;
   if (m.minRows !== null && m.minRows >= minRows) return null;
-  return { why: `${thin.length} of ${value.length} value alerts are on buckets with few rows (at most ${minRows - 1}; usually ${[...new Set(thin.map((a) => usual.get(a.series)))].join(", ")})`, yaml: `min_rows: ${minRows}`, minRows };
+  return {
+    why: `${thin.length} of ${value.length} value alerts are on buckets with few rows (at most ${minRows - 1}; usually ${[...new Set(thin.map((a) => usual.get(a.series)))].join(", ")})`,
+    yaml: `min_rows: ${minRows}`,
+    minRows,
+  };
 }
 
 /** Every sensitivity level on every tunable detector of the metric (each in its own unit). */
-function sweep(m: MetricConfig, series: readonly SeriesBatch[], from: number, to: number, judgeFrom: number, weeks: number): { choices: TuneChoice[]; param: string | null } {
+function sweep(
+  m: MetricConfig,
+  series: readonly SeriesBatch[],
+  from: number,
+  to: number,
+  judgeFrom: number,
+  weeks: number,
+): { choices: TuneChoice[]; param: string | null } {
   const base = buildDetectors(m);
   const configured: DetectorConfig[] = m.detectors.length > 0 ? m.detectors : base.map((d) => ({ type: d.type }));
   const knobs = configured.map((_dc, i) => knobOf(base[i]!.def.params.shape));
@@ -506,7 +553,14 @@ function sweep(m: MetricConfig, series: readonly SeriesBatch[], from: number, to
  * sensitivity level is tried on the fixed metric, and the most sensitive one within the budget is
  * proposed with the fixes.
  */
-export function tune(m: MetricConfig, series: readonly SeriesBatch[], from: number, to: number, maxPerWeek: number, judgeFrom = from): TuneResult {
+export function tune(
+  m: MetricConfig,
+  series: readonly SeriesBatch[],
+  from: number,
+  to: number,
+  maxPerWeek: number,
+  judgeFrom = from,
+): TuneResult {
   const weeks = Math.max((to - Math.max(from, judgeFrom)) / WEEK, 1 / 7);
   const run = (x: MetricConfig) => replay(x, series, from, to, false, judgeFrom).alerts;
   let cur = m;
@@ -537,7 +591,11 @@ export function tune(m: MetricConfig, series: readonly SeriesBatch[], from: numb
     attempt("holidays", hol, (x) => ({ ...x, calendar: hol!.calendar }));
   }
   if (countAlerts(alerts, weeks).missing > 0 && cur.fill === "none" && cur.source && countLike(cur.source.value)) {
-    attempt("fill", { why: `${cur.name} is a ${cur.source.value.trim()}: a bucket without rows is 0, not missing data`, yaml: "fill: zero" }, (x) => withFill(x, "zero"));
+    attempt(
+      "fill",
+      { why: `${cur.name} is a ${cur.source.value.trim()}: a bucket without rows is 0, not missing data`, yaml: "fill: zero" },
+      (x) => withFill(x, "zero"),
+    );
   }
   if (countAlerts(alerts, weeks).missing > 0) {
     const ma = missingAfterFix(cur, gaps());

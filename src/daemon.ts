@@ -4,15 +4,15 @@
  */
 import { EventEmitter } from "node:events";
 import { isDeepStrictEqual } from "node:util";
+import type { Notifier } from "../notifiers/notifier.js";
+import { createNotifiers } from "../notifiers/registry.js";
 import { AlertActions } from "./actions.js";
 import { startChatBots } from "./bot/start-chat-bots.js";
-import { createNotifiers } from "../notifiers/registry.js";
-import type { Notifier } from "../notifiers/notifier.js";
 import { type Clock, systemClock } from "./clock.js";
 import { loadConfigFile } from "./config/load.js";
 import { formatProblem } from "./config/problem.js";
 import type { DigestConfig, VigilConfig } from "./config/types.js";
-import { ConfigWatcher, type ConfigDiff } from "./config/watch.js";
+import { type ConfigDiff, ConfigWatcher } from "./config/watch.js";
 import type { Database } from "./db/database.js";
 import { openDatabase } from "./db/open.js";
 import { PgDatabase } from "./db/pg.js";
@@ -22,8 +22,8 @@ import { Engine, type EngineDeps, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
 import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
-import { createLogger, errorText, type Logger, scrubSecrets } from "./log.js";
 import { LeaderElector, ShardManager, shardOf } from "./leader.js";
+import { createLogger, errorText, type Logger, scrubSecrets } from "./log.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import { ScanThread } from "./sources/scan-thread.js";
@@ -82,7 +82,9 @@ function scanThreadFor(db: Database, env: NodeJS.ProcessEnv, log: Logger): ScanT
     return null;
   }
   // the engine has at most two grouped scans in flight
-  return new ScanThread({ ...db.threadOptions, max: 2 }, (err) => log.error({ err: scrubSecrets(err.message) }, "database connection error"));
+  return new ScanThread({ ...db.threadOptions, max: 2 }, (err) =>
+    log.error({ err: scrubSecrets(err.message) }, "database connection error"),
+  );
 }
 
 export class ConfigInvalidError extends Error {
@@ -135,10 +137,16 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     super();
     const stdout = opts.stdout ?? process.stdout;
     const shards = Number((opts.env ?? process.env).VIGIL_SHARDS ?? 1);
-    if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`VIGIL_SHARDS must be a whole number from 1 to 1024, got ${(opts.env ?? process.env).VIGIL_SHARDS}`);
+    if (!Number.isInteger(shards) || shards < 1 || shards > 1024)
+      throw new Error(`VIGIL_SHARDS must be a whole number from 1 to 1024, got ${(opts.env ?? process.env).VIGIL_SHARDS}`);
     this.shardCount = shards;
     this.scanThread = scanThreadFor(metricsDb, opts.env ?? process.env, log);
-    this.notifiers = createNotifiers({ config, log, stdout, ...(opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: opts.httpTimeoutMs }) });
+    this.notifiers = createNotifiers({
+      config,
+      log,
+      stdout,
+      ...(opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: opts.httpTimeoutMs }),
+    });
     this.actions = new AlertActions(store, clock, () => this.config);
     this.engine = new Engine(config, {
       store,
@@ -186,8 +194,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const dataDir = opts.dataDir ?? env.VIGIL_DATA_DIR ?? undefined;
     const metricsDb = opts.metricsDb ?? (await openDatabase({ url, dataDir, onError }));
     const stateUrl = cfg.database.state_url || env.VIGIL_STATE_URL || undefined;
-    const stateDb =
-      opts.stateDb ?? (stateUrl && stateUrl !== url ? await openDatabase({ url: stateUrl, onError }) : metricsDb);
+    const stateDb = opts.stateDb ?? (stateUrl && stateUrl !== url ? await openDatabase({ url: stateUrl, onError }) : metricsDb);
     const store = new StateStore(stateDb);
     try {
       await migrate(stateDb);
@@ -250,7 +257,15 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     });
     for (const name of failedExperiments) {
       report.failed.push(`experiment ${name}`);
-      report.metrics.push({ metric: `experiment ${name}`, ok: false, error: "its queries failed", series: 0, points: 0, anomalies: 0, events: [] });
+      report.metrics.push({
+        metric: `experiment ${name}`,
+        ok: false,
+        error: "its queries failed",
+        series: 0,
+        points: 0,
+        anomalies: 0,
+        events: [],
+      });
     }
     await this.dispatcher.drain(this.clock.now() + deadlineMs);
     return report;
@@ -319,7 +334,11 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         },
       });
     });
-    scheduler.schedule({ name: `retention @ ${this.config.timezone}`, cron: "17 * * * *", timezone: this.config.timezone, run: async () => {
+    scheduler.schedule({
+      name: `retention @ ${this.config.timezone}`,
+      cron: "17 * * * *",
+      timezone: this.config.timezone,
+      run: async () => {
         await this.prune();
       },
     });
@@ -554,8 +573,7 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
       // Connections and the listening socket are made once: their settings keep their running values.
       const restartOnly = RESTART_SETTINGS.filter((k) => !isDeepStrictEqual(edited[k], this.config[k]));
       const config: VigilConfig = { ...edited, database: this.config.database, http: this.config.http };
-      const chatChanged =
-        JSON.stringify([config.telegram, config.slack]) !== JSON.stringify([this.config.telegram, this.config.slack]);
+      const chatChanged = JSON.stringify([config.telegram, config.slack]) !== JSON.stringify([this.config.telegram, this.config.slack]);
       const channelsChanged = chatChanged || JSON.stringify(config.channels) !== JSON.stringify(this.config.channels);
       let notifiers = this.notifiers;
       if (channelsChanged) {
@@ -595,7 +613,11 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
         const what = restartOnly.join(" and ");
         this.log.warn({ settings: restartOnly }, `config reloaded, but ${what} changes take effect only at restart`);
         await this.engine
-          .meta("config", true, `the edited ${what} settings take effect only when vigil restarts; it is still using the old ones (the rest of the edit is applied)`)
+          .meta(
+            "config",
+            true,
+            `the edited ${what} settings take effect only when vigil restarts; it is still using the old ones (the rest of the edit is applied)`,
+          )
           .catch((err: unknown) => this.log.error({ err: String(err) }, "could not raise the config meta-alert"));
       } else if (hadProblems) {
         await this.engine.meta("config", false, "the config is valid again").catch(() => {});

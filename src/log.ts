@@ -1,5 +1,5 @@
 /** pino, with every secret-bearing key redacted wherever it appears (tokens, auth headers, DB URLs). */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
 

@@ -70,9 +70,7 @@ function parts(t: number, timeZone: string) {
 export function cronMatchesMinute(cron: string, t: number, timeZone: string): boolean {
   const m = matcherFor(cron);
   const p = parts(t, timeZone);
-  return (
-    m.minute.has(p.minute) && m.hour.has(p.hour) && m.dayOfMonth.has(p.day) && m.month.has(p.month) && m.dayOfWeek.has(p.weekday)
-  );
+  return m.minute.has(p.minute) && m.hour.has(p.hour) && m.dayOfMonth.has(p.day) && m.month.has(p.month) && m.dayOfWeek.has(p.weekday);
 }
 
 /** The window that mutes notifications at `now`, if any. */

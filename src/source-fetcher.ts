@@ -3,8 +3,8 @@ import type { MetricConfig } from "./config/types.js";
 import { type Database, isConnectionError } from "./db/database.js";
 import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
-import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
 import { planGroupScan } from "./sources/fetch-buckets.js";
+import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
 import type { ScanThread } from "./sources/scan-thread.js";
 
 const RETRY_DELAYS_MS = [250, 1000];
@@ -24,7 +24,8 @@ async function withRetry<T>(log: Logger, what: string, fn: () => Promise<T>): Pr
 }
 
 export function makeFetcher(db: Database, log: Logger): Fetcher {
-  return (metric: MetricConfig, window, series): Promise<FetchResult> => withRetry(log, metric.name, () => fetchBuckets(db, metric, window, series));
+  return (metric: MetricConfig, window, series): Promise<FetchResult> =>
+    withRetry(log, metric.name, () => fetchBuckets(db, metric, window, series));
 }
 
 /**

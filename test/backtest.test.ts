@@ -76,7 +76,12 @@ describe("backtest and tune", () => {
     const fired = replay(m, [{ key: "", labels: {}, points }], T0, T0 + 260 * DAY).alerts.map((a) => (a.firedAt - T0) / DAY);
     expect(fired).toEqual([120, 160, 200]);
     // with the plain point-count defaults the first alert silenced the series for 150 days
-    const plain = metric({ name: "daily", granularityMs: DAY, lookbackMs: 260 * DAY, detectors: [{ type: "ensemble", window: 1000, history: 1000, warmup: 72, refractory: 150 }] });
+    const plain = metric({
+      name: "daily",
+      granularityMs: DAY,
+      lookbackMs: 260 * DAY,
+      detectors: [{ type: "ensemble", window: 1000, history: 1000, warmup: 72, refractory: 150 }],
+    });
     expect(replay(plain, [{ key: "", labels: {}, points }], T0, T0 + 260 * DAY).alerts.map((a) => (a.firedAt - T0) / DAY)).toEqual([120]);
   });
 
@@ -100,7 +105,12 @@ describe("backtest and tune", () => {
       return { t: T0 + i * HOUR, v: i >= 400 && i < 448 ? v * 0.1 : v };
     });
     const run = (forBuckets: number) =>
-      replay(metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors: [], for: forBuckets }), [{ key: "", labels: {}, points }], T0, T0 + 24 * 20 * HOUR).alerts.map((a) => ({
+      replay(
+        metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors: [], for: forBuckets }),
+        [{ key: "", labels: {}, points }],
+        T0,
+        T0 + 24 * 20 * HOUR,
+      ).alerts.map((a) => ({
         fired: (a.firedAt - T0) / HOUR,
         resolved: a.resolvedAt === null ? null : (a.resolvedAt - T0) / HOUR,
         reason: a.reason,
@@ -139,7 +149,12 @@ describe("backtest and tune", () => {
       v: i >= 305 && i < 315 ? null : i === 300 ? 2000 : 1000 + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 40 * (rnd() - 0.5),
     }));
     const run = (forBuckets: number) =>
-      replay(metric({ name: "h", lookbackMs: 16 * 24 * HOUR, detectors: [], for: forBuckets }), [{ key: "", labels: {}, points }], T0, T0 + 16 * 24 * HOUR).alerts.map((a) => ({
+      replay(
+        metric({ name: "h", lookbackMs: 16 * 24 * HOUR, detectors: [], for: forBuckets }),
+        [{ key: "", labels: {}, points }],
+        T0,
+        T0 + 16 * 24 * HOUR,
+      ).alerts.map((a) => ({
         fired: (a.firedAt - T0) / HOUR,
         resolved: a.resolvedAt === null ? null : (a.resolvedAt - T0) / HOUR,
         reason: a.reason,
@@ -158,7 +173,12 @@ describe("backtest and tune", () => {
       return { t: T0 + i * HOUR, v: i >= 400 && i < 404 ? v * 0.5 : i >= 450 && i < 454 ? v * 0.05 : v };
     });
     const run = (detectors: MetricConfig["detectors"]) =>
-      replay(metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors }), [{ key: "", labels: {}, points }], T0, T0 + 24 * 20 * HOUR).alerts.map((a) => (a.firedAt - T0) / HOUR);
+      replay(
+        metric({ name: "h", lookbackMs: 20 * 24 * HOUR, detectors }),
+        [{ key: "", labels: {}, points }],
+        T0,
+        T0 + 24 * 20 * HOUR,
+      ).alerts.map((a) => (a.firedAt - T0) / HOUR);
     expect(run([])).toEqual([400, 450]);
     // with the 150-bucket default it stayed quiet for six days
     expect(run([{ type: "ensemble", refractory: 150 }])).toEqual([400]);
@@ -187,7 +207,17 @@ metrics:
       );
       const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
       const r = await runCli(
-        ["backtest", "-c", cfg, "--metric", "bt_metric", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()],
+        [
+          "backtest",
+          "-c",
+          cfg,
+          "--metric",
+          "bt_metric",
+          "--from",
+          new Date(T0).toISOString(),
+          "--to",
+          new Date(T0 + 240 * HOUR).toISOString(),
+        ],
         env,
       );
       expect(r.code, r.stderr).toBe(0);
@@ -195,17 +225,46 @@ metrics:
       expect(r.stdout).toMatch(/2026-01-11 06:00\s+2026-01-11 08:00\s+-\s+zscore\s+900/);
       expect(r.stdout).toMatch(/1 alert would have fired/);
       const png = join(dir, "bt.png");
-      const withChart = await runCli(["backtest", "-c", cfg, "--metric", "bt_metric", "--chart", png, "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()], env);
+      const withChart = await runCli(
+        [
+          "backtest",
+          "-c",
+          cfg,
+          "--metric",
+          "bt_metric",
+          "--chart",
+          png,
+          "--from",
+          new Date(T0).toISOString(),
+          "--to",
+          new Date(T0 + 240 * HOUR).toISOString(),
+        ],
+        env,
+      );
       expect(withChart.code, withChart.stderr).toBe(0);
       expect((await readFile(png)).subarray(1, 4).toString()).toBe("PNG");
       const tuned = await runCli(
-        ["tune", "-c", cfg, "--metric", "bt_metric", "--max-alerts-per-week", "1", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 240 * HOUR).toISOString()],
+        [
+          "tune",
+          "-c",
+          cfg,
+          "--metric",
+          "bt_metric",
+          "--max-alerts-per-week",
+          "1",
+          "--from",
+          new Date(T0).toISOString(),
+          "--to",
+          new Date(T0 + 240 * HOUR).toISOString(),
+        ],
         env,
       );
       expect(tuned.code, tuned.stderr).toBe(0);
       expect(tuned.stdout).toMatch(/^k = 2: \d+ alerts? \(/m);
       // as written: the tuned k and what differs from zscore's defaults (window 48 is one)
-      expect(tuned.stdout).toMatch(/^proposal: k = [\d.]+ \([\d.]+ alerts\/week\); in bt_metric's config:\n {2}detectors: \[ \{ type: zscore, k: [\d.]+, min_points: 24 \} \]$/m);
+      expect(tuned.stdout).toMatch(
+        /^proposal: k = [\d.]+ \([\d.]+ alerts\/week\); in bt_metric's config:\n {2}detectors: \[ \{ type: zscore, k: [\d.]+, min_points: 24 \} \]$/m,
+      );
       const bad = await runCli(["backtest", "-c", cfg, "--metric", "nope"], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain("no metric 'nope'");

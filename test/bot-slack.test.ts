@@ -39,8 +39,19 @@ describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
       slack: { token: SLACK_BOT_TOKEN, app_token: SLACK_APP_TOKEN, api_url: slack.apiUrl, allowed_users: ["UALICE"] },
       channels: { team: { type: "slack", channel: CH, send_resolved: true } },
     });
-    const notifiers = new Map([["team", createSlackNotifier("team", config.channels.team!, { config, log: silentLogger(), stdout: process.stdout }, { pacer: NO_PACING })]]);
-    dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) });
+    const notifiers = new Map([
+      [
+        "team",
+        createSlackNotifier("team", config.channels.team!, { config, log: silentLogger(), stdout: process.stdout }, { pacer: NO_PACING }),
+      ],
+    ]);
+    dispatcher = new Dispatcher({
+      store,
+      notifiers: () => notifiers,
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
     actions = new AlertActions(store, clock, () => config);
     digestCalls = [];
     let gate = Promise.resolve();
@@ -80,7 +91,11 @@ describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
   async function vigil(text: string, user = "UALICE", channel = CH): Promise<{ text: string; response_type?: string; ms: number }> {
     const ack = await slack.slashCommand({ user, channel, text });
     expect(ack.ms).toBeLessThan(3000);
-    return { text: String(ack.payload?.text ?? ""), ms: ack.ms, ...(ack.payload?.response_type ? { response_type: String(ack.payload.response_type) } : {}) };
+    return {
+      text: String(ack.payload?.text ?? ""),
+      ms: ack.ms,
+      ...(ack.payload?.response_type ? { response_type: String(ack.payload.response_type) } : {}),
+    };
   }
 
   it("connects over Socket Mode", () => {
@@ -123,7 +138,11 @@ describe("slack bot: /vigil commands and buttons over Socket Mode", () => {
     const status = await vigil("status");
     expect(status.response_type).toBe("ephemeral");
     expect(status.text).toContain(`*#${a.id}* dau {&lt;!channel&gt; &amp; co} · firing · 1h30m`);
-    expect(await vigil(`ack ${a.id}`)).toEqual({ response_type: "in_channel", text: `✅ #${a.id} acknowledged by <@UALICE>`, ms: expect.any(Number) });
+    expect(await vigil(`ack ${a.id}`)).toEqual({
+      response_type: "in_channel",
+      text: `✅ #${a.id} acknowledged by <@UALICE>`,
+      ms: expect.any(Number),
+    });
     expect((await vigil(`snooze ${a.id} 2h`)).text).toBe(`✅ #${a.id} snoozed for 2h by <@UALICE>`);
     expect((await vigil(`resolve ${a.id}`)).text).toBe(`✅ #${a.id} resolved by hand by <@UALICE>`);
     const silence = (await vigil("silence signups 1d release")).text;

@@ -31,11 +31,20 @@ describe("startChatBots", () => {
     const config = vigilConfig([], {
       telegram: { token: FAKE_TOKEN, api_url: tg.url, allowed_users: [1] },
       slack: { token: SLACK_BOT_TOKEN, app_token: SLACK_APP_TOKEN, api_url: slack.apiUrl, allowed_users: [] },
-      channels: { tg: { type: "telegram", chat_id: "-1", send_resolved: true }, sl: { type: "slack", channel: "C0TEAM", send_resolved: true } },
+      channels: {
+        tg: { type: "telegram", chat_id: "-1", send_resolved: true },
+        sl: { type: "slack", channel: "C0TEAM", send_resolved: true },
+      },
     });
     const store = new StateStore(t.db, "cb");
     const clock = new ManualClock(T0);
-    const bots = await startChatBots({ config: () => config, actions: new AlertActions(store, clock, () => config), store, clock, log: silentLogger() });
+    const bots = await startChatBots({
+      config: () => config,
+      actions: new AlertActions(store, clock, () => config),
+      store,
+      clock,
+      log: silentLogger(),
+    });
     await tg.waitFor(() => tg.lastAllowedUpdates !== null, "polling");
     expect(slack.connected).toBe(1);
     expect(tg.commands.length).toBeGreaterThan(0);
@@ -47,7 +56,13 @@ describe("startChatBots", () => {
     const config = vigilConfig([], { telegram: { token: FAKE_TOKEN, api_url: tg.url, allowed_users: [] } });
     const store = new StateStore(t.db, "cb");
     const clock = new ManualClock(T0);
-    const bots = await startChatBots({ config: () => config, actions: new AlertActions(store, clock, () => config), store, clock, log: silentLogger() });
+    const bots = await startChatBots({
+      config: () => config,
+      actions: new AlertActions(store, clock, () => config),
+      store,
+      clock,
+      log: silentLogger(),
+    });
     await bots.stop();
     expect(tg.calls).toEqual([]);
   });

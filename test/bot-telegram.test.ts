@@ -41,7 +41,13 @@ describe("telegram bot: buttons and commands over long polling", () => {
     });
     const deps = { config, log: silentLogger(), stdout: process.stdout };
     const notifiers = new Map([["oncall", createTelegramNotifier("oncall", config.channels.oncall!, deps, { pacer: NO_PACING })]]);
-    dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }) });
+    dispatcher = new Dispatcher({
+      store,
+      notifiers: () => notifiers,
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+    });
     actions = new AlertActions(store, clock, () => config);
     digests = [];
     kicks = 0;
@@ -81,7 +87,18 @@ describe("telegram bot: buttons and commands over long polling", () => {
   it("registers its commands and polls for messages and button presses", async () => {
     await tg.waitFor(() => tg.lastAllowedUpdates !== null, "a getUpdates call");
     expect(tg.lastAllowedUpdates).toEqual(["message", "callback_query"]);
-    expect(tg.commands.map((c) => c.command)).toEqual(["status", "ack", "unack", "snooze", "resolve", "silence", "unsilence", "silences", "digest", "help"]);
+    expect(tg.commands.map((c) => c.command)).toEqual([
+      "status",
+      "ack",
+      "unack",
+      "snooze",
+      "resolve",
+      "silence",
+      "unsilence",
+      "silences",
+      "digest",
+      "help",
+    ]);
   });
 
   it("a button pressed by an allowed user acknowledges; the dispatcher edits the original", async () => {
@@ -136,7 +153,18 @@ describe("telegram bot: buttons and commands over long polling", () => {
 
   it("commands: status, ack, snooze, resolve, silence, unsilence, silences, digest, help", async () => {
     const crit = await fireAlert(store, makeAlert({ metric: "dau", series: "<b>ios</b>" }), ["oncall"]);
-    const warn = await fireAlert(store, makeAlert({ fingerprint: "w", metric: "signups & co", series: "", severity: "warning", startedAt: T0 - 7_200_000, firedAt: T0 - 7_200_000 }), ["oncall"]);
+    const warn = await fireAlert(
+      store,
+      makeAlert({
+        fingerprint: "w",
+        metric: "signups & co",
+        series: "",
+        severity: "warning",
+        startedAt: T0 - 7_200_000,
+        firedAt: T0 - 7_200_000,
+      }),
+      ["oncall"],
+    );
     clock.advance(30 * 60_000);
     const status = await command("/status");
     expect(status).toContain("2 open alerts");
@@ -150,7 +178,9 @@ describe("telegram bot: buttons and commands over long polling", () => {
     expect(await command(`/resolve ${crit.id}`)).toMatch(/is resolved; it cannot be resolved/);
     expect(await command("/ack 99999")).toBe("⚠️ no alert #99999");
     const silence = await command("/silence dau/platform=* 3h deploy <in progress>");
-    expect(silence).toMatch(/^🔇 Silence #(\d+): dau \{platform=\*\} for 3h \(until 2026-01-19 15:30 UTC\) — deploy <in progress>, by @alice$/);
+    expect(silence).toMatch(
+      /^🔇 Silence #(\d+): dau \{platform=\*\} for 3h \(until 2026-01-19 15:30 UTC\) — deploy <in progress>, by @alice$/,
+    );
     const sid = /#(\d+)/.exec(silence)![1];
     expect(await command("/silences")).toContain(`#${sid} dau/platform=* until 2026-01-19 15:30 UTC by @alice — deploy <in progress>`);
     expect(await command(`/unsilence ${sid}`)).toBe(`🔔 Silence #${sid} removed by @alice`);

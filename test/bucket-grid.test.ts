@@ -5,8 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pointsToGrid } from "../src/engine/metric-grid.js";
-import { decodeBucketGrid, fetchBucketGrid, fetchBuckets, fetchBucketsGrouped, type GridColumns, gridResults } from "../src/sources/index.js";
-import { HOUR, metric as baseMetric } from "./helpers/config.js";
+import {
+  decodeBucketGrid,
+  fetchBucketGrid,
+  fetchBuckets,
+  fetchBucketsGrouped,
+  type GridColumns,
+  gridResults,
+} from "../src/sources/index.js";
+import { metric as baseMetric, HOUR } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 
 const T0 = Date.UTC(2026, 2, 1);
@@ -116,7 +123,15 @@ describe("pointsToGrid", () => {
     const g = pointsToGrid(
       {
         series: [
-          { key: "a", labels: {}, points: [{ t: T0 - HOUR, v: 9 }, { t: T0, v: 1 }, { t: T0 + 2 * HOUR + 5, v: null }] },
+          {
+            key: "a",
+            labels: {},
+            points: [
+              { t: T0 - HOUR, v: 9 },
+              { t: T0, v: 1 },
+              { t: T0 + 2 * HOUR + 5, v: null },
+            ],
+          },
           { key: "b", labels: {}, points: [{ t: T0 + HOUR, v: 2 }] },
         ],
         issues: [],

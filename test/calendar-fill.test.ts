@@ -73,14 +73,20 @@ describe("config", () => {
   });
 
   it("says where a calendar, a holiday list or fill is wrong", () => {
-    const head = "metrics:\n  - name: a\n    source: {table: t, time_column: ts, value: \"count(*)\"}\n";
+    const head = 'metrics:\n  - name: a\n    source: {table: t, time_column: ts, value: "count(*)"}\n';
     expect(problems(`${head}    calendar: weekday\n`)).toEqual([
       "vigil.yaml:4:15: metrics[0].calendar: expected weekdays, weekends, always or {days: [...], hours: \"HH:MM-HH:MM\"}, got 'weekday'",
     ]);
-    expect(problems(`${head}    calendar: {hours: "8-20"}\n`)[0]).toMatch(/^vigil\.yaml:4:23: .*expected local hours like "08:00-20:00", got '8-20'/);
+    expect(problems(`${head}    calendar: {hours: "8-20"}\n`)[0]).toMatch(
+      /^vigil\.yaml:4:23: .*expected local hours like "08:00-20:00", got '8-20'/,
+    );
     expect(problems(`${head}    holidays: {country: XX}\n`)[0]).toMatch(/^vigil\.yaml:4:25: .*unknown holiday country 'XX'/);
-    expect(problems(`${head}    holidays: {country: DE, state: XX}\n`)[0]).toMatch(/^vigil\.yaml:4:36: .*unknown state 'XX' of holiday country DE \(one of BB, BE, /);
-    expect(problems(`${head}    holidays: ["25.12.2026"]\n`)[0]).toMatch(/^vigil\.yaml:4:16: .*expected a date like 2026-12-25, got '25.12.2026'/);
+    expect(problems(`${head}    holidays: {country: DE, state: XX}\n`)[0]).toMatch(
+      /^vigil\.yaml:4:36: .*unknown state 'XX' of holiday country DE \(one of BB, BE, /,
+    );
+    expect(problems(`${head}    holidays: ["25.12.2026"]\n`)[0]).toMatch(
+      /^vigil\.yaml:4:16: .*expected a date like 2026-12-25, got '25.12.2026'/,
+    );
     expect(problems(`${head}    fill: zeros\n`)[0]).toMatch(/^vigil\.yaml:4:11: metrics\[0\]\.fill: /);
   });
 });

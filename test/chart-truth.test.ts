@@ -15,11 +15,11 @@ import type { AlertNotification, ChartData, ChartRow } from "../src/delivery/not
 import { Engine } from "../src/engine/engine.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
-import type { SeriesBatch } from "../src/sources/index.js";
 import { makeFetcher } from "../src/source-fetcher.js";
+import type { SeriesBatch } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { DAY, HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { metric as baseMetric, DAY, HOUR, vigilConfig } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -132,7 +132,9 @@ describe("an alert's chart against its message", () => {
   it("has the message's value, expected value and band at the bucket it reports", () => {
     for (const { n, chart, text } of firing) {
       const [, value, expected, lower, upper] = rowAt(chart, n.alert.bucket);
-      expect({ value: fmtNum(value), expected: fmtNum(expected), lower: fmtNum(lower), upper: fmtNum(upper) }, n.alert.metric).toEqual(text);
+      expect({ value: fmtNum(value), expected: fmtNum(expected), lower: fmtNum(lower), upper: fmtNum(upper) }, n.alert.metric).toEqual(
+        text,
+      );
     }
   });
 
@@ -157,7 +159,9 @@ describe("an alert's chart against its message", () => {
     const { n, chart, text } = alertOf("users_floor");
     expect(chart.thresholds).toEqual({ min: 300 });
     expect(text.lower).toBe("300");
-    expect(marked(chart)).toEqual(n.alert.details.anomalous!.flatMap(([a, b]) => Array.from({ length: (b - a) / HOUR + 1 }, (_, i) => a + i * HOUR)));
+    expect(marked(chart)).toEqual(
+      n.alert.details.anomalous!.flatMap(([a, b]) => Array.from({ length: (b - a) / HOUR + 1 }, (_, i) => a + i * HOUR)),
+    );
   });
 
   it("a count's band stops at zero, in the message and in the chart", () => {
@@ -185,7 +189,13 @@ describe("vigil backtest --chart against the alerts it prints", () => {
 
   it("marks the buckets of the alerts it printed, with their numbers at the bucket each fired on", () => {
     const m = baseMetric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }], for: 2 });
-    const r = replay(m, batch((h) => spikes[h] ?? level[h]!), T0, T0 + hours * HOUR, true);
+    const r = replay(
+      m,
+      batch((h) => spikes[h] ?? level[h]!),
+      T0,
+      T0 + hours * HOUR,
+      true,
+    );
     expect(r.alerts).toHaveLength(1);
     const { chart, subtitle } = backtestChart(m, r);
     // hour 200 was anomalous too, but one bucket does not meet `for: 2`: no alert, no mark
@@ -208,7 +218,9 @@ describe("vigil backtest --chart against the alerts it prints", () => {
     const r = replay(spread, counts, T0, T0 + hours * HOUR, true);
     expect(r.traces.get("")!.filter((x) => (x.bands[0]!.lower ?? 0) < 0).length).toBeGreaterThan(100);
     expect(r.alerts[0]!.lower).toBe(0);
-    const lows = backtestChart(spread, r).chart.rows.map((x) => x[3]).filter((x): x is number => x !== null);
+    const lows = backtestChart(spread, r)
+      .chart.rows.map((x) => x[3])
+      .filter((x): x is number => x !== null);
     expect(Math.min(...lows)).toBe(0);
   });
 });

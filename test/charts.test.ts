@@ -17,14 +17,21 @@ describe("alert chart", () => {
   it("draws the value line, band, expected line, threshold, anomalies and time labels", () => {
     const svg = alertChartSvg(sampleChart(), { title: "dau {platform=ios}", subtitle: "seasonal · 5 anomalous" });
     expect(svg.match(/<circle[^>]*#d1242f/g)?.length).toBeGreaterThanOrEqual(4);
-    expect(svg).toContain("stroke-dasharray=\"6 4\""); // threshold
+    expect(svg).toContain('stroke-dasharray="6 4"'); // threshold
     expect(svg).toContain("min 400");
     expect(svg).toMatch(/>01-\d\d</); // date labels over two weeks
-    expect(svg).toContain("fill-opacity=\"0.35\"");
+    expect(svg).toContain('fill-opacity="0.35"');
   });
 
   it("marks an anomalous bucket without a value (missing data) on the time axis, and only marked rows", () => {
-    const rows: ChartData["rows"] = Array.from({ length: 24 }, (_, i) => [T0 + i * HOUR, i >= 20 ? null : 100 + i, 100, 90, 110, i === 21 ? 1 : 0]);
+    const rows: ChartData["rows"] = Array.from({ length: 24 }, (_, i) => [
+      T0 + i * HOUR,
+      i >= 20 ? null : 100 + i,
+      100,
+      90,
+      110,
+      i === 21 ? 1 : 0,
+    ]);
     const svg = alertChartSvg({ rows, granularityMs: HOUR }, { title: "gap" });
     expect(svg.match(/<circle[^>]*r="4.5" fill="#d1242f"/g)).toBeNull();
     expect(svg.match(/<path d="M[^"]*Z" fill="#d1242f"/g)).toHaveLength(1);
@@ -48,7 +55,13 @@ describe("alert chart", () => {
     // path per pixel), loose enough for a machine running other test files beside this one
     expect(took).toBeLessThan(1000);
     expect(pngSize(renderAlertChart({ rows: [], granularityMs: HOUR }, { title: "empty" })).w).toBe(1200);
-    const flat: ChartData = { rows: [[T0, 5, 5, null, null, 0], [T0 + HOUR, 5, 5, null, null, 1]], granularityMs: HOUR };
+    const flat: ChartData = {
+      rows: [
+        [T0, 5, 5, null, null, 0],
+        [T0 + HOUR, 5, 5, null, null, 1],
+      ],
+      granularityMs: HOUR,
+    };
     expect(pngSize(renderAlertChart(flat, { title: "flat", scale: 1 }))).toEqual({ w: 800, h: 360 });
   });
 });

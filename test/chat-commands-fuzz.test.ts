@@ -30,11 +30,15 @@ describe("chat commands under hostile input", () => {
     const deps = { actions: new AlertActions(store, clock, () => config), store, clock, log: silentLogger() };
     const who = { actor: "telegram:@mallory", allowed: true, channel: "out", platform: "telegram" as const, detail: {} };
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...COMMANDS.map((c) => c.name), "frobnicate", "ACK"), fc.array(hostile, { maxLength: 4 }), async (name, args) => {
-        const reply = await runCommand(deps, who, name, args.join(" "), "/");
-        const text = reply.lines.map((l) => JSON.stringify(l)).join("\n");
-        expect(text.length).toBeLessThan(20_000);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...COMMANDS.map((c) => c.name), "frobnicate", "ACK"),
+        fc.array(hostile, { maxLength: 4 }),
+        async (name, args) => {
+          const reply = await runCommand(deps, who, name, args.join(" "), "/");
+          const text = reply.lines.map((l) => JSON.stringify(l)).join("\n");
+          expect(text.length).toBeLessThan(20_000);
+        },
+      ),
       { numRuns: 150 },
     );
     const long = "a".repeat(5000);

@@ -55,7 +55,8 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
   let env: NodeJS.ProcessEnv;
   // a subprocess opening PGlite takes 20 s and more on two busy cores
   const cli = (...args: string[]) => runCli([...args, "-c", cfg], env);
-  const auditRows = async (db: Database) => (await db.query("SELECT actor, action, target, allowed, detail FROM vigil.audit_log ORDER BY id")).rows;
+  const auditRows = async (db: Database) =>
+    (await db.query("SELECT actor, action, target, allowed, detail FROM vigil.audit_log ORDER BY id")).rows;
   /** The state database between subprocess runs (a PGlite directory is one process's at a time). */
   const inspect = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
     if (!t.dataDir) return fn(t.db);
@@ -78,7 +79,14 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
     const policy = { for: 1, resolveAfter: 1, severity: "critical" as const, repeatEveryMs: null };
     for (const series of ["shop=a", "shop=b"]) {
-      const id = { fingerprint: fingerprintOf("orders", series, "seasonal"), kind: "metric" as const, metric: "orders", series, detector: "seasonal", details: {} };
+      const id = {
+        fingerprint: fingerprintOf("orders", series, "seasonal"),
+        kind: "metric" as const,
+        metric: "orders",
+        series,
+        detector: "seasonal",
+        details: {},
+      };
       const obs = { bucket: clock.now(), anomalous: true, value: 12, expected: 100, lower: 80, upper: 120, sigmas: -9, reason: "9σ below" };
       const out = observe(null, id, obs, policy, clock.now());
       // the firing went to the oncall chat, as the daemon would have sent it
@@ -86,7 +94,15 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
         outcomes: [{ alert: out.alert as Alert, events: out.events }],
         watermarks: [],
         deliveriesFor: (alert, ev, historyId) => {
-          const payload: AlertNotification = { type: "alert", event: "firing", alert, previousState: ev.from, actor: ev.actor, note: ev.note, at: alert.updatedAt };
+          const payload: AlertNotification = {
+            type: "alert",
+            event: "firing",
+            alert,
+            previousState: ev.from,
+            actor: ev.actor,
+            note: ev.note,
+            at: alert.updatedAt,
+          };
           return ev.notify === "firing" ? [{ channel: "oncall", kind: "firing", payload, key: `${historyId}:oncall` }] : [];
         },
       });
@@ -105,14 +121,26 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
     expect(r.stdout).toBe(`#1 acknowledged by ${ACTOR}; update queued for oncall (the running daemon sends it)\n`);
     const { alert, history, audit, updates } = await inspect(async (db) => {
       const store = new StateStore(db);
-      return { alert: await store.getAlert(1), history: await store.history(1), audit: await auditRows(db), updates: await store.deliveriesAbout(1) };
+      return {
+        alert: await store.getAlert(1),
+        history: await store.history(1),
+        audit: await auditRows(db),
+        updates: await store.deliveriesAbout(1),
+      };
     });
     expect(alert).toMatchObject({ state: "acknowledged", actedBy: ACTOR });
     expect(history.at(-1)).toMatchObject({ from: "firing", to: "acknowledged", actor: ACTOR, note: "acknowledged" });
-    expect(audit).toEqual([{ actor: ACTOR, action: "ack", target: "#1", allowed: true, detail: expect.objectContaining({ platform: "cli", ok: true }) }]);
+    expect(audit).toEqual([
+      { actor: ACTOR, action: "ack", target: "#1", allowed: true, detail: expect.objectContaining({ platform: "cli", ok: true }) },
+    ]);
     const [update] = updates;
     expect(update).toMatchObject({ channel: "oncall", kind: "update", status: "pending" });
-    expect(update!.payload).toMatchObject({ event: "update", actor: ACTOR, previousState: "firing", alert: { id: 1, state: "acknowledged" } });
+    expect(update!.payload).toMatchObject({
+      event: "update",
+      actor: ACTOR,
+      previousState: "firing",
+      alert: { id: 1, state: "acknowledged" },
+    });
   }, 600_000);
 
   it("unack, snooze and resolve move the alert as the buttons do; refusals and bad input exit non-zero", async () => {
@@ -212,7 +240,9 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
     const validate = await cli("validate");
     expect(validate.code, validate.stderr).toBe(0);
     expect(validate.stderr).toContain("telegram.token: warning: environment variable TELEGRAM_BOT_TOKEN is not set");
-    expect(validate.stderr).toContain("channels.team.type: warning: channel 'team' is a slack channel but slack.token is empty (is SLACK_BOT_TOKEN set?); `vigil run` needs it");
+    expect(validate.stderr).toContain(
+      "channels.team.type: warning: channel 'team' is a slack channel but slack.token is empty (is SLACK_BOT_TOKEN set?); `vigil run` needs it",
+    );
     for (const r of [alerts, silences, experiments, backtest]) expect(r.stderr).not.toContain("TOKEN");
   }, 600_000);
 });

@@ -29,8 +29,21 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     const policy = { for: 1, resolveAfter: 1, severity: "critical" as const, repeatEveryMs: null };
     const ids: number[] = [];
     for (const [i, series] of ["a", "b", "c", "d", "e"].entries()) {
-      const id = { fingerprint: fingerprintOf("orders", series, "seasonal"), kind: "metric" as const, metric: "orders", series: `shop=${series}`, detector: "seasonal", details: {} };
-      const out = observe(null, id, { bucket: clock.now(), anomalous: true, value: 10 + i, expected: 100, lower: 80, upper: 120, sigmas: -9, reason: "9σ below" }, i === 0 ? { ...policy, for: 3 } : policy, clock.now());
+      const id = {
+        fingerprint: fingerprintOf("orders", series, "seasonal"),
+        kind: "metric" as const,
+        metric: "orders",
+        series: `shop=${series}`,
+        detector: "seasonal",
+        details: {},
+      };
+      const out = observe(
+        null,
+        id,
+        { bucket: clock.now(), anomalous: true, value: 10 + i, expected: 100, lower: 80, upper: 120, sigmas: -9, reason: "9σ below" },
+        i === 0 ? { ...policy, for: 3 } : policy,
+        clock.now(),
+      );
       const [saved] = await store.write({ outcomes: [{ alert: out.alert as Alert, events: out.events }], watermarks: [] });
       ids.push(saved!.id);
     }
@@ -67,7 +80,10 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
   }, 600_000);
 
   it("silence add, list and rm", async () => {
-    const add = await runCli(["silence", "add", "--metric", "orders", "--series", "shop=*", "--for", "2h", "--reason", "migration", "-c", cfg], env);
+    const add = await runCli(
+      ["silence", "add", "--metric", "orders", "--series", "shop=*", "--for", "2h", "--reason", "migration", "-c", cfg],
+      env,
+    );
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/^silence 1 added: orders \/ shop=\* until /);
     const list = await runCli(["silence", "list", "-c", cfg], env);

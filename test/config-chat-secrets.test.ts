@@ -30,7 +30,12 @@ describe("chatSecrets: optional", () => {
   });
 
   it("other unset variables and a chat channel without its bot section are still errors", () => {
-    const res = loadConfigText(`channels:\n  oncall: {type: telegram, chat_id: "\${CHAT_ID}"}\n`, "v.yaml", {}, { chatSecrets: "optional" });
+    const res = loadConfigText(
+      `channels:\n  oncall: {type: telegram, chat_id: "\${CHAT_ID}"}\n`,
+      "v.yaml",
+      {},
+      { chatSecrets: "optional" },
+    );
     expect(res.ok ? [] : res.problems.map((p) => p.message)).toEqual([
       "channel 'oncall' is a telegram channel but there is no top-level telegram: section with a token (token: \"${TELEGRAM_BOT_TOKEN}\")",
       "environment variable CHAT_ID is not set (use ${CHAT_ID:-default} to give a default)",

@@ -9,7 +9,7 @@ import { type ConfigProblem, formatProblem } from "../src/config/problem.js";
 /** A valid head that cases build on: two channels (lines 1-3), then `metrics:` on line 4. */
 const HEAD = ["channels:", "  oncall: {type: console}", "  team: {type: console}", "metrics:"];
 /** A valid metric body, for cases about something else. */
-const METRIC = ["  - name: dau", "    source: {table: events, time_column: ts, value: \"count(*)\"}"];
+const METRIC = ["  - name: dau", '    source: {table: events, time_column: ts, value: "count(*)"}'];
 
 function problemsOf(lines: string[], env: Record<string, string> = {}): ConfigProblem[] {
   const res = loadConfigText(`${lines.join("\n")}\n`, "vigil.yaml", env);
@@ -29,8 +29,14 @@ interface Case {
 const cases: Case[] = [
   // --- YAML syntax ---
   { name: "bad indentation", lines: ["http:", "  port: 1", " host: x"], line: 3, col: 1, message: "same column" },
-  { name: "unclosed double quote", lines: ["timezone: \"UTC", "http: {port: 1}"], line: 1, col: 11, message: "unclosed quote" },
-  { name: "unclosed flow sequence", lines: ["defaults:", "  notify: [oncall, team", "metrics: []"], line: 3, col: 1, message: "flow sequence" },
+  { name: "unclosed double quote", lines: ['timezone: "UTC', "http: {port: 1}"], line: 1, col: 11, message: "unclosed quote" },
+  {
+    name: "unclosed flow sequence",
+    lines: ["defaults:", "  notify: [oncall, team", "metrics: []"],
+    line: 3,
+    col: 1,
+    message: "flow sequence",
+  },
   { name: "tab as indentation", lines: ["http:", "\tport: 1"], line: 2, col: 1, message: "tabs are not allowed" },
   { name: "duplicate mapping key", lines: ["timezone: UTC", "timezone: UTC"], line: 2, col: 1, message: "unique" },
   { name: "two YAML documents", lines: ["timezone: UTC", "---", "timezone: UTC"], line: 2, col: 1, message: "one YAML document" },
@@ -45,7 +51,15 @@ const cases: Case[] = [
   },
   {
     name: "unknown key in a source",
-    lines: [...HEAD, "  - name: dau", "    source:", "      table: events", "      time_column: ts", "      value: x", "      granularty: 1h"],
+    lines: [
+      ...HEAD,
+      "  - name: dau",
+      "    source:",
+      "      table: events",
+      "      time_column: ts",
+      "      value: x",
+      "      granularty: 1h",
+    ],
     line: 10,
     col: 7,
     message: "unknown key 'granularty' (did you mean 'granularity'?)",
@@ -61,11 +75,35 @@ const cases: Case[] = [
   // --- wrong types and values ---
   { name: "string for a number", lines: ["http:", "  port: abc"], line: 2, col: 9, message: "expected an integer, got string 'abc'" },
   { name: "number for a list", lines: [...HEAD, ...METRIC, "    notify: 5"], line: 7, col: 13, message: "expected a list, got number 5" },
-  { name: "string for a boolean", lines: ["channels:", "  c: {type: console, send_resolved: yes}"], line: 2, col: 37, message: "expected true or false" },
-  { name: "bad enum value", lines: [...HEAD, ...METRIC, "    direction: sideways"], line: 7, col: 16, message: "expected one of up, down, both" },
+  {
+    name: "string for a boolean",
+    lines: ["channels:", "  c: {type: console, send_resolved: yes}"],
+    line: 2,
+    col: 37,
+    message: "expected true or false",
+  },
+  {
+    name: "bad enum value",
+    lines: [...HEAD, ...METRIC, "    direction: sideways"],
+    line: 7,
+    col: 16,
+    message: "expected one of up, down, both",
+  },
   { name: "bad duration", lines: [...HEAD, ...METRIC, "    lookback: 14x"], line: 7, col: 15, message: "expected a duration like 90s" },
-  { name: "bad min_change", lines: [...HEAD, ...METRIC, "    min_change: five percent"], line: 7, col: 17, message: "expected a percentage like 5%" },
-  { name: "fraction for an integer", lines: [...HEAD, ...METRIC, "    for: 2.5"], line: 7, col: 10, message: "expected an integer, got number 2.5" },
+  {
+    name: "bad min_change",
+    lines: [...HEAD, ...METRIC, "    min_change: five percent"],
+    line: 7,
+    col: 17,
+    message: "expected a percentage like 5%",
+  },
+  {
+    name: "fraction for an integer",
+    lines: [...HEAD, ...METRIC, "    for: 2.5"],
+    line: 7,
+    col: 10,
+    message: "expected an integer, got number 2.5",
+  },
   {
     name: "missing duration in a mute window",
     lines: [...HEAD, ...METRIC, "    mute:", '      - cron: "0 3 * * *"'],
@@ -77,7 +115,13 @@ const cases: Case[] = [
   { name: "bad cron", lines: ["defaults:", '  schedule: "61 * * * *"'], line: 2, col: 13, message: "invalid cron expression '61 * * * *'" },
   { name: "cron with 7 fields", lines: ["defaults:", '  schedule: "* * * * * * *"'], line: 2, col: 13, message: "got 7" },
   { name: "bad timezone", lines: ["timezone: Mars/Olympus_Mons"], line: 1, col: 11, message: "unknown time zone 'Mars/Olympus_Mons'" },
-  { name: "database url not postgres", lines: ["database:", "  url: mysql://localhost/db"], line: 2, col: 8, message: "postgres:// or postgresql://" },
+  {
+    name: "database url not postgres",
+    lines: ["database:", "  url: mysql://localhost/db"],
+    line: 2,
+    col: 8,
+    message: "postgres:// or postgresql://",
+  },
   {
     name: "missing required key points at the parent mapping",
     lines: [...HEAD, "  - name: dau", "    source:", "      time_column: ts", "      value: x"],
@@ -107,7 +151,13 @@ const cases: Case[] = [
     col: 16,
     message: "unknown channel 'pager'",
   },
-  { name: "digest naming an unknown metric", lines: [...HEAD, ...METRIC, "digest:", "  - {metrics: [dua]}"], line: 8, col: 16, message: "unknown metric 'dua' (metrics: dau)" },
+  {
+    name: "digest naming an unknown metric",
+    lines: [...HEAD, ...METRIC, "digest:", "  - {metrics: [dua]}"],
+    line: 8,
+    col: 16,
+    message: "unknown metric 'dua' (metrics: dau)",
+  },
   // --- detectors ---
   {
     name: "unknown detector type",
@@ -146,7 +196,13 @@ const cases: Case[] = [
     col: 11,
     message: "duplicate metric name 'dau'",
   },
-  { name: "metric name with a slash", lines: [...HEAD, "  - name: a/b", '    query: "x"'], line: 5, col: 11, message: "metric names may use" },
+  {
+    name: "metric name with a slash",
+    lines: [...HEAD, "  - name: a/b", '    query: "x"'],
+    line: 5,
+    col: 11,
+    message: "metric names may use",
+  },
   // --- interpolation ---
   {
     name: "unset environment variable without default",
@@ -156,7 +212,14 @@ const cases: Case[] = [
     message: "environment variable TELEGRAM_BOT_TOKEN is not set (use ${TELEGRAM_BOT_TOKEN:-default} to give a default)",
   },
   { name: "unclosed interpolation", lines: ['timezone: "${TZ"'], line: 1, col: 11, message: "unclosed '${'" },
-  { name: "interpolated value of the wrong type", lines: ["http:", "  port: ${PORT}"], env: { PORT: "http" }, line: 2, col: 9, message: "got string '${PORT}' (the value from the environment is not shown)" },
+  {
+    name: "interpolated value of the wrong type",
+    lines: ["http:", "  port: ${PORT}"],
+    env: { PORT: "http" },
+    line: 2,
+    col: 9,
+    message: "got string '${PORT}' (the value from the environment is not shown)",
+  },
   // --- chat channels ---
   {
     name: "telegram channel without a telegram section",
@@ -197,7 +260,13 @@ function experimentCases(): Case[] {
       col: 14,
       message: "control 'contrl' is not one of the variants (control, treatment) (did you mean 'control'?)",
     },
-    { name: "variant weights not summing to 1", lines: exp("{control: 0.5, treatment: 0.4}", "control"), line: 9, col: 15, message: "sum to 0.9" },
+    {
+      name: "variant weights not summing to 1",
+      lines: exp("{control: 0.5, treatment: 0.4}", "control"),
+      line: 9,
+      col: 15,
+      message: "sum to 0.9",
+    },
     {
       name: "winsorize_over without winsorize",
       lines: exp("{control: 0.5, treatment: 0.5}", "control", ", winsorize_over: nonzero"),
@@ -228,7 +297,14 @@ describe("config problems name the place", () => {
   }
 
   it("reports every problem, not just the first, in document order", () => {
-    const problems = problemsOf([...HEAD, "  - name: dau", "    lookback: 14x", "    notify: [nope]", "    colour: red", "timezone: Nowhere"]);
+    const problems = problemsOf([
+      ...HEAD,
+      "  - name: dau",
+      "    lookback: 14x",
+      "    notify: [nope]",
+      "    colour: red",
+      "timezone: Nowhere",
+    ]);
     expect(problems.map((p) => [p.line, p.col])).toEqual([
       [5, 5],
       [6, 15],
@@ -249,8 +325,12 @@ describe("config problems name the place", () => {
   });
 
   it("shows an interpolated value as the ${VAR} it was written as, never the (possibly secret) value", () => {
-    const problems = problemsOf(["channels:", '  hook: {type: webhook, url: "${HOOK_URL}"}'], { HOOK_URL: "ftp://user:s3cret@example.com" });
-    expect(problems.map(formatProblem)).toEqual(["vigil.yaml:2:30: channels.hook.url: expected an http(s) URL, got '${HOOK_URL}' (the value from the environment is not shown)"]);
+    const problems = problemsOf(["channels:", '  hook: {type: webhook, url: "${HOOK_URL}"}'], {
+      HOOK_URL: "ftp://user:s3cret@example.com",
+    });
+    expect(problems.map(formatProblem)).toEqual([
+      "vigil.yaml:2:30: channels.hook.url: expected an http(s) URL, got '${HOOK_URL}' (the value from the environment is not shown)",
+    ]);
   });
 
   it("does not pile a second message on a scalar whose interpolation failed", () => {

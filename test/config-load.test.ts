@@ -76,7 +76,10 @@ describe("built-in defaults", () => {
   it("a metric that notifies nowhere is a warning, not an error", async () => {
     const res = await loadConfigFile(`${FIXTURES}/minimal.yaml`, {});
     expect(res.ok).toBe(true);
-    if (res.ok) expect(res.warnings.map(formatProblem)).toEqual([`${FIXTURES}/minimal.yaml:2:5: metrics[0]: metric 'signups' notifies no channel (set notify: here or in defaults)`]);
+    if (res.ok)
+      expect(res.warnings.map(formatProblem)).toEqual([
+        `${FIXTURES}/minimal.yaml:2:5: metrics[0]: metric 'signups' notifies no channel (set notify: here or in defaults)`,
+      ]);
   });
 });
 
@@ -172,7 +175,10 @@ describe("interpolation", () => {
       ok: false,
       message: "environment variable MISSING is not set (use ${MISSING:-default} to give a default)",
     });
-    expect(interpolate("${MISSING:?set it in .env}", env)).toEqual({ ok: false, message: "environment variable MISSING is not set: set it in .env" });
+    expect(interpolate("${MISSING:?set it in .env}", env)).toEqual({
+      ok: false,
+      message: "environment variable MISSING is not set: set it in .env",
+    });
   });
 
   it("a value that is wholly one ${..} validates as a number where a number is wanted", () => {
@@ -216,7 +222,7 @@ describe("interpolation", () => {
   });
 
   it("top-level x-* keys hold anchors and are otherwise ignored", () => {
-    const c = mustLoad('x-common: &common {for: 3, severity: critical}\nmetrics:\n  - {<<: *common, name: m, query: q}\n');
+    const c = mustLoad("x-common: &common {for: 3, severity: critical}\nmetrics:\n  - {<<: *common, name: m, query: q}\n");
     expect(c.metrics[0]).toMatchObject({ for: 3, severity: "critical" });
   });
 });
@@ -237,11 +243,23 @@ describe("the shipped configs", () => {
     expect(c.slack?.app_token).toBe(SECRETS.SLACK_APP_TOKEN);
     expect(c.channels.pager).toMatchObject({ type: "webhook", headers: { Authorization: "Bearer HOOK-SECRET" }, send_resolved: false });
     const dau = c.metrics.find((m) => m.name === "dau")!;
-    expect(dau).toMatchObject({ delayMs: 300_000, for: 2, severity: "critical", repeatEveryMs: 14_400_000, minChange: { kind: "relative", value: 0.05 } });
+    expect(dau).toMatchObject({
+      delayMs: 300_000,
+      for: 2,
+      severity: "critical",
+      repeatEveryMs: 14_400_000,
+      minChange: { kind: "relative", value: 0.05 },
+    });
     expect(dau.detectors.map((d) => d.type)).toEqual(["control_limits", "moving_average", "seasonal", "threshold", "missing"]);
     const exp = c.experiments[0]!;
     expect(exp).toMatchObject({ name: "new_recs", control: "control", alpha: 0.05, srm_alpha: 0.001, min_units: 1000, notify: ["team"] });
-    expect(exp.guardrails[0]).toMatchObject({ name: "skip_rate", aggregate: "mean", margin: 0.02, winsorize: 0.999, bad_direction: "increase" });
+    expect(exp.guardrails[0]).toMatchObject({
+      name: "skip_rate",
+      aggregate: "mean",
+      margin: 0.02,
+      winsorize: 0.999,
+      bad_direction: "increase",
+    });
     expect(exp.guardrails[1]).toMatchObject({ aggregate: "ratio", numerator: "errored::int", denominator: "1" });
     expect(c.digest).toEqual([{ schedule: "0 9 * * *", notify: ["team"], metrics: ["dau"], experiments: true }]);
     expect(c.mute).toEqual([{ cron: "0 0 25 12 *", durationMs: 86_400_000 }]);

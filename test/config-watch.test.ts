@@ -61,7 +61,9 @@ describe("ConfigWatcher", () => {
     const invalid = nextInvalid(watcher);
     await writeFile(file, base().replace("for: 2", "for: two"));
     const bad = await invalid;
-    expect(bad.problems).toMatchObject([{ file, line: 6, col: 41, path: "metrics[0].for", message: "expected an integer, got string 'two'" }]);
+    expect(bad.problems).toMatchObject([
+      { file, line: 6, col: 41, path: "metrics[0].for", message: "expected an integer, got string 'two'" },
+    ]);
     expect(watcher.config).toBe(first);
 
     const reload = nextReload(watcher);

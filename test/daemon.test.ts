@@ -10,15 +10,14 @@ import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
-import { freePort } from "./helpers/net.js";
 import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
 import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
+import { freePort } from "./helpers/net.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 import { tempDirFor } from "./helpers/temp-dir.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
-
 
 /**
  * The subprocess runs judge "the last closed bucket" on the real clock: rows made at 06:59:50 for
@@ -108,7 +107,14 @@ describe("vigil run (subprocess)", () => {
       expect(list.code, list.stderr).toBe(0);
       const alerts = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
       expect(alerts).toHaveLength(1);
-      expect(alerts[0]).toMatchObject({ id: 1, metric: "checkout_rate", series: "series=b", state: "firing", severity: "critical", value: 1000 });
+      expect(alerts[0]).toMatchObject({
+        id: 1,
+        metric: "checkout_rate",
+        series: "series=b",
+        state: "firing",
+        severity: "critical",
+        value: 1000,
+      });
     } finally {
       await t.close();
     }
@@ -193,8 +199,10 @@ describe("vigil run (subprocess)", () => {
       const api = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/`;
       await writeFile(
         cfg,
-        configYaml("slack_down")
-          .replace("channels:\n  out: {type: console}", `slack: {token: xoxb-1, app_token: xapp-1, api_url: "${api}"}\nchannels:\n  out: {type: console}\n  team: {type: slack, channel: C1}`),
+        configYaml("slack_down").replace(
+          "channels:\n  out: {type: console}",
+          `slack: {token: xoxb-1, app_token: xapp-1, api_url: "${api}"}\nchannels:\n  out: {type: console}\n  team: {type: slack, channel: C1}`,
+        ),
       );
       const port = await freePort();
       const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
@@ -338,9 +346,12 @@ describe("daemon in process", () => {
     await daemon.whenLeading();
     try {
       const before = daemon.getConfig();
-      const edited = configYaml("reload_r", "  - name: second\n    source: {table: reload_r, time_column: ts, value: max(v), granularity: 1h}\n")
+      const edited = configYaml(
+        "reload_r",
+        "  - name: second\n    source: {table: reload_r, time_column: ts, value: max(v), granularity: 1h}\n",
+      )
         .replace('database: {url: "${DATABASE_URL:-}"}', 'database: {url: "postgres://elsewhere.invalid/db"}')
-        .replace('host: 127.0.0.1', 'host: 0.0.0.0');
+        .replace("host: 127.0.0.1", "host: 0.0.0.0");
       await writeFile(cfg, edited);
       const meta = await until(
         async () => (await daemon.store.openAlerts()).find((a) => a.kind === "meta" && a.detector === "config"),
@@ -406,41 +417,56 @@ describe("daemon in process", () => {
     }
   });
 
-  it.skipIf(!TEST_DATABASE_URL)("a metric query that hangs is cancelled at its query_timeout; /healthz answers within 1 s meanwhile and the other metric alerts", async () => {
-    await clearOfHourEnd();
-    await createMetricTable(t.db, "hang_ok");
-    await insertRows(t.db, "hang_ok", recentRows(true));
-    await t.db.exec("CREATE VIEW hang_view AS SELECT h.* FROM hang_ok h, pg_sleep(60)");
-    const cfg = join(dir, "vigil.yaml");
-    await writeFile(
-      cfg,
-      configYaml("hang_ok", "  - name: hanging\n    query_timeout: 3s\n    source: {table: hang_view, time_column: ts, value: sum(v), granularity: 1h}\n")
-        .replace("name: checkout_rate", "name: hang_neighbour")
-        .replace('port: "${VIGIL_PORT:-0}"', "port: 0"),
-    );
-    const scheduler = new ManualScheduler(silentLogger());
-    const daemon = await Daemon.create({ configPath: cfg, metricsDb: t.db, stateDb: t.db, log: silentLogger(), scheduler: () => scheduler, stdout: { write: () => true } as unknown as NodeJS.WritableStream });
-    await daemon.start();
-    await daemon.whenLeading();
-    try {
-      let done = false;
-      const tick = scheduler.fire("*/1 * * * * @ UTC").then(() => (done = true));
-      const slowest: number[] = [];
-      while (!done) {
-        const t0 = performance.now();
-        expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
-        slowest.push(performance.now() - t0);
-        await new Promise((r) => setTimeout(r, 100));
+  it.skipIf(!TEST_DATABASE_URL)(
+    "a metric query that hangs is cancelled at its query_timeout; /healthz answers within 1 s meanwhile and the other metric alerts",
+    async () => {
+      await clearOfHourEnd();
+      await createMetricTable(t.db, "hang_ok");
+      await insertRows(t.db, "hang_ok", recentRows(true));
+      await t.db.exec("CREATE VIEW hang_view AS SELECT h.* FROM hang_ok h, pg_sleep(60)");
+      const cfg = join(dir, "vigil.yaml");
+      await writeFile(
+        cfg,
+        configYaml(
+          "hang_ok",
+          "  - name: hanging\n    query_timeout: 3s\n    source: {table: hang_view, time_column: ts, value: sum(v), granularity: 1h}\n",
+        )
+          .replace("name: checkout_rate", "name: hang_neighbour")
+          .replace('port: "${VIGIL_PORT:-0}"', "port: 0"),
+      );
+      const scheduler = new ManualScheduler(silentLogger());
+      const daemon = await Daemon.create({
+        configPath: cfg,
+        metricsDb: t.db,
+        stateDb: t.db,
+        log: silentLogger(),
+        scheduler: () => scheduler,
+        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+      });
+      await daemon.start();
+      await daemon.whenLeading();
+      try {
+        let done = false;
+        const tick = scheduler.fire("*/1 * * * * @ UTC").then(() => (done = true));
+        const slowest: number[] = [];
+        while (!done) {
+          const t0 = performance.now();
+          expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
+          slowest.push(performance.now() - t0);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await tick;
+        expect(Math.max(...slowest)).toBeLessThan(1000);
+        const open = await daemon.store.openAlerts();
+        expect(open.find((a) => a.kind === "meta" && a.detector === "source")?.reason).toMatch(
+          /hanging.*ran longer than its query_timeout \(3s\)/s,
+        );
+        expect(open.some((a) => a.metric === "hang_neighbour" && a.series === "series=b")).toBe(true);
+      } finally {
+        await daemon.stop();
       }
-      await tick;
-      expect(Math.max(...slowest)).toBeLessThan(1000);
-      const open = await daemon.store.openAlerts();
-      expect(open.find((a) => a.kind === "meta" && a.detector === "source")?.reason).toMatch(/hanging.*ran longer than its query_timeout \(3s\)/s);
-      expect(open.some((a) => a.metric === "hang_neighbour" && a.series === "series=b")).toBe(true);
-    } finally {
-      await daemon.stop();
-    }
-  });
+    },
+  );
 
   it("a run still going when the next is due is skipped, never overlapped", async () => {
     const scheduler = new ManualScheduler(silentLogger());

@@ -331,20 +331,24 @@ describe.runIf(process.env.VIGIL_TEST_DATABASE_URL !== undefined)("pg specifics"
 });
 
 describe("openDatabase", () => {
-  it("uses PGlite without a url (an empty one counts as unset) and pg with one", async () => {
-    const lite = await openDatabase({ url: "", memory: true });
-    try {
-      expect(lite.kind).toBe("pglite");
-      expect(lite.target).toBe("pglite:memory");
-    } finally {
-      await lite.close();
-    }
-    const remote = await openDatabase({ url: "postgres://u:pw@127.0.0.1:1/db" });
-    expect(remote.kind).toBe("pg");
-    expect(remote.target).not.toContain("pw@");
-    await remote.close();
-    await remote.close();
-  }, SLOW);
+  it(
+    "uses PGlite without a url (an empty one counts as unset) and pg with one",
+    async () => {
+      const lite = await openDatabase({ url: "", memory: true });
+      try {
+        expect(lite.kind).toBe("pglite");
+        expect(lite.target).toBe("pglite:memory");
+      } finally {
+        await lite.close();
+      }
+      const remote = await openDatabase({ url: "postgres://u:pw@127.0.0.1:1/db" });
+      expect(remote.kind).toBe("pg");
+      expect(remote.target).not.toContain("pw@");
+      await remote.close();
+      await remote.close();
+    },
+    SLOW,
+  );
 
   it("rejects a url that is not postgres://", async () => {
     const err = (await caught(openDatabase({ url: "mysql://u:secret@h/d" }))) as DatabaseError;
@@ -352,114 +356,136 @@ describe("openDatabase", () => {
     expect(err.message).not.toContain("secret");
   });
 
-  it("persists PGlite in a directory across reopen", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vigil-db-test-"));
-    try {
-      const first = await PgliteDatabase.open({ dataDir: join(dir, "nested", "pglite") });
-      await first.query("CREATE TABLE kept (x int)");
-      await first.query("INSERT INTO kept VALUES (42)");
-      await first.close();
-      const second = await openDatabase({ dataDir: join(dir, "nested", "pglite") });
+  it(
+    "persists PGlite in a directory across reopen",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "vigil-db-test-"));
       try {
-        const { rows } = await second.query("SELECT x FROM kept");
-        expect(rows).toEqual([{ x: 42 }]);
+        const first = await PgliteDatabase.open({ dataDir: join(dir, "nested", "pglite") });
+        await first.query("CREATE TABLE kept (x int)");
+        await first.query("INSERT INTO kept VALUES (42)");
+        await first.close();
+        const second = await openDatabase({ dataDir: join(dir, "nested", "pglite") });
+        try {
+          const { rows } = await second.query("SELECT x FROM kept");
+          expect(rows).toEqual([{ x: 42 }]);
+        } finally {
+          await second.close();
+        }
       } finally {
-        await second.close();
+        await rm(dir, { recursive: true, force: true });
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+    },
+    SLOW,
+  );
 });
 
 describe("PGlite template", () => {
-  it("starts a new database, in memory or in a directory, from a dumped data directory", async () => {
-    const source = await PGlite.create();
-    await source.exec("CREATE TABLE seeded (x int); INSERT INTO seeded VALUES (7)");
-    const template = await source.dumpDataDir("none");
-    await source.close();
-    const memory = await PgliteDatabase.open({ memory: true, template });
-    expect((await memory.query("SELECT x FROM seeded")).rows).toEqual([{ x: 7 }]);
-    await memory.close();
-    const dir = await mkdtemp(join(tmpdir(), "vigil-template-test-"));
-    try {
-      const first = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
-      await first.query("INSERT INTO seeded VALUES (8)");
-      await first.close();
-      // reopened as any directory is: the template's contents and what was written since
-      const again = await PgliteDatabase.open({ dataDir: join(dir, "pglite") });
-      expect((await again.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
-      await again.close();
-      // a template applies to a new database only: an existing one opens as it is
-      const withTemplate = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
-      expect((await withTemplate.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
-      await withTemplate.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+  it(
+    "starts a new database, in memory or in a directory, from a dumped data directory",
+    async () => {
+      const source = await PGlite.create();
+      await source.exec("CREATE TABLE seeded (x int); INSERT INTO seeded VALUES (7)");
+      const template = await source.dumpDataDir("none");
+      await source.close();
+      const memory = await PgliteDatabase.open({ memory: true, template });
+      expect((await memory.query("SELECT x FROM seeded")).rows).toEqual([{ x: 7 }]);
+      await memory.close();
+      const dir = await mkdtemp(join(tmpdir(), "vigil-template-test-"));
+      try {
+        const first = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
+        await first.query("INSERT INTO seeded VALUES (8)");
+        await first.close();
+        // reopened as any directory is: the template's contents and what was written since
+        const again = await PgliteDatabase.open({ dataDir: join(dir, "pglite") });
+        expect((await again.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
+        await again.close();
+        // a template applies to a new database only: an existing one opens as it is
+        const withTemplate = await PgliteDatabase.open({ dataDir: join(dir, "pglite"), template });
+        expect((await withTemplate.query("SELECT x FROM seeded ORDER BY x")).rows).toEqual([{ x: 7 }, { x: 8 }]);
+        await withTemplate.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
 });
 
 describe("PGlite directory lock", () => {
-  it("refuses a second open of one directory while it is open, and allows it after close", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
-    const dataDir = join(dir, "pglite");
-    try {
-      const first = await PgliteDatabase.open({ dataDir });
-      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
-      expect(err).toBeInstanceOf(DatabaseError);
-      expect(err.message).toMatch(/is in use by this process; PGlite allows one process at a time/);
-      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
-      await first.close();
-      expect(existsSync(`${dataDir}.lock`)).toBe(false);
-      const again = await PgliteDatabase.open({ dataDir });
-      await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+  it(
+    "refuses a second open of one directory while it is open, and allows it after close",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+      const dataDir = join(dir, "pglite");
+      try {
+        const first = await PgliteDatabase.open({ dataDir });
+        const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+        expect(err).toBeInstanceOf(DatabaseError);
+        expect(err.message).toMatch(/is in use by this process; PGlite allows one process at a time/);
+        expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
+        await first.close();
+        expect(existsSync(`${dataDir}.lock`)).toBe(false);
+        const again = await PgliteDatabase.open({ dataDir });
+        await again.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
 
-  it("names a live holder process and takes over a stale lock", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
-    const dataDir = join(dir, "pglite");
-    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
-    try {
-      await writeFile(`${dataDir}.lock`, `${hostname()} ${holder.pid}\n`);
-      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
-      expect(err.message).toBe(
-        `the embedded PGlite database at ${dataDir} is in use by process ${holder.pid}; PGlite allows one process at a time (stop the other one, or use PostgreSQL via DATABASE_URL)`,
-      );
-      holder.kill();
-      await new Promise((r) => holder.once("exit", r));
-      // The holder died without cleaning up: its lock is stale.
-      const db = await PgliteDatabase.open({ dataDir });
-      expect((await db.query("SELECT 1 AS one")).rows[0]!.one).toBe(1);
-      await db.close();
-    } finally {
-      holder.kill();
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+  it(
+    "names a live holder process and takes over a stale lock",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+      const dataDir = join(dir, "pglite");
+      const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+      try {
+        await writeFile(`${dataDir}.lock`, `${hostname()} ${holder.pid}\n`);
+        const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+        expect(err.message).toBe(
+          `the embedded PGlite database at ${dataDir} is in use by process ${holder.pid}; PGlite allows one process at a time (stop the other one, or use PostgreSQL via DATABASE_URL)`,
+        );
+        holder.kill();
+        await new Promise((r) => holder.once("exit", r));
+        // The holder died without cleaning up: its lock is stale.
+        const db = await PgliteDatabase.open({ dataDir });
+        expect((await db.query("SELECT 1 AS one")).rows[0]!.one).toBe(1);
+        await db.close();
+      } finally {
+        holder.kill();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
 });
 
 describe("PGlite directory lock shared between hosts (containers on one volume)", () => {
-  it("refuses a lock another host refreshed within the last minute, and takes over one left untouched longer", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
-    const dataDir = join(dir, "pglite");
-    try {
-      await writeFile(`${dataDir}.lock`, "other-container 1\n");
-      const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
-      expect(err.message).toMatch(/is in use by process 1 on host other-container \(its lock was refreshed \d+ s ago; it is taken over 60 s after its last refresh\)/);
-      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe("other-container 1\n");
-      const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
-      await utimes(`${dataDir}.lock`, old, old);
-      const db = await PgliteDatabase.open({ dataDir });
-      expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
-      await db.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+  it(
+    "refuses a lock another host refreshed within the last minute, and takes over one left untouched longer",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "vigil-lock-test-"));
+      const dataDir = join(dir, "pglite");
+      try {
+        await writeFile(`${dataDir}.lock`, "other-container 1\n");
+        const err = (await caught(PgliteDatabase.open({ dataDir }))) as DatabaseError;
+        expect(err.message).toMatch(
+          /is in use by process 1 on host other-container \(its lock was refreshed \d+ s ago; it is taken over 60 s after its last refresh\)/,
+        );
+        expect(await readFile(`${dataDir}.lock`, "utf8")).toBe("other-container 1\n");
+        const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
+        await utimes(`${dataDir}.lock`, old, old);
+        const db = await PgliteDatabase.open({ dataDir });
+        expect(await readFile(`${dataDir}.lock`, "utf8")).toBe(`${hostname()} ${process.pid}\n`);
+        await db.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
 });
 
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -43,7 +43,10 @@ describe("the detector thread's warm-up", () => {
       [1700, 1700],
       [1900, 1900],
     ] as const) {
-      expect(flagged.some((i) => i >= from && i <= to), `an alert in ${from}-${to}: ${flagged.join(",")}`).toBe(true);
+      expect(
+        flagged.some((i) => i >= from && i <= to),
+        `an alert in ${from}-${to}: ${flagged.join(",")}`,
+      ).toBe(true);
     }
   });
 

@@ -60,9 +60,7 @@ describe("timestamps", () => {
 describe("vigil detect pipeline", () => {
   it("writes timestamp,value,anomaly_score,is_anomaly, echoing timestamps and values as given", async () => {
     const text = await detectText("timestamp,value\n2024-01-01T00:00:00Z,1.50\n2024-01-01T01:00:00Z,\n", "zscore");
-    expect(text).toBe(
-      "timestamp,value,anomaly_score,is_anomaly\n2024-01-01T00:00:00Z,1.50,0,0\n2024-01-01T01:00:00Z,,0,0\n",
-    );
+    expect(text).toBe("timestamp,value,anomaly_score,is_anomaly\n2024-01-01T00:00:00Z,1.50,0,0\n2024-01-01T01:00:00Z,,0,0\n");
   });
   it("gives the same verdicts as the detector run in batch (streaming semantics)", async () => {
     const csv = readFileSync(fixture, "utf8");
@@ -117,7 +115,7 @@ describe("vigil detect pipeline", () => {
 
 describe("vigil detect output paths", () => {
   const messy = [
-    "\"timestamp\",\"value\",note\r",
+    '"timestamp","value",note\r',
     "2024-01-01 00:00:00,1,a\r",
     "2024-01-01 00:01:00,2\r",
     "2024-01-01 00:02:00,,b",

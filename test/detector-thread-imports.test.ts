@@ -43,7 +43,9 @@ describe("the daemon at start", () => {
   it("does not load the experiments' statistics library, the chat SDKs or the chart renderer until they are used", () => {
     const packages = [...runtimePackages(join(import.meta.dirname, "..", "src", "daemon.ts"))];
     expect(packages.filter((p) => p.startsWith("@stdlib/"))).toEqual([]);
-    expect([...runtimePackages(join(import.meta.dirname, "..", "src", "experiments", "evaluate.ts"))].some((p) => p.startsWith("@stdlib/"))).toBe(true);
+    expect(
+      [...runtimePackages(join(import.meta.dirname, "..", "src", "experiments", "evaluate.ts"))].some((p) => p.startsWith("@stdlib/")),
+    ).toBe(true);
     // neither the bots nor the chat notifiers (which also render charts) are loaded at start
     const lazy = (p: string) => p.startsWith("@slack/") || p === "node-telegram-bot-api" || p === "@resvg/resvg-js";
     expect(packages.filter(lazy)).toEqual([]);

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ensemble } from "../detectors/ensemble.js";
 import { ensembleColumns } from "../detectors/ensemble-core.js";
+import { getDetector } from "../detectors/registry.js";
 import {
   forgetPhase,
   profileSummary,
@@ -23,7 +24,6 @@ import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, 
 import { type DetectorDefinition, NO_VERDICT, type Point, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
-import { getDetector } from "../detectors/registry.js";
 
 /**
  * Feed `series` to two states, one through `step` and one through `stepNotable`: the latter must say
@@ -108,22 +108,27 @@ const value = fc.oneof(
 describe("sorted window fast paths", () => {
   it("swPush and swPushAt leave the same array as the two-step push, ±0 and NaN included", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(value, { maxLength: 300 }), fc.integer({ min: 0, max: 299 }), (cap, xs, clearAt) => {
-        const a = sortedWindow(cap);
-        const b = sortedWindow(cap);
-        xs.forEach((x, i) => {
-          if (i === clearAt) {
-            swClear(a);
-            swClear(b);
-          }
-          if (i % 2 === 0) swPush(a, x);
-          else swPushAt(a, x, lowerBoundIn(a.sorted, 0, a.n, x));
-          refPush(b, x);
-          expect(a.n).toBe(b.n);
-          expect(a.head).toBe(b.head);
-          for (let k = 0; k < a.n; k++) expect(Object.is(a.sorted[k], b.sorted[k])).toBe(true);
-        });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(value, { maxLength: 300 }),
+        fc.integer({ min: 0, max: 299 }),
+        (cap, xs, clearAt) => {
+          const a = sortedWindow(cap);
+          const b = sortedWindow(cap);
+          xs.forEach((x, i) => {
+            if (i === clearAt) {
+              swClear(a);
+              swClear(b);
+            }
+            if (i % 2 === 0) swPush(a, x);
+            else swPushAt(a, x, lowerBoundIn(a.sorted, 0, a.n, x));
+            refPush(b, x);
+            expect(a.n).toBe(b.n);
+            expect(a.head).toBe(b.head);
+            for (let k = 0; k < a.n; k++) expect(Object.is(a.sorted[k], b.sorted[k])).toBe(true);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -246,7 +251,9 @@ describe("ensemble column form", () => {
       const i = Math.round(x * 10_000);
       return i > 0 ? (i < 10_000 ? String(i / 10_000) : "1") : "0";
     };
-    const expected = points.map((p, i) => `${new Date(p.t).toISOString()},${p.v ?? ""},${scoreText(verdicts[i]!.score)},${verdicts[i]!.anomaly ? 1 : 0}`);
+    const expected = points.map(
+      (p, i) => `${new Date(p.t).toISOString()},${p.v ?? ""},${scoreText(verdicts[i]!.score)},${verdicts[i]!.anomaly ? 1 : 0}`,
+    );
     expect(chunks.join("")).toBe(`timestamp,value,anomaly_score,is_anomaly\n${expected.join("\n")}\n`);
   });
 });

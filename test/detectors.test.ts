@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { controlLimits } from "../detectors/control-limits.js";
+import { ensembleTimeDefaults } from "../detectors/ensemble.js";
 import { pct } from "../detectors/ensemble-core.js";
 import { esdCriticalValue, generalizedEsd, seasonalHybridEsd } from "../detectors/esd.js";
 import { missing } from "../detectors/missing.js";
 import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";
-import { ensembleTimeDefaults } from "../detectors/ensemble.js";
 import { allDetectors, DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../detectors/registry.js";
 import { seasonal } from "../detectors/seasonal.js";
 import { seasonalProfileState, seasonalStep } from "../detectors/seasonal-profile.js";
@@ -122,9 +122,9 @@ describe("moving_average", () => {
 
 describe("generalized ESD (NIST e-Handbook 1.3.5.17.3, Rosner's 54 values)", () => {
   const data = [
-    -0.25, 0.68, 0.94, 1.15, 1.2, 1.26, 1.26, 1.34, 1.38, 1.43, 1.49, 1.49, 1.55, 1.56, 1.58, 1.65, 1.69, 1.7, 1.76, 1.77,
-    1.81, 1.91, 1.94, 1.96, 1.99, 2.06, 2.09, 2.1, 2.14, 2.15, 2.23, 2.24, 2.26, 2.35, 2.37, 2.4, 2.47, 2.54, 2.62, 2.64,
-    2.9, 2.92, 2.92, 2.93, 3.21, 3.26, 3.3, 3.59, 3.68, 4.3, 4.64, 5.34, 5.42, 6.01,
+    -0.25, 0.68, 0.94, 1.15, 1.2, 1.26, 1.26, 1.34, 1.38, 1.43, 1.49, 1.49, 1.55, 1.56, 1.58, 1.65, 1.69, 1.7, 1.76, 1.77, 1.81, 1.91, 1.94,
+    1.96, 1.99, 2.06, 2.09, 2.1, 2.14, 2.15, 2.23, 2.24, 2.26, 2.35, 2.37, 2.4, 2.47, 2.54, 2.62, 2.64, 2.9, 2.92, 2.92, 2.93, 3.21, 3.26,
+    3.3, 3.59, 3.68, 4.3, 4.64, 5.34, 5.42, 6.01,
   ];
   it("finds exactly three outliers with the published statistics and critical values", () => {
     const r = generalizedEsd(data, { maxOutliers: 10, alpha: 0.05 });
@@ -279,20 +279,24 @@ describe.each(cases)("%s %j: properties", (type, over) => {
 
   it("streaming in ticks with carried (structuredCloned) state equals batch", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), (seed, cuts) => {
-        const points = pts(wave(300, seed));
-        const batch = runBatch(def, params, points);
-        let state = def.init(params);
-        const streamed: Verdict[] = [];
-        let i = 0;
-        let c = 0;
-        while (i < points.length) {
-          const end = Math.min(points.length, i + cuts[c++ % cuts.length]!);
-          for (; i < end; i++) streamed.push(def.step(state, points[i]!, params));
-          state = structuredClone(state); // as the engine persists it between ticks
-        }
-        expect(streamed).toEqual(batch);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }),
+        (seed, cuts) => {
+          const points = pts(wave(300, seed));
+          const batch = runBatch(def, params, points);
+          let state = def.init(params);
+          const streamed: Verdict[] = [];
+          let i = 0;
+          let c = 0;
+          while (i < points.length) {
+            const end = Math.min(points.length, i + cuts[c++ % cuts.length]!);
+            for (; i < end; i++) streamed.push(def.step(state, points[i]!, params));
+            state = structuredClone(state); // as the engine persists it between ticks
+          }
+          expect(streamed).toEqual(batch);
+        },
+      ),
       { numRuns: 15 },
     );
   });
@@ -301,13 +305,17 @@ describe.each(cases)("%s %j: properties", (type, over) => {
     // absolute limits are the one place where a constant may legitimately alert: stay inside them
     const limited = type === "threshold" && over.min !== undefined;
     fc.assert(
-      fc.property(fc.double({ min: limited ? 0 : -1e6, max: limited ? 1000 : 1e6, noNaN: true }), fc.integer({ min: 1, max: 400 }), (c, n) => {
-        const v = runBatch(def, params, pts(Array(n).fill(c)));
-        for (const x of v) {
-          expect(x.anomaly).toBe(false);
-          for (const f of [x.expected, x.lower, x.upper, x.sigmas, x.score]) if (f !== null) expect(Number.isNaN(f)).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.double({ min: limited ? 0 : -1e6, max: limited ? 1000 : 1e6, noNaN: true }),
+        fc.integer({ min: 1, max: 400 }),
+        (c, n) => {
+          const v = runBatch(def, params, pts(Array(n).fill(c)));
+          for (const x of v) {
+            expect(x.anomaly).toBe(false);
+            for (const f of [x.expected, x.lower, x.upper, x.sigmas, x.score]) if (f !== null) expect(Number.isNaN(f)).toBe(false);
+          }
+        },
+      ),
       { numRuns: 20 },
     );
   });

@@ -7,16 +7,25 @@ import type { Alert } from "../src/engine/alert.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import type { StateStore } from "../src/store/state-store.js";
+import { makeAlert } from "./fakes/alerts.js";
 import { vigilConfig } from "./helpers/config.js";
 import { useStateSchemas } from "./helpers/state.js";
-import { makeAlert } from "./fakes/alerts.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const T0 = Date.UTC(2026, 0, 5, 12);
 
 /** The i-th test alert: one series each, values 500, 501, ... so arrival order is visible. */
 function alert(i: number): Alert {
-  return makeAlert({ metric: "m", series: `s${i}`, detector: "zscore", fingerprint: `m\u001f\u001fz${i}`, value: 500 + i, startedAt: T0, updatedAt: T0, firedAt: T0 });
+  return makeAlert({
+    metric: "m",
+    series: `s${i}`,
+    detector: "zscore",
+    fingerprint: `m\u001f\u001fz${i}`,
+    value: 500 + i,
+    startedAt: T0,
+    updatedAt: T0,
+    firedAt: T0,
+  });
 }
 
 describe("dispatcher (outbox) against a failing webhook receiver", () => {
@@ -50,7 +59,15 @@ describe("dispatcher (outbox) against a failing webhook receiver", () => {
             channel: "hook",
             kind: "firing",
             key: `${h}:hook`,
-            payload: { type: "alert", event: "firing", alert: a, previousState: ev.from, actor: ev.actor, note: "", at: T0 } satisfies AlertNotification,
+            payload: {
+              type: "alert",
+              event: "firing",
+              alert: a,
+              previousState: ev.from,
+              actor: ev.actor,
+              note: "",
+              at: T0,
+            } satisfies AlertNotification,
           },
         ],
       });
@@ -158,7 +175,15 @@ describe("dispatcher (outbox) against a failing webhook receiver", () => {
       log: silentLogger(),
       stdout: process.stdout,
     });
-    const d = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics, giveUpMs: 3_600_000, onDead: (x, e) => dead.push(`${x.id}:${e}`) });
+    const d = new Dispatcher({
+      store,
+      notifiers: () => notifiers,
+      clock,
+      log: silentLogger(),
+      metrics,
+      giveUpMs: 3_600_000,
+      onDead: (x, e) => dead.push(`${x.id}:${e}`),
+    });
     await enqueue(2);
     hook.script.push({ kind: "status", status: 400, body: "bad chat" });
     // the second keeps failing with 500 until the give-up age

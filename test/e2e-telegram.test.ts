@@ -11,10 +11,10 @@ import { ManualClock } from "../src/clock.js";
 import { Daemon } from "../src/daemon.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
+import { FAKE_TOKEN, FakeTelegramServer } from "./fakes/telegram-server.js";
 import { HOUR } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
-import { FAKE_TOKEN, FakeTelegramServer } from "./fakes/telegram-server.js";
 
 const CHAT = "-1001234567890";
 const ALICE = { id: 4242, username: "alice" };
@@ -81,7 +81,12 @@ metrics:
       expect(msg.plain).toContain("orders");
       expect(msg.plain).toContain("shop <b>&_*[ 🛒");
       expect(msg.plain).toMatch(/#1/);
-      expect(msg.keyboard.flat().map((b) => b.text).join(" ")).toMatch(/Acknowledge/);
+      expect(
+        msg.keyboard
+          .flat()
+          .map((b) => b.text)
+          .join(" "),
+      ).toMatch(/Acknowledge/);
       const ack = msg.keyboard.flat().find((b) => /Acknowledge/.test(b.text))!;
       const cb = tg.injectCallback({ chatId: CHAT, messageId: msg.message_id, from: ALICE, data: ack.callback_data! });
       await tg.waitFor(() => tg.answered.has(cb), "callback answered");

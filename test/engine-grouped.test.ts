@@ -17,7 +17,7 @@ import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { fetchBuckets, fetchBucketsGrouped } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { HOUR, metric as baseMetric, vigilConfig, zscoreMetricsOn } from "./helpers/config.js";
+import { metric as baseMetric, HOUR, vigilConfig, zscoreMetricsOn } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -182,7 +182,8 @@ describe("history load in chunks", () => {
       const rnd = noise(5);
       const data: Row[] = [];
       for (let h = 0; h < 30 * 24; h++) {
-        for (const s of ["a", "b"]) data.push({ ts: T0 + h * HOUR + 60_000, series: s, v: h === 719 && s === "b" ? 400 : 100 + rnd() * 10 });
+        for (const s of ["a", "b"])
+          data.push({ ts: T0 + h * HOUR + 60_000, series: s, v: h === 719 && s === "b" ? 400 : 100 + rnd() * 10 });
       }
       // three tables, two metrics on each: three scans a pass
       const tables = ["long_0", "long_1", "long_2"];
@@ -274,7 +275,15 @@ describe("calendars, fill and row counts in the daemon", () => {
       const ms: MetricConfig[] = [
         baseMetric({ name: "avg", source: source("avg(v)"), fill: "none", rowCounts: true, detectors: [], lookbackMs: 14 * 24 * HOUR }),
         baseMetric({ name: "count", source: source("count(*)"), fill: "zero", detectors: [], lookbackMs: 14 * 24 * HOUR }),
-        baseMetric({ name: "avg_weekdays", source: source("avg(v)"), fill: "none", rowCounts: true, calendar: weekdays, detectors: [], lookbackMs: 14 * 24 * HOUR }),
+        baseMetric({
+          name: "avg_weekdays",
+          source: source("avg(v)"),
+          fill: "none",
+          rowCounts: true,
+          calendar: weekdays,
+          detectors: [],
+          lookbackMs: 14 * 24 * HOUR,
+        }),
       ];
       const run = async (grouped: boolean) => {
         const schema = `state_cal_${grouped ? "g" : "s"}`;
@@ -301,7 +310,10 @@ describe("calendars, fill and row counts in the daemon", () => {
       const grouped = await run(true);
       const order = (xs: typeof grouped) => [...xs].sort((a, b) => a.m.localeCompare(b.m) || a.t - b.t);
       expect(order(grouped)).toEqual(order(separate));
-      const hours = (m: string) => grouped.filter((j) => j.m === m).map((j) => ({ dow: Math.floor((j.t - T0) / (24 * HOUR)) % 7, hour: (j.t % (24 * HOUR)) / HOUR, v: j.v }));
+      const hours = (m: string) =>
+        grouped
+          .filter((j) => j.m === m)
+          .map((j) => ({ dow: Math.floor((j.t - T0) / (24 * HOUR)) % 7, hour: (j.t % (24 * HOUR)) / HOUR, v: j.v }));
       // the one-row night hours are thin: never judged (the empty weekend hours are judged as missing data, which the detector knows is routine); outside the calendar nothing is judged
       expect(hours("avg").filter((x) => x.v !== null && (x.hour < 8 || x.hour >= 20))).toEqual([]);
       expect(hours("avg").filter((x) => x.v === null && x.dow < 5)).toEqual([]);

@@ -10,8 +10,8 @@ import { silentLogger } from "../src/log.js";
 import { makeFetcher } from "../src/source-fetcher.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { DAY, HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
 import { until } from "./helpers/cli.js";
+import { metric as baseMetric, DAY, HOUR, vigilConfig } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -117,7 +117,11 @@ describe("engine", () => {
     // batch reference over the whole series
     const def = getDetector("zscore")!;
     const params = def.params.parse({ window: 48, k: 4, min_points: 24 });
-    const verdicts = runBatch(def, params, rows.map((r) => ({ t: Math.floor(r.ts / HOUR) * HOUR, v: r.v })));
+    const verdicts = runBatch(
+      def,
+      params,
+      rows.map((r) => ({ t: Math.floor(r.ts / HOUR) * HOUR, v: r.v })),
+    );
     const inData = judgedInc.filter(([k]) => Number(k.split("|")[2]) < T0 + 216 * HOUR);
     for (const [key, flag] of inData) {
       const h = (Number(key.split("|")[2]) - T0) / HOUR;
@@ -326,7 +330,10 @@ describe("engine", () => {
   it("a failing metric raises a source meta-alert; the others go on; it clears when the SQL works", async () => {
     await insertRows(t.db, table, hourly(9, { 200: 500 }));
     const clock = new ManualClock(T0 + 201 * HOUR + 60_000);
-    const broken = metric({ name: "broken", source: { table: `no_such_table_${n}`, time_column: "ts", value: "sum(v)", split_by: [], dimensions: [] } });
+    const broken = metric({
+      name: "broken",
+      source: { table: `no_such_table_${n}`, time_column: "ts", value: "sum(v)", split_by: [], dimensions: [] },
+    });
     const { engine, store } = makeEngine(t, clock, [broken, metric({ name: "ok" })]);
     const r = await engine.evaluate();
     expect(r.failed).toEqual(["broken"]);
@@ -444,10 +451,14 @@ describe("engine", () => {
     const rows: Row[] = [];
     const rnd = noise(5);
     const names = ["a", "b", "c", "d", "e", "f"];
-    for (let h = 0; h < 9 * 24; h++) for (const s of names) rows.push({ ts: T0 + h * HOUR, series: s, v: h === 200 ? 900 : 100 + rnd() * 10 });
+    for (let h = 0; h < 9 * 24; h++)
+      for (const s of names) rows.push({ ts: T0 + h * HOUR, series: s, v: h === 200 ? 900 : 100 + rnd() * 10 });
     await insertRows(t.db, table, rows);
     const clock = new ManualClock(T0 + 201 * HOUR);
-    const m = metric({ name: "drilled", source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: ["series"] } });
+    const m = metric({
+      name: "drilled",
+      source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: ["series"] },
+    });
     const store = new StateStore(t.db, schema);
     let inFlight = 0;
     let most = 0;
@@ -477,7 +488,11 @@ describe("engine", () => {
     for (let h = 0; h < 60; h++) rows.push({ ts: T0 + h * HOUR + 60_000, series: `v${h}`, v: 100 });
     await insertRows(t.db, table, rows);
     const clock = new ManualClock(T0 + 12 * HOUR);
-    const m = metric({ name: "churn", lookbackMs: 6 * HOUR, source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] } });
+    const m = metric({
+      name: "churn",
+      lookbackMs: 6 * HOUR,
+      source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] },
+    });
     const { engine } = makeEngine(t, clock, [m]);
     const judged: number[] = [];
     for (let h = 12; h < 60; h++) {
@@ -498,7 +513,13 @@ describe("engine", () => {
     const clock = new ManualClock(T0 + 201 * HOUR);
     const m = metric({ name: "counted", source: { table, time_column: "ts", value: "sum(v)", split_by: ["series"], dimensions: [] } });
     const metrics = new VigilMetrics({ defaultMetrics: false });
-    const engine = new Engine(vigilConfig([m]), { store: new StateStore(t.db, schema), fetch: makeFetcher(t.db, silentLogger()), clock, log: silentLogger(), metrics });
+    const engine = new Engine(vigilConfig([m]), {
+      store: new StateStore(t.db, schema),
+      fetch: makeFetcher(t.db, silentLogger()),
+      clock,
+      log: silentLogger(),
+      metrics,
+    });
     const total = async (c: typeof metrics.seriesEvaluated) => (await c.get()).values.reduce((a, v) => a + v.value, 0);
     await engine.evaluate();
     // first sight judges the last closed bucket of each series

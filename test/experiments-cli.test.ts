@@ -54,13 +54,19 @@ describe("vigil experiments (subprocess)", () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^EXPERIMENT\s+STATE\s+UNITS\s+SRM_P\s+GUARDRAIL\s+VARIANT\s+STATUS\s+CHANGE\s+INTERVAL\s+P$/);
-    expect(lines[1]).toMatch(/^cli_exp\s+running\s+control 2,000 \/ treatment 2,000\s+1\.00\s+skip_rate\s+treatment\s+harmed\s+\+\d+\.\d%\s+\+\d+\.\d% \.\. \+\d+\.\d%/);
+    expect(lines[1]).toMatch(
+      /^cli_exp\s+running\s+control 2,000 \/ treatment 2,000\s+1\.00\s+skip_rate\s+treatment\s+harmed\s+\+\d+\.\d%\s+\+\d+\.\d% \.\. \+\d+\.\d%/,
+    );
   });
 
   it("--json, and it stores no alert", async () => {
     const r = await runCli(["experiments", "--json", "-c", cfg], env);
     expect(r.code, r.stderr).toBe(0);
-    const [e] = JSON.parse(r.stdout) as Array<{ experiment: string; srm: { p: number; mismatch: boolean }; guardrails: Array<{ status: string; estimate: number; interval: { lower: number; upper: number } }> }>;
+    const [e] = JSON.parse(r.stdout) as Array<{
+      experiment: string;
+      srm: { p: number; mismatch: boolean };
+      guardrails: Array<{ status: string; estimate: number; interval: { lower: number; upper: number } }>;
+    }>;
     expect(e!.experiment).toBe("cli_exp");
     expect(e!.srm).toMatchObject({ p: 1, mismatch: false });
     expect(e!.guardrails[0]!.status).toBe("harmed");

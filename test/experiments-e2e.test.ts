@@ -32,7 +32,13 @@ function experiment(name: string, overrides: Partial<ExperimentConfig> = {}): Ex
     name,
     variants: { control: 0.5, treatment: 0.5 },
     control: "control",
-    assignments: { table: "exp_assignments", unit_column: "user_id", variant_column: "variant", time_column: "assigned_at", where: `experiment = '${name}'` },
+    assignments: {
+      table: "exp_assignments",
+      unit_column: "user_id",
+      variant_column: "variant",
+      time_column: "assigned_at",
+      where: `experiment = '${name}'`,
+    },
     guardrails: [skipRate],
     goals: [],
     alpha: 0.05,
@@ -171,10 +177,9 @@ describe("experiments end to end", () => {
   });
 
   it("resolves the SRM alert once the split is back, and an ended experiment's alerts", async () => {
-    await t.db.query(
-      `INSERT INTO exp_assignments SELECT g, 'srm_exp', 'treatment', $1::timestamptz FROM generate_series(50001, 50600) g`,
-      [new Date(T0 + 2 * HOUR)],
-    );
+    await t.db.query(`INSERT INTO exp_assignments SELECT g, 'srm_exp', 'treatment', $1::timestamptz FROM generate_series(50001, 50600) g`, [
+      new Date(T0 + 2 * HOUR),
+    ]);
     clock.set(T0 + 31 * HOUR); // past ended_exp's end
     const reports = await evaluateExperiments({ db: t.db, store, clock, log, config });
     const by = new Map(reports.map((r) => [r.experiment, r]));
@@ -205,7 +210,9 @@ describe("experiments end to end", () => {
   });
 
   it("the resolved message says so, without the what-to-do line", async () => {
-    const resolved = (await store.deliveries()).map((d) => d.payload).find((p): p is AlertNotification => p.type === "alert" && p.event === "resolved" && p.alert.metric === "srm_exp");
+    const resolved = (await store.deliveries())
+      .map((d) => d.payload)
+      .find((p): p is AlertNotification => p.type === "alert" && p.event === "resolved" && p.alert.metric === "srm_exp");
     const text = notificationText(resolved!);
     expect(text).toMatch(/^✅ RESOLVED #\d+ · critical · experiment srm_exp: sample ratio mismatch/);
     expect(text).toContain("control: 10,000 units");
@@ -214,7 +221,10 @@ describe("experiments end to end", () => {
 
   it("a broken query is reported and raises a meta-alert, the other experiments go on", async () => {
     const broken = vigilConfig([], {
-      experiments: [experiment("broken_exp", { assignments: { table: "no_such_table", unit_column: "u", variant_column: "v", time_column: "t" } }), experiment("healthy_exp")],
+      experiments: [
+        experiment("broken_exp", { assignments: { table: "no_such_table", unit_column: "u", variant_column: "v", time_column: "t" } }),
+        experiment("healthy_exp"),
+      ],
     });
     const reports = await evaluateExperiments({ db: t.db, store, clock, log, config: broken });
     expect(reports[0]!.state).toBe("error");
@@ -252,10 +262,14 @@ describe("experiments end to end", () => {
 
     const table = experimentsTable([r!]);
     expect(table).toMatch(/zero_ctl .* errors\s+treatment\s+harmed\s+\+0\.04 \(abs\)\s+\+0\.02777 \.\. \+0\.05223 \(abs\)/);
-    expect(table).toContain("(abs) zero_ctl errors/treatment: the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)");
+    expect(table).toContain(
+      "(abs) zero_ctl errors/treatment: the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)",
+    );
 
     expect(r!.events.map((e) => `${e.alert.kind} ${e.event.to}`)).toEqual(["guardrail firing"]);
-    const payload = (await store.deliveries()).map((d) => d.payload).find((p): p is AlertNotification => p.type === "alert" && p.alert.metric === "zero_ctl");
+    const payload = (await store.deliveries())
+      .map((d) => d.payload)
+      .find((p): p is AlertNotification => p.type === "alert" && p.alert.metric === "zero_ctl");
     const text = notificationText(payload!);
     expect(text).toContain("guardrail errors harmed in treatment");
     expect(text).toContain("control: 2,000 units, mean 0 · treatment: 2,000 units, mean 0.04");

@@ -75,7 +75,8 @@ beforeAll(async () => {
     [7, T0 + H, 1000, "x"], // a unit of another experiment
   ];
   // played_at is a timestamp without time zone: written and compared as UTC.
-  for (const [u, at, v, k] of e) await t.db.query(`INSERT INTO plays VALUES ($1, $2::timestamptz AT TIME ZONE 'UTC', $3, $4)`, [u, iso(at), v, k]);
+  for (const [u, at, v, k] of e)
+    await t.db.query(`INSERT INTO plays VALUES ($1, $2::timestamptz AT TIME ZONE 'UTC', $3, $4)`, [u, iso(at), v, k]);
 });
 
 afterAll(async () => {
@@ -226,7 +227,12 @@ describe("winsorization on a population with many inactive units", () => {
     [0.9, "nonzero", [1000, -618, 991710], [1000, 51, 554675]],
     [0.1, "nonzero", [1000, -26588, 1842688], [1000, -12620, 798500]],
   ] as const)("sum, winsorize %s over %s", async (q, over, c, tr) => {
-    const m = await fetchGuardrailSums(t.db, e, g("sum", { winsorize: q, ...(over === "nonzero" ? { winsorize_over: over } : {}) }), window);
+    const m = await fetchGuardrailSums(
+      t.db,
+      e,
+      g("sum", { winsorize: q, ...(over === "nonzero" ? { winsorize_over: over } : {}) }),
+      window,
+    );
     near(moments(m, "control"), c);
     near(moments(m, "treatment"), tr);
   });

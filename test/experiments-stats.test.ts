@@ -259,7 +259,9 @@ describe("the sign of the relative change and a control mean of 0", () => {
     printed(r.difference!.interval.upper, "-0.011967264");
     printed(r.p!, "0.0188272125");
     printed(r.pFixed!, "0.0015389629"); // scipy: Welch t = -3.16942
-    expect(r.note).toBe("the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)");
+    expect(r.note).toBe(
+      "the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)",
+    );
   });
 
   it("a control of all zeros against a few ones: harmed when increase is bad, safe (margin 0) when decrease is", () => {

@@ -113,7 +113,10 @@ describe("faults: the daemon in process", () => {
 
   it("a receiver answering 429 with an absurd Retry-After, then a redirect: waited on for an hour at most, the redirect is a failure, the alert arrives once", async () => {
     hook = await new WebhookReceiver().start();
-    hook.script.push({ kind: "status", status: 429, retryAfter: "10000000000000" }, { kind: "redirect", status: 301, location: "http://127.0.0.1:9/elsewhere" });
+    hook.script.push(
+      { kind: "status", status: 429, retryAfter: "10000000000000" },
+      { kind: "redirect", status: 301, location: "http://127.0.0.1:9/elsewhere" },
+    );
     await t.db.exec(`CREATE TABLE throttled (ts timestamptz NOT NULL, series text NOT NULL, v double precision)`);
     await t.db.exec(`INSERT INTO throttled VALUES (timestamptz '2026-01-05 11:02:00+00', 'a', 1000)`);
     const clock = new ManualClock(NOW);
@@ -213,7 +216,9 @@ describe("faults: vigil run as a process", () => {
     );
     // as a metrics table has: each chunk of the history load reads its own minutes
     await t.db.exec(`CREATE INDEX ON load_t (ts)`);
-    await t.db.exec(`UPDATE load_t SET v = 5000 WHERE series IN ('s1', 's2', 's3') AND ts BETWEEN now() - interval '1 day 10 minutes' AND now() - interval '1 day'`);
+    await t.db.exec(
+      `UPDATE load_t SET v = 5000 WHERE series IN ('s1', 's2', 's3') AND ts BETWEEN now() - interval '1 day 10 minutes' AND now() - interval '1 day'`,
+    );
   }
 
   function config(port: number): Promise<string> {

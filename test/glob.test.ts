@@ -6,7 +6,10 @@ import type { Silence } from "../src/store/state-store.js";
 
 /** The obvious regex translation, fine for the short strings of the property below. */
 function regexMatch(glob: string, text: string): boolean {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "s").test(text);
 }
 
@@ -36,7 +39,16 @@ describe("silence patterns", () => {
     expect(globMatch(`${"?*".repeat(100)}`, text)).toBe(true);
     // milliseconds in practice; the bound only has to separate that from exponential time
     expect(performance.now() - started).toBeLessThan(5000);
-    const s: Silence = { id: 1, metricGlob: "m1", seriesGlob: hostile, reason: "", createdBy: "x", createdAt: 0, endsAt: 1, removedAt: null };
+    const s: Silence = {
+      id: 1,
+      metricGlob: "m1",
+      seriesGlob: hostile,
+      reason: "",
+      createdBy: "x",
+      createdAt: 0,
+      endsAt: 1,
+      removedAt: null,
+    };
     expect(silencedBy([s], "m1", text)).toBeUndefined();
   });
 

@@ -9,13 +9,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { freePort } from "./helpers/net.js";
 import { startCli, until, waitExit } from "./helpers/cli.js";
 import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
+import { freePort } from "./helpers/net.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const SEC = 1000;
-
 
 /** Per second from `from`: blocks of 4 s, anomalous (1000) for the first 2, normal (100) after. */
 async function seed(db: TestDatabase["db"], table: string, from: number, seconds: number): Promise<number[]> {
@@ -141,16 +140,24 @@ describe.runIf(TEST_DATABASE_URL)("high availability (real PostgreSQL, real proc
     const leaderFlags = async () =>
       Promise.all(
         ports.map(async (p) => {
-          const text = await fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text(), () => "");
+          const text = await fetch(`http://127.0.0.1:${p}/metrics`).then(
+            (r) => r.text(),
+            () => "",
+          );
           return /^vigil_is_leader 1$/m.test(text) ? 1 : /^vigil_is_leader 0$/m.test(text) ? 0 : -1;
         }),
       );
     try {
       let last: number[] = [];
-      const flags = await until(async () => {
-        last = await leaderFlags();
-        return last.every((x) => x >= 0) && last.filter((x) => x === 1).length === 1 ? last : null;
-      }, "one leader among three", 30_000, 200).catch((err: unknown) => {
+      const flags = await until(
+        async () => {
+          last = await leaderFlags();
+          return last.every((x) => x >= 0) && last.filter((x) => x === 1).length === 1 ? last : null;
+        },
+        "one leader among three",
+        30_000,
+        200,
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}: flags ${JSON.stringify(last)}\n${procs.map((p) => p.out.stderr.slice(-2000)).join("\n---\n")}`);
       });
       const leader = flags!.indexOf(1);

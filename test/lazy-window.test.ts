@@ -1,7 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Arena, arenaPlan } from "../detectors/arena.js";
-import { lazyWindow, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, lwRing, lwSorted, planLazyWindow } from "../detectors/lazy-window.js";
+import {
+  lazyWindow,
+  lwDue,
+  lwLowerBound,
+  lwPush,
+  lwRecenter,
+  lwRefresh,
+  lwRing,
+  lwSorted,
+  planLazyWindow,
+} from "../detectors/lazy-window.js";
 import { lowerBound, madSorted, quantileSorted } from "../detectors/stats.js";
 
 /** The last `cap` values as float32 offsets from `ref`, sorted: what the window must hold after a refresh. */
@@ -17,7 +27,10 @@ describe("lazy window (float32 offsets from a reference level)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 80 }),
-        fc.array(fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 64), { minLength: 1, maxLength: 400, size: "max" }),
+        fc.array(
+          fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 64),
+          { minLength: 1, maxLength: 400, size: "max" },
+        ),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }),
         (cap, values, refreshes) => {
           const batch = 8;

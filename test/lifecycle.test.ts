@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { type Alert, fingerprintOf } from "../src/engine/alert.js";
 import { clearMeta, type Identity, type Observation, observe, onTime, raiseMeta } from "../src/engine/lifecycle.js";
 
-const id: Identity = { fingerprint: fingerprintOf("m", "s", "zscore"), kind: "metric", metric: "m", series: "s", detector: "zscore", details: {} };
+const id: Identity = {
+  fingerprint: fingerprintOf("m", "s", "zscore"),
+  kind: "metric",
+  metric: "m",
+  series: "s",
+  detector: "zscore",
+  details: {},
+};
 const policy = { for: 2, resolveAfter: 2, severity: "critical" as const, repeatEveryMs: 3_600_000 };
 const obs = (bucket: number, anomalous: boolean, value = anomalous ? 500 : 100): Observation => ({
   bucket,
@@ -89,15 +96,29 @@ describe("alert lifecycle", () => {
   it("keeps the alert's anomalous buckets as runs, for its chart to mark them and nothing else", () => {
     const g = 10;
     const hourly: Identity = { ...id, details: { granularityMs: g } };
-    const steps: Array<[number, boolean]> = [[10, true], [20, true], [30, false], [40, true], [50, true], [60, true]];
+    const steps: Array<[number, boolean]> = [
+      [10, true],
+      [20, true],
+      [30, false],
+      [40, true],
+      [50, true],
+      [60, true],
+    ];
     let cur: Alert | null = null;
     for (const [b, bad] of steps) cur = observe(cur, hourly, obs(b, bad), { ...policy, resolveAfter: 3 }, b).alert;
     expect(cur!.state).toBe("firing");
-    expect(cur!.details.anomalous).toEqual([[10, 20], [40, 60]]);
+    expect(cur!.details.anomalous).toEqual([
+      [10, 20],
+      [40, 60],
+    ]);
     // a missing bucket in between: the next anomalous one starts a run of its own
     cur = observe(cur, hourly, { ...obs(70, false), value: null }, policy, 70).alert;
     cur = observe(cur, hourly, obs(80, true), policy, 80).alert;
-    expect(cur!.details.anomalous).toEqual([[10, 20], [40, 60], [80, 80]]);
+    expect(cur!.details.anomalous).toEqual([
+      [10, 20],
+      [40, 60],
+      [80, 80],
+    ]);
     // at most 32 runs: the oldest go
     for (let b = 100; b < 100 + 40 * 20; b += 20) cur = observe(cur, hourly, obs(b, true), policy, b).alert;
     expect(cur!.details.anomalous).toHaveLength(32);

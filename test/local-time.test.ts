@@ -9,14 +9,19 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 function intlLocal(t: number, tz: string): number {
   let f = formats.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
     formats.set(tz, f);
   }
-  const p = Object.fromEntries(
-    f
-      .formatToParts(t)
-      .map((x) => [x.type, Number(x.value)]),
-  ) as Record<string, number>;
+  const p = Object.fromEntries(f.formatToParts(t).map((x) => [x.type, Number(x.value)])) as Record<string, number>;
   return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) + (t % 1000);
 }
 
@@ -36,7 +41,15 @@ describe("localMs", () => {
   });
 
   it("agrees with Intl hour by hour over two years in zones with odd rules, going forwards and backwards", () => {
-    const zones = ["Europe/Berlin", "America/Havana", "America/Santiago", "America/Asuncion", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham"];
+    const zones = [
+      "Europe/Berlin",
+      "America/Havana",
+      "America/Santiago",
+      "America/Asuncion",
+      "Australia/Lord_Howe",
+      "Asia/Kolkata",
+      "Pacific/Chatham",
+    ];
     const start = Date.parse("2024-01-01T00:00:00Z");
     const end = Date.parse("2026-01-01T00:00:00Z");
     const wrong: string[] = [];

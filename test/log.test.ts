@@ -19,7 +19,10 @@ describe("logging never leaks secrets", () => {
     log.info(
       {
         telegram: { token: "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ" },
-        config: { slack: { token: "xoxb-1-2-3", app_token: "xapp-1-A-2" }, channels: { pager: { headers: { Authorization: "Bearer s3cret" } } } },
+        config: {
+          slack: { token: "xoxb-1-2-3", app_token: "xapp-1-A-2" },
+          channels: { pager: { headers: { Authorization: "Bearer s3cret" } } },
+        },
       },
       "config loaded",
     );
@@ -33,7 +36,9 @@ describe("logging never leaks secrets", () => {
 
   it("scrubs passwords and tokens out of free text", () => {
     expect(redactUrl("postgres://vigil:hunter2@db:5432/x")).toBe("postgres://vigil:***@db:5432/x");
-    const msg = scrubSecrets("POST https://api.telegram.org/bot123456:ABCDEFGHIJKLMNOPQRSTUVWX/sendMessage failed; xoxb-99-aa; postgresql://u:pw@h/db");
+    const msg = scrubSecrets(
+      "POST https://api.telegram.org/bot123456:ABCDEFGHIJKLMNOPQRSTUVWX/sendMessage failed; xoxb-99-aa; postgresql://u:pw@h/db",
+    );
     expect(msg).not.toMatch(/ABCDEFGHIJ|xoxb-99|:pw@/);
   });
 });

@@ -8,7 +8,7 @@ import { silentLogger } from "../src/log.js";
 import { makeFetcher } from "../src/source-fetcher.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { HOUR, metric as baseMetric, vigilConfig } from "./helpers/config.js";
+import { metric as baseMetric, HOUR, vigilConfig } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
@@ -22,7 +22,8 @@ function rowsFor(count: number, spikes: Record<number, number[]>, hours = 9 * 24
   const rnd = noise(n);
   const rows: Row[] = [];
   for (let h = 0; h < hours; h++) {
-    for (let i = 0; i < count; i++) rows.push({ ts: T0 + h * HOUR, series: `s${i}`, v: spikes[h]?.includes(i) ? 1000 + i : 100 + rnd() * 10 });
+    for (let i = 0; i < count; i++)
+      rows.push({ ts: T0 + h * HOUR, series: `s${i}`, v: spikes[h]?.includes(i) ? 1000 + i : 100 + rnd() * 10 });
   }
   return rows;
 }
@@ -75,7 +76,8 @@ describe("noise control (injected clock)", () => {
     return { store, clock, engine, actions: new AlertActions(store, clock, () => cfg) };
   }
 
-  const kinds = async (store: StateStore, channel: string) => (await store.deliveries()).filter((d) => d.channel === channel).map((d) => d.kind);
+  const kinds = async (store: StateStore, channel: string) =>
+    (await store.deliveries()).filter((d) => d.channel === channel).map((d) => d.kind);
 
   it("groups the series one tick opens for a metric into one message; webhooks still get each alert", async () => {
     await insertRows(t.db, table, rowsFor(3, { 200: [0, 1, 2] }));
@@ -84,7 +86,11 @@ describe("noise control (injected clock)", () => {
     expect(await kinds(store, "out")).toEqual(["group"]);
     expect(await kinds(store, "hook")).toEqual(["firing", "firing", "firing"]);
     const group = (await store.deliveries()).find((d) => d.kind === "group")!;
-    expect(group.payload.type === "group" && group.payload.alerts.map((a) => a.alert.series)).toEqual(["series=s0", "series=s1", "series=s2"]);
+    expect(group.payload.type === "group" && group.payload.alerts.map((a) => a.alert.series)).toEqual([
+      "series=s0",
+      "series=s1",
+      "series=s2",
+    ]);
   });
 
   it("collapses a storm into one summary per channel and minute, then resumes", async () => {

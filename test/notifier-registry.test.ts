@@ -33,7 +33,9 @@ describe("chat channels built by the registry (their SDK loads on the first send
     await oncall.send({ type: "text", title: "Daily digest", text: "all quiet", at: 0 }, { previousRef: null, key: "t:1" });
     expect(tg.sent("42").map((m) => m.plain)).toEqual(["Daily digest\nall quiet"]);
     tg.fail({ kind: "429", retryAfter: 7 }, "sendMessage");
-    const err = await oncall.send({ type: "text", title: "again", text: "", at: 0 }, { previousRef: null, key: "t:2" }).catch((e: unknown) => e);
+    const err = await oncall
+      .send({ type: "text", title: "again", text: "", at: 0 }, { previousRef: null, key: "t:2" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeliveryError);
     expect((err as DeliveryError).retryAfterMs).toBe(7000);
     await oncall.close?.();

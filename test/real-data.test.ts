@@ -25,7 +25,9 @@ afterEach(async () => {
 async function judge(dataset: string, from: string, to: string): Promise<Map<string, MetricQuality>> {
   const t = await openTestDatabase();
   opened.push(t);
-  const r = await evaluateDataset(t.db, datasetByName(dataset), labels[dataset]!, { range: { from: Date.parse(from), to: Date.parse(to) } });
+  const r = await evaluateDataset(t.db, datasetByName(dataset), labels[dataset]!, {
+    range: { from: Date.parse(from), to: Date.parse(to) },
+  });
   if ("rejected" in r) throw new Error(r.rejected.join("\n"));
   return new Map(r.metrics.map((m) => [m.metric, m]));
 }
@@ -103,7 +105,10 @@ describe("real data, default config", () => {
       await writeFile(cfg, newcomerYaml(ds));
       const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
       // the judged window starts two months in: the month before it warms the detectors up
-      const r = await runCli(["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"], env);
+      const r = await runCli(
+        ["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"],
+        env,
+      );
       expect(r.code, r.stderr).toBe(0);
       const alerts = r.stdout
         .trim()

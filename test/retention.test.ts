@@ -18,8 +18,14 @@ describe("retention", () => {
       makeAlert({ series, fingerprint: `dau\u001f${series}\u001fseasonal`, startedAt: OLD, updatedAt: OLD, firedAt: OLD, ...o });
     const saved = await store.write({
       outcomes: [
-        { alert: alert("old-resolved", { state: "resolved", resolvedAt: OLD }), events: [{ from: "firing", to: "resolved", actor: "engine", note: "", notify: "resolved" }] },
-        { alert: alert("old-open", { state: "firing" }), events: [{ from: null, to: "firing", actor: "engine", note: "", notify: "firing" }] },
+        {
+          alert: alert("old-resolved", { state: "resolved", resolvedAt: OLD }),
+          events: [{ from: "firing", to: "resolved", actor: "engine", note: "", notify: "resolved" }],
+        },
+        {
+          alert: alert("old-open", { state: "firing" }),
+          events: [{ from: null, to: "firing", actor: "engine", note: "", notify: "firing" }],
+        },
         { alert: alert("new-resolved", { state: "resolved", resolvedAt: NOW - DAY, updatedAt: NOW - DAY }), events: [] },
       ],
       watermarks: [
@@ -31,7 +37,15 @@ describe("retention", () => {
           channel: "out",
           kind: ev.to === "resolved" ? "resolved" : "firing",
           key: `${h}:out`,
-          payload: { type: "alert", event: "firing", alert: a, previousState: ev.from, actor: ev.actor, note: "", at: a.updatedAt } satisfies AlertNotification,
+          payload: {
+            type: "alert",
+            event: "firing",
+            alert: a,
+            previousState: ev.from,
+            actor: ev.actor,
+            note: "",
+            at: a.updatedAt,
+          } satisfies AlertNotification,
         },
       ],
     });

@@ -12,8 +12,8 @@ import { makeFetcher } from "../src/source-fetcher.js";
 import { fetchDimension } from "../src/sources/dimension-query.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
-import { DAY, HOUR, metric, vigilConfig } from "./helpers/config.js";
 import { until } from "./helpers/cli.js";
+import { DAY, HOUR, metric, vigilConfig } from "./helpers/config.js";
 import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { noise } from "./helpers/series.js";
 
@@ -85,7 +85,9 @@ describe("root cause by dimension", () => {
 
   it("names a dimension whose values all moved in proportion once, instead of sharing the drop out between them", () => {
     const even = attribute("country", [slice("DE", 45, 90), slice("US", 55, 110)], -100, 3)!;
-    expect(describeRootCause([even], "drop")).toEqual(["country: no value stands out (the drop is spread over its values in proportion to their size)"]);
+    expect(describeRootCause([even], "drop")).toEqual([
+      "country: no value stands out (the drop is spread over its values in proportion to their size)",
+    ]);
   });
 
   it("fits the chat's five lines by listing fewer slices of a dimension rather than losing its remainder", () => {
@@ -112,7 +114,9 @@ describe("root cause by dimension", () => {
     expect(describeDriver(d, "drop")).toBe("country=BR: −80% vs expected (20 vs 100), explains 71% of the drop");
     const fromZero = { ...d, actual: 52, expected: 0.001, change: 51_999, share: 1 };
     expect(describeDriver(fromZero, "rise")).toBe("country=BR: 52 vs 0 expected, explains 100% of the rise");
-    expect(describeDriver({ ...d, actual: 52, expected: 0, change: null, share: 1 }, "rise")).toBe("country=BR: 52 vs 0 expected, explains 100% of the rise");
+    expect(describeDriver({ ...d, actual: 52, expected: 0, change: null, share: 1 }, "rise")).toBe(
+      "country=BR: 52 vs 0 expected, explains 100% of the rise",
+    );
     expect(deviationParts({ value: 143, expected: 100, sigmas: 4.2 })).toEqual(["+43.0%", "+4.2σ"]);
     expect(deviationParts({ value: 21.5, expected: 1e-6, sigmas: 999 })).toEqual(["+999.0σ"]);
   });
@@ -139,18 +143,28 @@ describe("root cause by dimension", () => {
       await t.close();
     });
 
-    it.skipIf(!TEST_DATABASE_URL)("a drill-down past its budget is cancelled by PostgreSQL, not left running on a pooled connection", async () => {
-      await seed(t.db, "slow_src", [{ t: T0, os: "iOS", country: "US", n: 1 }]);
-      // every read of the view sleeps 20 s
-      await t.db.exec("CREATE VIEW slow_view AS SELECT s.* FROM slow_src s, pg_sleep(20)");
-      const m = metric({ name: "slow", source: { table: "slow_view", time_column: "ts", value: "sum(n)", split_by: [], dimensions: ["os", "country"] } });
-      const target = { bucket: T0, filter: {}, detector: buildDetectors(m)[0], value: 1, expected: 2 };
-      expect(await findDrivers(t.db, m, target, { budgetMs: 300 })).toEqual([]);
-      const sleeping = async () =>
-        (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%slow_view%' AND pid <> pg_backend_pid()")).rows[0]!.n;
-      // cancelled at the budget: gone long before the 20 s sleep would have ended
-      await until(async () => (await sleeping()) === 0, "the dimension queries cancelled", 10_000);
-    });
+    it.skipIf(!TEST_DATABASE_URL)(
+      "a drill-down past its budget is cancelled by PostgreSQL, not left running on a pooled connection",
+      async () => {
+        await seed(t.db, "slow_src", [{ t: T0, os: "iOS", country: "US", n: 1 }]);
+        // every read of the view sleeps 20 s
+        await t.db.exec("CREATE VIEW slow_view AS SELECT s.* FROM slow_src s, pg_sleep(20)");
+        const m = metric({
+          name: "slow",
+          source: { table: "slow_view", time_column: "ts", value: "sum(n)", split_by: [], dimensions: ["os", "country"] },
+        });
+        const target = { bucket: T0, filter: {}, detector: buildDetectors(m)[0], value: 1, expected: 2 };
+        expect(await findDrivers(t.db, m, target, { budgetMs: 300 })).toEqual([]);
+        const sleeping = async () =>
+          (
+            await t.db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%slow_view%' AND pid <> pg_backend_pid()",
+            )
+          ).rows[0]!.n;
+        // cancelled at the budget: gone long before the 20 s sleep would have ended
+        await until(async () => (await sleeping()) === 0, "the dimension queries cancelled", 10_000);
+      },
+    );
 
     it("blames os=Android with ~100% on a 15-minute metric whose drop is all on Android, and not iOS", async () => {
       // four days of data (the table's retention), far less than the weeks the baseline used to look back over
@@ -205,7 +219,12 @@ describe("root cause by dimension", () => {
         lookbackMs: 3 * DAY,
       });
       const bucket = T0 + 71 * HOUR;
-      const slices = await fetchDimension(t.db, { metric: m, dimension: "os", window: { from: bucket - HOUR, to: bucket + HOUR }, filter: { region: "(null)" } });
+      const slices = await fetchDimension(t.db, {
+        metric: m,
+        dimension: "os",
+        window: { from: bucket - HOUR, to: bucket + HOUR },
+        filter: { region: "(null)" },
+      });
       // (the order of texts is the database's collation)
       expect(slices.map((s) => [s.value, s.points.map((p) => p.v)]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
         ["(null)", [40, 40]],

@@ -53,7 +53,14 @@ describe("routine gaps", () => {
 
   it("a four-hour daytime outage alerts, saying data is normally there", () => {
     const outage = MON + 37 * DAY + 10 * HOUR; // a Wednesday, 10:00-14:00
-    const r = replay(hourly, [officeHours(8, (t) => t >= outage && t < outage + 4 * HOUR)], MON, MON + 8 * 7 * DAY, false, MON + 2 * 7 * DAY);
+    const r = replay(
+      hourly,
+      [officeHours(8, (t) => t >= outage && t < outage + 4 * HOUR)],
+      MON,
+      MON + 8 * 7 * DAY,
+      false,
+      MON + 2 * 7 * DAY,
+    );
     const missing = r.alerts.filter((a) => a.kind === "missing");
     expect(missing).toHaveLength(1);
     expect(missing[0]!.firedAt).toBeGreaterThanOrEqual(outage);
@@ -75,7 +82,13 @@ describe("routine gaps", () => {
     expect(r.alerts.filter((a) => a.kind === "missing").map((a) => Math.floor((a.firedAt - MON) / DAY))).toEqual([23, 30]);
   });
 
-  const daily = metric({ name: "close", detectors: [], granularityMs: DAY, lookbackMs: 120 * DAY, source: { table: "t", time_column: "ts", value: "avg(close)", split_by: [], dimensions: [] } });
+  const daily = metric({
+    name: "close",
+    detectors: [],
+    granularityMs: DAY,
+    lookbackMs: 120 * DAY,
+    source: { table: "t", time_column: "ts", value: "avg(close)", split_by: [], dimensions: [] },
+  });
 
   it("weekday-only daily data: no missing-data alert on weekends over a year", () => {
     const r = replay(daily, [businessDays(364)], MON, MON + 364 * DAY);

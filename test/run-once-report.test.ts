@@ -12,12 +12,29 @@ import { createMetricTable, insertRows, noise, type Row } from "./helpers/series
 import { tempDirFor } from "./helpers/temp-dir.js";
 
 const T0 = Date.UTC(2026, 5, 1, 10);
-const verdict = (expected: number, anomaly = false): Verdict => ({ expected, lower: expected - 10, upper: expected + 10, score: anomaly ? 1 : 0, anomaly, sigmas: 0, reason: "" });
+const verdict = (expected: number, anomaly = false): Verdict => ({
+  expected,
+  lower: expected - 10,
+  upper: expected + 10,
+  score: anomaly ? 1 : 0,
+  anomaly,
+  sigmas: 0,
+  reason: "",
+});
 const report = (metric: string, ok = true): MetricReport => ({ metric, ok, series: 0, points: 0, anomalies: 0, events: [] });
 const names = () => ["zscore", "seasonal"];
 
 function series(metric: string, key: string, anomalous: boolean): JudgedSeries {
-  return { metric, series: key, buckets: 1, anomalousBuckets: anomalous ? 1 : 0, t: T0, value: anomalous ? 500 : 100, expected: 100, anomalousBy: anomalous ? [1] : [] };
+  return {
+    metric,
+    series: key,
+    buckets: 1,
+    anomalousBuckets: anomalous ? 1 : 0,
+    t: T0,
+    value: anomalous ? 500 : 100,
+    expected: 100,
+    anomalousBy: anomalous ? [1] : [],
+  };
 }
 
 describe("the run --once report", () => {
@@ -27,7 +44,16 @@ describe("the run --once report", () => {
     c.onJudged("orders", "shop=a", { t: T0 + HOUR, v: 101 }, [verdict(100), verdict(100)], [false, false]);
     c.onJudged("orders", "shop=b", { t: T0, v: 99 }, [verdict(100), verdict(100)], [false, false]);
     const [a, b] = c.list();
-    expect(a).toEqual({ metric: "orders", series: "shop=a", buckets: 2, anomalousBuckets: 1, t: T0, value: 500, expected: 110, anomalousBy: [1] });
+    expect(a).toEqual({
+      metric: "orders",
+      series: "shop=a",
+      buckets: 2,
+      anomalousBuckets: 1,
+      t: T0,
+      value: 500,
+      expected: 110,
+      anomalousBy: [1],
+    });
     expect(b).toMatchObject({ series: "shop=b", buckets: 1, anomalousBuckets: 0, value: 99, expected: 100 });
     const text = judgedReport(c.list(), [report("orders"), report("signups"), report("broken", false)], { detectorsOf: names });
     expect(text.split("\n")).toEqual([
@@ -65,7 +91,8 @@ describe("vigil run --once (subprocess)", () => {
       const rnd = noise(3);
       const rows: Row[] = [];
       for (let h = 96; h >= 0; h--) {
-        for (const s of ["a", "b"]) rows.push({ ts: nowHour - h * HOUR + 120_000, series: s, v: s === "b" && h <= 1 ? 1000 : 100 + rnd() * 8 });
+        for (const s of ["a", "b"])
+          rows.push({ ts: nowHour - h * HOUR + 120_000, series: s, v: s === "b" && h <= 1 ? 1000 : 100 + rnd() * 8 });
       }
       await createMetricTable(t.db, "checkouts");
       await insertRows(t.db, "checkouts", rows);

@@ -27,7 +27,9 @@ const T0 = Date.UTC(2026, 0, 5);
 
 describe("errors crossing to the main thread", () => {
   it("come back as the classes callers test for, with their fields", () => {
-    const conn = reviveError(serializeError(new DatabaseError("cannot reach PostgreSQL at db:5432", "connection", { code: "ECONNREFUSED" })));
+    const conn = reviveError(
+      serializeError(new DatabaseError("cannot reach PostgreSQL at db:5432", "connection", { code: "ECONNREFUSED" })),
+    );
     expect(isConnectionError(conn)).toBe(true);
     expect(conn.message).toBe("cannot reach PostgreSQL at db:5432");
     expect((conn as DatabaseError).code).toBe("ECONNREFUSED");
@@ -113,7 +115,9 @@ describe.skipIf(TEST_DATABASE_URL === undefined)("grouped scans on the scan thre
   it("an unreachable server is a connection error, which the fetcher retries like any other", async () => {
     const away = new ScanThread({ url: "postgres://postgres@127.0.0.1:1/nowhere", connectTimeoutMs: 2000 });
     try {
-      const err = await away.run(planGroupScan(zscoreMetricsOn(table, ["sum(v)", "max(v)"]), { from: T0, to: T0 + HOUR })).catch((e: unknown) => e);
+      const err = await away
+        .run(planGroupScan(zscoreMetricsOn(table, ["sum(v)", "max(v)"]), { from: T0, to: T0 + HOUR }))
+        .catch((e: unknown) => e);
       expect(isConnectionError(err)).toBe(true);
       expect((err as Error).message).toContain("127.0.0.1:1");
     } finally {

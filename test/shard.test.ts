@@ -8,15 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockKey, shardOf } from "../src/leader.js";
-import { freePort } from "./helpers/net.js";
 import { startCli, until, waitExit } from "./helpers/cli.js";
 import { openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
+import { freePort } from "./helpers/net.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const SEC = 1000;
 const SHARDS = 4;
 const METRICS = Array.from({ length: 8 }, (_, i) => `shard_metric_${i}`);
-
 
 describe("shardOf", () => {
   it("is stable and spreads names over the shards", () => {
@@ -112,7 +111,12 @@ ${METRICS.map(
 
       // kill the replica that is not the leader (the leader delivers; the other only ticks)
       const leaderFlag = async (p: number) =>
-        /^vigil_is_leader 1$/m.test(await fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text(), () => ""));
+        /^vigil_is_leader 1$/m.test(
+          await fetch(`http://127.0.0.1:${p}/metrics`).then(
+            (r) => r.text(),
+            () => "",
+          ),
+        );
       const victim = (await leaderFlag(ports[0]!)) ? 1 : 0;
       procs[victim]!.kill("SIGKILL");
       const killedAt = Date.now();

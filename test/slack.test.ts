@@ -20,7 +20,9 @@ const CH = "C0TEAM";
 type Block = Record<string, unknown> & { type: string };
 const texts = (blocks: Array<Record<string, unknown>>): string => JSON.stringify(blocks);
 const buttons = (blocks: Array<Record<string, unknown>>) =>
-  (blocks as Block[]).filter((b) => b.type === "actions").flatMap((b) => (b.elements as Array<{ action_id: string; value: string }>).map((e) => `${e.action_id}=${e.value}`));
+  (blocks as Block[])
+    .filter((b) => b.type === "actions")
+    .flatMap((b) => (b.elements as Array<{ action_id: string; value: string }>).map((e) => `${e.action_id}=${e.value}`));
 
 describe("slack notifier through the outbox, against a fake Slack", () => {
   const state = useStateSchemas("sl");
@@ -40,9 +42,21 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
       slack: { token: SLACK_BOT_TOKEN, app_token: SLACK_APP_TOKEN, api_url: slack.apiUrl, allowed_users: ["UALICE"] },
       channels: { team: { type: "slack", channel: CH, send_resolved: true } },
     });
-    notifier = createSlackNotifier("team", config.channels.team!, { config, log: silentLogger(), stdout: process.stdout }, { pacer: NO_PACING, timeoutMs: 1000 });
+    notifier = createSlackNotifier(
+      "team",
+      config.channels.team!,
+      { config, log: silentLogger(), stdout: process.stdout },
+      { pacer: NO_PACING, timeoutMs: 1000 },
+    );
     const notifiers = new Map([["team", notifier]]);
-    dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }), random: () => 1 });
+    dispatcher = new Dispatcher({
+      store,
+      notifiers: () => notifiers,
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+      random: () => 1,
+    });
     actions = new AlertActions(store, clock, () => config);
   });
   afterEach(async () => {
@@ -65,7 +79,10 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
     const [root, ...rest] = slack.roots(CH);
     expect(rest).toHaveLength(0);
     const blocks = root!.blocks as Block[];
-    expect(blocks[0]).toMatchObject({ type: "header", text: { type: "plain_text", text: `🔴 FIRING #${a.id} · critical · dau {platform=ios}` } });
+    expect(blocks[0]).toMatchObject({
+      type: "header",
+      text: { type: "plain_text", text: `🔴 FIRING #${a.id} · critical · dau {platform=ios}` },
+    });
     const image = blocks.find((b) => b.type === "image") as unknown as { slack_file: { id: string } };
     const file = slack.files.get(image.slack_file.id)!;
     expect(file.completed).toBe(true);
@@ -74,7 +91,13 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
     expect(all).toContain("511 vs expected 1,136");
     expect(all).toContain("−55.0%, −9.8σ");
     expect(all).toContain("<https://wiki.example.com/runbooks/dau?a=1&amp;b=2|runbook>");
-    expect(buttons(blocks)).toEqual([`vigil_ack=${a.id}`, `vigil_resolve=${a.id}`, `vigil_snooze_1h=${a.id}`, `vigil_snooze_4h=${a.id}`, `vigil_snooze_24h=${a.id}`]);
+    expect(buttons(blocks)).toEqual([
+      `vigil_ack=${a.id}`,
+      `vigil_resolve=${a.id}`,
+      `vigil_snooze_1h=${a.id}`,
+      `vigil_snooze_4h=${a.id}`,
+      `vigil_snooze_24h=${a.id}`,
+    ]);
     expect(root!.text).toContain(`#${a.id}`);
     expect(await store.messageRef(a.id, "team")).toEqual({ channel: CH, ts: root!.ts, file_id: file.id } satisfies SlackRef);
     expect(slack.markupLeaks).toEqual([]);
@@ -96,14 +119,22 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
     expect(root.edits).toBe(2);
     expect(buttons(root.blocks)).toEqual([]);
     const thread = slack.thread(CH, root.ts);
-    expect(thread.map((m) => texts(m.blocks))).toEqual([expect.stringContaining("Acknowledged by <@UALICE>"), expect.stringContaining("Resolved by <@UALICE>")]);
+    expect(thread.map((m) => texts(m.blocks))).toEqual([
+      expect.stringContaining("Acknowledged by <@UALICE>"),
+      expect.stringContaining("Resolved by <@UALICE>"),
+    ]);
     expect(thread.map((m) => m.reply_broadcast ?? false)).toEqual([false, true]);
   });
 
   it("hostile names (<b>, &, _*[, emoji, <!channel>, 5,000 characters) pass Slack's validation, escaped", async () => {
     const a = await fireAlert(
       store,
-      makeAlert({ metric: "<b>rev&nue</b>_*[🚀 <!channel>", series: `country=<@U123>&${"é😀x".repeat(1700)}`, reason: "<https://evil|click>", details: { description: "x".repeat(5000), runbook: "https://x|y" } }),
+      makeAlert({
+        metric: "<b>rev&nue</b>_*[🚀 <!channel>",
+        series: `country=<@U123>&${"é😀x".repeat(1700)}`,
+        reason: "<https://evil|click>",
+        details: { description: "x".repeat(5000), runbook: "https://x|y" },
+      }),
       ["team"],
       sampleChart(),
     );
@@ -118,7 +149,8 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
   });
 
   it("429 with Retry-After, 500s, platform errors and timeouts delay but deliver", async () => {
-    for (let i = 0; i < 3; i++) await fireAlert(store, makeAlert({ series: `s${i}`, fingerprint: `f${i}` }), ["team"], i === 1 ? sampleChart(48) : undefined);
+    for (let i = 0; i < 3; i++)
+      await fireAlert(store, makeAlert({ series: `s${i}`, fingerprint: `f${i}` }), ["team"], i === 1 ? sampleChart(48) : undefined);
     slack.fail({ kind: "429", retryAfter: 20 }, "chat.postMessage", 2);
     slack.fail({ kind: "status", status: 503 });
     slack.fail({ kind: "platform", error: "internal_error" });
@@ -127,7 +159,11 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
     await dispatcher.drain();
     expect(await dispatcher.nextDue()).toBe(started + 20_000);
     await deliverAll();
-    expect(slack.roots(CH).map((m) => (m.blocks[1] as { text: { text: string } }).text.text)).toEqual(["*dau*  {s0}", "*dau*  {s1}", "*dau*  {s2}"]);
+    expect(slack.roots(CH).map((m) => (m.blocks[1] as { text: { text: string } }).text.text)).toEqual([
+      "*dau*  {s0}",
+      "*dau*  {s1}",
+      "*dau*  {s2}",
+    ]);
     expect(clock.now() - started).toBeGreaterThanOrEqual(40_000);
     expect(await store.deliveries({ status: "dead" })).toHaveLength(0);
   });
@@ -149,7 +185,10 @@ describe("slack notifier through the outbox, against a fake Slack", () => {
   it("a digest with panels is one message with one image, within the limits", async () => {
     const points = Array.from({ length: 24 }, (_, i): [number, number] => [T0 + i * 3_600_000, i]);
     const text = Array.from({ length: 400 }, (_, i) => `line ${i} <${"y".repeat(40)}>`).join("\n");
-    await notifier.send({ type: "text", title: "Daily digest", text, at: T0, panels: [{ title: "dau", points }] } as never, { previousRef: null, key: "digest:1" });
+    await notifier.send({ type: "text", title: "Daily digest", text, at: T0, panels: [{ title: "dau", points }] } as never, {
+      previousRef: null,
+      key: "digest:1",
+    });
     expect(slack.calls.filter((c) => !c.ok).map((c) => `${c.method}: ${c.error}`)).toEqual([]);
     const [msg] = slack.roots(CH);
     expect(msg!.blocks.filter((b) => b.type === "image")).toHaveLength(1);

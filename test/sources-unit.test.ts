@@ -44,7 +44,12 @@ function metric(partial: Partial<MetricConfig>): MetricConfig {
 describe("series keys", () => {
   it("formats in the given order and round-trips, escaping separators", () => {
     expect(formatSeriesKey([])).toBe("");
-    expect(formatSeriesKey([["platform", "ios"], ["country", "BR"]])).toBe("platform=ios,country=BR");
+    expect(
+      formatSeriesKey([
+        ["platform", "ios"],
+        ["country", "BR"],
+      ]),
+    ).toBe("platform=ios,country=BR");
     const odd: [string, string][] = [
       ["a,b", "x=y"],
       ["back\\slash", ""],
@@ -114,7 +119,9 @@ describe("structured SQL", () => {
     // untyped: PostgreSQL reads the bounds as the column's own type (see time-sql.ts)
     expect(q.text).toContain(`"ts" >= $1\n`);
     expect(q.text).toContain(`"ts" < $2\n`);
-    expect(q.text).toContain(`date_bin($3::interval, (CASE WHEN pg_typeof("ts") = 'timestamp with time zone'::regtype THEN "ts"::timestamptz`);
+    expect(q.text).toContain(
+      `date_bin($3::interval, (CASE WHEN pg_typeof("ts") = 'timestamp with time zone'::regtype THEN "ts"::timestamptz`,
+    );
     expect(q.text).toContain(`TIMESTAMPTZ 'epoch')`);
     expect(q.text).toContain(`FROM "analytics"."events"`);
     expect(q.text).toContain(`("platform")::text AS "k0"`);

@@ -306,7 +306,9 @@ describe("raw query source", () => {
 
   it("returns one unsplit series for a time column and value only, and keeps buckets to [from, to)", async () => {
     // No placeholders at all: vigil still returns only the window's buckets.
-    const m = metric({ query: "SELECT date_bin('1 hour', ts, TIMESTAMPTZ 'epoch') AS t, count(*) AS value FROM analytics.events GROUP BY 1" });
+    const m = metric({
+      query: "SELECT date_bin('1 hour', ts, TIMESTAMPTZ 'epoch') AS t, count(*) AS value FROM analytics.events GROUP BY 1",
+    });
     expect(compact(await fetchBuckets(db, m, { from: T0 + 2 * HOUR, to: T0 + 3 * HOUR }))).toEqual({ "": [[2, 2]] });
     // Only $1 used.
     const from = metric({
@@ -399,29 +401,40 @@ describe("errors", () => {
     const m = metric({ name: "shape", query: "SELECT ts, 1 AS v FROM analytics.events WHERE ts >= $1 AND ts < $2" });
     const e = (await caught(fetchBuckets(db, m, { from: T0, to: T0 + HOUR }))) as SourceError;
     expect(e.kind).toBe("shape");
-    expect(e.message).toMatch(/must return a timestamp column .* and a column named "value"; it returned: ts \(timestamptz\), v \(integer\)/);
+    expect(e.message).toMatch(
+      /must return a timestamp column .* and a column named "value"; it returned: ts \(timestamptz\), v \(integer\)/,
+    );
     const extra = metric({ name: "p3", query: "SELECT $3" });
     const e3 = (await caught(fetchBuckets(db, extra, { from: T0, to: T0 + HOUR }))) as SourceError;
     expect(e3.kind).toBe("shape");
     expect(e3.message).toMatch(/uses \$3/);
   });
 
-  it.skipIf(!TEST_DATABASE_URL)("PostgreSQL cancels a metric query past its query_timeout; other queries keep the pool's timeout", async () => {
-    const slow = metric({ name: "slow", query: "SELECT now() AS t, 1 AS value FROM pg_sleep(30) WHERE $1::timestamptz < $2::timestamptz", queryTimeoutMs: 1000 });
-    const e = (await caught(fetchBuckets(db, slow, { from: T0, to: T0 + HOUR }))) as SourceError;
-    expect(e).toBeInstanceOf(SourceError);
-    expect(e.message).toBe('metric "slow": the query ran longer than its query_timeout (1s) and was cancelled');
-    // every pooled session is back on the default for queries that set none
-    const shown = await Promise.all(Array.from({ length: 3 }, () => db.query<{ statement_timeout: string }>("SHOW statement_timeout")));
-    const timeouts = new Set(shown.map((r) => r.rows[0]!.statement_timeout));
-    expect(timeouts.size).toBe(1);
-    expect(timeouts.has("1s")).toBe(false);
-  });
+  it.skipIf(!TEST_DATABASE_URL)(
+    "PostgreSQL cancels a metric query past its query_timeout; other queries keep the pool's timeout",
+    async () => {
+      const slow = metric({
+        name: "slow",
+        query: "SELECT now() AS t, 1 AS value FROM pg_sleep(30) WHERE $1::timestamptz < $2::timestamptz",
+        queryTimeoutMs: 1000,
+      });
+      const e = (await caught(fetchBuckets(db, slow, { from: T0, to: T0 + HOUR }))) as SourceError;
+      expect(e).toBeInstanceOf(SourceError);
+      expect(e.message).toBe('metric "slow": the query ran longer than its query_timeout (1s) and was cancelled');
+      // every pooled session is back on the default for queries that set none
+      const shown = await Promise.all(Array.from({ length: 3 }, () => db.query<{ statement_timeout: string }>("SHOW statement_timeout")));
+      const timeouts = new Set(shown.map((r) => r.rows[0]!.statement_timeout));
+      expect(timeouts.size).toBe(1);
+      expect(timeouts.has("1s")).toBe(false);
+    },
+  );
 
   it("passes an unreachable database through as a connection DatabaseError, for the caller to retry", async () => {
     const down = new PgDatabase({ url: "postgres://u:pw@127.0.0.1:1/x" });
     try {
-      const e = (await caught(fetchBuckets(down, metric({ name: "dau", source: source({}) }), { from: T0, to: T0 + HOUR }))) as DatabaseError;
+      const e = (await caught(
+        fetchBuckets(down, metric({ name: "dau", source: source({}) }), { from: T0, to: T0 + HOUR }),
+      )) as DatabaseError;
       expect(e).toBeInstanceOf(DatabaseError);
       expect(e.kind).toBe("connection");
       expect(e.message).toBe("cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED");

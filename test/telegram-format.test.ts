@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ChatPacer, TELEGRAM_GROUP_RATE } from "../notifiers/chat-pacer.js";
 import { alertMessage, callbackData, clipText, groupMessage, parseCallbackData, parseSlackAction } from "../notifiers/chat-message.js";
+import { ChatPacer, TELEGRAM_GROUP_RATE } from "../notifiers/chat-pacer.js";
 import { escapeHtml, messageHtml, renderLines } from "../notifiers/telegram-html.js";
-import { parseTelegramHtml } from "./fakes/telegram-html-parse.js";
 import { makeAlert, T0 } from "./fakes/alerts.js";
+import { parseTelegramHtml } from "./fakes/telegram-html-parse.js";
 
 describe("telegram HTML", () => {
   it("escapes data and never cuts inside a tag or an entity", () => {
@@ -21,12 +21,23 @@ describe("telegram HTML", () => {
 
   it("a full alert message with hostile data parses as Telegram HTML", () => {
     const a = { ...makeAlert({ metric: "<b>m&", series: "</code>_*[", reason: "<a href='x'>" }), id: 7 };
-    const { html } = messageHtml(alertMessage({ type: "alert", event: "firing", alert: a, previousState: null, actor: "engine", note: "", at: T0 }), 4096);
+    const { html } = messageHtml(
+      alertMessage({ type: "alert", event: "firing", alert: a, previousState: null, actor: "engine", note: "", at: T0 }),
+      4096,
+    );
     expect(parseTelegramHtml(html)).toEqual({ text: expect.stringContaining("#7 · critical · <b>m& {</code>_*[}") });
   });
 
   it("groups list each series with an Ack button", () => {
-    const alerts = [1, 2].map((id) => ({ type: "alert" as const, event: "firing" as const, alert: { ...makeAlert({ series: `s${id}` }), id }, previousState: null, actor: "engine", note: "", at: T0 }));
+    const alerts = [1, 2].map((id) => ({
+      type: "alert" as const,
+      event: "firing" as const,
+      alert: { ...makeAlert({ series: `s${id}` }), id },
+      previousState: null,
+      actor: "engine",
+      note: "",
+      at: T0,
+    }));
     const m = groupMessage({ type: "group", metric: "dau", alerts, at: T0 });
     expect(m.headline).toBe("🔴 FIRING 2 series of dau · critical");
     expect(m.buttons.map((r) => callbackData(r[0]!))).toEqual(["a:1", "a:2"]);
@@ -36,7 +47,15 @@ describe("telegram HTML", () => {
 describe("button data", () => {
   it("round-trips and stays under 64 bytes", () => {
     const a = { ...makeAlert(), id: 999_999_999_999_999 };
-    const buttons = alertMessage({ type: "alert", event: "firing", alert: a, previousState: null, actor: "engine", note: "", at: T0 }).buttons.flat();
+    const buttons = alertMessage({
+      type: "alert",
+      event: "firing",
+      alert: a,
+      previousState: null,
+      actor: "engine",
+      note: "",
+      at: T0,
+    }).buttons.flat();
     for (const b of buttons) {
       const data = callbackData(b);
       expect(Buffer.byteLength(data)).toBeLessThan(64);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { alertMessage } from "../notifiers/chat-message.js";
 import { NO_PACING } from "../notifiers/chat-pacer.js";
 import type { Notifier } from "../notifiers/notifier.js";
-import { alertMessage } from "../notifiers/chat-message.js";
 import { createTelegramNotifier, type TelegramRef } from "../notifiers/telegram.js";
 import { messageHtml } from "../notifiers/telegram-html.js";
 import { AlertActions } from "../src/actions.js";
@@ -37,9 +37,21 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
       telegram: { token: FAKE_TOKEN, api_url: tg.url, allowed_users: [111] },
       channels: { oncall: { type: "telegram", chat_id: CHAT, send_resolved: true } },
     });
-    notifier = createTelegramNotifier("oncall", config.channels.oncall!, { config, log: silentLogger(), stdout: process.stdout }, { pacer: NO_PACING, timeoutMs: 1000 });
+    notifier = createTelegramNotifier(
+      "oncall",
+      config.channels.oncall!,
+      { config, log: silentLogger(), stdout: process.stdout },
+      { pacer: NO_PACING, timeoutMs: 1000 },
+    );
     const notifiers = new Map([["oncall", notifier]]);
-    dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics: new VigilMetrics({ defaultMetrics: false }), random: () => 1 });
+    dispatcher = new Dispatcher({
+      store,
+      notifiers: () => notifiers,
+      clock,
+      log: silentLogger(),
+      metrics: new VigilMetrics({ defaultMetrics: false }),
+      random: () => 1,
+    });
     actions = new AlertActions(store, clock, () => config);
   });
   afterEach(async () => {
@@ -123,7 +135,10 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     // The same change delivered again (a retry after a lost answer) edits nothing.
     const ref = await store.messageRef(a.id, "oncall");
     const alert = (await store.getAlert(a.id))! as typeof a;
-    await notifier.send({ type: "alert", event: "update", alert, previousState: "firing", actor: "telegram:@alice", note: "acknowledged", at: T0 }, { previousRef: ref, key: "x" });
+    await notifier.send(
+      { type: "alert", event: "update", alert, previousState: "firing", actor: "telegram:@alice", note: "acknowledged", at: T0 },
+      { previousRef: ref, key: "x" },
+    );
     expect(tg.calls.at(-1)!.description).toMatch(/message is not modified/);
     tg.messages.delete(`${CHAT}:${original.message_id}`);
     await actions.unacknowledge(a.id, "telegram:@alice");
@@ -139,7 +154,7 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     const hostile = makeAlert({
       metric: "<b>rev&nue</b>_*[🚀",
       series: `country=<script>&amp;_*[\`]${"é😀x".repeat(1700)}`,
-      reason: "<i>unclosed & \"quoted\"",
+      reason: '<i>unclosed & "quoted"',
       details: { runbook: 'https://x.example/"><b>', description: "</a><b>" },
     });
     const a = await fireAlert(store, hostile, ["oncall"], sampleChart());
@@ -157,11 +172,16 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     expect(text.plain).toContain("country=<script>&amp;_*[`]é😀x");
     expect(text.edits).toBe(1);
     expect(text.plain).toContain('Acknowledged by @<b>"x"&');
-    expect((await store.messageRef(a.id, "oncall")) as TelegramRef).toMatchObject({ kind: "text", message_id: text.message_id, photo_message_id: sent[0]!.message_id });
+    expect((await store.messageRef(a.id, "oncall")) as TelegramRef).toMatchObject({
+      kind: "text",
+      message_id: text.message_id,
+      photo_message_id: sent[0]!.message_id,
+    });
   });
 
   it("429 storms, 500s, resets and timeouts delay but deliver, in order and once", async () => {
-    for (let i = 0; i < 3; i++) await fireAlert(store, makeAlert({ series: `s${i}`, fingerprint: `f${i}` }), ["oncall"], i === 0 ? sampleChart(48) : undefined);
+    for (let i = 0; i < 3; i++)
+      await fireAlert(store, makeAlert({ series: `s${i}`, fingerprint: `f${i}` }), ["oncall"], i === 0 ? sampleChart(48) : undefined);
     tg.fail({ kind: "429", retryAfter: 30 }, undefined, 3);
     tg.fail({ kind: "status", status: 500 });
     tg.fail({ kind: "status", status: 502 });
@@ -192,10 +212,26 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
     const base = makeAlert();
     let k = 0;
     for (; k < 600; k++) {
-      const visible = messageHtml(alertMessage({ type: "alert", event: "firing", alert: { ...base, id: 1, details: { ...base.details, description: "d".repeat(k) } }, previousState: null, actor: "engine", note: "", at: T0 }), 4096).visible;
+      const visible = messageHtml(
+        alertMessage({
+          type: "alert",
+          event: "firing",
+          alert: { ...base, id: 1, details: { ...base.details, description: "d".repeat(k) } },
+          previousState: null,
+          actor: "engine",
+          note: "",
+          at: T0,
+        }),
+        4096,
+      ).visible;
       if (visible >= 1000) break;
     }
-    const a = await fireAlert(store, makeAlert({ details: { ...base.details, description: "d".repeat(k), reason: base.reason } }), ["oncall"], sampleChart());
+    const a = await fireAlert(
+      store,
+      makeAlert({ details: { ...base.details, description: "d".repeat(k), reason: base.reason } }),
+      ["oncall"],
+      sampleChart(),
+    );
     await deliverAll();
     const original = tg.sent(CHAT)[0]!;
     expect(original.kind).toBe("photo");
@@ -207,7 +243,15 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
   });
 
   it("a group of series goes out as one message with an Ack button each", async () => {
-    const alerts = [1, 2, 3].map((id) => ({ type: "alert" as const, event: "firing" as const, alert: { ...makeAlert({ series: `<s${id}>&` }), id }, previousState: null, actor: "engine", note: "", at: T0 }));
+    const alerts = [1, 2, 3].map((id) => ({
+      type: "alert" as const,
+      event: "firing" as const,
+      alert: { ...makeAlert({ series: `<s${id}>&` }), id },
+      previousState: null,
+      actor: "engine",
+      note: "",
+      at: T0,
+    }));
     await notifier.send({ type: "group", metric: "dau", alerts, at: T0 }, { previousRef: null, key: "g:1" });
     const [msg] = tg.sent(CHAT);
     expect(msg!.plain).toContain("#2 <s2>&: 511 vs 1,136");
@@ -216,7 +260,16 @@ describe("telegram notifier through the outbox, against a fake Bot API", () => {
 
   it("a digest with panels goes out as one picture with its text", async () => {
     const points = Array.from({ length: 24 }, (_, i): [number, number] => [T0 + i * 3_600_000, 100 + i]);
-    const payload = { type: "text" as const, title: "Daily digest <today>", text: "3 alerts & 1 experiment", at: T0, panels: [{ title: "dau", points }, { title: "revenue", points, anomalies: [T0] }] };
+    const payload = {
+      type: "text" as const,
+      title: "Daily digest <today>",
+      text: "3 alerts & 1 experiment",
+      at: T0,
+      panels: [
+        { title: "dau", points },
+        { title: "revenue", points, anomalies: [T0] },
+      ],
+    };
     await notifier.send(payload, { previousRef: null, key: "digest:1" });
     const [msg] = tg.sent(CHAT);
     expect(msg!.kind).toBe("photo");

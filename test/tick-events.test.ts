@@ -21,7 +21,16 @@ function identity(series: string): Identity {
 
 function obs(minute: number, value: number): Observation {
   const anomalous = value > 100;
-  return { bucket: minute * MINUTE, anomalous, value, expected: 40, lower: 35, upper: 45, sigmas: anomalous ? 50 : 0, reason: anomalous ? "50σ above" : "" };
+  return {
+    bucket: minute * MINUTE,
+    anomalous,
+    value,
+    expected: 40,
+    lower: 35,
+    upper: 45,
+    sigmas: anomalous ? 50 : 0,
+    reason: anomalous ? "50σ above" : "",
+  };
 }
 
 /** The series' buckets through the lifecycle, recorded as the engine does. */
@@ -108,7 +117,10 @@ describe("a tick that judges several buckets", () => {
     const outcomes = new TickOutcomes([]);
     judge(outcomes, "a", { 1: 2000, 3: 40, 5: 900, 6: 41 });
     judge(outcomes, "b", { 2: 3000, 4: 39 });
-    const drafts = planDeliveries(stored(outcomes), context({ hook: { type: "webhook", url: "http://127.0.0.1:9/hook", headers: {}, send_resolved: true } }));
+    const drafts = planDeliveries(
+      stored(outcomes),
+      context({ hook: { type: "webhook", url: "http://127.0.0.1:9/hook", headers: {}, send_resolved: true } }),
+    );
     // slots: a's first alert (#1), a's second (#2), b's (#3)
     expect(stream(drafts, "hook")).toEqual([
       "firing #1 firing 2000",

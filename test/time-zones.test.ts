@@ -120,13 +120,18 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
     const digestDay = { from: dayStart(now, "Europe/Berlin", 1), to: dayStart(now, "Europe/Berlin", 0) };
     expect(digestDay.from).toBe(utcMs(yesterday, "Europe/Berlin"));
     const [digestValue] = await fetchWindowValues(db, days, [digestDay]);
-    expect(counts(await fetchBuckets(db, days, { from: yesterday, to: yesterday + DAY }))).toEqual({ "2026-03-29T00:00:00.000Z": digestValue });
+    expect(counts(await fetchBuckets(db, days, { from: yesterday, to: yesterday + DAY }))).toEqual({
+      "2026-03-29T00:00:00.000Z": digestValue,
+    });
     expect(digestValue).toBe(46);
   });
 
   it("reads the digest's windows on a naive column in source.timezone", async () => {
     const naive = metric({ name: "g", source: source("ev_naive", "Europe/Berlin") });
-    const day = { from: dayStart(at("2026-03-30T07:00:00Z"), "Europe/Berlin", 1), to: dayStart(at("2026-03-30T07:00:00Z"), "Europe/Berlin", 0) };
+    const day = {
+      from: dayStart(at("2026-03-30T07:00:00Z"), "Europe/Berlin", 1),
+      to: dayStart(at("2026-03-30T07:00:00Z"), "Europe/Berlin", 0),
+    };
     expect(await fetchWindowValues(db, naive, [day, { from: day.from - DAY, to: day.from }])).toEqual([46, 48]);
   });
 
@@ -232,9 +237,15 @@ describe("time zones in experiment SQL (session TimeZone Pacific/Kiritimati)", (
 
   it("bounds the assignment window on the naive column's wall time", async () => {
     // the window [09:30Z, ...) starts after 10:00 Berlin (09:00Z): no unit is assigned in it
-    const counts = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), { from: at("2026-01-01T09:30:00Z"), to: at("2026-01-02T00:00:00Z") });
+    const counts = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), {
+      from: at("2026-01-01T09:30:00Z"),
+      to: at("2026-01-02T00:00:00Z"),
+    });
     expect(counts.size).toBe(0);
-    const all = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), { from: at("2026-01-01T08:30:00Z"), to: at("2026-01-02T00:00:00Z") });
+    const all = await fetchAssignmentCounts(db, experiment("Europe/Berlin"), {
+      from: at("2026-01-01T08:30:00Z"),
+      to: at("2026-01-02T00:00:00Z"),
+    });
     expect(Object.fromEntries(all)).toEqual({ control: 1, treatment: 1 });
   });
 });

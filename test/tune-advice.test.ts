@@ -51,7 +51,14 @@ describe("tune's advice", () => {
       const n = 1 + Math.floor((rnd() + 0.5) * 4);
       points.push({ t, v: n, n });
     }
-    const m = metric({ name: "signups", detectors: [], lookbackMs: 14 * DAY, fill: "none", rowCounts: true, source: { ...avg, value: "count(*)" } });
+    const m = metric({
+      name: "signups",
+      detectors: [],
+      lookbackMs: 14 * DAY,
+      fill: "none",
+      rowCounts: true,
+      source: { ...avg, value: "count(*)" },
+    });
     const t = tune(m, [{ key: "", labels: {}, points }], MON, MON + 6 * 7 * DAY, 1, MON + 14 * DAY);
     expect(t.before.missing).toBeGreaterThan(5);
     const fill = t.fixes.find((f) => f.key === "fill");
@@ -73,7 +80,11 @@ describe("tune's advice", () => {
     const t = tune(m, [{ key: "", labels: {}, points }], from, from + 63 * DAY, 1, from + 14 * DAY);
     expect(t.before.missing).toBeGreaterThan(0);
     expect(t.fixes.find((f) => f.key === "calendar")).toBeUndefined();
-    expect(t.fixes.find((f) => f.key === "holidays")).toMatchObject({ yaml: ["holidays: {country: DE}"], accepted: true, after: { missing: 0 } });
+    expect(t.fixes.find((f) => f.key === "holidays")).toMatchObject({
+      yaml: ["holidays: {country: DE}"],
+      accepted: true,
+      after: { missing: 0 },
+    });
   });
 
   it("short isolated gaps: proposes a longer missing_after on the detector", () => {
@@ -84,7 +95,12 @@ describe("tune's advice", () => {
     const m = metric({ name: "m", detectors: [], lookbackMs: 14 * DAY, source: avg });
     const t = tune(m, [{ key: "", labels: {}, points }], MON, MON + 42 * DAY, 1, MON + 14 * DAY);
     expect(t.before.missing).toBe(4);
-    expect(t.fixes[0]).toMatchObject({ key: "missing_after", yaml: ["detectors: [ { type: ensemble, missing_after: 2h } ]"], accepted: true, after: { missing: 0 } });
+    expect(t.fixes[0]).toMatchObject({
+      key: "missing_after",
+      yaml: ["detectors: [ { type: ensemble, missing_after: 2h } ]"],
+      accepted: true,
+      after: { missing: 0 },
+    });
     expect(t.proposal.yaml.filter((l) => l.startsWith("detectors:"))).toHaveLength(1);
     expect(t.proposal.yaml.at(-1)).toMatch(/missing_after: 2h/);
   });
@@ -104,7 +120,10 @@ describe("tune's advice", () => {
 
   it("data without structure in its alerts: no fix, the sensitivity alone, as before", () => {
     const rnd = noise(6);
-    const points = Array.from({ length: 14 * 24 }, (_, h) => ({ t: MON + h * HOUR, v: [60, 130, 200, 270].includes(h) ? 300 : 100 + rnd() * 10 }));
+    const points = Array.from({ length: 14 * 24 }, (_, h) => ({
+      t: MON + h * HOUR,
+      v: [60, 130, 200, 270].includes(h) ? 300 : 100 + rnd() * 10,
+    }));
     const t = tune(metric({ name: "m", detectors: [] }), [{ key: "", labels: {}, points }], MON, MON + 14 * DAY, 0.5);
     expect(t.fixes).toEqual([]);
     expect(t.param).toBe("novelty");
@@ -112,7 +131,13 @@ describe("tune's advice", () => {
 
   it("says when nothing fits: level shifts every day are more alerts than a budget of 0 at any sensitivity", () => {
     const points = Array.from({ length: 21 * 24 }, (_, h) => ({ t: MON + h * HOUR, v: 100 * 3 ** Math.floor(h / 24) }));
-    const t = tune(metric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 3, min_points: 24 }] }), [{ key: "", labels: {}, points }], MON, MON + 21 * DAY, 0);
+    const t = tune(
+      metric({ name: "m", detectors: [{ type: "zscore", window: 48, k: 3, min_points: 24 }] }),
+      [{ key: "", labels: {}, points }],
+      MON,
+      MON + 21 * DAY,
+      0,
+    );
     expect(t.best).toBeNull();
     expect(t.proposal.fits).toBe(false);
     expect(t.proposal.after.alerts).toBeGreaterThan(0);
@@ -142,16 +167,36 @@ metrics:
 `,
       );
       const env = db.url ? { DATABASE_URL: db.url } : { VIGIL_DATA_DIR: db.dataDir, DATABASE_URL: "" };
-      const args = ["tune", "-c", cfg, "--metric", "batch_latency", "--max-alerts-per-week", "1", "--from", new Date(MON + 14 * DAY).toISOString(), "--to", new Date(MON + 49 * DAY).toISOString()];
+      const args = [
+        "tune",
+        "-c",
+        cfg,
+        "--metric",
+        "batch_latency",
+        "--max-alerts-per-week",
+        "1",
+        "--from",
+        new Date(MON + 14 * DAY).toISOString(),
+        "--to",
+        new Date(MON + 49 * DAY).toISOString(),
+      ];
       const r = await runCli(args, env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^as configured: \d+ alerts \([\d.]+\/week: \d+ missing data, 0 value\)$/m);
-      expect(r.stdout).toMatch(/^fix: calendar: weekdays\n {2}why: .*sat, sun \(UTC\).*\n {2}\d+ alerts .* → 0 alerts \(0\.0\/week: 0 missing data, 0 value\)$/m);
+      expect(r.stdout).toMatch(
+        /^fix: calendar: weekdays\n {2}why: .*sat, sun \(UTC\).*\n {2}\d+ alerts .* → 0 alerts \(0\.0\/week: 0 missing data, 0 value\)$/m,
+      );
       expect(r.stdout).toMatch(/^sensitivity, with calendar as above:$/m);
-      expect(r.stdout).toMatch(/^proposal: calendar: weekdays, novelty = [\d.]+, novelty_point = [\d.]+ \([\d.]+ alerts\/week\); in batch_latency's config:\n {2}calendar: weekdays\n {2}detectors: \[ \{ type: ensemble, .*missing_after: 1m.* \} \]$/m);
+      expect(r.stdout).toMatch(
+        /^proposal: calendar: weekdays, novelty = [\d.]+, novelty_point = [\d.]+ \([\d.]+ alerts\/week\); in batch_latency's config:\n {2}calendar: weekdays\n {2}detectors: \[ \{ type: ensemble, .*missing_after: 1m.* \} \]$/m,
+      );
       const j = await runCli([...args, "--json"], env);
       expect(j.code, j.stderr).toBe(0);
-      const out = JSON.parse(j.stdout) as { before: { missing: number }; fixes: Array<{ key: string; accepted: boolean }>; proposal: { yaml: string[]; fits: boolean } };
+      const out = JSON.parse(j.stdout) as {
+        before: { missing: number };
+        fixes: Array<{ key: string; accepted: boolean }>;
+        proposal: { yaml: string[]; fits: boolean };
+      };
       expect(out.before.missing).toBeGreaterThan(0);
       expect(out.fixes).toMatchObject([{ key: "calendar", accepted: true }]);
       expect(out.proposal).toMatchObject({ fits: true });

@@ -16,7 +16,8 @@ import { freePort } from "./helpers/net.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 import { tempDirFor } from "./helpers/temp-dir.js";
 
-const unreachable = () => new DatabaseError("cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED", "connection", { code: "ECONNREFUSED" });
+const unreachable = () =>
+  new DatabaseError("cannot reach PostgreSQL at 127.0.0.1:1: connect ECONNREFUSED", "connection", { code: "ECONNREFUSED" });
 
 describe("untilReachable", () => {
   const noStandby = async () => null;
@@ -29,7 +30,13 @@ describe("untilReachable", () => {
         if (++calls < 7) throw unreachable();
         return "daemon";
       },
-      { log: silentLogger(), signal: new AbortController().signal, standby: noStandby, sleep: async (ms) => void waits.push(ms), maxDelayMs: 10_000 },
+      {
+        log: silentLogger(),
+        signal: new AbortController().signal,
+        standby: noStandby,
+        sleep: async (ms) => void waits.push(ms),
+        maxDelayMs: 10_000,
+      },
     );
     expect(r).toBe("daemon");
     expect(waits).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000]);
@@ -144,7 +151,9 @@ describe("vigil run before its database is up (subprocess)", () => {
       await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz while waiting");
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.text()).toMatch(/^not ready: waiting for the database: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+      expect(await ready.text()).toMatch(
+        /^not ready: waiting for the database: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+      );
       expect(child.out.stderr).toMatch(/database unreachable: waiting for it/);
     } finally {
       child.kill("SIGTERM");

@@ -168,9 +168,13 @@ describe("vigil validate --db", () => {
     expect(lines).toEqual([
       `${r.file}:${lineOf(yaml, "name: nothing") + 1}:5: metrics[0].source: warning: no rows in the last 3d`,
       expect.stringMatching(
-        new RegExp(`^${reEscape(r.file)}:${lineOf(yaml, "assignments:")}:\\d+: experiments\\[0\\]\\.assignments\\.time_column: warning: .*set assignments\\.timezone$`),
+        new RegExp(
+          `^${reEscape(r.file)}:${lineOf(yaml, "assignments:")}:\\d+: experiments\\[0\\]\\.assignments\\.time_column: warning: .*set assignments\\.timezone$`,
+        ),
       ),
-      expect.stringMatching(new RegExp(`^${reEscape(r.file)}:${lineOf(yaml, "name: typo") + 1}:9: experiments\\[0\\]\\.guardrails\\[1\\]\\.events: .*uid`)),
+      expect.stringMatching(
+        new RegExp(`^${reEscape(r.file)}:${lineOf(yaml, "name: typo") + 1}:9: experiments\\[0\\]\\.guardrails\\[1\\]\\.events: .*uid`),
+      ),
     ]);
   });
 
@@ -182,10 +186,19 @@ describe("vigil validate --db", () => {
       await writeFile(file, yaml);
       let stderr = "";
       const started = Date.now();
-      const code = await validateCommand(file, { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } }, {}, { db: true, connectTimeoutMs: 300 });
+      const code = await validateCommand(
+        file,
+        { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } },
+        {},
+        { db: true, connectTimeoutMs: 300 },
+      );
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(code).toBe(2);
-      expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^${reEscape(file)}:1:\\d+: database\\.url: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${silent.port}`))]);
+      expect(stderr.trim().split("\n")).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${reEscape(file)}:1:\\d+: database\\.url: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${silent.port}`),
+        ),
+      ]);
       expect(stderr).not.toContain("hunter2");
     } finally {
       await silent.close();
@@ -200,7 +213,9 @@ describe("vigil validate --db (the command)", () => {
     await writeFile(file, `database: {url: "postgres://vigil:hunter2@127.0.0.1:${port}/metrics"}\n${config(GOOD_METRICS)}`);
     const r = await runCli(["validate", "-c", file, "--db"], {});
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toEqual([`${file}:1:17: database.url: cannot reach PostgreSQL at 127.0.0.1:${port}: connect ECONNREFUSED`]);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `${file}:1:17: database.url: cannot reach PostgreSQL at 127.0.0.1:${port}: connect ECONNREFUSED`,
+    ]);
     expect(r.stdout).toBe("");
   });
 

@@ -193,7 +193,8 @@ export const DATASETS: readonly DatasetSpec[] = [
   },
   {
     name: "brent_injected",
-    shape: "(a) weekday-only daily, the calm 2013-02..2014-09 Brent price as a business metric with a one-day -40% drop and a month at -34%",
+    shape:
+      "(a) weekday-only daily, the calm 2013-02..2014-09 Brent price as a business metric with a one-day -40% drop and a month at -34%",
     timezone: DATE_ZONE,
     heldOut: true,
     tables: [
@@ -210,7 +211,8 @@ export const DATASETS: readonly DatasetSpec[] = [
   },
   {
     name: "bos_flights",
-    shape: "(b) hourly departures with empty nights, (c) thin-bucket hourly average, (e) Eastern time across DST; injected outage, empty hour, delay hour",
+    shape:
+      "(b) hourly departures with empty nights, (c) thin-bucket hourly average, (e) Eastern time across DST; injected outage, empty hour, delay hour",
     timezone: "America/New_York",
     heldOut: true,
     tables: [
@@ -268,12 +270,18 @@ export function readLabels(): Record<string, DatasetLabels> {
 }
 
 /** Creates the dataset's tables and loads its rows, optionally only those with time in [from, to). */
-export async function loadDataset(db: Database, ds: DatasetSpec, range?: { from: number; to: number }): Promise<{ rows: number; from: number; to: number }> {
+export async function loadDataset(
+  db: Database,
+  ds: DatasetSpec,
+  range?: { from: number; to: number },
+): Promise<{ rows: number; from: number; to: number }> {
   let rows = 0;
   let from = Number.POSITIVE_INFINITY;
   let to = Number.NEGATIVE_INFINITY;
   for (const t of ds.tables) {
-    await db.exec(`CREATE TABLE ${t.name} (${t.columns.map((c) => `${c.name} ${c.type === "float8" ? "double precision" : c.type}`).join(", ")})`);
+    await db.exec(
+      `CREATE TABLE ${t.name} (${t.columns.map((c) => `${c.name} ${c.type === "float8" ? "double precision" : c.type}`).join(", ")})`,
+    );
     const csv = readCsv(t.file);
     const idx = t.columns.map((c) => {
       const i = csv.header.indexOf(c.name);
@@ -292,10 +300,7 @@ export async function loadDataset(db: Database, ds: DatasetSpec, range?: { from:
     for (let s = 0; s < keep.length; s += CHUNK) {
       const part = keep.slice(s, s + CHUNK);
       const arrays = t.columns.map((c, k) => part.map((r) => (c.type === "float8" ? Number(r[idx[k]!]) : r[idx[k]!]!)));
-      await db.query(
-        `INSERT INTO ${t.name} SELECT * FROM unnest(${t.columns.map((c, k) => `$${k + 1}::${c.type}[]`).join(", ")})`,
-        arrays,
-      );
+      await db.query(`INSERT INTO ${t.name} SELECT * FROM unnest(${t.columns.map((c, k) => `$${k + 1}::${c.type}[]`).join(", ")})`, arrays);
     }
     rows += keep.length;
   }

@@ -51,7 +51,10 @@ function writeGz(name, text) {
 
 // (a) S&P 500 daily close and volume, trading days only (weekends and US market holidays absent)
 {
-  const lines = readFileSync(join(vega, "data", "sp500-2000.csv"), "utf8").trim().split("\n").slice(1);
+  const lines = readFileSync(join(vega, "data", "sp500-2000.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1);
   const rows = lines
     .map((l) => l.split(","))
     .filter((c) => c[0] >= "2016-01-01")
@@ -125,5 +128,7 @@ function writeGz(name, text) {
   writeGz("ord-late-departures.csv.gz", csv(ord));
   writeGz("bos-departures.csv.gz", csv(bos));
   writeGz("dfw-late-departures.csv.gz", csv(dfw));
-  console.log(`SAN ${san.length} departures, ORD ${ord.length} late departures, BOS ${bos.length} departures, DFW ${dfw.length} late departures`);
+  console.log(
+    `SAN ${san.length} departures, ORD ${ord.length} late departures, BOS ${bos.length} departures, DFW ${dfw.length} late departures`,
+  );
 }

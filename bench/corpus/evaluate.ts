@@ -57,7 +57,12 @@ export interface EvaluateOptions {
   range?: { from: number; to: number };
 }
 
-export async function evaluateDataset(db: Database, ds: DatasetSpec, labels: DatasetLabels, opts: EvaluateOptions = {}): Promise<DatasetQuality> {
+export async function evaluateDataset(
+  db: Database,
+  ds: DatasetSpec,
+  labels: DatasetLabels,
+  opts: EvaluateOptions = {},
+): Promise<DatasetQuality> {
   const yaml = newcomerYaml(ds, opts);
   const loaded = loadConfigText(yaml, `${ds.name}.yaml`, {});
   if (!loaded.ok) return { dataset: ds.name, rejected: loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`) };
@@ -99,7 +104,12 @@ export async function evaluateDataset(db: Database, ds: DatasetSpec, labels: Dat
       }),
       alerts: r.alerts.length,
       outside: { total: outsideAlerts.length, missing, value: outsideAlerts.length - missing, perWeek: outsideAlerts.length / weeks },
-      falseAlerts: outsideAlerts.map((a) => ({ at: new Date(a.firedAt).toISOString(), kind: alertKind(a), reason: a.reason, value: a.value })),
+      falseAlerts: outsideAlerts.map((a) => ({
+        at: new Date(a.firedAt).toISOString(),
+        kind: alertKind(a),
+        reason: a.reason,
+        value: a.value,
+      })),
     });
   }
   return { dataset: ds.name, rows: data.rows, metrics };

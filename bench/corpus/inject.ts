@@ -10,8 +10,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { CORPUS_DIR, type DatasetLabels, type Incident, readCsv, writeCsvText } from "./corpus.js";
 import { rng } from "../../src/demo/synthetic.js";
+import { CORPUS_DIR, type DatasetLabels, type Incident, readCsv, writeCsvText } from "./corpus.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -122,10 +122,22 @@ function injectDaily(calm: Array<[string, number]>, file: string): DatasetLabels
   const declineDays = 21; // a month of trading days
   calm[drop]![1] *= 0.6;
   for (let i = decline; i < decline + declineDays; i++) calm[i]![1] *= 0.66;
-  writeFileSync(join(CORPUS_DIR, file), writeCsvText(["day", "amount"], calm.map(([d, v]) => [d, v.toFixed(2)])));
+  writeFileSync(
+    join(CORPUS_DIR, file),
+    writeCsvText(
+      ["day", "amount"],
+      calm.map(([d, v]) => [d, v.toFixed(2)]),
+    ),
+  );
   return {
     incidents: [
-      { name: "one-day -40% drop", kind: "injected", expect: "value", start: `${calm[drop]![0]}T00:00:00Z`, end: iso(dayOf(calm[drop]![0]) + DAY) },
+      {
+        name: "one-day -40% drop",
+        kind: "injected",
+        expect: "value",
+        start: `${calm[drop]![0]}T00:00:00Z`,
+        end: iso(dayOf(calm[drop]![0]) + DAY),
+      },
       {
         name: "a month at -34%",
         kind: "injected",
@@ -172,7 +184,13 @@ function injectFlights(file: string, out: string, zone: string): Incident[] {
     const start = zonedToUtc(d + busiest * HOUR, zone);
     const end = start + HOUR;
     events = events.filter((e) => e.t < start || e.t >= end);
-    incidents.push({ name: `zero in the busiest hour (${busiest}:00 local)`, kind: "injected", expect: "any", start: iso(start), end: iso(end) });
+    incidents.push({
+      name: `zero in the busiest hour (${busiest}:00 local)`,
+      kind: "injected",
+      expect: "any",
+      start: iso(start),
+      end: iso(end),
+    });
   }
   // 25 extra departures delayed 200-260 minutes in one daytime hour: the hourly average at 10x and
   // more, backed by more rows than any routine hour has
@@ -181,9 +199,19 @@ function injectFlights(file: string, out: string, zone: string): Incident[] {
     const start = zonedToUtc(d + 13 * HOUR, zone);
     const dests = [...new Set(events.map((e) => e.dest))].sort();
     for (let i = 0; i < 25; i++) {
-      events.push({ t: start + Math.floor(rand() * 60) * 60_000, delay: 200 + Math.floor(rand() * 61), dest: dests[Math.floor(rand() * dests.length)]! });
+      events.push({
+        t: start + Math.floor(rand() * 60) * 60_000,
+        delay: 200 + Math.floor(rand() * 61),
+        dest: dests[Math.floor(rand() * dests.length)]!,
+      });
     }
-    incidents.push({ name: "25 departures delayed 200+ min in one hour", kind: "injected", expect: "value", start: iso(start), end: iso(start + HOUR) });
+    incidents.push({
+      name: "25 departures delayed 200+ min in one hour",
+      kind: "injected",
+      expect: "value",
+      start: iso(start),
+      end: iso(start + HOUR),
+    });
   }
   events.sort((a, b) => a.t - b.t || a.delay - b.delay || a.dest.localeCompare(b.dest));
   const text = writeCsvText(
@@ -212,7 +240,11 @@ function injectLateSpikes(file: string, out: string, zone: string): Incident[] {
     const start = zonedToUtc(d + pick(9, 19) * HOUR, zone);
     const n = Math.round(routineMax * (2 + rand()));
     for (let i = 0; i < n; i++) {
-      events.push({ t: start + Math.floor(rand() * 60) * 60_000, delay: 60 + Math.floor(rand() * 180), dest: dests[Math.floor(rand() * dests.length)]! });
+      events.push({
+        t: start + Math.floor(rand() * 60) * 60_000,
+        delay: 60 + Math.floor(rand() * 180),
+        dest: dests[Math.floor(rand() * dests.length)]!,
+      });
     }
     incidents.push({
       name: `spike of ${n} late departures in one hour (routine maximum ${routineMax})`,
@@ -301,7 +333,9 @@ labels.dfw_late = { incidents: injectLateSpikes("dfw-late-departures.csv.gz", "d
 
 /** Local weekday (0-6) and hour of an instant. */
 function localSlot(ms: number, zone: string): number {
-  const p = new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short", hour: "2-digit", hourCycle: "h23" }).formatToParts(new Date(ms));
+  const p = new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short", hour: "2-digit", hourCycle: "h23" }).formatToParts(
+    new Date(ms),
+  );
   const wd = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(p.find((x) => x.type === "weekday")!.value);
   return wd * 24 + Number(p.find((x) => x.type === "hour")!.value);
 }
@@ -355,21 +389,25 @@ function realDisruptions(file: string, zone: string): Incident[] {
     2,
   );
   return [
-    ...delayed.map(([a, b]): Incident => ({
-      name: `${b - a + 1} hours of departures averaging 60+ min late`,
-      kind: "real",
-      expect: "value",
-      start: iso(a * HOUR),
-      end: iso((b + 1) * HOUR),
-      metrics: ["avg_delay"],
-    })),
-    ...thin.map(([a, b]): Incident => ({
-      name: `${b - a + 1} hours with under half the usual departures`,
-      kind: "real",
-      expect: "any",
-      start: iso(a * HOUR),
-      end: iso((b + 1) * HOUR),
-    })),
+    ...delayed.map(
+      ([a, b]): Incident => ({
+        name: `${b - a + 1} hours of departures averaging 60+ min late`,
+        kind: "real",
+        expect: "value",
+        start: iso(a * HOUR),
+        end: iso((b + 1) * HOUR),
+        metrics: ["avg_delay"],
+      }),
+    ),
+    ...thin.map(
+      ([a, b]): Incident => ({
+        name: `${b - a + 1} hours with under half the usual departures`,
+        kind: "real",
+        expect: "any",
+        start: iso(a * HOUR),
+        end: iso((b + 1) * HOUR),
+      }),
+    ),
   ].sort((x, y) => x.start.localeCompare(y.start));
 }
 
@@ -377,4 +415,8 @@ labels.san_flights.incidents.push(...realDisruptions("san-departures.csv.gz", "A
 labels.bos_flights.incidents.push(...realDisruptions("bos-departures.csv.gz", "America/New_York"));
 
 writeFileSync(join(CORPUS_DIR, "labels.json"), `${JSON.stringify(labels, null, 2)}\n`);
-console.log(Object.entries(labels).map(([k, v]) => `${k}: ${v.incidents.length} incidents`).join("\n"));
+console.log(
+  Object.entries(labels)
+    .map(([k, v]) => `${k}: ${v.incidents.length} incidents`)
+    .join("\n"),
+);

@@ -70,13 +70,22 @@ const privately = (...lines: Line[]): Reply => ({ lines, public: false });
 export function helpReply(prefix: string): Reply {
   return privately(
     [{ text: "vigil commands", bold: true }],
-    ...COMMANDS.map((c): Line => [{ text: `${prefix}${c.name}${c.args ? ` ${c.args}` : ""}`, code: true }, { text: ` — ${c.description}` }]),
+    ...COMMANDS.map(
+      (c): Line => [{ text: `${prefix}${c.name}${c.args ? ` ${c.args}` : ""}`, code: true }, { text: ` — ${c.description}` }],
+    ),
   );
 }
 
 async function audit(deps: CommandDeps, who: Invoker, action: string, target: string, allowed: boolean, extra: object = {}): Promise<void> {
   try {
-    await deps.store.audit({ at: deps.clock.now(), actor: who.actor, action, target, allowed, detail: { platform: who.platform, channel: who.channel, ...who.detail, ...extra } });
+    await deps.store.audit({
+      at: deps.clock.now(),
+      actor: who.actor,
+      action,
+      target,
+      allowed,
+      detail: { platform: who.platform, channel: who.channel, ...who.detail, ...extra },
+    });
   } catch (err) {
     // The refusal or the action still stands; a lost audit row must not hide it from the user.
     deps.log.error({ err: err instanceof Error ? err.message : String(err), action, actor: who.actor }, "audit log write failed");
@@ -118,7 +127,11 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       const id = parseAlertId(argv[0]);
       if (id === null || argv.length > 1) return usage;
       const r =
-        spec.name === "ack" ? await deps.actions.acknowledge(id, who.actor) : spec.name === "unack" ? await deps.actions.unacknowledge(id, who.actor) : await deps.actions.resolve(id, who.actor);
+        spec.name === "ack"
+          ? await deps.actions.acknowledge(id, who.actor)
+          : spec.name === "unack"
+            ? await deps.actions.unacknowledge(id, who.actor)
+            : await deps.actions.resolve(id, who.actor);
       await audit(deps, who, spec.name, `#${id}`, true, { ok: r.ok });
       if (r.ok) deps.kick?.();
       return resultReply(r);
@@ -152,7 +165,11 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       }
       await audit(deps, who, "silence", target, true, { silence: s.id, duration: dur });
       return {
-        lines: [text(`🔇 Silence #${s.id}: ${seriesLabel(metric, series ?? "")} for ${formatDuration(ms)} (until ${fmtTime(s.endsAt)})${reason ? ` — ${reason}` : ""}, by ${actorLabel(who.actor)}`)],
+        lines: [
+          text(
+            `🔇 Silence #${s.id}: ${seriesLabel(metric, series ?? "")} for ${formatDuration(ms)} (until ${fmtTime(s.endsAt)})${reason ? ` — ${reason}` : ""}, by ${actorLabel(who.actor)}`,
+          ),
+        ],
         public: true,
       };
     }
@@ -161,7 +178,9 @@ export async function runCommand(deps: CommandDeps, who: Invoker, name: string, 
       if (id === null || argv.length > 1) return usage;
       const removed = await deps.actions.unsilence(id);
       await audit(deps, who, "unsilence", `#${id}`, true, { ok: removed });
-      return removed ? { lines: [text(`🔔 Silence #${id} removed by ${actorLabel(who.actor)}`)], public: true } : privately(text(`⚠️ No active silence #${id}.`));
+      return removed
+        ? { lines: [text(`🔔 Silence #${id} removed by ${actorLabel(who.actor)}`)], public: true }
+        : privately(text(`⚠️ No active silence #${id}.`));
     }
     case "digest": {
       await audit(deps, who, "digest", who.channel, true);
@@ -181,7 +200,12 @@ export async function runButton(deps: CommandDeps, who: Invoker, press: ButtonPr
   if (!who.allowed) {
     await audit(deps, who, `button:${press.action}`, `#${press.alertId}`, false);
     deps.log.warn({ actor: who.actor, action, alert: press.alertId }, "chat button refused: user not allowed");
-    return { ok: false, message: refusal(who).lines[0]!.map((s) => s.text).join("") };
+    return {
+      ok: false,
+      message: refusal(who)
+        .lines[0]!.map((s) => s.text)
+        .join(""),
+    };
   }
   let r: ActionResult;
   if (press.action === "ack") r = await deps.actions.acknowledge(press.alertId, who.actor);
@@ -214,8 +238,16 @@ async function statusReply(deps: CommandDeps): Promise<Reply> {
       if (shown >= 40) break;
       shown++;
       const age = formatDuration(roundForHumans(Math.max(0, now - (a.firedAt ?? a.startedAt))));
-      const extra = a.state === "snoozed" && a.snoozedUntil ? ` until ${fmtTime(a.snoozedUntil)}` : a.state === "acknowledged" && a.actedBy ? ` by ${actorLabel(a.actedBy)}` : "";
-      lines.push([{ text: `#${a.id}`, bold: true }, { text: ` ${clipText(seriesLabel(a.metric, a.series), 120)} · ${STATE_WORD[a.state]}${extra} · ${age}` }]);
+      const extra =
+        a.state === "snoozed" && a.snoozedUntil
+          ? ` until ${fmtTime(a.snoozedUntil)}`
+          : a.state === "acknowledged" && a.actedBy
+            ? ` by ${actorLabel(a.actedBy)}`
+            : "";
+      lines.push([
+        { text: `#${a.id}`, bold: true },
+        { text: ` ${clipText(seriesLabel(a.metric, a.series), 120)} · ${STATE_WORD[a.state]}${extra} · ${age}` },
+      ]);
     }
   }
   if (shown < open.length) lines.push(text(`… and ${open.length - shown} more`));
@@ -227,9 +259,13 @@ async function silencesReply(deps: CommandDeps): Promise<Reply> {
   if (list.length === 0) return privately(text("No active silences."));
   return privately(
     [{ text: `${list.length} active silence${list.length === 1 ? "" : "s"}`, bold: true }],
-    ...list.slice(0, 40).map((s): Line => [
-      { text: `#${s.id}`, bold: true },
-      { text: ` ${clipText(s.seriesGlob === "*" ? s.metricGlob : `${s.metricGlob}/${s.seriesGlob}`, 120)} until ${fmtTime(s.endsAt)} by ${actorLabel(s.createdBy)}${s.reason ? ` — ${clipText(s.reason, 200)}` : ""}` },
-    ]),
+    ...list.slice(0, 40).map(
+      (s): Line => [
+        { text: `#${s.id}`, bold: true },
+        {
+          text: ` ${clipText(s.seriesGlob === "*" ? s.metricGlob : `${s.metricGlob}/${s.seriesGlob}`, 120)} until ${fmtTime(s.endsAt)} by ${actorLabel(s.createdBy)}${s.reason ? ` — ${clipText(s.reason, 200)}` : ""}`,
+        },
+      ],
+    ),
   );
 }

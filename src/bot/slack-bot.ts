@@ -11,7 +11,7 @@ import { parseSlackAction } from "../../notifiers/chat-message.js";
 import { escapeMrkdwn, lineMrkdwn } from "../../notifiers/slack-blocks.js";
 import { slackApiUrl, slackLogger, slackWebClient } from "../../notifiers/slack-client.js";
 import type { VigilConfig } from "../config/types.js";
-import { errorText, } from "../log.js";
+import { errorText } from "../log.js";
 import { type CommandDeps, type Invoker, type Reply, runButton, runCommand } from "./commands.js";
 import type { RunningBot } from "./telegram-bot.js";
 
@@ -56,7 +56,10 @@ function invoker(config: VigilConfig, channel: string, userId: string, channelId
 
 /** Reply lines as mrkdwn; "slack:U…" actors become mentions. */
 function replyText(r: Reply): string {
-  const text = r.lines.map(lineMrkdwn).join("\n").replace(/\bby slack:([UW][A-Z0-9]{2,})/g, "by <@$1>");
+  const text = r.lines
+    .map(lineMrkdwn)
+    .join("\n")
+    .replace(/\bby slack:([UW][A-Z0-9]{2,})/g, "by <@$1>");
   return text.length > 3000 ? `${text.slice(0, 2990)}…` : text;
 }
 
@@ -97,10 +100,12 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
       return;
     }
     const [name = "help", ...rest] = str(body.text).trim().split(/\s+/);
-    const work = runCommand(deps, invoker(config, channel, userId, channelId), name || "help", rest.join(" "), "/vigil ").catch((err: unknown): Reply => {
-      log.error({ err: errText(err), command: name }, "slack: command failed");
-      return { lines: [[{ text: "⚠️ That failed on vigil's side; see its log." }]], public: false };
-    });
+    const work = runCommand(deps, invoker(config, channel, userId, channelId), name || "help", rest.join(" "), "/vigil ").catch(
+      (err: unknown): Reply => {
+        log.error({ err: errText(err), command: name }, "slack: command failed");
+        return { lines: [[{ text: "⚠️ That failed on vigil's side; see its log." }]], public: false };
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<null>((r) => {
       timer = setTimeout(() => r(null), budget);
@@ -179,7 +184,10 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningBot> {
     );
   const started = connect();
   let waitTimer: NodeJS.Timeout | undefined;
-  const connected = await Promise.race([started, new Promise<null>((r) => (waitTimer = setTimeout(() => r(null), deps.startWaitMs ?? 10_000)))]);
+  const connected = await Promise.race([
+    started,
+    new Promise<null>((r) => (waitTimer = setTimeout(() => r(null), deps.startWaitMs ?? 10_000))),
+  ]);
   clearTimeout(waitTimer);
   if (connected === null) log.warn("slack: socket mode not connected yet; still trying");
 

@@ -30,7 +30,15 @@ export async function startChatBots(deps: ChatBotDeps): Promise<{ stop(): Promis
   const config = deps.config();
   const running: Array<{ name: string; bot: RunningBot }> = [];
   const types = new Set(Object.values(config.channels).map((c) => c.type));
-  const base = { config: deps.config, actions: deps.actions, store: deps.store, clock: deps.clock, log: deps.log, ...(deps.digest ? { digest: deps.digest } : {}), ...(deps.kick ? { kick: deps.kick } : {}) };
+  const base = {
+    config: deps.config,
+    actions: deps.actions,
+    store: deps.store,
+    clock: deps.clock,
+    log: deps.log,
+    ...(deps.digest ? { digest: deps.digest } : {}),
+    ...(deps.kick ? { kick: deps.kick } : {}),
+  };
   if (config.telegram?.token && types.has("telegram")) {
     try {
       // each SDK loads only when its bot runs (about 10 MB resident apiece)
@@ -51,7 +59,9 @@ export async function startChatBots(deps: ChatBotDeps): Promise<{ stop(): Promis
   if (running.length > 0) deps.log.info({ bots: running.map((r) => r.name) }, "chat bots started");
   return {
     async stop() {
-      await Promise.all(running.map((r) => r.bot.stop().catch((err: unknown) => deps.log.warn({ bot: r.name, err: String(err) }, "chat bot stop failed"))));
+      await Promise.all(
+        running.map((r) => r.bot.stop().catch((err: unknown) => deps.log.warn({ bot: r.name, err: String(err) }, "chat bot stop failed"))),
+      );
     },
   };
 }

@@ -11,7 +11,7 @@ import { parseCallbackData } from "../../notifiers/chat-message.js";
 import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "../../notifiers/chat-pacer.js";
 import { renderLines, TEXT_LIMIT } from "../../notifiers/telegram-html.js";
 import type { VigilConfig } from "../config/types.js";
-import { errorText, } from "../log.js";
+import { errorText } from "../log.js";
 import { COMMANDS, type CommandDeps, type Invoker, type Reply, runButton, runCommand } from "./commands.js";
 
 export interface TelegramBotDeps extends CommandDeps {
@@ -56,7 +56,9 @@ export async function startTelegramBot(deps: TelegramBotDeps): Promise<RunningBo
   let username: string | undefined;
   try {
     username = (await api.getMe()).username;
-    await api.setMyCommands({ commands: COMMANDS.map((c) => ({ command: c.name, description: `${c.args ? `${c.args} — ` : ""}${c.description}`.slice(0, 256) })) });
+    await api.setMyCommands({
+      commands: COMMANDS.map((c) => ({ command: c.name, description: `${c.args ? `${c.args} — ` : ""}${c.description}`.slice(0, 256) })),
+    });
   } catch (err) {
     // Commands still work unregistered; polling below retries the connection.
     log.warn({ err: errText(err) }, "telegram: getMe/setMyCommands failed");
@@ -108,9 +110,11 @@ export async function startTelegramBot(deps: TelegramBotDeps): Promise<RunningBo
       log.error({ err: errText(err), data: q.data }, "telegram: button failed");
       answer = "⚠️ That failed on vigil's side.";
     } finally {
-      await api.answerCallbackQuery({ callback_query_id: q.id, text: answer.slice(0, 200), show_alert: answer.startsWith("⛔") }).catch((err: unknown) => {
-        log.warn({ err: errText(err) }, "telegram: answerCallbackQuery failed");
-      });
+      await api
+        .answerCallbackQuery({ callback_query_id: q.id, text: answer.slice(0, 200), show_alert: answer.startsWith("⛔") })
+        .catch((err: unknown) => {
+          log.warn({ err: errText(err) }, "telegram: answerCallbackQuery failed");
+        });
     }
   }
 
@@ -146,7 +150,8 @@ export async function startTelegramBot(deps: TelegramBotDeps): Promise<RunningBo
       } catch (err) {
         if (ac.signal.aborted) break;
         // 401 (bad token) or 409 (a webhook is set, or another poller): keep trying, slowly, and say why.
-        const hint = err instanceof TelegramApiError && err.errorCode === 409 ? " (another bot instance or a webhook is using this token)" : "";
+        const hint =
+          err instanceof TelegramApiError && err.errorCode === 409 ? " (another bot instance or a webhook is using this token)" : "";
         log.error({ err: errText(err), retryInMs: backoff }, `telegram: polling stopped${hint}`);
         await sleep(backoff, undefined, { signal: ac.signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, 5 * 60_000);

@@ -4,7 +4,7 @@
  */
 import type { ChartData } from "../delivery/notification.js";
 import { svgToPng } from "./render-png.js";
-import { bandPaths, clip, escapeXml, linePath, linearScale, niceTicks, shortNumber, timeLabel, timeTicks } from "./svg.js";
+import { bandPaths, clip, escapeXml, linearScale, linePath, niceTicks, shortNumber, timeLabel, timeTicks } from "./svg.js";
 
 export interface AlertChartOptions {
   title: string;
@@ -92,8 +92,12 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
   for (const [label, v] of thresholds) {
     if (v === undefined || !Number.isFinite(v)) continue;
     const yy = y(v).toFixed(1);
-    out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${yy}" y2="${yy}" stroke="${COLORS.threshold}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${m.left + 4}" y="${yy}" dy="-4" font-size="11" fill="${COLORS.threshold}">${label} ${escapeXml(shortNumber(v))}</text>`);
+    out.push(
+      `<line x1="${m.left}" x2="${W - m.right}" y1="${yy}" y2="${yy}" stroke="${COLORS.threshold}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${m.left + 4}" y="${yy}" dy="-4" font-size="11" fill="${COLORS.threshold}">${label} ${escapeXml(shortNumber(v))}</text>`,
+    );
   }
   const expected = linePath(rows.map(([t, , e]) => (finite(e) ? [px(t), y(e)] : null)));
   if (expected) out.push(`<path d="${expected}" fill="none" stroke="${COLORS.expected}" stroke-width="1.5" stroke-dasharray="4 3"/>`);
@@ -103,16 +107,22 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
   rows.forEach(([t, v], i) => {
     const prev = rows[i - 1]?.[1] ?? null;
     const next = rows[i + 1]?.[1] ?? null;
-    if (finite(v) && !finite(prev) && !finite(next)) out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${COLORS.value}"/>`);
+    if (finite(v) && !finite(prev) && !finite(next))
+      out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${COLORS.value}"/>`);
   });
   for (const [t, v, , , , bad] of rows) {
     if (bad !== 1) continue;
-    if (finite(v)) out.push(`<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4.5" fill="${COLORS.anomaly}" stroke="#ffffff" stroke-width="1.5"/>`);
+    if (finite(v))
+      out.push(
+        `<circle cx="${px(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4.5" fill="${COLORS.anomaly}" stroke="#ffffff" stroke-width="1.5"/>`,
+      );
     else {
       // an anomalous bucket without a value (missing data) is marked on the time axis
       const cx = px(t);
       const base = H - m.bottom;
-      out.push(`<path d="M${(cx - 5).toFixed(1)},${base}L${(cx + 5).toFixed(1)},${base}L${cx.toFixed(1)},${base - 8}Z" fill="${COLORS.anomaly}"/>`);
+      out.push(
+        `<path d="M${(cx - 5).toFixed(1)},${base}L${(cx + 5).toFixed(1)},${base}L${cx.toFixed(1)},${base - 8}Z" fill="${COLORS.anomaly}"/>`,
+      );
     }
   }
   out.push(legend(m.left, H - 8));

@@ -4,7 +4,7 @@
  */
 import { fmtNum } from "../delivery/format.js";
 import { svgToPng } from "./render-png.js";
-import { clip, escapeXml, linePath, linearScale } from "./svg.js";
+import { clip, escapeXml, linearScale, linePath } from "./svg.js";
 
 export interface SparkPanel {
   title: string;
@@ -36,7 +36,10 @@ export function smallMultiplesSvg(panels: readonly SparkPanel[], opts: SmallMult
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
   ];
-  if (opts.title) out.push(`<text x="12" y="22" font-size="15" font-weight="bold" fill="#1f2328">${escapeXml(clip(opts.title, Math.floor(W / 9.5)))}</text>`);
+  if (opts.title)
+    out.push(
+      `<text x="12" y="22" font-size="15" font-weight="bold" fill="#1f2328">${escapeXml(clip(opts.title, Math.floor(W / 9.5)))}</text>`,
+    );
   if (panels.length === 0) out.push(`<text x="${W / 2}" y="${head + 50}" text-anchor="middle" fill="#57606a">no metrics</text>`);
   const chars = Math.floor((pw - 24) / 7);
   panels.forEach((p, i) => {
@@ -60,7 +63,8 @@ export function smallMultiplesSvg(panels: readonly SparkPanel[], opts: SmallMult
       if (d) out.push(`<path d="${d}" fill="none" stroke="#1f6feb" stroke-width="1.5" stroke-linejoin="round"/>`);
       const bad = new Set(p.anomalies ?? []);
       for (const [t, v] of p.points) {
-        if (bad.has(t) && v !== null && Number.isFinite(v)) out.push(`<circle cx="${x(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="#d1242f"/>`);
+        if (bad.has(t) && v !== null && Number.isFinite(v))
+          out.push(`<circle cx="${x(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="#d1242f"/>`);
       }
     }
     out.push("</g>");

@@ -57,7 +57,21 @@ export function shortNumber(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
-const TIME_STEPS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000, 86_400_000, 2 * 86_400_000, 7 * 86_400_000, 14 * 86_400_000, 30 * 86_400_000];
+const TIME_STEPS = [
+  60_000,
+  300_000,
+  900_000,
+  1_800_000,
+  3_600_000,
+  3 * 3_600_000,
+  6 * 3_600_000,
+  12 * 3_600_000,
+  86_400_000,
+  2 * 86_400_000,
+  7 * 86_400_000,
+  14 * 86_400_000,
+  30 * 86_400_000,
+];
 
 /** Round time ticks (UTC) so labels read "06:00", "12:00" rather than arbitrary minutes. */
 export function timeTicks(t0: number, t1: number, count = 6): number[] {

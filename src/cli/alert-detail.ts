@@ -23,8 +23,23 @@ export function alertDetailJson(d: AlertDetail) {
   return {
     details: d.alert.details,
     history: d.history.map((h) => ({ at: isoOrNull(h.at), from: h.from, to: h.to, actor: h.actor, note: h.note })),
-    messages: d.messages.map((m) => ({ at: isoOrNull(m.createdAt), channel: m.channel, kind: m.kind, status: m.status, attempts: m.attempts, last_error: m.lastError })),
-    latest_message: latest ? { at: isoOrNull(latest.createdAt), channel: latest.channel, kind: latest.kind, status: latest.status, text: notificationText(latest.payload) } : null,
+    messages: d.messages.map((m) => ({
+      at: isoOrNull(m.createdAt),
+      channel: m.channel,
+      kind: m.kind,
+      status: m.status,
+      attempts: m.attempts,
+      last_error: m.lastError,
+    })),
+    latest_message: latest
+      ? {
+          at: isoOrNull(latest.createdAt),
+          channel: latest.channel,
+          kind: latest.kind,
+          status: latest.status,
+          text: notificationText(latest.payload),
+        }
+      : null,
   };
 }
 
@@ -70,13 +85,22 @@ export function alertDetailText(d: AlertDetail): string {
       ? "  (none sent or queued)"
       : textTable(
           ["  AT", "KIND", "CHANNEL", "STATUS"],
-          d.messages.map((m) => [`  ${isoSeconds(m.createdAt)}`, m.kind, m.channel, m.status === "dead" && m.lastError ? `dead: ${m.lastError}` : m.status]),
+          d.messages.map((m) => [
+            `  ${isoSeconds(m.createdAt)}`,
+            m.kind,
+            m.channel,
+            m.status === "dead" && m.lastError ? `dead: ${m.lastError}` : m.status,
+          ]),
         ),
   );
   const latest = d.messages[0];
   if (latest) {
     out.push("", `latest message (${latest.kind} to ${latest.channel}, ${isoSeconds(latest.createdAt)}):`);
-    out.push(...notificationText(latest.payload).split("\n").map((l) => `  ${l}`));
+    out.push(
+      ...notificationText(latest.payload)
+        .split("\n")
+        .map((l) => `  ${l}`),
+    );
   }
   return out.join("\n");
 }

@@ -36,11 +36,21 @@ export function alertJson(a: Alert) {
 
 export function alertsTable(alerts: readonly Alert[]): string {
   const head = ["ID", "METRIC", "SERIES", "DETECTOR", "STATE", "SEVERITY", "STARTED_AT", "VALUE"];
-  const rows = alerts.map((a) => [`#${a.id}`, a.metric, a.series || "-", a.detector, a.state, a.severity, isoSeconds(a.startedAt), fmtNum(a.value)]);
+  const rows = alerts.map((a) => [
+    `#${a.id}`,
+    a.metric,
+    a.series || "-",
+    a.detector,
+    a.state,
+    a.severity,
+    isoSeconds(a.startedAt),
+    fmtNum(a.value),
+  ]);
   return textTable(head, rows);
 }
 
-const print = (json: boolean, value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+const print = (json: boolean, value: unknown, text: string) =>
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 
 export async function alertsCommand(
   configPath: string,

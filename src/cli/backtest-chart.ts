@@ -9,8 +9,8 @@ import type { BacktestAlert, BacktestResult } from "../backtest.js";
 import { renderAlertChart } from "../charts/alert-chart.js";
 import type { MetricConfig } from "../config/types.js";
 import type { ChartData } from "../delivery/notification.js";
-import { buildDetectors } from "../engine/engine.js";
 import { type AlertMarks, type BandPoint, chartModel, thresholdsOf } from "../engine/chart-data.js";
+import { buildDetectors } from "../engine/engine.js";
 
 /** What the chart of a backtest draws, and a line saying so. */
 export function backtestChart(m: MetricConfig, r: BacktestResult): { key: string; chart: ChartData; subtitle: string } {
@@ -21,7 +21,10 @@ export function backtestChart(m: MetricConfig, r: BacktestResult): { key: string
   // most alerts; on a tie, the one that alerted first
   const families = [...new Set(onSeries.map((a) => a.detector))];
   const family = families.reduce((best, f) => (count(f) > count(best) ? f : best), families[0] ?? detectors[0]!.family);
-  const i = Math.max(0, detectors.findIndex((d) => d.family === family));
+  const i = Math.max(
+    0,
+    detectors.findIndex((d) => d.family === family),
+  );
   const d = detectors[i]!;
   const points: BandPoint[] = (r.traces.get(key) ?? []).map((x) => ({ t: x.p.t, value: x.p.v, ...x.bands[i]!, floor: x.floor }));
   const alerts = onSeries.filter((a) => a.detector === d.family);

@@ -1,11 +1,20 @@
 /** `vigil backtest` and `vigil tune`: replay a configured metric over its stored history. */
-import { type AlertCounts, type BacktestAlert, countAlerts, defaultWindow, loadHistory, replay, type TuneResult, tune } from "../backtest.js";
+import {
+  type AlertCounts,
+  type BacktestAlert,
+  countAlerts,
+  defaultWindow,
+  loadHistory,
+  replay,
+  type TuneResult,
+  tune,
+} from "../backtest.js";
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { fmtNum, fmtTime } from "../delivery/format.js";
-import { errorText, } from "../log.js";
+import { errorText } from "../log.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 import { textTable } from "./text-table.js";
@@ -100,7 +109,9 @@ export async function backtestCommand(o: Common & { chart?: string; json?: boole
       `backtest ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, ${r.series} series, ${r.points.toLocaleString("en-US")} buckets\n`,
     );
     if (r.alerts.length) process.stdout.write(`${alertRows(r.alerts)}\n`);
-    process.stdout.write(`${r.alerts.length} alert${r.alerts.length === 1 ? "" : "s"} would have fired (${(r.alerts.length / Math.max(weeks, 1 / 7)).toFixed(1)} per week)\n`);
+    process.stdout.write(
+      `${r.alerts.length} alert${r.alerts.length === 1 ? "" : "s"} would have fired (${(r.alerts.length / Math.max(weeks, 1 / 7)).toFixed(1)} per week)\n`,
+    );
     if (o.chart) {
       await writeBacktestChart(o.chart, m, r);
       process.stdout.write(`chart written to ${o.chart}\n`);
@@ -139,9 +150,21 @@ function tuneJson(m: MetricConfig, from: number, to: number, budget: number, t: 
     to: new Date(to).toISOString(),
     max_alerts_per_week: budget,
     before: countsJson(t.before),
-    fixes: t.fixes.map((f) => ({ key: f.key, why: f.why, yaml: f.yaml, before: countsJson(f.before), after: countsJson(f.after), accepted: f.accepted })),
+    fixes: t.fixes.map((f) => ({
+      key: f.key,
+      why: f.why,
+      yaml: f.yaml,
+      before: countsJson(f.before),
+      after: countsJson(f.after),
+      accepted: f.accepted,
+    })),
     sensitivity: t.choices.map((c) => ({ settings: c.settings, ...countsJson(countAlerts(c.alerts, t.weeks)), proposed: c === t.best })),
-    proposal: { yaml: t.proposal.yaml, after: countsJson(t.proposal.after), fits: t.proposal.fits, alerts: t.proposal.alerts.map(alertJson) },
+    proposal: {
+      yaml: t.proposal.yaml,
+      after: countsJson(t.proposal.after),
+      fits: t.proposal.fits,
+      alerts: t.proposal.alerts.map(alertJson),
+    },
   };
 }
 
@@ -160,7 +183,9 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number; json?:
     out(`as configured: ${countsText(t.before)}`);
     const kept = t.fixes.filter((f) => f.accepted);
     for (const f of t.fixes) {
-      out(`\n${f.accepted ? "fix" : "tried, not kept"}: ${f.yaml.join("; ")}\n  why: ${f.why}\n  ${countsText(f.before)} → ${countsText(f.after)}`);
+      out(
+        `\n${f.accepted ? "fix" : "tried, not kept"}: ${f.yaml.join("; ")}\n  why: ${f.why}\n  ${countsText(f.before)} → ${countsText(f.after)}`,
+      );
     }
     if (t.param === null) out(`\n${m.name}: none of its detectors has a sensitivity (k, sigma or novelty) to tune`);
     else if (kept.length) out(`\nsensitivity, with ${kept.map((f) => f.key).join(", ")} as above:`);

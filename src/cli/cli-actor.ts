@@ -27,9 +27,18 @@ export async function auditCli(
   stderr: { write(text: string): unknown } = process.stderr,
 ): Promise<void> {
   try {
-    await store.audit({ at: Date.now(), actor: entry.actor, action: entry.action, target: entry.target, allowed: true, detail: { platform: "cli", host: hostname(), ...entry.detail } });
+    await store.audit({
+      at: Date.now(),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      allowed: true,
+      detail: { platform: "cli", host: hostname(), ...entry.detail },
+    });
   } catch (err) {
     // The change stands (it is committed); say that its audit row is missing rather than hide it.
-    stderr.write(`vigil: warning: ${entry.action} ${entry.target} is done, but its audit log row could not be written: ${errorText(err)}\n`);
+    stderr.write(
+      `vigil: warning: ${entry.action} ${entry.target} is done, but its audit log row could not be written: ${errorText(err)}\n`,
+    );
   }
 }

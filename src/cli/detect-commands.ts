@@ -39,7 +39,11 @@ async function detectOutcome(opts: DetectOptions, stderr: (line: string) => void
   return { code: await detectFile(opts, resolved, stderr), usage: false };
 }
 
-async function detectFile(opts: DetectOptions, resolved: ReturnType<typeof resolveDetector>, stderr: (line: string) => void): Promise<number> {
+async function detectFile(
+  opts: DetectOptions,
+  resolved: ReturnType<typeof resolveDetector>,
+  stderr: (line: string) => void,
+): Promise<number> {
   if (!existsSync(opts.input) || !statSync(opts.input).isFile()) {
     stderr(`vigil detect: ${opts.input}: no such file`);
     return 2;
@@ -51,7 +55,9 @@ async function detectFile(opts: DetectOptions, resolved: ReturnType<typeof resol
   const toFile = opts.output !== undefined && opts.output !== "-";
   const output: Writable = toFile ? createWriteStream(opts.output!) : process.stdout;
   try {
-    await detectCsv(input, output, opts.input, resolved.detector, resolved.params, { thread: statSync(opts.input).size >= THREAD_MIN_BYTES });
+    await detectCsv(input, output, opts.input, resolved.detector, resolved.params, {
+      thread: statSync(opts.input).size >= THREAD_MIN_BYTES,
+    });
   } catch (e) {
     input.destroy();
     if (toFile) output.destroy();

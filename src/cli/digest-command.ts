@@ -1,6 +1,6 @@
 /** `vigil digest --now [--channel NAME]`: build the daily digest and send it now. */
 import { ConfigInvalidError, Daemon } from "../daemon.js";
-import { createLogger, errorText, } from "../log.js";
+import { createLogger, errorText } from "../log.js";
 
 export async function digestCommand(configPath: string, opts: { now: boolean; channel?: string }): Promise<number> {
   if (!opts.now) {
@@ -20,12 +20,16 @@ export async function digestCommand(configPath: string, opts: { now: boolean; ch
   }
   try {
     if (opts.channel && !(opts.channel in daemon.getConfig().channels)) {
-      process.stderr.write(`vigil digest: no channel '${opts.channel}' (channels: ${Object.keys(daemon.getConfig().channels).join(", ")})\n`);
+      process.stderr.write(
+        `vigil digest: no channel '${opts.channel}' (channels: ${Object.keys(daemon.getConfig().channels).join(", ")})\n`,
+      );
       return 2;
     }
     const n = await daemon.digestNow(opts.channel);
     const res = await daemon.dispatcher.drain(Date.now() + 30_000);
-    process.stderr.write(`vigil digest: ${n} digest message${n === 1 ? "" : "s"} queued, ${res.sent} sent${res.retried ? `, ${res.retried} to retry` : ""}\n`);
+    process.stderr.write(
+      `vigil digest: ${n} digest message${n === 1 ? "" : "s"} queued, ${res.sent} sent${res.retried ? `, ${res.retried} to retry` : ""}\n`,
+    );
     return res.dead > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`vigil digest: ${errorText(err)}\n`);

@@ -11,11 +11,15 @@ import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open.js";
 import { evaluateExperiments } from "../experiments/evaluate.js";
 import { experimentsJson, experimentsTable } from "../experiments/report-table.js";
-import { createLogger, errorText, } from "../log.js";
+import { createLogger, errorText } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { StateStore } from "../store/state-store.js";
 
-export async function experimentsCommand(configPath: string, opts: { json: boolean; names?: string[] }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function experimentsCommand(
+  configPath: string,
+  opts: { json: boolean; names?: string[] },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const res = await loadConfigFile(configPath, env, { chatSecrets: "optional" });
   if (!res.ok) {
     for (const p of res.problems) process.stderr.write(`${formatProblem(p)}\n`);

@@ -4,8 +4,8 @@
  * and past a screenful only the anomalous ones and a count of the rest.
  */
 import type { Point, Verdict } from "../../detectors/types.js";
-import { fmtNum } from "../delivery/format.js";
 import type { MetricConfig } from "../config/types.js";
+import { fmtNum } from "../delivery/format.js";
 import { buildDetectors, type MetricReport } from "../engine/engine.js";
 import { isoSeconds } from "./alert-detail.js";
 import { textTable } from "./text-table.js";
@@ -33,11 +33,21 @@ export class JudgedCollector {
     const by = anomalous.flatMap((a, i) => (a ? [i] : []));
     const shown = verdicts[by[0] ?? verdicts.findIndex((v) => v.expected !== null)];
     const prev = this.series.get(key);
-    const entry: JudgedSeries = prev ?? { metric, series, buckets: 0, anomalousBuckets: 0, t: p.t, value: null, expected: null, anomalousBy: [] };
+    const entry: JudgedSeries = prev ?? {
+      metric,
+      series,
+      buckets: 0,
+      anomalousBuckets: 0,
+      t: p.t,
+      value: null,
+      expected: null,
+      anomalousBy: [],
+    };
     entry.buckets++;
     if (by.length > 0) entry.anomalousBuckets++;
     // a later healthy bucket does not hide an earlier anomalous one
-    if (by.length > 0 || entry.anomalousBuckets === 0) Object.assign(entry, { t: p.t, value: p.v, expected: shown?.expected ?? null, anomalousBy: by });
+    if (by.length > 0 || entry.anomalousBuckets === 0)
+      Object.assign(entry, { t: p.t, value: p.v, expected: shown?.expected ?? null, anomalousBy: by });
     this.series.set(key, entry);
   };
 
@@ -82,8 +92,22 @@ export function judgedReport(judged: readonly JudgedSeries[], metrics: readonly 
   // metrics whose query worked but brought no bucket to judge
   const idle = metrics.filter((m) => m.ok && !seen.has(m.metric));
   const anomalous = judged.filter((s) => s.anomalousBuckets > 0);
-  const row = (s: JudgedSeries) => [s.metric, s.series || "-", isoSeconds(s.t), fmtNum(s.value), fmtNum(s.expected), verdict(s, opts.detectorsOf(s.metric))];
-  const idleRow = (m: MetricReport) => [m.metric, "-", "-", "-", "-", "nothing judged: no bucket closed since the last run, or it had no rows"];
+  const row = (s: JudgedSeries) => [
+    s.metric,
+    s.series || "-",
+    isoSeconds(s.t),
+    fmtNum(s.value),
+    fmtNum(s.expected),
+    verdict(s, opts.detectorsOf(s.metric)),
+  ];
+  const idleRow = (m: MetricReport) => [
+    m.metric,
+    "-",
+    "-",
+    "-",
+    "-",
+    "nothing judged: no bucket closed since the last run, or it had no rows",
+  ];
   const all = judged.length + idle.length <= screenful;
   const shown = all ? [...judged.map(row), ...idle.map(idleRow)] : anomalous.slice(0, screenful).map(row);
   const lines: string[] = [];

@@ -1,17 +1,17 @@
 /** The `vigil` command line (commander). Every command returns its exit code instead of exiting. */
 import { Command, CommanderError, Option } from "commander";
+import { validateCommand } from "../config/validate-command.js";
 import { ALERT_STATES, type AlertState } from "../engine/alert.js";
-import { registerDetectCommands } from "./detect-commands.js";
 import { alertsCommand } from "./alerts-command.js";
 import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";
+import { registerDetectCommands } from "./detect-commands.js";
 import { digestCommand } from "./digest-command.js";
 import { registerExperimentCommands } from "./experiments-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { registerOncallCommands } from "./oncall-commands.js";
 import { runCommand } from "./run-command.js";
 import { registerSilenceCommands } from "./silence-command.js";
-import { validateCommand } from "../config/validate-command.js";
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.VIGIL_CONFIG || "config/vigil.yaml";
@@ -49,14 +49,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("alerts")
-    .description("list alerts: id, metric, series, detector, state, severity, started_at, last value; or, given an id, one alert with its history and latest message")
+    .description(
+      "list alerts: id, metric, series, detector, state, severity, started_at, last value; or, given an id, one alert with its history and latest message",
+    )
     .argument("[id]", "show this alert: its fields, who or what changed it and when, and the notifications about it")
     .addOption(configOpt())
     .option("--json", "print JSON")
     .addOption(new Option("--state <state>", "only alerts in this state").choices(ALERT_STATES as string[]))
     .option("--limit <n>", "at most this many", "100")
     .action(async (id: string | undefined, o: { config: string; json?: boolean; state?: AlertState; limit: string }) =>
-      setExit(await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit), ...(id !== undefined ? { id } : {}) })),
+      setExit(
+        await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit), ...(id !== undefined ? { id } : {}) }),
+      ),
     );
 
   registerOncallCommands(program, configOpt, setExit);
@@ -95,7 +99,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("tune")
-    .description("read a metric's alerts (missing data vs value) and propose the config that keeps it under an alert budget: calendar, holidays, fill, missing_after, min_rows, sensitivity")
+    .description(
+      "read a metric's alerts (missing data vs value) and propose the config that keeps it under an alert budget: calendar, holidays, fill, missing_after, min_rows, sensitivity",
+    )
     .addOption(configOpt())
     .requiredOption("--metric <name>", "the metric to tune")
     .requiredOption("--max-alerts-per-week <n>", "alert budget")

@@ -1,5 +1,5 @@
 /** `vigil migrate`: create or upgrade the state schema (also done at every start). */
-import { errorText, } from "../log.js";
+import { errorText } from "../log.js";
 import { migrate } from "../store/migrations.js";
 import { openStateDatabase } from "./state-access.js";
 

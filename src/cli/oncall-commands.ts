@@ -25,7 +25,12 @@ function perform(actions: AlertActions, id: number, action: OncallAction, snooze
 }
 
 /** Exit 0 when done, 1 when refused (no such alert, wrong state) or the database failed, 2 on bad arguments. */
-export async function oncallCommand(configPath: string, idText: string, action: OncallAction, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function oncallCommand(
+  configPath: string,
+  idText: string,
+  action: OncallAction,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const fail = (code: number, message: string): number => {
     process.stderr.write(`vigil ${action.name}: ${message}\n`);
     return code;

@@ -1,6 +1,7 @@
 /** `vigil run [--once]`. */
-import { ConfigInvalidError, Daemon } from "../daemon.js";
+
 import { loadConfigFile } from "../config/load.js";
+import { ConfigInvalidError, Daemon } from "../daemon.js";
 import { createLogger, errorText } from "../log.js";
 import { untilReachable } from "../until-reachable.js";
 import { detectorNames, JudgedCollector, judgedReport } from "./judged-series.js";
@@ -37,7 +38,9 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
   const judged = new JudgedCollector();
   try {
     const create = () => Daemon.create({ configPath, log, http: !opts.once, ...(opts.once ? { onJudged: judged.onJudged } : {}) });
-    daemon = opts.once ? await create() : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath), discard: (late) => late.stop() });
+    daemon = opts.once
+      ? await create()
+      : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath), discard: (late) => late.stop() });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       for (const p of err.problems) process.stderr.write(`${p}\n`);

@@ -41,7 +41,12 @@ export function registerSilenceCommands(program: Command, configOpt: () => Optio
         const actor = `cli:${o.by}`;
         const s = await withState(o.config, async ({ store, actions }) => {
           const added = await actions.silence({ metric: o.metric, series: o.series, durationMs: ms, reason: o.reason, actor });
-          await auditCli(store, { actor, action: "silence", target: `${o.metric}/${o.series}`, detail: { silence: added.id, duration: o.for } });
+          await auditCli(store, {
+            actor,
+            action: "silence",
+            target: `${o.metric}/${o.series}`,
+            detail: { silence: added.id, duration: o.for },
+          });
           return added;
         });
         process.stdout.write(`silence ${s.id} added: ${s.metricGlob} / ${s.seriesGlob} until ${fmtTime(s.endsAt)}\n`);

@@ -35,7 +35,11 @@ export interface StateSession {
 }
 
 /** Run `fn` against the migrated state schema, then close the database. */
-export async function withState<T>(configPath: string, fn: (s: StateSession) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withState<T>(
+  configPath: string,
+  fn: (s: StateSession) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const config = await loadConfigWithoutChat(configPath, env);
   const db = await openStateOf(config, env);
   try {

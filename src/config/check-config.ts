@@ -29,7 +29,9 @@ function nonEmptyString(v: unknown): v is string {
 const TOKEN_VARIABLE = { telegram: "TELEGRAM_BOT_TOKEN", slack: "SLACK_BOT_TOKEN" } as const;
 
 /** The chat channels of the config and the bot section each needs. */
-function chatChannels(root: Record<string, unknown>): Array<{ name: string; type: "telegram" | "slack"; section: Record<string, unknown> | undefined }> {
+function chatChannels(
+  root: Record<string, unknown>,
+): Array<{ name: string; type: "telegram" | "slack"; section: Record<string, unknown> | undefined }> {
   return Object.entries(asRecord(root.channels) ?? {}).flatMap(([name, ch]) => {
     const type = asRecord(ch)?.type;
     return type === "telegram" || type === "slack" ? [{ name, type, section: asRecord(root[type]) }] : [];
@@ -100,7 +102,11 @@ export function checkConfig(data: unknown): Finding[] {
     }
     const source = asRecord(m.source);
     if (source?.granularity !== undefined && m.granularity !== undefined) {
-      errors.push({ path: ["metrics", i, "granularity"], at: "key", message: "granularity is set twice: keep source.granularity or this one" });
+      errors.push({
+        path: ["metrics", i, "granularity"],
+        at: "key",
+        message: "granularity is set twice: keep source.granularity or this one",
+      });
     }
     checkNotify(m.notify, ["metrics", i, "notify"]);
   });
@@ -113,7 +119,8 @@ export function checkConfig(data: unknown): Finding[] {
     if (typeof e.name === "string") {
       const first = firstExperiment.get(e.name);
       if (first === undefined) firstExperiment.set(e.name, i);
-      else errors.push({ path: [...base, "name"], message: `duplicate experiment name '${e.name}' (already used by experiments[${first}])` });
+      else
+        errors.push({ path: [...base, "name"], message: `duplicate experiment name '${e.name}' (already used by experiments[${first}])` });
     }
     checkNotify(e.notify, [...base, "notify"]);
     checkExperiment(e, base, errors);
@@ -126,7 +133,10 @@ export function checkConfig(data: unknown): Finding[] {
     asArray(d.metrics).forEach((name, j) => {
       if (typeof name === "string" && !metricNames.includes(name)) {
         const known = metricNames.length > 0 ? unique(metricNames) : "none defined";
-        errors.push({ path: ["digest", i, "metrics", j], message: `unknown metric '${name}' (metrics: ${known})${suggestion(name, metricNames)}` });
+        errors.push({
+          path: ["digest", i, "metrics", j],
+          message: `unknown metric '${name}' (metrics: ${known})${suggestion(name, metricNames)}`,
+        });
       }
     });
   });

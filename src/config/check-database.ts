@@ -12,8 +12,8 @@ import { probeAssignments, probeEvents } from "../experiments/sql.js";
 import { bucketClock, DAY_MS } from "../sources/bucket-clock.js";
 import { tableColumns } from "../sources/column-type.js";
 import { fetchBuckets, SourceError } from "../sources/fetch-buckets.js";
-import type { ExperimentConfig, GuardrailConfig, MetricConfig, VigilConfig } from "./types.js";
 import type { PathSegment } from "./problem.js";
+import type { ExperimentConfig, GuardrailConfig, MetricConfig, VigilConfig } from "./types.js";
 
 export interface DatabaseFinding {
   path: PathSegment[];
@@ -62,7 +62,12 @@ async function checkMetric(db: Queryable, m: MetricConfig, at: PathSegment[], no
     if (type === "timestamp without time zone" && !s.timezone) {
       out.push(warn(col, `column "${s.time_column}" is timestamp without time zone: ${NAIVE_MESSAGE}`));
     } else if (type === "date" && m.granularityMs < DAY_MS) {
-      out.push(warn(col, `column "${s.time_column}" is a date but buckets are ${formatDuration(m.granularityMs)}: each day's rows fall in its first bucket`));
+      out.push(
+        warn(
+          col,
+          `column "${s.time_column}" is a date but buckets are ${formatDuration(m.granularityMs)}: each day's rows fall in its first bucket`,
+        ),
+      );
     }
   }
   if (points === 0) out.push(warn(where, `no rows in the last ${formatDuration(m.lookbackMs)}`, "key"));
@@ -77,13 +82,17 @@ async function pointsIn(db: Queryable, m: MetricConfig, window: { from: number; 
 async function checkExperiment(db: Queryable, e: ExperimentConfig, at: PathSegment[], now: number): Promise<DatabaseFinding[]> {
   const start = e.start === undefined ? Number.NaN : Date.parse(e.start);
   const end = e.end === undefined ? Number.NaN : Date.parse(e.end);
-  const w = { from: Math.max(now - EXPERIMENT_PROBE_MS, Number.isFinite(start) ? start : -Infinity), to: Math.min(now, Number.isFinite(end) ? end : now) };
+  const w = {
+    from: Math.max(now - EXPERIMENT_PROBE_MS, Number.isFinite(start) ? start : -Infinity),
+    to: Math.min(now, Number.isFinite(end) ? end : now),
+  };
   if (!(w.from < w.to)) w.from = w.to - EXPERIMENT_PROBE_MS; // a finished (or future) experiment: look before its end instead
   const out: DatabaseFinding[] = [];
   const a = e.assignments;
   const assignments = [...at, "assignments"];
   try {
-    if (!(await probeAssignments(db, e, w))) out.push(warn(assignments, `no assignments in the ${formatDuration(w.to - w.from)} before ${new Date(w.to).toISOString()}`, "key"));
+    if (!(await probeAssignments(db, e, w)))
+      out.push(warn(assignments, `no assignments in the ${formatDuration(w.to - w.from)} before ${new Date(w.to).toISOString()}`, "key"));
     out.push(...(await naiveColumn(db, a.table, a.time_column, a.timezone, [...assignments, "time_column"], "assignments.timezone")));
   } catch (err) {
     out.push({ path: assignments, message: failure(err, e.name), severity: "error", at: "key" });
@@ -94,7 +103,13 @@ async function checkExperiment(db: Queryable, e: ExperimentConfig, at: PathSegme
   return out;
 }
 
-async function checkEvents(db: Queryable, e: ExperimentConfig, g: GuardrailConfig, at: PathSegment[], w: { from: number; to: number }): Promise<DatabaseFinding[]> {
+async function checkEvents(
+  db: Queryable,
+  e: ExperimentConfig,
+  g: GuardrailConfig,
+  at: PathSegment[],
+  w: { from: number; to: number },
+): Promise<DatabaseFinding[]> {
   const events = [...at, "events"];
   try {
     await probeEvents(db, g, w);

@@ -19,7 +19,8 @@ function allowEnvReferences(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(allowEnvReferences);
   if (node === null || typeof node !== "object") return node;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === "properties" || k === "patternProperties" ? mapValues(v) : allowEnvReferences(v);
+  for (const [k, v] of Object.entries(node))
+    out[k] = k === "properties" || k === "patternProperties" ? mapValues(v) : allowEnvReferences(v);
   const type = out.type;
   if (type === "integer" || type === "number" || type === "boolean") {
     const { description, default: dflt, ...rest } = out;

@@ -3,16 +3,16 @@
  * checks -> resolution. Every stage reports all it finds, each problem at FILE:LINE:COL.
  */
 import { readFile } from "node:fs/promises";
-import type { z } from "zod";
 import { resolve as resolvePath } from "node:path";
+import type { z } from "zod";
 import { checkChatTokens, checkConfig, type Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
-import { type ConfigProblem, ConfigError, formatPath, type PathSegment, sortProblems } from "./problem.js";
+import { ConfigError, type ConfigProblem, formatPath, type PathSegment, sortProblems } from "./problem.js";
 import { resolveConfig } from "./resolve-config.js";
 import { configSchema, type RawConfig } from "./schema.js";
 import type { VigilConfig } from "./types.js";
-import { DEFAULT_MESSAGE, isPoisoned, issuesToProblems, valueAt } from "./zod-issues.js";
 import { type ParsedSource, parseYamlSource, pathKey } from "./yaml-source.js";
+import { DEFAULT_MESSAGE, isPoisoned, issuesToProblems, valueAt } from "./zod-issues.js";
 
 export type LoadResult =
   | {
@@ -103,7 +103,13 @@ function locateFinding(f: Finding, source: ParsedSource, file: string): ConfigPr
 function topLevel(data: unknown, problems: ConfigProblem[], file: string): Record<string, unknown> {
   if (data === null || data === undefined) return {};
   if (typeof data !== "object" || Array.isArray(data)) {
-    problems.push({ file, line: 1, col: 1, path: "", message: "the config must be a mapping of sections (database, channels, metrics, ...)" });
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      path: "",
+      message: "the config must be a mapping of sections (database, channels, metrics, ...)",
+    });
     return {};
   }
   const out: Record<string, unknown> = {};

@@ -5,10 +5,10 @@
  */
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 import { formatDuration, parseDuration } from "../duration.js";
+import { holidayCountryProblem } from "../holidays.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
-import { holidayCountryProblem } from "../holidays.js";
 import { DAY_NAMES, type RawConfig } from "./schema.js";
 import type {
   ChannelConfig,
@@ -130,7 +130,11 @@ export function resolveConfig(raw: RawConfig, absoluteFile: string, env: Env): R
     config.telegram = { token: telegram.token, allowed_users: [...(telegram.allowed_users ?? [])] };
     if (nonEmpty(telegram.api_url)) config.telegram.api_url = telegram.api_url;
     if (config.telegram.allowed_users.length === 0) {
-      warnings.push({ path: ["telegram"], at: "key", message: "no allowed_users: nobody can acknowledge, snooze or resolve from Telegram" });
+      warnings.push({
+        path: ["telegram"],
+        at: "key",
+        message: "no allowed_users: nobody can acknowledge, snooze or resolve from Telegram",
+      });
     }
   }
   const slack = raw.slack;
@@ -300,7 +304,8 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
   if (granularityMs <= 0) errors.push({ path: gran.from, message: "granularity must be greater than 0" });
   const lookback = inherit(m.lookback, i, d.lookback, "lookback");
   // by default 14 days, or 120 buckets where that is longer: a daily metric's detectors warm up on four months, not two weeks
-  const lookbackMs = lookback.value === undefined ? Math.max(BUILTIN_DEFAULTS.lookbackMs, DEFAULT_LOOKBACK_BUCKETS * granularityMs) : ms(lookback.value);
+  const lookbackMs =
+    lookback.value === undefined ? Math.max(BUILTIN_DEFAULTS.lookbackMs, DEFAULT_LOOKBACK_BUCKETS * granularityMs) : ms(lookback.value);
   if (granularityMs > 0 && lookbackMs < granularityMs) {
     errors.push({ path: lookback.from, message: `lookback must cover at least one bucket (granularity ${String(gran.value ?? "1h")})` });
   }

@@ -17,7 +17,7 @@ const PERCENT_TEXT = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
 const NAME_TEXT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 
 function quoted(v: unknown): string {
-  return typeof v === "string" ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  return typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
 
 function duration(description?: string) {
@@ -93,7 +93,9 @@ const calendar = z
         hours: z
           .string()
           .regex(HOURS_TEXT, { error: (iss) => `expected local hours like "08:00-20:00", got ${quoted(iss.input)}` })
-          .describe('Local hours in which buckets are judged, e.g. "08:00-20:00" ("22:00-06:00" wraps midnight); buckets of a day or longer ignore it. Default all day.')
+          .describe(
+            'Local hours in which buckets are judged, e.g. "08:00-20:00" ("22:00-06:00" wraps midnight); buckets of a day or longer ignore it. Default all day.',
+          )
           .optional(),
       }),
     ],
@@ -163,10 +165,10 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
   return {
     schedule: cron('When the metric is evaluated. Default "*/5 * * * *".').optional(),
     notify: channelList("Channels that receive this metric's alerts. Default [] (none).").optional(),
-    granularity: duration(
-      "Bucket size for a raw `query:` metric (structured sources set `source.granularity`). Default 1h.",
+    granularity: duration("Bucket size for a raw `query:` metric (structured sources set `source.granularity`). Default 1h.").optional(),
+    lookback: duration(
+      "History kept as the baseline. Default 14d, or 120 buckets where that is longer (120 days of daily buckets).",
     ).optional(),
-    lookback: duration("History kept as the baseline. Default 14d, or 120 buckets where that is longer (120 days of daily buckets).").optional(),
     delay: duration("A bucket is judged once now >= its end + delay, giving late data time to land. Default 0.").optional(),
     query_timeout: duration(
       "The longest the metric's query may run on PostgreSQL before it is cancelled and the metric marked failing for this tick, so a slow metric delays no other for longer. Default 30s; at least 1s.",
@@ -182,14 +184,9 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
       .describe("Which deviations matter: up (spikes), down (drops) or both. Default both.")
       .optional(),
     min_change: z
-      .union(
-        [
-          percentOrNumber(),
-          z.null(),
-          z.literal("none"),
-        ],
-        { error: (iss) => `expected a percentage like 5%, a number, or none, got ${quoted(iss.input)}` },
-      )
+      .union([percentOrNumber(), z.null(), z.literal("none")], {
+        error: (iss) => `expected a percentage like 5%, a number, or none, got ${quoted(iss.input)}`,
+      })
       .describe(
         'Ignore deviations smaller than this, however significant: "5%" = 5% of the expected value, a bare number = absolute units, none = off. Default none.',
       )
@@ -202,11 +199,7 @@ function policyShape(detector: ReturnType<typeof buildDetectorSchema>) {
       })
       .describe("Remind while an alert is firing and not acknowledged; none = never. Default none.")
       .optional(),
-    resolve_after: z
-      .int()
-      .min(1)
-      .describe("Consecutive normal buckets before a firing alert resolves by itself. Default 2.")
-      .optional(),
+    resolve_after: z.int().min(1).describe("Consecutive normal buckets before a firing alert resolves by itself. Default 2.").optional(),
     mute: z.array(muteWindow).describe("Recurring windows in which this metric's alerts are not sent.").optional(),
     calendar: calendar.optional(),
     holidays: holidays.optional(),
@@ -381,7 +374,9 @@ const channel = z
     z
       .strictObject({
         type: z.literal("webhook").describe("HTTP POST of one JSON object per alert state change."),
-        url: z.url({ protocol: /^https?$/, error: (iss) => `expected an http(s) URL, got ${quoted(iss.input)}` }).describe("Where to POST."),
+        url: z
+          .url({ protocol: /^https?$/, error: (iss) => `expected an http(s) URL, got ${quoted(iss.input)}` })
+          .describe("Where to POST."),
         headers: z.record(z.string(), z.string()).describe("Extra request headers (e.g. Authorization).").optional(),
         send_resolved: sendResolved,
       })
@@ -433,10 +428,7 @@ export function buildConfigSchema() {
         .strictObject({
           token: z.string().describe(`Bot token; use "\${TELEGRAM_BOT_TOKEN}". Empty = Telegram disabled.`),
           api_url: z.string().describe("A self-hosted Bot API server or a test server; empty = Telegram's.").optional(),
-          allowed_users: z
-            .array(z.int())
-            .describe("Telegram user ids allowed to press buttons and run commands.")
-            .optional(),
+          allowed_users: z.array(z.int()).describe("Telegram user ids allowed to press buttons and run commands.").optional(),
         })
         .describe("The Telegram bot used by telegram channels.")
         .optional(),
@@ -451,7 +443,9 @@ export function buildConfigSchema() {
         .optional(),
       channels: z
         .record(
-          z.string().regex(NAME_TEXT, { error: (iss) => `channel names may use letters, digits and _ . : - only, got ${quoted(iss.input)}` }),
+          z
+            .string()
+            .regex(NAME_TEXT, { error: (iss) => `channel names may use letters, digits and _ . : - only, got ${quoted(iss.input)}` }),
           channel,
         )
         .describe("Channel name -> where alerts go.")

@@ -106,8 +106,7 @@ export function parseYamlSource(text: string, file: string, env: Env, opts: Pars
     return { data: undefined, problems, locate, ambiguous, poisoned, maskInterpolated, waived };
   }
 
-  const nodePos = (node: Node | null | undefined, fallback: Position): Position =>
-    node?.range ? toPos(node.range[0]) : fallback;
+  const nodePos = (node: Node | null | undefined, fallback: Position): Position => (node?.range ? toPos(node.range[0]) : fallback);
   const building = new Set<Node>();
 
   const build = (node: unknown, path: PathSegment[], fallback: Position): unknown => {
@@ -230,11 +229,7 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void
  * yaml reports an unclosed quote at the end of the input, where it noticed; the operator needs
  * the place where the quote opened.
  */
-function describeSyntaxError(
-  doc: Document,
-  err: YAMLError,
-  toPos: (offset: number) => Position,
-): { pos: Position; message: string } {
+function describeSyntaxError(doc: Document, err: YAMLError, toPos: (offset: number) => Position): { pos: Position; message: string } {
   const offset = err.pos[0];
   if (err.code === "MISSING_CHAR" && /quote/i.test(err.message)) {
     let opened: number | undefined;

@@ -48,7 +48,11 @@ export function issuesToProblems(
           if (given === undefined) {
             at(parentPath, "value", `missing '${issue.discriminator}' (${what.plural}: ${options.join(", ")})`);
           } else {
-            at(path, "value", `unknown ${what.singular} ${quote(given)} (known: ${options.join(", ")})${suggestion(String(given), options)}`);
+            at(
+              path,
+              "value",
+              `unknown ${what.singular} ${quote(given)} (known: ${options.join(", ")})${suggestion(String(given), options)}`,
+            );
           }
         } else if (isMissing(data, path)) {
           at(path, "value", `missing required key '${String(path[path.length - 1])}'`);
@@ -255,7 +259,9 @@ function unwrap(s: AnySchema, value: unknown): AnySchema[] {
         const matching = options.filter((o) => {
           if (o._zod.def.type !== "object") return false;
           const d = (o as z.core.$ZodObject)._zod.def.shape[disc];
-          return d !== undefined && d._zod.def.type === "literal" && (d as z.core.$ZodLiteral)._zod.def.values.includes(value[disc] as never);
+          return (
+            d !== undefined && d._zod.def.type === "literal" && (d as z.core.$ZodLiteral)._zod.def.values.includes(value[disc] as never)
+          );
         });
         if (matching.length > 0) return matching;
       }

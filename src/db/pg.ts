@@ -159,12 +159,10 @@ export class PgDatabase implements Database {
     this.target = redactUrl(opts.url);
     this.endpoint = endpointOf(opts.url);
     this.password = passwordOf(opts.url);
-    this.onError =
-      opts.onError ?? ((err) => process.stderr.write(`vigil: database connection error: ${err.message}\n`));
+    this.onError = opts.onError ?? ((err) => process.stderr.write(`vigil: database connection error: ${err.message}\n`));
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.maxConnections = opts.max ?? 10;
-    const statementTimeout =
-      opts.statementTimeoutMs === undefined ? DEFAULT_STATEMENT_TIMEOUT_MS : opts.statementTimeoutMs;
+    const statementTimeout = opts.statementTimeoutMs === undefined ? DEFAULT_STATEMENT_TIMEOUT_MS : opts.statementTimeoutMs;
     this.defaultStatementTimeout = statementTimeout ?? 0;
     this.config = {
       connectionString: opts.url,
@@ -329,11 +327,10 @@ export class PgDatabase implements Database {
     }
     const errno = errnoOf(err);
     if (errno) {
-      return new DatabaseError(
-        `cannot reach PostgreSQL at ${this.endpoint}: ${errno.syscall} ${errno.code}`,
-        "connection",
-        { code: errno.code, cause: err },
-      );
+      return new DatabaseError(`cannot reach PostgreSQL at ${this.endpoint}: ${errno.syscall} ${errno.code}`, "connection", {
+        code: errno.code,
+        cause: err,
+      });
     }
     const msg = scrub(err.message);
     if (/Connection terminated|Client has encountered a connection error/i.test(msg)) {

@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { access, mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { PGlite, type Results, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
+import { PGlite, type Transaction as PgliteTransaction, type Results } from "@electric-sql/pglite";
 import {
   type Database,
   DatabaseError,
@@ -97,11 +97,7 @@ export class PgliteDatabase implements Database {
       await lock?.release();
       if (err instanceof DatabaseError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
-      throw new DatabaseError(
-        `cannot open the embedded PGlite database at ${dir ?? "memory"}: ${msg}`,
-        "connection",
-        { cause: err },
-      );
+      throw new DatabaseError(`cannot open the embedded PGlite database at ${dir ?? "memory"}: ${msg}`, "connection", { cause: err });
     }
   }
 
@@ -129,9 +125,7 @@ export class PgliteDatabase implements Database {
     this.assertOutsideTransaction();
     const scope: TxScope = { active: true };
     try {
-      return await this.pg.transaction((ptx) =>
-        this.txScope.run(scope, () => fn(new PgliteTx(ptx, scope, (err) => this.translate(err)))),
-      );
+      return await this.pg.transaction((ptx) => this.txScope.run(scope, () => fn(new PgliteTx(ptx, scope, (err) => this.translate(err)))));
     } catch (err) {
       // Errors from tx.query are already DatabaseErrors; the caller's own errors pass through untouched.
       throw isServerError(err) ? this.translate(err) : err;
@@ -262,10 +256,16 @@ class DirLock {
       if (host === hostname()) {
         if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) throw inUse(dir, `process ${pid}`);
       } else if (host) {
-        const touched = await stat(path).then((st) => st.mtimeMs, () => 0);
+        const touched = await stat(path).then(
+          (st) => st.mtimeMs,
+          () => 0,
+        );
         const age = Date.now() - touched;
         if (age < LOCK_STALE_MS) {
-          throw inUse(dir, `process ${pidText} on host ${host} (its lock was refreshed ${Math.max(0, Math.round(age / 1000))} s ago; it is taken over ${LOCK_STALE_MS / 1000} s after its last refresh)`);
+          throw inUse(
+            dir,
+            `process ${pidText} on host ${host} (its lock was refreshed ${Math.max(0, Math.round(age / 1000))} s ago; it is taken over ${LOCK_STALE_MS / 1000} s after its last refresh)`,
+          );
         }
       }
       await unlink(path).catch(() => undefined);

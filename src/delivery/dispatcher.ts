@@ -9,7 +9,7 @@ import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
 import type { Clock } from "../clock.js";
 import { groupBy } from "../group-by.js";
 import type { VigilMetrics } from "../http/metrics.js";
-import { errorText, type Logger, } from "../log.js";
+import { errorText, type Logger } from "../log.js";
 import type { Delivery, StateStore } from "../store/state-store.js";
 
 export interface DispatcherOptions {
@@ -38,7 +38,6 @@ export interface DrainResult {
 
 /** Deliveries read per channel at a time: a backlog is walked in runs, not re-read per delivery. */
 const RUN = 100;
-
 
 export class Dispatcher {
   private readonly giveUpMs: number;

@@ -73,7 +73,9 @@ export function alertLines(n: AlertNotification): string[] {
   if (a.bucket !== null && a.kind !== "meta") {
     const g = typeof a.details.granularityMs === "number" ? a.details.granularityMs : 0;
     // "since" is when the data went wrong (first anomalous bucket), not when vigil noticed.
-    lines.push(`window: ${fmtBucket(a.bucket, g)}${g ? ` + ${formatDuration(g)}` : ""} · since ${a.firstBucket !== null ? fmtBucket(a.firstBucket, g) : fmtTime(a.startedAt)}`);
+    lines.push(
+      `window: ${fmtBucket(a.bucket, g)}${g ? ` + ${formatDuration(g)}` : ""} · since ${a.firstBucket !== null ? fmtBucket(a.firstBucket, g) : fmtTime(a.startedAt)}`,
+    );
   }
   if (a.details.runbook) lines.push(`runbook: ${a.details.runbook}`);
   return lines;
@@ -129,11 +131,15 @@ export function experimentAlertLines(n: AlertNotification): string[] {
     if (arms.length > 0) {
       lines.push(
         arms
-          .map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units (${pct(num(x.observedShare) ?? 0)}, expected ${pct(num(x.expectedShare) ?? 0)})`)
+          .map(
+            (x) =>
+              `${str(x.variant)}: ${fmtNum(num(x.units))} units (${pct(num(x.observedShare) ?? 0)}, expected ${pct(num(x.expectedShare) ?? 0)})`,
+          )
           .join(" · "),
       );
     }
-    if (n.event === "resolved") lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
+    if (n.event === "resolved")
+      lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
     else {
       const dev = num(d.maxDeviation);
       lines.push(
@@ -147,7 +153,8 @@ export function experimentAlertLines(n: AlertNotification): string[] {
     const what = n.event === "resolved" ? "no longer harmed" : status === "harmed" || status === "" ? "harmed" : status.replace(/_/g, " ");
     lines.push(`${HEADLINE[n.event]} #${a.id} · ${a.severity} · experiment ${a.metric}: guardrail ${guardrail} ${what} in ${variant}`);
     const arms = records(d.arms);
-    if (arms.length > 0) lines.push(arms.map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units, mean ${fmtMean(num(x.mean))}`).join(" · "));
+    if (arms.length > 0)
+      lines.push(arms.map((x) => `${str(x.variant)}: ${fmtNum(num(x.units))} units, mean ${fmtMean(num(x.mean))}`).join(" · "));
     const alpha = num(d.alpha);
     // A control mean of 0 leaves no relative change: the difference in the metric's unit stands in for it (and the margin, a fraction of 0, is 0).
     const absolute = num(d.difference) !== null;
@@ -155,13 +162,17 @@ export function experimentAlertLines(n: AlertNotification): string[] {
     const fmt = absolute ? fmtDifference : fmtChange;
     const lower = num(absolute ? d.differenceLower : d.lower);
     const upper = num(absolute ? d.differenceUpper : d.upper);
-    const interval = lower !== null && upper !== null ? ` (interval ${fmt(lower)} to ${fmt(upper)}, always valid${alpha !== null ? `, one-sided ${+((1 - alpha) * 100).toFixed(1)}%` : ""})` : "";
+    const interval =
+      lower !== null && upper !== null
+        ? ` (interval ${fmt(lower)} to ${fmt(upper)}, always valid${alpha !== null ? `, one-sided ${+((1 - alpha) * 100).toFixed(1)}%` : ""})`
+        : "";
     const bad = str(d.badDirection);
     lines.push(
       `${absolute ? "difference" : "relative change"} ${fmt(num(absolute ? d.difference : d.estimate))}${interval}${bad ? `; ${bad} is bad` : ""}${margin ? `, margin ${fmtChange(margin).replace("+", "")}` : ""}`,
     );
     if (str(d.note)) lines.push(str(d.note));
-    if (n.event === "resolved") lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
+    if (n.event === "resolved")
+      lines.push(`${n.note}${a.firedAt !== null ? ` after ${formatDuration(roundForHumans(n.at - a.firedAt))}` : ""}`);
     else lines.push(`p = ${fmtP(num(d.p))} (one-sided, valid under continuous monitoring)`);
   }
   lines.push(`since ${fmtTime(a.firedAt ?? a.startedAt)} · checked ${fmtTime(a.bucket ?? a.updatedAt)}`);
@@ -177,7 +188,9 @@ export function groupLines(n: GroupNotification): string[] {
   for (const a of n.alerts) {
     const x = a.alert;
     const dev = deviationParts(x);
-    lines.push(`#${x.id} ${x.series || "(all)"}: ${fmtNum(x.value)} vs expected ${fmtNum(x.expected)}${dev.length ? ` (${dev.join(", ")})` : ""} — ${x.detector}`);
+    lines.push(
+      `#${x.id} ${x.series || "(all)"}: ${fmtNum(x.value)} vs expected ${fmtNum(x.expected)}${dev.length ? ` (${dev.join(", ")})` : ""} — ${x.detector}`,
+    );
   }
   if (first?.details.runbook) lines.push(`runbook: ${first.details.runbook}`);
   return lines;
@@ -200,7 +213,10 @@ export function contextLines(a: Pick<AlertNotification["alert"], "details" | "va
   const out: string[] = [];
   const lw = a.details.lastWeek;
   if (typeof lw === "number") {
-    const pct = a.value !== null && lw !== 0 ? ` (${a.value >= lw ? "+" : "−"}${Math.abs(((a.value - lw) / Math.abs(lw)) * 100).toFixed(1)}% now)` : "";
+    const pct =
+      a.value !== null && lw !== 0
+        ? ` (${a.value >= lw ? "+" : "−"}${Math.abs(((a.value - lw) / Math.abs(lw)) * 100).toFixed(1)}% now)`
+        : "";
     out.push(`same time last week: ${fmtNum(lw)}${pct}`);
   }
   const drivers = a.details.contributors;

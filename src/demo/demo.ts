@@ -9,10 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "../clock.js";
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
+import type { VigilConfig } from "../config/types.js";
 import { Daemon } from "../daemon.js";
 import { PgliteDatabase } from "../db/pglite.js";
 import { createLogger } from "../log.js";
-import type { VigilConfig } from "../config/types.js";
 import { createDemoExperiment, createDemoTables, insertEvents } from "./seed.js";
 import { generateEvents, type Injection, rng } from "./synthetic.js";
 
@@ -53,7 +53,14 @@ export function demoInjections(simStart: number): Injection[] {
   const out: Injection[] = [
     { from: simStart - 10 * DAY, to: simStart - 10 * DAY + HOUR, factor: 4, event: "signup", label: "signup spike" },
     { from: simStart - 6 * DAY, to: simStart - 6 * DAY + 3 * HOUR, factor: 0.3, platform: "android", label: "android drop" },
-    { from: simStart - 3 * DAY, to: simStart + 365 * DAY, factor: 1.3, platform: "web", event: "purchase", label: "web revenue level shift" },
+    {
+      from: simStart - 3 * DAY,
+      to: simStart + 365 * DAY,
+      factor: 1.3,
+      platform: "web",
+      event: "purchase",
+      label: "web revenue level shift",
+    },
   ];
   // The first live anomaly lands in the first simulated hour, so it is judged ~10 s after start.
   const live: Array<Omit<Injection, "from" | "to"> & { hours: number }> = [
@@ -115,14 +122,34 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   let http = opts.http !== false;
   let daemon: Daemon;
   try {
-    daemon = await Daemon.create({ configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http, watch: false });
+    daemon = await Daemon.create({
+      configPath,
+      config: loaded.config,
+      metricsDb: db,
+      stateDb: db,
+      clock,
+      log,
+      stdout: out,
+      http,
+      watch: false,
+    });
     clock.start();
     await daemon.start();
   } catch (err) {
     if (!(err instanceof Error && /EADDRINUSE/.test(err.message))) throw err;
     http = false;
     say(`(port ${loaded.config.http.port} is busy: running without the HTTP endpoints)`);
-    daemon = await Daemon.create({ configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http, watch: false });
+    daemon = await Daemon.create({
+      configPath,
+      config: loaded.config,
+      metricsDb: db,
+      stateDb: db,
+      clock,
+      log,
+      stdout: out,
+      http,
+      watch: false,
+    });
     await daemon.start();
   }
   if (http) say(`Prometheus metrics on http://localhost:${daemon.httpPort}/metrics`);
@@ -165,7 +192,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
  */
 export function addChatChannels(config: VigilConfig, env: NodeJS.ProcessEnv): string[] {
   const added: string[] = [];
-  const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const list = (v: string | undefined) =>
+    (v ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_CHAT_ID) {
     config.telegram = {
       token: env.TELEGRAM_BOT_TOKEN,

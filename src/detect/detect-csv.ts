@@ -146,7 +146,13 @@ export async function detectCsv(
 }
 
 /** The two-stage form: up to `DEPTH` batches with the detector thread while this one parses on. */
-async function pipelined(input: Readable, writer: RowWriter, where: string, detector: AnyDetector, params: unknown): Promise<DetectSummary> {
+async function pipelined(
+  input: Readable,
+  writer: RowWriter,
+  where: string,
+  detector: AnyDetector,
+  params: unknown,
+): Promise<DetectSummary> {
   const thread = new DetectorThread(detector.type, params);
   const inFlight: Array<{ batch: SeriesBatch; verdicts: Promise<{ score: Float64Array; flag: Uint8Array }> }> = [];
   try {

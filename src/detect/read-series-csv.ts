@@ -109,7 +109,8 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     let whole = false;
     if (simple) {
       const c1 = text.indexOf(",", from);
-      if (c1 < 0 || c1 >= to) throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${text.slice(from, Math.min(to, from + 80))}"`);
+      if (c1 < 0 || c1 >= to)
+        throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${text.slice(from, Math.min(to, from + 80))}"`);
       const c2 = text.indexOf(",", c1 + 1);
       tsText = text.slice(from, c1);
       if (c2 < 0 || c2 >= to) {

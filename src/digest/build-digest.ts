@@ -102,7 +102,9 @@ export async function buildDigest(entry: DigestConfig, deps: DigestDeps): Promis
     const rows = [
       ["metric", "yesterday", "d/d", `vs last ${weekday}`, "anomalies 24h"],
       ...summaries.map((s) =>
-        s.error ? [s.metric, "error", "", "", String(s.anomalies)] : [s.metric, fmtNum(s.yesterday), pct(s.yesterday, s.dayBefore), pct(s.yesterday, s.lastWeek), String(s.anomalies)],
+        s.error
+          ? [s.metric, "error", "", "", String(s.anomalies)]
+          : [s.metric, fmtNum(s.yesterday), pct(s.yesterday, s.dayBefore), pct(s.yesterday, s.lastWeek), String(s.anomalies)],
       ),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -111,21 +113,26 @@ export async function buildDigest(entry: DigestConfig, deps: DigestDeps): Promis
   const recent = fired.filter((a) => a.kind === "metric" && entry.metrics.includes(a.metric)).slice(0, 10);
   if (recent.length > 0) {
     lines.push("", `Anomalies in the last 24 h (${recent.length}${fired.length > recent.length ? "+" : ""}):`);
-    for (const a of recent) lines.push(`#${a.id} ${seriesLabel(a.metric, a.series)} — ${fmtNum(a.value)} vs expected ${fmtNum(a.expected)} (${a.state})`);
+    for (const a of recent)
+      lines.push(`#${a.id} ${seriesLabel(a.metric, a.series)} — ${fmtNum(a.value)} vs expected ${fmtNum(a.expected)} (${a.state})`);
   }
   const open = (await store.openAlerts())
     .filter((a): a is Alert & { id: number } => a.id !== null && a.state !== "pending")
     .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.startedAt - b.startedAt);
   lines.push("", open.length ? `Open alerts (${open.length}):` : "Open alerts: none");
   for (const a of open.slice(0, 15)) {
-    lines.push(`#${a.id} ${a.severity} ${seriesLabel(a.metric, a.series)} — ${a.state}, open ${formatDuration(Math.max(60_000, Math.round((now - a.startedAt) / 60_000) * 60_000))}`);
+    lines.push(
+      `#${a.id} ${a.severity} ${seriesLabel(a.metric, a.series)} — ${a.state}, open ${formatDuration(Math.max(60_000, Math.round((now - a.startedAt) / 60_000) * 60_000))}`,
+    );
   }
   if (open.length > 15) lines.push(`… and ${open.length - 15} more (/status)`);
   if (entry.experiments && deps.experiments && config.experiments.length > 0) {
     lines.push("", "Experiments:");
     try {
       for (const r of await deps.experiments()) {
-        const srm = r.srm ? `SRM p=${r.srm.p < 0.0001 ? r.srm.p.toExponential(1) : r.srm.p.toFixed(4)}${r.srm.mismatch ? " MISMATCH" : ""}` : "SRM —";
+        const srm = r.srm
+          ? `SRM p=${r.srm.p < 0.0001 ? r.srm.p.toExponential(1) : r.srm.p.toFixed(4)}${r.srm.mismatch ? " MISMATCH" : ""}`
+          : "SRM —";
         const gs = r.guardrails.map((g) => {
           const d = g.difference;
           const est = g.estimate !== null ? ` ${pct(1 + g.estimate, 1)}` : d ? ` ${fmtDifference(d.estimate)}` : "";

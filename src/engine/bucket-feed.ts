@@ -8,8 +8,9 @@
  * usual has its deviation from the series' level shrunk by √(rows / usual rows), the standard
  * error's ratio, so its band is in effect that much wider.
  */
-import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, seededPresence } from "../../detectors/presence.js";
+
 import { localMs } from "../../detectors/local-time.js";
+import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, seededPresence } from "../../detectors/presence.js";
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
 import type { Point } from "../sources/types.js";

@@ -62,4 +62,3 @@ export function offBuckets(
   }
   return someOff ? out : null;
 }
-

@@ -64,7 +64,13 @@ export function chartWindow(m: Pick<MetricConfig, "granularityMs" | "lookbackMs"
  * judged from there. `liveFloor`: the daemon's floor for the series now (a negative value before
  * the window means its bands had no floor in any of these buckets).
  */
-export function replayBands(m: MetricConfig, d: DetectorInstance, points: readonly Point[], w: ChartWindow, liveFloor: number): BandPoint[] {
+export function replayBands(
+  m: MetricConfig,
+  d: DetectorInstance,
+  points: readonly Point[],
+  w: ChartWindow,
+  liveFloor: number,
+): BandPoint[] {
   const g = m.granularityMs;
   const sr = new SeriesRuntime("", {}, [d]);
   const out: BandPoint[] = [];
@@ -95,7 +101,12 @@ function inRuns(runs: AlertMarks["runs"], t: number, g: number): boolean {
  * The chart's rows: each bucket's value and band (floored), the band the message shows at each
  * alert's reported bucket, and marked exactly where an alert was anomalous.
  */
-export function chartModel(points: readonly BandPoint[], alerts: readonly AlertMarks[], granularityMs: number, thresholds?: ChartData["thresholds"]): ChartData {
+export function chartModel(
+  points: readonly BandPoint[],
+  alerts: readonly AlertMarks[],
+  granularityMs: number,
+  thresholds?: ChartData["thresholds"],
+): ChartData {
   const reported = new Map<number, AlertMarks>();
   for (const a of alerts) if (a.bucket !== null) reported.set(a.bucket, a);
   const rows = points.map((p): ChartRow => {

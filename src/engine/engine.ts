@@ -3,12 +3,13 @@
  * detectors, apply the alert policy and lifecycle, and store the result together with the
  * deliveries it causes (one transaction per metric). It owns no timers: the scheduler calls it.
  */
-import { groupBy } from "../group-by.js";
+
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import type { AlertNotification, ChartData } from "../delivery/notification.js";
+import { groupBy } from "../group-by.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
@@ -17,19 +18,19 @@ import { nameBucket } from "../name-hash.js";
 import { bucketClock, detectorZone } from "../sources/bucket-clock.js";
 import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
-import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
-import { clearMeta, type Identity, type LifecyclePolicy, observe, onTime, type Outcome, raiseMeta } from "./lifecycle.js";
 import { atFloor } from "./band-floor.js";
 import { feedValue } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";
 import { alertChart, type ChartWindow, chartWindow } from "./chart-data.js";
+import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
+import { clearMeta, type Identity, type LifecyclePolicy, type Outcome, observe, onTime, raiseMeta } from "./lifecycle.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
-import { passesPolicy } from "./policy.js";
-import { TickOutcomes } from "./tick-outcomes.js";
-import { type DimensionCause, type DrillTarget, describeRootCause } from "./root-cause.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
+import { passesPolicy } from "./policy.js";
+import { type DimensionCause, type DrillTarget, describeRootCause } from "./root-cause.js";
 import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
+import { TickOutcomes } from "./tick-outcomes.js";
 
 export interface EngineDeps {
   store: StateStore;
@@ -353,7 +354,7 @@ export class Engine {
             ? {
                 metric: m.name,
                 ok: prev.ok && r.ok,
-                ...(r.error ?? prev.error ? { error: r.error ?? prev.error } : {}),
+                ...((r.error ?? prev.error) ? { error: r.error ?? prev.error } : {}),
                 series: Math.max(prev.series, r.series),
                 points: prev.points + r.points,
                 anomalies: prev.anomalies + r.anomalies,
@@ -677,7 +678,8 @@ export class Engine {
       const judged = this.unsaved.get(m.name);
       const w = judged !== undefined && (inDb === null || judged > inDb) ? judged : inDb;
       from = lastClosed - (capacity - 1) * g;
-      if (w !== null && w < from) this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
+      if (w !== null && w < from)
+        this.deps.log.info({ metric: m.name }, "stored watermark is older than lookback; judging only the last closed bucket");
       rt.warmUntil = w !== null && w >= from ? w : lastClosed - g;
       rt.stateFrom = from;
       rt.loading = true;
@@ -765,7 +767,8 @@ export class Engine {
     const { now, lastClosed, from, judgeAfter } = plan;
     // Time-driven transitions (snooze expiry, reminders) for this metric's open alerts.
     if (!outcomes.empty) {
-      for (const [fp, a] of outcomes.entries()) if (a.kind === "metric" && a.state !== "resolved") outcomes.record(fp, onTime(a, rt.policy, now));
+      for (const [fp, a] of outcomes.entries())
+        if (a.kind === "metric" && a.state !== "resolved") outcomes.record(fp, onTime(a, rt.policy, now));
     }
     const newWatermark = from <= lastClosed ? lastClosed : (rt.watermark ?? judgeAfter);
     // A chunk of a history load only warmed the detectors up: stored, it would make a process killed
@@ -803,7 +806,14 @@ export class Engine {
    * what is judged (after plan.judgeAfter); alert changes go to `outcomes`, counts to `report`.
    * Series known from earlier ticks that returned no row this time get missing buckets.
    */
-  private judge(m: MetricConfig, rt: MetricRuntime, plan: WindowPlan, fetched: MetricGrid, outcomes: TickOutcomes, report: MetricReport): void {
+  private judge(
+    m: MetricConfig,
+    rt: MetricRuntime,
+    plan: WindowPlan,
+    fetched: MetricGrid,
+    outcomes: TickOutcomes,
+    report: MetricReport,
+  ): void {
     const { now, lastClosed, from, fresh } = plan;
     const g = m.granularityMs;
     const buckets = (lastClosed - from) / g + 1;
@@ -831,7 +841,11 @@ export class Engine {
       for (const [key, sr] of [...rt.series]) {
         if (seen.has(key)) continue;
         // Gone for longer than the lookback and with no open alert: forgotten, as a restart would (a split value that churns must not grow memory).
-        if (sr.lastSeen > 0 && now - sr.lastSeen > m.lookbackMs && !rt.detectors.some((d) => outcomes.current(fingerprintOf(m.name, key, d.family)))) {
+        if (
+          sr.lastSeen > 0 &&
+          now - sr.lastSeen > m.lookbackMs &&
+          !rt.detectors.some((d) => outcomes.current(fingerprintOf(m.name, key, d.family)))
+        ) {
           rt.series.delete(key);
           continue;
         }
@@ -842,8 +856,23 @@ export class Engine {
     // no_data: buckets were due but not one series had a value in any of them.
     const noDataFp = rt.fingerprints.noData;
     if ((report.points > 0 && withData === 0) || (fresh && !plan.partial && rt.series.size === 0)) {
-      const id: Identity = { fingerprint: noDataFp, kind: "meta", metric: m.name, series: "", detector: "no_data", details: { runbook: m.runbook } };
-      outcomes.record(noDataFp, raiseMeta(outcomes.current(noDataFp), id, `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`, now));
+      const id: Identity = {
+        fingerprint: noDataFp,
+        kind: "meta",
+        metric: m.name,
+        series: "",
+        detector: "no_data",
+        details: { runbook: m.runbook },
+      };
+      outcomes.record(
+        noDataFp,
+        raiseMeta(
+          outcomes.current(noDataFp),
+          id,
+          `no data in the last ${report.points === 1 ? "bucket" : `${report.points} bucket-series`} of ${m.name}`,
+          now,
+        ),
+      );
     } else if (withData > 0) {
       const open = outcomes.current(noDataFp);
       if (open) outcomes.record(noDataFp, clearMeta(open, now, "data is flowing again"));
@@ -1015,7 +1044,9 @@ export class Engine {
     const chart = this.chartsLeft > 0 ? chartWindow(m, end, rt.stateFrom) : null;
     if (chart) this.chartsLeft--;
     const weekAgo = Math.min(...buckets) - WEEK_MS;
-    const window = chart ? { from: Math.min(weekAgo, chart.warmFrom), to: chart.to } : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
+    const window = chart
+      ? { from: Math.min(weekAgo, chart.warmFrom), to: chart.to }
+      : { from: weekAgo, to: Math.max(...buckets) - WEEK_MS + g };
     // only the series that alert: a metric split a hundred ways need not read a week of all of them
     const labels = [...new Set(alerts.map((a) => a.series))].map((key) => rt.series.get(key)?.labels ?? {});
     const read = this.deps.fetch(m, window, labels);
@@ -1033,7 +1064,10 @@ export class Engine {
       }
       return { window: chart, series: new Map(got.series.map((x) => [x.key, x.points])) };
     } catch (err) {
-      this.deps.log.warn({ metric: m.name, err: scrubSecrets(String(err)) }, "reading history for the alert failed; sent without its chart");
+      this.deps.log.warn(
+        { metric: m.name, err: scrubSecrets(String(err)) },
+        "reading history for the alert failed; sent without its chart",
+      );
       return NO_HISTORY;
     } finally {
       clearTimeout(timer);
@@ -1127,7 +1161,9 @@ export class Engine {
     const watermarks = watermark === null ? [] : [{ metric: m.name, series: "", watermark }];
     const firing = toStore.filter((o) => o.events.some((e) => e.notify === "firing"));
     // Flapping: how often each notifying fingerprint opened in the window (an opening counts itself).
-    const notifying = toStore.filter((o) => o.alert.kind === "metric" && o.events.some((e) => e.notify === "firing" || e.notify === "resolved"));
+    const notifying = toStore.filter(
+      (o) => o.alert.kind === "metric" && o.events.some((e) => e.notify === "firing" || e.notify === "resolved"),
+    );
     const opens = await store.opensSince(
       notifying.map((o) => o.alert.fingerprint),
       now - FLAP_WINDOW_MS,
@@ -1141,8 +1177,13 @@ export class Engine {
     const load = firing.length > 0 ? await store.channelLoad(now) : new Map();
     const muted = activeMute([...m.mute, ...this.config.mute], now, this.config.timezone) !== undefined;
     // charts and "same time last week" for what notifies now (firing, reminders), each at its own bucket
-    const told = toStore.flatMap((o) => (o.alert.kind === "metric" ? o.events.filter((e) => e.notify === "firing" || e.notify === "reminder").map((e) => e.snapshot ?? o.alert) : []));
-    const history = told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told, watermark) : NO_HISTORY;
+    const told = toStore.flatMap((o) =>
+      o.alert.kind === "metric"
+        ? o.events.filter((e) => e.notify === "firing" || e.notify === "reminder").map((e) => e.snapshot ?? o.alert)
+        : [],
+    );
+    const history =
+      told.length > 0 && watermark !== null ? await this.alertHistory(m, this.runtimes.get(m.name), told, watermark) : NO_HISTORY;
     // Drill-downs share one budget per metric and tick, a few at a time, so a burst of alerts cannot hold the tick or the pool.
     const drillUntil = Date.now() + (this.deps.drillBudgetMs ?? DRILL_BUDGET_MS);
     const queue = [...firing];
@@ -1169,6 +1210,4 @@ export class Engine {
       },
     });
   }
-
-
 }

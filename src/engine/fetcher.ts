@@ -53,7 +53,11 @@ export interface GroupGrid {
  * without reuse each is a new array of a megabyte or so, and V8 frees those only at its next full
  * collection, which it lets wait until some 64 MB of them have piled up (at the peak of the load).
  */
-export type GroupFetcher = (metrics: readonly MetricConfig[], window: { from: number; to: number }, reuse?: Float64Array) => Promise<GroupGrid>;
+export type GroupFetcher = (
+  metrics: readonly MetricConfig[],
+  window: { from: number; to: number },
+  reuse?: Float64Array,
+) => Promise<GroupGrid>;
 
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
 export { groupRowsIndex, scanKey as groupKey } from "../sources/fetch-buckets.js";

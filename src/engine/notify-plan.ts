@@ -112,7 +112,8 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         }
         continue;
       }
-      const chart = (notify === "firing" || notify === "reminder") && type !== undefined && DRAWS_CHARTS.has(type) ? ctx.chartFor?.(s.alert) : null;
+      const chart =
+        (notify === "firing" || notify === "reminder") && type !== undefined && DRAWS_CHARTS.has(type) ? ctx.chartFor?.(s.alert) : null;
       out.push({ channel, kind: notify, payload: alertPayload(s, chart), key: `${s.historyId}:${channel}` });
     }
   }
@@ -127,7 +128,10 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         title: `🌩️ ALERT STORM: ${load.alerts + list.length} new alerts in the last minute`,
         text: [
           `More than ${limit} alerts opened for this channel within a minute; they are collapsed into this message. Worst:`,
-          ...worst.map((s) => `#${s.alert.id} ${seriesLabel(s.alert.metric, s.alert.series)}: ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}`),
+          ...worst.map(
+            (s) =>
+              `#${s.alert.id} ${seriesLabel(s.alert.metric, s.alert.series)}: ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}`,
+          ),
           "See all open alerts with /status (or `vigil alerts`).",
         ].join("\n"),
         at: ctx.now,

@@ -137,7 +137,9 @@ export function describeRootCause(causes: readonly DimensionCause[], direction: 
     if (left <= 0) break;
     if (c.concentration < PROPORTIONAL) {
       const unexplained = Math.round(c.unexplained * 100) !== 0 ? `; unexplained: ${fmtShare(c.unexplained)}` : "";
-      lines.push(`${c.dimension}: no value stands out (the ${direction} is spread over its values in proportion to their size)${unexplained}`);
+      lines.push(
+        `${c.dimension}: no value stands out (the ${direction} is spread over its values in proportion to their size)${unexplained}`,
+      );
       continue;
     }
     let k = c.drivers.length;

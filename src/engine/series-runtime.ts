@@ -3,9 +3,10 @@
  * O(new points), never O(history): detectors carry state. The raw history is not kept: an alert's
  * chart and "same time last week" read it from the source when the alert goes out.
  */
+
+import type { PresenceState } from "../../detectors/presence.js";
 import type { AnyDetector } from "../../detectors/registry.js";
 import type { Point, Verdict } from "../../detectors/types.js";
-import type { PresenceState } from "../../detectors/presence.js";
 import { floorAfter } from "./band-floor.js";
 import type { FeedState } from "./bucket-feed.js";
 

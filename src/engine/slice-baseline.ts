@@ -5,8 +5,9 @@
  * is the slice's baseline. Where that detector has no level of its own to offer (min/max limits,
  * missing data, still warming up), the median of the slice's history stands in.
  */
-import type { MetricConfig } from "../config/types.js";
+
 import { medianInPlace } from "../../detectors/stats.js";
+import type { MetricConfig } from "../config/types.js";
 import type { Point } from "../sources/types.js";
 import { feedSeries, newFeedState } from "./bucket-feed.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
@@ -32,7 +33,12 @@ function judgesLevel(d: DetectorInstance): boolean {
 }
 
 /** `points` are the slice's buckets in the history window of `bucket` (historyWindow). */
-export function sliceBaseline(m: MetricConfig, detector: DetectorInstance | undefined, points: readonly Point[], bucket: number): SliceBaseline {
+export function sliceBaseline(
+  m: MetricConfig,
+  detector: DetectorInstance | undefined,
+  points: readonly Point[],
+  bucket: number,
+): SliceBaseline {
   const at = points.find((p) => p.t === bucket);
   const actual = at?.v ?? 0;
   if (!points.some((p) => p.t < bucket && p.v !== null)) return { actual, expected: null };
@@ -48,6 +54,7 @@ export function sliceBaseline(m: MetricConfig, detector: DetectorInstance | unde
     for (let i = 0; i < fed.length - 1; i++) series.learn(fed[i]!.t, fed[i]!.v ?? Number.NaN);
     expected = series.step(last)[0]!.expected;
   }
-  if (expected === null || !Number.isFinite(expected)) expected = history.length > 0 ? medianInPlace(Float64Array.from(history), history.length) : null;
+  if (expected === null || !Number.isFinite(expected))
+    expected = history.length > 0 ? medianInPlace(Float64Array.from(history), history.length) : null;
   return { actual, expected };
 }

@@ -6,15 +6,15 @@
  */
 import type { GuardrailConfig } from "../config/types.js";
 import {
+  type ArmSummary,
   absoluteDifference,
   absoluteSe,
-  type ArmSummary,
   GROWTHBOOK_NSTAR,
   type GuardrailStatus,
   guardrailStatus,
   type Interval,
-  meanArm,
   type MomentSums,
+  meanArm,
   oneSidedCsLevel,
   oneSidedFromTwoSided,
   type RatioSums,
@@ -48,7 +48,8 @@ export interface ArmReport {
 }
 
 /** What a comparison reports when the control mean is 0 and no relative change exists. */
-export const ZERO_CONTROL_NOTE = "the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)";
+export const ZERO_CONTROL_NOTE =
+  "the relative change is undefined because the control mean is 0; judged on the absolute difference (treatment − control)";
 
 /** Treatment − control in the metric's own unit, with its always-valid interval. */
 export interface Difference {
@@ -105,7 +106,11 @@ export function changeBetween(a: ArmSummary, b: ArmSummary): Change | null {
   return Number.isFinite(change.se) ? change : null;
 }
 
-export const armReport = (variant: string, s: ArmSummary): ArmReport => ({ variant, units: s.n, mean: Number.isFinite(s.mean) ? s.mean : null });
+export const armReport = (variant: string, s: ArmSummary): ArmReport => ({
+  variant,
+  units: s.n,
+  mean: Number.isFinite(s.mean) ? s.mean : null,
+});
 
 /** Compare treatment with control. Returns status "not_yet_safe" with null numbers when undefined. */
 export function analyzeArms(

@@ -10,17 +10,26 @@ import type { ExperimentConfig, GuardrailConfig, VigilConfig } from "../config/t
 import type { Database } from "../db/database.js";
 import { fmtChange, fmtDifference } from "../delivery/format.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "../engine/alert.js";
-import { clearMeta, type Identity, type LifecyclePolicy, type Observation, observe, onTime, type Outcome, raiseMeta } from "../engine/lifecycle.js";
+import {
+  clearMeta,
+  type Identity,
+  type LifecyclePolicy,
+  type Observation,
+  type Outcome,
+  observe,
+  onTime,
+  raiseMeta,
+} from "../engine/lifecycle.js";
 import { planDeliveries } from "../engine/notify-plan.js";
 import type { Logger } from "../log.js";
-import { errorText, } from "../log.js";
+import { errorText } from "../log.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import {
   type AnalysisOptions,
   type ArmReport,
-  analyzeArms,
   type ArmSums,
+  analyzeArms,
   armReport,
   changeBetween,
   DEFAULT_NSTAR,

@@ -43,8 +43,15 @@ export function experimentsTable(reports: readonly ExperimentReport[]): string {
   if (reports.length === 0) return "no experiments configured";
   const rows = [EXPERIMENT_TABLE_HEAD, ...experimentRows(reports)];
   const widths = EXPERIMENT_TABLE_HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
-  const notes = reports.flatMap((r) => r.guardrails.filter((g) => g.note).map((g) => `${ABSOLUTE.trim()} ${r.experiment} ${g.guardrail}/${g.variant}: ${g.note}`));
+  const table = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
+  const notes = reports.flatMap((r) =>
+    r.guardrails.filter((g) => g.note).map((g) => `${ABSOLUTE.trim()} ${r.experiment} ${g.guardrail}/${g.variant}: ${g.note}`),
+  );
   return [...table, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
 }
 

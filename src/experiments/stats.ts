@@ -272,7 +272,13 @@ export function csHalfWidth(se: number, n: number, alpha: number, nStar: number)
   return se * Math.sqrt(n) * Math.sqrt(((2 * (nr2 + 1)) / (n * n * r2)) * Math.log(Math.sqrt(nr2 + 1) / alpha));
 }
 
-export function sequentialInterval(estimate: number, se: number, n: number, alpha: number, nStar: number): Interval & { halfWidth: number } {
+export function sequentialInterval(
+  estimate: number,
+  se: number,
+  n: number,
+  alpha: number,
+  nStar: number,
+): Interval & { halfWidth: number } {
   const halfWidth = csHalfWidth(se, n, alpha, nStar);
   return { lower: estimate - halfWidth, upper: estimate + halfWidth, halfWidth };
 }

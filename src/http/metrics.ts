@@ -1,5 +1,5 @@
 /** The Prometheus metrics of the contract, on a registry of their own (tests create many daemons). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export class VigilMetrics {
   readonly registry = new Registry();

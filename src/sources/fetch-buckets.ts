@@ -12,9 +12,9 @@ import {
   alignWindow,
   BUCKET_COLUMN,
   type BucketScan,
+  bucketScanValues,
   buildBucketScan,
   buildStructuredQuery,
-  bucketScanValues,
   keyColumn,
   ROWS_AGGREGATE,
   ROWS_COLUMN,
@@ -60,7 +60,12 @@ const EMPTY: FetchResult = { series: [], issues: [] };
  * `series`: only these series (their labels), for a structured source; a raw `query` returns every
  * series whatever it is given.
  */
-export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: TimeWindow, series?: BucketScan["series"]): Promise<FetchResult> {
+export async function fetchBuckets(
+  db: Queryable,
+  metric: MetricConfig,
+  window: TimeWindow,
+  series?: BucketScan["series"],
+): Promise<FetchResult> {
   if (!Number.isFinite(window.from) || !Number.isFinite(window.to)) {
     throw new RangeError(`metric "${metric.name}": window bounds must be finite epoch milliseconds`);
   }
@@ -69,7 +74,12 @@ export async function fetchBuckets(db: Queryable, metric: MetricConfig, window: 
   throw new SourceError(metric.name, "has neither `source` nor `query`", "shape");
 }
 
-async function fetchStructured(db: Queryable, metric: MetricConfig, window: TimeWindow, series: BucketScan["series"]): Promise<FetchResult> {
+async function fetchStructured(
+  db: Queryable,
+  metric: MetricConfig,
+  window: TimeWindow,
+  series: BucketScan["series"],
+): Promise<FetchResult> {
   const q = buildStructuredQuery(metric, window, series);
   if (q.window.from >= q.window.to) return EMPTY;
   const { rows } = await run(db, metric.name, q, "generated", queryTimeout(metric));
@@ -122,7 +132,15 @@ async function fetchRaw(db: Queryable, metric: MetricConfig, sql: string, window
 export function scanKey(metric: MetricConfig): string | null {
   const s = metric.source;
   if (!s) return null;
-  return JSON.stringify([s.table, s.time_column, metric.granularityMs, s.where?.trim() ?? "", s.split_by, s.timezone ?? "", metric.timezone ?? ""]);
+  return JSON.stringify([
+    s.table,
+    s.time_column,
+    metric.granularityMs,
+    s.where?.trim() ?? "",
+    s.split_by,
+    s.timezone ?? "",
+    metric.timezone ?? "",
+  ]);
 }
 
 /** scanKey(a) === scanKey(b) for two structured metrics, without building the keys. */
@@ -161,7 +179,12 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
  * The same grouped scan as fetchBucketsGrouped, returned on the bucket grid (one value array per
  * metric, in order) rather than as points: what the engine consumes, without an object per value.
  */
-export async function fetchBucketGrid(db: Queryable, metrics: readonly MetricConfig[], window: TimeWindow, reuse?: Float64Array): Promise<BucketGrid> {
+export async function fetchBucketGrid(
+  db: Queryable,
+  metrics: readonly MetricConfig[],
+  window: TimeWindow,
+  reuse?: Float64Array,
+): Promise<BucketGrid> {
   return runGroupScan(db, planGroupScan(metrics, window), reuse);
 }
 
@@ -274,7 +297,12 @@ async function run(db: Queryable, metric: string, q: SqlQuery, sql: "operator" |
   } catch (err) {
     if (!(err instanceof DatabaseError) || err.kind === "connection") throw err;
     if (err.details.code === "57014") {
-      throw new SourceError(metric, `the query ran longer than its query_timeout (${formatDuration(timeoutMs)}) and was cancelled`, err.kind, { cause: err });
+      throw new SourceError(
+        metric,
+        `the query ran longer than its query_timeout (${formatDuration(timeoutMs)}) and was cancelled`,
+        err.kind,
+        { cause: err },
+      );
     }
     const where = near(q.text, err.details.position, sql === "operator");
     throw new SourceError(metric, err.message + where, err.kind, { cause: err });
@@ -285,7 +313,10 @@ async function run(db: Queryable, metric: string, q: SqlQuery, sql: "operator" |
 function near(text: string, position: number | undefined, lineAndColumn: boolean): string {
   if (position === undefined || position < 1 || position > text.length + 1) return "";
   const before = text.slice(0, position - 1);
-  const excerpt = text.slice(position - 1).split("\n")[0]!.slice(0, 40);
+  const excerpt = text
+    .slice(position - 1)
+    .split("\n")[0]!
+    .slice(0, 40);
   if (!lineAndColumn) return excerpt ? ` (near: ${excerpt})` : "";
   const line = before.split("\n").length;
   const column = position - before.lastIndexOf("\n") - 1;

@@ -35,7 +35,13 @@ export function serializeError(err: unknown): ScanFailure {
   if (err instanceof SourceError) {
     const prefix = `metric "${err.metric}": `;
     const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-    return { type: "source", metric: err.metric, message, kind: err.kind, ...(err.cause === undefined ? {} : { cause: serializeError(err.cause) }) };
+    return {
+      type: "source",
+      metric: err.metric,
+      message,
+      kind: err.kind,
+      ...(err.cause === undefined ? {} : { cause: serializeError(err.cause) }),
+    };
   }
   if (err instanceof Error) return { type: "other", name: err.name, message: err.message };
   return { type: "other", name: "Error", message: String(err) };
@@ -58,7 +64,10 @@ export function reviveError(f: ScanFailure): Error {
 const port = parentPort;
 if (port !== null) {
   // errors outside any query (an idle connection dropped) go to the main thread's handler
-  const db = new PgDatabase({ ...(workerData as ScanWorkerData), onError: (err) => port.postMessage({ id: null, connectionError: serializeError(err) } satisfies ScanReply) });
+  const db = new PgDatabase({
+    ...(workerData as ScanWorkerData),
+    onError: (err) => port.postMessage({ id: null, connectionError: serializeError(err) } satisfies ScanReply),
+  });
   port.on("message", (job: ScanJob | "close") => {
     if (job === "close") {
       void db.close().finally(() => port.close());

@@ -13,9 +13,10 @@
  * whatever the session's TimeZone (time-sql.ts). Buckets of whole days are local days of `zone`,
  * returned as floating times (bucket-clock.ts).
  */
+
+import { utcMs } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
 import { quoteIdent } from "../db/database.js";
-import { utcMs } from "../../detectors/local-time.js";
 import { alignUp, isCalendarGranularity } from "./bucket-clock.js";
 import { NULL_LABEL, NULL_TEXT_LABEL } from "./series-key.js";
 import { boundText, instantSql } from "./time-sql.js";
@@ -143,7 +144,13 @@ export function bucketScanValues(window: TimeWindow, granularityMs: number, zone
   const values: unknown[] = [];
   if (isCalendarGranularity(granularityMs)) {
     const zone = zones.zone ?? "UTC";
-    values.push(boundText(utcMs(window.from, zone), naive), boundText(utcMs(window.to, zone), naive), `${granularityMs / 86_400_000} days`, naive, zone);
+    values.push(
+      boundText(utcMs(window.from, zone), naive),
+      boundText(utcMs(window.to, zone), naive),
+      `${granularityMs / 86_400_000} days`,
+      naive,
+      zone,
+    );
     values.push(new Date(window.from).toISOString(), new Date(window.to).toISOString());
   } else values.push(boundText(window.from, naive), boundText(window.to, naive), `${granularityMs} milliseconds`, naive);
   return values;

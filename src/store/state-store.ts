@@ -268,10 +268,7 @@ export class StateStore {
   async listAlerts(opts: { state?: AlertState; limit?: number } = {}): Promise<Alert[]> {
     const limit = opts.limit ?? 200;
     const { rows } = opts.state
-      ? await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state = $1 ORDER BY id DESC LIMIT $2`, [
-          opts.state,
-          limit,
-        ])
+      ? await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts WHERE state = $1 ORDER BY id DESC LIMIT $2`, [opts.state, limit])
       : await this.db.query(`SELECT ${ALERT_COLUMNS} FROM ${this.s}.alerts ORDER BY id DESC LIMIT $1`, [limit]);
     return rows.map(rowToAlert);
   }
@@ -301,9 +298,7 @@ export class StateStore {
   }
 
   async watermarks(metric: string): Promise<Map<string, number>> {
-    const { rows } = await this.db.query(`SELECT series, watermark FROM ${this.s}.series_state WHERE metric = $1`, [
-      metric,
-    ]);
+    const { rows } = await this.db.query(`SELECT series, watermark FROM ${this.s}.series_state WHERE metric = $1`, [metric]);
     const out = new Map<string, number>();
     for (const r of rows) {
       const t = toMs(r.watermark);
@@ -317,7 +312,10 @@ export class StateStore {
     if (w.outcomes.length === 0 && w.watermarks.length === 0 && !w.extraDeliveries?.length) return [];
     return this.db.transaction(async (tx) => {
       // A storm of thousands of alerts is a handful of statements, not a few per alert.
-      const stored = await this.saveAlerts(tx, w.outcomes.map((o) => o.alert));
+      const stored = await this.saveAlerts(
+        tx,
+        w.outcomes.map((o) => o.alert),
+      );
       const events = w.outcomes.flatMap(({ events }, i) => events.map((ev) => ({ saved: stored[i]!, ev })));
       const historyIds = await this.insertHistory(tx, events);
       const planned: Array<{ alert: Alert & { id: number }; event: AlertEvent; historyId: number }> = [];
@@ -329,7 +327,8 @@ export class StateStore {
           for (const d of w.deliveriesFor(shown, ev, historyIds[i]!)) queued.push({ d, alertId: saved.id, at: shown.updatedAt });
         }
       });
-      for (const d of w.plan?.(planned) ?? []) queued.push({ d, alertId: d.payload.type === "alert" ? d.payload.alert.id : null, at: d.payload.at });
+      for (const d of w.plan?.(planned) ?? [])
+        queued.push({ d, alertId: d.payload.type === "alert" ? d.payload.alert.id : null, at: d.payload.at });
       for (const d of w.extraDeliveries ?? []) queued.push({ d, alertId: null, at: d.payload.at });
       await this.enqueueAll(tx, queued);
       if (w.watermarks.length > 0) await this.saveWatermarks(tx, w.watermarks);
@@ -340,7 +339,10 @@ export class StateStore {
   /** Ids taken from a table's sequence in advance, ascending, so that rows inserted together keep their order. */
   private async takeIds(tx: Queryable, table: string, n: number): Promise<number[]> {
     if (n === 0) return [];
-    const { rows } = await tx.query(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`, [`${this.s}.${table}`, n]);
+    const { rows } = await tx.query(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`, [
+      `${this.s}.${table}`,
+      n,
+    ]);
     return rows.map((r) => toNum(r.id) ?? 0).sort((a, b) => a - b);
   }
 
@@ -528,7 +530,14 @@ export class StateStore {
 
   // ---- silences ----
 
-  async addSilence(s: { metricGlob: string; seriesGlob: string; reason: string; createdBy: string; at: number; endsAt: number }): Promise<Silence> {
+  async addSilence(s: {
+    metricGlob: string;
+    seriesGlob: string;
+    reason: string;
+    createdBy: string;
+    at: number;
+    endsAt: number;
+  }): Promise<Silence> {
     const { rows } = await this.db.query(
       `INSERT INTO ${this.s}.silences (metric_glob, series_glob, reason, created_by, created_at, ends_at)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
@@ -539,19 +548,16 @@ export class StateStore {
 
   /** Silences in force at `now` (not removed, not expired). */
   async activeSilences(now: number): Promise<Silence[]> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`,
-      [toDate(now)],
-    );
+    const { rows } = await this.db.query(`SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`, [
+      toDate(now),
+    ]);
     return rows.map(rowToSilence);
   }
 
   async listSilences(opts: { all?: boolean; now: number }): Promise<Silence[]> {
     const { rows } = opts.all
       ? await this.db.query(`SELECT * FROM ${this.s}.silences ORDER BY id DESC LIMIT 200`)
-      : await this.db.query(`SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`, [
-          toDate(opts.now),
-        ]);
+      : await this.db.query(`SELECT * FROM ${this.s}.silences WHERE removed_at IS NULL AND ends_at > $1 ORDER BY id`, [toDate(opts.now)]);
     return rows.map(rowToSilence);
   }
 
@@ -591,17 +597,18 @@ export class StateStore {
   }
 
   async markRetry(id: number, nextAt: number, error: string): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.s}.deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1`,
-      [id, toDate(nextAt), error.slice(0, 2000)],
-    );
+    await this.db.query(`UPDATE ${this.s}.deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1`, [
+      id,
+      toDate(nextAt),
+      error.slice(0, 2000),
+    ]);
   }
 
   async markDead(id: number, error: string): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.s}.deliveries SET status = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-      [id, error.slice(0, 2000)],
-    );
+    await this.db.query(`UPDATE ${this.s}.deliveries SET status = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
+      id,
+      error.slice(0, 2000),
+    ]);
   }
 
   /** New alerts notified per channel in the minute before `now`, and whether a storm summary went out. */
@@ -694,10 +701,10 @@ export class StateStore {
   // ---- channel message references (edit/thread later changes under the original) ----
 
   async messageRef(alertId: number, channel: string): Promise<unknown | null> {
-    const { rows } = await this.db.query(
-      `SELECT message_ref FROM ${this.s}.channel_messages WHERE alert_id = $1 AND channel = $2`,
-      [alertId, channel],
-    );
+    const { rows } = await this.db.query(`SELECT message_ref FROM ${this.s}.channel_messages WHERE alert_id = $1 AND channel = $2`, [
+      alertId,
+      channel,
+    ]);
     return rows[0] ? toJson<unknown>(rows[0].message_ref, null) : null;
   }
 
@@ -712,9 +719,13 @@ export class StateStore {
   // ---- audit ----
 
   async audit(entry: { at: number; actor: string; action: string; target?: string; allowed: boolean; detail?: object }) {
-    await this.db.query(
-      `INSERT INTO ${this.s}.audit_log (at, actor, action, target, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [toDate(entry.at), entry.actor, entry.action, entry.target ?? "", entry.allowed, JSON.stringify(entry.detail ?? {})],
-    );
+    await this.db.query(`INSERT INTO ${this.s}.audit_log (at, actor, action, target, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      toDate(entry.at),
+      entry.actor,
+      entry.action,
+      entry.target ?? "",
+      entry.allowed,
+      JSON.stringify(entry.detail ?? {}),
+    ]);
   }
 }

@@ -48,7 +48,15 @@ export async function fireAlert(store: StateStore, alert: Alert, channels: strin
     watermarks: [],
     deliveriesFor: (a, ev, h) =>
       channels.map((channel) => {
-        const payload: AlertNotification = { type: "alert", event: "firing", alert: a, previousState: ev.from, actor: ev.actor, note: "", at: a.updatedAt };
+        const payload: AlertNotification = {
+          type: "alert",
+          event: "firing",
+          alert: a,
+          previousState: ev.from,
+          actor: ev.actor,
+          note: "",
+          at: a.updatedAt,
+        };
         if (chart) payload.chart = chart;
         return { channel, kind: "firing", key: `${h}:${channel}`, payload };
       }),

@@ -15,7 +15,11 @@ import { parseBody } from "./telegram-server.js";
 export const SLACK_BOT_TOKEN = "xoxb-test-bot-token";
 export const SLACK_APP_TOKEN = "xapp-test-app-token";
 
-export type SlackFault = { kind: "429"; retryAfter: number } | { kind: "status"; status: number } | { kind: "platform"; error: string } | { kind: "hang" };
+export type SlackFault =
+  | { kind: "429"; retryAfter: number }
+  | { kind: "status"; status: number }
+  | { kind: "platform"; error: string }
+  | { kind: "hang" };
 
 export interface SlackMessage {
   channel: string;
@@ -134,7 +138,11 @@ export class FakeSlackServer extends EventEmitter {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`fake Slack: timed out waiting for ${what}; calls: ${this.calls.map((c) => `${c.method}:${c.error ?? c.status}`).join(", ")}`));
+        reject(
+          new Error(
+            `fake Slack: timed out waiting for ${what}; calls: ${this.calls.map((c) => `${c.method}:${c.error ?? c.status}`).join(", ")}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -236,7 +244,9 @@ export class FakeSlackServer extends EventEmitter {
         return this.record({ ...call, ok: false, error: "hang", status: 0 });
       }
       if (fault.kind === "429") {
-        res.writeHead(429, { "retry-after": String(fault.retryAfter), "content-type": "application/json" }).end(JSON.stringify({ ok: false, error: "ratelimited" }));
+        res
+          .writeHead(429, { "retry-after": String(fault.retryAfter), "content-type": "application/json" })
+          .end(JSON.stringify({ ok: false, error: "ratelimited" }));
         return this.record({ ...call, ok: false, error: "ratelimited", status: 429 });
       }
       if (fault.kind === "status") {
@@ -253,7 +263,11 @@ export class FakeSlackServer extends EventEmitter {
       this.record(call);
     } catch (err) {
       if (!(err instanceof SlackError)) throw err;
-      json(res, { ok: false, error: err.error, ...(err.errors ? { errors: err.errors, response_metadata: { messages: err.errors.map((e) => `[ERROR] ${e}`) } } : {}) });
+      json(res, {
+        ok: false,
+        error: err.error,
+        ...(err.errors ? { errors: err.errors, response_metadata: { messages: err.errors.map((e) => `[ERROR] ${e}`) } } : {}),
+      });
       this.record({ ...call, ok: false, error: err.errors ? `${err.error}: ${err.errors.join("; ")}` : err.error });
     }
   }
@@ -418,12 +432,14 @@ export class FakeSlackServer extends EventEmitter {
 
   private text(obj: unknown, path: string, max: number, at: (p: string, m: string) => void, only?: "plain_text"): void {
     const o = obj as { type?: string; text?: unknown } | undefined;
-    if (!o || (o.type !== "plain_text" && o.type !== "mrkdwn") || (only && o.type !== only)) return void at(path, `must be a ${only ?? "text"} object`);
+    if (!o || (o.type !== "plain_text" && o.type !== "mrkdwn") || (only && o.type !== only))
+      return void at(path, `must be a ${only ?? "text"} object`);
     if (typeof o.text !== "string" || o.text.length < 1) return void at(`${path}/text`, "must be at least 1 character");
     if (o.text.length > max) at(`${path}/text`, `must be less than ${max + 1} characters`);
     if (o.type === "mrkdwn") {
       for (const m of o.text.matchAll(/<([^>]*)>?/g)) {
-        if (!/^(?:@[UW]\w+|#C\w+|https?:\/\/[^|>]+(?:\|[^>]*)?)$/.test(m[1] ?? "") || !m[0].endsWith(">")) this.markupLeaks.push(o.text.slice(0, 200));
+        if (!/^(?:@[UW]\w+|#C\w+|https?:\/\/[^|>]+(?:\|[^>]*)?)$/.test(m[1] ?? "") || !m[0].endsWith(">"))
+          this.markupLeaks.push(o.text.slice(0, 200));
       }
       if (/&(?!(?:amp|lt|gt);)/.test(o.text)) this.markupLeaks.push(o.text.slice(0, 200));
     }

@@ -3,7 +3,24 @@
  * &quot;` and numeric ones, tags properly nested. Returns the visible text (what the length limits
  * count) or the error description Telegram would answer.
  */
-const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span", "tg-spoiler", "tg-emoji", "blockquote"]);
+const TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "a",
+  "code",
+  "pre",
+  "span",
+  "tg-spoiler",
+  "tg-emoji",
+  "blockquote",
+]);
 const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
 
 export function parseTelegramHtml(html: string): { text: string } | { error: string } {
@@ -20,7 +37,9 @@ export function parseTelegramHtml(html: string): { text: string } | { error: str
       if (m[1]) {
         const open = stack.pop();
         if (open !== name) {
-          return { error: `Can't parse entities: Unmatched end tag at byte offset ${at(i)}, expected "</${open ?? ""}>", found "</${name}>"` };
+          return {
+            error: `Can't parse entities: Unmatched end tag at byte offset ${at(i)}, expected "</${open ?? ""}>", found "</${name}>"`,
+          };
         }
       } else {
         if (!TAGS.has(name)) return { error: `Can't parse entities: Unsupported start tag "${name}" at byte offset ${at(i)}` };
@@ -44,6 +63,7 @@ export function parseTelegramHtml(html: string): { text: string } | { error: str
     text += c;
     i++;
   }
-  if (stack.length > 0) return { error: `Can't parse entities: Can't find end tag corresponding to start tag "${stack[stack.length - 1]}"` };
+  if (stack.length > 0)
+    return { error: `Can't parse entities: Can't find end tag corresponding to start tag "${stack[stack.length - 1]}"` };
   return { text };
 }

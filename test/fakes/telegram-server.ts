@@ -10,11 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { parseTelegramHtml } from "./telegram-html-parse.js";
 
-export type Fault =
-  | { kind: "429"; retryAfter: number }
-  | { kind: "status"; status: number }
-  | { kind: "hang" }
-  | { kind: "reset" };
+export type Fault = { kind: "429"; retryAfter: number } | { kind: "status"; status: number } | { kind: "hang" } | { kind: "reset" };
 
 export interface FakeButton {
   text: string;
@@ -120,7 +116,14 @@ export class FakeTelegramServer extends EventEmitter {
     const chat = { id: Number(opts.chatId), type: opts.chatType ?? (opts.chatId.startsWith("-") ? "supergroup" : "private") };
     const entities = opts.text.startsWith("/") ? [{ type: "bot_command", offset: 0, length: opts.text.split(/\s/)[0]!.length }] : undefined;
     this.pushUpdate({
-      message: { message_id, date: now(), chat, from: { is_bot: false, first_name: "U", ...opts.from }, text: opts.text, ...(entities ? { entities } : {}) },
+      message: {
+        message_id,
+        date: now(),
+        chat,
+        from: { is_bot: false, first_name: "U", ...opts.from },
+        text: opts.text,
+        ...(entities ? { entities } : {}),
+      },
     });
     return message_id;
   }
@@ -157,7 +160,9 @@ export class FakeTelegramServer extends EventEmitter {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`fake Telegram: timed out waiting for ${what}; calls: ${this.calls.map((c) => `${c.method}:${c.status}`).join(", ")}`));
+        reject(
+          new Error(`fake Telegram: timed out waiting for ${what}; calls: ${this.calls.map((c) => `${c.method}:${c.status}`).join(", ")}`),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -246,7 +251,9 @@ export class FakeTelegramServer extends EventEmitter {
       });
     }
     const allowed = this.lastAllowedUpdates;
-    return this.updates.filter((u) => !allowed || allowed.length === 0 || allowed.some((k) => k in u)).slice(0, Number(params.limit ?? 100));
+    return this.updates
+      .filter((u) => !allowed || allowed.length === 0 || allowed.some((k) => k in u))
+      .slice(0, Number(params.limit ?? 100));
   }
 
   private dispatch(method: string, p: Record<string, string>, files: Record<string, Buffer>): unknown {
@@ -316,7 +323,8 @@ export class FakeTelegramServer extends EventEmitter {
     if (parseMode) {
       if (parseMode !== "HTML") throw new BadRequest(`Bad Request: unsupported parse_mode ${parseMode} in the fake`);
       const parsed = parseTelegramHtml(text);
-      if ("error" in parsed) throw new BadRequest(`Bad Request: can't parse entities: ${parsed.error.replace(/^Can't parse entities: /, "")}`);
+      if ("error" in parsed)
+        throw new BadRequest(`Bad Request: can't parse entities: ${parsed.error.replace(/^Can't parse entities: /, "")}`);
       plain = parsed.text;
     }
     if (plain.trim().length === 0) throw new BadRequest("Bad Request: message text is empty");
@@ -324,7 +332,14 @@ export class FakeTelegramServer extends EventEmitter {
     return plain;
   }
 
-  private store(o: { kind: "text" | "photo"; chat_id: string; body: string; plain: string; p: Record<string, string>; photo?: Buffer }): unknown {
+  private store(o: {
+    kind: "text" | "photo";
+    chat_id: string;
+    body: string;
+    plain: string;
+    p: Record<string, string>;
+    photo?: Buffer;
+  }): unknown {
     const keyboard = parseKeyboard(o.p.reply_markup);
     const reply = o.p.reply_parameters ? (JSON.parse(o.p.reply_parameters) as { message_id?: number }).message_id : undefined;
     const msg: FakeMessage = {
@@ -386,7 +401,9 @@ function wire(m: FakeMessage): unknown {
     date: now(),
     chat,
     from: { id: 4242, is_bot: true, first_name: "vigil" },
-    ...(m.kind === "text" ? { text: m.plain } : { caption: m.plain, photo: [{ file_id: `ph${m.message_id}`, file_unique_id: `u${m.message_id}`, width: 1200, height: 540 }] }),
+    ...(m.kind === "text"
+      ? { text: m.plain }
+      : { caption: m.plain, photo: [{ file_id: `ph${m.message_id}`, file_unique_id: `u${m.message_id}`, width: 1200, height: 540 }] }),
     ...(m.keyboard.length ? { reply_markup: { inline_keyboard: m.keyboard } } : {}),
   };
 }
@@ -397,7 +414,10 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Bodies as Telegram accepts them: urlencoded, JSON or multipart (files by field name). */
-export async function parseBody(contentType: string, raw: Buffer): Promise<{ params: Record<string, string>; files: Record<string, Buffer> }> {
+export async function parseBody(
+  contentType: string,
+  raw: Buffer,
+): Promise<{ params: Record<string, string>; files: Record<string, Buffer> }> {
   const params: Record<string, string> = {};
   const files: Record<string, Buffer> = {};
   if (contentType.startsWith("multipart/form-data")) {

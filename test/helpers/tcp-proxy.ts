@@ -1,6 +1,7 @@
 /** A TCP proxy we can cut and restore: makes "the database went away" testable without stopping PostgreSQL. */
-import { createServer, type Server, type Socket, connect } from "node:net";
+
 import type { AddressInfo } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 export class TcpProxy {
   private server: Server | null = null;

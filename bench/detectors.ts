@@ -11,8 +11,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { max, median, min } from "simple-statistics";
 import { allDetectors } from "../detectors/registry.js";
-import type { Point } from "../detectors/types.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
+import type { Point } from "../src/model/point.js";
 
 type DetectCsvModule = typeof import("../src/detect/detect-csv.js");
 type ParamsModule = typeof import("../src/detect/detector-params.js");

@@ -14,8 +14,9 @@
  * chart to a known standard instead (a "standards given" chart).
  */
 import { z } from "zod";
+import type { Point } from "../src/model/point.js";
 import { D2, deviation, isValue, medianOf, safeScale, scoreFromSigmas, sigmaReason } from "./stats.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 const params = z.object({
   sigma: z.number().positive().default(3).describe("Control limits at centre ± this many sigmas (rule 1)."),

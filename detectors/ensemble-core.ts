@@ -36,7 +36,8 @@
  *
  * This module is the step code; ensemble.ts has the parameter schema (with each parameter's meaning).
  */
-import { fmtDeviation } from "../src/delivery/format.js";
+import { fmtDeviation } from "../src/model/format.js";
+import type { Point } from "../src/model/point.js";
 import { Arena, arenaPlan } from "./arena.js";
 import { type LazyWindow, lazyWindow, lwClear, lwDue, lwLowerBound, lwPush, lwRecenter, lwRefresh, planLazyWindow } from "./lazy-window.js";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
@@ -50,7 +51,7 @@ import {
   slotLabel,
 } from "./seasonal-profile.js";
 import { isValue, MAD_TO_SIGMA, madSorted, mutableFields, quantileSorted, safeScale, sigmaReason, ZERO } from "./stats.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 /** Number of views (features). */
 const NF = 6;

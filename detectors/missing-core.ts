@@ -9,7 +9,7 @@
  * missing data, and buckets the engine left out (outside the calendar, holidays, thin buckets) are
  * not counted at all. Otherwise (an offline CSV with holes) it is the time between timestamps.
  */
-import { durationMs, formatDuration } from "../src/duration.js";
+import { durationMs, formatDuration } from "../src/model/duration.js";
 import { localMs } from "./local-time.js";
 import {
   PRESENCE_NUMBERS,

@@ -6,9 +6,10 @@
  * repeated unchanged for longer than `after` (a frozen exporter) counts as missing.
  */
 import { z } from "zod";
+import type { Point } from "../src/model/point.js";
 import { MISSING_NUMBERS, type MissingParams, type MissingState, missingStateIn, missingStep } from "./missing-core.js";
 import { durationParam, granularityParam, timezoneParam } from "./time.js";
-import type { DetectorDefinition, Point, SameParams, Verdict } from "./types.js";
+import type { DetectorDefinition, SameParams, Verdict } from "./types.js";
 
 const params = z.object({
   after: durationParam("Alert once data has been missing (or stale) for longer than this.", "1h"),

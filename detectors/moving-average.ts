@@ -11,6 +11,7 @@
  *  - `iqr`: rolling Tukey fences [Q1 − k·IQR, Q3 + k·IQR].
  */
 import { z } from "zod";
+import type { Point } from "../src/model/point.js";
 import {
   D2,
   deviation,
@@ -27,7 +28,7 @@ import {
   swMedian,
   swPush,
 } from "./stats.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 const params = z.object({
   method: z

@@ -14,7 +14,8 @@
  * a lasting change still moves the baseline over a few seasons.
  */
 import { z } from "zod";
-import { durationMs, parseDuration } from "../src/duration.js";
+import { durationMs, parseDuration } from "../src/model/duration.js";
+import type { Point } from "../src/model/point.js";
 import { localMs } from "./local-time.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import {
@@ -32,7 +33,7 @@ import {
   swPush,
 } from "./stats.js";
 import { granularityParam, timezoneParam } from "./time.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;

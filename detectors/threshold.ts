@@ -8,10 +8,11 @@
  * timestamp, so gaps and late buckets land in the right place.
  */
 import { z } from "zod";
+import type { Point } from "../src/model/point.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import { isValue } from "./stats.js";
 import { granularityParam } from "./time.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 const WEEK_MS = 604_800_000;
 /** Bound on the last-week memory: one week of minute buckets. */

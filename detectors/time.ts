@@ -5,7 +5,7 @@
  * are the parameters' schemas; the step code reads durations with `durationMs` (src/duration.ts).
  */
 import { z } from "zod";
-import { parseDuration } from "../src/duration.js";
+import { parseDuration } from "../src/model/duration.js";
 import { zoneProblem } from "./local-time.js";
 
 /**

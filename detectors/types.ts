@@ -4,12 +4,7 @@
  * state between calls; the batch form is the streaming form folded over an array.
  */
 import type { z } from "zod";
-
-/** One bucket of a series. `t` is the bucket start in epoch milliseconds; `v` null = missing data. */
-export interface Point {
-  t: number;
-  v: number | null;
-}
+import type { Point } from "../src/model/point.js";
 
 /** What a detector says about one point. */
 export interface Verdict {

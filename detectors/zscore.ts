@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type DetectorDefinition, NO_VERDICT, type Point, type Verdict } from "./types.js";
+import type { Point } from "../src/model/point.js";
+import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
 const params = z.object({
   window: z.number().int().min(3).default(48).describe("Number of past points forming the baseline."),

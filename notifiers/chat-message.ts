@@ -3,18 +3,11 @@
  * Slack as Block Kit. Data (metric names, series keys, reasons) stays plain text here; each
  * renderer escapes it for its own markup, so no data can ever be read as markup.
  */
-import {
-  deviationParts,
-  experimentAlertLines,
-  fmtDeviation,
-  fmtNum,
-  fmtTime,
-  roundForHumans,
-  seriesLabel,
-} from "../src/delivery/format.js";
-import type { AlertNotification, GroupNotification } from "../src/delivery/notification.js";
-import { formatDuration } from "../src/duration.js";
-import type { Alert, AlertState } from "../src/engine/alert.js";
+
+import type { Alert, AlertState } from "../src/model/alert.js";
+import { formatDuration } from "../src/model/duration.js";
+import { deviationParts, experimentAlertLines, fmtDeviation, fmtNum, fmtTime, roundForHumans, seriesLabel } from "../src/model/format.js";
+import type { AlertNotification, GroupNotification } from "../src/model/notification.js";
 
 export interface Span {
   text: string;

@@ -1,6 +1,6 @@
 /** The console channel: one readable block per notification on stdout (the demo's channel). */
-import { notificationText } from "../src/delivery/format.js";
-import type { Notification } from "../src/delivery/notification.js";
+import { notificationText } from "../src/model/format.js";
+import type { Notification } from "../src/model/notification.js";
 import type { Notifier, NotifierFactory, SendResult } from "./notifier.js";
 
 export const createConsoleNotifier: NotifierFactory = (channel, _config, deps): Notifier => ({

@@ -3,7 +3,7 @@
  * them); they come back from the outbox as JSON, so they are checked before use.
  */
 import type { SparkPanel } from "../src/charts/small-multiples.js";
-import type { TextNotification } from "../src/delivery/notification.js";
+import type { TextNotification } from "../src/model/notification.js";
 
 export function digestPanels(n: TextNotification): SparkPanel[] | null {
   const raw: unknown = (n as TextNotification & { panels?: unknown }).panels;

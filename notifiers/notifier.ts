@@ -1,7 +1,7 @@
 /** The channel seam: one Notifier per configured channel, built by a factory from the registry. */
 import type { ChannelConfig, VigilConfig } from "../src/config/types.js";
-import type { Notification } from "../src/delivery/notification.js";
 import type { Logger } from "../src/log.js";
+import type { Notification } from "../src/model/notification.js";
 
 export interface SendContext {
   /** Reference of the first message sent for this alert on this channel (to edit or thread under). */

@@ -4,9 +4,10 @@
  * context elements, 25 actions, 75 characters of button text). Data is escaped for mrkdwn
  * (`& < >`), so it can neither mention (`<!channel>`) nor link.
  */
-import { deviationParts, fmtNum, fmtTime } from "../src/delivery/format.js";
-import type { AlertNotification } from "../src/delivery/notification.js";
-import { formatDuration } from "../src/duration.js";
+
+import { formatDuration } from "../src/model/duration.js";
+import { deviationParts, fmtNum, fmtTime } from "../src/model/format.js";
+import type { AlertNotification } from "../src/model/notification.js";
 import { type ButtonSpec, type ChatMessage, clipText, type Line, slackActionId, stateHeadline, stateLine } from "./chat-message.js";
 
 export const LIMITS = {

@@ -10,8 +10,8 @@ import { Api, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutErro
 import { renderAlertChart } from "../src/charts/alert-chart.js";
 import { renderSmallMultiples } from "../src/charts/small-multiples.js";
 import type { ChannelConfig } from "../src/config/types.js";
-import { seriesLabel } from "../src/delivery/format.js";
-import type { AlertNotification, GroupNotification, Notification, TextNotification } from "../src/delivery/notification.js";
+import { seriesLabel } from "../src/model/format.js";
+import type { AlertNotification, GroupNotification, Notification, TextNotification } from "../src/model/notification.js";
 import { checkChatChannel } from "./chat-channel.js";
 import { alertMessage, type ChatMessage, followUpMessage, groupMessage } from "./chat-message.js";
 import { type ChatPacer, sharedPacer, TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE } from "./chat-pacer.js";

@@ -2,7 +2,7 @@
  * The webhook channel: POSTs one JSON object per alert state change, with an Idempotency-Key header
  * unique per delivery, so a receiver can drop the one duplicate a crash mid-send may cause.
  */
-import type { Notification } from "../src/delivery/notification.js";
+import type { Notification } from "../src/model/notification.js";
 import { httpStatusError, networkError, redirectError } from "./http-error.js";
 import type { Notifier, NotifierFactory, SendContext, SendResult } from "./notifier.js";
 

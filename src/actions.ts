@@ -6,11 +6,12 @@
  */
 import type { Clock } from "./clock.js";
 import type { VigilConfig } from "./config/types.js";
-import type { AlertNotification } from "./delivery/notification.js";
-import { formatDuration, parseDuration } from "./duration.js";
-import type { Alert, AlertEvent, AlertState } from "./engine/alert.js";
 import { globMatch, globProblem } from "./glob.js";
-import type { DeliveryDraft, Silence, StateStore } from "./store/state-store.js";
+import type { Alert, AlertEvent, AlertState } from "./model/alert.js";
+import { formatDuration, parseDuration } from "./model/duration.js";
+import type { AlertNotification } from "./model/notification.js";
+import type { Silence } from "./model/silence.js";
+import type { DeliveryDraft, StateStore } from "./store/state-store.js";
 
 export type ActionResult =
   | {

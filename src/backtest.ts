@@ -10,13 +10,10 @@
 import { stringify } from "yaml";
 import { localDate, localMs, weekdayOf } from "../detectors/local-time.js";
 import { getDetector } from "../detectors/registry.js";
-import type { Point } from "../detectors/types.js";
 import { countLike, withFill } from "./config/resolve-config.js";
 import { DAY_NAMES } from "./config/schema.js";
 import type { DetectorConfig, MetricCalendar, MetricConfig } from "./config/types.js";
 import type { Database } from "./db/database.js";
-import { durationMs, formatDuration } from "./duration.js";
-import { type Alert, fingerprintOf } from "./engine/alert.js";
 import { atFloor, type Band } from "./engine/band-floor.js";
 import { feedSeries } from "./engine/bucket-feed.js";
 import { offBuckets } from "./engine/calendar.js";
@@ -26,6 +23,9 @@ import { type Identity, observe } from "./engine/lifecycle.js";
 import { passesPolicy } from "./engine/policy.js";
 import { SeriesRuntime } from "./engine/series-runtime.js";
 import { countriesOfZone, publicHolidays } from "./holidays.js";
+import { type Alert, fingerprintOf } from "./model/alert.js";
+import { durationMs, formatDuration } from "./model/duration.js";
+import type { Point } from "./model/point.js";
 import { alignUp, bucketClock, bucketStart, detectorZone } from "./sources/bucket-clock.js";
 import { fetchBuckets, type SeriesBatch } from "./sources/index.js";
 

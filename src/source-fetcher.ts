@@ -1,11 +1,12 @@
 /** Adapts the source layer to the engine's Fetcher, retrying a dropped connection briefly with backoff. */
 import type { MetricConfig } from "./config/types.js";
 import { type Database, isConnectionError } from "./db/database.js";
-import type { Fetcher, FetchResult, GroupFetcher } from "./engine/fetcher.js";
+import type { Fetcher, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
 import { planGroupScan } from "./sources/fetch-buckets.js";
 import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
 import type { ScanThread } from "./sources/scan-thread.js";
+import type { FetchResult } from "./sources/types.js";
 
 const RETRY_DELAYS_MS = [250, 1000];
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { alertChartSvg, renderAlertChart } from "../src/charts/alert-chart.js";
 import { renderSmallMultiples, smallMultiplesSvg } from "../src/charts/small-multiples.js";
 import { niceTicks, timeTicks } from "../src/charts/svg.js";
-import type { ChartData } from "../src/delivery/notification.js";
+import type { ChartData } from "../src/model/notification.js";
 import { sampleChart } from "./fakes/sample-chart.js";
 
 const HOUR = 3_600_000;

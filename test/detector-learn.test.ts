@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allDetectors } from "../detectors/registry.js";
-import type { Point } from "../detectors/types.js";
+import type { Point } from "../src/model/point.js";
 
 /** Hourly series with a daily cycle, gaps, a NaN, spikes and a level shift. */
 function series(n: number): Point[] {

@@ -21,9 +21,10 @@ import {
   smallMedian,
 } from "../detectors/seasonal-profile.js";
 import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
-import { type DetectorDefinition, NO_VERDICT, type Point, runBatch } from "../detectors/types.js";
+import { type DetectorDefinition, NO_VERDICT, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/detect/detect-csv.js";
 import { resolveDetector } from "../src/detect/detector-params.js";
+import type { Point } from "../src/model/point.js";
 
 /**
  * Feed `series` to two states, one through `step` and one through `stepNotable`: the latter must say

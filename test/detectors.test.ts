@@ -10,7 +10,8 @@ import { allDetectors, DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "
 import { seasonal } from "../detectors/seasonal.js";
 import { seasonalProfileState, seasonalStep } from "../detectors/seasonal-profile.js";
 import { threshold } from "../detectors/threshold.js";
-import { type Point, runBatch, type Verdict } from "../detectors/types.js";
+import { runBatch, type Verdict } from "../detectors/types.js";
+import type { Point } from "../src/model/point.js";
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;

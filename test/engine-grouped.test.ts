@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDetector } from "../detectors/registry.js";
-import { type Point, runBatch } from "../detectors/types.js";
+import { runBatch } from "../detectors/types.js";
 import { loadHistory, replay } from "../src/backtest.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
@@ -13,6 +13,7 @@ import type { Database } from "../src/db/database.js";
 import { Engine } from "../src/engine/engine.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
+import type { Point } from "../src/model/point.js";
 import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { fetchBuckets, fetchBucketsGrouped } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock.js";
 import type { ExperimentConfig, GuardrailConfig } from "../src/config/types.js";
-import { notificationText } from "../src/delivery/format.js";
-import type { AlertNotification } from "../src/delivery/notification.js";
 import { evaluateExperiments, guardrailFingerprint, srmFingerprint } from "../src/experiments/evaluate.js";
 import { experimentsTable } from "../src/experiments/report-table.js";
 import { silentLogger } from "../src/log.js";
+import { notificationText } from "../src/model/format.js";
+import type { AlertNotification } from "../src/model/notification.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { HOUR, vigilConfig } from "./helpers/config.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AlertNotification } from "../src/delivery/notification.js";
-import type { Alert } from "../src/engine/alert.js";
+import type { Alert } from "../src/model/alert.js";
+import type { AlertNotification } from "../src/model/notification.js";
 import { makeAlert } from "./fakes/alerts.js";
 import { useStateSchemas } from "./helpers/state.js";
 

@@ -4,7 +4,6 @@
  * (the embedded database lives in the main thread), so most of this runs only with one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Point } from "../detectors/types.js";
 import { ManualClock } from "../src/clock.js";
 import { Daemon } from "../src/daemon.js";
 import { DatabaseError, isConnectionError } from "../src/db/database.js";
@@ -12,6 +11,7 @@ import type { PgDatabase } from "../src/db/pg.js";
 import { Engine } from "../src/engine/engine.js";
 import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
+import type { Point } from "../src/model/point.js";
 import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { planGroupScan } from "../src/sources/fetch-buckets.js";
 import { fetchBucketGrid, SourceError } from "../src/sources/index.js";

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { localMs } from "../detectors/local-time.js";
 import { getDetector } from "../detectors/registry.js";
-import { type Point, runBatch } from "../detectors/types.js";
+import { runBatch } from "../detectors/types.js";
+import type { Point } from "../src/model/point.js";
 
 const HOUR = 3_600_000;
 const DST = Date.parse("2026-03-29T01:00:00Z"); // Berlin: 02:00 CET becomes 03:00 CEST

@@ -8,10 +8,11 @@ import type { ButtonPress, Line } from "../../notifiers/chat-message.js";
 import { actorLabel, clipText } from "../../notifiers/chat-message.js";
 import { type ActionResult, type AlertActions, parseAlertId, parseSnooze, SilencePatternError, SNOOZE_MAX_MS } from "../actions.js";
 import type { Clock } from "../clock.js";
-import { fmtTime, roundForHumans, seriesLabel } from "../delivery/format.js";
-import { formatDuration, parseDuration } from "../duration.js";
 import type { Logger } from "../log.js";
-import type { Silence, StateStore } from "../store/state-store.js";
+import { formatDuration, parseDuration } from "../model/duration.js";
+import { fmtTime, roundForHumans, seriesLabel } from "../model/format.js";
+import type { Silence } from "../model/silence.js";
+import type { StateStore } from "../store/state-store.js";
 
 export interface CommandDeps {
   actions: AlertActions;

@@ -2,7 +2,7 @@
  * The chart under an alert: the recent history, the detector's expected line and band, the
  * anomalous points in red and static thresholds, drawn as SVG and rendered to PNG.
  */
-import type { ChartData } from "../delivery/notification.js";
+import type { ChartData } from "../model/notification.js";
 import { svgToPng } from "./render-png.js";
 import { bandPaths, clip, escapeXml, linearScale, linePath, niceTicks, shortNumber, timeLabel, timeTicks } from "./svg.js";
 

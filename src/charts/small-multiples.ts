@@ -2,7 +2,7 @@
  * Several metrics as small sparkline panels in one image (the digest's chart): one PNG per
  * message keeps a digest within one chat message on every platform.
  */
-import { fmtNum } from "../delivery/format.js";
+import { fmtNum } from "../model/format.js";
 import { svgToPng } from "./render-png.js";
 import { clip, escapeXml, linearScale, linePath } from "./svg.js";
 

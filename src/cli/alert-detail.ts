@@ -2,8 +2,9 @@
  * `vigil alerts ID`: one alert's fields, its history (who or what changed it, when) and the
  * notifications about it, with the text of the latest, as text or JSON.
  */
-import { deviationParts, fmtNum, notificationText, seriesLabel } from "../delivery/format.js";
-import type { Alert } from "../engine/alert.js";
+
+import type { Alert } from "../model/alert.js";
+import { deviationParts, fmtNum, notificationText, seriesLabel } from "../model/format.js";
 import type { Delivery, HistoryEntry } from "../store/state-store.js";
 import { textTable } from "./text-table.js";
 

@@ -1,8 +1,8 @@
 /** `vigil alerts [--json] [--state STATE]` lists alerts; `vigil alerts ID [--json]` shows one. */
 import { parseAlertId } from "../actions.js";
-import { fmtNum } from "../delivery/format.js";
-import type { Alert, AlertState } from "../engine/alert.js";
 import { errorText } from "../log.js";
+import type { Alert, AlertState } from "../model/alert.js";
+import { fmtNum } from "../model/format.js";
 import { alertDetailJson, alertDetailText, isoSeconds } from "./alert-detail.js";
 import { withState } from "./state-access.js";
 import { textTable } from "./text-table.js";

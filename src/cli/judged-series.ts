@@ -3,10 +3,11 @@
  * run is never silent: one line per series (metric, series, bucket, value, expected, verdict),
  * and past a screenful only the anomalous ones and a count of the rest.
  */
-import type { Point, Verdict } from "../../detectors/types.js";
+import type { Verdict } from "../../detectors/types.js";
 import type { MetricConfig } from "../config/types.js";
-import { fmtNum } from "../delivery/format.js";
 import { buildDetectors, type MetricReport } from "../engine/engine.js";
+import { fmtNum } from "../model/format.js";
+import type { Point } from "../model/point.js";
 import { isoSeconds } from "./alert-detail.js";
 import { textTable } from "./text-table.js";
 

@@ -1,7 +1,7 @@
 /** The `vigil` command line (commander). Every command returns its exit code instead of exiting. */
 import { Command, CommanderError, Option } from "commander";
 import { validateCommand } from "../config/validate-command.js";
-import { ALERT_STATES, type AlertState } from "../engine/alert.js";
+import { ALERT_STATES, type AlertState } from "../model/alert.js";
 import { alertsCommand } from "./alerts-command.js";
 import { backtestCommand, tuneCommand } from "./backtest-command.js";
 import { demoCommand } from "./demo-command.js";

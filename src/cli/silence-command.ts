@@ -1,9 +1,9 @@
 /** `vigil silence add|list|rm`: silences from the command line (the chat has /silence too). */
 import type { Command, Option } from "commander";
-import { fmtTime } from "../delivery/format.js";
-import { parseDuration } from "../duration.js";
 import { errorText } from "../log.js";
-import type { Silence } from "../store/state-store.js";
+import { parseDuration } from "../model/duration.js";
+import { fmtTime } from "../model/format.js";
+import type { Silence } from "../model/silence.js";
 import { auditCli, cliActor, osUserName } from "./cli-actor.js";
 import { withState } from "./state-access.js";
 import { textTable } from "./text-table.js";

@@ -7,8 +7,8 @@
  * "connection") is thrown for the caller to report once.
  */
 import { DatabaseError, isConnectionError, type Queryable } from "../db/database.js";
-import { formatDuration } from "../duration.js";
 import { probeAssignments, probeEvents } from "../experiments/sql.js";
+import { formatDuration } from "../model/duration.js";
 import { bucketClock, DAY_MS } from "../sources/bucket-clock.js";
 import { tableColumns } from "../sources/column-type.js";
 import { fetchBuckets, SourceError } from "../sources/fetch-buckets.js";

@@ -4,8 +4,9 @@
  * here need resolved values (a lookback shorter than a bucket, a bad URL coming from the environment).
  */
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
-import { formatDuration, parseDuration } from "../duration.js";
 import { holidayCountryProblem } from "../holidays.js";
+import type { Severity } from "../model/alert.js";
+import { formatDuration, parseDuration } from "../model/duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
@@ -20,7 +21,6 @@ import type {
   MetricConfig,
   MinChange,
   MuteWindow,
-  Severity,
   VigilConfig,
 } from "./types.js";
 

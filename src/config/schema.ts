@@ -9,7 +9,7 @@ import { validate as validateCron } from "node-cron";
 import { z } from "zod";
 import { zoneProblem } from "../../detectors/local-time.js";
 import { type AnyDetector, allDetectors } from "../../detectors/registry.js";
-import { parseDuration } from "../duration.js";
+import { parseDuration } from "../model/duration.js";
 
 const DURATION_TEXT = /^\s*(?:(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+|\d+(?:\.\d+)?)\s*$/;
 const PERCENT_TEXT = /^\s*\d+(?:\.\d+)?\s*%\s*$/;

@@ -3,7 +3,8 @@
  * durations in milliseconds, env vars interpolated. Produced by `loadConfig` (src/config/load.ts)
  * from the zod schema in src/config/schema.ts.
  */
-export type Severity = "info" | "warning" | "critical";
+import type { Severity } from "../model/alert.js";
+
 export type Direction = "up" | "down" | "both";
 
 /** A detector entry as written: `type` plus its own parameters (validated by the detector's schema). */

@@ -3,7 +3,7 @@
  * on the detector thread (the same function, so both give the same verdicts).
  */
 import type { AnyDetector } from "../../detectors/registry.js";
-import type { Point } from "../../detectors/types.js";
+import type { Point } from "../model/point.js";
 
 /** One mutable point: detectors must not keep references to it (their state is cloneable data). */
 const POINT: Point = { t: 0, v: null };

@@ -7,13 +7,13 @@
 import type { Clock } from "../clock.js";
 import type { DigestConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import { fmtDeviation, fmtDifference, fmtNum, seriesLabel } from "../delivery/format.js";
-import type { DigestPanel, TextNotification } from "../delivery/notification.js";
-import { formatDuration } from "../duration.js";
-import type { Alert } from "../engine/alert.js";
 import type { ExperimentReport } from "../experiments/evaluate.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
+import type { Alert } from "../model/alert.js";
+import { formatDuration } from "../model/duration.js";
+import { fmtDeviation, fmtDifference, fmtNum, seriesLabel } from "../model/format.js";
+import type { DigestPanel, TextNotification } from "../model/notification.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
 import { fetchBuckets } from "../sources/index.js";
 import { fetchWindowValues } from "../sources/window-query.js";

@@ -12,8 +12,8 @@
 import { localMs } from "../../detectors/local-time.js";
 import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, seededPresence } from "../../detectors/presence.js";
 import type { MetricConfig } from "../config/types.js";
+import type { Point } from "../model/point.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
-import type { Point } from "../sources/types.js";
 import { offBuckets } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */

@@ -8,9 +8,9 @@
  * points no alert reported.
  */
 import type { MetricConfig } from "../config/types.js";
-import type { ChartData, ChartRow } from "../delivery/notification.js";
-import type { Point } from "../sources/types.js";
-import type { AlertDetails } from "./alert.js";
+import type { AlertDetails } from "../model/alert.js";
+import type { ChartData, ChartRow } from "../model/notification.js";
+import type { Point } from "../model/point.js";
 import { type Band, bandAtFloor, NO_FLOOR } from "./band-floor.js";
 import { feedSeries } from "./bucket-feed.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";

@@ -5,19 +5,21 @@
  */
 
 import { DEFAULT_DETECTORS, getDetector, withTimeDefaults } from "../../detectors/registry.js";
-import type { Point, Verdict } from "../../detectors/types.js";
+import type { Verdict } from "../../detectors/types.js";
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import type { AlertNotification, ChartData } from "../delivery/notification.js";
 import { groupBy } from "../group-by.js";
 import type { VigilMetrics } from "../http/metrics.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
+import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
+import type { AlertNotification, ChartData } from "../model/notification.js";
+import type { Point } from "../model/point.js";
+import type { Silence } from "../model/silence.js";
 import { activeMute } from "../mute.js";
 import { nameBucket } from "../name-hash.js";
 import { bucketClock, detectorZone } from "../sources/bucket-clock.js";
-import { AlertConflictError, type Silence, type StateStore } from "../store/state-store.js";
-import { type Alert, type AlertEvent, fingerprintOf } from "./alert.js";
+import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import { atFloor } from "./band-floor.js";
 import { feedValue } from "./bucket-feed.js";
 import { offBuckets } from "./calendar.js";

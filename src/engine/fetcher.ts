@@ -1,26 +1,7 @@
 /** What the engine needs from the source layer: the buckets of a metric in a window [from, to). */
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart } from "../sources/bucket-clock.js";
-import type { Point } from "../sources/types.js";
-
-export interface FetchedSeries {
-  /** "" for an unsplit metric, else "platform=ios,country=BR". */
-  key: string;
-  labels: Record<string, string>;
-  /** Bucket starts (epoch ms) with values; null = missing/bad value. Sorted by t, no duplicates. */
-  points: Point[];
-}
-
-export interface DataIssue {
-  key: string;
-  kind: string;
-  count: number;
-}
-
-export interface FetchResult {
-  series: FetchedSeries[];
-  issues: DataIssue[];
-}
+import type { DataIssue, FetchResult } from "../sources/types.js";
 
 /** `series`: only these (by their labels) when the source can filter; every series otherwise. */
 export type Fetcher = (

@@ -3,7 +3,8 @@
  * own (points) or one aggregate of a grouped scan (a slice of a GroupGrid, no copy). The engine's
  * judging loop reads values by index and never builds a point per value.
  */
-import type { DataIssue, FetchResult, GroupGrid } from "./fetcher.js";
+import type { DataIssue, FetchResult } from "../sources/types.js";
+import type { GroupGrid } from "./fetcher.js";
 
 export interface MetricGrid {
   /** Start of bucket 0; bucket b starts at from + b * the metric's granularity. */

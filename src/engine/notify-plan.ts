@@ -9,10 +9,11 @@
  */
 import { silencedBy } from "../actions.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import { fmtNum, seriesLabel } from "../delivery/format.js";
-import type { AlertNotification, ChartData, GroupNotification, TextNotification } from "../delivery/notification.js";
-import type { DeliveryDraft, Silence } from "../store/state-store.js";
-import type { Alert, AlertEvent } from "./alert.js";
+import type { Alert, AlertEvent } from "../model/alert.js";
+import { fmtNum, seriesLabel } from "../model/format.js";
+import type { AlertNotification, ChartData, GroupNotification, TextNotification } from "../model/notification.js";
+import type { Silence } from "../model/silence.js";
+import type { DeliveryDraft } from "../store/state-store.js";
 import { channelsFor, sendsResolved } from "./routing.js";
 
 export interface StoredEvent {

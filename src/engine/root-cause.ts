@@ -7,7 +7,7 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import type { Queryable } from "../db/database.js";
-import { fmtDeviation, fmtNum } from "../delivery/format.js";
+import { fmtDeviation, fmtNum } from "../model/format.js";
 import { fetchDimension } from "../sources/dimension-query.js";
 import { NULL_LABEL } from "../sources/series-key.js";
 import type { DetectorInstance } from "./series-runtime.js";

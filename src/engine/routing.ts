@@ -1,5 +1,6 @@
 /** Which channels an alert goes to: the metric's `notify` plus the per-severity channels in `defaults`. */
-import type { Severity, VigilConfig } from "../config/types.js";
+import type { VigilConfig } from "../config/types.js";
+import type { Severity } from "../model/alert.js";
 
 export function channelsFor(config: VigilConfig, notify: readonly string[], severity: Severity): string[] {
   const out = new Set(notify);

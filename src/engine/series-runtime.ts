@@ -6,7 +6,8 @@
 
 import type { PresenceState } from "../../detectors/presence.js";
 import type { AnyDetector } from "../../detectors/registry.js";
-import type { Point, Verdict } from "../../detectors/types.js";
+import type { Verdict } from "../../detectors/types.js";
+import type { Point } from "../model/point.js";
 import { floorAfter } from "./band-floor.js";
 import type { FeedState } from "./bucket-feed.js";
 

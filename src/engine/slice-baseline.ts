@@ -8,7 +8,7 @@
 
 import { medianInPlace } from "../../detectors/stats.js";
 import type { MetricConfig } from "../config/types.js";
-import type { Point } from "../sources/types.js";
+import type { Point } from "../model/point.js";
 import { feedSeries, newFeedState } from "./bucket-feed.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
 

@@ -4,7 +4,7 @@
  * first alert's end is stored too. Nothing is allocated beyond this object until an alert is open
  * or changes, which is the case for almost every metric on almost every tick.
  */
-import type { Alert } from "./alert.js";
+import type { Alert } from "../model/alert.js";
 import type { Outcome } from "./lifecycle.js";
 
 export class TickOutcomes {

@@ -8,8 +8,6 @@
 import type { Clock } from "../clock.js";
 import type { ExperimentConfig, GuardrailConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import { fmtChange, fmtDifference } from "../delivery/format.js";
-import { type Alert, type AlertEvent, fingerprintOf } from "../engine/alert.js";
 import {
   clearMeta,
   type Identity,
@@ -23,6 +21,8 @@ import {
 import { planDeliveries } from "../engine/notify-plan.js";
 import type { Logger } from "../log.js";
 import { errorText } from "../log.js";
+import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
+import { fmtChange, fmtDifference } from "../model/format.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import {

@@ -2,7 +2,7 @@
  * The experiments table shared by `vigil experiments` and the daily digest: one row per guardrail
  * and treatment variant (one row for an experiment without guardrails), with the SRM p-value.
  */
-import { fmtChange, fmtDifference, fmtMean, fmtNum, fmtP } from "../delivery/format.js";
+import { fmtChange, fmtDifference, fmtMean, fmtNum, fmtP } from "../model/format.js";
 import type { ExperimentReport, GuardrailReport } from "./evaluate.js";
 
 /** Marks a change given as treatment − control (control mean 0); explained under the table. */

@@ -4,9 +4,11 @@
  * slot per (series, bucket) shared by every aggregate, instead of a point object per value, which is
  * what a tick of many metrics sharing one scan spends its time on.
  */
+
+import type { Point } from "../model/point.js";
 import { toValue } from "./collect-series.js";
 import { formatSeriesKey, labelText } from "./series-key.js";
-import type { BucketGrid, DataIssue, DataIssueKind, FetchResult, GridSeries, Point, SeriesBatch, TimeWindow } from "./types.js";
+import type { BucketGrid, DataIssue, DataIssueKind, FetchResult, GridSeries, SeriesBatch, TimeWindow } from "./types.js";
 
 /** Where the decoder finds things in a row: the bucket start, the split values, the aggregates. */
 export interface GridColumns<R> {

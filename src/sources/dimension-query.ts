@@ -7,10 +7,11 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
+import type { Point } from "../model/point.js";
 import { isCalendarGranularity } from "./bucket-clock.js";
 import { timeOf } from "./fetch-buckets.js";
 import { bucketScanValues, bucketSql, calendarWindowSql, ROWS_AGGREGATE, scanZones, seriesMatchSql } from "./structured-query.js";
-import type { Point, SqlQuery, TimeWindow } from "./types.js";
+import type { SqlQuery, TimeWindow } from "./types.js";
 
 export interface DimensionScan {
   metric: MetricConfig;

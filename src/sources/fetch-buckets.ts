@@ -4,7 +4,7 @@
  */
 import type { MetricConfig } from "../config/types.js";
 import { DatabaseError, type Queryable, type Row } from "../db/database.js";
-import { formatDuration } from "../duration.js";
+import { formatDuration } from "../model/duration.js";
 import { decodeBucketGrid, type GridColumns, gridResults } from "./bucket-grid.js";
 import { collectSeries, type SourceRow } from "./collect-series.js";
 import { buildRawQuery, classifyColumns, describeColumns, QueryShapeError } from "./raw-query.js";

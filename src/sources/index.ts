@@ -21,7 +21,6 @@ export type {
   DataIssueKind,
   FetchResult,
   GridSeries,
-  Point,
   SeriesBatch,
   SqlQuery,
   TimeWindow,

@@ -2,20 +2,12 @@
  * What the source layer hands the engine: per-series bucket values in domain terms (epoch ms,
  * numbers or null), never driver rows.
  */
+import type { Point } from "../model/point.js";
 
 /** A half-open time range [from, to) in epoch milliseconds. */
 export interface TimeWindow {
   from: number;
   to: number;
-}
-
-export interface Point {
-  /** Bucket start, epoch ms. */
-  t: number;
-  /** null = no usable value for this bucket (NULL, NaN, Infinity or non-numeric text in the data). */
-  v: number | null;
-  /** Rows behind the bucket, when the source reports them (structured sources of means and ratios). */
-  n?: number;
 }
 
 export interface SeriesBatch {

@@ -4,8 +4,9 @@
  * written in ONE transaction: the outbox guarantee that nothing is lost or sent twice.
  */
 import { type Database, type Queryable, quoteIdent, type Row } from "../db/database.js";
-import type { Notification } from "../delivery/notification.js";
-import type { Alert, AlertEvent, AlertState } from "../engine/alert.js";
+import type { Alert, AlertEvent, AlertState } from "../model/alert.js";
+import type { Notification } from "../model/notification.js";
+import type { Silence } from "../model/silence.js";
 import { toDate, toJson, toMs, toNum } from "./rows.js";
 
 export interface DeliveryDraft {
@@ -108,17 +109,6 @@ export class AlertConflictError extends Error {
   constructor(readonly alertId: number) {
     super(`alert #${alertId} changed while it was being updated`);
   }
-}
-
-export interface Silence {
-  id: number;
-  metricGlob: string;
-  seriesGlob: string;
-  reason: string;
-  createdBy: string;
-  createdAt: number;
-  endsAt: number;
-  removedAt: number | null;
 }
 
 function rowToSilence(r: Row): Silence {

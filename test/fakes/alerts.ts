@@ -1,6 +1,7 @@
 /** Alerts and outbox set-up shared by the chat tests: a firing alert stored with its first delivery. */
-import type { AlertNotification, ChartData } from "../../src/delivery/notification.js";
-import type { Alert } from "../../src/engine/alert.js";
+
+import type { Alert } from "../../src/model/alert.js";
+import type { AlertNotification, ChartData } from "../../src/model/notification.js";
 import type { StateStore } from "../../src/store/state-store.js";
 
 export const T0 = Date.UTC(2026, 0, 19, 12);

@@ -1,5 +1,5 @@
 /** A two-week hourly series with a daily cycle and a drop at the end: the chart every test draws. */
-import type { ChartData, ChartRow } from "../../src/delivery/notification.js";
+import type { ChartData, ChartRow } from "../../src/model/notification.js";
 
 const HOUR = 3_600_000;
 

@@ -1,5 +1,5 @@
 /** What goes through the outbox to a channel: self-contained JSON, so a restart can still send it. */
-import type { Alert, AlertState } from "../engine/alert.js";
+import type { Alert, AlertState } from "./alert.js";
 
 export type NotificationEvent = "firing" | "resolved" | "reminder" | "update";
 

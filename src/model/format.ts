@@ -1,5 +1,5 @@
 /** Plain-text rendering of notifications, shared by the console and as the fallback of richer channels. */
-import { formatDuration } from "../duration.js";
+import { formatDuration } from "./duration.js";
 import type { AlertNotification, GroupNotification, Notification } from "./notification.js";
 
 const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });

@@ -1,5 +1,6 @@
 /** The alert as the engine, the store and the notifiers see it. Times are epoch milliseconds. */
-import type { Severity } from "../config/types.js";
+/** How urgent an alert is; routes it to channels (severity_channels). */
+export type Severity = "info" | "warning" | "critical";
 
 export type AlertState = "pending" | "firing" | "acknowledged" | "snoozed" | "resolved";
 export const ALERT_STATES: readonly AlertState[] = ["pending", "firing", "acknowledged", "snoozed", "resolved"];

@@ -15,7 +15,7 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 
-/** V8: a small young generation, and an old one that grows to 1.2× its live size (docs: Operating). */
+/** V8: a small young generation, and an old one that grows to 1.2× its live size (docs/operations.md, "The launcher and memory flags"). */
 const NODE_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=20"];
 
 function tunedAlready() {

@@ -1,5 +1,5 @@
 /**
- * The fault-injection suite (README, "What vigil promises under faults"): the daemon as a whole,
+ * The fault-injection suite (docs/operations.md, "What vigil promises under faults"): the daemon as a whole,
  * in process on an injected clock where time matters and as a subprocess where a kill must be
  * real, with /healthz asked every 100 ms throughout. A hanging metric query is in daemon.test.ts
  * (PostgreSQL only: the embedded database answers one query at a time); hostile chat text and

@@ -18,7 +18,8 @@ import { resolveDetector } from "../src/detect/detector-params.js";
 import { openCsv } from "../src/detect/read-series-csv.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const nab = resolve(repo, "..", "shared", "nab");
+/** VIGIL_NAB_DIR: a folder with data/, labels/combined_windows.json and score.mjs; the project workspace's copy otherwise. */
+const nab = process.env.VIGIL_NAB_DIR ? resolve(process.env.VIGIL_NAB_DIR) : resolve(repo, "..", "shared", "nab");
 const dataDir = join(nab, "data");
 const labelsFile = join(nab, "labels", "combined_windows.json");
 const outDir = join(repo, "bench", "out", "nab");

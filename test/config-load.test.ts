@@ -2,13 +2,13 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { detectorTypes } from "../detectors/registry.js";
+import { validateCommand } from "../src/cli/validate-command.js";
 import { diffConfigs } from "../src/config/diff-configs.js";
 import { interpolate } from "../src/config/interpolate.js";
 import { defaultConfigPath, loadConfig, loadConfigFile, loadConfigText } from "../src/config/load.js";
 import { ConfigError, formatProblem } from "../src/config/problem.js";
 import { redactedConfigSummary } from "../src/config/redact.js";
 import type { VigilConfig } from "../src/config/types.js";
-import { validateCommand } from "../src/config/validate-command.js";
 import { buildDetectors } from "../src/engine/engine.js";
 
 const FIXTURES = "test/fixtures/config";

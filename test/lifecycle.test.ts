@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { clearMeta, type Identity, type Observation, observe, onTime, raiseMeta } from "../src/engine/lifecycle.js";
 import { type Alert, fingerprintOf } from "../src/model/alert.js";
+import { clearMeta, type Identity, type Observation, observe, onTime, raiseMeta } from "../src/model/lifecycle.js";
 
 const id: Identity = {
   fingerprint: fingerprintOf("m", "s", "zscore"),

@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateCommand } from "../src/config/validate-command.js";
+import { validateCommand } from "../src/cli/validate-command.js";
 import type { Database } from "../src/db/database.js";
 import { runCli } from "./helpers/cli.js";
 import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";

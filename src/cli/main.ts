@@ -1,6 +1,5 @@
 /** The `vigil` command line (commander). Every command returns its exit code instead of exiting. */
 import { Command, CommanderError, Option } from "commander";
-import { validateCommand } from "../config/validate-command.js";
 import { ALERT_STATES, type AlertState } from "../model/alert.js";
 import { alertsCommand } from "./alerts-command.js";
 import { backtestCommand, tuneCommand } from "./backtest-command.js";
@@ -12,6 +11,7 @@ import { migrateCommand } from "./migrate-command.js";
 import { registerOncallCommands } from "./oncall-commands.js";
 import { runCommand } from "./run-command.js";
 import { registerSilenceCommands } from "./silence-command.js";
+import { validateCommand } from "./validate-command.js";
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.VIGIL_CONFIG || "config/vigil.yaml";

@@ -5,7 +5,7 @@
  * or changes, which is the case for almost every metric on almost every tick.
  */
 import type { Alert } from "../model/alert.js";
-import type { Outcome } from "./lifecycle.js";
+import type { Outcome } from "../model/lifecycle.js";
 
 export class TickOutcomes {
   readonly list: Outcome[] = [];

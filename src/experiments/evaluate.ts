@@ -8,6 +8,11 @@
 import type { Clock } from "../clock.js";
 import type { ExperimentConfig, GuardrailConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
+import { planDeliveries } from "../engine/notify-plan.js";
+import type { Logger } from "../log.js";
+import { errorText } from "../log.js";
+import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
+import { fmtChange, fmtDifference } from "../model/format.js";
 import {
   clearMeta,
   type Identity,
@@ -17,12 +22,7 @@ import {
   observe,
   onTime,
   raiseMeta,
-} from "../engine/lifecycle.js";
-import { planDeliveries } from "../engine/notify-plan.js";
-import type { Logger } from "../log.js";
-import { errorText } from "../log.js";
-import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
-import { fmtChange, fmtDifference } from "../model/format.js";
+} from "../model/lifecycle.js";
 import { activeMute } from "../mute.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import {

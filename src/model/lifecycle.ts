@@ -2,7 +2,7 @@
  * Alert lifecycle as pure functions: (alert or none, what was observed, policy, now) -> (alert, events).
  * No I/O here: the engine persists the result and the events in one transaction.
  */
-import type { Alert, AlertDetails, AlertEvent, AlertKind, Severity } from "../model/alert.js";
+import type { Alert, AlertDetails, AlertEvent, AlertKind, Severity } from "./alert.js";
 
 export interface LifecyclePolicy {
   /** Consecutive anomalous buckets before pending becomes firing. */

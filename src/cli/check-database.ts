@@ -6,14 +6,15 @@
  * A database that cannot be reached is not any metric's fault: its DatabaseError (kind
  * "connection") is thrown for the caller to report once.
  */
+
+import type { PathSegment } from "../config/problem.js";
+import type { ExperimentConfig, GuardrailConfig, MetricConfig, VigilConfig } from "../config/types.js";
 import { DatabaseError, isConnectionError, type Queryable } from "../db/database.js";
 import { probeAssignments, probeEvents } from "../experiments/sql.js";
 import { formatDuration } from "../model/duration.js";
 import { bucketClock, DAY_MS } from "../sources/bucket-clock.js";
 import { tableColumns } from "../sources/column-type.js";
 import { fetchBuckets, SourceError } from "../sources/fetch-buckets.js";
-import type { PathSegment } from "./problem.js";
-import type { ExperimentConfig, GuardrailConfig, MetricConfig, VigilConfig } from "./types.js";
 
 export interface DatabaseFinding {
   path: PathSegment[];

@@ -2,14 +2,15 @@
  * `vigil validate [-c FILE] [--db]`: exit 0 and a one-line summary, or exit 2 and every problem on
  * its own line. With --db, each metric's and experiment's query also runs once against the database.
  */
+
+import type { Env } from "../config/interpolate.js";
+import { loadConfigFile } from "../config/load.js";
+import { type ConfigProblem, formatProblem, sortProblems } from "../config/problem.js";
+import type { VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open.js";
 import { errorText } from "../log.js";
 import { checkDatabase } from "./check-database.js";
-import type { Env } from "./interpolate.js";
-import { loadConfigFile } from "./load.js";
-import { type ConfigProblem, formatProblem, sortProblems } from "./problem.js";
-import type { VigilConfig } from "./types.js";
 
 export interface ValidateOutput {
   stdout: { write(text: string): unknown };

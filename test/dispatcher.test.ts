@@ -44,7 +44,8 @@ describe("dispatcher (outbox) against a failing webhook receiver", () => {
     const config = vigilConfig([], {
       channels: { hook: { type: "webhook", url: hook.url, headers: { "x-token": "s3cret" }, send_resolved: true } },
     });
-    const notifiers = createNotifiers({ config, log: silentLogger(), stdout: process.stdout, httpTimeoutMs: 300 });
+    // a client timeout far above a loaded machine's response time, so only the scripted hang times out
+    const notifiers = createNotifiers({ config, log: silentLogger(), stdout: process.stdout, httpTimeoutMs: 1500 });
     dispatcher = new Dispatcher({ store, notifiers: () => notifiers, clock, log: silentLogger(), metrics, random: () => 1 });
     return () => hook.close();
   });

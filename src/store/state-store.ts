@@ -222,7 +222,7 @@ export class StateStore {
    * Only watermarks, nothing else (ticks that changed no alert): one statement, atomic by itself,
    * so it needs no transaction and costs one round trip.
    */
-  async advanceWatermarks(marks: TickWrite["watermarks"]): Promise<void> {
+  async advanceWatermarks(marks: Watermark[]): Promise<void> {
     if (marks.length > 0) await this.seriesTable.save(this.db, marks);
   }
 

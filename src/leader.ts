@@ -9,7 +9,7 @@ import type { Logger } from "./log.js";
 import { errorText, scrubSecrets } from "./log.js";
 import { nameBucket } from "./name-hash.js";
 
-/** Stable 63-bit lock key from a name (FNV-1a), so shards can have their own locks later. */
+/** Stable 63-bit lock key from a name (FNV-1a), the same in every replica: the leader's lock and each shard's. */
 export function lockKey(name: string): bigint {
   let h = 0xcbf29ce484222325n;
   for (const c of Buffer.from(name, "utf8")) {

@@ -1,16 +1,10 @@
 /** `vigil run [--once]`. */
 
-import { loadConfigFile } from "../config/load.js";
+import { loadDaemonConfig } from "../daemon/options.js";
 import { ConfigInvalidError, Daemon } from "../daemon.js";
 import { createLogger, errorText } from "../log.js";
 import { untilReachable } from "../until-reachable.js";
 import { detectorNames, JudgedCollector, judgedReport } from "./judged-series.js";
-
-/** Where the config says to serve HTTP (for the wait for the database), or null. */
-async function httpOf(configPath: string): Promise<{ host: string; port: number } | null> {
-  const res = await loadConfigFile(configPath, process.env);
-  return res.ok ? { host: res.config.http.host, port: res.config.http.port } : null;
-}
 
 export async function runCommand(configPath: string, opts: { once: boolean }): Promise<number> {
   const log = createLogger();
@@ -37,10 +31,14 @@ export async function runCommand(configPath: string, opts: { once: boolean }): P
   let daemon: Daemon | null;
   const judged = new JudgedCollector();
   try {
-    const create = () => Daemon.create({ configPath, log, http: !opts.once, ...(opts.once ? { onJudged: judged.onJudged } : {}) });
+    // read once: every attempt to start, and the HTTP standby while the database is away, use this config
+    const config = await loadDaemonConfig(configPath, process.env);
+    const create = () =>
+      Daemon.create({ configPath, config, watch: true, log, http: !opts.once, ...(opts.once ? { onJudged: judged.onJudged } : {}) });
+    const standby = async () => ({ host: config.http.host, port: config.http.port });
     daemon = opts.once
       ? await create()
-      : await untilReachable(create, { log, signal: stop.signal, standby: () => httpOf(configPath), discard: (late) => late.stop() });
+      : await untilReachable(create, { log, signal: stop.signal, standby, discard: (late) => late.stop() });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       for (const p of err.problems) process.stderr.write(`${p}\n`);

@@ -14,9 +14,9 @@ import { ManualClock } from "../src/clock.js";
 import type { DetectorConfig, MetricConfig } from "../src/config/types.js";
 import { Engine } from "../src/engine/engine.js";
 import type { GroupGrid } from "../src/engine/fetcher.js";
-import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import type { StateStore } from "../src/store/state-store.js";
+import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 /** A store for a tick that changes no alert: reads find nothing, writes keep nothing. */

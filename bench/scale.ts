@@ -43,13 +43,13 @@ import { ManualClock } from "../src/clock.js";
 import type { Daemon } from "../src/daemon.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { Engine } from "../src/engine/engine.js";
-import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { buildBucketScan, buildStructuredQuery } from "../src/sources/index.js";
 import { ScanThread } from "../src/sources/scan-thread.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 const START = Date.UTC(2026, 0, 1);

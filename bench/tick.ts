@@ -11,12 +11,12 @@ import type { Database } from "../src/db/database.js";
 import { PgDatabase } from "../src/db/pg.js";
 import { PgliteDatabase } from "../src/db/pglite.js";
 import { Engine } from "../src/engine/engine.js";
-import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import { makeFetcher } from "../src/source-fetcher.js";
 import { buildStructuredQuery } from "../src/sources/index.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { metric, vigilConfig } from "../test/helpers/config.js";
 
 const HOUR = 3_600_000;

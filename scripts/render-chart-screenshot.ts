@@ -14,13 +14,13 @@ import { createDemoTables, insertEvents } from "../src/demo/seed.js";
 import { generateEvents, type Injection, rng } from "../src/demo/synthetic.js";
 import { Engine } from "../src/engine/engine.js";
 import { findDrivers } from "../src/engine/root-cause.js";
-import { VigilMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/log.js";
 import { seriesLabel } from "../src/model/format.js";
 import type { AlertNotification } from "../src/model/notification.js";
 import { makeFetcher } from "../src/source-fetcher.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
+import { VigilMetrics } from "../src/telemetry/metrics.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -23,13 +23,13 @@ import { Shards } from "./daemon/shards.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import { Engine, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
-import { VigilMetrics } from "./http/metrics.js";
 import type { HttpServer } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import type { ScanThread } from "./sources/scan-thread.js";
 import { StateStore } from "./store/state-store.js";
+import { VigilMetrics } from "./telemetry/metrics.js";
 
 export { ConfigInvalidError, type DaemonOptions } from "./daemon/options.js";
 

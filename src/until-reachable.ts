@@ -7,9 +7,9 @@
  */
 import { setTimeout as delayFor } from "node:timers/promises";
 import { isConnectionError } from "./db/database.js";
-import { VigilMetrics } from "./http/metrics.js";
 import { type HttpServer, startHttpServer } from "./http/server.js";
 import { errorText, type Logger } from "./log.js";
+import { VigilMetrics } from "./telemetry/metrics.js";
 
 export interface UntilReachableOptions<T> {
   log: Logger;

@@ -1,9 +1,9 @@
 /** The daemon's /healthz, /readyz and /metrics: what each answers from. */
 import type { Database } from "../db/database.js";
-import type { VigilMetrics } from "../http/metrics.js";
 import { type HttpServer, startHttpServer } from "../http/server.js";
 import { errorText } from "../log.js";
 import type { StateStore } from "../store/state-store.js";
+import type { VigilMetrics } from "../telemetry/metrics.js";
 
 export interface DaemonHttpDeps {
   metrics: VigilMetrics;

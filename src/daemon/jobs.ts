@@ -8,9 +8,9 @@ import type { Database } from "../db/database.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
 import { buildDigest } from "../digest/build-digest.js";
 import type { Engine, TickReport } from "../engine/engine.js";
-import type { VigilMetrics } from "../http/metrics.js";
 import { type Logger, scrubSecrets } from "../log.js";
 import type { StateStore } from "../store/state-store.js";
+import type { VigilMetrics } from "../telemetry/metrics.js";
 import type { SerialQueue } from "./serial-queue.js";
 
 /** Loaded on first use: its statistics library is many small modules that a deployment without experiments never needs. */

@@ -4,10 +4,10 @@
  */
 import type { Database } from "../db/database.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
-import type { VigilMetrics } from "../http/metrics.js";
 import { LeaderElector } from "../leader.js";
 import { type Logger, scrubSecrets } from "../log.js";
 import type { Scheduler } from "../scheduler.js";
+import type { VigilMetrics } from "../telemetry/metrics.js";
 import type { ChatBots } from "./chat-bots.js";
 
 export interface LeadershipDeps {

@@ -8,9 +8,9 @@
 import { DeliveryError, type Notifier } from "../../notifiers/notifier.js";
 import type { Clock } from "../clock.js";
 import { groupBy } from "../group-by.js";
-import type { VigilMetrics } from "../http/metrics.js";
 import { errorText, type Logger } from "../log.js";
 import type { Delivery, StateStore } from "../store/state-store.js";
+import type { VigilMetrics } from "../telemetry/metrics.js";
 
 export interface DispatcherOptions {
   store: StateStore;

@@ -1,7 +1,7 @@
 /** /healthz (the loop is alive), /readyz (config loaded, database answers), /metrics (Prometheus). */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { VigilMetrics } from "./metrics.js";
+import type { VigilMetrics } from "../telemetry/metrics.js";
 
 export interface HttpDeps {
   metrics: VigilMetrics;

@@ -50,6 +50,7 @@ import { ScanThread } from "../src/sources/scan-thread.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { VigilMetrics } from "../src/telemetry/metrics.js";
+import { peerPython, runPeer } from "./peer.js";
 import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
 const START = Date.UTC(2026, 0, 1);
@@ -528,9 +529,9 @@ export async function benchScale(): Promise<void> {
         "  default detector (ensemble): the engine alone, then the whole daemon (dispatcher, outbox, state store; a webhook channel):",
       );
       console.log(`  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true }))}`);
-      console.log(
-        `  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true }))}`,
-      );
+      const daemonRun = await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true });
+      console.log(`  ${fmt(daemonRun)}`);
+      printPeer(url, ensembleSeries, daemonRun);
       console.log("  the same daemon with VIGIL_SCAN_THREAD=1 (grouped scans run and parsed on a second thread):");
       console.log(
         `  ${fmt(await runChild({ url, series: ensembleSeries, detector: "ensemble", days, ticks, warm, idle: true, daemon: true, scanThread: true }))}`,
@@ -551,6 +552,23 @@ export async function benchScale(): Promise<void> {
   }
 }
 let last: RunResult | null = null;
+
+/** The pandas peer on the same tables and series as a daemon run, side by side with its steady tick. */
+function printPeer(url: string, series: number, daemonRun: RunResult): void {
+  const python = peerPython();
+  if (python === null) {
+    console.log("  the pandas peer — skipped: needs Python 3 with pandas and psycopg2 (Debian: python3-pandas python3-psycopg2)");
+    return;
+  }
+  const tables = Array.from({ length: Math.ceil(series / REGIONS / PER_TABLE) }, (_, j) => `scale_t${j}`);
+  const peer = runPeer(python, url, "wide", tables, END);
+  const peerMs = (peer.sqlS + peer.pandasS) * 1000;
+  console.log(
+    `  the pandas peer (re-reads the last day each run, rolling interquartile fence): ${(peerMs / 1000).toFixed(1)} s per run ` +
+      `(SQL ${peer.sqlS.toFixed(1)} s, pandas ${peer.pandasS.toFixed(1)} s), ${peer.flagged} of ${peer.series} series flagged; ` +
+      `vigil's steady tick ${daemonRun.tickMs.toFixed(0)} ms, ${(peerMs / daemonRun.tickMs).toFixed(0)}× faster`,
+  );
+}
 
 if (process.argv[2] === "--child") {
   const r = await child(JSON.parse(process.argv[3]!) as RunSpec);

@@ -38,23 +38,38 @@ function onFirstSend(type: ChatType, load: () => Promise<NotifierFactory>): Noti
   };
 }
 
-const FACTORIES: Partial<Record<ChannelConfig["type"], NotifierFactory>> = {
-  console: createConsoleNotifier,
-  webhook: createWebhookNotifier,
-  telegram: onFirstSend("telegram", async () => (await import("./telegram.js")).createTelegramNotifier),
-  slack: onFirstSend("slack", async () => (await import("./slack.js")).createSlackNotifier),
+/** A channel type: how its notifier is built, and whether its messages carry an alert's chart. */
+interface ChannelKind {
+  create: NotifierFactory;
+  drawsCharts: boolean;
+}
+
+const KINDS: Partial<Record<ChannelConfig["type"], ChannelKind>> = {
+  console: { create: createConsoleNotifier, drawsCharts: false },
+  webhook: { create: createWebhookNotifier, drawsCharts: false },
+  telegram: { create: onFirstSend("telegram", async () => (await import("./telegram.js")).createTelegramNotifier), drawsCharts: true },
+  slack: { create: onFirstSend("slack", async () => (await import("./slack.js")).createSlackNotifier), drawsCharts: true },
 };
 
-/** Register a factory (telegram, slack and test doubles plug in here); duplicates are a bug. */
-export function registerNotifier(type: ChannelConfig["type"], factory: NotifierFactory, replace = false): void {
-  if (FACTORIES[type] && !replace) throw new Error(`notifier type '${type}' registered twice`);
-  FACTORIES[type] = factory;
+/** Register a channel type (test doubles plug in here); duplicates are a bug. */
+export function registerNotifier(
+  type: ChannelConfig["type"],
+  create: NotifierFactory,
+  opts: { drawsCharts?: boolean; replace?: boolean } = {},
+): void {
+  if (KINDS[type] && !opts.replace) throw new Error(`notifier type '${type}' registered twice`);
+  KINDS[type] = { create, drawsCharts: opts.drawsCharts ?? false };
+}
+
+/** Whether messages of this channel type draw the alert's chart; the others would only carry its points. */
+export function drawsCharts(type: ChannelConfig["type"] | undefined): boolean {
+  return type !== undefined && (KINDS[type]?.drawsCharts ?? false);
 }
 
 export function createNotifiers(deps: NotifierDeps): Map<string, Notifier> {
   const out = new Map<string, Notifier>();
   for (const [name, cfg] of Object.entries(deps.config.channels)) {
-    const factory = FACTORIES[cfg.type];
+    const factory = KINDS[cfg.type]?.create;
     if (!factory) throw new Error(`channel '${name}': channel type '${cfg.type}' is not available in this build`);
     out.set(name, factory(name, cfg, deps));
   }

@@ -12,12 +12,13 @@ const MAX_LINES = 450;
 
 /** Bottom to top; a module is placed by its longest matching prefix (a folder or a file without `.ts`). */
 const LAYERS = [
-  ["src/model", "src/telemetry", "src/clock", "src/glob", "src/group-by", "src/holidays", "src/log", "src/name-hash", "src/spawn-worker"],
+  ["src/model", "src/telemetry", "src/clock", "src/group-by", "src/holidays", "src/log", "src/name-hash", "src/spawn-worker"],
   ["detectors"],
   ["src/config", "src/db"],
   ["src/sources", "src/charts", "src/detect"],
-  ["src/store", "src/mute"],
-  ["src/engine", "src/experiments", "src/delivery", "src/actions", "src/digest", "notifiers"],
+  ["src/store"],
+  ["src/notify", "notifiers"],
+  ["src/engine", "src/experiments", "src/actions", "src/digest"],
   ["src/bot", "src/http", "src/backtest", "src/source-fetcher", "src/leader", "src/scheduler", "src/until-reachable"],
   ["src/daemon"],
   ["src/cli", "src/demo"],

@@ -6,9 +6,9 @@
  */
 import type { Clock } from "./clock.js";
 import type { VigilConfig } from "./config/types.js";
-import { globMatch, globProblem } from "./glob.js";
 import type { Alert, AlertEvent, AlertState } from "./model/alert.js";
 import { formatDuration, parseDuration } from "./model/duration.js";
+import { globProblem } from "./model/glob.js";
 import type { AlertNotification } from "./model/notification.js";
 import type { Silence } from "./model/silence.js";
 import type { DeliveryDraft, StateStore } from "./store/state-store.js";
@@ -156,8 +156,4 @@ export class AlertActions {
 
 export class SilencePatternError extends Error {
   override readonly name = "SilencePatternError";
-}
-
-export function silencedBy(silences: readonly Silence[], metric: string, series: string): Silence | undefined {
-  return silences.find((s) => globMatch(s.metricGlob, metric) && globMatch(s.seriesGlob, series));
 }

@@ -20,11 +20,11 @@ import { type DaemonOptions, loadDaemonConfig, shardCountFrom } from "./daemon/o
 import { scheduleLeaderJobs, scheduleMetricTicks } from "./daemon/schedules.js";
 import { SerialQueue } from "./daemon/serial-queue.js";
 import { Shards } from "./daemon/shards.js";
-import { Dispatcher } from "./delivery/dispatcher.js";
 import { Engine, type TickReport } from "./engine/engine.js";
 import { findDrivers } from "./engine/root-cause.js";
 import type { HttpServer } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
+import { Dispatcher } from "./notify/dispatcher.js";
 import { CronScheduler, type Scheduler } from "./scheduler.js";
 import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import type { ScanThread } from "./sources/scan-thread.js";

@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { AlertActions } from "../src/actions.js";
 import { COMMANDS, runCommand } from "../src/bot/commands.js";
 import { ManualClock } from "../src/clock.js";
-import { globMatch, MAX_GLOB_LENGTH } from "../src/glob.js";
 import { silentLogger } from "../src/log.js";
+import { globMatch, MAX_GLOB_LENGTH } from "../src/model/glob.js";
 import { vigilConfig } from "./helpers/config.js";
 import { useStateSchemas } from "./helpers/state.js";
 

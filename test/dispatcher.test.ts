@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createNotifiers } from "../notifiers/registry.js";
 import { ManualClock } from "../src/clock.js";
-import { Dispatcher } from "../src/delivery/dispatcher.js";
 import { silentLogger } from "../src/log.js";
 import type { Alert } from "../src/model/alert.js";
 import type { AlertNotification } from "../src/model/notification.js";
+import { Dispatcher } from "../src/notify/dispatcher.js";
 import type { StateStore } from "../src/store/state-store.js";
 import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { makeAlert } from "./fakes/alerts.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activeMute, cronMatchesMinute } from "../src/mute.js";
+import { activeMute, cronMatchesMinute } from "../src/notify/mute.js";
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -3,11 +3,11 @@
  * the alert as it was (TickOutcomes), and the deliveries are planned in the order the events happened.
  */
 import { describe, expect, it } from "vitest";
-import { type PlanContext, planDeliveries, type StoredEvent } from "../src/engine/notify-plan.js";
 import { TickOutcomes } from "../src/engine/tick-outcomes.js";
 import { type AlertEvent, fingerprintOf } from "../src/model/alert.js";
 import { type Identity, type LifecyclePolicy, type Observation, observe } from "../src/model/lifecycle.js";
 import type { AlertNotification, GroupNotification } from "../src/model/notification.js";
+import { type PlanContext, planDeliveries, type StoredEvent } from "../src/notify/plan.js";
 import type { DeliveryDraft } from "../src/store/state-store.js";
 import { vigilConfig } from "./helpers/config.js";
 

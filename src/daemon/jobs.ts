@@ -5,10 +5,10 @@
 import type { Clock } from "../clock.js";
 import type { DigestConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import type { Dispatcher } from "../delivery/dispatcher.js";
 import { buildDigest } from "../digest/build-digest.js";
 import type { Engine, TickReport } from "../engine/engine.js";
 import { type Logger, scrubSecrets } from "../log.js";
+import type { Dispatcher } from "../notify/dispatcher.js";
 import type { StateStore } from "../store/state-store.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import type { SerialQueue } from "./serial-queue.js";

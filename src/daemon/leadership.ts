@@ -3,9 +3,9 @@
  * every replica serves HTTP and watches its config, so a standby is ready to take over at once.
  */
 import type { Database } from "../db/database.js";
-import type { Dispatcher } from "../delivery/dispatcher.js";
 import { LeaderElector } from "../leader.js";
 import { type Logger, scrubSecrets } from "../log.js";
+import type { Dispatcher } from "../notify/dispatcher.js";
 import type { Scheduler } from "../scheduler.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import type { ChatBots } from "./chat-bots.js";

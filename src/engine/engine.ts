@@ -16,8 +16,10 @@ import { clearMeta, type Identity, type LifecyclePolicy, type Outcome, observe, 
 import type { AlertNotification, ChartData } from "../model/notification.js";
 import type { Point } from "../model/point.js";
 import type { Silence } from "../model/silence.js";
-import { activeMute } from "../mute.js";
 import { nameBucket } from "../name-hash.js";
+import { activeMute } from "../notify/mute.js";
+import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "../notify/plan.js";
+import { channelsFor } from "../notify/routing.js";
 import { bucketClock, detectorZone } from "../sources/bucket-clock.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
@@ -27,10 +29,8 @@ import { offBuckets } from "./calendar.js";
 import { alertChart, type ChartWindow, chartWindow } from "./chart-data.js";
 import { type Fetcher, type GroupFetcher, type GroupGrid, groupKey, groupRowsIndex, lastClosedBucket } from "./fetcher.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
-import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "./notify-plan.js";
 import { passesPolicy } from "./policy.js";
 import { type DimensionCause, type DrillTarget, describeRootCause } from "./root-cause.js";
-import { channelsFor } from "./routing.js";
 import { type DetectorInstance, SeriesRuntime } from "./series-runtime.js";
 import { TickOutcomes } from "./tick-outcomes.js";
 

@@ -8,7 +8,6 @@
 import type { Clock } from "../clock.js";
 import type { ExperimentConfig, GuardrailConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import { planDeliveries } from "../engine/notify-plan.js";
 import type { Logger } from "../log.js";
 import { errorText } from "../log.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
@@ -23,7 +22,8 @@ import {
   onTime,
   raiseMeta,
 } from "../model/lifecycle.js";
-import { activeMute } from "../mute.js";
+import { activeMute } from "../notify/mute.js";
+import { planDeliveries } from "../notify/plan.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import {
   type AnalysisOptions,

@@ -1,3 +1,5 @@
+import { globMatch } from "./glob.js";
+
 /** A silence: alerts whose metric and series match the globs are not sent until endsAt. */
 export interface Silence {
   id: number;
@@ -8,4 +10,9 @@ export interface Silence {
   createdAt: number;
   endsAt: number;
   removedAt: number | null;
+}
+
+/** The first silence whose globs match the alert's metric and series. */
+export function silencedBy(silences: readonly Silence[], metric: string, series: string): Silence | undefined {
+  return silences.find((s) => globMatch(s.metricGlob, metric) && globMatch(s.seriesGlob, series));
 }

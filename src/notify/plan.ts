@@ -7,12 +7,13 @@
  * machines want the full stream. A channel's deliveries are queued in the order the events
  * happened, so that a tick judging several buckets sends an alert's FIRING before its RESOLVED.
  */
-import { silencedBy } from "../actions.js";
+
+import { drawsCharts } from "../../notifiers/registry.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import type { Alert, AlertEvent } from "../model/alert.js";
 import { fmtNum, seriesLabel } from "../model/format.js";
 import type { AlertNotification, ChartData, GroupNotification, TextNotification } from "../model/notification.js";
-import type { Silence } from "../model/silence.js";
+import { type Silence, silencedBy } from "../model/silence.js";
 import type { DeliveryDraft } from "../store/state-store.js";
 import { channelsFor, sendsResolved } from "./routing.js";
 
@@ -61,9 +62,6 @@ function alertPayload(s: StoredEvent, chart: ChartData | null | undefined): Aler
   return n;
 }
 
-/** Channels that draw an alert's chart; the others would only store its points in the outbox. */
-const DRAWS_CHARTS = new Set(["telegram", "slack"]);
-
 const isOpening = (e: AlertEvent) => e.notify === "firing" && (e.from === null || e.from === "pending");
 
 /**
@@ -75,83 +73,93 @@ function inOrder(events: readonly StoredEvent[]): StoredEvent[] {
   return [...events].sort((a, b) => when(a) - when(b));
 }
 
+/** Stage 1, silence and mute: state changes stand, no message goes out. */
+function suppressed(s: StoredEvent, ctx: PlanContext): boolean {
+  return ctx.muted || silencedBy(ctx.silences, s.alert.metric, s.alert.series) !== undefined;
+}
+
+/** Stage 2, flapping: one notice per flapping episode on the alert's opening, its own events quiet. */
+function flapNotice(s: StoredEvent, opens: number, channel: string, ctx: PlanContext): DeliveryDraft | null {
+  if (!isOpening(s.event) || ctx.flapNoticed.has(s.alert.fingerprint)) return null;
+  const notice: TextNotification = {
+    type: "text",
+    title: `〰️ FLAPPING ${seriesLabel(s.alert.metric, s.alert.series)}`,
+    text: `opened ${opens} times in the last 24h (${s.alert.detector}); further alerts for it are not sent until it settles. Latest: #${s.alert.id}, ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}.`,
+    at: ctx.now,
+  };
+  return { channel, kind: "flapping", payload: notice, key: `flap:${s.historyId}:${channel}`, fingerprint: s.alert.fingerprint };
+}
+
+function stormSummary(list: readonly StoredEvent[], load: ChannelLoad, limit: number, now: number): TextNotification {
+  const worst = [...list].sort((a, b) => Math.abs(b.alert.sigmas ?? 0) - Math.abs(a.alert.sigmas ?? 0)).slice(0, 5);
+  return {
+    type: "text",
+    title: `🌩️ ALERT STORM: ${load.alerts + list.length} new alerts in the last minute`,
+    text: [
+      `More than ${limit} alerts opened for this channel within a minute; they are collapsed into this message. Worst:`,
+      ...worst.map(
+        (s) =>
+          `#${s.alert.id} ${seriesLabel(s.alert.metric, s.alert.series)}: ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}`,
+      ),
+      "See all open alerts with /status (or `vigil alerts`).",
+    ].join("\n"),
+    at: now,
+  };
+}
+
+/**
+ * Stage 4, storm and group: a channel's alerts opened in this tick become one message (a storm
+ * summary over `storm_limit` a minute, nothing once that summary is out), or stay one alert.
+ */
+function openedMessage(channel: string, list: readonly StoredEvent[], ctx: PlanContext): DeliveryDraft | null {
+  const limit = ctx.config.defaults.storm_limit;
+  const load = ctx.load.get(channel) ?? { alerts: 0, stormSent: false };
+  if (load.alerts + list.length > limit) {
+    if (load.stormSent) return null; // the summary for this minute is out; /status lists the rest
+    const minute = Math.floor(ctx.now / 60_000);
+    return { channel, kind: "storm", payload: stormSummary(list, load, limit, ctx.now), key: `storm:${minute}:${channel}` };
+  }
+  if (list.length === 1) {
+    const s = list[0]!;
+    return { channel, kind: "firing", payload: alertPayload(s, ctx.chartFor?.(s.alert)), key: `${s.historyId}:${channel}` };
+  }
+  const group: GroupNotification = { type: "group", metric: ctx.metric.name, alerts: list.map((s) => alertPayload(s, null)), at: ctx.now };
+  return { channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` };
+}
+
+/** The stages in order: silence and mute → flapping → route (channels, send_resolved) → storm and group. */
 export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext): DeliveryDraft[] {
   const { config } = ctx;
   // null: the place of a channel's alerts opened in this tick, filled once all of them are known
   const out: Array<DeliveryDraft | null> = [];
-  const firingByChannel = new Map<string, { at: number; list: StoredEvent[] }>();
-  const minute = Math.floor(ctx.now / 60_000);
+  const openedByChannel = new Map<string, { at: number; list: StoredEvent[] }>();
   for (const s of inOrder(events)) {
     const notify = s.event.notify;
-    if (!notify) continue;
-    if (ctx.muted || silencedBy(ctx.silences, s.alert.metric, s.alert.series)) continue;
+    if (!notify || suppressed(s, ctx)) continue;
     const opens = ctx.opens.get(s.alert.fingerprint) ?? 0;
     const flapping = s.alert.kind === "metric" && opens > FLAP_OPENS;
     for (const channel of channelsFor(config, ctx.metric.notify, s.alert.severity)) {
       const type = config.channels[channel]?.type;
       if (notify === "resolved" && !sendsResolved(config, channel)) continue;
       if (flapping) {
-        // One notice per flapping episode; the alert's own events stay quiet.
-        if (isOpening(s.event) && !ctx.flapNoticed.has(s.alert.fingerprint)) {
-          const notice: TextNotification = {
-            type: "text",
-            title: `〰️ FLAPPING ${seriesLabel(s.alert.metric, s.alert.series)}`,
-            text: `opened ${opens} times in the last 24h (${s.alert.detector}); further alerts for it are not sent until it settles. Latest: #${s.alert.id}, ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}.`,
-            at: ctx.now,
-          };
-          out.push({ channel, kind: "flapping", payload: notice, key: `flap:${s.historyId}:${channel}`, fingerprint: s.alert.fingerprint });
-        }
+        const notice = flapNotice(s, opens, channel, ctx);
+        if (notice) out.push(notice);
         continue;
       }
       if (notify === "firing" && s.alert.kind === "metric" && type !== "webhook") {
         // They go out at the first one's place: ahead of any later change of them in this tick.
-        const opened = firingByChannel.get(channel);
+        const opened = openedByChannel.get(channel);
         if (opened) opened.list.push(s);
         else {
-          firingByChannel.set(channel, { at: out.length, list: [s] });
+          openedByChannel.set(channel, { at: out.length, list: [s] });
           out.push(null);
         }
         continue;
       }
-      const chart =
-        (notify === "firing" || notify === "reminder") && type !== undefined && DRAWS_CHARTS.has(type) ? ctx.chartFor?.(s.alert) : null;
+      const chart = (notify === "firing" || notify === "reminder") && drawsCharts(type) ? ctx.chartFor?.(s.alert) : null;
       out.push({ channel, kind: notify, payload: alertPayload(s, chart), key: `${s.historyId}:${channel}` });
     }
   }
-  const limit = config.defaults.storm_limit;
-  for (const [channel, { at, list }] of firingByChannel) {
-    const load = ctx.load.get(channel) ?? { alerts: 0, stormSent: false };
-    if (load.alerts + list.length > limit) {
-      if (load.stormSent) continue; // the summary for this minute is out; /status lists the rest
-      const worst = [...list].sort((a, b) => Math.abs(b.alert.sigmas ?? 0) - Math.abs(a.alert.sigmas ?? 0)).slice(0, 5);
-      const storm: TextNotification = {
-        type: "text",
-        title: `🌩️ ALERT STORM: ${load.alerts + list.length} new alerts in the last minute`,
-        text: [
-          `More than ${limit} alerts opened for this channel within a minute; they are collapsed into this message. Worst:`,
-          ...worst.map(
-            (s) =>
-              `#${s.alert.id} ${seriesLabel(s.alert.metric, s.alert.series)}: ${fmtNum(s.alert.value)} vs expected ${fmtNum(s.alert.expected)}`,
-          ),
-          "See all open alerts with /status (or `vigil alerts`).",
-        ].join("\n"),
-        at: ctx.now,
-      };
-      out[at] = { channel, kind: "storm", payload: storm, key: `storm:${minute}:${channel}` };
-      continue;
-    }
-    if (list.length === 1) {
-      const s = list[0]!;
-      out[at] = { channel, kind: "firing", payload: alertPayload(s, ctx.chartFor?.(s.alert)), key: `${s.historyId}:${channel}` };
-      continue;
-    }
-    const group: GroupNotification = {
-      type: "group",
-      metric: ctx.metric.name,
-      alerts: list.map((s) => alertPayload(s, null)),
-      at: ctx.now,
-    };
-    out[at] = { channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` };
-  }
+  for (const [channel, { at, list }] of openedByChannel) out[at] = openedMessage(channel, list, ctx);
   return out.filter((d): d is DeliveryDraft => d !== null);
 }

@@ -4,7 +4,7 @@
  * change state; only the messages are muted.
  */
 import { parse } from "node-cron";
-import type { MuteWindow } from "./config/types.js";
+import type { MuteWindow } from "../config/types.js";
 
 interface Matcher {
   minute: Set<number>;

@@ -1,7 +1,6 @@
 /**
- * YAML text -> plain data, keeping where every key and value came from so that a problem found
- * later (by zod or by the cross-reference checks) can still name FILE:LINE:COL.
- * Interpolation happens here, on scalar nodes after parsing, so positions stay true.
+ * YAML text -> plain data, keeping where every key and value came from (interpolating scalars after
+ * parsing) so that a problem found later by zod or the cross-reference checks can still name FILE:LINE:COL.
  */
 import {
   type Document,

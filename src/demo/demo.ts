@@ -1,7 +1,6 @@
 /**
- * `vigil demo`: PGlite in memory, 30 days of synthetic product events, and the daemon on a fast
- * schedule with simulated time (one simulated hour every few real seconds) so that hourly metrics
- * close a bucket every tick and a freshly injected anomaly shows up within seconds.
+ * `vigil demo`: PGlite in memory, 30 days of synthetic product events, and the daemon on simulated
+ * time running fast so that hourly metrics close a bucket every tick and an injected anomaly shows up within seconds.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -20,9 +19,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /**
- * Simulated time running `speed` times faster than the wall clock from `simStart`, once started:
- * it stands at `simStart` while the demo seeds its database (seconds on a busy machine, hours of
- * simulated time), so the first live anomaly still falls after the daemon's history load.
+ * Simulated time running `speed` times faster than the wall clock from `simStart` once started; it stands
+ * still while the demo seeds its database so that the first live anomaly still falls after the daemon's history load.
  */
 export class SimClock implements Clock {
   private realStart: number | null = null;
@@ -62,7 +60,7 @@ export function demoInjections(simStart: number): Injection[] {
       label: "web revenue level shift",
     },
   ];
-  // The first live anomaly lands in the first simulated hour, so it is judged ~10 s after start.
+  // The first live anomaly lands in the first simulated hour, so it is judged soon after the start.
   const live: Array<Omit<Injection, "from" | "to"> & { hours: number }> = [
     { factor: 6, event: "signup", hours: 1, label: "signups spike ×6" },
     { factor: 0.25, platform: "android", hours: 3, label: "android users drop 75%" },

@@ -1,10 +1,6 @@
 /**
- * The Telegram channel: an alert goes out as a photo of its chart with the message as caption
- * (or, when the caption would pass 1024 characters, the photo and then the text), HTML parse mode
- * with all data escaped, and an inline keyboard. Later changes of the same alert edit that message
- * (new state, who, when, new buttons); reminders and resolutions also reply under it so the chat
- * is notified. Failures become DeliveryErrors the dispatcher retries: 429 with retry_after, 5xx and
- * network errors retryable, other 4xx permanent.
+ * The Telegram channel: an alert is a chart photo with the message as caption, later changes edit
+ * that message so one alert stays one message; failures become DeliveryErrors the dispatcher retries.
  */
 import { Api, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from "node-telegram-bot-api";
 import { renderAlertChart } from "../src/charts/alert-chart.js";
@@ -77,30 +73,55 @@ export function createTelegramNotifier(
   deps: NotifierDeps,
   opts: TelegramNotifierOptions = {},
 ): Notifier {
-  checkChatChannel("telegram", channel, config, deps, opts.api !== undefined);
-  const tg = deps.config.telegram;
-  const api = opts.api ?? telegramApi(tg!.token, tg?.api_url || undefined, opts.timeoutMs);
-  const chatId = config.chat_id;
-  const pacer = opts.pacer ?? sharedPacer(`telegram:${chatId}`, chatId.startsWith("-") ? TELEGRAM_GROUP_RATE : TELEGRAM_CHAT_RATE);
-  const what = `telegram ${channel}`;
-  /** Photos already sent for a delivery whose text then failed: a retry sends only the text. */
-  const photoSent = new Map<string, number>();
+  return new TelegramNotifier(channel, config, deps, opts);
+}
 
-  async function call<T>(fn: () => Promise<T>): Promise<T> {
-    await pacer.acquire();
+class TelegramNotifier implements Notifier {
+  readonly type = "telegram" as const;
+  private readonly api: Api;
+  private readonly chatId: string;
+  private readonly pacer: Pick<ChatPacer, "acquire">;
+  private readonly what: string;
+  /** Photos already sent for a delivery whose text then failed: a retry sends only the text. */
+  private readonly photoSent = new Map<string, number>();
+
+  constructor(
+    readonly channel: string,
+    config: ChannelConfig,
+    private readonly deps: NotifierDeps,
+    opts: TelegramNotifierOptions,
+  ) {
+    checkChatChannel("telegram", channel, config, deps, opts.api !== undefined);
+    const tg = deps.config.telegram;
+    this.api = opts.api ?? telegramApi(tg!.token, tg?.api_url || undefined, opts.timeoutMs);
+    const chatId = config.chat_id;
+    this.chatId = chatId;
+    this.pacer = opts.pacer ?? sharedPacer(`telegram:${chatId}`, chatId.startsWith("-") ? TELEGRAM_GROUP_RATE : TELEGRAM_CHAT_RATE);
+    this.what = `telegram ${channel}`;
+  }
+
+  async send(n: Notification, ctx: SendContext): Promise<SendResult> {
+    if (n.type === "text") return this.sendTextNotification(n, ctx.key);
+    if (n.type === "group") return this.sendGroup(n);
+    if (n.event === "firing" && ctx.previousRef === null) return this.sendAlert(n, ctx.key);
+    return this.sendChange(n, ctx.previousRef, ctx.key);
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    await this.pacer.acquire();
     try {
       return await fn();
     } catch (err) {
-      throw telegramDeliveryError(what, err);
+      throw telegramDeliveryError(this.what, err);
     }
   }
 
-  async function sendText(m: ChatMessage, replyTo?: number): Promise<number> {
+  private async sendText(m: ChatMessage, replyTo?: number): Promise<number> {
     const { html } = messageHtml(m, TEXT_LIMIT);
     const markup = inlineKeyboard(m.buttons);
-    const res = await call(() =>
-      api.sendMessage({
-        chat_id: chatId,
+    const res = await this.call(() =>
+      this.api.sendMessage({
+        chat_id: this.chatId,
         text: html,
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
@@ -112,27 +133,34 @@ export function createTelegramNotifier(
   }
 
   /** A picture with the message: as its caption when it fits, else the picture and then the text. */
-  async function sendWithPicture(m: ChatMessage, png: Buffer, filename: string, key: string): Promise<TelegramRef> {
+  private async sendWithPicture(m: ChatMessage, png: Buffer, filename: string, key: string): Promise<TelegramRef> {
+    const chatId = this.chatId;
     const caption = messageHtml(m, CAPTION_LIMIT);
     const markup = inlineKeyboard(m.buttons);
     const photo = new InputFile(new Uint8Array(png), { filename, contentType: "image/png" });
     if (!caption.truncated) {
-      const res = await call(() =>
-        api.sendPhoto({ chat_id: chatId, photo, caption: caption.html, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) }),
+      const res = await this.call(() =>
+        this.api.sendPhoto({
+          chat_id: chatId,
+          photo,
+          caption: caption.html,
+          parse_mode: "HTML",
+          ...(markup ? { reply_markup: markup } : {}),
+        }),
       );
       return { chat_id: chatId, message_id: res.message_id, kind: "photo" };
     }
-    let photoId = photoSent.get(key);
+    let photoId = this.photoSent.get(key);
     if (photoId === undefined) {
-      photoId = (await call(() => api.sendPhoto({ chat_id: chatId, photo }))).message_id;
-      photoSent.set(key, photoId);
+      photoId = (await this.call(() => this.api.sendPhoto({ chat_id: chatId, photo }))).message_id;
+      this.photoSent.set(key, photoId);
     }
-    const textId = await sendText(m, photoId);
-    photoSent.delete(key);
+    const textId = await this.sendText(m, photoId);
+    this.photoSent.delete(key);
     return { chat_id: chatId, message_id: textId, kind: "text", photo_message_id: photoId };
   }
 
-  async function sendAlert(n: AlertNotification, key: string): Promise<SendResult> {
+  private async sendAlert(n: AlertNotification, key: string): Promise<SendResult> {
     const m = alertMessage(n);
     if (n.chart && n.chart.rows.length > 0) {
       const a = n.alert;
@@ -140,20 +168,20 @@ export function createTelegramNotifier(
         title: `#${a.id} ${a.severity} · ${seriesLabel(a.metric, a.series)}`,
         subtitle: `${a.detector}${a.reason ? `: ${a.reason}` : ""}`,
       });
-      return { ref: await sendWithPicture(m, png, `alert-${a.id}.png`, key) };
+      return { ref: await this.sendWithPicture(m, png, `alert-${a.id}.png`, key) };
     }
-    return { ref: { chat_id: chatId, message_id: await sendText(m), kind: "text" } satisfies TelegramRef };
+    return { ref: { chat_id: this.chatId, message_id: await this.sendText(m), kind: "text" } satisfies TelegramRef };
   }
 
   /** Edit the original to show the new state; false when it no longer exists. */
-  async function editOriginal(ref: TelegramRef, n: AlertNotification): Promise<boolean> {
+  private async editOriginal(ref: TelegramRef, n: AlertNotification): Promise<boolean> {
     const m = alertMessage(n);
     const markup = inlineKeyboard(m.buttons) ?? { inline_keyboard: [] };
     try {
       if (ref.kind === "photo") {
         const { html } = messageHtml(m, CAPTION_LIMIT);
-        await call(() =>
-          api.editMessageCaption({
+        await this.call(() =>
+          this.api.editMessageCaption({
             chat_id: ref.chat_id,
             message_id: ref.message_id,
             caption: html,
@@ -163,8 +191,8 @@ export function createTelegramNotifier(
         );
       } else {
         const { html } = messageHtml(m, TEXT_LIMIT);
-        await call(() =>
-          api.editMessageText({
+        await this.call(() =>
+          this.api.editMessageText({
             chat_id: ref.chat_id,
             message_id: ref.message_id,
             text: html,
@@ -178,55 +206,47 @@ export function createTelegramNotifier(
     } catch (err) {
       if (err instanceof DeliveryError && NOT_MODIFIED.test(err.message)) return true;
       if (err instanceof DeliveryError && GONE.test(err.message)) {
-        deps.log.warn({ channel, messageId: ref.message_id }, "telegram: original alert message is gone; sending a new one");
+        this.deps.log.warn(
+          { channel: this.channel, messageId: ref.message_id },
+          "telegram: original alert message is gone; sending a new one",
+        );
         return false;
       }
       throw err;
     }
   }
 
-  async function sendChange(n: AlertNotification, previousRef: unknown, key: string): Promise<SendResult> {
+  private async sendChange(n: AlertNotification, previousRef: unknown, key: string): Promise<SendResult> {
     if (!isTelegramRef(previousRef)) {
       // Nothing to edit (first sent as part of a group, or the channel was added later): say it anew.
       return n.event === "firing"
-        ? sendAlert(n, key)
-        : { ref: { chat_id: chatId, message_id: await sendText(alertMessage(n)), kind: "text" } };
+        ? this.sendAlert(n, key)
+        : { ref: { chat_id: this.chatId, message_id: await this.sendText(alertMessage(n)), kind: "text" } };
     }
-    if (n.event === "firing") return sendAlert(n, key);
-    const edited = await editOriginal(previousRef, n);
+    if (n.event === "firing") return this.sendAlert(n, key);
+    const edited = await this.editOriginal(previousRef, n);
     if (!edited) {
-      await sendText(alertMessage(n));
+      await this.sendText(alertMessage(n));
       return {};
     }
     // Reminders and resolutions should reach people, and an edit notifies no one.
-    if (n.event === "reminder" || n.event === "resolved") await sendText(followUpMessage(n), previousRef.message_id);
+    if (n.event === "reminder" || n.event === "resolved") await this.sendText(followUpMessage(n), previousRef.message_id);
     return {};
   }
 
-  async function sendGroup(n: GroupNotification): Promise<SendResult> {
+  private async sendGroup(n: GroupNotification): Promise<SendResult> {
     const m = groupMessage(n);
-    return { ref: { chat_id: chatId, message_id: await sendText(m), kind: "text" } satisfies TelegramRef };
+    return { ref: { chat_id: this.chatId, message_id: await this.sendText(m), kind: "text" } satisfies TelegramRef };
   }
 
-  async function sendTextNotification(n: TextNotification, key: string): Promise<SendResult> {
+  private async sendTextNotification(n: TextNotification, key: string): Promise<SendResult> {
     const m: ChatMessage = { headline: n.title, lines: n.text.split("\n").map((t) => [{ text: t }]), buttons: [] };
     const panels = digestPanels(n);
     if (panels) {
-      await sendWithPicture(m, renderSmallMultiples(panels, { title: n.title }), "digest.png", key);
+      await this.sendWithPicture(m, renderSmallMultiples(panels, { title: n.title }), "digest.png", key);
       return {};
     }
-    await sendText(m);
+    await this.sendText(m);
     return {};
   }
-
-  return {
-    channel,
-    type: "telegram",
-    async send(n: Notification, ctx: SendContext): Promise<SendResult> {
-      if (n.type === "text") return sendTextNotification(n, ctx.key);
-      if (n.type === "group") return sendGroup(n);
-      if (n.event === "firing" && ctx.previousRef === null) return sendAlert(n, ctx.key);
-      return sendChange(n, ctx.previousRef, ctx.key);
-    },
-  };
 }

@@ -2,7 +2,7 @@
  * The chart under an alert: the recent history, the detector's expected line and band, the
  * anomalous points in red and static thresholds, drawn as SVG and rendered to PNG.
  */
-import type { ChartData } from "../model/notification.js";
+import type { ChartData, ChartRow } from "../model/notification.js";
 import { svgToPng } from "./render-png.js";
 import { bandPaths, clip, escapeXml, linearScale, linePath, niceTicks, shortNumber, timeLabel, timeTicks } from "./svg.js";
 
@@ -66,7 +66,44 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
   // Points sit in the middle of their bucket.
   const half = (chart.granularityMs || 0) / 2;
   const px = (t: number) => x(t + half);
+  const frame: Frame = { width: W, height: H, margin: m, y, px };
+  drawAxes(out, frame, yTicks, x, t0, t1);
+  const finite = isFiniteNumber;
+  for (const d of bandPaths(rows.map(([t, , , l, u]) => (finite(l) && finite(u) ? { x: px(t), lo: y(l), hi: y(u) } : null)))) {
+    out.push(`<path d="${d}" fill="${COLORS.band}" fill-opacity="0.35" stroke="none"/>`);
+  }
+  drawThresholds(out, frame, chart);
+  const expected = linePath(rows.map(([t, , e]) => (finite(e) ? [px(t), y(e)] : null)));
+  if (expected) out.push(`<path d="${expected}" fill="none" stroke="${COLORS.expected}" stroke-width="1.5" stroke-dasharray="4 3"/>`);
+  const values = linePath(rows.map(([t, v]) => (finite(v) ? [px(t), y(v)] : null)));
+  if (values) out.push(`<path d="${values}" fill="none" stroke="${COLORS.value}" stroke-width="2" stroke-linejoin="round"/>`);
+  drawPoints(out, frame, rows);
+  out.push(legend(m.left, H - 8));
+  out.push("</svg>");
+  return out.join("");
+}
 
+interface Margin {
+  top: number;
+  right: number;
+  bottom: number;
+  left: number;
+}
+
+/** The plot area and its scales, shared by the drawing steps. */
+interface Frame {
+  width: number;
+  height: number;
+  margin: Margin;
+  y: (v: number) => number;
+  /** x of a bucket's point (the middle of the bucket). */
+  px: (t: number) => number;
+}
+
+const isFiniteNumber = (v: number | null): v is number => v !== null && Number.isFinite(v);
+
+function drawAxes(out: string[], frame: Frame, yTicks: number[], x: (t: number) => number, t0: number, t1: number): void {
+  const { width: W, height: H, margin: m, y } = frame;
   for (const v of yTicks) {
     const yy = y(v).toFixed(1);
     out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${yy}" y2="${yy}" stroke="${COLORS.grid}"/>`);
@@ -80,11 +117,10 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
   }
   out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="${COLORS.axis}"/>`);
   out.push(`<text x="${W - m.right}" y="${H - 4}" text-anchor="end" font-size="10" fill="${COLORS.axis}">UTC</text>`);
+}
 
-  const finite = (v: number | null): v is number => v !== null && Number.isFinite(v);
-  for (const d of bandPaths(rows.map(([t, , , l, u]) => (finite(l) && finite(u) ? { x: px(t), lo: y(l), hi: y(u) } : null)))) {
-    out.push(`<path d="${d}" fill="${COLORS.band}" fill-opacity="0.35" stroke="none"/>`);
-  }
+function drawThresholds(out: string[], frame: Frame, chart: ChartData): void {
+  const { width: W, margin: m, y } = frame;
   const thresholds: Array<[string, number | undefined]> = [
     ["min", chart.thresholds?.min],
     ["max", chart.thresholds?.max],
@@ -99,11 +135,12 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
       `<text x="${m.left + 4}" y="${yy}" dy="-4" font-size="11" fill="${COLORS.threshold}">${label} ${escapeXml(shortNumber(v))}</text>`,
     );
   }
-  const expected = linePath(rows.map(([t, , e]) => (finite(e) ? [px(t), y(e)] : null)));
-  if (expected) out.push(`<path d="${expected}" fill="none" stroke="${COLORS.expected}" stroke-width="1.5" stroke-dasharray="4 3"/>`);
-  const values = linePath(rows.map(([t, v]) => (finite(v) ? [px(t), y(v)] : null)));
-  if (values) out.push(`<path d="${values}" fill="none" stroke="${COLORS.value}" stroke-width="2" stroke-linejoin="round"/>`);
-  // A lone point between gaps draws no line: show it as a dot.
+}
+
+/** Lone points between gaps as dots, then the anomalous buckets in red. */
+function drawPoints(out: string[], frame: Frame, rows: ChartRow[]): void {
+  const { height: H, margin: m, y, px } = frame;
+  const finite = isFiniteNumber;
   rows.forEach(([t, v], i) => {
     const prev = rows[i - 1]?.[1] ?? null;
     const next = rows[i + 1]?.[1] ?? null;
@@ -125,9 +162,6 @@ export function alertChartSvg(chart: ChartData, opts: AlertChartOptions): string
       );
     }
   }
-  out.push(legend(m.left, H - 8));
-  out.push("</svg>");
-  return out.join("");
 }
 
 function legend(left: number, baseline: number): string {

@@ -17,14 +17,30 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
   return env.VIGIL_CONFIG || "config/vigil.yaml";
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(setExit: SetExit): Command {
   const program = new Command("vigil")
     .description("Anomaly detection and alerting for product metrics and A/B experiments in PostgreSQL")
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
   const configOpt = () => new Option("-c, --config <file>", "config file").default(defaultConfigPath());
+  // Registration order is the order `vigil --help` lists the commands in.
+  registerDaemonCommands(program, configOpt, setExit);
+  registerAlertsCommand(program, configOpt, setExit);
+  registerOncallCommands(program, configOpt, setExit);
+  registerDigestAndDemoCommands(program, configOpt, setExit);
+  registerReplayCommands(program, configOpt, setExit);
+  registerSilenceCommands(program, configOpt, setExit);
+  registerExperimentCommands(program, configOpt, setExit);
+  registerDetectCommands(program);
+  return program;
+}
 
+type ConfigOption = () => Option;
+type SetExit = (code: number) => void;
+
+/** run, validate and migrate. */
+function registerDaemonCommands(program: Command, configOpt: ConfigOption, setExit: SetExit): void {
   program
     .command("run")
     .description("run the daemon until SIGTERM/SIGINT (or evaluate once with --once)")
@@ -46,7 +62,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("create or upgrade the vigil state schema")
     .addOption(configOpt())
     .action(async (o: { config: string }) => setExit(await migrateCommand(o.config)));
+}
 
+/** alerts: the list, or one alert with its history. */
+function registerAlertsCommand(program: Command, configOpt: ConfigOption, setExit: SetExit): void {
   program
     .command("alerts")
     .description(
@@ -62,9 +81,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         await alertsCommand(o.config, { json: !!o.json, state: o.state, limit: Number(o.limit), ...(id !== undefined ? { id } : {}) }),
       ),
     );
+}
 
-  registerOncallCommands(program, configOpt, setExit);
-
+/** digest and demo. */
+function registerDigestAndDemoCommands(program: Command, configOpt: ConfigOption, setExit: SetExit): void {
   program
     .command("digest")
     .description("build the daily digest and send it now")
@@ -83,7 +103,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o: { duration?: string }) =>
       setExit(await demoCommand({ durationS: o.duration === undefined ? undefined : Number(o.duration) })),
     );
+}
 
+/** backtest and tune: replays over stored history. */
+function registerReplayCommands(program: Command, configOpt: ConfigOption, setExit: SetExit): void {
   program
     .command("backtest")
     .description("replay a metric's detectors and alert policy over stored history; print the alerts that would have fired")
@@ -111,11 +134,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o: { config: string; metric: string; from?: string; to?: string; maxAlertsPerWeek: string; json?: boolean }) =>
       setExit(await tuneCommand({ ...o, maxAlertsPerWeek: Number(o.maxAlertsPerWeek) })),
     );
-
-  registerSilenceCommands(program, configOpt, setExit);
-  registerExperimentCommands(program, configOpt, setExit);
-  registerDetectCommands(program);
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {

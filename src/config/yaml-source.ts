@@ -1,7 +1,6 @@
 /**
- * YAML text -> plain data, keeping where every key and value came from so that a problem found
- * later (by zod or by the cross-reference checks) can still name FILE:LINE:COL.
- * Interpolation happens here, on scalar nodes after parsing, so positions stay true.
+ * YAML text -> plain data, keeping where every key and value came from (interpolating scalars after
+ * parsing) so that a problem found later by zod or the cross-reference checks can still name FILE:LINE:COL.
  */
 import {
   type Document,
@@ -70,109 +69,148 @@ export function parseYamlSource(text: string, file: string, env: Env, opts: Pars
   const lineCounter = new LineCounter();
   // merge: true lets operators share blocks with `<<: *anchor`.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
-  const toPos = (offset: number): Position => {
-    const lp = lineCounter.linePos(offset);
+  const builder = new SourceBuilder(doc, lineCounter, file, env, opts);
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const { pos, message } = describeSyntaxError(doc, err, (offset) => builder.toPos(offset));
+      builder.problem(pos, [], message);
+    }
+    return builder.result(undefined);
+  }
+  return builder.result(builder.buildRoot());
+}
+
+/** Walks the YAML tree into plain data, recording every node's position and every problem on the way. */
+class SourceBuilder {
+  private readonly locations = new Map<string, NodeLocation>();
+  private readonly ambiguous = new Map<string, { path: PathSegment[]; text: string }>();
+  private readonly poisoned = new Set<string>();
+  private readonly interpolated = new Map<string, { written: string; value: string }>();
+  private readonly problems: ConfigProblem[] = [];
+  private readonly waived: ConfigProblem[] = [];
+  /** Collections being built, to catch an alias to its own ancestor. */
+  private readonly building = new Set<Node>();
+
+  constructor(
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+    private readonly file: string,
+    private readonly env: Env,
+    private readonly opts: ParseOptions,
+  ) {}
+
+  result(data: unknown): ParsedSource {
+    const { problems, ambiguous, poisoned, waived } = this;
+    return {
+      data,
+      problems,
+      locate: (path) => this.locate(path),
+      ambiguous,
+      poisoned,
+      maskInterpolated: (path, message) => this.maskInterpolated(path, message),
+      waived,
+    };
+  }
+
+  toPos(offset: number): Position {
+    const lp = this.lineCounter.linePos(offset);
     return { line: lp.line, col: lp.col };
-  };
-  const locations = new Map<string, NodeLocation>();
-  const ambiguous = new Map<string, { path: PathSegment[]; text: string }>();
-  const poisoned = new Set<string>();
-  const interpolated = new Map<string, { written: string; value: string }>();
-  const maskInterpolated = (path: readonly PathSegment[], message: string): string => {
-    const hit = interpolated.get(pathKey(path));
-    if (!hit || hit.value === "" || !message.includes(hit.value)) return message;
-    return `${message.split(hit.value).join(hit.written)} (the value from the environment is not shown)`;
-  };
-  const problems: ConfigProblem[] = [];
-  const waived: ConfigProblem[] = [];
-  const problem = (pos: Position, path: readonly PathSegment[], message: string, into = problems): void => {
-    into.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
-  };
-  const locate = (path: readonly PathSegment[]): { position: Position; exact: NodeLocation | undefined } => {
-    const exact = locations.get(pathKey(path));
+  }
+
+  problem(pos: Position, path: readonly PathSegment[], message: string, into = this.problems): void {
+    into.push({ file: this.file, line: pos.line, col: pos.col, path: formatPath(path), message });
+  }
+
+  buildRoot(): unknown {
+    const rootPos = this.nodePos(this.doc.contents as Node | null, { line: 1, col: 1 });
+    this.locations.set(pathKey([]), { value: rootPos });
+    return this.build(this.doc.contents, [], rootPos);
+  }
+
+  private locate(path: readonly PathSegment[]): { position: Position; exact: NodeLocation | undefined } {
+    const exact = this.locations.get(pathKey(path));
     if (exact) return { position: exact.value, exact };
     for (let n = path.length - 1; n >= 0; n--) {
-      const loc = locations.get(pathKey(path.slice(0, n)));
+      const loc = this.locations.get(pathKey(path.slice(0, n)));
       if (loc) return { position: loc.value, exact: undefined };
     }
     return { position: { line: 1, col: 1 }, exact: undefined };
-  };
-
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const { pos, message } = describeSyntaxError(doc, err, toPos);
-      problem(pos, [], message);
-    }
-    return { data: undefined, problems, locate, ambiguous, poisoned, maskInterpolated, waived };
   }
 
-  const nodePos = (node: Node | null | undefined, fallback: Position): Position => (node?.range ? toPos(node.range[0]) : fallback);
-  const building = new Set<Node>();
+  private maskInterpolated(path: readonly PathSegment[], message: string): string {
+    const hit = this.interpolated.get(pathKey(path));
+    if (!hit || hit.value === "" || !message.includes(hit.value)) return message;
+    return `${message.split(hit.value).join(hit.written)} (the value from the environment is not shown)`;
+  }
 
-  const build = (node: unknown, path: PathSegment[], fallback: Position): unknown => {
+  private nodePos(node: Node | null | undefined, fallback: Position): Position {
+    return node?.range ? this.toPos(node.range[0]) : fallback;
+  }
+
+  private build(node: unknown, path: PathSegment[], fallback: Position): unknown {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = node.resolve(this.doc);
       if (!target) {
-        problem(nodePos(node, fallback), path, `unknown alias *${node.source}`);
+        this.problem(this.nodePos(node, fallback), path, `unknown alias *${node.source}`);
         return null;
       }
-      return build(target, path, fallback);
+      return this.build(target, path, fallback);
     }
-    if (isScalar(node)) return buildScalar(node, path, fallback);
+    if (isScalar(node)) return this.buildScalar(node, path, fallback);
     if (isMap(node) || isSeq(node)) {
-      if (building.has(node)) {
-        problem(nodePos(node, fallback), path, "an alias refers to its own ancestor (recursive structure)");
+      if (this.building.has(node)) {
+        this.problem(this.nodePos(node, fallback), path, "an alias refers to its own ancestor (recursive structure)");
         return null;
       }
-      building.add(node);
+      this.building.add(node);
       try {
-        return isMap(node) ? buildMap(node.items, path, fallback) : buildSeq(node.items, path, fallback);
+        return isMap(node) ? this.buildMap(node.items, path, fallback) : this.buildSeq(node.items, path, fallback);
       } finally {
-        building.delete(node);
+        this.building.delete(node);
       }
     }
-    problem(fallback, path, "unsupported YAML node");
+    this.problem(fallback, path, "unsupported YAML node");
     return null;
-  };
+  }
 
-  const buildScalar = (node: Scalar, path: PathSegment[], fallback: Position): unknown => {
+  private buildScalar(node: Scalar, path: PathSegment[], fallback: Position): unknown {
     const value: unknown = node.value;
     if (typeof value !== "string") return value;
-    const res = interpolate(value, env);
-    if (!res.ok && opts.optional?.(path)) {
-      problem(nodePos(node, fallback), path, res.message, waived);
+    const res = interpolate(value, this.env);
+    if (!res.ok && this.opts.optional?.(path)) {
+      this.problem(this.nodePos(node, fallback), path, res.message, this.waived);
       return "";
     }
     if (!res.ok) {
-      problem(nodePos(node, fallback), path, res.message);
-      poisoned.add(pathKey(path));
+      this.problem(this.nodePos(node, fallback), path, res.message);
+      this.poisoned.add(pathKey(path));
       return value;
     }
-    if (res.value !== value) interpolated.set(pathKey(path), { written: value, value: res.value });
+    if (res.value !== value) this.interpolated.set(pathKey(path), { written: value, value: res.value });
     if (res.value !== value && isWholeReference(value)) {
       const typed = typedScalar(res.value);
       if (typed !== undefined) {
-        ambiguous.set(pathKey(path), { path: [...path], text: res.value });
+        this.ambiguous.set(pathKey(path), { path: [...path], text: res.value });
         return typed;
       }
     }
     return res.value;
-  };
+  }
 
-  const buildMap = (items: readonly unknown[], path: PathSegment[], fallback: Position): Record<string, unknown> => {
+  private buildMap(items: readonly unknown[], path: PathSegment[], fallback: Position): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const merged: Array<Record<string, unknown>> = [];
     for (const item of items) {
       const pair = item as { key: unknown; value: unknown };
       const keyNode = pair.key;
-      const keyPos = isScalar(keyNode) || isMap(keyNode) || isSeq(keyNode) ? nodePos(keyNode, fallback) : fallback;
+      const keyPos = isScalar(keyNode) || isMap(keyNode) || isSeq(keyNode) ? this.nodePos(keyNode, fallback) : fallback;
       if (isScalar(keyNode) && (typeof keyNode.value === "symbol" || keyNode.source === "<<")) {
-        collectMerge(pair.value, path, keyPos, merged);
+        this.collectMerge(pair.value, path, keyPos, merged);
         continue;
       }
       if (!isScalar(keyNode) || (keyNode.value !== null && typeof keyNode.value === "object")) {
-        problem(keyPos, path, "mapping keys must be plain strings");
+        this.problem(keyPos, path, "mapping keys must be plain strings");
         continue;
       }
       const key = String(keyNode.value);
@@ -180,35 +218,31 @@ export function parseYamlSource(text: string, file: string, env: Env, opts: Pars
       const valueNode = pair.value as Node | null;
       // `key:` with nothing after it: point at the key, the empty value has no useful column.
       const emptyValue = valueNode === null || (isScalar(valueNode) && valueNode.value === null && !valueNode.source);
-      locations.set(pathKey(childPath), { key: keyPos, value: emptyValue ? keyPos : nodePos(valueNode, keyPos) });
-      setOwn(out, key, build(valueNode, childPath, keyPos));
+      this.locations.set(pathKey(childPath), { key: keyPos, value: emptyValue ? keyPos : this.nodePos(valueNode, keyPos) });
+      setOwn(out, key, this.build(valueNode, childPath, keyPos));
     }
     // Explicit keys win over merged ones, as in YAML 1.1 merge semantics.
     for (const source of merged) for (const [k, v] of Object.entries(source)) if (!Object.hasOwn(out, k)) setOwn(out, k, v);
     return out;
-  };
+  }
 
-  const collectMerge = (valueNode: unknown, path: PathSegment[], pos: Position, into: Array<Record<string, unknown>>): void => {
+  private collectMerge(valueNode: unknown, path: PathSegment[], pos: Position, into: Array<Record<string, unknown>>): void {
     const sources = isSeq(valueNode) ? valueNode.items : [valueNode];
     for (const s of sources) {
-      const built = build(s, path, pos);
+      const built = this.build(s, path, pos);
       if (built !== null && typeof built === "object" && !Array.isArray(built)) into.push(built as Record<string, unknown>);
-      else problem(pos, path, "'<<' must refer to a mapping (or a list of mappings)");
+      else this.problem(pos, path, "'<<' must refer to a mapping (or a list of mappings)");
     }
-  };
+  }
 
-  const buildSeq = (items: readonly unknown[], path: PathSegment[], fallback: Position): unknown[] =>
-    items.map((item, i) => {
+  private buildSeq(items: readonly unknown[], path: PathSegment[], fallback: Position): unknown[] {
+    return items.map((item, i) => {
       const childPath = [...path, i];
       const itemNode = item as Node | null;
-      locations.set(pathKey(childPath), { value: nodePos(itemNode, fallback) });
-      return build(itemNode, childPath, fallback);
+      this.locations.set(pathKey(childPath), { value: this.nodePos(itemNode, fallback) });
+      return this.build(itemNode, childPath, fallback);
     });
-
-  const rootPos = nodePos(doc.contents as Node | null, { line: 1, col: 1 });
-  locations.set(pathKey([]), { value: rootPos });
-  const data = build(doc.contents, [], rootPos);
-  return { data, problems, locate, ambiguous, poisoned, maskInterpolated, waived };
+  }
 }
 
 /** A number- or boolean-looking string as that type (what it would have been written literally). */

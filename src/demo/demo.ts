@@ -1,7 +1,6 @@
 /**
- * `vigil demo`: PGlite in memory, 30 days of synthetic product events, and the daemon on a fast
- * schedule with simulated time (one simulated hour every few real seconds) so that hourly metrics
- * close a bucket every tick and a freshly injected anomaly shows up within seconds.
+ * `vigil demo`: PGlite in memory, 30 days of synthetic product events, and the daemon on simulated
+ * time running fast so that hourly metrics close a bucket every tick and an injected anomaly shows up within seconds.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,19 +9,18 @@ import type { Clock } from "../clock.js";
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
 import type { VigilConfig } from "../config/types.js";
-import { Daemon } from "../daemon.js";
+import { Daemon, type DaemonOptions } from "../daemon.js";
 import { PgliteDatabase } from "../db/pglite.js";
-import { createLogger } from "../log.js";
+import { createLogger, type Logger } from "../log.js";
 import { createDemoExperiment, createDemoTables, insertEvents } from "./seed.js";
-import { generateEvents, type Injection, rng } from "./synthetic.js";
+import { type GenerateOptions, generateEvents, type Injection, rng } from "./synthetic.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /**
- * Simulated time running `speed` times faster than the wall clock from `simStart`, once started:
- * it stands at `simStart` while the demo seeds its database (seconds on a busy machine, hours of
- * simulated time), so the first live anomaly still falls after the daemon's history load.
+ * Simulated time running `speed` times faster than the wall clock from `simStart` once started; it stands
+ * still while the demo seeds its database so that the first live anomaly still falls after the daemon's history load.
  */
 export class SimClock implements Clock {
   private realStart: number | null = null;
@@ -62,7 +60,7 @@ export function demoInjections(simStart: number): Injection[] {
       label: "web revenue level shift",
     },
   ];
-  // The first live anomaly lands in the first simulated hour, so it is judged ~10 s after start.
+  // The first live anomaly lands in the first simulated hour, so it is judged soon after the start.
   const live: Array<Omit<Injection, "from" | "to"> & { hours: number }> = [
     { factor: 6, event: "signup", hours: 1, label: "signups spike ×6" },
     { factor: 0.25, platform: "android", hours: 3, label: "android users drop 75%" },
@@ -109,54 +107,54 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   await createDemoTables(db);
   await createDemoExperiment(db, simStart);
   const t0 = Date.now();
-  let generatedTo = simStart - 30 * DAY;
-  const history = generateEvents(generatedTo, simStart, gen);
+  const history = generateEvents(simStart - 30 * DAY, simStart, gen);
   await insertEvents(db, history);
-  generatedTo = simStart;
   say(`Seeded ${history.length.toLocaleString("en-US")} events over 30 days in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
   say(`Metrics: ${loaded.config.metrics.map((m) => m.name).join(", ")}; anomalies are injected every 6 simulated hours.`);
   say(`Experiment: new_checkout (its treatment fails checkouts more often: a harmed guardrail).`);
   if (chats.length) say(`Also sending to: ${chats.join(", ")}.`);
   say("");
 
-  let http = opts.http !== false;
-  let daemon: Daemon;
+  const { daemon, http } = await startDaemon(
+    { configPath, config: loaded.config, metricsDb: db, stateDb: db, clock, log, stdout: out, http: opts.http !== false, watch: false },
+    clock,
+    say,
+  );
+  if (http) say(`Prometheus metrics on http://localhost:${daemon.httpPort}/metrics`);
+  const feeder = startFeeder(db, clock, gen, simStart, log);
+  await untilStopped(opts.durationS);
+  clearInterval(feeder);
+  await daemon.stop(3000);
+  await db.close();
+  say("demo stopped.");
+  return 0;
+}
+
+/** Starts the daemon; a busy HTTP port only costs the HTTP endpoints. */
+async function startDaemon(
+  options: DaemonOptions & { config: VigilConfig; http: boolean },
+  clock: SimClock,
+  say: (line: string) => void,
+): Promise<{ daemon: Daemon; http: boolean }> {
   try {
-    daemon = await Daemon.create({
-      configPath,
-      config: loaded.config,
-      metricsDb: db,
-      stateDb: db,
-      clock,
-      log,
-      stdout: out,
-      http,
-      watch: false,
-    });
+    const daemon = await Daemon.create(options);
     clock.start();
     await daemon.start();
+    return { daemon, http: options.http };
   } catch (err) {
     if (!(err instanceof Error && /EADDRINUSE/.test(err.message))) throw err;
-    http = false;
-    say(`(port ${loaded.config.http.port} is busy: running without the HTTP endpoints)`);
-    daemon = await Daemon.create({
-      configPath,
-      config: loaded.config,
-      metricsDb: db,
-      stateDb: db,
-      clock,
-      log,
-      stdout: out,
-      http,
-      watch: false,
-    });
+    say(`(port ${options.config.http.port} is busy: running without the HTTP endpoints)`);
+    const daemon = await Daemon.create({ ...options, http: false });
     await daemon.start();
+    return { daemon, http: false };
   }
-  if (http) say(`Prometheus metrics on http://localhost:${daemon.httpPort}/metrics`);
+}
 
-  // Keep the table filling up to simulated now; the metrics' `delay` covers the generator's lag.
+/** Keeps the table filling up to simulated now; the metrics' `delay` covers the generator's lag. */
+function startFeeder(db: PgliteDatabase, clock: SimClock, gen: GenerateOptions, from: number, log: Logger): NodeJS.Timeout {
+  let generatedTo = from;
   let busy = false;
-  const feeder = setInterval(() => {
+  return setInterval(() => {
     if (busy) return;
     busy = true;
     const to = clock.now();
@@ -168,9 +166,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
         busy = false;
       });
   }, 250);
+}
 
-  await new Promise<void>((resolve) => {
-    const timer = opts.durationS !== undefined ? setTimeout(resolve, opts.durationS * 1000) : null;
+/** Resolves after `durationS` seconds, or on SIGINT/SIGTERM. */
+function untilStopped(durationS: number | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = durationS !== undefined ? setTimeout(resolve, durationS * 1000) : null;
     const onSignal = () => {
       if (timer) clearTimeout(timer);
       resolve();
@@ -178,11 +179,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   });
-  clearInterval(feeder);
-  await daemon.stop(3000);
-  await db.close();
-  say("demo stopped.");
-  return 0;
 }
 
 /**

@@ -1,7 +1,6 @@
 /**
- * Streaming reader for `timestamp,value` CSV files. Reads chunks, cuts lines with `indexOf`, and
- * hands out rows in batches so that a million-row file is never held in memory and no per-line
- * regex or split runs on the common path.
+ * Streaming reader for `timestamp,value` CSV files: lines are cut with `indexOf` and handed out in
+ * batches, so a large file is never held in memory and no per-line regex or split runs on the common path.
  */
 import { isAscii } from "node:buffer";
 import { createReadStream } from "node:fs";
@@ -15,14 +14,9 @@ export class CsvInputError extends Error {
 }
 
 /**
- * Up to `BATCH` rows, all cut from one stretch of input. Each batch is new (a consumer may keep it
- * while it reads on, as the pipelined `vigil detect` keeps a dozen).
- *
- * The echo of a row (what output writes before the verdict columns: the row when it is just
- * `timestamp,value`, else those two fields as written, joined by a comma) is kept as cheaply as it
- * can be: for ASCII input, as the place of the line in the input's bytes; as text only for the
- * other rows. Holding a string per row for rows in flight made the pipeline's main thread spend a
- * third of its time collecting them.
+ * Up to `BATCH` rows, all cut from one stretch of input; each batch is new because a consumer may keep
+ * it while it reads on. A row's echo (what output writes before the verdict columns) is, for ASCII
+ * input, the place of its line in the input's bytes, so that rows in flight hold no string each.
  */
 export interface SeriesBatch {
   n: number;
@@ -68,12 +62,8 @@ function headerColumns(line: string, where: string): Columns {
   return { ts, value, count: cols.length };
 }
 
-/**
- * Yield the rows of a series CSV in batches. `where` names the input in error messages
- * (`IN.csv:LINE: ...`).
- */
-export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<SeriesBatch> {
-  const fresh = (bytes: Buffer | null): SeriesBatch => ({
+function emptyBatch(bytes: Buffer | null): SeriesBatch {
+  return {
     n: 0,
     t: new Float64Array(BATCH),
     v: new Float64Array(BATCH),
@@ -81,25 +71,33 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     lineStart: new Int32Array(BATCH),
     lineEnd: new Int32Array(BATCH),
     echo: null,
-  });
-  let batch = fresh(null);
-  const decoder = new StringDecoder("utf8");
-  const parser = new TimestampParser();
-  let rest = "";
-  // the bytes behind `rest` while the input is ASCII (then string offsets are byte offsets), else null
-  let restBytes: Buffer | null = Buffer.alloc(0);
-  let lineNo = 0;
-  let cols: Columns | null = null;
-  let simple = false;
+  };
+}
+
+/** Turns lines into rows: the first line is the header, each later one a row added to a batch. */
+class LineParser {
+  private cols: Columns | null = null;
+  /** The columns are just "timestamp,value", the common case cut without a split. */
+  private simple = false;
+  private lineNo = 0;
+  private readonly parser = new TimestampParser();
+
+  constructor(private readonly where: string) {}
+
+  get sawHeader(): boolean {
+    return this.cols !== null;
+  }
 
   /** The line text[from..to) (line ending excluded); `ascii`: the batch has the input's bytes, where the line can be echoed from. */
-  const row = (text: string, from: number, to: number, ascii: boolean): void => {
-    lineNo++;
+  row(batch: SeriesBatch, text: string, from: number, to: number, ascii: boolean): void {
+    const where = this.where;
+    const lineNo = ++this.lineNo;
+    const cols = this.cols;
     if (cols === null) {
       const line = text.slice(from, to);
       // a UTF-8 byte order mark would otherwise become part of the first column name
-      cols = headerColumns(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line, where);
-      simple = cols.ts === 0 && cols.value === 1;
+      this.cols = headerColumns(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line, where);
+      this.simple = this.cols.ts === 0 && this.cols.value === 1;
       return;
     }
     if (to === from) return;
@@ -107,7 +105,7 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     let valText: string;
     // the line is the echo (just "timestamp,value")
     let whole = false;
-    if (simple) {
+    if (this.simple) {
       const c1 = text.indexOf(",", from);
       if (c1 < 0 || c1 >= to)
         throw new CsvInputError(`${where}:${lineNo}: expected "timestamp,value", got "${text.slice(from, Math.min(to, from + 80))}"`);
@@ -125,23 +123,8 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
       tsText = f[cols.ts]!;
       valText = f[cols.value]!;
     }
-    let t = parser.parse(tsText);
-    if (Number.isNaN(t)) {
-      const uq = unquote(tsText);
-      t = parser.parse(uq);
-      if (Number.isNaN(t)) throw new CsvInputError(`${where}:${lineNo}: not a timestamp: "${tsText.slice(0, 60)}"`);
-    }
-    let v = Number(valText);
-    if (Number.isNaN(v) || (v === 0 && valText.trim() === "")) {
-      const uq = unquote(valText);
-      if (MISSING.has(uq)) v = Number.NaN;
-      else {
-        v = Number(uq);
-        if (Number.isNaN(v) || uq === "") {
-          throw new CsvInputError(`${where}:${lineNo}: not a number: "${valText.slice(0, 60)}"`);
-        }
-      }
-    }
+    const t = this.timestamp(tsText, lineNo);
+    const v = parseValue(valText, where, lineNo);
     const i = batch.n++;
     batch.lineStart[i] = from;
     batch.lineEnd[i] = to;
@@ -151,7 +134,39 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
       batch.echo ??= new Array<string | undefined>(BATCH);
       batch.echo[i] = whole ? text.slice(from, to) : `${tsText},${valText}`;
     }
-  };
+  }
+
+  private timestamp(tsText: string, lineNo: number): number {
+    const t = this.parser.parse(tsText);
+    if (!Number.isNaN(t)) return t;
+    const unquoted = this.parser.parse(unquote(tsText));
+    if (Number.isNaN(unquoted)) throw new CsvInputError(`${this.where}:${lineNo}: not a timestamp: "${tsText.slice(0, 60)}"`);
+    return unquoted;
+  }
+}
+
+/** A value field as a number; NaN for the spellings of missing. */
+function parseValue(valText: string, where: string, lineNo: number): number {
+  const v = Number(valText);
+  if (!Number.isNaN(v) && !(v === 0 && valText.trim() === "")) return v;
+  const uq = unquote(valText);
+  if (MISSING.has(uq)) return Number.NaN;
+  const unquoted = Number(uq);
+  if (Number.isNaN(unquoted) || uq === "") throw new CsvInputError(`${where}:${lineNo}: not a number: "${valText.slice(0, 60)}"`);
+  return unquoted;
+}
+
+/**
+ * Yield the rows of a series CSV in batches. `where` names the input in error messages
+ * (`IN.csv:LINE: ...`).
+ */
+export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<SeriesBatch> {
+  const lines = new LineParser(where);
+  let batch = emptyBatch(null);
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  // the bytes behind `rest` while the input is ASCII (then string offsets are byte offsets), else null
+  let restBytes: Buffer | null = Buffer.alloc(0);
 
   for await (const chunk of input) {
     let bytes: Buffer | null = null;
@@ -165,18 +180,18 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
     // rows cut from this text share its bytes: a batch never spans two texts
     if (batch.n > 0) {
       yield batch;
-      batch = fresh(bytes);
+      batch = emptyBatch(bytes);
     } else batch.bytes = bytes;
     let start = 0;
     for (;;) {
       const nl = text.indexOf("\n", start);
       if (nl < 0) break;
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      row(text, start, end, bytes !== null);
+      lines.row(batch, text, start, end, bytes !== null);
       start = nl + 1;
       if (batch.n === BATCH) {
         yield batch;
-        batch = fresh(bytes);
+        batch = emptyBatch(bytes);
       }
     }
     rest = text.slice(start);
@@ -188,13 +203,13 @@ export async function* readSeriesCsv(input: Readable, where: string): AsyncGener
   if (batch.n > 0 || rest.length > 0) {
     // the last line has no newline: it gets a batch of its own, over the bytes of `rest`
     if (batch.n > 0) yield batch;
-    batch = fresh(restBytes);
+    batch = emptyBatch(restBytes);
   }
   if (rest.length > 0) {
     const end = rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length;
-    row(rest, 0, end, restBytes !== null);
+    lines.row(batch, rest, 0, end, restBytes !== null);
   }
-  if (cols === null) throw new CsvInputError(`${where}: empty file (expected a header row "timestamp,value")`);
+  if (!lines.sawHeader) throw new CsvInputError(`${where}: empty file (expected a header row "timestamp,value")`);
   if (batch.n > 0) yield batch;
 }
 

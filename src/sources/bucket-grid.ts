@@ -1,10 +1,8 @@
 /**
- * Rows of a grouped bucket scan decoded straight onto the bucket grid: one Float64Array of values
- * per aggregate, series-major, with NaN where a bucket has no usable value. Memory and work are one
- * slot per (series, bucket) shared by every aggregate, instead of a point object per value, which is
- * what a tick of many metrics sharing one scan spends its time on.
+ * Rows of a grouped bucket scan decoded straight onto the bucket grid: one Float64Array of values per
+ * aggregate, series-major, NaN where a bucket has no usable value, because a point object per value is
+ * what a tick of many metrics sharing one scan would spend its time on.
  */
-
 import type { Point } from "../model/point.js";
 import { toValue } from "./collect-series.js";
 import { formatSeriesKey, labelText } from "./series-key.js";
@@ -38,8 +36,51 @@ export function decodeBucketGrid<R>(
   reuse?: Float64Array,
 ): BucketGrid {
   const buckets = Math.max(0, Math.ceil((window.to - window.from) / stepMs));
+  const located = locateRows(labelNames, rows, window, stepMs, buckets, cols);
+  const { found } = located;
+  // Series in key order; rank[found index] = position in that order.
+  const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));
+  const rank = new Int32Array(found.length);
+  order.forEach((fi, pos) => {
+    rank[fi] = pos;
+  });
+  const series = order.map((fi) => found[fi]!);
+  // The row that holds each (series, bucket) slot; the last one wins.
+  const slotRow = new Int32Array(series.length * buckets).fill(-1);
+  const duplicates = new Int32Array(series.length);
+  for (let r = 0; r < rows.length; r++) {
+    const b = located.rowBucket[r]!;
+    if (b < 0) continue;
+    const s = rank[located.rowSeries[r]!]!;
+    const slot = s * buckets + b;
+    if (slotRow[slot]! >= 0) duplicates[s]!++;
+    slotRow[slot] = r;
+  }
+  const present = new Uint8Array(slotRow.length);
+  for (let k = 0; k < slotRow.length; k++) present[k] = slotRow[k]! >= 0 ? 1 : 0;
+  const badTime = order.map((fi) => located.badTime[fi]!);
+  const { values, issues } = decodeValues(rows, aggregates, series, buckets, slotRow, badTime, duplicates, cols, reuse);
+  return { from: window.from, stepMs, buckets, series, present, values, issues };
+}
+
+/** Where each row goes: its series (by the printed key, in order of appearance) and bucket (-1 for an unusable time). */
+interface LocatedRows {
+  found: GridSeries[];
+  rowSeries: Int32Array;
+  rowBucket: Int32Array;
+  /** Rows with an unusable time, per found series. */
+  badTime: number[];
+}
+
+function locateRows<R>(
+  labelNames: readonly string[],
+  rows: readonly R[],
+  window: TimeWindow,
+  stepMs: number,
+  buckets: number,
+  cols: GridColumns<R>,
+): LocatedRows {
   const keyCount = labelNames.length;
-  // Pass 1: each row's series (by the printed key) and bucket.
   const rawIndex = new Map<string, number>();
   const keyIndex = new Map<string, number>();
   const found: GridSeries[] = [];
@@ -79,30 +120,25 @@ export function decodeBucketGrid<R>(
     }
     rowBucket[r] = b;
   }
-  // Series in key order; rank[found index] = position in that order.
-  const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));
-  const rank = new Int32Array(found.length);
-  order.forEach((fi, pos) => {
-    rank[fi] = pos;
-  });
-  const series = order.map((fi) => found[fi]!);
-  // Pass 2: the row that holds each (series, bucket) slot; the last one wins.
-  const slotRow = new Int32Array(series.length * buckets).fill(-1);
-  const duplicates = new Int32Array(series.length);
-  for (let r = 0; r < rows.length; r++) {
-    const b = rowBucket[r]!;
-    if (b < 0) continue;
-    const s = rank[rowSeries[r]!]!;
-    const slot = s * buckets + b;
-    if (slotRow[slot]! >= 0) duplicates[s]!++;
-    slotRow[slot] = r;
-  }
-  const present = new Uint8Array(slotRow.length);
-  for (let k = 0; k < slotRow.length; k++) present[k] = slotRow[k]! >= 0 ? 1 : 0;
-  // Pass 3: per aggregate, the values; bad ones become NaN and are counted. Every aggregate's
-  // values are a view of one array: a history load decodes dozens of chunks, and one large
-  // allocation per chunk goes back to the system when it is collected, where a hundred small ones
-  // per chunk left holes in the allocator's heap (about 50 MB resident at 10,000 series).
+  return { found, rowSeries, rowBucket, badTime };
+}
+
+/**
+ * Per aggregate, the values of the slots; bad ones become NaN and are counted. Every aggregate's values
+ * are a view of one array, because one large allocation per chunk of a history load goes back to the
+ * system when collected where many small ones leave holes in the allocator's heap.
+ */
+function decodeValues<R>(
+  rows: readonly R[],
+  aggregates: number,
+  series: readonly GridSeries[],
+  buckets: number,
+  slotRow: Int32Array,
+  badTime: readonly number[],
+  duplicates: Int32Array,
+  cols: GridColumns<R>,
+  reuse: Float64Array | undefined,
+): { values: Float64Array[]; issues: DataIssue[][] } {
   const values: Float64Array[] = [];
   const issues: DataIssue[][] = [];
   const slots = slotRow.length;
@@ -113,7 +149,7 @@ export function decodeBucketGrid<R>(
     const met: DataIssue[] = [];
     for (let s = 0; s < series.length; s++) {
       let counts: Map<DataIssueKind, number> | null = null;
-      const bad = badTime[order[s]!]!;
+      const bad = badTime[s]!;
       if (bad > 0) counts = new Map([["null", bad]]);
       for (let k = s * buckets, end = k + buckets; k < end; k++) {
         const r = slotRow[k]!;
@@ -140,7 +176,7 @@ export function decodeBucketGrid<R>(
     values.push(out);
     issues.push(met);
   }
-  return { from: window.from, stepMs, buckets, series, present, values, issues };
+  return { values, issues };
 }
 
 /** The grid as one FetchResult per aggregate: a point per bucket that had a row, in time order. */

@@ -16,9 +16,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { detectCsv } from "../src/cli/detect/detect-csv.js";
+import { resolveDetector } from "../src/cli/detect/detector-params.js";
 import { rng } from "../src/demo/synthetic.js";
-import { detectCsv } from "../src/detect/detect-csv.js";
-import { resolveDetector } from "../src/detect/detector-params.js";
 import { listCsv } from "./nab.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -11,12 +11,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { max, median, min } from "simple-statistics";
 import { allDetectors } from "../detectors/registry.js";
-import { resolveDetector } from "../src/detect/detector-params.js";
+import { resolveDetector } from "../src/cli/detect/detector-params.js";
 import type { Point } from "../src/model/point.js";
 
-type DetectCsvModule = typeof import("../src/detect/detect-csv.js");
-type ParamsModule = typeof import("../src/detect/detector-params.js");
-type ReaderModule = typeof import("../src/detect/read-series-csv.js");
+type DetectCsvModule = typeof import("../src/cli/detect/detect-csv.js");
+type ParamsModule = typeof import("../src/cli/detect/detector-params.js");
+type ReaderModule = typeof import("../src/cli/detect/read-series-csv.js");
 
 /**
  * The pipeline as `vigil detect` runs it: the compiled build in dist/ (`npm run bench` builds it
@@ -36,9 +36,9 @@ async function pipelineModules(
     };
   }
   return {
-    csv: await import("../src/detect/detect-csv.js"),
-    params: await import("../src/detect/detector-params.js"),
-    reader: await import("../src/detect/read-series-csv.js"),
+    csv: await import("../src/cli/detect/detect-csv.js"),
+    params: await import("../src/cli/detect/detector-params.js"),
+    reader: await import("../src/cli/detect/read-series-csv.js"),
     compiled: false,
   };
 }

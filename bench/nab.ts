@@ -13,9 +13,9 @@ import { once } from "node:events";
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { detectCsv } from "../src/detect/detect-csv.js";
-import { resolveDetector } from "../src/detect/detector-params.js";
-import { openCsv } from "../src/detect/read-series-csv.js";
+import { detectCsv } from "../src/cli/detect/detect-csv.js";
+import { resolveDetector } from "../src/cli/detect/detector-params.js";
+import { openCsv } from "../src/cli/detect/read-series-csv.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** VIGIL_NAB_DIR: a folder with data/, labels/combined_windows.json and score.mjs; the project workspace's copy otherwise. */

@@ -15,7 +15,7 @@ const LAYERS = [
   ["src/model", "src/telemetry", "src/clock", "src/group-by", "src/holidays", "src/log", "src/name-hash", "src/spawn-worker"],
   ["detectors"],
   ["src/config", "src/db"],
-  ["src/sources", "src/charts", "src/detect"],
+  ["src/sources", "src/charts"],
   ["src/store"],
   ["src/notify", "notifiers"],
   ["src/engine", "src/experiments", "src/actions", "src/digest"],

@@ -5,10 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { ensembleCore } from "../detectors/ensemble-core.js";
 import { mutableFields } from "../detectors/stats.js";
-import { detachOnce } from "../src/detect/detach.js";
-import { resolveDetector } from "../src/detect/detector-params.js";
-import { judgeColumns } from "../src/detect/judge-columns.js";
-import { warmUp } from "../src/detect/warm-up.js";
+import { detachOnce } from "../src/cli/detect/detach.js";
+import { resolveDetector } from "../src/cli/detect/detector-params.js";
+import { judgeColumns } from "../src/cli/detect/judge-columns.js";
+import { warmUp } from "../src/cli/detect/warm-up.js";
 
 const MIN = 60_000;
 

@@ -6,11 +6,11 @@ import { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
 import { ensemble } from "../detectors/ensemble.js";
 import { runBatch } from "../detectors/types.js";
+import { detectCsv } from "../src/cli/detect/detect-csv.js";
+import { DetectParamError, resolveDetector } from "../src/cli/detect/detector-params.js";
+import { parseTimestamp } from "../src/cli/detect/parse-timestamp.js";
+import { CsvInputError, readSeriesCsv } from "../src/cli/detect/read-series-csv.js";
 import { registerDetectCommands, runDetect } from "../src/cli/detect-commands.js";
-import { detectCsv } from "../src/detect/detect-csv.js";
-import { DetectParamError, resolveDetector } from "../src/detect/detector-params.js";
-import { parseTimestamp } from "../src/detect/parse-timestamp.js";
-import { CsvInputError, readSeriesCsv } from "../src/detect/read-series-csv.js";
 
 const fixture = join(import.meta.dirname, "fixtures", "detectors", "hourly.csv");
 

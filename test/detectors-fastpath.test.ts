@@ -22,8 +22,8 @@ import {
 } from "../detectors/seasonal-profile.js";
 import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
 import { type DetectorDefinition, NO_VERDICT, runBatch } from "../detectors/types.js";
-import { detectCsv } from "../src/detect/detect-csv.js";
-import { resolveDetector } from "../src/detect/detector-params.js";
+import { detectCsv } from "../src/cli/detect/detect-csv.js";
+import { resolveDetector } from "../src/cli/detect/detector-params.js";
 import type { Point } from "../src/model/point.js";
 
 /**

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createWriteStream, existsSync, statSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import { DetectParamError, resolveDetector } from "../detect/detector-params.js";
+import { DetectParamError, resolveDetector } from "./detect/detector-params.js";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -49,8 +49,8 @@ async function detectFile(
     return 2;
   }
   // loaded here, not at start-up: `vigil run` has no use for the offline pipeline
-  const { detectCsv, THREAD_MIN_BYTES } = await import("../detect/detect-csv.js");
-  const { CsvInputError, openCsv } = await import("../detect/read-series-csv.js");
+  const { detectCsv, THREAD_MIN_BYTES } = await import("./detect/detect-csv.js");
+  const { CsvInputError, openCsv } = await import("./detect/read-series-csv.js");
   const input = openCsv(opts.input);
   const toFile = opts.output !== undefined && opts.output !== "-";
   const output: Writable = toFile ? createWriteStream(opts.output!) : process.stdout;

@@ -2,8 +2,8 @@
  * Judge a run of points given as columns: what `vigil detect` does per batch, on the main thread or
  * on the detector thread (the same function, so both give the same verdicts).
  */
-import type { AnyDetector } from "../../detectors/registry.js";
-import type { Point } from "../model/point.js";
+import type { AnyDetector } from "../../../detectors/registry.js";
+import type { Point } from "../../model/point.js";
 
 /** One mutable point: detectors must not keep references to it (their state is cloneable data). */
 const POINT: Point = { t: 0, v: null };

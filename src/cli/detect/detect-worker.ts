@@ -4,7 +4,7 @@
  * (transferred), out `{ score, flag }` (transferred) or `{ error }`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { AnyDetector } from "../../detectors/registry.js";
+import type { AnyDetector } from "../../../detectors/registry.js";
 import { detachOnce } from "./detach.js";
 import { judgeColumns } from "./judge-columns.js";
 import { warmUp } from "./warm-up.js";
@@ -31,8 +31,8 @@ if (port !== null) {
   // the registry would load every detector's schema, and the schema library, first (~50 ms)
   const detector: Pick<AnyDetector, "init" | "step" | "columns"> | undefined =
     type === "ensemble"
-      ? ((await import("../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)
-      : (await import("../../detectors/registry.js")).getDetector(type);
+      ? ((await import("../../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)
+      : (await import("../../../detectors/registry.js")).getDetector(type);
   if (detector === undefined) throw new Error(`unknown detector ${type}`);
   if (type === "ensemble") {
     try {

@@ -9,7 +9,7 @@
  */
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
-import type { AnyDetector } from "../../detectors/registry.js";
+import type { AnyDetector } from "../../../detectors/registry.js";
 import { DetectorThread } from "./detector-thread.js";
 import { judgeColumns } from "./judge-columns.js";
 import { BATCH, readSeriesCsv, type SeriesBatch } from "./read-series-csv.js";

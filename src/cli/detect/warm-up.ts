@@ -8,7 +8,7 @@
  * compiled once, knowing all of them. The verdicts of the real data are not touched: its state is
  * separate and the synthetic points are judged by a state that is then dropped.
  */
-import type { AnyDetector } from "../../detectors/registry.js";
+import type { AnyDetector } from "../../../detectors/registry.js";
 import { judgeColumns } from "./judge-columns.js";
 
 const HOUR = 3_600_000;

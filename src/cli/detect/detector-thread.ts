@@ -3,7 +3,7 @@
  * its verdicts; batches are judged in the order posted.
  */
 import type { Worker } from "node:worker_threads";
-import { spawnWorker } from "../spawn-worker.js";
+import { spawnWorker } from "../../spawn-worker.js";
 import { detachOnce } from "./detach.js";
 import type { DetectJob, DetectResult, DetectWorkerData } from "./detect-worker.js";
 

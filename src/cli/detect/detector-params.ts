@@ -4,7 +4,7 @@
  * `--set rules=nelson` all land as the types the schema expects.
  */
 import type { z } from "zod";
-import { type AnyDetector, DEFAULT_DETECTORS, detectorTypes, getDetector, withTimeDefaults } from "../../detectors/registry.js";
+import { type AnyDetector, DEFAULT_DETECTORS, detectorTypes, getDetector, withTimeDefaults } from "../../../detectors/registry.js";
 
 /** A bad `--detector` or `--set`; `vigil detect` prints it and exits 2. */
 export class DetectParamError extends Error {

@@ -5,7 +5,7 @@
  * and a count's band no lower than zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { replay } from "../src/backtest.js";
+import { replay } from "../src/cli/backtest/replay.js";
 import { backtestChart } from "../src/cli/backtest-chart.js";
 import { alertJson } from "../src/cli/backtest-command.js";
 import { ManualClock } from "../src/clock.js";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDetector } from "../detectors/registry.js";
 import { runBatch } from "../detectors/types.js";
-import { loadHistory, replay } from "../src/backtest.js";
+import { loadHistory, replay } from "../src/cli/backtest/replay.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
 import type { Database } from "../src/db/database.js";

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { getDetector } from "../detectors/registry.js";
 import { runBatch } from "../detectors/types.js";
-import { replay } from "../src/backtest.js";
+import { replay } from "../src/cli/backtest/replay.js";
 import type { SeriesBatch } from "../src/sources/index.js";
 import { HOUR, metric } from "./helpers/config.js";
 import { noise } from "./helpers/series.js";

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tune } from "../src/backtest.js";
+import { tune } from "../src/cli/backtest/tune.js";
 import type { StructuredSource } from "../src/config/types.js";
 import type { SeriesBatch } from "../src/sources/index.js";
 import { runCli } from "./helpers/cli.js";

@@ -4,7 +4,7 @@
  * those that caught a labelled incident and those an operator would have been woken by for
  * nothing, split by kind (missing data vs value).
  */
-import { type BacktestAlert, loadHistory, replay } from "../../src/backtest.js";
+import { type BacktestAlert, loadHistory, replay } from "../../src/cli/backtest/replay.js";
 import { loadConfigText } from "../../src/config/load.js";
 import type { Database } from "../../src/db/database.js";
 import { type DatasetLabels, type DatasetSpec, type Incident, loadDataset, newcomerYaml } from "./corpus.js";

@@ -5,12 +5,12 @@
  * the alerts printed.
  */
 import { writeFile } from "node:fs/promises";
-import type { BacktestAlert, BacktestResult } from "../backtest.js";
 import { renderAlertChart } from "../charts/alert-chart.js";
 import type { MetricConfig } from "../config/types.js";
 import { type AlertMarks, type BandPoint, chartModel, thresholdsOf } from "../engine/chart-data.js";
 import { buildDetectors } from "../engine/engine.js";
 import type { ChartData } from "../model/notification.js";
+import type { BacktestAlert, BacktestResult } from "./backtest/replay.js";
 
 /** What the chart of a backtest draws, and a line saying so. */
 export function backtestChart(m: MetricConfig, r: BacktestResult): { key: string; chart: ChartData; subtitle: string } {

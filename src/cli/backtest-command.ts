@@ -1,14 +1,5 @@
 /** `vigil backtest` and `vigil tune`: replay a configured metric over its stored history. */
-import {
-  type AlertCounts,
-  type BacktestAlert,
-  countAlerts,
-  defaultWindow,
-  loadHistory,
-  replay,
-  type TuneResult,
-  tune,
-} from "../backtest.js";
+
 import { loadConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problem.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
@@ -16,6 +7,8 @@ import { openDatabase } from "../db/open.js";
 import { errorText } from "../log.js";
 import { fmtNum, fmtTime } from "../model/format.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
+import { type BacktestAlert, defaultWindow, loadHistory, replay } from "./backtest/replay.js";
+import { type AlertCounts, countAlerts, type TuneResult, tune } from "./backtest/tune.js";
 import { writeBacktestChart } from "./backtest-chart.js";
 import { textTable } from "./text-table.js";
 

@@ -2,10 +2,9 @@
  * What an alert's chart is drawn from, built from what its message says: the band of the detector
  * that fired, fed the series as the daemon fed it (from where the daemon's detectors started,
  * through the same calendar, fill and thin rules), the alert's own verdict at the bucket the
- * message reports, and the alert's own anomalous buckets as the only marked points. A detector
- * replayed on its own over the chart's week disagreed with the daemon (a seasonal baseline still
- * warming up drew the daily median), and marking every bucket the replay found anomalous marked
- * points no alert reported.
+ * message reports, and the alert's own anomalous buckets as the only marked points, so that the
+ * chart never says other than the message: a detector replayed cold over the chart's week draws a
+ * band the daemon never had, and the replay's own anomalies are points no alert reported.
  */
 import type { MetricConfig } from "../config/types.js";
 import type { AlertDetails } from "../model/alert.js";

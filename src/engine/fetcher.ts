@@ -30,9 +30,8 @@ export interface GroupGrid {
  * engine then reads each metric on its own so a broken one fails alone.
  *
  * `reuse`: the value array of a grid the engine is done with (`values[0].buffer` of an earlier
- * one), to decode into when it is large enough. A history load reads dozens of chunks per scan:
- * without reuse each is a new array of a megabyte or so, and V8 frees those only at its next full
- * collection, which it lets wait until some 64 MB of them have piled up (at the peak of the load).
+ * one), to decode into when it is large enough, since a history load's many chunks would otherwise
+ * pile up arrays until V8's next full collection.
  */
 export type GroupFetcher = (
   metrics: readonly MetricConfig[],

@@ -6,12 +6,8 @@
 import type { DataIssue, FetchResult } from "../sources/types.js";
 import type { GroupGrid } from "./fetcher.js";
 
-export interface MetricGrid {
-  /** Start of bucket 0; bucket b starts at from + b * the metric's granularity. */
-  from: number;
-  buckets: number;
-  /** Sorted by key. */
-  series: ReadonlyArray<{ key: string; labels: Record<string, string> }>;
+/** The grid of a GroupGrid with one metric's values on it: bucket b starts at from + b * the metric's granularity. */
+export interface MetricGrid extends Pick<GroupGrid, "from" | "buckets" | "series"> {
   /** Series s's bucket b at s * buckets + b; NaN = missing or unusable. */
   values: Float64Array;
   /** Rows behind each value, same layout (0 = no rows); null when the source does not report them. */

@@ -19,7 +19,7 @@ const LAYERS = [
   ["src/store"],
   ["src/notify", "notifiers"],
   ["src/engine", "src/experiments", "src/actions", "src/digest"],
-  ["src/bot", "src/http", "src/backtest", "src/source-fetcher", "src/leader", "src/scheduler", "src/until-reachable"],
+  ["src/bot", "src/http", "src/source-fetcher", "src/leader", "src/scheduler", "src/until-reachable"],
   ["src/daemon"],
   ["src/cli", "src/demo"],
 ];

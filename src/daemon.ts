@@ -6,8 +6,8 @@ import { EventEmitter } from "node:events";
 import type { Notifier } from "../notifiers/notifier.js";
 import { AlertActions } from "./actions.js";
 import { type Clock, systemClock } from "./clock.js";
+import type { ConfigDiff } from "./config/diff-configs.js";
 import type { DigestConfig, VigilConfig } from "./config/types.js";
-import type { ConfigDiff } from "./config/watch.js";
 import { Channels } from "./daemon/channels.js";
 import { ChatBots } from "./daemon/chat-bots.js";
 import { ConfigReloader } from "./daemon/config-reloader.js";
@@ -20,7 +20,8 @@ import { type DaemonOptions, loadDaemonConfig, shardCountFrom } from "./daemon/o
 import { scheduleLeaderJobs, scheduleMetricTicks } from "./daemon/schedules.js";
 import { SerialQueue } from "./daemon/serial-queue.js";
 import { Shards } from "./daemon/shards.js";
-import { Engine, type TickReport } from "./engine/engine.js";
+import { Engine } from "./engine/engine.js";
+import type { TickReport } from "./engine/reports.js";
 import { findDrivers } from "./engine/root-cause.js";
 import type { HttpServer } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
@@ -30,8 +31,6 @@ import { makeFetcher, makeGroupFetcher } from "./source-fetcher.js";
 import type { ScanThread } from "./sources/scan-thread.js";
 import { StateStore } from "./store/state-store.js";
 import { VigilMetrics } from "./telemetry/metrics.js";
-
-export { ConfigInvalidError, type DaemonOptions } from "./daemon/options.js";
 
 export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
   readonly metrics = new VigilMetrics();

@@ -9,7 +9,7 @@ import { defaultConfigPath, loadConfig, loadConfigFile, loadConfigText } from ".
 import { ConfigError, formatProblem } from "../src/config/problem.js";
 import { redactedConfigSummary } from "../src/config/redact.js";
 import type { VigilConfig } from "../src/config/types.js";
-import { buildDetectors } from "../src/engine/engine.js";
+import { buildDetectors } from "../src/engine/build-detectors.js";
 
 const FIXTURES = "test/fixtures/config";
 const SECRETS = {

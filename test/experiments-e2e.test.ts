@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock.js";
 import type { ExperimentConfig, GuardrailConfig } from "../src/config/types.js";
-import { evaluateExperiments, guardrailFingerprint, srmFingerprint } from "../src/experiments/evaluate.js";
+import { evaluateExperiments } from "../src/experiments/evaluate.js";
+import { guardrailFingerprint, srmFingerprint } from "../src/experiments/evaluation.js";
 import { experimentsTable } from "../src/experiments/report-table.js";
 import { silentLogger } from "../src/log.js";
 import { notificationText } from "../src/model/format.js";

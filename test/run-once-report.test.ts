@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../detectors/types.js";
 import { JudgedCollector, type JudgedSeries, judgedReport } from "../src/cli/judged-series.js";
-import type { MetricReport } from "../src/engine/engine.js";
+import type { MetricReport } from "../src/engine/reports.js";
 import { runCli } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
 import { openSubprocessDatabase } from "./helpers/db.js";

@@ -7,8 +7,8 @@
 import { writeFile } from "node:fs/promises";
 import { renderAlertChart } from "../charts/alert-chart.js";
 import type { MetricConfig } from "../config/types.js";
+import { buildDetectors } from "../engine/build-detectors.js";
 import { type AlertMarks, type BandPoint, chartModel, thresholdsOf } from "../engine/chart-data.js";
-import { buildDetectors } from "../engine/engine.js";
 import type { ChartData } from "../model/notification.js";
 import type { BacktestAlert, BacktestResult } from "./backtest/replay.js";
 

@@ -1,5 +1,7 @@
 /** `vigil digest --now [--channel NAME]`: build the daily digest and send it now. */
-import { ConfigInvalidError, Daemon } from "../daemon.js";
+
+import { ConfigInvalidError } from "../daemon/options.js";
+import { Daemon } from "../daemon.js";
 import { createLogger, errorText } from "../log.js";
 
 export async function digestCommand(configPath: string, opts: { now: boolean; channel?: string }): Promise<number> {

@@ -5,7 +5,8 @@
  */
 import type { Verdict } from "../../detectors/types.js";
 import type { MetricConfig } from "../config/types.js";
-import { buildDetectors, type MetricReport } from "../engine/engine.js";
+import { buildDetectors } from "../engine/build-detectors.js";
+import type { MetricReport } from "../engine/reports.js";
 import { fmtNum } from "../model/format.js";
 import type { Point } from "../model/point.js";
 import { isoSeconds } from "./alert-detail.js";

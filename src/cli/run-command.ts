@@ -1,7 +1,7 @@
 /** `vigil run [--once]`. */
 
-import { loadDaemonConfig } from "../daemon/options.js";
-import { ConfigInvalidError, Daemon } from "../daemon.js";
+import { ConfigInvalidError, loadDaemonConfig } from "../daemon/options.js";
+import { Daemon } from "../daemon.js";
 import { createLogger, errorText } from "../log.js";
 import { untilReachable } from "../until-reachable.js";
 import { detectorNames, JudgedCollector, judgedReport } from "./judged-series.js";

@@ -10,7 +10,8 @@ import { formatDuration, parseDuration } from "../model/duration.js";
 import type { Finding } from "./check-config.js";
 import type { Env } from "./interpolate.js";
 import type { PathSegment } from "./problem.js";
-import { DAY_NAMES, type RawConfig } from "./schema.js";
+import { DAY_NAMES } from "./schema/calendar.js";
+import type { RawConfig } from "./schema.js";
 import type {
   ChannelConfig,
   DetectorConfig,

@@ -12,8 +12,6 @@ import { duration, NAME_TEXT, quoted } from "./schema/fields.js";
 import { defaultsSchema, metricSchema } from "./schema/metric.js";
 import { serviceShape } from "./schema/service.js";
 
-export { DAY_NAMES } from "./schema/calendar.js";
-
 export function buildConfigSchema() {
   const detector = buildDetectorSchema();
   return z

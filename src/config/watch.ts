@@ -15,8 +15,6 @@ import { loadConfigText } from "./load.js";
 import type { ConfigProblem } from "./problem.js";
 import type { VigilConfig } from "./types.js";
 
-export type { ConfigDiff } from "./diff-configs.js";
-
 export interface ConfigReloadEvent {
   config: VigilConfig;
   diff: ConfigDiff;

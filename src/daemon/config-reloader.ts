@@ -4,9 +4,10 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Notifier } from "../../notifiers/notifier.js";
+import type { ConfigDiff } from "../config/diff-configs.js";
 import { formatProblem } from "../config/problem.js";
 import type { VigilConfig } from "../config/types.js";
-import { type ConfigDiff, ConfigWatcher } from "../config/watch.js";
+import { ConfigWatcher } from "../config/watch.js";
 import type { Logger } from "../log.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import type { Channels } from "./channels.js";

@@ -5,7 +5,7 @@
 import type { Clock } from "../clock.js";
 import type { DigestConfig, VigilConfig } from "../config/types.js";
 import type { Database } from "../db/database.js";
-import type { ExperimentReport } from "../experiments/evaluate.js";
+import type { ExperimentReport } from "../experiments/experiment-report.js";
 import type { Logger } from "../log.js";
 import { errorText, scrubSecrets } from "../log.js";
 import type { Alert } from "../model/alert.js";

@@ -24,9 +24,6 @@ import { failedReport, type MetricReport, mergeReports, type TickReport } from "
 import { type QuietBatch, Watermarks } from "./watermarks.js";
 import { planWindow, type WindowPlan } from "./window-plan.js";
 
-export { buildDetectors } from "./build-detectors.js";
-export type { MetricReport, TickReport } from "./reports.js";
-
 export interface EngineDeps extends AlertContextDeps {
   store: StateStore;
   fetch: Fetcher;

@@ -26,7 +26,7 @@ export interface GroupGrid {
 
 /**
  * Several metrics that share one scan (same table, time column, granularity, filter and split, see
- * `groupKey`) over one window, read at once, on one grid. Throws if the shared query fails; the
+ * `scanKey`) over one window, read at once, on one grid. Throws if the shared query fails; the
  * engine then reads each metric on its own so a broken one fails alone.
  *
  * `reuse`: the value array of a grid the engine is done with (`values[0].buffer` of an earlier
@@ -40,7 +40,6 @@ export type GroupFetcher = (
 ) => Promise<GroupGrid>;
 
 /** Metrics with equal keys over the same window can be read by one query; null = never grouped (raw SQL). */
-export { groupRowsIndex, scanKey as groupKey } from "../sources/fetch-buckets.js";
 
 /**
  * Start of the last closed bucket: [s, s+g) is closed once now >= s + g + delay. On the grid of

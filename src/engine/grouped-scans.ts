@@ -9,8 +9,8 @@
 import type { MetricConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
 import { errorText } from "../log.js";
+import { groupRowsIndex } from "../sources/fetch-buckets.js";
 import type { Fetcher, GroupFetcher, GroupGrid } from "./fetcher.js";
-import { groupRowsIndex } from "./fetcher.js";
 import { gridSlice, type MetricGrid, pointsToGrid } from "./metric-grid.js";
 import type { MetricRuntimes } from "./metric-runtime.js";
 import type { WindowPlan } from "./window-plan.js";

@@ -3,8 +3,8 @@ import type { MetricConfig } from "../config/types.js";
 import { fingerprintOf } from "../model/alert.js";
 import type { LifecyclePolicy } from "../model/lifecycle.js";
 import { nameBucket } from "../name-hash.js";
+import { scanKey } from "../sources/fetch-buckets.js";
 import { buildDetectors } from "./build-detectors.js";
-import { groupKey } from "./fetcher.js";
 import type { JudgeRules } from "./judge-step.js";
 import type { SeriesRuntime } from "./series-runtime.js";
 import { quietBuckets } from "./watermarks.js";
@@ -22,7 +22,7 @@ export interface MetricRuntime extends JudgeRules {
   warmUntil: number | null;
   /** Still loading history (first sight), possibly over several passes. */
   loading: boolean;
-  /** `groupKey` of the config: metrics with equal keys share a scan. */
+  /** `scanKey` of the config: metrics with equal keys share a scan. */
   scanKey: string | null;
   /** The first bucket its detectors learned (the history load's): where an alert's chart replays them from. */
   stateFrom: number;
@@ -45,7 +45,7 @@ function newRuntime(m: MetricConfig): MetricRuntime {
     quietPhase: nameBucket(m.name, quietBuckets(m.granularityMs)),
     warmUntil: null,
     loading: false,
-    scanKey: groupKey(m),
+    scanKey: scanKey(m),
     policy: policyOf(m),
     stateFrom: Number.NEGATIVE_INFINITY,
     fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },

@@ -25,11 +25,6 @@ import { judgeGuardrails } from "./guardrail-alerts.js";
 import { fetchAssignmentCounts } from "./sql.js";
 import { judgeSampleRatio } from "./srm-alert.js";
 
-export { type EvaluateExperimentsDeps, guardrailFingerprint, guardrailSeries, srmFingerprint } from "./evaluation.js";
-export type { ExperimentReport, GoalReport, GuardrailReport, SrmReport } from "./experiment-report.js";
-export { GUARDRAIL_ACTION } from "./guardrail-alerts.js";
-export { SRM_ACTION, SRM_MIN_DEVIATION } from "./srm-alert.js";
-
 /** Evaluate the watched experiments, one after another; a failing experiment does not stop the others. */
 export async function evaluateExperiments(deps: EvaluateExperimentsDeps): Promise<ExperimentReport[]> {
   const wanted = deps.names ? new Set(deps.names) : null;

@@ -3,7 +3,7 @@
  * and treatment variant (one row for an experiment without guardrails), with the SRM p-value.
  */
 import { fmtChange, fmtDifference, fmtMean, fmtNum, fmtP } from "../model/format.js";
-import type { ExperimentReport, GuardrailReport } from "./evaluate.js";
+import type { ExperimentReport, GuardrailReport } from "./experiment-report.js";
 
 /** Marks a change given as treatment − control (control mean 0); explained under the table. */
 const ABSOLUTE = " (abs)";

@@ -7,7 +7,7 @@
 import { stringify } from "yaml";
 import { localDate, localMs, weekdayOf } from "../../../detectors/local-time.js";
 import { getDetector } from "../../../detectors/registry.js";
-import { DAY_NAMES } from "../../config/schema.js";
+import { DAY_NAMES } from "../../config/schema/calendar.js";
 import type { DetectorConfig, MetricCalendar, MetricConfig } from "../../config/types.js";
 import { buildDetectors } from "../../engine/build-detectors.js";
 import { offBuckets } from "../../engine/calendar.js";

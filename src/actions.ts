@@ -9,9 +9,9 @@ import type { VigilConfig } from "./config/types.js";
 import type { Alert, AlertEvent, AlertState } from "./model/alert.js";
 import { formatDuration, parseDuration } from "./model/duration.js";
 import { globProblem } from "./model/glob.js";
-import type { AlertNotification } from "./model/notification.js";
+import type { AlertNotification, DeliveryDraft } from "./model/notification.js";
 import type { Silence } from "./model/silence.js";
-import type { DeliveryDraft, StateStore } from "./store/state-store.js";
+import type { StateStore } from "./store/state-store.js";
 
 export type ActionResult =
   | {
@@ -88,23 +88,20 @@ export class AlertActions {
     note: string,
   ): Promise<ActionResult> {
     const now = this.clock.now();
-    const channels: string[] = [];
-    const res = await this.store.mutateAlert(
-      id,
-      (a) => {
-        if (!from.includes(a.state)) return { refused: `alert #${id} is ${a.state}; it cannot be ${note.split(" ")[0]}` };
-        const alert: Alert = { ...patch(a), state: to, actedBy: actor, updatedAt: now };
-        const event: AlertEvent = { from: a.state, to, actor, note, notify: to === "resolved" ? "resolved" : "update" };
-        return { alert, events: [event] };
-      },
-      (alert, event, historyId, notified) => {
-        const drafts = this.updates(alert, event, historyId, notified);
-        channels.push(...drafts.map((d) => d.channel));
-        return drafts;
-      },
-    );
+    type Change = { refused: string } | { alert: Alert & { id: number }; channels: string[] };
+    const res = await this.store.commit(async (uow): Promise<Change> => {
+      const current = await uow.lockAlert(id);
+      if (!current) return { refused: `no alert #${id}` };
+      if (!from.includes(current.state)) return { refused: `alert #${id} is ${current.state}; it cannot be ${note.split(" ")[0]}` };
+      const alert: Alert = { ...patch(current), state: to, actedBy: actor, updatedAt: now };
+      const event: AlertEvent = { from: current.state, to, actor, note, notify: to === "resolved" ? "resolved" : "update" };
+      const [stored] = (await uow.saveOutcomes([{ alert, events: [event] }])).events;
+      const drafts = this.updates(stored!.alert, event, stored!.historyId, await uow.notifiedChannels(id));
+      await uow.enqueue(drafts);
+      return { alert: stored!.alert, channels: drafts.map((d) => d.channel) };
+    });
     if ("refused" in res) return { ok: false, message: res.refused };
-    return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}`, channels };
+    return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}`, channels: res.channels };
   }
 
   /** Edit notices go to the channels that carried the alert (a resolve also to those that want it). */

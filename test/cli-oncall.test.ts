@@ -17,6 +17,7 @@ import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { runCli } from "./helpers/cli.js";
 import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { writeOutcomes } from "./helpers/store-write.js";
 
 /** Chat channels whose tokens are unset in the tests' environment (the subprocess gets none of them). */
 const CONFIG = `
@@ -90,7 +91,7 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
       const obs = { bucket: clock.now(), anomalous: true, value: 12, expected: 100, lower: 80, upper: 120, sigmas: -9, reason: "9σ below" };
       const out = observe(null, id, obs, policy, clock.now());
       // the firing went to the oncall chat, as the daemon would have sent it
-      await store.write({
+      await writeOutcomes(store, {
         outcomes: [{ alert: out.alert as Alert, events: out.events }],
         watermarks: [],
         deliveriesFor: (alert, ev, historyId) => {

@@ -11,6 +11,7 @@ import { StateStore } from "../src/store/state-store.js";
 import { runCli } from "./helpers/cli.js";
 import { vigilConfig } from "./helpers/config.js";
 import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { writeOutcomes } from "./helpers/store-write.js";
 
 describe("vigil alerts and vigil silence (subprocess)", () => {
   let t: TestDatabase;
@@ -44,7 +45,7 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
         i === 0 ? { ...policy, for: 3 } : policy,
         clock.now(),
       );
-      const [saved] = await store.write({ outcomes: [{ alert: out.alert as Alert, events: out.events }], watermarks: [] });
+      const [saved] = await writeOutcomes(store, { outcomes: [{ alert: out.alert as Alert, events: out.events }], watermarks: [] });
       ids.push(saved!.id);
     }
     await actions.acknowledge(ids[2]!, "alice");

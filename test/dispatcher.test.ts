@@ -10,6 +10,7 @@ import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { makeAlert } from "./fakes/alerts.js";
 import { vigilConfig } from "./helpers/config.js";
 import { useStateSchemas } from "./helpers/state.js";
+import { writeOutcomes } from "./helpers/store-write.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const T0 = Date.UTC(2026, 0, 5, 12);
@@ -52,7 +53,7 @@ describe("dispatcher (outbox) against a failing webhook receiver", () => {
 
   async function enqueue(count: number) {
     for (let i = 0; i < count; i++) {
-      await store.write({
+      await writeOutcomes(store, {
         outcomes: [{ alert: alert(i), events: [{ from: null, to: "firing", actor: "engine", note: "", notify: "firing" }] }],
         watermarks: [],
         deliveriesFor: (a, ev, h) => [

@@ -3,6 +3,7 @@ import type { Alert } from "../src/model/alert.js";
 import type { AlertNotification } from "../src/model/notification.js";
 import { makeAlert } from "./fakes/alerts.js";
 import { useStateSchemas } from "./helpers/state.js";
+import { writeOutcomes } from "./helpers/store-write.js";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -16,7 +17,7 @@ describe("retention", () => {
     const s = store.s;
     const alert = (series: string, o: Partial<Alert>): Alert =>
       makeAlert({ series, fingerprint: `dau\u001f${series}\u001fseasonal`, startedAt: OLD, updatedAt: OLD, firedAt: OLD, ...o });
-    const saved = await store.write({
+    const saved = await writeOutcomes(store, {
       outcomes: [
         {
           alert: alert("old-resolved", { state: "resolved", resolvedAt: OLD }),

@@ -4,11 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { TickOutcomes } from "../src/engine/tick-outcomes.js";
-import { type AlertEvent, fingerprintOf } from "../src/model/alert.js";
+import { type AlertEvent, fingerprintOf, type StoredEvent } from "../src/model/alert.js";
 import { type Identity, type LifecyclePolicy, type Observation, observe } from "../src/model/lifecycle.js";
-import type { AlertNotification, GroupNotification } from "../src/model/notification.js";
-import { type PlanContext, planDeliveries, type StoredEvent } from "../src/notify/plan.js";
-import type { DeliveryDraft } from "../src/store/state-store.js";
+import type { AlertNotification, DeliveryDraft, GroupNotification } from "../src/model/notification.js";
+import { type PlanContext, planDeliveries } from "../src/notify/plan.js";
 import { vigilConfig } from "./helpers/config.js";
 
 const MINUTE = 60_000;

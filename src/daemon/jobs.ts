@@ -131,11 +131,8 @@ export class Jobs {
     });
     const channels = (opts.channel ? [opts.channel] : entry.notify).filter((c) => c in this.deps.config().channels);
     const base = opts.key ? `${opts.key}:${digest.day}` : `digest-now:${clock.now()}`;
-    await store.write({
-      outcomes: [],
-      watermarks: [],
-      extraDeliveries: channels.map((channel) => ({ channel, kind: "digest", payload: digest.notification, key: `${base}:${channel}` })),
-    });
+    const drafts = channels.map((channel) => ({ channel, kind: "digest", payload: digest.notification, key: `${base}:${channel}` }));
+    if (drafts.length > 0) await store.commit((uow) => uow.enqueue(drafts));
     return channels.length;
   }
 

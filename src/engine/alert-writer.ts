@@ -4,10 +4,10 @@
  */
 import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import { type Alert, fingerprintOf } from "../model/alert.js";
+import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
 import { clearMeta, type Identity, type Outcome, raiseMeta } from "../model/lifecycle.js";
-import type { AlertNotification } from "../model/notification.js";
-import type { Silence } from "../model/silence.js";
+import type { AlertNotification, ChartData, DeliveryDraft } from "../model/notification.js";
+import { type Silence, silencedBy } from "../model/silence.js";
 import { activeMute } from "../notify/mute.js";
 import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "../notify/plan.js";
 import { channelsFor } from "../notify/routing.js";
@@ -20,6 +20,19 @@ type StoredOutcome = Outcome & { alert: Alert };
 /** Whether any event of the outcome notifies one of `kinds`. */
 function notifies(o: Outcome, ...kinds: string[]): boolean {
   return o.events.some((e) => e.notify !== null && kinds.includes(e.notify));
+}
+
+function metaMessages(channels: readonly string[], alert: Alert & { id: number }, event: AlertEvent, historyId: number): DeliveryDraft[] {
+  const payload: AlertNotification = {
+    type: "alert",
+    event: event.notify ?? "update",
+    alert,
+    previousState: event.from,
+    actor: event.actor,
+    note: event.note,
+    at: alert.updatedAt,
+  };
+  return channels.map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
 }
 
 export class AlertWriter {
@@ -47,24 +60,29 @@ export class AlertWriter {
     const muted = activeMute([...m.mute, ...config.mute], now, config.timezone) !== undefined;
     const history = await this.historyFor(m, toStore, watermark);
     await this.context.addAll(m, firing, history);
-    await this.store.write({
-      outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
+    const charts = muted ? undefined : this.chartsFor(m, toStore, history, silences);
+    if (toStore.length === 0 && watermark === null) return;
+    await this.store.commit(async (uow) => {
+      const { events } = await uow.saveOutcomes(toStore.map((o) => ({ alert: o.alert, events: o.events })));
+      for (const e of events) if (e.event.notify) report.events.push({ alert: e.alert, event: e.event });
+      await uow.enqueue(planDeliveries(events, { config: this.config(), metric: m, now, silences, muted, load, ...flaps, charts }));
       // All series of a metric share its bucket grid, so one watermark per metric is enough.
-      watermarks: watermark === null ? [] : [{ metric: m.name, series: "", watermark }],
-      plan: (events) => {
-        for (const e of events) if (e.event.notify) report.events.push({ alert: e.alert, event: e.event });
-        return planDeliveries(events, {
-          config: this.config(),
-          metric: m,
-          now,
-          silences,
-          muted,
-          load,
-          ...flaps,
-          chartFor: (alert) => this.context.chartFor(m, alert, history),
-        });
-      },
+      if (watermark !== null) await uow.saveWatermarks([{ metric: m.name, series: "", watermark }]);
     });
+  }
+
+  /** The chart of each firing or reminder event whose message may carry one: replayed before the transaction, not in it. */
+  private chartsFor(m: MetricConfig, toStore: readonly StoredOutcome[], history: AlertHistory, silences: readonly Silence[]) {
+    const config = this.config();
+    const charts = new Map<AlertEvent, ChartData | null>();
+    for (const o of toStore) {
+      if (o.alert.kind !== "metric" || silencedBy(silences, o.alert.metric, o.alert.series)) continue;
+      // webhooks carry no chart: a metric notifying only webhooks needs none
+      if (channelsFor(config, m.notify, o.alert.severity).every((c) => config.channels[c]?.type === "webhook")) continue;
+      for (const e of o.events)
+        if (e.notify === "firing" || e.notify === "reminder") charts.set(e, this.context.chartFor(m, e.snapshot ?? o.alert, history));
+    }
+    return charts;
   }
 
   /** Flapping: how often each notifying fingerprint opened in the window (an opening counts itself), and those already noticed. */
@@ -106,26 +124,11 @@ export class AlertWriter {
     if (!out.alert || (out.events.length === 0 && !on)) return;
     // A channel that cannot deliver is not told about itself: the others are.
     const channels = this.metaChannels().filter((c) => c !== excludeChannel);
-    await this.store.write({
-      outcomes: [{ alert: out.alert, events: out.events }],
-      watermarks: [],
-      deliveriesFor: (alert, event, historyId) =>
-        event.notify
-          ? channels.map((channel) => ({
-              channel,
-              kind: event.notify ?? "update",
-              payload: {
-                type: "alert",
-                event: event.notify ?? "update",
-                alert,
-                previousState: event.from,
-                actor: event.actor,
-                note: event.note,
-                at: alert.updatedAt,
-              } satisfies AlertNotification,
-              key: `${historyId}:${channel}`,
-            }))
-          : [],
+    await this.store.commit(async (uow) => {
+      const stored = (await uow.saveOutcomes([{ alert: out.alert!, events: out.events }])).events;
+      await uow.enqueue(
+        stored.flatMap(({ alert, event, historyId }) => (event.notify ? metaMessages(channels, alert, event, historyId) : [])),
+      );
     });
   }
 

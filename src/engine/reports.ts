@@ -1,5 +1,5 @@
 /** What a tick tells its caller: per metric, whether it was evaluated, what it judged and which alert events it stored. */
-import type { Alert, AlertEvent } from "../model/alert.js";
+import type { AlertChange } from "../model/alert.js";
 
 export interface MetricReport {
   metric: string;
@@ -8,7 +8,7 @@ export interface MetricReport {
   series: number;
   points: number;
   anomalies: number;
-  events: Array<{ alert: Alert & { id: number }; event: AlertEvent }>;
+  events: AlertChange[];
 }
 
 export interface TickReport {

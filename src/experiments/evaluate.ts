@@ -5,7 +5,7 @@
  */
 import type { ExperimentConfig } from "../config/types.js";
 import { errorText } from "../log.js";
-import type { Alert } from "../model/alert.js";
+import type { Alert, AlertChange } from "../model/alert.js";
 import { clearMeta, type Identity, type Outcome, onTime, raiseMeta } from "../model/lifecycle.js";
 import { activeMute } from "../notify/mute.js";
 import { planDeliveries } from "../notify/plan.js";
@@ -19,7 +19,7 @@ import {
   sourceFingerprint,
   srmFingerprint,
 } from "./evaluation.js";
-import { type ExperimentReport, emptyReport, type StoredEvent } from "./experiment-report.js";
+import { type ExperimentReport, emptyReport } from "./experiment-report.js";
 import { goals } from "./goals.js";
 import { judgeGuardrails } from "./guardrail-alerts.js";
 import { fetchAssignmentCounts } from "./sql.js";
@@ -126,7 +126,7 @@ async function persist(
   outcomes: readonly Outcome[],
   deps: EvaluateExperimentsDeps,
   now: number,
-): Promise<StoredEvent[]> {
+): Promise<AlertChange[]> {
   const toStore = outcomes.filter((o): o is Outcome & { alert: Alert } => o.alert !== null);
   if (toStore.length === 0) return [];
   const { store, config } = deps;
@@ -134,13 +134,12 @@ async function persist(
   const firing = toStore.some((o) => o.events.some((ev) => ev.notify === "firing"));
   const load = firing ? await store.channelLoad(now) : new Map();
   const muted = activeMute(config.mute, now, config.timezone) !== undefined;
-  const events: StoredEvent[] = [];
-  await store.write({
-    outcomes: toStore.map((o) => ({ alert: o.alert, events: o.events })),
-    watermarks: [],
-    plan: (stored) => {
-      for (const s of stored) if (s.event.notify) events.push({ alert: s.alert, event: s.event });
-      return planDeliveries(stored, {
+  const events: AlertChange[] = [];
+  await store.commit(async (uow) => {
+    const stored = (await uow.saveOutcomes(toStore.map((o) => ({ alert: o.alert, events: o.events })))).events;
+    for (const s of stored) if (s.event.notify) events.push({ alert: s.alert, event: s.event });
+    await uow.enqueue(
+      planDeliveries(stored, {
         config,
         metric: { name: e.name, notify: e.notify },
         now,
@@ -150,8 +149,8 @@ async function persist(
         // Flapping is judged for metric alerts only; an experiment alert opens at most once per evaluation.
         opens: new Map(),
         flapNoticed: new Set(),
-      });
-    },
+      }),
+    );
   });
   return events;
 }

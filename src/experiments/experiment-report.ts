@@ -1,6 +1,6 @@
 /** What one evaluation of an experiment reports: its units, sample ratio, guardrails and goals. */
 import type { GuardrailConfig } from "../config/types.js";
-import type { Alert, AlertEvent } from "../model/alert.js";
+import type { AlertChange } from "../model/alert.js";
 import type { ArmReport, Difference } from "./analysis.js";
 import type { ExperimentWindow } from "./sql.js";
 import type { GuardrailStatus, Interval } from "./stats.js";
@@ -54,12 +54,6 @@ export interface GoalReport {
   treatment: ArmReport | null;
 }
 
-/** An alert change this evaluation stored. */
-export interface StoredEvent {
-  alert: Alert & { id: number };
-  event: AlertEvent;
-}
-
 export interface ExperimentReport {
   experiment: string;
   state: "not_started" | "ended" | "collecting" | "running" | "error";
@@ -71,7 +65,8 @@ export interface ExperimentReport {
   guardrails: GuardrailReport[];
   goals: GoalReport[];
   /** Alert changes this evaluation stored (only the notifying ones). */
-  events: StoredEvent[];
+  /** The alert changes this evaluation stored. */
+  events: AlertChange[];
 }
 
 export function emptyReport(experiment: string, state: ExperimentReport["state"], window: ExperimentWindow): ExperimentReport {

@@ -74,6 +74,17 @@ export interface AlertEvent {
   snapshot?: Alert;
 }
 
+/** An alert change that was stored: the alert as of the event (with its id) and the event. */
+export interface AlertChange {
+  alert: Alert & { id: number };
+  event: AlertEvent;
+}
+
+/** A stored alert change with its history row, from which its deliveries are planned. */
+export interface StoredEvent extends AlertChange {
+  historyId: number;
+}
+
 export function fingerprintOf(metric: string, series: string, family: string): string {
   return `${metric}\u001f${series}\u001f${family}`;
 }

@@ -52,3 +52,14 @@ export interface GroupNotification {
 }
 
 export type Notification = AlertNotification | GroupNotification | TextNotification;
+
+/** A message to queue for a channel. */
+export interface DeliveryDraft {
+  channel: string;
+  kind: string;
+  payload: Notification;
+  /** Unique per (change, channel); repeated enqueues with the same key are dropped. */
+  key: string;
+  /** The fingerprint a notice is about (flapping), for later look-ups. */
+  fingerprint?: string;
+}

@@ -10,18 +10,11 @@
 
 import { drawsCharts } from "../../notifiers/registry.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
-import type { Alert, AlertEvent } from "../model/alert.js";
+import type { AlertEvent, StoredEvent } from "../model/alert.js";
 import { fmtNum, seriesLabel } from "../model/format.js";
-import type { AlertNotification, ChartData, GroupNotification, TextNotification } from "../model/notification.js";
+import type { AlertNotification, ChartData, DeliveryDraft, GroupNotification, TextNotification } from "../model/notification.js";
 import { type Silence, silencedBy } from "../model/silence.js";
-import type { DeliveryDraft } from "../store/state-store.js";
 import { channelsFor, sendsResolved } from "./routing.js";
-
-export interface StoredEvent {
-  alert: Alert & { id: number };
-  event: AlertEvent;
-  historyId: number;
-}
 
 export interface ChannelLoad {
   /** New alerts notified on the channel in the last minute. */
@@ -41,7 +34,8 @@ export interface PlanContext {
   opens: ReadonlyMap<string, number>;
   /** Fingerprints whose flapping notice already went out within the flapping window. */
   flapNoticed: ReadonlySet<string>;
-  chartFor?: (alert: Alert) => ChartData | null;
+  /** Charts made before the plan (outside any transaction), by the event whose message carries them. */
+  charts?: ReadonlyMap<AlertEvent, ChartData | null>;
 }
 
 /** More opens than this within FLAP_WINDOW_MS make a fingerprint "flapping". */
@@ -121,7 +115,7 @@ function openedMessage(channel: string, list: readonly StoredEvent[], ctx: PlanC
   }
   if (list.length === 1) {
     const s = list[0]!;
-    return { channel, kind: "firing", payload: alertPayload(s, ctx.chartFor?.(s.alert)), key: `${s.historyId}:${channel}` };
+    return { channel, kind: "firing", payload: alertPayload(s, ctx.charts?.get(s.event)), key: `${s.historyId}:${channel}` };
   }
   const group: GroupNotification = { type: "group", metric: ctx.metric.name, alerts: list.map((s) => alertPayload(s, null)), at: ctx.now };
   return { channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` };
@@ -156,7 +150,7 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         }
         continue;
       }
-      const chart = (notify === "firing" || notify === "reminder") && drawsCharts(type) ? ctx.chartFor?.(s.alert) : null;
+      const chart = (notify === "firing" || notify === "reminder") && drawsCharts(type) ? ctx.charts?.get(s.event) : null;
       out.push({ channel, kind: notify, payload: alertPayload(s, chart), key: `${s.historyId}:${channel}` });
     }
   }

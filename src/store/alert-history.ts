@@ -2,7 +2,7 @@
 import type { Queryable } from "../db/database.js";
 import type { Alert, AlertEvent, AlertState } from "../model/alert.js";
 import { iso, slices, takeIds } from "./bulk-write.js";
-import { toDate, toMs, toNum } from "./rows.js";
+import { toMs, toNum } from "./rows.js";
 import type { HistoryEntry } from "./state-store.js";
 
 export class AlertHistoryTable {
@@ -46,14 +46,5 @@ export class AlertHistoryTable {
       );
     }
     return ids;
-  }
-
-  /** One event of a stored alert: its history id. */
-  async insertOne(tx: Queryable, saved: Alert & { id: number }, ev: AlertEvent): Promise<number> {
-    const { rows } = await tx.query(
-      `INSERT INTO ${this.schema}.alert_history (alert_id, at, from_state, to_state, actor, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [saved.id, toDate(saved.updatedAt), ev.from, ev.to, ev.actor, ev.note],
-    );
-    return toNum(rows[0]?.id) ?? 0;
   }
 }

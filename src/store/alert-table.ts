@@ -99,31 +99,4 @@ export class AlertTable {
     }
     return ids;
   }
-
-  /** One new alert: its id. */
-  async insertOne(tx: Queryable, alert: Alert): Promise<number> {
-    const { rows } = await tx.query(
-      `INSERT INTO ${this.schema}.alerts (fingerprint, kind, metric, series, detector, state, severity, value, expected,
-           lower_bound, upper_bound, sigmas, reason, peak_deviation, anomalous_count, streak, ok_streak, bucket,
-           first_bucket, started_at, updated_at, fired_at, resolved_at, snoozed_until, last_notified_at, acted_by, details)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
-         RETURNING id`,
-      alertColumns([alert]).map((column) => column[0]),
-    );
-    return toNum(rows[0]?.id) ?? 0;
-  }
-
-  /** One stored alert updated if its version still matches: the new version, or null when it changed meanwhile. */
-  async updateOneAtVersion(tx: Queryable, alert: Alert, id: number): Promise<number | null> {
-    const { rows } = await tx.query(
-      `UPDATE ${this.schema}.alerts SET fingerprint=$1, kind=$2, metric=$3, series=$4, detector=$5, state=$6, severity=$7,
-         value=$8, expected=$9, lower_bound=$10, upper_bound=$11, sigmas=$12, reason=$13, peak_deviation=$14,
-         anomalous_count=$15, streak=$16, ok_streak=$17, bucket=$18, first_bucket=$19, started_at=$20, updated_at=$21,
-         fired_at=$22, resolved_at=$23, snoozed_until=$24, last_notified_at=$25, acted_by=$26, details=$27,
-         version = version + 1
-       WHERE id = $28 AND version = $29 RETURNING version`,
-      [...alertColumns([alert]).map((column) => column[0]), id, alert.version],
-    );
-    return rows.length === 0 ? null : (toNum(rows[0]?.version) ?? alert.version + 1);
-  }
 }

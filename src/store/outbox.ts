@@ -1,9 +1,9 @@
 /** The statements on deliveries, the outbox: notifications written with the change that causes them, sent later in order. */
 import type { Queryable, Row } from "../db/database.js";
-import type { Notification } from "../model/notification.js";
+import type { DeliveryDraft, Notification } from "../model/notification.js";
 import { iso, slices, takeIds } from "./bulk-write.js";
 import { toDate, toJson, toMs, toNum } from "./rows.js";
-import type { Delivery, DeliveryDraft } from "./state-store.js";
+import type { Delivery } from "./state-store.js";
 
 /** A draft on its way into the outbox, with the alert it belongs to and its creation time. */
 export interface QueuedDelivery {
@@ -54,15 +54,6 @@ export class Outbox {
         ],
       );
     }
-  }
-
-  async enqueue(tx: Queryable, draft: DeliveryDraft, alertId: number | null, at: number): Promise<void> {
-    const payload = draft.fingerprint ? { ...draft.payload, fingerprint: draft.fingerprint } : draft.payload;
-    await tx.query(
-      `INSERT INTO ${this.schema}.deliveries (channel, alert_id, kind, payload, idempotency_key, created_at, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING`,
-      [draft.channel, alertId, draft.kind, JSON.stringify(payload), draft.key, toDate(at)],
-    );
   }
 
   /** Channels that were told about the alert, alone or in a group, so that they hear of its later changes. */

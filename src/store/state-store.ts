@@ -3,56 +3,37 @@
  * statements live in their own module, and the transactions that span tables live here.
  */
 import { type Database, type Queryable, quoteIdent } from "../db/database.js";
-import type { Alert, AlertEvent, AlertState } from "../model/alert.js";
-import type { Notification } from "../model/notification.js";
+import type { Alert, AlertEvent, AlertState, StoredEvent } from "../model/alert.js";
+import type { DeliveryDraft, Notification } from "../model/notification.js";
 import type { Silence } from "../model/silence.js";
 import { AlertHistoryTable } from "./alert-history.js";
 import { AlertTable } from "./alert-table.js";
 import { type AuditEntry, AuditLog } from "./audit-log.js";
 import { ChannelMessageTable } from "./channel-messages.js";
-import { Outbox, type QueuedDelivery } from "./outbox.js";
+import { Outbox } from "./outbox.js";
 import { pruneClosed } from "./retention.js";
 import { SeriesStateTable, type Watermark } from "./series-state.js";
 import { SilenceTable } from "./silences.js";
-
-export interface DeliveryDraft {
-  channel: string;
-  kind: string;
-  payload: Notification;
-  /** Unique per (change, channel); repeated enqueues with the same key are dropped. */
-  key: string;
-  /** The fingerprint a notice is about (flapping), for later look-ups. */
-  fingerprint?: string;
-}
 
 export interface OutcomeToStore {
   alert: Alert;
   events: AlertEvent[];
 }
 
-/** One event of a stored alert, with the alert as of that event and its history row. */
-interface StoredEvent {
-  alert: Alert & { id: number };
-  event: AlertEvent;
-  historyId: number;
-}
-
-export interface TickWrite {
-  outcomes: OutcomeToStore[];
-  watermarks: Watermark[];
-  /**
-   * Deliveries for a stored alert's event (called inside the transaction, after ids are known),
-   * given the alert as of that event (its `snapshot`, else the stored row).
-   */
-  deliveriesFor?: (alert: Alert & { id: number }, event: AlertEvent, historyId: number) => DeliveryDraft[];
-  /** Extra deliveries not tied to an alert change (digests, notices). */
-  extraDeliveries?: DeliveryDraft[];
-  /**
-   * Plan all deliveries of the tick at once (grouping needs to see every event), inside the
-   * transaction after the alerts and their history rows are written; each event comes with the
-   * alert as of that event, in the order of each alert's events.
-   */
-  plan?: (events: StoredEvent[]) => DeliveryDraft[];
+/**
+ * One transaction, driven by its caller: alert changes and their history first, then the
+ * deliveries planned from what was stored, then watermarks. Nothing is visible until it commits.
+ */
+export interface UnitOfWork {
+  /** The alert, its row locked until the transaction ends; null if there is none. */
+  lockAlert(id: number): Promise<(Alert & { id: number }) | null>;
+  /** The channels that carried a message about the alert. */
+  notifiedChannels(alertId: number): Promise<string[]>;
+  /** Each outcome's alert and events: the stored alerts in input order, and every event with the alert as of that event. */
+  saveOutcomes(outcomes: readonly OutcomeToStore[]): Promise<{ alerts: Array<Alert & { id: number }>; events: StoredEvent[] }>;
+  /** Queue deliveries in the order given; a repeated key is dropped. */
+  enqueue(drafts: readonly DeliveryDraft[]): Promise<void>;
+  saveWatermarks(marks: readonly Watermark[]): Promise<void>;
 }
 
 export interface Delivery {
@@ -84,27 +65,6 @@ export class AlertConflictError extends Error {
   constructor(readonly alertId: number) {
     super(`alert #${alertId} changed while it was being updated`);
   }
-}
-
-/** A tick's deliveries in the order they are queued: each event's own, then the planned ones, then the extras. */
-function tickDeliveries(
-  tick: TickWrite,
-  events: ReadonlyArray<{ saved: Alert & { id: number }; ev: AlertEvent }>,
-  historyIds: readonly number[],
-): QueuedDelivery[] {
-  const planned: StoredEvent[] = [];
-  const queued: QueuedDelivery[] = [];
-  events.forEach(({ saved, ev }, i) => {
-    const shown = ev.snapshot ? { ...ev.snapshot, id: saved.id, version: saved.version } : saved;
-    planned.push({ alert: shown, event: ev, historyId: historyIds[i]! });
-    if (ev.notify && tick.deliveriesFor) {
-      for (const draft of tick.deliveriesFor(shown, ev, historyIds[i]!)) queued.push({ draft, alertId: saved.id, at: shown.updatedAt });
-    }
-  });
-  for (const draft of tick.plan?.(planned) ?? [])
-    queued.push({ draft, alertId: draft.payload.type === "alert" ? draft.payload.alert.id : null, at: draft.payload.at });
-  for (const draft of tick.extraDeliveries ?? []) queued.push({ draft, alertId: null, at: draft.payload.at });
-  return queued;
 }
 
 export class StateStore {
@@ -166,25 +126,44 @@ export class StateStore {
 
   // ---- writes that span tables ----
 
-  /**
-   * Persist a tick's outcome atomically: its alert changes, their history, the deliveries they cause and
-   * the new watermarks, in ONE transaction, so that nothing is lost or sent twice. Returns the stored
-   * alerts (with ids), in input order.
-   */
-  async write(tick: TickWrite): Promise<Array<Alert & { id: number }>> {
-    if (tick.outcomes.length === 0 && tick.watermarks.length === 0 && !tick.extraDeliveries?.length) return [];
-    return this.db.transaction(async (tx) => {
-      // A storm of thousands of alerts is a handful of statements, not a few per alert.
-      const stored = await this.saveAlerts(
-        tx,
-        tick.outcomes.map((outcome) => outcome.alert),
-      );
-      const events = tick.outcomes.flatMap(({ events }, i) => events.map((ev) => ({ saved: stored[i]!, ev })));
-      const historyIds = await this.historyTable.insertAll(tx, events);
-      await this.outbox.enqueueAll(tx, tickDeliveries(tick, events, historyIds));
-      if (tick.watermarks.length > 0) await this.seriesTable.save(tx, tick.watermarks);
-      return stored;
-    });
+  /** Run `work` in one transaction: everything it saves and queues commits together, or nothing does. */
+  commit<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => work(this.unitOfWork(tx)));
+  }
+
+  private unitOfWork(tx: Queryable): UnitOfWork {
+    return {
+      lockAlert: (id) => this.alertTable.lock(tx, id),
+      notifiedChannels: (alertId) => this.outbox.notifiedChannels(tx, alertId),
+      saveOutcomes: async (outcomes) => {
+        if (outcomes.length === 0) return { alerts: [], events: [] };
+        // A storm of thousands of alerts is a handful of statements, not a few per alert.
+        const stored = await this.saveAlerts(
+          tx,
+          outcomes.map((outcome) => outcome.alert),
+        );
+        const events = outcomes.flatMap(({ events }, i) => events.map((ev) => ({ saved: stored[i]!, ev })));
+        const historyIds = await this.historyTable.insertAll(tx, events);
+        const storedEvents = events.map(({ saved, ev }, i) => ({
+          alert: ev.snapshot ? { ...ev.snapshot, id: saved.id, version: saved.version } : saved,
+          event: ev,
+          historyId: historyIds[i]!,
+        }));
+        return { alerts: stored, events: storedEvents };
+      },
+      enqueue: async (drafts) => {
+        if (drafts.length === 0) return;
+        const queued = drafts.map((draft) => ({
+          draft,
+          alertId: draft.payload.type === "alert" ? draft.payload.alert.id : null,
+          at: draft.payload.at,
+        }));
+        await this.outbox.enqueueAll(tx, queued);
+      },
+      saveWatermarks: async (marks) => {
+        if (marks.length > 0) await this.seriesTable.save(tx, [...marks]);
+      },
+    };
   }
 
   /** Changed alerts updated at their versions, then new ones inserted; in the order given. */
@@ -234,34 +213,6 @@ export class StateStore {
    * Change one alert under a row lock: `fn` sees the current row and returns the new alert and its
    * events, or a refusal message. Deliveries for the events are written in the same transaction.
    */
-  async mutateAlert(
-    id: number,
-    fn: (a: Alert & { id: number }) => { alert: Alert; events: AlertEvent[] } | { refused: string },
-    deliveriesFor: (alert: Alert & { id: number }, event: AlertEvent, historyId: number, notified: string[]) => DeliveryDraft[],
-  ): Promise<{ alert: Alert & { id: number } } | { refused: string }> {
-    return this.db.transaction(async (tx) => {
-      const current = await this.alertTable.lock(tx, id);
-      if (!current) return { refused: `no alert #${id}` };
-      const change = fn(current);
-      if ("refused" in change) return change;
-      const saved = await this.saveAlert(tx, change.alert);
-      const notified = await this.outbox.notifiedChannels(tx, id);
-      for (const ev of change.events) {
-        const historyId = await this.historyTable.insertOne(tx, saved, ev);
-        for (const draft of deliveriesFor(saved, ev, historyId, notified)) await this.outbox.enqueue(tx, draft, saved.id, saved.updatedAt);
-      }
-      return { alert: saved };
-    });
-  }
-
-  /** A new alert inserted, or a stored one updated at its version (else AlertConflictError). */
-  private async saveAlert(tx: Queryable, alert: Alert): Promise<Alert & { id: number }> {
-    if (alert.id === null) return { ...alert, id: await this.alertTable.insertOne(tx, alert), version: 0 };
-    const version = await this.alertTable.updateOneAtVersion(tx, alert, alert.id);
-    if (version === null) throw new AlertConflictError(alert.id);
-    return { ...alert, id: alert.id, version };
-  }
-
   // ---- silences ----
 
   addSilence(silence: {

@@ -3,6 +3,7 @@
 import type { Alert } from "../../src/model/alert.js";
 import type { AlertNotification, ChartData } from "../../src/model/notification.js";
 import type { StateStore } from "../../src/store/state-store.js";
+import { writeOutcomes } from "../helpers/store-write.js";
 
 export const T0 = Date.UTC(2026, 0, 19, 12);
 const HOUR = 3_600_000;
@@ -44,7 +45,7 @@ export function makeAlert(o: Partial<Alert> = {}): Alert {
 
 /** Store a firing alert and queue its first notification to `channels`; returns the stored alert. */
 export async function fireAlert(store: StateStore, alert: Alert, channels: string[], chart?: ChartData): Promise<Alert & { id: number }> {
-  const [saved] = await store.write({
+  const [saved] = await writeOutcomes(store, {
     outcomes: [{ alert, events: [{ from: null, to: "firing", actor: "engine", note: "", notify: "firing" }] }],
     watermarks: [],
     deliveriesFor: (a, ev, h) =>

@@ -12,12 +12,8 @@
 import type { ExperimentConfig, GuardrailConfig } from "../config/types.js";
 import { type Queryable, quoteIdent } from "../db/database.js";
 import { boundText, instantSql } from "../sources/time-sql.js";
+import type { SqlQuery } from "../sources/types.js";
 import type { ArmSums } from "./analysis.js";
-
-export interface SqlQuery {
-  text: string;
-  values: unknown[];
-}
 
 /** Assignments considered: [from, to) in epoch ms; from null = since the beginning. */
 export interface ExperimentWindow {

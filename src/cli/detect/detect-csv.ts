@@ -12,7 +12,7 @@ import type { Readable, Writable } from "node:stream";
 import type { AnyDetector } from "../../../detectors/registry.js";
 import { DetectorThread } from "./detector-thread.js";
 import { judgeColumns } from "./judge-columns.js";
-import { BATCH, readSeriesCsv, type SeriesBatch } from "./read-series-csv.js";
+import { BATCH, type CsvBatch, readSeriesCsv } from "./read-series-csv.js";
 
 export interface DetectSummary {
   rows: number;
@@ -61,7 +61,7 @@ function ending(score: number, flag: number): number {
  * The output rows of a judged batch. ASCII input is copied as bytes (the row as read, then its
  * ending); otherwise the rows are echoed as text.
  */
-function formatBatch(b: SeriesBatch, score: Float64Array, flag: Uint8Array): Buffer | string {
+function formatBatch(b: CsvBatch, score: Float64Array, flag: Uint8Array): Buffer | string {
   const n = b.n;
   const src = b.bytes;
   const echo = b.echo;
@@ -101,7 +101,7 @@ class RowWriter {
   private header = true;
   constructor(private readonly output: Writable) {}
 
-  async write(b: SeriesBatch, score: Float64Array, flag: Uint8Array): Promise<void> {
+  async write(b: CsvBatch, score: Float64Array, flag: Uint8Array): Promise<void> {
     this.startOutput();
     this.rows += b.n;
     this.anomalies += countFlags(flag, b.n);
@@ -154,7 +154,7 @@ async function pipelined(
   params: unknown,
 ): Promise<DetectSummary> {
   const thread = new DetectorThread(detector.type, params);
-  const inFlight: Array<{ batch: SeriesBatch; verdicts: Promise<{ score: Float64Array; flag: Uint8Array }> }> = [];
+  const inFlight: Array<{ batch: CsvBatch; verdicts: Promise<{ score: Float64Array; flag: Uint8Array }> }> = [];
   try {
     for await (const b of readSeriesCsv(input, where)) {
       // the batch's own columns travel to the thread (each batch is new: nothing else reads them)

@@ -18,7 +18,7 @@ export class CsvInputError extends Error {
  * it while it reads on. A row's echo (what output writes before the verdict columns) is, for ASCII
  * input, the place of its line in the input's bytes, so that rows in flight hold no string each.
  */
-export interface SeriesBatch {
+export interface CsvBatch {
   n: number;
   t: Float64Array;
   /** NaN = missing (empty, NaN, null, NA). */
@@ -62,7 +62,7 @@ function headerColumns(line: string, where: string): Columns {
   return { ts, value, count: cols.length };
 }
 
-function emptyBatch(bytes: Buffer | null): SeriesBatch {
+function emptyBatch(bytes: Buffer | null): CsvBatch {
   return {
     n: 0,
     t: new Float64Array(BATCH),
@@ -89,7 +89,7 @@ class LineParser {
   }
 
   /** The line text[from..to) (line ending excluded); `ascii`: the batch has the input's bytes, where the line can be echoed from. */
-  row(batch: SeriesBatch, text: string, from: number, to: number, ascii: boolean): void {
+  row(batch: CsvBatch, text: string, from: number, to: number, ascii: boolean): void {
     const where = this.where;
     const lineNo = ++this.lineNo;
     const cols = this.cols;
@@ -160,7 +160,7 @@ function parseValue(valText: string, where: string, lineNo: number): number {
  * Yield the rows of a series CSV in batches. `where` names the input in error messages
  * (`IN.csv:LINE: ...`).
  */
-export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<SeriesBatch> {
+export async function* readSeriesCsv(input: Readable, where: string): AsyncGenerator<CsvBatch> {
   const lines = new LineParser(where);
   let batch = emptyBatch(null);
   const decoder = new StringDecoder("utf8");

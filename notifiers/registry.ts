@@ -7,10 +7,9 @@ import { DeliveryError, type Notifier, type NotifierDeps, type NotifierFactory }
 import { createWebhookNotifier } from "./webhook.js";
 
 /**
- * A chat channel whose notifier (its SDK and the chart renderer, 4–7 MB resident) is loaded on
- * its first send: a daemon with no Telegram or Slack channel never holds them, and one with such a
- * channel only once it has something to say. What the channel needs from the config is checked at
- * once, so that a channel that cannot work still fails at boot.
+ * A chat channel whose notifier (its SDK and the chart renderer) is loaded on its first send, so a
+ * daemon holds them only once it has something to say; what the channel needs from the config is
+ * checked at once, so that a channel that cannot work still fails at boot.
  */
 function onFirstSend(type: ChatType, load: () => Promise<NotifierFactory>): NotifierFactory {
   return (channel: string, config: ChannelConfig, deps: NotifierDeps): Notifier => {

@@ -41,7 +41,7 @@ export async function startChatBots(deps: ChatBotDeps): Promise<{ stop(): Promis
   };
   if (config.telegram?.token && types.has("telegram")) {
     try {
-      // each SDK loads only when its bot runs (about 10 MB resident apiece)
+      // each SDK loads only when its bot runs, so a daemon without that bot never holds it
       const { startTelegramBot } = await import("./telegram-bot.js");
       running.push({ name: "telegram", bot: await startTelegramBot(base) });
     } catch (err) {

@@ -27,8 +27,7 @@ const port = parentPort;
 if (port !== null) {
   detachOnce();
   const { type, params } = workerData as DetectWorkerData;
-  // the default ensemble loads its step code alone (the parameters were parsed on the main thread):
-  // the registry would load every detector's schema, and the schema library, first (~50 ms)
+  // the default ensemble loads its step code alone: its parameters were parsed on the main thread, and the registry would load every schema first
   const detector: Pick<AnyDetector, "init" | "step" | "columns"> | undefined =
     type === "ensemble"
       ? ((await import("../../../detectors/ensemble-core.js")).ensembleCore as Pick<AnyDetector, "init" | "step" | "columns">)

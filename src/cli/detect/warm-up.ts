@@ -1,12 +1,7 @@
 /**
- * JIT warm-up for the detector thread of `vigil detect`. V8 optimises a detector's step function
- * from what it has seen run so far; a branch it has never seen (the first alert, the first level
- * shift, the first gap, the seasonal view taking over weeks into the data) is compiled as "throw
- * this code away if reached", so on a long file the step function is compiled four or five times
- * over (60-90 ms of compiling each, on the second core that the two threads share). Running a
- * throwaway state through a short synthetic series that takes every branch first lets it be
- * compiled once, knowing all of them. The verdicts of the real data are not touched: its state is
- * separate and the synthetic points are judged by a state that is then dropped.
+ * JIT warm-up for the detector thread of `vigil detect`: a throwaway state run through a short series
+ * that takes every branch lets V8 compile the step function once, instead of again at each branch it
+ * meets for the first time deep into a file; the real data's state is separate and untouched.
  */
 import type { AnyDetector } from "../../../detectors/registry.js";
 import { judgeColumns } from "./judge-columns.js";

@@ -5,7 +5,7 @@
 import { layout } from "./arena.js";
 import type { LazyWindow } from "./lazy-window.js";
 import { MISSING_NUMBERS, type MissingState } from "./missing-core.js";
-import type { SeasonalProfileState } from "./seasonal-profile.js";
+import type { SeasonalProfileState } from "./seasonal-cells.js";
 
 /** The ensemble's parameters, parsed (ensemble.ts: the schema that yields them, with their meaning). */
 export interface EnsembleParams {

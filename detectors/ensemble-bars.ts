@@ -3,7 +3,6 @@
  * points (its history, kept as per-block maxima). A view alerts when it is beyond its bar.
  */
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, NF } from "./ensemble-layout.js";
-import { mutableFields, ZERO } from "./stats.js";
 
 const { VIEWS, CUR_MAX, HIST_MAX } = ENSEMBLE_LAYOUT.at;
 
@@ -18,7 +17,7 @@ export const FLOOR = [4, 3, 2.5, 5, 4, 10] as const;
  * starts late, and its first residuals are not a trustworthy bar). */
 const SEASONAL_MIN_ROWS = 200;
 /** The seasonal view's rows are counted within the history: a third of it, at most SEASONAL_MIN_ROWS (a daily metric's 180-row history could never hold 200). */
-function seasonalMinRows(history: number): number {
+export function seasonalMinRows(history: number): number {
   return Math.min(SEASONAL_MIN_ROWS, Math.ceil(history / 3));
 }
 /** View history is kept as per-block maxima (and active counts) of this many rows. */
@@ -96,54 +95,4 @@ export function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
   for (let i = s.histAt + k; i < end; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
   if (s.f[CUR_MAX + k]! > cap) s.f[CUR_MAX + k] = cap;
   if (s.f[HIST_MAX + k]! > cap) s.f[HIST_MAX + k] = cap;
-}
-
-/** The view furthest beyond its bar, and how far (read right after `worstView`; module scratch: no object per point). */
-export const WORST = mutableFields({ view: -1, ratio: ZERO });
-
-/** View `k` over its bar: the larger of `floor` and `novelty` × the largest value in its history. */
-function overBar(f: Float64Array, k: number, floor: number, novelty: number): number {
-  return f[VIEWS + k]! / Math.max(floor, novelty * f[HIST_MAX + k]!);
-}
-
-/** Find the view furthest beyond its bar (none, ratio 0, when all are within them), into `WORST`. */
-export function worstView(s: EnsembleState, p: EnsembleParams, sd: number): void {
-  const f = s.f;
-  const nv = p.novelty;
-  // per view k: bar = max(FLOOR[k] × (k < 3 ? sd : 1), novelty × histMax[k]), written out
-  let ratio = 0;
-  let view = -1;
-  let r = overBar(f, 0, FLOOR[0] * sd, p.novelty_point);
-  if (r > ratio) {
-    ratio = r;
-    view = 0;
-  }
-  r = overBar(f, 1, FLOOR[1] * sd, nv);
-  if (r > ratio) {
-    ratio = r;
-    view = 1;
-  }
-  r = overBar(f, 2, FLOOR[2] * sd, nv);
-  if (r > ratio) {
-    ratio = r;
-    view = 2;
-  }
-  r = overBar(f, 3, FLOOR[3], nv);
-  if (r > ratio) {
-    ratio = r;
-    view = 3;
-  }
-  // the seasonal view may alert once it has been active for long enough
-  r = s.seasonN < seasonalMinRows(p.history) ? 0 : overBar(f, 4, FLOOR[4], nv);
-  if (r > ratio) {
-    ratio = r;
-    view = 4;
-  }
-  r = overBar(f, 5, FLOOR[5], nv);
-  if (r > ratio) {
-    ratio = r;
-    view = 5;
-  }
-  WORST.ratio = ratio;
-  WORST.view = view;
 }

@@ -38,29 +38,14 @@
  */
 import type { Point } from "../src/model/point.js";
 import { Arena, arenaPlan } from "./arena.js";
-import { capToBars, FLOOR, histBlocks, recordViews, WORST, worstView } from "./ensemble-bars.js";
-import {
-  ENSEMBLE_LAYOUT,
-  type EnsembleParams,
-  type EnsembleState,
-  MEDIUM,
-  NF,
-  SHIFT_CHECK,
-  SHIFT_SIGMAS,
-  SHORT,
-  STEPS,
-} from "./ensemble-layout.js";
+import { capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows } from "./ensemble-bars.js";
+import { followIncident, openIncident, recurs } from "./ensemble-incident.js";
+import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, NF, SHORT, STEPS } from "./ensemble-layout.js";
 import { FULL, GAP, GAP_ON, goesOn, NONE, OUT, reasonFor, verdictOf } from "./ensemble-verdict.js";
-import { mediumMeanView, nearestView, refreshBaseline, seasonalView, shortMeanView, spikeView, volatilityView } from "./ensemble-views.js";
-import { lazyWindow, lwClear, lwDue, lwPush, planLazyWindow } from "./lazy-window.js";
+import { takeViews } from "./ensemble-views.js";
+import { lazyWindow, lwPush, planLazyWindow } from "./lazy-window.js";
 import { type MissingParams, missingStateIn, missingStep } from "./missing-core.js";
-import {
-  planSeasonalProfile,
-  type SeasonalExpectation,
-  seasonalProfileState,
-  seasonalShift,
-  seasonalStepInto,
-} from "./seasonal-profile.js";
+import { planSeasonalProfile, type SeasonalExpectation, seasonalProfileState, seasonalStepInto } from "./seasonal-profile.js";
 import { isValue, mutableFields, ZERO } from "./stats.js";
 import { type DetectorDefinition, NO_VERDICT, type Verdict } from "./types.js";
 
@@ -78,33 +63,14 @@ const {
   SHORT_AT,
   MEDIUM_AT,
   STEPS_AT,
-  RECENT,
-  RECENT_RES,
-  SHADOW_V,
   SHADOW_AT,
-  SHADOW_V2,
   SHADOW_AT2,
   INC_SIGN,
-  INC_LEVEL,
-  INC_SD,
-  INC_SEASONAL,
-  INC_SHIFT,
   GAP_OPEN,
   GAP_COOL,
 } = ENSEMBLE_LAYOUT.at;
 const F_LEN = ENSEMBLE_LAYOUT.length;
 
-/** A third alert no bigger than the last two of its view, within this many × `history` rows, is a recurring pattern. */
-const PATTERN_MEMORY = 3;
-/** ...and within three weeks when the bucket size is known: a weekly job recurs three times in it, while three incidents a month apart are three incidents. */
-const PATTERN_SPAN_MS = 21 * 86_400_000;
-
-function patternRows(p: EnsembleParams): number {
-  const rows = PATTERN_MEMORY * p.history;
-  return p.granularity_ms === undefined ? rows : Math.min(rows, Math.ceil(PATTERN_SPAN_MS / p.granularity_ms));
-}
-/** Of the SHIFT_CHECK points after an alert, how many must stay beyond the band for a level shift. */
-const SHIFT_AGREE = 10;
 /** Only every this many-th step enters the steps window (their median is a scale: a sample does). */
 const STEP_EVERY = 4;
 
@@ -313,25 +279,48 @@ function pushRecent(s: EnsembleState, x: number): number {
 /** A point with a full enough baseline: take its six views, judge them against their bars, and learn it. */
 function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: SeasonalExpectation | null, gapAlert: boolean): number {
   const f = s.f;
-  // refreshed in batches (a few percent of the window; every point right after a re-baseline)
-  if (lwDue(s.base)) refreshBaseline(s);
+  takeViews(s, p, x, se);
   const m = f[MEDIAN]!;
   const sd = f[SD]!;
-  const zPoint = spikeView(f, x, m, sd);
-  const zShort = shortMeanView(s, m, sd);
-  const zMed = mediumMeanView(s, m, sd);
-  volatilityView(s);
-  const zSeason = seasonalView(s, p, x, se);
-  nearestView(s, x, sd);
+  const zPoint = (x - m) / sd;
 
   // how far beyond its bar each view is; the worst one decides
   let ratio = 0;
   let view = -1;
   const warm = s.histN >= Math.min(p.warmup, p.history);
   if (warm) {
-    worstView(s, p, sd);
-    ratio = WORST.ratio;
-    view = WORST.view;
+    // per view k: bar = max(FLOOR[k] × (k < 3 ? sd : 1), novelty × histMax[k]), written out in the step (a call costs it)
+    const nv = p.novelty;
+    let r = f[VIEWS]! / Math.max(FLOOR[0] * sd, p.novelty_point * f[HIST_MAX]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 0;
+    }
+    r = f[VIEWS + 1]! / Math.max(FLOOR[1] * sd, nv * f[HIST_MAX + 1]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 1;
+    }
+    r = f[VIEWS + 2]! / Math.max(FLOOR[2] * sd, nv * f[HIST_MAX + 2]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 2;
+    }
+    r = f[VIEWS + 3]! / Math.max(FLOOR[3], nv * f[HIST_MAX + 3]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 3;
+    }
+    r = s.seasonN < seasonalMinRows(p.history) ? 0 : f[VIEWS + 4]! / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 4;
+    }
+    r = f[VIEWS + 5]! / Math.max(FLOOR[5], nv * f[HIST_MAX + 5]!);
+    if (r > ratio) {
+      ratio = r;
+      view = 5;
+    }
   }
   const fired = ratio > 1 && s.cooldown === 0 && !recurs(s, p, view);
   if (s.cooldown > 0) s.cooldown--;
@@ -343,11 +332,11 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
     OUT.score = warm ? score : 0;
     OUT.fired = fired;
     OUT.ongoing = false;
-    OUT.reason = fired ? reasonFor(view, s, zPoint, zShort, zMed, m, se) : "";
-    band(s, p, se, zPoint, zSeason);
+    OUT.reason = fired ? reasonFor(view, s, zPoint, m, se) : "";
+    band(s, p, se, zPoint);
     if (!fired && f[INC_SIGN] !== 0) goesOn(f, x, t, se);
   }
-  if (fired) openIncident(s, p, view, view === 1 ? Math.sign(zShort) : view === 2 ? Math.sign(zMed) : Math.sign(zPoint), se);
+  if (fired) openIncident(s, p, view, zPoint, se);
   else {
     // before it may alert, a view enters the history only up to the bar it would have had to
     // pass: one outlier while warming up must not set the bar for `history` points
@@ -358,77 +347,16 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
   return full ? FULL : GAP;
 }
 
-/** The same thing a third time within the history: a recurring pattern, not a new incident. */
-function recurs(s: EnsembleState, p: EnsembleParams, view: number): boolean {
-  const f = s.f;
-  const nov = view === 0 ? p.novelty_point : p.novelty;
-  const vk = f[VIEWS + view]!;
-  return s.rows - f[SHADOW_AT2 + view]! < patternRows(p) && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!;
-}
-
 /** The verdict's expectation and band: the seasonal profile's when one is in force, else the rolling median's. */
-function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | null, zPoint: number, zSeason: number): void {
+function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | null, zPoint: number): void {
   const f = s.f;
   if (se !== null) {
     OUT.half = Math.max(FLOOR[4], p.novelty * f[HIST_MAX + 4]!) * se.sigma;
     OUT.expected = se.expected;
-    OUT.sigmas = zSeason;
+    OUT.sigmas = f[Z_SEASON]!;
   } else {
     OUT.half = Math.max(FLOOR[0] * f[SD]!, p.novelty_point * f[HIST_MAX]!);
     OUT.expected = f[MEDIAN]!;
     OUT.sigmas = zPoint;
-  }
-}
-
-/**
- * `view` alerted (on side `sign`): its value is kept out of the history (the last two per view,
- * for telling a recurring pattern), the quiet time starts, and so do the level-shift check and the
- * incident, framed by the baseline from before it.
- */
-function openIncident(s: EnsembleState, p: EnsembleParams, view: number, sign: number, se: SeasonalExpectation | null): void {
-  const f = s.f;
-  s.cooldown = p.refractory;
-  f[SHADOW_V2 + view] = f[SHADOW_V + view]!;
-  f[SHADOW_AT2 + view] = f[SHADOW_AT + view]!;
-  f[SHADOW_V + view] = f[VIEWS + view]!;
-  f[SHADOW_AT + view] = s.rows;
-  s.sinceAlert = 0;
-  s.alertSign = sign;
-  s.beyond = 0;
-  const seasonal = view === 4 && se !== null;
-  f[INC_SIGN] = seasonal ? Math.sign(f[Z_SEASON]!) : sign;
-  f[INC_LEVEL] = f[MEDIAN]!;
-  f[INC_SD] = f[SD]!;
-  f[INC_SEASONAL] = seasonal ? 1 : 0;
-  f[INC_SHIFT] = 0;
-}
-
-/** A point within SHIFT_CHECK after an alert: was the alert a level shift? Then restart the baseline from the new level rather than alert for days. */
-function followIncident(s: EnsembleState, x: number, se: SeasonalExpectation | null, zPoint: number): void {
-  const f = s.f;
-  f[RECENT + s.sinceAlert] = x;
-  f[RECENT_RES + s.sinceAlert] = se === null ? Number.NaN : x - se.expected;
-  if (zPoint * s.alertSign > SHIFT_SIGMAS) s.beyond++;
-  s.sinceAlert++;
-  if (s.sinceAlert === SHIFT_CHECK) {
-    if (s.beyond >= SHIFT_AGREE) rebaseline(s);
-    s.sinceAlert = -1;
-  }
-}
-
-/** Restart the baseline from the points after the alert; the seasonal profile keeps its shape at the new level. */
-function rebaseline(s: EnsembleState): void {
-  const f = s.f;
-  const w = s.base;
-  lwClear(w);
-  for (let i = 0; i < SHIFT_CHECK; i++) lwPush(w, f[RECENT + i]!);
-  // shift the profile by the median residual
-  const r = Array.from(f.subarray(RECENT_RES, RECENT_RES + SHIFT_CHECK))
-    .filter((q) => !Number.isNaN(q))
-    .sort((a, b) => a - b);
-  if (r.length > 0) {
-    seasonalShift(s.profile, r[r.length >> 1]!);
-    // the open incident is still judged against the expectation from before it
-    if (f[INC_SIGN] !== 0) f[INC_SHIFT] = f[INC_SHIFT]! + r[r.length >> 1]!;
   }
 }

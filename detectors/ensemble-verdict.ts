@@ -4,11 +4,12 @@
  */
 import { fmtDeviation } from "../src/model/format.js";
 import { ENSEMBLE_LAYOUT, type EnsembleState, MEDIUM, SHIFT_SIGMAS, SHORT } from "./ensemble-layout.js";
+import { mediumZ, shortZ } from "./ensemble-views.js";
 import { type SeasonalExpectation, slotLabel } from "./seasonal-profile.js";
 import { mutableFields, sigmaReason, ZERO } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
 
-const { SHORT_SUM, MED_SUM, Z_SEASON, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT } = ENSEMBLE_LAYOUT.at;
+const { SHORT_SUM, MED_SUM, Z_SEASON, SD, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT } = ENSEMBLE_LAYOUT.at;
 
 /** What a step decided: nothing to say, the gap verdict, or a full verdict (fields of `OUT`). */
 export const NONE = 0;
@@ -88,22 +89,14 @@ export function pct(mean: number, m: number): string {
 }
 
 /** Why `view` alerted, in words. */
-export function reasonFor(
-  view: number,
-  s: EnsembleState,
-  zPoint: number,
-  zShort: number,
-  zMed: number,
-  m: number,
-  se: SeasonalExpectation | null,
-): string {
+export function reasonFor(view: number, s: EnsembleState, zPoint: number, m: number, se: SeasonalExpectation | null): string {
   switch (view) {
     case 0:
       return `${sigmaReason(zPoint, "the rolling median")}, beyond anything in the last ${s.histN} points`;
     case 1:
-      return `level shift: last ${SHORT} points ${sigmaReason(zShort, "the rolling median")}${pct(s.f[SHORT_SUM]! / Math.min(SHORT, s.n), m)}`;
+      return `level shift: last ${SHORT} points ${sigmaReason(shortZ(s, m, s.f[SD]!), "the rolling median")}${pct(s.f[SHORT_SUM]! / Math.min(SHORT, s.n), m)}`;
     case 2:
-      return `last ${MEDIUM} points ${sigmaReason(zMed, "the rolling median")}${pct(s.f[MED_SUM]! / Math.min(MEDIUM, s.n), m)}`;
+      return `last ${MEDIUM} points ${sigmaReason(mediumZ(s, m, s.f[SD]!), "the rolling median")}${pct(s.f[MED_SUM]! / Math.min(MEDIUM, s.n), m)}`;
     case 3:
       return `volatility ${s.f[VIEWS + 3]!.toFixed(1)}× its usual step size`;
     case 4:

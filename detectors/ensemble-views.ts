@@ -4,7 +4,7 @@
  */
 import { capView } from "./ensemble-bars.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, SHORT, STEPS } from "./ensemble-layout.js";
-import { lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
+import { lwDue, lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
 import type { SeasonalExpectation } from "./seasonal-profile.js";
 import { MAD_TO_SIGMA, madSorted, quantileSorted, safeScale } from "./stats.js";
 
@@ -17,9 +17,10 @@ const RECENTER = 1000;
 
 /**
  * Refresh the cached baseline from the sorted windows: median, robust sigma, range and usual step.
- * The baseline moves slowly over a long window, so this runs in batches.
+ * The baseline moves slowly over a long window, so this runs in batches (a few percent of the
+ * window; every point right after a re-baseline).
  */
-export function refreshBaseline(s: EnsembleState): void {
+function refreshBaseline(s: EnsembleState): void {
   const f = s.f;
   const w = s.base;
   lwRefresh(w);
@@ -42,37 +43,55 @@ export function refreshBaseline(s: EnsembleState): void {
   f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5, st.at), 0.01 * range0), m0);
 }
 
+/** Take the six views of `x`, after refreshing the baseline when it is due. */
+export function takeViews(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): void {
+  if (lwDue(s.base)) refreshBaseline(s);
+  const m = s.f[MEDIAN]!;
+  const sd = s.f[SD]!;
+  spikeView(s.f, x, m);
+  shortMeanView(s, m, sd);
+  mediumMeanView(s, m, sd);
+  volatilityView(s);
+  seasonalView(s, p, x, se);
+  nearestView(s, x, sd);
+}
+
 // Views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps as
 // spikes enter and leave the window, and "bigger than anything recently seen" should not.
 
-/** View 0, spikes: the point's distance from the rolling median `m`; its z-score is returned. */
-export function spikeView(f: Float64Array, x: number, m: number, sd: number): number {
+/** View 0, spikes: the point's distance from the rolling median `m`. */
+function spikeView(f: Float64Array, x: number, m: number): void {
   f[VIEWS] = Math.abs(x - m);
-  return (x - m) / sd;
 }
 
-/** View 1, level shifts early: the mean of the last SHORT points against the median; its z-score is returned. */
-export function shortMeanView(s: EnsembleState, m: number, sd: number): number {
-  const zShort = (s.f[SHORT_SUM]! / Math.min(SHORT, s.n) - m) / sd;
-  s.f[VIEWS + 1] = Math.abs(zShort) * sd;
-  return zShort;
+/** The mean of the last SHORT points against the rolling median `m`, in robust sigmas `sd`. */
+export function shortZ(s: EnsembleState, m: number, sd: number): number {
+  return (s.f[SHORT_SUM]! / Math.min(SHORT, s.n) - m) / sd;
 }
 
-/** View 2, small persistent shifts and drifts: the mean of the last MEDIUM points; its z-score is returned. */
-export function mediumMeanView(s: EnsembleState, m: number, sd: number): number {
-  const zMed = (s.f[MED_SUM]! / Math.min(MEDIUM, s.n) - m) / sd;
-  s.f[VIEWS + 2] = Math.abs(zMed) * sd;
-  return zMed;
+/** View 1, level shifts early: the mean of the last SHORT points against the median. */
+function shortMeanView(s: EnsembleState, m: number, sd: number): void {
+  s.f[VIEWS + 1] = Math.abs(shortZ(s, m, sd)) * sd;
+}
+
+/** The mean of the last MEDIUM points against the rolling median `m`, in robust sigmas `sd`. */
+export function mediumZ(s: EnsembleState, m: number, sd: number): number {
+  return (s.f[MED_SUM]! / Math.min(MEDIUM, s.n) - m) / sd;
+}
+
+/** View 2, small persistent shifts and drifts: the mean of the last MEDIUM points against the median. */
+function mediumMeanView(s: EnsembleState, m: number, sd: number): void {
+  s.f[VIEWS + 2] = Math.abs(mediumZ(s, m, sd)) * sd;
 }
 
 /** View 3, volatility: the mean absolute step of the last STEPS points over the usual step. */
-export function volatilityView(s: EnsembleState): void {
+function volatilityView(s: EnsembleState): void {
   const f = s.f;
   f[VIEWS + 3] = f[STEP_SUM]! / Math.min(STEPS, s.n) / f[STEP_SCALE]!;
 }
 
-/** View 4, a pattern that broke: the residual against the seasonal expectation `se` (none: 0), in sigmas; returned with its sign. */
-export function seasonalView(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): number {
+/** View 4, a pattern that broke: the residual against the seasonal expectation `se` (none: 0), in sigmas. */
+function seasonalView(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): void {
   if (se !== null && se.periodMs !== s.period) {
     // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
     if (s.period !== 0) capView(s, p, 4);
@@ -81,11 +100,10 @@ export function seasonalView(s: EnsembleState, p: EnsembleParams, x: number, se:
   const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
   s.f[Z_SEASON] = zSeason;
   s.f[VIEWS + 4] = Math.abs(zSeason);
-  return zSeason;
 }
 
 /** View 5, a value in a range the series never visits: the distance to the nearest value in the baseline window, in sigmas. */
-export function nearestView(s: EnsembleState, x: number, sd: number): void {
+function nearestView(s: EnsembleState, x: number, sd: number): void {
   const w = s.base;
   if (w.sn >= GAP_MIN_POINTS) {
     const xr = x - w.ref;

@@ -279,8 +279,32 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
   let found = false;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
-    const slot = locate(f, at, t, spacing, integral);
-    const season = f[at + LAST_SEASON]!;
+    const periodMs = f[at + PERIOD]!;
+    let ph: number;
+    let season: number;
+    if (integral && t - f[at + LAST_T]! === spacing) {
+      // one bucket on: the season moves on exactly when the phase wraps (no division)
+      ph = f[at + LAST_PH]! + spacing;
+      season = f[at + LAST_SEASON]!;
+      if (ph >= periodMs) {
+        ph -= periodMs;
+        season++;
+      }
+    } else {
+      ph = phase(t, periodMs);
+      season = Math.floor((t - ph) / periodMs);
+    }
+    f[at + LAST_T] = integral && Number.isInteger(periodMs) ? t : Number.NaN;
+    f[at + LAST_PH] = ph;
+    f[at + LAST_SEASON] = season;
+    // still inside the last point's slot (the last slot runs to the end of the period): no division
+    const slots = f[at + SLOTS]!;
+    const slotMs = f[at + SLOT_MS]!;
+    let slot = f[at + LAST_SLOT]!;
+    if (slot < 0 || ph < slot * slotMs || (slot < slots - 1 && ph >= (slot + 1) * slotMs)) {
+      slot = Math.min(slots - 1, Math.floor(ph / slotMs));
+      f[at + LAST_SLOT] = slot;
+    }
     if (slot !== f[at + ACC_SLOT] || season !== f[at + ACC_SEASON]) {
       commit(s, at);
       f[at + ACC_SLOT] = slot;
@@ -293,16 +317,28 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
     let stored = x;
     if (n >= MIN_SEASONS) {
       const med = f[at + ACC_MED]!;
-      const scale = f[at + MAE_N]! > 0 ? f[at + MAE]! : Math.abs(x - med);
+      const r = x - med;
+      const maeN = f[at + MAE_N]!;
+      let mae = f[at + MAE]!;
+      const scale = maeN > 0 ? mae : Math.abs(r);
       if (at === best) {
         out.expected = med;
         out.local = t;
         out.sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
-        out.periodMs = f[at + PERIOD]!;
+        out.periodMs = periodMs;
         out.seasons = n;
         found = true;
       }
-      stored = learnResidual(f, at, x, med, scale);
+      const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
+      if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
+      // pooled scale: running mean over about one season (at least 50 points), clipped
+      const a = Math.min(Math.abs(r), clip);
+      const span = Math.max(50, Math.min(f[at + BUCKETS]!, 2000));
+      if (maeN < span) {
+        f[at + MAE_N] = maeN + 1;
+        mae += (a - mae) / (maeN + 1);
+      } else mae += (a - mae) / span;
+      f[at + MAE] = mae;
     }
     f[at + ACC_SUM] = f[at + ACC_SUM]! + stored;
     f[at + ACC_N] = f[at + ACC_N]! + 1;
@@ -321,37 +357,6 @@ function inForce(s: SeasonalProfileState): number {
   return best;
 }
 
-/** The slot of (wall-clock) time `t` in the profile at `at`; its phase and season are left in LAST_PH and LAST_SEASON. */
-function locate(f: Float64Array, at: number, t: number, spacing: number, integral: boolean): number {
-  const periodMs = f[at + PERIOD]!;
-  let ph: number;
-  let season: number;
-  if (integral && t - f[at + LAST_T]! === spacing) {
-    // one bucket on: the season moves on exactly when the phase wraps (no division)
-    ph = f[at + LAST_PH]! + spacing;
-    season = f[at + LAST_SEASON]!;
-    if (ph >= periodMs) {
-      ph -= periodMs;
-      season++;
-    }
-  } else {
-    ph = phase(t, periodMs);
-    season = Math.floor((t - ph) / periodMs);
-  }
-  f[at + LAST_T] = integral && Number.isInteger(periodMs) ? t : Number.NaN;
-  f[at + LAST_PH] = ph;
-  f[at + LAST_SEASON] = season;
-  // still inside the last point's slot (the last slot runs to the end of the period): no division
-  const slots = f[at + SLOTS]!;
-  const slotMs = f[at + SLOT_MS]!;
-  let slot = f[at + LAST_SLOT]!;
-  if (slot < 0 || ph < slot * slotMs || (slot < slots - 1 && ph >= (slot + 1) * slotMs)) {
-    slot = Math.min(slots - 1, Math.floor(ph / slotMs));
-    f[at + LAST_SLOT] = slot;
-  }
-  return slot;
-}
-
 /** The median of the past seasons of `slot` before `season`, and how many there are, into ACC_MED and ACC_MED_N. */
 function pastMedian(s: SeasonalProfileState, at: number, slot: number, season: number): void {
   const f = s.f;
@@ -362,27 +367,6 @@ function pastMedian(s: SeasonalProfileState, at: number, slot: number, season: n
   }
   f[at + ACC_MED_N] = n;
   f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(SCRATCH, n) : 0;
-}
-
-/**
- * Learn the residual of `x` against the slot's median `med` into the pooled scale (`scale` is
- * its value before this point); what is stored of `x` (clipped) is returned.
- */
-function learnResidual(f: Float64Array, at: number, x: number, med: number, scale: number): number {
-  const r = x - med;
-  const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
-  const stored = Math.abs(r) > clip ? med + Math.sign(r) * clip : x;
-  // pooled scale: running mean over about one season (at least 50 points), clipped
-  const a = Math.min(Math.abs(r), clip);
-  const span = Math.max(50, Math.min(f[at + BUCKETS]!, 2000));
-  const maeN = f[at + MAE_N]!;
-  let mae = f[at + MAE]!;
-  if (maeN < span) {
-    f[at + MAE_N] = maeN + 1;
-    mae += (a - mae) / (maeN + 1);
-  } else mae += (a - mae) / span;
-  f[at + MAE] = mae;
-  return stored;
 }
 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */

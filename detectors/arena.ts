@@ -63,3 +63,24 @@ export function arenaOr(arena: Arena | undefined, reserve: (plan: ArenaPlan) => 
   reserve(plan);
   return new Arena(plan);
 }
+
+/** Where each named run of a state's numbers starts, and how many numbers they take in all. */
+export interface Layout<Name extends string> {
+  readonly at: Readonly<Record<Name, number>>;
+  readonly length: number;
+}
+
+/**
+ * A state's numbers declared once, as a list of named runs in the order they lie in its buffer:
+ * each run's offset is the sum of the lengths before it, so no offset is written by hand.
+ */
+export function layout<const Name extends string>(fields: readonly (readonly [Name, number])[]): Layout<Name> {
+  const at = {} as Record<Name, number>;
+  let length = 0;
+  for (const [name, n] of fields) {
+    if (Object.hasOwn(at, name)) throw new Error(`layout: ${name} declared twice`);
+    at[name] = length;
+    length += n;
+  }
+  return { at, length };
+}

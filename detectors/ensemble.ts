@@ -4,7 +4,8 @@
  * loads the step code without the schema library.
  */
 import { z } from "zod";
-import { type EnsembleParams, type EnsembleState, ensembleCore } from "./ensemble-core.js";
+import { ensembleCore } from "./ensemble-core.js";
+import type { EnsembleParams, EnsembleState } from "./ensemble-layout.js";
 import { LAZY_WINDOW_MAX } from "./lazy-window.js";
 import { durationParam, granularityParam, timezoneParam } from "./time.js";
 import type { DetectorDefinition, SameParams } from "./types.js";

@@ -23,8 +23,35 @@
  */
 import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { isUtc, localMs } from "./local-time.js";
-import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
+import { PF, PROFILE_LAYOUT, profileAt, type SeasonalProfileState, slotValue, store } from "./seasonal-cells.js";
+import { observeSpacing, spacingState } from "./spacing.js";
 import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
+
+const {
+  PERIOD,
+  SLOTS,
+  SLOT_MS,
+  BUCKETS,
+  SEASONS,
+  VALS_AT,
+  TAGS_AT,
+  REF,
+  ACC_SLOT,
+  ACC_SEASON,
+  ACC_SUM,
+  ACC_N,
+  ACC_MED,
+  ACC_MED_N,
+  MAE,
+  MAE_N,
+  LAG_P,
+  LAG_HALF,
+  LAG_N,
+  LAST_T,
+  LAST_PH,
+  LAST_SEASON,
+  LAST_SLOT,
+} = PROFILE_LAYOUT.at;
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
@@ -51,71 +78,6 @@ const SAFE = 2 ** 52;
 /** mean |residual| → sigma for normal residuals (√(π/2)). */
 const MAE_TO_SIGMA = 1.2533;
 
-/**
- * A profile is a run of numbers in the state's `f`, at `profileAt(s, q)`; these are their offsets.
- * Keeping them in one typed array rather than an object per profile means a point reads a few
- * adjacent cache lines (a daemon steps 10,000 series a tick, none of them in cache).
- */
-const PERIOD = 0;
-const SLOTS = 1;
-/** A slot's length (ms): a few buckets at fine bucket sizes. */
-const SLOT_MS = 2;
-/** Buckets per season (slots × buckets per slot, or a little less when the last slot is short). */
-const BUCKETS = 3;
-const SEASONS = 4;
-/** Where the profile's cells start in `vals` and its slots in `tags`. */
-const VALS_AT = 5;
-const TAGS_AT = 6;
-/** Level the stored means are offsets from (the first one stored); a level shift moves it. */
-const REF = 7;
-/** The slot being filled: slot, season (NaN = none), sum and count of its (clipped) values. */
-const ACC_SLOT = 8;
-const ACC_SEASON = 9;
-const ACC_SUM = 10;
-const ACC_N = 11;
-/** The median of the past seasons of that slot, and how many (fixed while the slot is filled; −1 = to compute). */
-const ACC_MED = 12;
-const ACC_MED_N = 13;
-/** Pooled running mean |residual| (clipped) and how many residuals it has seen. */
-const MAE = 14;
-const MAE_N = 15;
-/** Lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count. */
-const LAG_P = 16;
-const LAG_HALF = 17;
-const LAG_N = 18;
-/**
- * Last time seen and its phase and season (cache: the next bucket's phase is one spacing on, which
- * spares the float remainders; only used when every term is an integer, where it is exact).
- */
-const LAST_T = 19;
-const LAST_PH = 20;
-/** The last point's season and slot (−1: none yet). */
-const LAST_SEASON = 21;
-const LAST_SLOT = 22;
-/** Numbers per profile. */
-const PF = 23;
-
-export interface SeasonalProfileState {
-  spacing: SpacingState;
-  /** Profiles set up (once the bucket size is known): 0, 1 or 2. */
-  np: number;
-  ready: boolean;
-  /** The profiles' numbers, from `at` (the owner's 8-byte view, shared with its other numbers). */
-  f: Float64Array;
-  at: number;
-  /**
-   * Per profile, slot × seasons: stored slot mean (of clipped values) as a float32 offset from
-   * REF (NaN = none), in the cell of its season modulo SEASONS; and per slot the tag of the latest
-   * season stored (`seasonTag`; 0 = none), which tells which seasons the cells hold. A daemon
-   * keeps thousands of these: 4 bytes a cell and 2 a slot. Runs of the owner's 4- and 2-byte
-   * views; where each profile's run starts is among its numbers (VALS_AT, TAGS_AT).
-   */
-  vals: Float32Array;
-  tags: Uint16Array;
-  /** Zone of the wall clock the slots follow; undefined = UTC. */
-  tz: string | undefined;
-}
-
 export interface SeasonalExpectation {
   expected: number;
   /** The point's wall-clock time (floating ms, see local-time.ts): what its slot was cut from. */
@@ -134,11 +96,6 @@ const PERIODS = [
 ] as const;
 /** Where a slot's past seasons are gathered for their median (steps are synchronous: one for all). */
 const SCRATCH = new Float64Array(Math.max(DAY_SEASONS, WEEK_SEASONS));
-
-/** Where profile `q`'s numbers start in `s.f`. */
-function profileAt(s: SeasonalProfileState, q: number): number {
-  return s.at + q * PF;
-}
 
 /** Buckets per season and per slot, and slots, for a period at this bucket spacing (null: no such profile). */
 function shape(periodMs: number, spacing: number, maxSlots: number): { buckets: number; width: number; slots: number } | null {
@@ -263,58 +220,6 @@ export function smallMedian(a: Float64Array, n: number): number {
   return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
 }
 
-/**
- * The tag a slot keeps of its latest season: the season number + 1, modulo 2^16 (0 = none). A
- * stale cell could only pass for a current one 65,536 seasons later.
- */
-function seasonTag(season: number): number {
-  return (season + 1) & 0xffff;
-}
-
-/** Index in `vals` of the cell of `slot` for `season`, in the profile at `at`. */
-function cell(f: Float64Array, at: number, slot: number, season: number): number {
-  const n = f[at + SEASONS]!;
-  const r = season % n;
-  return f[at + VALS_AT]! + slot * n + (r < 0 ? r + n : r);
-}
-
-/**
- * Does `slot`'s cell for `season` hold that season: one of the last SEASONS up to the latest
- * stored (a season skipped on the way was emptied, so its cell reads NaN).
- */
-function holds(s: SeasonalProfileState, at: number, slot: number, season: number): boolean {
-  const last = s.tags[s.f[at + TAGS_AT]! + slot]!;
-  return last !== 0 && ((last - seasonTag(season)) & 0xffff) < s.f[at + SEASONS]!;
-}
-
-/** Mean stored for `slot` in `season`, or NaN (no value then, or overwritten since). */
-function slotValue(s: SeasonalProfileState, at: number, slot: number, season: number): number {
-  const f = s.f;
-  return holds(s, at, slot, season) ? f[at + REF]! + s.vals[cell(f, at, slot, season)]! : Number.NaN;
-}
-
-/** Store `x` (an offset from REF) for `slot` in `season`, emptying the cells of the seasons skipped since the slot's latest. */
-function store(s: SeasonalProfileState, at: number, slot: number, season: number, x: number): void {
-  const f = s.f;
-  const seasons = f[at + SEASONS]!;
-  const ti = f[at + TAGS_AT]! + slot;
-  const tag = seasonTag(season);
-  const last = s.tags[ti]!;
-  const ahead = (tag - last) & 0xffff;
-  if (last === 0 || (ahead > 0 && ahead < 0x8000)) {
-    // a newer season: the seasons between the latest and this one have no value
-    const skipped = last === 0 ? seasons : Math.min(ahead - 1, seasons);
-    for (let k = 1; k <= skipped; k++) s.vals[cell(f, at, slot, season - k)] = Number.NaN;
-    s.tags[ti] = tag;
-  } else if (((last - tag) & 0xffff) >= seasons) {
-    // an older season than the cells hold (time went back): its cell belongs to a newer one, which
-    // it would overwrite; it keeps neither
-    s.vals[cell(f, at, slot, season)] = Number.NaN;
-    return;
-  }
-  s.vals[cell(f, at, slot, season)] = x;
-}
-
 /** Store the slot being filled (its mean), and feed it to the lag test. */
 function commit(s: SeasonalProfileState, at: number): void {
   const f = s.f;
@@ -368,17 +273,11 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
     if (!s.ready) return false;
   }
   const f = s.f;
-  const np = s.np;
   // the one-spacing-on shortcut for the phase is exact when time, spacing and period are integers
   const integral = Number.isInteger(t) && Math.abs(t) < SAFE && Number.isInteger(spacing);
-  // pick the profile in force: the real period with the smaller residual
-  let best = -1;
-  for (let q = 0; q < np; q++) {
-    const at = profileAt(s, q);
-    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + MAE]! < f[best + MAE]!)) best = at;
-  }
+  const best = inForce(s);
   let found = false;
-  for (let q = 0; q < np; q++) {
+  for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
     const periodMs = f[at + PERIOD]!;
     let ph: number;
@@ -412,16 +311,8 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
       f[at + ACC_SEASON] = season;
       f[at + ACC_MED_N] = -1;
     }
-    if (f[at + ACC_MED_N]! < 0) {
-      // the past seasons of a slot do not change while it is being filled: one median per slot
-      let n = 0;
-      for (let si = season - f[at + SEASONS]!; si < season; si++) {
-        const v = slotValue(s, at, slot, si);
-        if (!Number.isNaN(v)) SCRATCH[n++] = v;
-      }
-      f[at + ACC_MED_N] = n;
-      f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(SCRATCH, n) : 0;
-    }
+    // the past seasons of a slot do not change while it is being filled: one median per slot
+    if (f[at + ACC_MED_N]! < 0) pastMedian(s, at, slot, season);
     const n = f[at + ACC_MED_N]!;
     let stored = x;
     if (n >= MIN_SEASONS) {
@@ -453,6 +344,29 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
     f[at + ACC_N] = f[at + ACC_N]! + 1;
   }
   return found;
+}
+
+/** Where the profile in force starts in `s.f`: the real period with the smaller residual (−1: none). */
+function inForce(s: SeasonalProfileState): number {
+  const f = s.f;
+  let best = -1;
+  for (let q = 0; q < s.np; q++) {
+    const at = profileAt(s, q);
+    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + MAE]! < f[best + MAE]!)) best = at;
+  }
+  return best;
+}
+
+/** The median of the past seasons of `slot` before `season`, and how many there are, into ACC_MED and ACC_MED_N. */
+function pastMedian(s: SeasonalProfileState, at: number, slot: number, season: number): void {
+  const f = s.f;
+  let n = 0;
+  for (let si = season - f[at + SEASONS]!; si < season; si++) {
+    const v = slotValue(s, at, slot, si);
+    if (!Number.isNaN(v)) SCRATCH[n++] = v;
+  }
+  f[at + ACC_MED_N] = n;
+  f[at + ACC_MED] = n >= MIN_SEASONS ? smallMedian(SCRATCH, n) : 0;
 }
 
 /** Carry a level shift into every stored season (the ensemble re-baselined by `delta`). */

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { controlLimits } from "../detectors/control-limits.js";
 import { ensembleTimeDefaults } from "../detectors/ensemble.js";
-import { pct } from "../detectors/ensemble-core.js";
+import { pct } from "../detectors/ensemble-verdict.js";
 import { esdCriticalValue, generalizedEsd, seasonalHybridEsd } from "../detectors/esd.js";
 import { missing } from "../detectors/missing.js";
 import { ewmaLimitFactor, movingAverage } from "../detectors/moving-average.js";

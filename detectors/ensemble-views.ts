@@ -1,0 +1,115 @@
+/**
+ * The ensemble's six views of a point, each written to its slot of `VIEWS` (ensemble-core.ts lists
+ * what each one sees), and the rolling baseline the first three are measured from.
+ */
+import { capView } from "./ensemble-bars.js";
+import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, SHORT, STEPS } from "./ensemble-layout.js";
+import { lwDue, lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
+import type { SeasonalExpectation } from "./seasonal-profile.js";
+import { MAD_TO_SIGMA, madSorted, quantileSorted, safeScale } from "./stats.js";
+
+const { SHORT_SUM, MED_SUM, STEP_SUM, Z_SEASON, MEDIAN, SD, RANGE, STEP_SCALE, VIEWS } = ENSEMBLE_LAYOUT.at;
+
+/** Baseline points the gap view needs before it has an opinion. */
+const GAP_MIN_POINTS = 100;
+/** The baseline's float32 offsets are re-centred when the median is this many sigmas from their reference. */
+const RECENTER = 1000;
+
+/**
+ * Refresh the cached baseline from the sorted windows: median, robust sigma, range and usual step.
+ * The baseline moves slowly over a long window, so this runs in batches (a few percent of the
+ * window; every point right after a re-baseline).
+ */
+function refreshBaseline(s: EnsembleState): void {
+  const f = s.f;
+  const w = s.base;
+  lwRefresh(w);
+  const sn = w.sn;
+  // the window holds offsets from w.ref: the median is w.ref + mRel, spreads need no correction
+  const wa = w.at;
+  const mRel = quantileSorted(w.sorted, sn, 0.5, wa);
+  const m0 = w.ref + mRel;
+  // floors keep the scale meaningful when most of the window is one constant value
+  const spread = quantileSorted(w.sorted, sn, 0.95, wa) - quantileSorted(w.sorted, sn, 0.05, wa);
+  const range0 = w.sorted[wa + sn - 1]! - w.sorted[wa]!;
+  f[MEDIAN] = m0;
+  f[RANGE] = range0;
+  const sd0 = safeScale(Math.max(madSorted(w.sorted, sn, mRel, wa) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
+  f[SD] = sd0;
+  // the level wandered far from the reference: float32 offsets would lose the digits that matter
+  if (Math.abs(mRel) > RECENTER * sd0) lwRecenter(w, mRel);
+  const st = s.steps;
+  lwRefresh(st);
+  f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5, st.at), 0.01 * range0), m0);
+}
+
+/** Take the six views of `x`, after refreshing the baseline when it is due. */
+export function takeViews(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): void {
+  if (lwDue(s.base)) refreshBaseline(s);
+  const m = s.f[MEDIAN]!;
+  const sd = s.f[SD]!;
+  spikeView(s.f, x, m);
+  shortMeanView(s, m, sd);
+  mediumMeanView(s, m, sd);
+  volatilityView(s);
+  seasonalView(s, p, x, se);
+  nearestView(s, x, sd);
+}
+
+// Views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps as
+// spikes enter and leave the window, and "bigger than anything recently seen" should not.
+
+/** View 0, spikes: the point's distance from the rolling median `m`. */
+function spikeView(f: Float64Array, x: number, m: number): void {
+  f[VIEWS] = Math.abs(x - m);
+}
+
+/** The mean of the last SHORT points against the rolling median `m`, in robust sigmas `sd`. */
+export function shortZ(s: EnsembleState, m: number, sd: number): number {
+  return (s.f[SHORT_SUM]! / Math.min(SHORT, s.n) - m) / sd;
+}
+
+/** View 1, level shifts early: the mean of the last SHORT points against the median. */
+function shortMeanView(s: EnsembleState, m: number, sd: number): void {
+  s.f[VIEWS + 1] = Math.abs(shortZ(s, m, sd)) * sd;
+}
+
+/** The mean of the last MEDIUM points against the rolling median `m`, in robust sigmas `sd`. */
+export function mediumZ(s: EnsembleState, m: number, sd: number): number {
+  return (s.f[MED_SUM]! / Math.min(MEDIUM, s.n) - m) / sd;
+}
+
+/** View 2, small persistent shifts and drifts: the mean of the last MEDIUM points against the median. */
+function mediumMeanView(s: EnsembleState, m: number, sd: number): void {
+  s.f[VIEWS + 2] = Math.abs(mediumZ(s, m, sd)) * sd;
+}
+
+/** View 3, volatility: the mean absolute step of the last STEPS points over the usual step. */
+function volatilityView(s: EnsembleState): void {
+  const f = s.f;
+  f[VIEWS + 3] = f[STEP_SUM]! / Math.min(STEPS, s.n) / f[STEP_SCALE]!;
+}
+
+/** View 4, a pattern that broke: the residual against the seasonal expectation `se` (none: 0), in sigmas. */
+function seasonalView(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): void {
+  if (se !== null && se.periodMs !== s.period) {
+    // another profile took over (weekly beat daily): the old residuals are no bar for the new ones
+    if (s.period !== 0) capView(s, p, 4);
+    s.period = se.periodMs;
+  }
+  const zSeason = se === null ? 0 : (x - se.expected) / se.sigma;
+  s.f[Z_SEASON] = zSeason;
+  s.f[VIEWS + 4] = Math.abs(zSeason);
+}
+
+/** View 5, a value in a range the series never visits: the distance to the nearest value in the baseline window, in sigmas. */
+function nearestView(s: EnsembleState, x: number, sd: number): void {
+  const w = s.base;
+  if (w.sn >= GAP_MIN_POINTS) {
+    const xr = x - w.ref;
+    const at = lwLowerBound(w, xr);
+    const lo = at > 0 ? xr - w.sorted[w.at + at - 1]! : Number.POSITIVE_INFINITY;
+    const hi = at < w.sn ? w.sorted[w.at + at]! - xr : Number.POSITIVE_INFINITY;
+    s.f[VIEWS + 5] = Math.min(lo, hi) / sd;
+  } else s.f[VIEWS + 5] = 0;
+}

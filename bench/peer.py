@@ -26,7 +26,7 @@ def read(conn, layout, table, since):
             return frame.melt(id_vars=["ts", "region"], var_name="measure", value_name="v").assign(
                 series=lambda f: table + ":" + f["measure"] + ":" + f["region"]
             )[["ts", "series", "v"]]
-        cur.execute(f'SELECT t AS ts, metric, host, v FROM "{table}" WHERE t >= to_timestamp(%s / 1000.0) ORDER BY t', (since,))
+        cur.execute(f'SELECT ts, metric, host, v FROM "{table}" WHERE ts >= to_timestamp(%s / 1000.0) ORDER BY ts', (since,))
         frame = pd.DataFrame(cur.fetchall(), columns=["ts", "metric", "host", "v"])
         frame["series"] = frame["metric"] + ":" + frame["host"]
         return frame[["ts", "series", "v"]]

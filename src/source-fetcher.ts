@@ -3,7 +3,7 @@ import type { MetricConfig } from "./config/types.js";
 import { type Database, isConnectionError } from "./db/database.js";
 import type { Fetcher, GroupFetcher } from "./engine/fetcher.js";
 import type { Logger } from "./log.js";
-import { planGroupScan } from "./sources/fetch-buckets.js";
+import { planGroupScan, withMembers } from "./sources/fetch-buckets.js";
 import { fetchBucketGrid, fetchBuckets } from "./sources/index.js";
 import type { ScanThread } from "./sources/scan-thread.js";
 import type { FetchResult } from "./sources/types.js";
@@ -38,9 +38,9 @@ export function makeGroupFetcher(db: Database, log: Logger, thread?: ScanThread)
     // async: a plan that cannot be made rejects like a scan that fails, never throws at the caller
     return async (metrics, window, reuse) => {
       const scan = planGroupScan(metrics, window);
-      return withRetry(log, scan.name, () => thread.run(scan, reuse));
+      return withMembers(metrics, await withRetry(log, scan.name, () => thread.run(scan, reuse)));
     };
   }
-  return (metrics, window, reuse) =>
-    withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window, reuse));
+  return async (metrics, window, reuse) =>
+    withMembers(metrics, await withRetry(log, metrics.map((m) => m.name).join(", "), () => fetchBucketGrid(db, metrics, window, reuse)));
 }

@@ -1,7 +1,7 @@
 /** What the engine needs from the source layer: the buckets of a metric in a window [from, to). */
 import type { MetricConfig } from "../config/types.js";
 import { bucketStart } from "../sources/bucket-clock.js";
-import type { DataIssue, FetchResult } from "../sources/types.js";
+import type { DataIssue, FetchResult, MemberView } from "../sources/types.js";
 
 /** `series`: only these (by their labels) when the source can filter; every series otherwise. */
 export type Fetcher = (
@@ -22,6 +22,8 @@ export interface GroupGrid {
   series: ReadonlyArray<{ key: string; labels: Record<string, string> }>;
   values: readonly Float64Array[];
   issues: ReadonlyArray<readonly DataIssue[]>;
+  /** A long-format group: metric i's own series and values (then `values` are by aggregate, not by metric). */
+  members?: readonly MemberView[];
 }
 
 /**

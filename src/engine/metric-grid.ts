@@ -38,6 +38,12 @@ export function pointsToGrid(res: FetchResult, from: number, g: number, buckets:
 
 /** Metric `index` of a grouped read; `rowsIndex`: the aggregate holding the row counts, when the scan read them. */
 export function gridSlice(grid: GroupGrid, index: number, rowsIndex?: number): MetricGrid | null {
+  if (grid.members) {
+    const member = grid.members[index];
+    return member
+      ? { from: grid.from, buckets: grid.buckets, series: member.series, values: member.values, rows: member.rows, issues: member.issues }
+      : null;
+  }
   const values = grid.values[index];
   if (!values) return null;
   const rows = rowsIndex === undefined ? null : (grid.values[rowsIndex] ?? null);

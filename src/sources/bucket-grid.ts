@@ -181,17 +181,26 @@ function decodeValues<R>(
 
 /** The grid as one FetchResult per aggregate: a point per bucket that had a row, in time order. */
 export function gridResults(grid: BucketGrid): FetchResult[] {
-  const { from, stepMs, buckets, series, present } = grid;
-  return grid.values.map((values, a): FetchResult => {
-    const batches: SeriesBatch[] = series.map((s, i): SeriesBatch => {
-      const points: Point[] = [];
-      for (let b = 0, k = i * buckets; b < buckets; b++, k++) {
-        if (!present[k]) continue;
-        const v = values[k]!;
-        points.push({ t: from + b * stepMs, v: Number.isNaN(v) ? null : v });
-      }
-      return { key: s.key, labels: s.labels, points };
-    });
-    return { series: batches, issues: grid.issues[a] ?? [] };
+  if (grid.members) return grid.members.map((m) => partResult(grid, m.series, m.present, m.values, m.issues));
+  return grid.values.map((values, a) => partResult(grid, grid.series, grid.present, values, grid.issues[a] ?? []));
+}
+
+function partResult(
+  grid: BucketGrid,
+  series: readonly GridSeries[],
+  present: Uint8Array,
+  values: Float64Array,
+  issues: DataIssue[],
+): FetchResult {
+  const { from, stepMs, buckets } = grid;
+  const batches: SeriesBatch[] = series.map((s, i): SeriesBatch => {
+    const points: Point[] = [];
+    for (let b = 0, k = i * buckets; b < buckets; b++, k++) {
+      if (!present[k]) continue;
+      const v = values[k]!;
+      points.push({ t: from + b * stepMs, v: Number.isNaN(v) ? null : v });
+    }
+    return { key: s.key, labels: s.labels, points };
   });
+  return { series: batches, issues };
 }

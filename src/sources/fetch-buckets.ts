@@ -7,6 +7,7 @@ import { DatabaseError, type Queryable, type Row } from "../db/database.js";
 import { formatDuration } from "../model/duration.js";
 import { decodeBucketGrid, type GridColumns, gridResults } from "./bucket-grid.js";
 import { collectSeries, type SourceRow } from "./collect-series.js";
+import { longScanOf, memberViews, sharedDiscriminator } from "./long-format.js";
 import { buildRawQuery, classifyColumns, describeColumns, QueryShapeError } from "./raw-query.js";
 import {
   alignWindow,
@@ -136,11 +137,17 @@ export function scanKey(metric: MetricConfig): string | null {
     s.table,
     s.time_column,
     metric.granularityMs,
-    s.where?.trim() ?? "",
+    filterKey(metric),
     s.split_by,
     s.timezone ?? "",
     metric.timezone ?? "",
   ]);
+}
+
+/** What a scan's filter is keyed by: the column of a long-format filter (its text varies by metric), else the filter. */
+function filterKey(metric: MetricConfig): string {
+  const d = sharedDiscriminator(metric);
+  return d ? `\u0000${d.column}` : (metric.source?.where?.trim() ?? "");
 }
 
 /** scanKey(a) === scanKey(b) for two structured metrics, without building the keys. */
@@ -155,7 +162,7 @@ function sameScan(a: MetricConfig, b: MetricConfig): boolean {
     x.table === y.table &&
     x.time_column === y.time_column &&
     a.granularityMs === b.granularityMs &&
-    (x.where?.trim() ?? "") === (y.where?.trim() ?? "") &&
+    filterKey(a) === filterKey(b) &&
     x.split_by.length === y.split_by.length &&
     x.split_by.every((c, i) => c === y.split_by[i])
   );
@@ -172,7 +179,7 @@ export async function fetchBucketsGrouped(db: Queryable, metrics: readonly Metri
   const first = metrics[0];
   if (!first) return [];
   if (metrics.length === 1) return [await fetchBuckets(db, first, window)];
-  return gridResults(await fetchBucketGrid(db, metrics, window)).slice(0, metrics.length);
+  return gridResults(withMembers(metrics, await fetchBucketGrid(db, metrics, window))).slice(0, metrics.length);
 }
 
 /**
@@ -186,6 +193,12 @@ export async function fetchBucketGrid(
   reuse?: Float64Array,
 ): Promise<BucketGrid> {
   return runGroupScan(db, planGroupScan(metrics, window), reuse);
+}
+
+/** A long-format group's grid with each metric's own part (memberViews); other grids as they are. */
+export function withMembers(metrics: readonly MetricConfig[], grid: BucketGrid): BucketGrid {
+  const long = longScanOf(metrics);
+  return long ? { ...grid, members: memberViews(metrics, long, grid) } : grid;
 }
 
 /**
@@ -219,11 +232,14 @@ export function planGroupScan(metrics: readonly MetricConfig[], window: TimeWind
   if (!first || !source || metrics.some((m) => !sameScan(first, m))) throw new RangeError("fetchBucketGrid: metrics do not share one scan");
   const g = first.granularityMs;
   const aligned = alignWindow(window, g);
+  const long = longScanOf(metrics);
   return {
     name: metrics.map((m) => m.name).join(", "),
     query: aligned.from >= aligned.to ? null : { text: groupScanText(metrics), values: bucketScanValues(aligned, g, scanZones(first)) },
-    labels: source.split_by,
-    aggregates: metrics.length + (groupRowsIndex(metrics) === undefined ? 0 : 1),
+    labels: long?.splitBy ?? source.split_by,
+    aggregates: long
+      ? long.expressions.length + (long.rowsIndex === undefined ? 0 : 1)
+      : metrics.length + (groupRowsIndex(metrics) === undefined ? 0 : 1),
     window: aligned,
     stepMs: g,
     timeoutMs: Math.max(...metrics.map(queryTimeout)),
@@ -247,17 +263,20 @@ function groupScanText(metrics: readonly MetricConfig[]): string {
   const hit = scanTexts.get(first);
   if (hit && hit.metrics.length === metrics.length && hit.metrics.every((m, i) => m === metrics[i])) return hit.text;
   const source = first.source!;
+  const long = longScanOf(metrics);
+  const expressions = long?.expressions ?? metrics.map((m) => m.source!.value);
+  const rowsIndex = long ? long.rowsIndex : groupRowsIndex(metrics);
   const { text } = buildBucketScan(
     {
       table: source.table,
       timeColumn: source.time_column,
       granularityMs: first.granularityMs,
-      where: source.where,
-      splitBy: source.split_by,
+      where: long?.where ?? source.where,
+      splitBy: long?.splitBy ?? source.split_by,
       aggregates: [
-        ...metrics.map((m, i) => ({ alias: aggregateColumn(i), expr: m.source!.value })),
+        ...expressions.map((expr, i) => ({ alias: aggregateColumn(i), expr })),
         // one row count for the group, after the metrics' own aggregates
-        ...(groupRowsIndex(metrics) === undefined ? [] : [{ alias: aggregateColumn(metrics.length), expr: ROWS_AGGREGATE }]),
+        ...(rowsIndex === undefined ? [] : [{ alias: aggregateColumn(rowsIndex), expr: ROWS_AGGREGATE }]),
       ],
       ...scanZones(first),
     },

@@ -62,6 +62,17 @@ export interface BucketGrid {
   values: Float64Array[];
   /** Per aggregate, the bad data met, as in FetchResult. */
   issues: DataIssue[][];
+  /** A long-format group's metrics, in order: each one's series and views on the arrays above (long-format.ts). */
+  members?: MemberView[];
+}
+
+/** One metric's part of a long-format group's grid: its own series, and views of its slots. */
+export interface MemberView {
+  series: GridSeries[];
+  values: Float64Array;
+  present: Uint8Array;
+  rows: Float64Array | null;
+  issues: DataIssue[];
 }
 
 /** SQL text with its bound values. */

@@ -253,7 +253,7 @@ export class Engine {
   ): Promise<{ r: MetricReport; partial: boolean }> {
     this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
     const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-    const plan = await this.planFor(m);
+    const plan = await this.planFor(m, this.runtimes.of(m).series.size);
     return { r: await this.ticker.evaluate(m, fresh, silences, plan, this.alone, quiet), partial: plan.partial };
   }
 
@@ -289,10 +289,15 @@ export class Engine {
   private async planPass(metrics: readonly MetricConfig[]): Promise<PassPlan> {
     const plans = new Map<string, WindowPlan>();
     const planErrors = new Map<string, string>();
+    const inScan = this.seriesByScan(metrics);
     for (const m of metrics) {
       try {
         const rt = this.runtimes.of(m);
-        plans.set(m.name, rt.watermark === null ? await this.planFor(m) : planWindow(m, rt, this.deps.clock.now(), null, this.deps.log));
+        const n = rt.scanKey === null ? rt.series.size : (inScan.get(rt.scanKey) ?? rt.series.size);
+        plans.set(
+          m.name,
+          rt.watermark === null ? await this.planFor(m, n) : planWindow(m, rt, this.deps.clock.now(), null, this.deps.log, n),
+        );
       } catch (err) {
         planErrors.set(m.name, errorText(err));
       }
@@ -303,11 +308,22 @@ export class Engine {
     return { plans, planErrors, fetch: scans.fetch, recycle: (again) => scans.recycle(again) };
   }
 
+  /** Series per scan key: a history chunk is sized by the rows of the shared scan, not of one metric. */
+  private seriesByScan(metrics: readonly MetricConfig[]): Map<string, number> {
+    const out = new Map<string, number>();
+    if (!this.deps.fetchGroup) return out;
+    for (const m of metrics) {
+      const rt = this.runtimes.of(m);
+      if (rt.scanKey !== null) out.set(rt.scanKey, (out.get(rt.scanKey) ?? 0) + rt.series.size);
+    }
+    return out;
+  }
+
   /** planWindow, after reading the stored watermarks when this process has none for the metric yet. */
-  private async planFor(m: MetricConfig): Promise<WindowPlan> {
+  private async planFor(m: MetricConfig, seriesInScan: number): Promise<WindowPlan> {
     const rt = this.runtimes.of(m);
     const first =
       rt.watermark === null ? { stored: await this.deps.store.watermarks(m.name), unsaved: this.watermarks.unsavedOf(m.name) } : null;
-    return planWindow(m, rt, this.deps.clock.now(), first, this.deps.log);
+    return planWindow(m, rt, this.deps.clock.now(), first, this.deps.log, seriesInScan);
   }
 }

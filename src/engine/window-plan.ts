@@ -28,8 +28,8 @@ const CHUNK_ROWS = 100_000;
 /** The first chunk of a load, which learns how many series there are. */
 const FIRST_CHUNK = 8;
 
-function chunkBuckets(rt: MetricRuntime, from: number): number {
-  const n = rt.series.size;
+/** `n`: the series a scan of this metric reads, its own or those of every metric sharing the scan. */
+function chunkBuckets(rt: MetricRuntime, from: number, n: number): number {
   // (a lookback that starts before the data is read in whole chunks until rows come)
   if (n === 0) return rt.loading && from === rt.stateFrom ? FIRST_CHUNK : CHUNK_BUCKETS;
   return Math.max(4, Math.min(CHUNK_BUCKETS, Math.floor(CHUNK_ROWS / n)));
@@ -45,7 +45,14 @@ export interface FirstSight {
  * The metric's window at `now`. On first sight (rt.watermark null, `first` required) the whole
  * lookback is read, the buckets up to the last judged one only warming the detectors up.
  */
-export function planWindow(m: MetricConfig, rt: MetricRuntime, now: number, first: FirstSight | null, log: Logger): WindowPlan {
+export function planWindow(
+  m: MetricConfig,
+  rt: MetricRuntime,
+  now: number,
+  first: FirstSight | null,
+  log: Logger,
+  seriesInScan = rt.series.size,
+): WindowPlan {
   const g = m.granularityMs;
   const lastClosed = lastClosedBucket(bucketClock(m, now), g, m.delayMs);
   let from: number;
@@ -55,7 +62,7 @@ export function planWindow(m: MetricConfig, rt: MetricRuntime, now: number, firs
   } else from = rt.watermark + g;
   // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
   const judgeAfter = Math.max(from - g, rt.warmUntil ?? Number.NEGATIVE_INFINITY);
-  const chunk = chunkBuckets(rt, from);
+  const chunk = chunkBuckets(rt, from, seriesInScan);
   const partial = lastClosed - from >= chunk * g;
   const end = partial ? from + (chunk - 1) * g : lastClosed;
   return { now, lastClosed: end, from, judgeAfter, fresh: rt.loading, partial };

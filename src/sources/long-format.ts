@@ -78,15 +78,12 @@ export function memberViews(metrics: readonly MetricConfig[], scan: LongScan, gr
   return metrics.map((m, i) => {
     const value = sharedDiscriminator(m)!.value;
     const [start, end] = ranges.get(value) ?? [0, 0];
-    const series: GridSeries[] = grid.series.slice(start, end).map((s) => {
-      const labels = { ...s.labels };
-      delete labels[scan.column];
-      return { key: formatSeriesKey(splitBy.map((c) => [c, labels[c] ?? ""])), labels };
-    });
-    const fullKeys = new Map(grid.series.slice(start, end).map((s, k) => [s.key, series[k]!.key]));
+    const series: GridSeries[] = grid.series.slice(start, end).map((s) => memberSeries(s, splitBy));
     const expression = scan.expressionOf[i]!;
-    const issues: DataIssue[] = (grid.issues[expression] ?? []).flatMap((issue) => {
-      const key = fullKeys.get(issue.key);
+    const met = grid.issues[expression] ?? [];
+    const fullKeys = met.length === 0 ? null : new Map(grid.series.slice(start, end).map((s, k) => [s.key, series[k]!.key]));
+    const issues: DataIssue[] = met.flatMap((issue) => {
+      const key = fullKeys?.get(issue.key);
       return key === undefined ? [] : [{ ...issue, key }];
     });
     const rows = scan.rowsIndex === undefined ? null : grid.values[scan.rowsIndex]!.subarray(start * buckets, end * buckets);
@@ -98,6 +95,21 @@ export function memberViews(metrics: readonly MetricConfig[], scan: LongScan, gr
       issues,
     };
   });
+}
+
+/** A member's series for a grid series, kept across ticks: a steady tick meets the same series again. */
+const seen = new Map<string, GridSeries>();
+const SEEN_MAX = 200_000;
+
+function memberSeries(s: GridSeries, splitBy: readonly string[]): GridSeries {
+  const hit = seen.get(s.key);
+  if (hit) return hit;
+  const labels: Record<string, string> = {};
+  for (const c of splitBy) labels[c] = s.labels[c] ?? "";
+  const out = { key: formatSeriesKey(splitBy.map((c) => [c, labels[c]!])), labels };
+  if (seen.size >= SEEN_MAX) seen.clear();
+  seen.set(s.key, out);
+  return out;
 }
 
 /** Where each value of `column` has its series: one run, as the grid sorts series by key and the column comes first. */

@@ -1,36 +1,10 @@
 /** Calendar days in a timezone, for "yesterday" in the digest. */
-import { utcMs } from "../../detectors/local-time.js";
+import { localMs, utcMs } from "../../detectors/local-time.js";
 
-const fmts = new Map<string, Intl.DateTimeFormat>();
-
-function fmt(tz: string): Intl.DateTimeFormat {
-  let f = fmts.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    fmts.set(tz, f);
-  }
-  return f;
-}
-
-function localParts(t: number, tz: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
-  const p: Record<string, number> = {};
-  for (const x of fmt(tz).formatToParts(t)) if (x.type !== "literal") p[x.type] = Number(x.value);
-  return { y: p.year!, m: p.month!, d: p.day!, h: p.hour!, min: p.minute!, s: p.second! };
-}
-
-/** Offset of `tz` from UTC at instant `t`, in ms (local = utc + offset). */
-export function zoneOffset(t: number, tz: string): number {
-  const p = localParts(t, tz);
-  return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(t / 1000) * 1000;
+/** The local calendar date of instant `t` in `tz`, read off its wall-clock time (detectors/local-time.ts). */
+function localParts(t: number, tz: string): { y: number; m: number; d: number } {
+  const local = new Date(localMs(t, tz));
+  return { y: local.getUTCFullYear(), m: local.getUTCMonth() + 1, d: local.getUTCDate() };
 }
 
 /**

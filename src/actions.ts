@@ -9,8 +9,8 @@ import type { VigilConfig } from "./config/types.js";
 import type { Alert, AlertEvent, AlertState } from "./model/alert.js";
 import { formatDuration, parseDuration } from "./model/duration.js";
 import { globProblem } from "./model/glob.js";
-import type { AlertNotification, DeliveryDraft } from "./model/notification.js";
 import type { Silence } from "./model/silence.js";
+import { eventMessages } from "./notify/plan.js";
 import type { StateStore } from "./store/state-store.js";
 
 export type ActionResult =
@@ -96,29 +96,17 @@ export class AlertActions {
       const alert: Alert = { ...patch(current), state: to, actedBy: actor, updatedAt: now };
       const event: AlertEvent = { from: current.state, to, actor, note, notify: to === "resolved" ? "resolved" : "update" };
       const [stored] = (await uow.saveOutcomes([{ alert, events: [event] }])).events;
-      const drafts = this.updates(stored!.alert, event, stored!.historyId, await uow.notifiedChannels(id));
+      // edit notices go to the channels that carried the alert
+      const config = this.config();
+      const drafts = eventMessages(
+        stored!,
+        (await uow.notifiedChannels(id)).filter((c) => c in config.channels),
+      );
       await uow.enqueue(drafts);
       return { alert: stored!.alert, channels: drafts.map((d) => d.channel) };
     });
     if ("refused" in res) return { ok: false, message: res.refused };
     return { ok: true, alert: res.alert, message: `#${id} ${note} by ${actor}`, channels: res.channels };
-  }
-
-  /** Edit notices go to the channels that carried the alert (a resolve also to those that want it). */
-  private updates(alert: Alert & { id: number }, event: AlertEvent, historyId: number, notified: string[]): DeliveryDraft[] {
-    const payload: AlertNotification = {
-      type: "alert",
-      event: event.notify ?? "update",
-      alert,
-      previousState: event.from,
-      actor: event.actor,
-      note: event.note,
-      at: alert.updatedAt,
-    };
-    const config = this.config();
-    return notified
-      .filter((c) => c in config.channels)
-      .map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
   }
 
   /** Open alerts, most severe first, oldest first within a severity. */

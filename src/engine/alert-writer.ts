@@ -6,10 +6,10 @@ import type { Clock } from "../clock.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { type Alert, type AlertEvent, fingerprintOf } from "../model/alert.js";
 import { clearMeta, type Identity, type Outcome, raiseMeta } from "../model/lifecycle.js";
-import type { AlertNotification, ChartData, DeliveryDraft } from "../model/notification.js";
+import type { ChartData } from "../model/notification.js";
 import { type Silence, silencedBy } from "../model/silence.js";
 import { activeMute } from "../notify/mute.js";
-import { FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "../notify/plan.js";
+import { eventMessages, FLAP_OPENS, FLAP_WINDOW_MS, planDeliveries } from "../notify/plan.js";
 import { channelsFor } from "../notify/routing.js";
 import type { StateStore } from "../store/state-store.js";
 import { type AlertContext, type AlertHistory, NO_HISTORY } from "./alert-context.js";
@@ -20,19 +20,6 @@ type StoredOutcome = Outcome & { alert: Alert };
 /** Whether any event of the outcome notifies one of `kinds`. */
 function notifies(o: Outcome, ...kinds: string[]): boolean {
   return o.events.some((e) => e.notify !== null && kinds.includes(e.notify));
-}
-
-function metaMessages(channels: readonly string[], alert: Alert & { id: number }, event: AlertEvent, historyId: number): DeliveryDraft[] {
-  const payload: AlertNotification = {
-    type: "alert",
-    event: event.notify ?? "update",
-    alert,
-    previousState: event.from,
-    actor: event.actor,
-    note: event.note,
-    at: alert.updatedAt,
-  };
-  return channels.map((channel) => ({ channel, kind: event.notify ?? "update", payload, key: `${historyId}:${channel}` }));
 }
 
 export class AlertWriter {
@@ -126,9 +113,7 @@ export class AlertWriter {
     const channels = this.metaChannels().filter((c) => c !== excludeChannel);
     await this.store.commit(async (uow) => {
       const stored = (await uow.saveOutcomes([{ alert: out.alert!, events: out.events }])).events;
-      await uow.enqueue(
-        stored.flatMap(({ alert, event, historyId }) => (event.notify ? metaMessages(channels, alert, event, historyId) : [])),
-      );
+      await uow.enqueue(stored.flatMap((s) => (s.event.notify ? eventMessages(s, channels) : [])));
     });
   }
 

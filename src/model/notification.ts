@@ -1,5 +1,5 @@
 /** What goes through the outbox to a channel: self-contained JSON, so a restart can still send it. */
-import type { Alert, AlertState } from "./alert.js";
+import type { Alert, AlertChange, AlertState } from "./alert.js";
 
 export type NotificationEvent = "firing" | "resolved" | "reminder" | "update";
 
@@ -62,4 +62,19 @@ export interface DeliveryDraft {
   key: string;
   /** The fingerprint a notice is about (flapping), for later look-ups. */
   fingerprint?: string;
+}
+
+/** The message about one stored alert change, with its chart when it carries one. */
+export function alertNotification(change: AlertChange, chart?: ChartData | null): AlertNotification {
+  const n: AlertNotification = {
+    type: "alert",
+    event: change.event.notify ?? "update",
+    alert: change.alert,
+    previousState: change.event.from,
+    actor: change.event.actor,
+    note: change.event.note,
+    at: change.alert.updatedAt,
+  };
+  if (chart) n.chart = chart;
+  return n;
 }

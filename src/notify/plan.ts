@@ -12,7 +12,13 @@ import { drawsCharts } from "../../notifiers/registry.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import type { AlertEvent, StoredEvent } from "../model/alert.js";
 import { fmtNum, seriesLabel } from "../model/format.js";
-import type { AlertNotification, ChartData, DeliveryDraft, GroupNotification, TextNotification } from "../model/notification.js";
+import {
+  alertNotification,
+  type ChartData,
+  type DeliveryDraft,
+  type GroupNotification,
+  type TextNotification,
+} from "../model/notification.js";
 import { type Silence, silencedBy } from "../model/silence.js";
 import { channelsFor, sendsResolved } from "./routing.js";
 
@@ -42,18 +48,10 @@ export interface PlanContext {
 export const FLAP_OPENS = 4;
 export const FLAP_WINDOW_MS = 24 * 3_600_000;
 
-function alertPayload(s: StoredEvent, chart: ChartData | null | undefined): AlertNotification {
-  const n: AlertNotification = {
-    type: "alert",
-    event: s.event.notify ?? "update",
-    alert: s.alert,
-    previousState: s.event.from,
-    actor: s.event.actor,
-    note: s.event.note,
-    at: s.alert.updatedAt,
-  };
-  if (chart) n.chart = chart;
-  return n;
+/** One stored event told, as it is, to each of `channels` (chat edits, meta-alerts). */
+export function eventMessages(s: StoredEvent, channels: readonly string[]): DeliveryDraft[] {
+  const payload = alertNotification(s);
+  return channels.map((channel) => ({ channel, kind: s.event.notify ?? "update", payload, key: `${s.historyId}:${channel}` }));
 }
 
 const isOpening = (e: AlertEvent) => e.notify === "firing" && (e.from === null || e.from === "pending");
@@ -115,9 +113,14 @@ function openedMessage(channel: string, list: readonly StoredEvent[], ctx: PlanC
   }
   if (list.length === 1) {
     const s = list[0]!;
-    return { channel, kind: "firing", payload: alertPayload(s, ctx.charts?.get(s.event)), key: `${s.historyId}:${channel}` };
+    return { channel, kind: "firing", payload: alertNotification(s, ctx.charts?.get(s.event)), key: `${s.historyId}:${channel}` };
   }
-  const group: GroupNotification = { type: "group", metric: ctx.metric.name, alerts: list.map((s) => alertPayload(s, null)), at: ctx.now };
+  const group: GroupNotification = {
+    type: "group",
+    metric: ctx.metric.name,
+    alerts: list.map((s) => alertNotification(s, null)),
+    at: ctx.now,
+  };
   return { channel, kind: "group", payload: group, key: `g${list[0]!.historyId}:${channel}` };
 }
 
@@ -151,7 +154,7 @@ export function planDeliveries(events: readonly StoredEvent[], ctx: PlanContext)
         continue;
       }
       const chart = (notify === "firing" || notify === "reminder") && drawsCharts(type) ? ctx.charts?.get(s.event) : null;
-      out.push({ channel, kind: notify, payload: alertPayload(s, chart), key: `${s.historyId}:${channel}` });
+      out.push({ channel, kind: notify, payload: alertNotification(s, chart), key: `${s.historyId}:${channel}` });
     }
   }
   for (const [channel, { at, list }] of openedByChannel) out[at] = openedMessage(channel, list, ctx);

@@ -12,6 +12,9 @@ export interface Silence {
   removedAt: number | null;
 }
 
+/** A silence to add: its patterns, why, who, from when (`at`) and until when. */
+export type NewSilence = Pick<Silence, "metricGlob" | "seriesGlob" | "reason" | "createdBy" | "endsAt"> & { at: number };
+
 /** The first silence whose globs match the alert's metric and series. */
 export function silencedBy(silences: readonly Silence[], metric: string, series: string): Silence | undefined {
   return silences.find((s) => globMatch(s.metricGlob, metric) && globMatch(s.seriesGlob, series));

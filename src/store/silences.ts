@@ -1,6 +1,6 @@
 /** The statements on silences: operator-set mutes by metric and series glob, until they end or are removed. */
 import type { Queryable, Row } from "../db/database.js";
-import type { Silence } from "../model/silence.js";
+import type { NewSilence, Silence } from "../model/silence.js";
 import { toDate, toMs, toNum } from "./rows.js";
 
 function rowToSilence(row: Row): Silence {
@@ -22,14 +22,7 @@ export class SilenceTable {
     private readonly schema: string,
   ) {}
 
-  async add(silence: {
-    metricGlob: string;
-    seriesGlob: string;
-    reason: string;
-    createdBy: string;
-    at: number;
-    endsAt: number;
-  }): Promise<Silence> {
+  async add(silence: NewSilence): Promise<Silence> {
     const { rows } = await this.db.query(
       `INSERT INTO ${this.schema}.silences (metric_glob, series_glob, reason, created_by, created_at, ends_at)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,

@@ -5,7 +5,7 @@
 import { type Database, type Queryable, quoteIdent } from "../db/database.js";
 import type { Alert, AlertEvent, AlertState, StoredEvent } from "../model/alert.js";
 import type { DeliveryDraft, Notification } from "../model/notification.js";
-import type { Silence } from "../model/silence.js";
+import type { NewSilence, Silence } from "../model/silence.js";
 import { AlertHistoryTable } from "./alert-history.js";
 import { AlertTable } from "./alert-table.js";
 import { type AuditEntry, AuditLog } from "./audit-log.js";
@@ -215,14 +215,7 @@ export class StateStore {
    */
   // ---- silences ----
 
-  addSilence(silence: {
-    metricGlob: string;
-    seriesGlob: string;
-    reason: string;
-    createdBy: string;
-    at: number;
-    endsAt: number;
-  }): Promise<Silence> {
+  addSilence(silence: NewSilence): Promise<Silence> {
     return this.silenceTable.add(silence);
   }
 

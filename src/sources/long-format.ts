@@ -49,8 +49,21 @@ export interface LongScan {
   rowsIndex: number | undefined;
 }
 
+/** Planned once per list of config objects: a tick plans, builds and splits each group's scan with it. */
+const planned = new WeakMap<MetricConfig, { metrics: readonly MetricConfig[]; scan: LongScan | null }>();
+
 /** Null unless every metric filters on the same column (and so the group is a long-format one). */
 export function longScanOf(metrics: readonly MetricConfig[]): LongScan | null {
+  const first = metrics[0];
+  if (!first) return null;
+  const hit = planned.get(first);
+  if (hit && hit.metrics.length === metrics.length && hit.metrics.every((m, i) => m === metrics[i])) return hit.scan;
+  const scan = planLongScan(metrics);
+  planned.set(first, { metrics: [...metrics], scan });
+  return scan;
+}
+
+function planLongScan(metrics: readonly MetricConfig[]): LongScan | null {
   const ds = metrics.map(sharedDiscriminator);
   const column = ds[0]?.column;
   if (column === undefined || ds.some((d) => d?.column !== column)) return null;

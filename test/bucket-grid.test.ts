@@ -112,6 +112,62 @@ describe("decodeBucketGrid", () => {
     ]);
   });
 
+  it("later scans meet their series again: the same objects, in key order whatever order the rows come in", () => {
+    const cols: GridColumns<TestRow> = { time: (r) => r.t, key: (r, i) => (r.k as unknown[])[i], value: (r, a) => r.vs[a] };
+    const first = decodeBucketGrid(
+      ["a", "b"],
+      1,
+      [
+        { t: T0, k: ["x", "2"], vs: [1] },
+        { t: T0, k: ["x", "1"], vs: [2] },
+        { t: T0, k: ["w", "9"], vs: [3] },
+      ],
+      window,
+      HOUR,
+      cols,
+    );
+    expect(first.series.map((s) => s.key)).toEqual(["a=w,b=9", "a=x,b=1", "a=x,b=2"]);
+    const second = decodeBucketGrid(
+      ["a", "b"],
+      1,
+      [
+        { t: T0 + HOUR, k: ["w", "9"], vs: [4] },
+        { t: T0 + HOUR, k: ["x", "2"], vs: [5] },
+        { t: T0 + HOUR, k: ["x", "1"], vs: [6] },
+        { t: T0 + HOUR, k: ["v", "0"], vs: [7] },
+      ],
+      window,
+      HOUR,
+      cols,
+    );
+    expect(second.series.map((s) => s.key)).toEqual(["a=v,b=0", "a=w,b=9", "a=x,b=1", "a=x,b=2"]);
+    expect(second.series.slice(1)).toEqual(first.series);
+    expect(second.series[1]).toBe(first.series[0]);
+    expect([...second.values[0]!]).toEqual([NaN, 7, NaN, NaN, NaN, 4, NaN, NaN, NaN, 6, NaN, NaN, NaN, 5, NaN, NaN]);
+    // 1 and "1", and two Date objects of one instant, print alike: one series, the later row wins
+    const day = new Date(T0);
+    const third = decodeBucketGrid(
+      ["a", "b"],
+      1,
+      [
+        { t: T0, k: ["x", 1], vs: [8] },
+        { t: T0, k: ["x", "1"], vs: [9] },
+        { t: T0, k: [day, "1"], vs: [10] },
+        { t: T0, k: [new Date(T0), "1"], vs: [11] },
+      ],
+      window,
+      HOUR,
+      cols,
+    );
+    expect(third.series.map((s) => s.key)).toEqual(["a=2026-03-01T00:00:00.000Z,b=1", "a=x,b=1"]);
+    expect(third.series[1]).toBe(first.series[1]);
+    expect([...third.values[0]!]).toEqual([11, NaN, NaN, NaN, 9, NaN, NaN, NaN]);
+    expect(third.issues[0]).toEqual([
+      { key: "a=2026-03-01T00:00:00.000Z,b=1", kind: "duplicate", count: 1 },
+      { key: "a=x,b=1", kind: "duplicate", count: 1 },
+    ]);
+  });
+
   it("a bucket off the window's grid is a bug in the scan, not data: it throws", () => {
     expect(() => decodeBucketGrid([], 1, [{ t: T0 + 1, k: null, vs: [1] }], window, HOUR, COLS)).toThrow(RangeError);
     expect(() => decodeBucketGrid([], 1, [{ t: T0 + 4 * HOUR, k: null, vs: [1] }], window, HOUR, COLS)).toThrow(RangeError);

@@ -132,6 +132,46 @@ describe("grouped scans", () => {
     // the shared query, then one per metric; the rest of the load, the two left share one again
     expect(c.reads()).toBe(1 + ms.length + 1);
   });
+
+  it("a metric alone in its scan is read onto the grid too, with the verdicts of its own query; if broken, it fails with its own error after one query", async () => {
+    const judge = async (m: MetricConfig, grouped: boolean) => {
+      const schema = `state_alone_${m.name}_${grouped ? "g" : "s"}`;
+      await migrate(t.db, schema);
+      const c = counting(t.db, table);
+      const judged: string[] = [];
+      const log = { warnings: 0 };
+      const clock = new ManualClock(T0 + 100 * HOUR + 60_000);
+      const engine = new Engine(vigilConfig([m]), {
+        store: new StateStore(t.db, schema),
+        fetch: makeFetcher(c.db, silentLogger()),
+        ...(grouped ? { fetchGroup: makeGroupFetcher(c.db, silentLogger()) } : {}),
+        clock,
+        log: Object.assign(silentLogger(), { warn: () => void log.warnings++ }),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        onJudged: (name, s, p: Point, v, flags) => judged.push(`${name}|${s}|${p.t}|${p.v}|${v[0]?.expected}|${flags[0]}`),
+      });
+      const r = await engine.evaluate();
+      const reads = c.reads();
+      for (let k = 0; k < 6; k++) {
+        clock.advance(HOUR);
+        await engine.evaluate();
+      }
+      return { r, judged, reads, warnings: log.warnings };
+    };
+    const [good] = zscoreMetricsOn(table, ["sum(v)"]);
+    const alone = await judge(good!, true);
+    expect(alone.r.failed).toEqual([]);
+    expect(alone.judged.length).toBeGreaterThanOrEqual(3 * 6);
+    expect(alone.judged).toEqual((await judge(good!, false)).judged);
+    const broken = { ...zscoreMetricsOn(table, ["sum(no_such_column)"])[0]!, name: "broken" };
+    const failed = await judge(broken, true);
+    const own = await judge(broken, false);
+    expect(failed.r.failed).toEqual(["broken"]);
+    expect(failed.r.metrics.map((x) => x.error)).toEqual(own.r.metrics.map((x) => x.error));
+    expect(failed.r.metrics[0]!.error).toMatch(/no_such_column/);
+    expect(failed.reads).toBe(1);
+    expect(failed.warnings).toBe(own.warnings);
+  });
 });
 
 describe("history load in chunks", () => {

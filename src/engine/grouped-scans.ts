@@ -56,6 +56,8 @@ interface Group {
   result?: Promise<GroupGrid | null>;
   /** The result once it came, until its values go back to the pool; null: the query failed. */
   grid?: GroupGrid | null;
+  /** Why it failed: a group of one metric fails with it, as its own query would. */
+  error?: unknown;
   /** Members that read it so far; once all have, its values can go back. */
   served: number;
 }
@@ -93,8 +95,7 @@ export class PassScans {
       group.metrics.push(m);
     }
     // The first scan goes out at once, while the caller still reads the alert state.
-    const first = this.sharedFrom(this.head);
-    if (first) void this.start(first);
+    if (this.head) void this.start(this.head);
   }
 
   private groupOf(key: string, window: { from: number; to: number }): Group {
@@ -111,13 +112,6 @@ export class PassScans {
     return group;
   }
 
-  /** The first group from `g` on that is read by a shared query. */
-  private sharedFrom(g: Group | null): Group | null {
-    let x = g;
-    while (x && x.metrics.length < 2) x = x.next;
-    return x;
-  }
-
   private start(g: Group): Promise<GroupGrid | null> {
     g.result ??= this.fetchGroup(g.metrics, g.window, this.pool.take()).then(
       (grid): GroupGrid | null => {
@@ -125,11 +119,13 @@ export class PassScans {
         return grid;
       },
       (err: unknown) => {
+        g.grid = null;
+        g.error = err;
+        if (g.metrics.length === 1) return null;
         this.log.warn(
           { metrics: g.metrics.map((x) => x.name), err: errorText(err) },
           "shared query failed; reading these metrics one by one",
         );
-        g.grid = null;
         return null;
       },
     );
@@ -148,12 +144,12 @@ export class PassScans {
     this.judged = null;
     const member = this.members.get(m.name);
     const g = member?.group;
-    if (!member || !g || g.metrics.length < 2 || g.window.from !== window.from || g.window.to !== window.to) return this.alone(m, window);
+    if (!member || !g || g.window.from !== window.from || g.window.to !== window.to) return this.alone(m, window);
     const result = this.start(g);
-    const next = this.sharedFrom(g.next);
-    if (next) void this.start(next);
+    if (g.next) void this.start(g.next);
     const slice = (grid: GroupGrid | null): MetricGrid | Promise<MetricGrid> => {
       if (++g.served === g.metrics.length) this.judged = g;
+      if (!grid && g.metrics.length === 1) return Promise.reject(g.error);
       return (grid && gridSlice(grid, member.index, m.rowCounts ? groupRowsIndex(g.metrics) : undefined)) ?? this.alone(m, window);
     };
     // came back already (null: it failed): no promise to wait on

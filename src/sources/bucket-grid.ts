@@ -38,8 +38,7 @@ export function decodeBucketGrid<R>(
   const buckets = Math.max(0, Math.ceil((window.to - window.from) / stepMs));
   const located = locateRows(labelNames, rows, window, stepMs, buckets, cols);
   const { found } = located;
-  // Series in key order; rank[found index] = position in that order.
-  const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));
+  const order = keyOrder(labelNames, found);
   const rank = new Int32Array(found.length);
   order.forEach((fi, pos) => {
     rank[fi] = pos;
@@ -81,32 +80,27 @@ function locateRows<R>(
   cols: GridColumns<R>,
 ): LocatedRows {
   const keyCount = labelNames.length;
-  const rawIndex = new Map<string, number>();
-  const keyIndex = new Map<string, number>();
+  const known = knownSeries(labelNames);
+  if (keyCount === 0 && known.root instanceof Map) known.root = known.add(() => undefined);
+  const stamp = ++known.scans;
   const found: GridSeries[] = [];
   const rowSeries = new Int32Array(rows.length);
   const rowBucket = new Int32Array(rows.length);
   const badTime: number[] = [];
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    let raw = "";
-    for (let i = 0; i < keyCount; i++) {
-      const v = cols.key(row, i);
-      raw += v === null || v === undefined ? "\u0000\u001f" : `${String(v)}\u001f`;
+    // a trie of maps on the raw split values: no key string is built for a series met before
+    let node: Trie | Known | undefined = known.root;
+    for (let i = 0; i < keyCount && node !== undefined; i++) node = (node as Trie).get(rawKey(cols.key(row, i)));
+    const s = (node as Known | undefined) ?? known.add((i) => cols.key(row, i));
+    // the series' position in `found` this scan, stamped on it rather than kept in a map of its own
+    if (s.stamp !== stamp) {
+      s.stamp = stamp;
+      s.at = found.length;
+      found.push(s.series);
+      badTime.push(0);
     }
-    let si = rawIndex.get(raw);
-    if (si === undefined) {
-      const pairs = labelNames.map((name, i): [string, string] => [name, labelText(cols.key(row, i))]);
-      const key = formatSeriesKey(pairs);
-      si = keyIndex.get(key);
-      if (si === undefined) {
-        si = found.length;
-        found.push({ key, labels: Object.fromEntries(pairs) });
-        keyIndex.set(key, si);
-        badTime.push(0);
-      }
-      rawIndex.set(raw, si);
-    }
+    const si = s.at;
     rowSeries[r] = si;
     const t = cols.time(row);
     if (!Number.isFinite(t)) {
@@ -121,6 +115,90 @@ function locateRows<R>(
     rowBucket[r] = b;
   }
   return { found, rowSeries, rowBucket, badTime };
+}
+
+/**
+ * The series met so far per list of split columns, by their raw split values: a steady tick meets
+ * the same series again, and printing 10,000 keys anew would cost it more than its rows do. Raw
+ * values that print alike (NULL and the text "(null)") share one series object.
+ */
+type Trie = Map<unknown, Trie | Known>;
+
+/** A series met before: where it stands in the current scan's `found` when `stamp` is that scan's. */
+interface Known {
+  series: GridSeries;
+  stamp: number;
+  at: number;
+}
+
+interface KnownSeries {
+  /** Raw split value → the next level; the last level holds the series (the series itself when there is no split). */
+  root: Trie | Known;
+  size: number;
+  /** Scans decoded so far: the stamp of the current one. */
+  scans: number;
+  add(key: (i: number) => unknown): Known;
+  /** The last sort: the series in order of appearance, and their key order. */
+  lastFound: readonly GridSeries[];
+  lastOrder: number[];
+}
+
+/** A raw split value as a map key: values that are objects (dates, JSON) by their text, not their identity. */
+function rawKey(v: unknown): unknown {
+  return v !== null && typeof v === "object" ? labelText(v) : v;
+}
+
+const KNOWN_MAX = 200_000;
+const known = new Map<string, KnownSeries>();
+
+function knownSeries(labelNames: readonly string[]): KnownSeries {
+  const name = labelNames.join("\u001f");
+  let k = known.get(name);
+  if (k && k.size < KNOWN_MAX) return k;
+  const byKey = new Map<string, Known>();
+  const n = labelNames.length;
+  k = {
+    root: new Map(),
+    size: 0,
+    scans: 0,
+    lastFound: [],
+    lastOrder: [],
+    add(key) {
+      const pairs = labelNames.map((name, i): [string, string] => [name, labelText(key(i))]);
+      const printed = formatSeriesKey(pairs);
+      let s = byKey.get(printed);
+      if (!s) {
+        s = { series: { key: printed, labels: Object.fromEntries(pairs) }, stamp: 0, at: 0 };
+        byKey.set(printed, s);
+      }
+      let node = this.root as Trie;
+      for (let i = 0; i < n - 1; i++) {
+        const raw = rawKey(key(i));
+        let next = node.get(raw) as Trie | undefined;
+        if (!next) {
+          next = new Map();
+          node.set(raw, next);
+        }
+        node = next;
+      }
+      if (n > 0) node.set(rawKey(key(n - 1)), s);
+      this.size++;
+      return s;
+    },
+  };
+  known.set(name, k);
+  return k;
+}
+
+/** Positions of `found` in key order; the last order again when the scan met the same series in the same order. */
+function keyOrder(labelNames: readonly string[], found: readonly GridSeries[]): number[] {
+  const k = knownSeries(labelNames);
+  const last = k.lastFound;
+  if (last.length === found.length && found.every((s, i) => s === last[i])) return k.lastOrder;
+  const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));
+  k.lastFound = found;
+  k.lastOrder = order;
+  return order;
 }
 
 /**

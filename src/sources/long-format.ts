@@ -91,7 +91,7 @@ export function memberViews(metrics: readonly MetricConfig[], scan: LongScan, gr
   return metrics.map((m, i) => {
     const value = sharedDiscriminator(m)!.value;
     const [start, end] = ranges.get(value) ?? [0, 0];
-    const series: GridSeries[] = grid.series.slice(start, end).map((s) => memberSeries(s, splitBy));
+    const series = memberSeriesOf(m, grid.series, start, end, splitBy);
     const expression = scan.expressionOf[i]!;
     const met = grid.issues[expression] ?? [];
     const fullKeys = met.length === 0 ? null : new Map(grid.series.slice(start, end).map((s, k) => [s.key, series[k]!.key]));
@@ -110,18 +110,27 @@ export function memberViews(metrics: readonly MetricConfig[], scan: LongScan, gr
   });
 }
 
-/** A member's series for a grid series, kept across ticks: a steady tick meets the same series again. */
-const seen = new Map<string, GridSeries>();
-const SEEN_MAX = 200_000;
+/** A member's series, the same array as the last tick's when the grid met the same series (grids share series objects across scans). */
+const lastSeries = new WeakMap<MetricConfig, { from: GridSeries[]; series: GridSeries[] }>();
+
+function memberSeriesOf(m: MetricConfig, all: readonly GridSeries[], start: number, end: number, splitBy: readonly string[]): GridSeries[] {
+  const last = lastSeries.get(m);
+  if (last && last.from.length === end - start && last.from.every((s, i) => s === all[start + i])) return last.series;
+  const from = all.slice(start, end);
+  const series = from.map((s) => memberSeries(s, splitBy));
+  lastSeries.set(m, { from, series });
+  return series;
+}
+
+const seen = new WeakMap<GridSeries, GridSeries>();
 
 function memberSeries(s: GridSeries, splitBy: readonly string[]): GridSeries {
-  const hit = seen.get(s.key);
+  const hit = seen.get(s);
   if (hit) return hit;
   const labels: Record<string, string> = {};
   for (const c of splitBy) labels[c] = s.labels[c] ?? "";
   const out = { key: formatSeriesKey(splitBy.map((c) => [c, labels[c]!])), labels };
-  if (seen.size >= SEEN_MAX) seen.clear();
-  seen.set(s.key, out);
+  seen.set(s, out);
   return out;
 }
 

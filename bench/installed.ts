@@ -157,22 +157,26 @@ function start(layout: Layout, file: string, repo: string): Watched {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const w: Watched = { layout, proc, ticksDone: [], errors: [], roles: new Map() };
+  // the daemon logs JSON lines on stderr
   let buf = "";
-  proc.stdout!.on("data", (d: Buffer) => {
+  proc.stderr!.on("data", (d: Buffer) => {
     buf += d.toString();
     let nl = buf.indexOf("\n");
     while (nl >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       nl = buf.indexOf("\n");
+      let j: { msg?: string; level?: string } = {};
       try {
-        const j = JSON.parse(line) as { msg?: string; level?: number | string; failed?: number };
-        if (j.msg === "tick done") w.ticksDone.push(Date.now());
-        if (typeof j.level === "number" && j.level >= 50) w.errors.push(line.slice(0, 300));
-      } catch {}
+        j = JSON.parse(line) as typeof j;
+      } catch {
+        if (line.trim() !== "" && w.errors.length < 5) w.errors.push(line.slice(0, 300));
+      }
+      if (j.msg === "tick done") w.ticksDone.push(Date.now());
+      if ((j.level === "error" || j.level === "fatal") && w.errors.length < 5) w.errors.push(line.slice(0, 300));
     }
   });
-  proc.stderr!.on("data", (d: Buffer) => w.errors.push(d.toString().slice(0, 300)));
+  proc.stdout!.resume();
   return w;
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from "../log.js";
 import { errorText } from "../log.js";
 import type { Alert } from "../model/alert.js";
 import type { Silence } from "../model/silence.js";
+import { sharedDiscriminator } from "../sources/long-format.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import { AlertContext, type AlertContextDeps } from "./alert-context.js";
@@ -22,7 +23,7 @@ import { MetricRuntimes } from "./metric-runtime.js";
 import { MetricTicker, type ReportSoon } from "./metric-tick.js";
 import { failedReport, type MetricReport, mergeReports, type TickReport } from "./reports.js";
 import { type QuietBatch, Watermarks } from "./watermarks.js";
-import { planWindow, type WindowPlan } from "./window-plan.js";
+import { planWindow, type ScanSize, type WindowPlan } from "./window-plan.js";
 
 export interface EngineDeps extends AlertContextDeps {
   store: StateStore;
@@ -253,7 +254,8 @@ export class Engine {
   ): Promise<{ r: MetricReport; partial: boolean }> {
     this.deps.log.info({ metric: m.name, alert: err.alertId }, "alert changed during the tick; re-evaluating");
     const fresh = (await this.deps.store.openAlerts()).filter((a) => a.metric === m.name);
-    const plan = await this.planFor(m, this.runtimes.of(m).series.size);
+    const n = this.runtimes.of(m).series.size;
+    const plan = await this.planFor(m, { values: n, rows: n });
     return { r: await this.ticker.evaluate(m, fresh, silences, plan, this.alone, quiet), partial: plan.partial };
   }
 
@@ -293,7 +295,8 @@ export class Engine {
     for (const m of metrics) {
       try {
         const rt = this.runtimes.of(m);
-        const n = rt.scanKey === null ? rt.series.size : (inScan.get(rt.scanKey) ?? rt.series.size);
+        const own = { values: rt.series.size, rows: rt.series.size };
+        const n = rt.scanKey === null ? own : (inScan.get(rt.scanKey) ?? own);
         plans.set(
           m.name,
           rt.watermark === null ? await this.planFor(m, n) : planWindow(m, rt, this.deps.clock.now(), null, this.deps.log, n),
@@ -308,19 +311,26 @@ export class Engine {
     return { plans, planErrors, fetch: scans.fetch, recycle: (again) => scans.recycle(again) };
   }
 
-  /** Series per scan key: a history chunk is sized by the rows of the shared scan, not of one metric. */
-  private seriesByScan(metrics: readonly MetricConfig[]): Map<string, number> {
-    const out = new Map<string, number>();
+  /**
+   * Values and rows per bucket of each shared scan: a history chunk is sized by the whole scan, not
+   * one metric. Metrics of a long-format scan each have rows of their own; the others share theirs.
+   */
+  private seriesByScan(metrics: readonly MetricConfig[]): Map<string, ScanSize> {
+    const out = new Map<string, ScanSize>();
     if (!this.deps.fetchGroup) return out;
     for (const m of metrics) {
       const rt = this.runtimes.of(m);
-      if (rt.scanKey !== null) out.set(rt.scanKey, (out.get(rt.scanKey) ?? 0) + rt.series.size);
+      if (rt.scanKey === null) continue;
+      const n = out.get(rt.scanKey) ?? { values: 0, rows: 0 };
+      n.values += rt.series.size;
+      n.rows = sharedDiscriminator(m) ? n.rows + rt.series.size : Math.max(n.rows, rt.series.size);
+      out.set(rt.scanKey, n);
     }
     return out;
   }
 
   /** planWindow, after reading the stored watermarks when this process has none for the metric yet. */
-  private async planFor(m: MetricConfig, seriesInScan: number): Promise<WindowPlan> {
+  private async planFor(m: MetricConfig, seriesInScan: ScanSize): Promise<WindowPlan> {
     const rt = this.runtimes.of(m);
     const first =
       rt.watermark === null ? { stored: await this.deps.store.watermarks(m.name), unsaved: this.watermarks.unsavedOf(m.name) } : null;

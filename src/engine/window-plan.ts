@@ -23,16 +23,23 @@ export interface WindowPlan {
 
 /** Buckets a history load reads per metric per pass, since the rows of the scans in flight are most of the load's memory. */
 const CHUNK_BUCKETS = 72;
-/** Rows one scan of a history load may return: a metric split ten thousand ways reads fewer buckets at a time. */
-const CHUNK_ROWS = 100_000;
+/** Values one scan of a history load may return: a metric split ten thousand ways reads fewer buckets at a time. */
+const CHUNK_VALUES = 100_000;
+/** Rows one scan may return: a narrow row costs a driver object, a date and its key strings for its one value. */
+const CHUNK_ROWS = 30_000;
 /** The first chunk of a load, which learns how many series there are. */
 const FIRST_CHUNK = 8;
 
-/** `n`: the series a scan of this metric reads, its own or those of every metric sharing the scan. */
-function chunkBuckets(rt: MetricRuntime, from: number, n: number): number {
+/** What a scan of a metric returns per bucket: a value per series of every metric sharing it, in `rows` rows. */
+export interface ScanSize {
+  values: number;
+  rows: number;
+}
+
+function chunkBuckets(rt: MetricRuntime, from: number, n: ScanSize): number {
   // (a lookback that starts before the data is read in whole chunks until rows come)
-  if (n === 0) return rt.loading && from === rt.stateFrom ? FIRST_CHUNK : CHUNK_BUCKETS;
-  return Math.max(4, Math.min(CHUNK_BUCKETS, Math.floor(CHUNK_ROWS / n)));
+  if (n.values === 0) return rt.loading && from === rt.stateFrom ? FIRST_CHUNK : CHUNK_BUCKETS;
+  return Math.max(4, Math.min(CHUNK_BUCKETS, Math.floor(CHUNK_VALUES / n.values), Math.floor(CHUNK_ROWS / Math.max(1, n.rows))));
 }
 
 /** What is known of a metric seen for the first time in this process: its stored watermarks, and one judged but not stored. */
@@ -51,7 +58,7 @@ export function planWindow(
   now: number,
   first: FirstSight | null,
   log: Logger,
-  seriesInScan = rt.series.size,
+  scan: ScanSize = { values: rt.series.size, rows: rt.series.size },
 ): WindowPlan {
   const g = m.granularityMs;
   const lastClosed = lastClosedBucket(bucketClock(m, now), g, m.delayMs);
@@ -62,7 +69,7 @@ export function planWindow(
   } else from = rt.watermark + g;
   // Buckets up to warmUntil only warm the detectors up (history load); they are never judged.
   const judgeAfter = Math.max(from - g, rt.warmUntil ?? Number.NEGATIVE_INFINITY);
-  const chunk = chunkBuckets(rt, from, seriesInScan);
+  const chunk = chunkBuckets(rt, from, scan);
   const partial = lastClosed - from >= chunk * g;
   const end = partial ? from + (chunk - 1) * g : lastClosed;
   return { now, lastClosed: end, from, judgeAfter, fresh: rt.loading, partial };

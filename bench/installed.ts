@@ -126,11 +126,11 @@ interface Watched {
   roles: Map<string, { pid: number; rssMb: number; maxRssMb: number; peakMb: number }>;
 }
 
+/** The launcher is `node …/.bin/vigil run …` (npm's link to bin/vigil.js); the daemon, the node it starts with the image's flags. */
 function roleOf(cmd: string): string | null {
   if (!cmd.startsWith(process.execPath) && !/^node /.test(cmd)) return null;
-  if (cmd.includes("bin/vigil.js") && cmd.includes("--max-semi-space-size")) return "daemon";
-  if (cmd.includes("bin/vigil.js")) return "launcher";
-  return null;
+  if (!/vigil(\.js)? run /.test(cmd)) return null;
+  return cmd.includes("--max-semi-space-size") ? "daemon" : "launcher";
 }
 
 function sample(w: Watched): void {

@@ -93,8 +93,16 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
       this.lose(errorText(err));
     } finally {
       this.busy = false;
+      if (this.stopped) this.closeLate();
       this.schedule();
     }
+  }
+
+  /** A connection opened while `stop` ran would keep the process alive with nothing to close it. */
+  private closeLate(): void {
+    const conn = this.conn;
+    this.conn = null;
+    void conn?.close().catch(() => {});
   }
 
   private withTimeout<T>(p: Promise<T>, message: string): Promise<T> {
@@ -237,7 +245,13 @@ export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<num
       this.lose(errorText(err));
     } finally {
       this.busy = false;
-      if (!this.stopped) {
+      if (this.stopped) {
+        // a connection opened while `stop` ran (see LeaderElector.closeLate)
+        const conn = this.conn;
+        this.conn = null;
+        this.held.clear();
+        void conn?.close().catch(() => {});
+      } else {
         this.timer = setTimeout(() => void this.attempt(), this.retryMs);
         this.timer.unref();
       }

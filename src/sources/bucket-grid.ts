@@ -117,11 +117,7 @@ function locateRows<R>(
   return { found, rowSeries, rowBucket, badTime };
 }
 
-/**
- * The series met so far per list of split columns, by their raw split values: a steady tick meets
- * the same series again, and printing 10,000 keys anew would cost it more than its rows do. Raw
- * values that print alike (NULL and the text "(null)") share one series object.
- */
+/** Raw split value → the next level; the last level holds the series. */
 type Trie = Map<unknown, Trie | Known>;
 
 /** A series met before: where it stands in the current scan's `found` when `stamp` is that scan's. */
@@ -131,6 +127,11 @@ interface Known {
   at: number;
 }
 
+/**
+ * The series met so far per list of split columns, by their raw split values: a steady tick meets
+ * the same series again, and printing 10,000 keys anew would cost it more than its rows do. Raw
+ * values that print alike (1 and "1", two dates of one instant) share one series.
+ */
 interface KnownSeries {
   /** Raw split value → the next level; the last level holds the series (the series itself when there is no split). */
   root: Trie | Known;

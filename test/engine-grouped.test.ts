@@ -9,7 +9,6 @@ import { runBatch } from "../detectors/types.js";
 import { loadHistory, replay } from "../src/cli/backtest/replay.js";
 import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
-import type { Database } from "../src/db/database.js";
 import { Engine } from "../src/engine/engine.js";
 import { silentLogger } from "../src/log.js";
 import type { Point } from "../src/model/point.js";
@@ -20,20 +19,10 @@ import { StateStore } from "../src/store/state-store.js";
 import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { metric as baseMetric, HOUR, vigilConfig, zscoreMetricsOn } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { countingReads, scanEngine } from "./helpers/engine.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 
 const T0 = Date.UTC(2026, 0, 5);
-
-/** Counts the statements that read the metric table. */
-function counting(db: Database, table: string): { db: Database; reads: () => number; reset: () => void } {
-  let n = 0;
-  const wrapped = Object.create(db) as Database;
-  wrapped.query = (text, values) => {
-    if (text.includes(`"${table}"`)) n++;
-    return db.query(text, values);
-  };
-  return { db: wrapped, reads: () => n, reset: () => (n = 0) };
-}
 
 function rows(days: number, spikes: Record<number, number>): Row[] {
   const rnd = noise(7);
@@ -71,29 +60,28 @@ describe("grouped scans", () => {
   it("one query per tick serves every metric on the table, with the verdicts of separate reads", async () => {
     const ms = zscoreMetricsOn(table, ["sum(v)", "max(v)", "count(*)", "avg(v) * 2"]);
     const run = async (grouped: boolean) => {
-      const schema = `state_${grouped ? "g" : "s"}`;
-      await migrate(t.db, schema);
-      const c = counting(t.db, table);
-      const clock = new ManualClock(T0 + 120 * HOUR + 60_000);
-      const judged: string[] = [];
-      const engine = new Engine(vigilConfig(ms), {
-        store: new StateStore(t.db, schema),
-        fetch: makeFetcher(c.db, silentLogger()),
-        ...(grouped ? { fetchGroup: makeGroupFetcher(c.db, silentLogger()) } : {}),
+      const {
+        engine,
         clock,
-        log: silentLogger(),
-        metrics: new VigilMetrics({ defaultMetrics: false }),
-        onJudged: (m, s, p: Point, v, flags) => judged.push(`${m}|${s}|${p.t}|${p.v}|${v[0]?.expected}|${flags[0]}`),
+        judged,
+        reads: readsNow,
+        resetReads,
+      } = await scanEngine(t.db, {
+        schema: `state_${grouped ? "g" : "s"}`,
+        table,
+        metrics: ms,
+        now: T0 + 120 * HOUR + 60_000,
+        grouped,
       });
       const reads: number[] = [];
       const alerts: number[] = [];
       // metrics whose alerts went out in the tick: each reads its recent history once, for the chart
       const charted: number[] = [];
       for (let k = 0; k < 24; k++) {
-        c.reset();
+        resetReads();
         const r = await engine.evaluate();
         expect(r.failed).toEqual([]);
-        reads.push(c.reads());
+        reads.push(readsNow());
         alerts.push(r.metrics.reduce((a, x) => a + x.events.length, 0));
         charted.push(r.metrics.filter((x) => x.events.some((e) => e.event.notify === "firing" || e.event.notify === "reminder")).length);
         clock.advance(HOUR);
@@ -114,44 +102,40 @@ describe("grouped scans", () => {
   });
 
   it("a broken value expression fails only its metric: the others are read one by one", async () => {
-    await migrate(t.db, "state_broken");
     const ms = zscoreMetricsOn(table, ["sum(v)", "sum(no_such_column)", "max(v)"]);
-    const c = counting(t.db, table);
-    const engine = new Engine(vigilConfig(ms), {
-      store: new StateStore(t.db, "state_broken"),
-      fetch: makeFetcher(c.db, silentLogger()),
-      fetchGroup: makeGroupFetcher(c.db, silentLogger()),
-      clock: new ManualClock(T0 + 120 * HOUR + 60_000),
-      log: silentLogger(),
-      metrics: new VigilMetrics({ defaultMetrics: false }),
+    const { engine, reads } = await scanEngine(t.db, {
+      schema: "state_broken",
+      table,
+      metrics: ms,
+      now: T0 + 120 * HOUR + 60_000,
+      grouped: true,
     });
     const r = await engine.evaluate();
     expect(r.failed).toEqual(["m1"]);
     expect(r.metrics.find((x) => x.metric === "m0")?.series).toBe(3);
     expect(r.metrics.find((x) => x.metric === "m2")?.series).toBe(3);
     // the shared query, then one per metric; the rest of the load, the two left share one again
-    expect(c.reads()).toBe(1 + ms.length + 1);
+    expect(reads()).toBe(1 + ms.length + 1);
   });
 
   it("a metric alone in its scan is read onto the grid too, with the verdicts of its own query; if broken, it fails with its own error after one query", async () => {
     const judge = async (m: MetricConfig, grouped: boolean) => {
-      const schema = `state_alone_${m.name}_${grouped ? "g" : "s"}`;
-      await migrate(t.db, schema);
-      const c = counting(t.db, table);
-      const judged: string[] = [];
       const log = { warnings: 0 };
-      const clock = new ManualClock(T0 + 100 * HOUR + 60_000);
-      const engine = new Engine(vigilConfig([m]), {
-        store: new StateStore(t.db, schema),
-        fetch: makeFetcher(c.db, silentLogger()),
-        ...(grouped ? { fetchGroup: makeGroupFetcher(c.db, silentLogger()) } : {}),
+      const {
+        engine,
         clock,
+        judged,
+        reads: readsNow,
+      } = await scanEngine(t.db, {
+        schema: `state_alone_${m.name}_${grouped ? "g" : "s"}`,
+        table,
+        metrics: [m],
+        now: T0 + 100 * HOUR + 60_000,
+        grouped,
         log: Object.assign(silentLogger(), { warn: () => void log.warnings++ }),
-        metrics: new VigilMetrics({ defaultMetrics: false }),
-        onJudged: (name, s, p: Point, v, flags) => judged.push(`${name}|${s}|${p.t}|${p.v}|${v[0]?.expected}|${flags[0]}`),
       });
       const r = await engine.evaluate();
-      const reads = c.reads();
+      const reads = readsNow();
       for (let k = 0; k < 6; k++) {
         clock.advance(HOUR);
         await engine.evaluate();
@@ -190,7 +174,7 @@ describe("history load in chunks", () => {
         detectors: [{ type: "zscore", window: 48, k: 4, min_points: 24 }],
         lookbackMs: 30 * 24 * HOUR,
       });
-      const c = counting(t.db, "long_data");
+      const c = countingReads(t.db, "long_data");
       const judged: Array<{ t: number; expected: number | null; flag: boolean }> = [];
       const engine = new Engine(vigilConfig([m]), {
         store: new StateStore(t.db),

@@ -4,35 +4,17 @@
  * separate reads judge; a filter of another shape keeps its own scan.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../src/clock.js";
 import type { MetricConfig } from "../src/config/types.js";
-import type { Database } from "../src/db/database.js";
-import { Engine } from "../src/engine/engine.js";
-import { silentLogger } from "../src/log.js";
-import type { Point } from "../src/model/point.js";
-import { makeFetcher, makeGroupFetcher } from "../src/source-fetcher.js";
 import { fetchBuckets, fetchBucketsGrouped, scanKey } from "../src/sources/fetch-buckets.js";
 import { discriminatorOf } from "../src/sources/long-format.js";
-import { migrate } from "../src/store/migrations.js";
-import { StateStore } from "../src/store/state-store.js";
-import { VigilMetrics } from "../src/telemetry/metrics.js";
-import { metric, vigilConfig } from "./helpers/config.js";
+import { metric } from "./helpers/config.js";
 import { openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { scanEngine } from "./helpers/engine.js";
 import { noise } from "./helpers/series.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5);
 const TABLE = "long_kpis";
-
-function counting(db: Database): { db: Database; reads: () => number; reset: () => void } {
-  let n = 0;
-  const wrapped = Object.create(db) as Database;
-  wrapped.query = (text, values, opts) => {
-    if (text.includes(`"${TABLE}"`)) n++;
-    return db.query(text, values, opts);
-  };
-  return { db: wrapped, reads: () => n, reset: () => (n = 0) };
-}
 
 function kpi(name: string, where: string, value = "avg(v)"): MetricConfig {
   return metric({
@@ -111,28 +93,27 @@ describe("long-format tables share one scan", () => {
   it("one query per tick serves every metric, with the verdicts and alerts of separate reads", async () => {
     const ms = metrics();
     const run = async (grouped: boolean) => {
-      const schema = `state_long_${grouped ? "g" : "s"}`;
-      await migrate(t.db, schema);
-      const c = counting(t.db);
-      const clock = new ManualClock(T0 + 120 * HOUR + 60_000);
-      const judged: string[] = [];
-      const engine = new Engine(vigilConfig(ms), {
-        store: new StateStore(t.db, schema),
-        fetch: makeFetcher(c.db, silentLogger()),
-        ...(grouped ? { fetchGroup: makeGroupFetcher(c.db, silentLogger()) } : {}),
+      const {
+        engine,
         clock,
-        log: silentLogger(),
-        metrics: new VigilMetrics({ defaultMetrics: false }),
-        onJudged: (m, s, p: Point, v, flags) => judged.push(`${m}|${s}|${p.t}|${p.v}|${v[0]?.expected}|${flags[0]}`),
+        judged,
+        reads: readsNow,
+        resetReads,
+      } = await scanEngine(t.db, {
+        schema: `state_long_${grouped ? "g" : "s"}`,
+        table: TABLE,
+        metrics: ms,
+        now: T0 + 120 * HOUR + 60_000,
+        grouped,
       });
       const reads: number[] = [];
       const charted: number[] = [];
       const alerts: string[] = [];
       for (let k = 0; k < 16; k++) {
-        c.reset();
+        resetReads();
         const r = await engine.evaluate();
         expect(r.failed).toEqual([]);
-        reads.push(c.reads());
+        reads.push(readsNow());
         // metrics whose alerts went out read their recent history once, for the chart (a metric's own no-data alert has none)
         charted.push(
           r.metrics.filter((x) =>

@@ -38,7 +38,7 @@ export function decodeBucketGrid<R>(
   const buckets = Math.max(0, Math.ceil((window.to - window.from) / stepMs));
   const located = locateRows(labelNames, rows, window, stepMs, buckets, cols);
   const { found } = located;
-  const order = keyOrder(labelNames, found);
+  const order = keyOrder(located.known, found);
   const rank = new Int32Array(found.length);
   order.forEach((fi, pos) => {
     rank[fi] = pos;
@@ -69,6 +69,8 @@ interface LocatedRows {
   rowBucket: Int32Array;
   /** Rows with an unusable time, per found series. */
   badTime: number[];
+  /** The series met before, with the last sort. */
+  known: KnownSeries;
 }
 
 function locateRows<R>(
@@ -81,7 +83,6 @@ function locateRows<R>(
 ): LocatedRows {
   const keyCount = labelNames.length;
   const known = knownSeries(labelNames);
-  if (keyCount === 0 && known.root instanceof Map) known.root = known.add(() => undefined);
   const stamp = ++known.scans;
   const found: GridSeries[] = [];
   const rowSeries = new Int32Array(rows.length);
@@ -114,7 +115,7 @@ function locateRows<R>(
     }
     rowBucket[r] = b;
   }
-  return { found, rowSeries, rowBucket, badTime };
+  return { found, rowSeries, rowBucket, badTime, known };
 }
 
 /** Raw split value → the next level; the last level holds the series. */
@@ -133,7 +134,7 @@ interface Known {
  * values that print alike (1 and "1", two dates of one instant) share one series.
  */
 interface KnownSeries {
-  /** Raw split value → the next level; the last level holds the series (the series itself when there is no split). */
+  /** Raw split value → the next level; the last level holds the series (the root is the series when there is no split). */
   root: Trie | Known;
   size: number;
   /** Scans decoded so far: the stamp of the current one. */
@@ -187,13 +188,14 @@ function knownSeries(labelNames: readonly string[]): KnownSeries {
       return s;
     },
   };
+  // an unsplit scan has one series, the trie's root
+  if (n === 0) k.root = k.add(() => undefined);
   known.set(name, k);
   return k;
 }
 
 /** Positions of `found` in key order; the last order again when the scan met the same series in the same order. */
-function keyOrder(labelNames: readonly string[], found: readonly GridSeries[]): number[] {
-  const k = knownSeries(labelNames);
+function keyOrder(k: KnownSeries, found: readonly GridSeries[]): number[] {
   const last = k.lastFound;
   if (last.length === found.length && found.every((s, i) => s === last[i])) return k.lastOrder;
   const order = found.map((_, i) => i).sort((a, b) => (found[a]!.key < found[b]!.key ? -1 : found[a]!.key > found[b]!.key ? 1 : 0));

@@ -11,7 +11,6 @@ import type { Logger } from "../log.js";
 import { errorText } from "../log.js";
 import type { Alert } from "../model/alert.js";
 import type { Silence } from "../model/silence.js";
-import { sharedDiscriminator } from "../sources/long-format.js";
 import { AlertConflictError, type StateStore } from "../store/state-store.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import { AlertContext, type AlertContextDeps } from "./alert-context.js";
@@ -323,7 +322,7 @@ export class Engine {
       if (rt.scanKey === null) continue;
       const n = out.get(rt.scanKey) ?? { values: 0, rows: 0 };
       n.values += rt.series.size;
-      n.rows = sharedDiscriminator(m) ? n.rows + rt.series.size : Math.max(n.rows, rt.series.size);
+      n.rows = rt.ownRows ? n.rows + rt.series.size : Math.max(n.rows, rt.series.size);
       out.set(rt.scanKey, n);
     }
     return out;

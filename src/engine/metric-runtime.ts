@@ -4,6 +4,7 @@ import { fingerprintOf } from "../model/alert.js";
 import type { LifecyclePolicy } from "../model/lifecycle.js";
 import { nameBucket } from "../name-hash.js";
 import { scanKey } from "../sources/fetch-buckets.js";
+import { sharedDiscriminator } from "../sources/long-format.js";
 import { buildDetectors } from "./build-detectors.js";
 import type { JudgeRules } from "./judge-step.js";
 import type { SeriesRuntime } from "./series-runtime.js";
@@ -24,6 +25,8 @@ export interface MetricRuntime extends JudgeRules {
   loading: boolean;
   /** `scanKey` of the config: metrics with equal keys share a scan. */
   scanKey: string | null;
+  /** In a long-format scan, its rows are its own (one per series); other metrics of a scan share theirs. */
+  ownRows: boolean;
   /** The first bucket its detectors learned (the history load's): where an alert's chart replays them from. */
   stateFrom: number;
   /** The metric's meta-alert fingerprints. */
@@ -46,6 +49,7 @@ function newRuntime(m: MetricConfig): MetricRuntime {
     warmUntil: null,
     loading: false,
     scanKey: scanKey(m),
+    ownRows: sharedDiscriminator(m) !== null,
     policy: policyOf(m),
     stateFrom: Number.NEGATIVE_INFINITY,
     fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },

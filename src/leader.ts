@@ -93,16 +93,17 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
       this.lose(errorText(err));
     } finally {
       this.busy = false;
-      if (this.stopped) this.closeLate();
+      // a connection opened while `stop` ran would keep the process alive with nothing to close it
+      if (this.stopped) void this.release();
       this.schedule();
     }
   }
 
-  /** A connection opened while `stop` ran would keep the process alive with nothing to close it. */
-  private closeLate(): void {
+  /** Ends the session (and so the lock): its close never throws. */
+  private release(): Promise<void> {
     const conn = this.conn;
     this.conn = null;
-    void conn?.close().catch(() => {});
+    return conn ? conn.close().catch(() => {}) : Promise.resolve();
   }
 
   private withTimeout<T>(p: Promise<T>, message: string): Promise<T> {
@@ -123,9 +124,7 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
   }
 
   private lose(reason: string): void {
-    const conn = this.conn;
-    this.conn = null;
-    void conn?.close().catch(() => {});
+    void this.release();
     if (this.leader) {
       this.leader = false;
       this.o.log.warn({ reason }, "leadership lost; standing by");
@@ -138,11 +137,9 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    const conn = this.conn;
-    this.conn = null;
     this.leader = false;
     // Closing the session releases the lock at once, so a standby takes over without waiting.
-    await conn?.close().catch(() => {});
+    await this.release();
   }
 }
 
@@ -246,11 +243,9 @@ export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<num
     } finally {
       this.busy = false;
       if (this.stopped) {
-        // a connection opened while `stop` ran (see LeaderElector.closeLate)
-        const conn = this.conn;
-        this.conn = null;
+        // a connection opened while `stop` ran (as in LeaderElector)
         this.held.clear();
-        void conn?.close().catch(() => {});
+        void this.release();
       } else {
         this.timer = setTimeout(() => void this.attempt(), this.retryMs);
         this.timer.unref();
@@ -258,10 +253,15 @@ export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<num
     }
   }
 
-  private lose(reason: string): void {
+  /** Ends the session, which releases every shard lock held on it. */
+  private release(): Promise<void> {
     const conn = this.conn;
     this.conn = null;
-    void conn?.close().catch(() => {});
+    return conn ? conn.close().catch(() => {}) : Promise.resolve();
+  }
+
+  private lose(reason: string): void {
+    void this.release();
     if (this.held.size === 0) return;
     this.held.clear();
     this.o.log.warn({ reason }, "metric shards lost");
@@ -271,9 +271,7 @@ export class ShardManager extends EventEmitter<{ changed: [held: ReadonlySet<num
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    const conn = this.conn;
-    this.conn = null;
     this.held.clear();
-    await conn?.close().catch(() => {});
+    await this.release();
   }
 }

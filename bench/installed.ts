@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { benchServer } from "./bench-db.js";
 import { DAY, MIN5, PER_TABLE, REGIONS } from "./scale-shape.js";
 
 type Layout = "wide" | "long" | "big";
@@ -183,24 +184,18 @@ function start(layout: Layout, file: string, repo: string): Watched {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function benchInstalled(): Promise<void> {
-  const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const days = Number(process.env.INSTALLED_DAYS ?? 2);
   const newBuckets = Number(process.env.INSTALLED_BUCKETS ?? 2);
   const repo = join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith(".ts") ? ".." : "../..");
-  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-  } catch {
-    console.log("installed-daemon memory bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL)");
-    return;
-  }
+  const server = await benchServer("installed-daemon memory bench");
+  if (!server) return;
   const names = LAYOUTS.map((l) => `vigil_inst_${l}_${process.pid}`);
-  const urls = names.map((n) => Object.assign(new URL(admin), { pathname: `/${n}` }).toString());
+  const urls: string[] = [];
   const watched: Watched[] = [];
   try {
     const now = Math.floor(Date.now() / MIN5);
     for (const [i, layout] of LAYOUTS.entries()) {
-      await client.query(`CREATE DATABASE ${names[i]}`);
+      urls.push(await server.create(names[i]!));
       // history up to and including the bucket now filling
       await createData(urls[i]!, layout, now - (days * DAY) / MIN5, now + 1);
     }
@@ -266,8 +261,8 @@ export async function benchInstalled(): Promise<void> {
       w.proc.kill("SIGTERM");
     }
     await Promise.all(watched.map((w) => (w.proc.exitCode !== null ? null : new Promise((r) => w.proc.once("exit", r)))));
-    for (const n of names) await client.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
-    await client.end();
+    for (const n of names) await server.drop(n);
+    await server.end();
   }
 }
 

@@ -15,7 +15,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { ManualClock } from "../src/clock.js";
 import type { DetectorConfig, MetricConfig } from "../src/config/types.js";
 import { PgDatabase } from "../src/db/pg.js";
@@ -28,6 +27,7 @@ import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { VigilMetrics } from "../src/telemetry/metrics.js";
 import { metric, vigilConfig } from "../test/helpers/config.js";
+import { benchServer } from "./bench-db.js";
 import { peerPython, runPeer } from "./peer.js";
 import { daemonRuntime } from "./scale.js";
 import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5 } from "./scale-shape.js";
@@ -146,21 +146,12 @@ function runChild(spec: Spec): Promise<Awaited<ReturnType<typeof child>>> {
 }
 
 export async function benchScaleLong(): Promise<void> {
-  const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const days = Number(process.env.LONG_DAYS ?? 2);
   const ticks = Number(process.env.LONG_TICKS ?? 6);
-  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-  } catch {
-    console.log("long-format scale bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL)");
-    return;
-  }
+  const server = await benchServer("long-format scale bench");
+  if (!server) return;
   const dbName = `vigil_long_${process.pid}`;
-  await client.query(`CREATE DATABASE ${dbName}`);
-  const u = new URL(admin);
-  u.pathname = `/${dbName}`;
-  const url = u.toString();
+  const url = await server.create(dbName);
   try {
     const db = new PgDatabase({ url, statementTimeoutMs: 600_000 });
     const l0 = performance.now();
@@ -194,8 +185,8 @@ export async function benchScaleLong(): Promise<void> {
       );
     }
   } finally {
-    await client.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await client.end();
+    await server.drop(dbName);
+    await server.end();
   }
 }
 

@@ -38,7 +38,6 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { ManualClock } from "../src/clock.js";
 import type { Daemon } from "../src/daemon.js";
 import { PgDatabase } from "../src/db/pg.js";
@@ -50,6 +49,7 @@ import { ScanThread } from "../src/sources/scan-thread.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { VigilMetrics } from "../src/telemetry/metrics.js";
+import { benchServer } from "./bench-db.js";
 import { peerPython, runPeer } from "./peer.js";
 import { CHEAP_DETECTOR, DAY, FLOOR_DETECTOR, MIN5, PER_TABLE, REGIONS, scaleConfig, scaleMetrics } from "./scale-shape.js";
 
@@ -448,7 +448,6 @@ function runChild(spec: RunSpec): Promise<RunResult> {
 }
 
 export async function benchScale(): Promise<void> {
-  const admin = process.env.VIGIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const list = (v: string | undefined, def: string) =>
     (v ?? def)
       .split(",")
@@ -461,21 +460,14 @@ export async function benchScale(): Promise<void> {
   // the default detector at the issue's scale (its history load takes about 40 s)
   const ensembleSeries = Number(process.env.SCALE_ENSEMBLE ?? 10000);
   const days = Number(process.env.SCALE_DAYS ?? 14);
-  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-  } catch {
-    console.log(
-      "scale bench — skipped: needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL); PGlite cannot hold 10,000 series of 5-minute history in reasonable time",
-    );
-    await client.end().catch(() => {});
-    return;
-  }
+  const server = await benchServer(
+    "scale bench",
+    "needs PostgreSQL (set VIGIL_BENCH_DATABASE_URL); PGlite cannot hold 10,000 series of 5-minute history in reasonable time",
+  );
+  if (!server) return;
   const name = `vigil_scale_${process.pid}`;
-  await client.query(`CREATE DATABASE ${name}`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const url = await server.create(name);
+  const u = new URL(url);
   try {
     const db = new PgDatabase({ url, statementTimeoutMs: 600_000 });
     const maxSeries = Math.max(...sizes, ensembleSeries, process.env.SCALE_LATENCY === "0" ? 0 : 10000, 1000);
@@ -547,8 +539,8 @@ export async function benchScale(): Promise<void> {
         `the daemon's RSS ${lat.rssMb.toFixed(0)} MB, ${lat.idleRssMb!.toFixed(0)} MB between ticks, peak ${lat.peakMb.toFixed(0)} MB`,
     );
   } finally {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await client.end();
+    await server.drop(name);
+    await server.end();
   }
 }
 let last: RunResult | null = null;

@@ -9,10 +9,15 @@ const { VIEWS, CUR_MAX, HIST_MAX } = ENSEMBLE_LAYOUT.at;
 /**
  * Absolute floors per view: even a novel value must be this unusual (robust sigmas of the baseline;
  * × the usual step for volatility; for the gap view, sigmas between the value and its nearest
- * neighbour in the baseline window). Volatility's is 5× the usual step because a routine burst's
+ * neighbour in the baseline window; log-ratio for the collapse view). Volatility's is 5× the usual step because a routine burst's
  * steps up and back already move the mean step 3-4×.
  */
-export const FLOOR = [4, 3, 2.5, 5, 4, 10] as const;
+export const FLOOR = [4, 3, 2.5, 5, 4, 10, 2] as const;
+/**
+ * The collapse view's bar never rises above this (the value under 1/33 of its expectation, offsets
+ * added): a busy count falling to nothing is an outage however often it has happened before.
+ */
+export const COLLAPSE_CEILING = 3.5;
 /** Views with a history that must be at least this long before they may alert (the seasonal view
  * starts late, and its first residuals are not a trustworthy bar). */
 const SEASONAL_MIN_ROWS = 200;

@@ -1,6 +1,6 @@
 /**
  * `ensemble`: the default detector, what a metric gets when it names none and what `vigil detect`
- * runs. One score in [0, 1] from six views of the series, each judged against its own recent past:
+ * runs. One score in [0, 1] from seven views of the series, each judged against its own recent past:
  *
  *   1. the point against a robust rolling baseline (median of the last `window` points) — spikes;
  *   2. the mean of the last 5 points against that baseline — level shifts, early;
@@ -10,7 +10,9 @@
  *   5. the seasonal residual (seasonal-profile.ts: same time of day or of week in earlier seasons,
  *      whichever the data shows) — a pattern that broke (a holiday, a flattened peak);
  *   6. the gap to the nearest value in the baseline window — a value in a range the series never
- *      visits, even when it is not the largest.
+ *      visits, even when it is not the largest;
+ *   7. a collapse toward zero of a series that is never negative, on a log scale (ensemble-views.ts)
+ *      — an outage of a count that routine dips of the busy hours would otherwise hide.
  * Views 1-3 are kept in value units (the median moves slowly, the MAD-sigma jumps as spikes enter
  * and leave the window); their floors are in robust sigmas.
  *
@@ -38,7 +40,7 @@
  */
 import type { Point } from "../src/model/point.js";
 import { Arena, arenaPlan } from "./arena.js";
-import { capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows } from "./ensemble-bars.js";
+import { COLLAPSE_CEILING, capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows } from "./ensemble-bars.js";
 import { followIncident, openIncident, recurs } from "./ensemble-incident.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, NF, SHORT, STEPS } from "./ensemble-layout.js";
 import { FULL, GAP, GAP_ON, goesOn, NONE, OUT, reasonFor, verdictOf } from "./ensemble-verdict.js";
@@ -276,7 +278,7 @@ function pushRecent(s: EnsembleState, x: number): number {
   return step;
 }
 
-/** A point with a full enough baseline: take its six views, judge them against their bars, and learn it. */
+/** A point with a full enough baseline: take its seven views, judge them against their bars, and learn it. */
 function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: SeasonalExpectation | null, gapAlert: boolean): number {
   const f = s.f;
   takeViews(s, p, x, se);
@@ -320,6 +322,11 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
     if (r > ratio) {
       ratio = r;
       view = 5;
+    }
+    r = f[VIEWS + 6]! / Math.min(Math.max(FLOOR[6], nv * f[HIST_MAX + 6]!), COLLAPSE_CEILING);
+    if (r > ratio) {
+      ratio = r;
+      view = 6;
     }
   }
   const fired = ratio > 1 && s.cooldown === 0 && !recurs(s, p, view);

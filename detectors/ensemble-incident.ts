@@ -65,7 +65,7 @@ export function openIncident(s: EnsembleState, p: EnsembleParams, view: number, 
   s.sinceAlert = 0;
   s.alertSign = sign;
   s.beyond = 0;
-  const seasonal = view === 4 && se !== null;
+  const seasonal = (view === 4 || view === 6) && se !== null;
   f[INC_SIGN] = seasonal ? Math.sign(f[Z_SEASON]!) : sign;
   f[INC_LEVEL] = m;
   f[INC_SD] = sd;

@@ -23,7 +23,7 @@ export interface EnsembleParams {
 }
 
 /** Number of views (features). */
-export const NF = 6;
+export const NF = 7;
 /** Short windows of views 2, 3 and 4. */
 export const SHORT = 5;
 export const MEDIUM = 20;
@@ -50,6 +50,10 @@ export const ENSEMBLE_LAYOUT = layout([
   ["SD", 1],
   ["RANGE", 1],
   ["STEP_SCALE", 1],
+  // the window's 5% quantile when none of it is negative (the routine lows of a count), else NaN
+  ["LOW", 1],
+  // the last point's collapse (log-ratio below its expectation; the collapse view takes the smaller of two in a row)
+  ["COLLAPSE_PREV", 1],
   // the embedded `missing` detector's numbers
   ["MISSING_AT", MISSING_NUMBERS],
   // per view: this point's value, the maximum in the current history block, the running maximum over the history

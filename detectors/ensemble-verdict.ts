@@ -9,7 +9,7 @@ import { type SeasonalExpectation, slotLabel } from "./seasonal-profile.js";
 import { mutableFields, sigmaReason, ZERO } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
 
-const { SHORT_SUM, MED_SUM, Z_SEASON, SD, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT } = ENSEMBLE_LAYOUT.at;
+const { PREV, SHORT_SUM, MED_SUM, Z_SEASON, SD, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT } = ENSEMBLE_LAYOUT.at;
 
 /** What a step decided: nothing to say, the gap verdict, or a full verdict (fields of `OUT`). */
 export const NONE = 0;
@@ -101,6 +101,10 @@ export function reasonFor(view: number, s: EnsembleState, zPoint: number, m: num
       return `volatility ${s.f[VIEWS + 3]!.toFixed(1)}× its usual step size`;
     case 4:
       return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`);
+    case 6:
+      return se === null
+        ? `${sigmaReason(zPoint, "the rolling median")}${pct(s.f[PREV]!, m)}, a collapse beyond any in the last ${s.histN} points`
+        : `${sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`)}${pct(s.f[PREV]!, se.expected)}`;
     default:
       return `a value not seen in the last ${s.base.n} points (${s.f[VIEWS + 5]!.toFixed(0)}σ from the nearest)`;
   }

@@ -1,5 +1,5 @@
 /**
- * The ensemble's six views of a point, each written to its slot of `VIEWS` (ensemble-core.ts lists
+ * The ensemble's seven views of a point, each written to its slot of `VIEWS` (ensemble-core.ts lists
  * what each one sees), and the rolling baseline the first three are measured from.
  */
 import { capView } from "./ensemble-bars.js";
@@ -8,7 +8,7 @@ import { lwDue, lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
 import type { SeasonalExpectation } from "./seasonal-profile.js";
 import { MAD_TO_SIGMA, madSorted, quantileSorted, safeScale } from "./stats.js";
 
-const { SHORT_SUM, MED_SUM, STEP_SUM, Z_SEASON, MEDIAN, SD, RANGE, STEP_SCALE, VIEWS } = ENSEMBLE_LAYOUT.at;
+const { SHORT_SUM, MED_SUM, STEP_SUM, Z_SEASON, MEDIAN, SD, RANGE, STEP_SCALE, LOW, COLLAPSE_PREV, VIEWS } = ENSEMBLE_LAYOUT.at;
 
 /** Baseline points the gap view needs before it has an opinion. */
 const GAP_MIN_POINTS = 100;
@@ -34,6 +34,7 @@ function refreshBaseline(s: EnsembleState): void {
   const range0 = w.sorted[wa + sn - 1]! - w.sorted[wa]!;
   f[MEDIAN] = m0;
   f[RANGE] = range0;
+  f[LOW] = w.sorted[wa]! + w.ref >= 0 ? w.ref + quantileSorted(w.sorted, sn, 0.05, wa) : Number.NaN;
   const sd0 = safeScale(Math.max(madSorted(w.sorted, sn, mRel, wa) * MAD_TO_SIGMA, 0.05 * spread, 0.01 * range0), m0);
   f[SD] = sd0;
   // the level wandered far from the reference: float32 offsets would lose the digits that matter
@@ -43,7 +44,7 @@ function refreshBaseline(s: EnsembleState): void {
   f[STEP_SCALE] = safeScale(Math.max(quantileSorted(st.sorted, st.sn, 0.5, st.at), 0.01 * range0), m0);
 }
 
-/** Take the six views of `x`, after refreshing the baseline when it is due. */
+/** Take the seven views of `x`, after refreshing the baseline when it is due. */
 export function takeViews(s: EnsembleState, p: EnsembleParams, x: number, se: SeasonalExpectation | null): void {
   if (lwDue(s.base)) refreshBaseline(s);
   const m = s.f[MEDIAN]!;
@@ -54,6 +55,7 @@ export function takeViews(s: EnsembleState, p: EnsembleParams, x: number, se: Se
   volatilityView(s);
   seasonalView(s, p, x, se);
   nearestView(s, x, sd);
+  collapseView(s.f, x, se);
 }
 
 // Views 0-2 are kept in value units, not sigmas: the median moves slowly but the scale jumps as
@@ -112,4 +114,26 @@ function nearestView(s: EnsembleState, x: number, sd: number): void {
     const hi = at < w.sn ? w.sorted[w.at + at]! - xr : Number.POSITIVE_INFINITY;
     s.f[VIEWS + 5] = Math.min(lo, hi) / sd;
   } else s.f[VIEWS + 5] = 0;
+}
+
+/** A collapse must also be this many sigmas below its expectation: a sparse count's quiet hour is no outage. */
+const COLLAPSE_SIGMAS = 3;
+
+/** What the collapse view adds to both sides of its ratio: the routine lows, so that a night's 1 against 3 is no collapse. */
+function collapseOffset(f: Float64Array): number {
+  return Math.max(f[LOW]!, 0.02 * f[MEDIAN]!, 0.01 * f[RANGE]!, 1e-9);
+}
+
+/**
+ * View 6, a collapse toward zero (an outage of a count): how many times the value is below its
+ * expectation (seasonal, else the rolling median), on a log scale, both offset by the routine lows.
+ * Only for series that are never negative; 0 for values at or above the expectation.
+ */
+function collapseView(f: Float64Array, x: number, se: SeasonalExpectation | null): void {
+  const e = se === null ? f[MEDIAN]! : se.expected;
+  const scale = se === null ? f[SD]! : se.sigma;
+  const now = f[LOW]! >= 0 && x >= 0 && e - x > COLLAPSE_SIGMAS * scale ? Math.log((e + collapseOffset(f)) / (x + collapseOffset(f))) : 0;
+  // two in a row: one empty bucket is a dropped scrape more often than an outage
+  f[VIEWS + 6] = Math.min(now, f[COLLAPSE_PREV]!);
+  f[COLLAPSE_PREV] = now;
 }

@@ -419,6 +419,32 @@ describe("ensemble", () => {
     const m = runBatch(missing, missing.params.parse({ after: "1h" }), points);
     expect(flagsOf(m)).toEqual([300, 600, 900, 1200]);
   });
+  it("alerts on a count collapsing at a quiet hour even when busy hours have dipped further in raw numbers", () => {
+    // hourly rentals: nights about 5, afternoons about 300 with ±15% noise; on a third of the days
+    // (at random) rain cuts the daytime to a fifth to two fifths, a bigger raw drop than an evening
+    // can make; on day 50 the shop closes at 18:00, where about 150 is usual
+    const HOUR = 3_600_000;
+    const t0 = Date.UTC(2024, 0, 1);
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const days = 53;
+    const rain = Array.from({ length: days }, () => (rand() < 0.33 ? 0.2 + 0.2 * rand() : 1));
+    const closedAt = 50 * 24 + 18;
+    const vs = Array.from({ length: days * 24 }, (_, i) => {
+      const h = i % 24;
+      const level = h < 6 || h > 22 ? 5 : 5 + 295 * Math.sin((Math.PI * (h - 6)) / 16) ** 2;
+      const x = Math.max(0, Math.round(level * (h >= 7 && h <= 16 ? rain[Math.floor(i / 24)]! : 1) * (1 + 0.3 * (rand() - 0.5))));
+      return i >= closedAt && i < closedAt + 5 ? 0 : x;
+    });
+    const v = runBatch(def, params, pts(vs, HOUR, t0));
+    const during = flagsOf(v).filter((i) => i >= closedAt && i < closedAt + 5);
+    // the second empty hour confirms it (one empty bucket is a dropped scrape more often than an outage)
+    expect(during[0]).toBe(closedAt + 1);
+    expect(v[during[0]!]!.reason).toMatch(/below the expected value for \w+ 19:00 \(down 100%\)$/);
+  });
   it("gives a shift in percent of the median, except against a median next to zero", () => {
     expect(pct(143, 100)).toBe(" (up 43%)");
     expect(pct(40, 100)).toBe(" (down 60%)");

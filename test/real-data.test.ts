@@ -93,6 +93,13 @@ describe("real data, default config", () => {
     expectAllCaughtWithinBudget(m, 3);
   });
 
+  it("hourly bike rentals, 60 days around Hurricane Irene: the closure is caught though rainy rush hours dipped further in raw numbers", async () => {
+    // DC, 2011-07-15..09-13: the 13-hour closure from Saturday 14:00 (23 rentals against about 375)
+    const m = (await judge("dc_bikes", "2011-07-15T04:00:00Z", "2011-09-13T04:00:00Z")).get("rentals")!;
+    expectAllCaughtWithinBudget(m, 1);
+    expect(m.incidents[0]!.start).toBe("2011-08-27T18:00:00.000Z");
+  });
+
   it("vigil backtest --json on the departures, as a user runs it: the outage is one value alert, and nights and weekends raise nothing", async () => {
     const t = await openSubprocessDatabase();
     opened.push(t);

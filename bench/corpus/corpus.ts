@@ -97,6 +97,16 @@ const DEPARTURE_METRICS = [
   { name: "avg_delay", table: "departures", timeColumn: "ts", value: "avg(delay)", granularity: "1h" },
 ] as const;
 
+/** Hourly rentals, one row per hour (a metrics table, not events): the bike-share files. */
+const BIKE_COLUMNS = [
+  { name: "ts", type: "timestamptz" },
+  { name: "cnt", type: "float8" },
+] as const;
+/** Hourly rentals summed; an operator who knows the city adds its public holidays. */
+function bikeMetrics(country: string): MetricSpec[] {
+  return [{ name: "rentals", table: "rentals", timeColumn: "ts", value: "sum(cnt)", granularity: "1h", hints: [`holidays: {country: ${country}}`] }];
+}
+
 export const DATASETS: readonly DatasetSpec[] = [
   {
     name: "sp500",
@@ -173,6 +183,20 @@ export const DATASETS: readonly DatasetSpec[] = [
     ],
     metrics: [{ name: "late_departures", table: "late_departures", timeColumn: "ts", value: "count(*)", granularity: "1h" }],
   },
+  {
+    name: "dc_bikes",
+    shape: "(f) hourly counts of a service with real outages: Capital Bikeshare rentals 2011-2012, closures for snow and hurricanes",
+    timezone: "America/New_York",
+    tables: [{ name: "rentals", file: "dc-bikes.csv.gz", columns: BIKE_COLUMNS }],
+    metrics: bikeMetrics("US"),
+  },
+  {
+    name: "seoul_bikes",
+    shape: "(f) hourly counts of a service with real outages: Seoul bike rentals 2017-2018, days the operator recorded the system as down",
+    timezone: "Asia/Seoul",
+    tables: [{ name: "rentals", file: "seoul-bikes.csv.gz", columns: BIKE_COLUMNS }],
+    metrics: bikeMetrics("KR"),
+  },
   // ---- held out: added after the defaults were reworked, labelled before vigil first ran on them ----
   {
     name: "wti",
@@ -237,6 +261,14 @@ export const DATASETS: readonly DatasetSpec[] = [
       },
     ],
     metrics: [{ name: "late_departures", table: "late_departures", timeColumn: "ts", value: "count(*)", granularity: "1h" }],
+  },
+  {
+    name: "london_bikes",
+    shape: "(f) hourly counts of a service with real outages: London cycle hire 2015-2016, hours without rows and two Tube strikes",
+    timezone: "Europe/London",
+    heldOut: true,
+    tables: [{ name: "rentals", file: "london-bikes.csv.gz", columns: BIKE_COLUMNS }],
+    metrics: bikeMetrics("GB"),
   },
 ];
 

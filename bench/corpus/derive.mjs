@@ -8,6 +8,11 @@
  *     --vix /path/to/datasets/finance-vix/data/vix-daily.csv \
  *     --oil /path/to/datasets/oil-prices/data --out /path/to/bench/corpus
  *
+ * The bike-share files need only their three CSVs (each section runs when its inputs are given):
+ *
+ *   node bench/corpus/derive.mjs --dc PATH/hour.csv --seoul PATH/SeoulBikeData.csv \
+ *     --london PATH/london_merged.csv --out bench/corpus
+ *
  * Output is deterministic (sorted, fixed formatting): re-running it gives the same bytes.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -23,8 +28,8 @@ const args = Object.fromEntries(
 const vega = args.vega;
 const out = args.out;
 
-/** UTC instant of a wall-clock time in `zone` (BTS departure times are local to the origin airport). */
-function zonedToUtc(wallMs, zone) {
+/** Milliseconds `zone`'s wall clock is ahead of UTC at instant `t`. */
+function offsetAt(t, zone) {
   const fmt = new Intl.DateTimeFormat("en-US", {
     timeZone: zone,
     hourCycle: "h23",
@@ -35,12 +40,14 @@ function zonedToUtc(wallMs, zone) {
     minute: "2-digit",
     second: "2-digit",
   });
-  const offsetAt = (t) => {
-    const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t;
-  };
-  let t = wallMs - offsetAt(wallMs);
-  t = wallMs - offsetAt(t);
+  const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t;
+}
+
+/** UTC instant of a wall-clock time in `zone` (BTS departure times are local to the origin airport). */
+function zonedToUtc(wallMs, zone) {
+  let t = wallMs - offsetAt(wallMs, zone);
+  t = wallMs - offsetAt(t, zone);
   return t;
 }
 
@@ -50,7 +57,7 @@ function writeGz(name, text) {
 }
 
 // (a) S&P 500 daily close and volume, trading days only (weekends and US market holidays absent)
-{
+if (vega) {
   const lines = readFileSync(join(vega, "data", "sp500-2000.csv"), "utf8")
     .trim()
     .split("\n")
@@ -63,7 +70,7 @@ function writeGz(name, text) {
 }
 
 // (a) CBOE VIX daily close, trading days only
-{
+if (args.vix) {
   const lines = readFileSync(args.vix, "utf8").trim().split("\n").slice(1);
   const rows = lines
     .map((l) => l.split(","))
@@ -76,7 +83,7 @@ function writeGz(name, text) {
 // WTI (Cushing) 2019-2022 as is; Brent for the 396 trading days of 2010-2019 whose range (highest
 // over lowest close) is the narrowest, 2013-02-15..2014-09-09: the calm stretch inject.ts turns into
 // a business metric
-{
+if (args.oil) {
   const read = (name) =>
     readFileSync(join(args.oil, name), "utf8")
       .trim()
@@ -96,7 +103,7 @@ function writeGz(name, text) {
 
 // (b), (c), (e) flights: one row per departure from SAN (curfew: no departures at night), and
 // (d) one row per departure from ORD delayed by an hour or more (bursts with weather)
-{
+if (vega) {
   const { parquetReadObjects } = await import(join(process.cwd(), "node_modules", "hyparquet", "src", "index.js"));
   const { compressors } = await import(join(process.cwd(), "node_modules", "hyparquet-compressors", "src", "index.js"));
   const buf = readFileSync(join(vega, "data", "flights-3m.parquet"));
@@ -131,4 +138,63 @@ function writeGz(name, text) {
   console.log(
     `SAN ${san.length} departures, ORD ${ord.length} late departures, BOS ${bos.length} departures, DFW ${dfw.length} late departures`,
   );
+}
+
+function csvRows(path) {
+  const lines = readFileSync(path, "utf8").replace(/\r/g, "").trimEnd().split("\n");
+  const header = lines[0].split(",");
+  return lines.slice(1).map((l) => Object.fromEntries(l.split(",").map((v, i) => [header[i], v])));
+}
+
+function writeHourly(name, header, all) {
+  // a row at a wall-clock hour the clocks skip is a placeholder (London's is a 0): left out
+  const rows = all.filter((r) => r[0] !== null);
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  writeGz(name, `${header.join(",")}\n${rows.map((r) => r.join(",")).join("\n")}\n`);
+  console.log(`${name}: ${rows.length} rows`);
+}
+
+/** The UTC hour (ISO) of a local wall-clock hour, null for an hour a DST change skips. */
+function hourIso(y, m, d, h, zone) {
+  const wall = Date.UTC(y, m - 1, d, h);
+  const t = zonedToUtc(wall, zone);
+  return t + offsetAt(t, zone) === wall ? new Date(t).toISOString().replace(".000Z", "Z") : null;
+}
+
+// (f) bike-share rentals per hour (`ts,cnt`, ts in UTC, from the source's local wall-clock hours):
+// Capital Bikeshare (UCI "Bike Sharing Dataset", hour.csv), Seoul (UCI "Seoul Bike Sharing Demand",
+// with its `functioning` column, the operator's record of hours the system was down) and London
+// (TfL cycle hire, "London bike sharing dataset", london_merged.csv)
+if (args.dc) {
+// Capital Bikeshare (UCI "Bike Sharing Dataset", hour.csv): dteday YYYY-MM-DD, hr 0-23, cnt
+writeHourly(
+  "dc-bikes.csv.gz",
+  ["ts", "cnt"],
+  csvRows(args.dc).map((r) => {
+    const [y, m, d] = r.dteday.split("-").map(Number);
+    return [hourIso(y, m, d, Number(r.hr), "America/New_York"), r.cnt];
+  }),
+);
+
+// Seoul (UCI "Seoul Bike Sharing Demand"): Date DD/MM/YYYY, Hour, Rented Bike Count, Functioning Day
+writeHourly(
+  "seoul-bikes.csv.gz",
+  ["ts", "cnt", "functioning"],
+  csvRows(args.seoul).map((r) => {
+    const [d, m, y] = r.Date.split("/").map(Number);
+    return [hourIso(y, m, d, Number(r.Hour), "Asia/Seoul"), r["Rented Bike Count"], r["Functioning Day"]];
+  }),
+);
+
+// London (TfL cycle hire, "London bike sharing dataset"): timestamp as YYYY-MM-DD HH:MM:SS or DD-MM-YYYY HH:MM
+writeHourly(
+  "london-bikes.csv.gz",
+  ["ts", "cnt"],
+  csvRows(args.london).map((r) => {
+    const [date, time] = r.timestamp.split(" ");
+    const parts = date.split("-").map(Number);
+    const [y, m, d] = parts[0] > 31 ? parts : [parts[2], parts[1], parts[0]];
+    return [hourIso(y, m, d, Number(time.split(":")[0]), "Europe/London"), r.cnt];
+  }),
+);
 }

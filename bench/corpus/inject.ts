@@ -355,6 +355,17 @@ function runsOf(hours: number[], hit: (h: number) => boolean, minLen: number): [
   return runs;
 }
 
+/** The median count of each local weekday-hour over `hours` (an hour without a count is 0). */
+function slotMedians(hours: number[], count: Map<number, number>, zone: string): Map<number, number> {
+  const bySlot = new Map<number, number[]>();
+  for (const h of hours) {
+    const s = localSlot(h * HOUR, zone);
+    bySlot.set(s, [...(bySlot.get(s) ?? []), count.get(h) ?? 0]);
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return new Map([...bySlot].map(([s, xs]) => [s, median(xs)]));
+}
+
 /**
  * Delay disruptions: 3 or more consecutive hours, each with 3 or more departures averaging 60 min
  * late or more. Cancellation disruptions: 2 or more consecutive hours, each with fewer than half
@@ -372,13 +383,7 @@ function realDisruptions(file: string, zone: string): Incident[] {
   const first = Math.min(...n.keys());
   const last = Math.max(...n.keys());
   const all = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  const bySlot = new Map<number, number[]>();
-  for (const h of all) {
-    const s = localSlot(h * HOUR, zone);
-    bySlot.set(s, [...(bySlot.get(s) ?? []), n.get(h) ?? 0]);
-  }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const slotMedian = new Map([...bySlot].map(([s, xs]) => [s, median(xs)]));
+  const slotMedian = slotMedians(all, n, zone);
   const delayed = runsOf(all, (h) => (n.get(h) ?? 0) >= 3 && sum.get(h)! / n.get(h)! >= 60, 3);
   const thin = runsOf(
     all,
@@ -413,6 +418,61 @@ function realDisruptions(file: string, zone: string): Incident[] {
 
 labels.san_flights.incidents.push(...realDisruptions("san-departures.csv.gz", "America/Los_Angeles"));
 labels.bos_flights.incidents.push(...realDisruptions("bos-departures.csv.gz", "America/New_York"));
+
+// ---- bike-share rentals: outages from the operators' own records or the rows, never from vigil ----
+
+/** Hourly counts of a `ts,cnt` file by UTC hour, and every hour from its first to its last. */
+function hourlyCounts(file: string): { cnt: Map<number, number>; all: number[]; rows: string[][] } {
+  const { rows } = readCsv(file);
+  const cnt = new Map(rows.map((r) => [Math.floor(Date.parse(r[0]!) / HOUR), Number(r[1])]));
+  const first = Math.min(...cnt.keys());
+  const all = Array.from({ length: Math.max(...cnt.keys()) - first + 1 }, (_, i) => first + i);
+  return { cnt, all, rows };
+}
+
+/** A run of hours [a, b] as an incident any alert catches (a count at zero, or no rows). */
+function outage(name: string, [a, b]: [number, number]): Incident {
+  return { name, kind: "real", expect: "any", start: iso(a * HOUR), end: iso((b + 1) * HOUR) };
+}
+
+/**
+ * Washington DC: 3 or more consecutive hours under a tenth of the median rentals of their local
+ * weekday-hour, where that median is 30 or more (absent hours count as 0): closures for snow,
+ * hurricanes Irene and Sandy, and the emptiest holiday mornings.
+ */
+function dcClosures(): Incident[] {
+  const { cnt, all } = hourlyCounts("dc-bikes.csv.gz");
+  const zone = "America/New_York";
+  const slotMedian = slotMedians(all, cnt, zone);
+  const closed = (h: number): boolean => {
+    const m = slotMedian.get(localSlot(h * HOUR, zone))!;
+    return m >= 30 && (cnt.get(h) ?? 0) < m / 10;
+  };
+  return runsOf(all, closed, 3).map((r) => outage(`${r[1] - r[0] + 1} hours under a tenth of the usual rentals`, r));
+}
+
+/** Seoul: the hours the operator recorded the system as not functioning. */
+function seoulDowntime(): Incident[] {
+  const { all, rows } = hourlyCounts("seoul-bikes.csv.gz");
+  const down = new Set(rows.filter((r) => r[2] === "No").map((r) => Math.floor(Date.parse(r[0]!) / HOUR)));
+  return runsOf(all, (h) => down.has(h), 1).map((r) => outage(`system not functioning for ${r[1] - r[0] + 1} hours (operator's record)`, r));
+}
+
+/** London: 3 or more consecutive hours without a row; and the two 2015 Tube strikes (18:30 to 09:30 two days later, BST). */
+function londonIncidents(): Incident[] {
+  const { cnt, all } = hourlyCounts("london-bikes.csv.gz");
+  const gaps = runsOf(all, (h) => !cnt.has(h), 3).map((r) => outage(`no rows for ${r[1] - r[0] + 1} hours`, r));
+  const strike = (name: string, start: string, end: string): Incident => ({ name, kind: "real", expect: "value", start, end });
+  return [
+    ...gaps,
+    strike("Tube strike (no Underground services)", "2015-07-08T17:30:00.000Z", "2015-07-10T08:30:00.000Z"),
+    strike("Tube strike (no Underground services)", "2015-08-05T17:30:00.000Z", "2015-08-07T08:30:00.000Z"),
+  ].sort((x, y) => x.start.localeCompare(y.start));
+}
+
+labels.dc_bikes = { incidents: dcClosures() };
+labels.seoul_bikes = { incidents: seoulDowntime() };
+labels.london_bikes = { incidents: londonIncidents() };
 
 writeFileSync(join(CORPUS_DIR, "labels.json"), `${JSON.stringify(labels, null, 2)}\n`);
 console.log(

@@ -42,7 +42,7 @@ export interface MetricSpec {
 
 export interface DatasetSpec {
   name: string;
-  /** Which shape of the corpus it stands for (a)-(e). */
+  /** Which shape of the corpus it stands for (a)-(f). */
   shape: string;
   timezone: string;
   tables: readonly TableSpec[];

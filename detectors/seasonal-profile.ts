@@ -14,8 +14,9 @@
  *    half a period ago (opposite phase), both read from the stored seasons: running mean
  *    |x − x(t−P)| < `GATE` × mean |x − x(t−P/2)| over slot means. Noise gives ratios near 1, a
  *    trend or a random walk ratios above 1;
- *  - among the real periods the profile with the smaller running |residual| wins (weekly beats daily
- *    when weekends differ from weekdays).
+ *  - among the real periods the profile with the smaller running |residual| wins, both measured
+ *    over the longest period (a week of buckets, at most 2000): weekly beats daily when weekends
+ *    differ from weekdays, also on a Saturday after five weekdays that the daily profile fitted.
  * An anomalous value is stored clipped to `CLIP` scales, so a holiday does not poison the same slot
  * next season; a level shift is carried over by `shift()` (the ensemble calls it when it
  * re-baselines), so the profile keeps its shape at the new level instead of alerting for days.
@@ -44,6 +45,8 @@ const {
   ACC_MED_N,
   MAE,
   MAE_N,
+  SEL_MAE,
+  SEL_N,
   LAG_P,
   LAG_HALF,
   LAG_N,
@@ -180,7 +183,8 @@ function setup(s: SeasonalProfileState, spacing: number, arena?: Arena): void {
     f[at + LAST_SEASON] = 0;
     f[at + LAST_SLOT] = -1;
     // running sums start at −0, as they always have (x + −0 is x for every x, −0 included)
-    for (const k of [ACC_SUM, ACC_MED, MAE, LAG_P, LAG_HALF, LAST_PH]) f[at + k] = ZERO;
+    for (const k of [ACC_SUM, ACC_MED, MAE, SEL_MAE, LAG_P, LAG_HALF, LAST_PH]) f[at + k] = ZERO;
+    f[at + SEL_N] = 0;
   }
   s.ready = true;
 }
@@ -339,6 +343,13 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
         mae += (a - mae) / (maeN + 1);
       } else mae += (a - mae) / span;
       f[at + MAE] = mae;
+      // the choice between profiles compares them over the same, longest period: a daily profile
+      // that fits the weekdays must not win the weekend on the last two days' fit
+      const selSpan = Math.max(50, Math.min(f[profileAt(s, s.np - 1) + BUCKETS]!, 2000));
+      const selN = f[at + SEL_N]!;
+      const w = selN < selSpan ? 1 / (selN + 1) : 1 / selSpan;
+      if (selN < selSpan) f[at + SEL_N] = selN + 1;
+      f[at + SEL_MAE] = f[at + SEL_MAE]! + (a - f[at + SEL_MAE]!) * w;
     }
     f[at + ACC_SUM] = f[at + ACC_SUM]! + stored;
     f[at + ACC_N] = f[at + ACC_N]! + 1;
@@ -346,13 +357,13 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
   return found;
 }
 
-/** Where the profile in force starts in `s.f`: the real period with the smaller residual (−1: none). */
+/** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none). */
 function inForce(s: SeasonalProfileState): number {
   const f = s.f;
   let best = -1;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
-    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + MAE]! < f[best + MAE]!)) best = at;
+    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + SEL_MAE]! < f[best + SEL_MAE]!)) best = at;
   }
   return best;
 }

@@ -190,6 +190,27 @@ describe("seasonal profile (the ensemble's seasonal view)", () => {
     for (const d of days) for (let h = 0; h < 24; h++) last = seasonalStep(s, T0 + (d * 24 + h) * HOUR, at(d, h));
     return last;
   };
+  it("judges a Saturday against earlier Saturdays though the daily profile fitted the five weekdays before it", () => {
+    // weekday rush hours (300 at 08:00) and quiet weekends (30), ±20% noise: on weekdays the median
+    // of 5 days (daily profile) is steadier than that of 3 weeks (weekly); T0 is a Monday
+    const NOISE = 0.4;
+    let seed = 5;
+    const rush = (d: number, h: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const weekend = d % 7 >= 5;
+      const level = h < 6 ? 5 : (weekend ? 30 : 300) * Math.exp(-(((h - 8) / 2) ** 2)) + 50;
+      return level * (1 + NOISE * (seed / 2_147_483_648 - 0.5));
+    };
+    const s = seasonalProfileState(HOUR);
+    for (let d = 0; d < 5 * 7 + 5; d++) for (let h = 0; h < 24; h++) seasonalStep(s, T0 + (d * 24 + h) * HOUR, rush(d, h));
+    // Saturday of week 6 at 06:00, the first hour a weekend differs (a weekday's is 2.6 times it)
+    const sat = 5 * 7 + 5;
+    for (let h = 0; h < 6; h++) seasonalStep(s, T0 + (sat * 24 + h) * HOUR, rush(sat, h));
+    const x = rush(sat, 6);
+    const e = seasonalStep(s, T0 + (sat * 24 + 6) * HOUR, x);
+    expect(e!.periodMs).toBe(7 * 24 * HOUR);
+    expect(e!.expected).toBeLessThan(x * 1.5);
+  });
   it("expects the median of the same hour on the days it holds", () => {
     const s = seasonalProfileState(HOUR);
     feed(s, [0, 1, 2, 3, 4, 5]);

@@ -44,7 +44,7 @@ import { COLLAPSE_CEILING, capToBars, FLOOR, histBlocks, recordViews, seasonalMi
 import { followIncident, openIncident, recurs } from "./ensemble-incident.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, NF, SHORT, STEPS } from "./ensemble-layout.js";
 import { FULL, GAP, GAP_ON, goesOn, NONE, OUT, reasonFor, verdictOf } from "./ensemble-verdict.js";
-import { takeViews } from "./ensemble-views.js";
+import { collapseOffset, takeViews } from "./ensemble-views.js";
 import { lazyWindow, lwPush, planLazyWindow } from "./lazy-window.js";
 import { type MissingParams, missingStateIn, missingStep } from "./missing-core.js";
 import { planSeasonalProfile, type SeasonalExpectation, seasonalProfileState, seasonalStepInto } from "./seasonal-profile.js";
@@ -340,7 +340,7 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
     OUT.fired = fired;
     OUT.ongoing = false;
     OUT.reason = fired ? reasonFor(view, s, zPoint, m, se) : "";
-    band(s, p, se, zPoint);
+    band(s, p, se, zPoint, fired ? view : -1);
     if (!fired && f[INC_SIGN] !== 0) goesOn(f, x, t, se);
   }
   if (fired) openIncident(s, p, view, zPoint, se);
@@ -354,9 +354,29 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
   return full ? FULL : GAP;
 }
 
-/** The verdict's expectation and band: the seasonal profile's when one is in force, else the rolling median's. */
-function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | null, zPoint: number): void {
+/**
+ * The verdict's expectation and band: the seasonal profile's when one is in force, else the rolling
+ * median's. An alert of a view measured from the rolling median (a spike, a level shift) has that
+ * median and the view's bar, and a collapse has the collapse view's bar as its lower edge: the
+ * message, the band and the chart say what broke which bar.
+ */
+function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | null, zPoint: number, firedView: number): void {
   const f = s.f;
+  if (firedView === 6) {
+    const e = se === null ? f[MEDIAN]! : se.expected;
+    const c = collapseOffset(f);
+    const bar = Math.min(Math.max(FLOOR[6], p.novelty * f[HIST_MAX + 6]!), COLLAPSE_CEILING);
+    OUT.expected = e;
+    OUT.half = e - ((e + c) * Math.exp(-bar) - c);
+    OUT.sigmas = se === null ? zPoint : f[Z_SEASON]!;
+    return;
+  }
+  if (firedView >= 0 && firedView < 3) {
+    OUT.half = Math.max(FLOOR[firedView]! * f[SD]!, (firedView === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + firedView]!);
+    OUT.expected = f[MEDIAN]!;
+    OUT.sigmas = zPoint;
+    return;
+  }
   if (se !== null) {
     OUT.half = Math.max(FLOOR[4], p.novelty * f[HIST_MAX + 4]!) * se.sigma;
     OUT.expected = se.expected;

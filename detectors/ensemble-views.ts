@@ -120,7 +120,7 @@ function nearestView(s: EnsembleState, x: number, sd: number): void {
 const COLLAPSE_SIGMAS = 3;
 
 /** What the collapse view adds to both sides of its ratio: the routine lows, so that a night's 1 against 3 is no collapse. */
-function collapseOffset(f: Float64Array): number {
+export function collapseOffset(f: Float64Array): number {
   return Math.max(f[LOW]!, 0.02 * f[MEDIAN]!, 0.01 * f[RANGE]!, 1e-9);
 }
 

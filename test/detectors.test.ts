@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { readCsv } from "../bench/corpus/corpus.js";
 import { controlLimits } from "../detectors/control-limits.js";
 import { ensembleTimeDefaults } from "../detectors/ensemble.js";
 import { pct } from "../detectors/ensemble-verdict.js";
@@ -15,6 +16,7 @@ import type { Point } from "../src/model/point.js";
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;
+const HOUR_MS = 3_600_000;
 const pts = (vs: ReadonlyArray<number | null>, step = MIN, t0 = T0): Point[] => vs.map((v, i) => ({ t: t0 + i * step, v }));
 
 function flagsOf(vs: Verdict[]): number[] {
@@ -465,6 +467,22 @@ describe("ensemble", () => {
     // the second empty hour confirms it (one empty bucket is a dropped scrape more often than an outage)
     expect(during[0]).toBe(closedAt + 1);
     expect(v[during[0]!]!.reason).toMatch(/below the expected value for \w+ 19:00 \(down 100%\)$/);
+  });
+  it("a collapse's band is its own bar, so the value is drawn beyond it (real hourly rentals)", () => {
+    // Washington DC bike rentals 2011-2012 (bench/corpus), empty hours as 0, as the engine feeds a sum
+    const { rows } = readCsv("dc-bikes.csv.gz");
+    const byHour = new Map(rows.map((r) => [Date.parse(r[0]!), Number(r[1])]));
+    const first = Math.min(...byHour.keys());
+    const points = Array.from({ length: 731 * 24 }, (_, i) => ({ t: first + i * HOUR_MS, v: byHour.get(first + i * HOUR_MS) ?? 0 }));
+    const hourly = build("ensemble", { granularity_ms: HOUR_MS, timezone: "America/New_York" });
+    const v = runBatch(hourly.def, hourly.params, points);
+    // the views of a point against a bar (a level shift, volatility and a gap are about several points)
+    const pointAlerts = flagsOf(v).filter((i) => !/^(level shift|last \d+ points|volatility|a value not seen)/.test(v[i]!.reason));
+    expect(pointAlerts.filter((i) => /\(down \d+%\)$/.test(v[i]!.reason)).length).toBeGreaterThan(3);
+    const inside = pointAlerts.filter((i) => points[i]!.v >= v[i]!.lower! && points[i]!.v <= v[i]!.upper!);
+    expect(
+      inside.map((i) => `${new Date(points[i]!.t).toISOString()} ${points[i]!.v} in [${v[i]!.lower}, ${v[i]!.upper}]: ${v[i]!.reason}`),
+    ).toEqual([]);
   });
   it("gives a shift in percent of the median, except against a median next to zero", () => {
     expect(pct(143, 100)).toBe(" (up 43%)");

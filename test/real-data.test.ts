@@ -100,6 +100,12 @@ describe("real data, default config", () => {
     expect(m.incidents[0]!.start).toBe("2011-08-27T18:00:00.000Z");
   });
 
+  it("held out (labelled before vigil first ran on it): hourly London bike hire, 60 days: 15 hours without rows on a weekday are caught, at most 4 alerts outside", async () => {
+    const m = (await judge("london_bikes", "2016-05-10T00:00:00Z", "2016-07-09T00:00:00Z")).get("rentals")!;
+    expectAllCaughtWithinBudget(m, 1);
+    expect(m.incidents[0]!.name).toBe("no rows for 15 hours");
+  });
+
   it("vigil backtest --json on the departures, as a user runs it: the outage is one value alert, and nights and weekends raise nothing", async () => {
     const t = await openSubprocessDatabase();
     opened.push(t);

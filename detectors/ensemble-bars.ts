@@ -9,8 +9,8 @@ const { VIEWS, CUR_MAX, HIST_MAX } = ENSEMBLE_LAYOUT.at;
 /**
  * Absolute floors per view: even a novel value must be this unusual (robust sigmas of the baseline;
  * × the usual step for volatility; for the gap view, sigmas between the value and its nearest
- * neighbour in the baseline window; log-ratio for the collapse view). Volatility's is 5× the usual step because a routine burst's
- * steps up and back already move the mean step 3-4×.
+ * neighbour in the baseline window; a log-ratio for the collapse view). Volatility's is 5× the
+ * usual step because a routine burst's steps up and back already move the mean step 3-4×.
  */
 export const FLOOR = [4, 3, 2.5, 5, 4, 10, 2] as const;
 /**

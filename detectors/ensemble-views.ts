@@ -132,7 +132,11 @@ export function collapseOffset(f: Float64Array): number {
 function collapseView(f: Float64Array, x: number, se: SeasonalExpectation | null): void {
   const e = se === null ? f[MEDIAN]! : se.expected;
   const scale = se === null ? f[SD]! : se.sigma;
-  const now = f[LOW]! >= 0 && x >= 0 && e - x > COLLAPSE_SIGMAS * scale ? Math.log((e + collapseOffset(f)) / (x + collapseOffset(f))) : 0;
+  let now = 0;
+  if (f[LOW]! >= 0 && x >= 0 && e - x > COLLAPSE_SIGMAS * scale) {
+    const c = collapseOffset(f);
+    now = Math.log((e + c) / (x + c));
+  }
   // two in a row: one empty bucket is a dropped scrape more often than an outage
   f[VIEWS + 6] = Math.min(now, f[COLLAPSE_PREV]!);
   f[COLLAPSE_PREV] = now;

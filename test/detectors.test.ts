@@ -467,6 +467,17 @@ describe("ensemble", () => {
     // the second empty hour confirms it (one empty bucket is a dropped scrape more often than an outage)
     expect(during[0]).toBe(closedAt + 1);
     expect(v[during[0]!]!.reason).toMatch(/below the expected value for \w+ 19:00 \(down 100%\)$/);
+    // a series that goes below zero has no collapse view: the same shape shifted down never says one
+    const shifted = runBatch(
+      def,
+      params,
+      pts(
+        vs.map((x) => x - 1000),
+        HOUR,
+        t0,
+      ),
+    );
+    expect(flagsOf(shifted).filter((i) => /expected value for [^(]*\(down|a collapse beyond/.test(shifted[i]!.reason))).toEqual([]);
   });
   it("a collapse's band is its own bar, so the value is drawn beyond it (real hourly rentals)", () => {
     // Washington DC bike rentals 2011-2012 (bench/corpus), empty hours as 0, as the engine feeds a sum

@@ -9,6 +9,7 @@ import { loadConfigText } from "../../src/config/load.js";
 import type { Database } from "../../src/db/database.js";
 import { type DatasetLabels, type DatasetSpec, type Incident, loadDataset, newcomerYaml } from "./corpus.js";
 
+const DAY = 86_400_000;
 const WEEK = 7 * 86_400_000;
 /** An alert this many buckets after a label window's end still counts as catching it. */
 export const TOLERANCE_BUCKETS = 3;
@@ -42,6 +43,8 @@ export interface MetricQuality {
   alerts: number;
   /** Alerts that caught no incident, by kind. */
   outside: { total: number; missing: number; value: number; perWeek: number };
+  /** Alerts outside incidents the budget allows over this span: 4 per 60 days of sub-daily buckets, 4 per year of daily ones (at least 4). */
+  budget: number;
   /** Alerts that caught no incident (outside every window, or of the wrong kind inside one). */
   falseAlerts: Array<{ at: string; kind: AlertKind; reason: string; value: number | null }>;
 }
@@ -55,6 +58,12 @@ export interface EvaluateOptions {
   hints?: boolean;
   /** Only rows with time in [from, to). */
   range?: { from: number; to: number };
+}
+
+/** At most 4 alerts outside incidents per 60 days of hourly data or per year of daily data, and at least 4 on a shorter span. */
+export function alertBudget(granularityMs: number, spanMs: number): number {
+  const per = granularityMs >= DAY ? 365 * DAY : 60 * DAY;
+  return 4 * Math.max(1, Math.floor(spanMs / per));
 }
 
 export async function evaluateDataset(
@@ -104,6 +113,7 @@ export async function evaluateDataset(
       }),
       alerts: r.alerts.length,
       outside: { total: outsideAlerts.length, missing, value: outsideAlerts.length - missing, perWeek: outsideAlerts.length / weeks },
+      budget: alertBudget(g, to - from),
       falseAlerts: outsideAlerts.map((a) => ({
         at: new Date(a.firedAt).toISOString(),
         kind: alertKind(a),

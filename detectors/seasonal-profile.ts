@@ -280,6 +280,9 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
   // the one-spacing-on shortcut for the phase is exact when time, spacing and period are integers
   const integral = Number.isInteger(t) && Math.abs(t) < SAFE && Number.isInteger(spacing);
   const best = inForce(s);
+  // the choice between profiles compares them over the same, longest period: a daily profile
+  // that fits the weekdays must not win the weekend on the last two days' fit
+  const selSpan = scaleSpan(f[profileAt(s, s.np - 1) + BUCKETS]!);
   let found = false;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
@@ -337,15 +340,12 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
       if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
       // pooled scale: running mean over about one season (at least 50 points), clipped
       const a = Math.min(Math.abs(r), clip);
-      const span = Math.max(50, Math.min(f[at + BUCKETS]!, 2000));
+      const span = scaleSpan(f[at + BUCKETS]!);
       if (maeN < span) {
         f[at + MAE_N] = maeN + 1;
         mae += (a - mae) / (maeN + 1);
       } else mae += (a - mae) / span;
       f[at + MAE] = mae;
-      // the choice between profiles compares them over the same, longest period: a daily profile
-      // that fits the weekdays must not win the weekend on the last two days' fit
-      const selSpan = Math.max(50, Math.min(f[profileAt(s, s.np - 1) + BUCKETS]!, 2000));
       const selN = f[at + SEL_N]!;
       const w = selN < selSpan ? 1 / (selN + 1) : 1 / selSpan;
       if (selN < selSpan) f[at + SEL_N] = selN + 1;
@@ -357,13 +357,20 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
   return found;
 }
 
+/** Residuals a profile's pooled scale runs over: about one season, at least 50, at most 2000. */
+function scaleSpan(buckets: number): number {
+  return Math.max(50, Math.min(buckets, 2000));
+}
+
 /** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none). */
 function inForce(s: SeasonalProfileState): number {
   const f = s.f;
   let best = -1;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
-    if (real(f, at) && f[at + MAE_N]! >= f[at + BUCKETS]! && (best < 0 || f[at + SEL_MAE]! < f[best + SEL_MAE]!)) best = at;
+    // ready once its scale has run a season, or its whole span when a season is longer (a week of 5-minute buckets)
+    const ready = f[at + MAE_N]! >= Math.min(f[at + BUCKETS]!, scaleSpan(f[at + BUCKETS]!));
+    if (real(f, at) && ready && (best < 0 || f[at + SEL_MAE]! < f[best + SEL_MAE]!)) best = at;
   }
   return best;
 }

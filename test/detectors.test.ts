@@ -213,6 +213,25 @@ describe("seasonal profile (the ensemble's seasonal view)", () => {
     expect(e!.periodMs).toBe(7 * 24 * HOUR);
     expect(e!.expected).toBeLessThan(x * 1.5);
   });
+  it("puts the weekly profile in force at 5-minute buckets too (a week is 2,016 of them, more than its scale's span)", () => {
+    const MIN5 = 5 * 60_000;
+    // weekdays peak at 300 at noon, weekends stay at 50; T0 is a Monday
+    const x = (i: number) => {
+      const t = i * MIN5;
+      const h = (t % (24 * HOUR)) / HOUR;
+      const weekend = Math.floor(t / (24 * HOUR)) % 7 >= 5;
+      return 50 + (weekend ? 0 : 250 * Math.exp(-(((h - 12) / 3) ** 2))) + ((i * 7919) % 13);
+    };
+    const s = seasonalProfileState(MIN5);
+    const n = 4 * 2016;
+    for (let i = 0; i < n; i++) seasonalStep(s, T0 + i * MIN5, x(i));
+    // Saturday noon of week 5
+    const sat = n + 5 * 288 + 144;
+    for (let i = n; i < sat; i++) seasonalStep(s, T0 + i * MIN5, x(i));
+    const e = seasonalStep(s, T0 + sat * MIN5, x(sat));
+    expect(e!.periodMs).toBe(7 * 24 * HOUR);
+    expect(Math.abs(e!.expected - x(sat))).toBeLessThan(20);
+  });
   it("expects the median of the same hour on the days it holds", () => {
     const s = seasonalProfileState(HOUR);
     feed(s, [0, 1, 2, 3, 4, 5]);

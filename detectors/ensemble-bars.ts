@@ -78,6 +78,16 @@ function closeBlock(s: EnsembleState, nb: number): void {
   }
 }
 
+/**
+ * The bar view `k` must pass: its floor (× the robust sigma `sd` for views 0-2) or its history's
+ * largest value × the novelty factor, whichever is higher; the collapse view's never above its
+ * ceiling. (The step writes the others out: a call costs it.)
+ */
+export function viewBar(f: Float64Array, sd: number, p: EnsembleParams, k: number): number {
+  const bar = Math.max(k < 3 ? FLOOR[k]! * sd : FLOOR[k]!, (k === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + k]!);
+  return k === 6 ? Math.min(bar, COLLAPSE_CEILING) : bar;
+}
+
 /** How much faster than the novelty factor a view's history may grow per value in the warm-up. */
 const WARM_GROWTH = 2;
 

@@ -40,7 +40,7 @@
  */
 import type { Point } from "../src/model/point.js";
 import { Arena, arenaPlan } from "./arena.js";
-import { COLLAPSE_CEILING, capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows } from "./ensemble-bars.js";
+import { capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows, viewBar } from "./ensemble-bars.js";
 import { followIncident, openIncident, recurs } from "./ensemble-incident.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, NF, SHORT, STEPS } from "./ensemble-layout.js";
 import { FULL, GAP, GAP_ON, goesOn, NONE, OUT, reasonFor, verdictOf } from "./ensemble-verdict.js";
@@ -323,7 +323,7 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
       ratio = r;
       view = 5;
     }
-    r = f[VIEWS + 6]! / Math.min(Math.max(FLOOR[6], nv * f[HIST_MAX + 6]!), COLLAPSE_CEILING);
+    r = f[VIEWS + 6]! / viewBar(f, sd, p, 6);
     if (r > ratio) {
       ratio = r;
       view = 6;
@@ -365,14 +365,13 @@ function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | nul
   if (firedView === 6) {
     const e = se === null ? f[MEDIAN]! : se.expected;
     const c = collapseOffset(f);
-    const bar = Math.min(Math.max(FLOOR[6], p.novelty * f[HIST_MAX + 6]!), COLLAPSE_CEILING);
     OUT.expected = e;
-    OUT.half = e - ((e + c) * Math.exp(-bar) - c);
+    OUT.half = e - ((e + c) * Math.exp(-viewBar(f, f[SD]!, p, 6)) - c);
     OUT.sigmas = se === null ? zPoint : f[Z_SEASON]!;
     return;
   }
   if (firedView >= 0 && firedView < 3) {
-    OUT.half = Math.max(FLOOR[firedView]! * f[SD]!, (firedView === 0 ? p.novelty_point : p.novelty) * f[HIST_MAX + firedView]!);
+    OUT.half = viewBar(f, f[SD]!, p, firedView);
     OUT.expected = f[MEDIAN]!;
     OUT.sigmas = zPoint;
     return;

@@ -366,6 +366,27 @@ function slotMedians(hours: number[], count: Map<number, number>, zone: string):
   return new Map([...bySlot].map(([s, xs]) => [s, median(xs)]));
 }
 
+/** Every hour from the first to the last of `hours`. */
+function hoursSpanned(hours: Iterable<number>): number[] {
+  const hs = [...hours];
+  const first = Math.min(...hs);
+  return Array.from({ length: Math.max(...hs) - first + 1 }, (_, i) => first + i);
+}
+
+/** Is an hour's count under `share` of the median of its local weekday-hour, where that median is `minMedian` or more (hours without a count are 0)? */
+function underSlotMedian(all: number[], count: Map<number, number>, zone: string, share: number, minMedian: number): (h: number) => boolean {
+  const slotMedian = slotMedians(all, count, zone);
+  return (h) => {
+    const m = slotMedian.get(localSlot(h * HOUR, zone))!;
+    return m >= minMedian && (count.get(h) ?? 0) < m * share;
+  };
+}
+
+/** A run of hours [a, b] as an incident any alert catches (a count at zero, or no rows). */
+function outage(name: string, [a, b]: [number, number]): Incident {
+  return { name, kind: "real", expect: "any", start: iso(a * HOUR), end: iso((b + 1) * HOUR) };
+}
+
 /**
  * Delay disruptions: 3 or more consecutive hours, each with 3 or more departures averaging 60 min
  * late or more. Cancellation disruptions: 2 or more consecutive hours, each with fewer than half
@@ -380,19 +401,9 @@ function realDisruptions(file: string, zone: string): Incident[] {
     n.set(h, (n.get(h) ?? 0) + 1);
     sum.set(h, (sum.get(h) ?? 0) + Number(r[1]));
   }
-  const first = Math.min(...n.keys());
-  const last = Math.max(...n.keys());
-  const all = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  const slotMedian = slotMedians(all, n, zone);
+  const all = hoursSpanned(n.keys());
   const delayed = runsOf(all, (h) => (n.get(h) ?? 0) >= 3 && sum.get(h)! / n.get(h)! >= 60, 3);
-  const thin = runsOf(
-    all,
-    (h) => {
-      const m = slotMedian.get(localSlot(h * HOUR, zone))!;
-      return m >= 10 && (n.get(h) ?? 0) < m / 2;
-    },
-    2,
-  );
+  const thin = runsOf(all, underSlotMedian(all, n, zone, 1 / 2, 10), 2);
   return [
     ...delayed.map(
       ([a, b]): Incident => ({
@@ -404,15 +415,7 @@ function realDisruptions(file: string, zone: string): Incident[] {
         metrics: ["avg_delay"],
       }),
     ),
-    ...thin.map(
-      ([a, b]): Incident => ({
-        name: `${b - a + 1} hours with under half the usual departures`,
-        kind: "real",
-        expect: "any",
-        start: iso(a * HOUR),
-        end: iso((b + 1) * HOUR),
-      }),
-    ),
+    ...thin.map((r) => outage(`${r[1] - r[0] + 1} hours with under half the usual departures`, r)),
   ].sort((x, y) => x.start.localeCompare(y.start));
 }
 
@@ -425,14 +428,7 @@ labels.bos_flights.incidents.push(...realDisruptions("bos-departures.csv.gz", "A
 function hourlyCounts(file: string): { cnt: Map<number, number>; all: number[]; rows: string[][] } {
   const { rows } = readCsv(file);
   const cnt = new Map(rows.map((r) => [Math.floor(Date.parse(r[0]!) / HOUR), Number(r[1])]));
-  const first = Math.min(...cnt.keys());
-  const all = Array.from({ length: Math.max(...cnt.keys()) - first + 1 }, (_, i) => first + i);
-  return { cnt, all, rows };
-}
-
-/** A run of hours [a, b] as an incident any alert catches (a count at zero, or no rows). */
-function outage(name: string, [a, b]: [number, number]): Incident {
-  return { name, kind: "real", expect: "any", start: iso(a * HOUR), end: iso((b + 1) * HOUR) };
+  return { cnt, all: hoursSpanned(cnt.keys()), rows };
 }
 
 /**
@@ -442,12 +438,7 @@ function outage(name: string, [a, b]: [number, number]): Incident {
  */
 function dcClosures(): Incident[] {
   const { cnt, all } = hourlyCounts("dc-bikes.csv.gz");
-  const zone = "America/New_York";
-  const slotMedian = slotMedians(all, cnt, zone);
-  const closed = (h: number): boolean => {
-    const m = slotMedian.get(localSlot(h * HOUR, zone))!;
-    return m >= 30 && (cnt.get(h) ?? 0) < m / 10;
-  };
+  const closed = underSlotMedian(all, cnt, "America/New_York", 1 / 10, 30);
   return runsOf(all, closed, 3).map((r) => outage(`${r[1] - r[0] + 1} hours under a tenth of the usual rentals`, r));
 }
 

@@ -16,7 +16,15 @@ import type { Point } from "../src/model/point.js";
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;
-const HOUR_MS = 3_600_000;
+const HOUR = 3_600_000;
+/** The tests' seeded uniform numbers in [0, 1) (a linear congruential generator: the same sequence in every run). */
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return s / 2_147_483_648;
+  };
+}
 const pts = (vs: ReadonlyArray<number | null>, step = MIN, t0 = T0): Point[] => vs.map((v, i) => ({ t: t0 + i * step, v }));
 
 function flagsOf(vs: Verdict[]): number[] {
@@ -183,7 +191,6 @@ describe("seasonal", () => {
 });
 
 describe("seasonal profile (the ensemble's seasonal view)", () => {
-  const HOUR = 3_600_000;
   // an hourly daily shape, one unit higher each day, so the median of the seasons behind an
   // expectation shows which days it read
   const at = (day: number, h: number) => 100 + 40 * Math.sin((2 * Math.PI * h) / 24) + day;
@@ -196,12 +203,12 @@ describe("seasonal profile (the ensemble's seasonal view)", () => {
     // weekday rush hours (300 at 08:00) and quiet weekends (30), ±20% noise: on weekdays the median
     // of 5 days (daily profile) is steadier than that of 3 weeks (weekly); T0 is a Monday
     const NOISE = 0.4;
-    let seed = 5;
+    const rand = lcg(5);
     const rush = (d: number, h: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const u = rand();
       const weekend = d % 7 >= 5;
       const level = h < 6 ? 5 : (weekend ? 30 : 300) * Math.exp(-(((h - 8) / 2) ** 2)) + 50;
-      return level * (1 + NOISE * (seed / 2_147_483_648 - 0.5));
+      return level * (1 + NOISE * (u - 0.5));
     };
     const s = seasonalProfileState(HOUR);
     for (let d = 0; d < 5 * 7 + 5; d++) for (let h = 0; h < 24; h++) seasonalStep(s, T0 + (d * 24 + h) * HOUR, rush(d, h));
@@ -310,11 +317,8 @@ function build(type: string, over: Record<string, unknown>) {
 }
 
 function wave(n: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, (_, i) => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return 100 + 10 * Math.sin(i / 5) + 5 * (s / 2_147_483_648) + (i % 97 === 50 ? 80 : 0);
-  });
+  const rand = lcg(seed);
+  return Array.from({ length: n }, (_, i) => 100 + 10 * Math.sin(i / 5) + 5 * rand() + (i % 97 === 50 ? 80 : 0));
 }
 
 describe.each(cases)("%s %j: properties", (type, over) => {
@@ -465,13 +469,8 @@ describe("ensemble", () => {
     // hourly rentals: nights about 5, afternoons about 300 with ±15% noise; on a third of the days
     // (at random) rain cuts the daytime to a fifth to two fifths, a bigger raw drop than an evening
     // can make; on day 50 the shop closes at 18:00, where about 150 is usual
-    const HOUR = 3_600_000;
     const t0 = Date.UTC(2024, 0, 1);
-    let seed = 11;
-    const rand = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed / 2_147_483_648;
-    };
+    const rand = lcg(11);
     const days = 53;
     const rain = Array.from({ length: days }, () => (rand() < 0.33 ? 0.2 + 0.2 * rand() : 1));
     const closedAt = 50 * 24 + 18;
@@ -503,8 +502,8 @@ describe("ensemble", () => {
     const { rows } = readCsv("dc-bikes.csv.gz");
     const byHour = new Map(rows.map((r) => [Date.parse(r[0]!), Number(r[1])]));
     const first = Math.min(...byHour.keys());
-    const points = Array.from({ length: 731 * 24 }, (_, i) => ({ t: first + i * HOUR_MS, v: byHour.get(first + i * HOUR_MS) ?? 0 }));
-    const hourly = build("ensemble", { granularity_ms: HOUR_MS, timezone: "America/New_York" });
+    const points = Array.from({ length: 731 * 24 }, (_, i) => ({ t: first + i * HOUR, v: byHour.get(first + i * HOUR) ?? 0 }));
+    const hourly = build("ensemble", { granularity_ms: HOUR, timezone: "America/New_York" });
     const v = runBatch(hourly.def, hourly.params, points);
     // the views of a point against a bar (a level shift, volatility and a gap are about several points)
     const pointAlerts = flagsOf(v).filter((i) => !/^(level shift|last \d+ points|volatility|a value not seen)/.test(v[i]!.reason));
@@ -544,13 +543,9 @@ describe("ensemble", () => {
     expect(flagsOf(runBatch(def, params, pts(later)))).toContain(120);
   });
   it("an hourly series with a daily pattern and 14 days of history: a 60% drop alerts against the same hour", () => {
-    const HOUR = 3_600_000;
     const t0 = Date.UTC(2024, 0, 1); // a Monday
-    let seed = 3;
-    const vs = Array.from({ length: 14 * 24 + 24 }, (_, i) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return 1000 + 600 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 30 * (seed / 2_147_483_648 - 0.5);
-    });
+    const rand = lcg(3);
+    const vs = Array.from({ length: 14 * 24 + 24 }, (_, i) => 1000 + 600 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 30 * (rand() - 0.5));
     const at = 14 * 24 + 14; // Monday 14:00, day 15
     const normal = vs[at]!;
     vs[at] = normal * 0.4;
@@ -568,13 +563,11 @@ describe("ensemble", () => {
     expect(flagsOf(v).filter((i) => i >= 7 * 24 && i !== at)).toEqual([]);
   });
   it("uses weekly seasonality when weekends differ from weekdays", () => {
-    const HOUR = 3_600_000;
     const t0 = Date.UTC(2024, 0, 1); // a Monday
-    let seed = 5;
+    const rand = lcg(5);
     const vs = Array.from({ length: 5 * 7 * 24 }, (_, i) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       const weekend = Math.floor(i / 24) % 7 >= 5;
-      return (weekend ? 400 : 1000) + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 20 * (seed / 2_147_483_648 - 0.5);
+      return (weekend ? 400 : 1000) + 300 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 20 * (rand() - 0.5);
     });
     // a Saturday that looks like a weekday (a launch, a holiday shift)
     const sat = 4 * 7 * 24 + 5 * 24;

@@ -166,35 +166,35 @@ function hourIso(y, m, d, h, zone) {
 // with its `functioning` column, the operator's record of hours the system was down) and London
 // (TfL cycle hire, "London bike sharing dataset", london_merged.csv)
 if (args.dc) {
-// Capital Bikeshare (UCI "Bike Sharing Dataset", hour.csv): dteday YYYY-MM-DD, hr 0-23, cnt
-writeHourly(
-  "dc-bikes.csv.gz",
-  ["ts", "cnt"],
-  csvRows(args.dc).map((r) => {
-    const [y, m, d] = r.dteday.split("-").map(Number);
-    return [hourIso(y, m, d, Number(r.hr), "America/New_York"), r.cnt];
-  }),
-);
+  // Capital Bikeshare (UCI "Bike Sharing Dataset", hour.csv): dteday YYYY-MM-DD, hr 0-23, cnt
+  writeHourly(
+    "dc-bikes.csv.gz",
+    ["ts", "cnt"],
+    csvRows(args.dc).map((r) => {
+      const [y, m, d] = r.dteday.split("-").map(Number);
+      return [hourIso(y, m, d, Number(r.hr), "America/New_York"), r.cnt];
+    }),
+  );
 
-// Seoul (UCI "Seoul Bike Sharing Demand"): Date DD/MM/YYYY, Hour, Rented Bike Count, Functioning Day
-writeHourly(
-  "seoul-bikes.csv.gz",
-  ["ts", "cnt", "functioning"],
-  csvRows(args.seoul).map((r) => {
-    const [d, m, y] = r.Date.split("/").map(Number);
-    return [hourIso(y, m, d, Number(r.Hour), "Asia/Seoul"), r["Rented Bike Count"], r["Functioning Day"]];
-  }),
-);
+  // Seoul (UCI "Seoul Bike Sharing Demand"): Date DD/MM/YYYY, Hour, Rented Bike Count, Functioning Day
+  writeHourly(
+    "seoul-bikes.csv.gz",
+    ["ts", "cnt", "functioning"],
+    csvRows(args.seoul).map((r) => {
+      const [d, m, y] = r.Date.split("/").map(Number);
+      return [hourIso(y, m, d, Number(r.Hour), "Asia/Seoul"), r["Rented Bike Count"], r["Functioning Day"]];
+    }),
+  );
 
-// London (TfL cycle hire, "London bike sharing dataset"): timestamp as YYYY-MM-DD HH:MM:SS or DD-MM-YYYY HH:MM
-writeHourly(
-  "london-bikes.csv.gz",
-  ["ts", "cnt"],
-  csvRows(args.london).map((r) => {
-    const [date, time] = r.timestamp.split(" ");
-    const parts = date.split("-").map(Number);
-    const [y, m, d] = parts[0] > 31 ? parts : [parts[2], parts[1], parts[0]];
-    return [hourIso(y, m, d, Number(time.split(":")[0]), "Europe/London"), r.cnt];
-  }),
-);
+  // London (TfL cycle hire, "London bike sharing dataset"): timestamp as YYYY-MM-DD HH:MM:SS or DD-MM-YYYY HH:MM
+  writeHourly(
+    "london-bikes.csv.gz",
+    ["ts", "cnt"],
+    csvRows(args.london).map((r) => {
+      const [date, time] = r.timestamp.split(" ");
+      const parts = date.split("-").map(Number);
+      const [y, m, d] = parts[0] > 31 ? parts : [parts[2], parts[1], parts[0]];
+      return [hourIso(y, m, d, Number(time.split(":")[0]), "Europe/London"), r.cnt];
+    }),
+  );
 }

@@ -35,7 +35,8 @@ export const PROFILE_LAYOUT = layout([
   // pooled running mean |residual| (clipped) and how many residuals it has seen
   ["MAE", 1],
   ["MAE_N", 1],
-  // the same over the longest candidate period, and its count: which profile is in force is chosen by it
+  // the same over the longest candidate period, and its count, for a profile whose scale runs shorter
+  // (the daily one): which profile is in force is chosen by it
   ["SEL_MAE", 1],
   ["SEL_N", 1],
   // lag test over slot means: running mean |x − x(t−P)| and |x − x(t−P/2)|, and their sample count

@@ -346,10 +346,12 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
         mae += (a - mae) / (maeN + 1);
       } else mae += (a - mae) / span;
       f[at + MAE] = mae;
-      const selN = f[at + SEL_N]!;
-      const w = selN < selSpan ? 1 / (selN + 1) : 1 / selSpan;
-      if (selN < selSpan) f[at + SEL_N] = selN + 1;
-      f[at + SEL_MAE] = f[at + SEL_MAE]! + (a - f[at + SEL_MAE]!) * w;
+      // a profile whose scale already runs over the choice's span is measured by it (the longest one)
+      if (span !== selSpan) {
+        const selN = f[at + SEL_N]!;
+        if (selN < selSpan) f[at + SEL_N] = selN + 1;
+        f[at + SEL_MAE] = f[at + SEL_MAE]! + (a - f[at + SEL_MAE]!) / Math.min(selN + 1, selSpan);
+      }
     }
     f[at + ACC_SUM] = f[at + ACC_SUM]! + stored;
     f[at + ACC_N] = f[at + ACC_N]! + 1;
@@ -365,12 +367,19 @@ function scaleSpan(buckets: number): number {
 /** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none). */
 function inForce(s: SeasonalProfileState): number {
   const f = s.f;
+  const selSpan = scaleSpan(f[profileAt(s, s.np - 1) + BUCKETS]!);
   let best = -1;
+  let bestErr = Number.POSITIVE_INFINITY;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
+    const span = scaleSpan(f[at + BUCKETS]!);
     // ready once its scale has run a season, or its whole span when a season is longer (a week of 5-minute buckets)
-    const ready = f[at + MAE_N]! >= Math.min(f[at + BUCKETS]!, scaleSpan(f[at + BUCKETS]!));
-    if (real(f, at) && ready && (best < 0 || f[at + SEL_MAE]! < f[best + SEL_MAE]!)) best = at;
+    if (!real(f, at) || f[at + MAE_N]! < Math.min(f[at + BUCKETS]!, span)) continue;
+    const err = span === selSpan ? f[at + MAE]! : f[at + SEL_MAE]!;
+    if (best < 0 || err < bestErr) {
+      best = at;
+      bestErr = err;
+    }
   }
   return best;
 }

@@ -102,9 +102,10 @@ export function reasonFor(view: number, s: EnsembleState, zPoint: number, m: num
     case 4:
       return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`);
     case 6:
+      // the seasonal view's words (or the point's against the median), and how far down in percent
       return se === null
         ? `${sigmaReason(zPoint, "the rolling median")}${pct(s.f[PREV]!, m)}, a collapse beyond any in the last ${s.histN} points`
-        : `${sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`)}${pct(s.f[PREV]!, se.expected)}`;
+        : `${reasonFor(4, s, zPoint, m, se)}${pct(s.f[PREV]!, se.expected)}`;
     default:
       return `a value not seen in the last ${s.base.n} points (${s.f[VIEWS + 5]!.toFixed(0)}σ from the nearest)`;
   }

@@ -370,18 +370,13 @@ function band(s: EnsembleState, p: EnsembleParams, se: SeasonalExpectation | nul
     OUT.sigmas = se === null ? zPoint : f[Z_SEASON]!;
     return;
   }
-  if (firedView >= 0 && firedView < 3) {
-    OUT.half = viewBar(f, f[SD]!, p, firedView);
-    OUT.expected = f[MEDIAN]!;
-    OUT.sigmas = zPoint;
-    return;
-  }
-  if (se !== null) {
-    OUT.half = Math.max(FLOOR[4], p.novelty * f[HIST_MAX + 4]!) * se.sigma;
+  const medianView = firedView >= 0 && firedView < 3;
+  if (se !== null && !medianView) {
+    OUT.half = viewBar(f, f[SD]!, p, 4) * se.sigma;
     OUT.expected = se.expected;
     OUT.sigmas = f[Z_SEASON]!;
   } else {
-    OUT.half = Math.max(FLOOR[0] * f[SD]!, p.novelty_point * f[HIST_MAX]!);
+    OUT.half = viewBar(f, f[SD]!, p, medianView ? firedView : 0);
     OUT.expected = f[MEDIAN]!;
     OUT.sigmas = zPoint;
   }

@@ -45,6 +45,8 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
       CREATE TABLE ev_tz (ts timestamptz NOT NULL);
       CREATE TABLE ev_naive (ts timestamp NOT NULL);
       CREATE TABLE ev_date (ts date NOT NULL);
+      CREATE TABLE ev_days (ts date NOT NULL, n int NOT NULL);
+      INSERT INTO ev_days SELECT d::date, extract(day FROM d)::int FROM generate_series(DATE '2026-03-20', DATE '2026-04-05', interval '1 day') d;
       INSERT INTO ev_tz SELECT generate_series(TIMESTAMPTZ '2026-03-26 00:00:00+00', TIMESTAMPTZ '2026-04-01 23:30:00+00', interval '30 minutes');
       INSERT INTO ev_naive SELECT ts AT TIME ZONE 'Europe/Berlin' FROM ev_tz;
       INSERT INTO ev_date SELECT (ts AT TIME ZONE 'UTC')::date FROM ev_tz;
@@ -140,6 +142,28 @@ describe("time zones in metric SQL (session TimeZone Pacific/Kiritimati)", () =>
     const res = counts(await fetchBuckets(db, days, { from: at("2026-03-27T00:00:00Z"), to: at("2026-03-29T00:00:00Z") }));
     expect(res).toEqual({ "2026-03-27T00:00:00.000Z": 48, "2026-03-28T00:00:00.000Z": 48 });
   });
+
+  it.each(["America/Los_Angeles", "Asia/Tokyo", "Pacific/Pago_Pago", ODD_ZONE])(
+    "puts each row of a date column on its own local day, in buckets and in the digest (%s)",
+    async (zone) => {
+      const n = (d: string) => Number(d.slice(8, 10));
+      for (const tz of [undefined, "UTC"]) {
+        const src = { ...source("ev_days", tz)!, value: "sum(n)" };
+        const days = metric({ name: "dd", source: src, granularityMs: DAY, timezone: zone });
+        const window = { from: at("2026-03-27T00:00:00Z"), to: at("2026-03-31T00:00:00Z") };
+        const expected = Object.fromEntries(
+          ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30"].map((d) => [`${d}T00:00:00.000Z`, n(d)]),
+        );
+        expect(counts(await fetchBuckets(db, days, window))).toEqual(expected);
+        const grid = await fetchBucketGrid(db, [days, { ...days, name: "dd2" }], window);
+        expect(Array.from(grid.values[1]!)).toEqual([27, 28, 29, 30]);
+        // the digest's "yesterday" at 09:00 local on 30 March is the 29th, and the day before the 28th
+        const now = utcMs(at("2026-03-30T09:00:00Z"), zone);
+        const windows = [1, 2].map((k) => ({ from: dayStart(now, zone, k), to: dayStart(now, zone, k - 1) }));
+        expect(await fetchWindowValues(db, days, windows)).toEqual([29, 28]);
+      }
+    },
+  );
 
   it("starts weeks on Monday, in local time", async () => {
     const weeks = metric({ name: "w", source: source("ev_tz"), granularityMs: 7 * DAY, timezone: "Europe/Berlin" });

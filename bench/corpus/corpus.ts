@@ -77,12 +77,8 @@ export interface DatasetLabels {
 }
 
 const DAILY_HINTS = ["calendar: weekdays", "holidays: {country: US}"];
-/**
- * The daily sets have a `date` column (trading days): their zone is UTC, where a date's midnight is
- * that calendar day. (In America/New_York, a date cast to timestamptz in a UTC session lands on the
- * previous local day once daily buckets start at local midnight.)
- */
-const DATE_ZONE = "UTC";
+/** The daily sets have a `date` column of US trading days: each date is its own local day. */
+const DATE_ZONE = "America/New_York";
 
 /** One row per flight: the columns of every flights file (bench/corpus/derive.mjs). */
 const FLIGHT_COLUMNS = [

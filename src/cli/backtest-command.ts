@@ -5,7 +5,7 @@ import { formatProblem } from "../config/problem.js";
 import type { MetricConfig, VigilConfig } from "../config/types.js";
 import { openDatabase } from "../db/open.js";
 import { errorText } from "../log.js";
-import { fmtNum, fmtTime } from "../model/format.js";
+import { fmtBucket, fmtNum } from "../model/format.js";
 import { toBucketTime } from "../sources/bucket-clock.js";
 import { type BacktestAlert, defaultWindow, loadHistory, replay } from "./backtest/replay.js";
 import { type AlertCounts, countAlerts, type TuneResult, tune } from "./backtest/tune.js";
@@ -63,11 +63,13 @@ export function alertJson(a: BacktestAlert): Record<string, unknown> {
   };
 }
 
-export function alertRows(alerts: readonly BacktestAlert[]): string {
+/** The alerts as a table; times are UTC, or local dates for buckets of whole days. */
+export function alertRows(alerts: readonly BacktestAlert[], granularityMs: number): string {
   const head = ["FIRED", "RESOLVED", "SERIES", "DETECTOR", "VALUE", "EXPECTED", "REASON"];
+  const at = (t: number) => fmtBucket(t, granularityMs).replace(" UTC", "");
   const rows = alerts.map((a) => [
-    fmtTime(a.firedAt).replace(" UTC", ""),
-    a.resolvedAt === null ? "open" : fmtTime(a.resolvedAt).replace(" UTC", ""),
+    at(a.firedAt),
+    a.resolvedAt === null ? "open" : at(a.resolvedAt),
     a.series || "-",
     a.detector,
     fmtNum(a.value),
@@ -99,9 +101,9 @@ export async function backtestCommand(o: Common & { chart?: string; json?: boole
     }
     const weeks = (to - from) / (7 * 86_400_000);
     process.stdout.write(
-      `backtest ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, ${r.series} series, ${r.points.toLocaleString("en-US")} buckets\n`,
+      `backtest ${m.name}: ${fmtBucket(from, m.granularityMs)} → ${fmtBucket(to, m.granularityMs)}, ${r.series} series, ${r.points.toLocaleString("en-US")} buckets\n`,
     );
-    if (r.alerts.length) process.stdout.write(`${alertRows(r.alerts)}\n`);
+    if (r.alerts.length) process.stdout.write(`${alertRows(r.alerts, m.granularityMs)}\n`);
     process.stdout.write(
       `${r.alerts.length} alert${r.alerts.length === 1 ? "" : "s"} would have fired (${(r.alerts.length / Math.max(weeks, 1 / 7)).toFixed(1)} per week)\n`,
     );
@@ -172,7 +174,9 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number; json?:
       return 0;
     }
     const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(`tune ${m.name}: ${fmtTime(from)} → ${fmtTime(to)}, budget ${o.maxAlertsPerWeek} alerts/week`);
+    out(
+      `tune ${m.name}: ${fmtBucket(from, m.granularityMs)} → ${fmtBucket(to, m.granularityMs)}, budget ${o.maxAlertsPerWeek} alerts/week`,
+    );
     out(`as configured: ${countsText(t.before)}`);
     const kept = t.fixes.filter((f) => f.accepted);
     for (const f of t.fixes) {
@@ -185,7 +189,7 @@ export async function tuneCommand(o: Common & { maxAlertsPerWeek: number; json?:
     for (const c of t.choices) {
       const mark = c === t.best ? "  ← proposed" : "";
       out(`\n${settingsText(c.settings)}: ${plural(c.alerts.length, "alert")} (${c.perWeek.toFixed(1)}/week)${mark}`);
-      if (c.alerts.length) out(alertRows(c.alerts.slice(0, 20)));
+      if (c.alerts.length) out(alertRows(c.alerts.slice(0, 20), m.granularityMs));
       if (c.alerts.length > 20) out(`… and ${c.alerts.length - 20} more`);
     }
     const what = [...kept.map((f) => f.yaml.join("; ")), ...(t.best ? [settingsText(t.best.settings)] : [])].join(", ");

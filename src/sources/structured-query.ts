@@ -19,7 +19,7 @@ import type { MetricConfig } from "../config/types.js";
 import { quoteIdent } from "../db/database.js";
 import { alignUp, isCalendarGranularity } from "./bucket-clock.js";
 import { NULL_LABEL, NULL_TEXT_LABEL } from "./series-key.js";
-import { boundText, instantSql } from "./time-sql.js";
+import { boundText, instantSql, widerBoundText } from "./time-sql.js";
 import type { SqlQuery, TimeWindow } from "./types.js";
 
 /**
@@ -105,10 +105,9 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
  * returned as floating UTC.
  */
 export function bucketSql(time: string, granularityMs: number): string {
-  const instant = instantSql(time, "$4");
   return isCalendarGranularity(granularityMs)
-    ? `(date_bin($3::interval, ${instant} AT TIME ZONE $5::text, TIMESTAMP '1970-01-05') AT TIME ZONE 'UTC')`
-    : `date_bin($3::interval, ${instant}, TIMESTAMPTZ 'epoch')`;
+    ? `(date_bin($3::interval, ${instantSql(time, "$4", "$5")} AT TIME ZONE $5::text, TIMESTAMP '1970-01-05') AT TIME ZONE 'UTC')`
+    : `date_bin($3::interval, ${instantSql(time, "$4")}, TIMESTAMPTZ 'epoch')`;
 }
 
 /**
@@ -145,8 +144,8 @@ export function bucketScanValues(window: TimeWindow, granularityMs: number, zone
   if (isCalendarGranularity(granularityMs)) {
     const zone = zones.zone ?? "UTC";
     values.push(
-      boundText(utcMs(window.from, zone), naive),
-      boundText(utcMs(window.to, zone), naive),
+      widerBoundText(utcMs(window.from, zone), "from", naive, zone),
+      widerBoundText(utcMs(window.to, zone), "to", naive, zone),
       `${granularityMs / 86_400_000} days`,
       naive,
       zone,

@@ -13,10 +13,27 @@ import { localMs } from "../../detectors/local-time.js";
 
 /**
  * SQL for the instant (timestamptz) of time column `col` (a quoted identifier): itself for a
- * timestamptz, read as wall time in the zone bound at `zoneParam` (e.g. "$4") for a timestamp or date.
+ * timestamptz, read as wall time in the zone bound at `zoneParam` (e.g. "$4") for a timestamp, and
+ * for a date at midnight in the zone bound at `dateZoneParam` (a date names a local day, not an instant).
  */
-export function instantSql(col: string, zoneParam: string): string {
-  return `(CASE WHEN pg_typeof(${col}) = 'timestamp with time zone'::regtype THEN ${col}::timestamptz ELSE ${col}::timestamp AT TIME ZONE ${zoneParam}::text END)`;
+export function instantSql(col: string, zoneParam: string, dateZoneParam = zoneParam): string {
+  const date =
+    dateZoneParam === zoneParam
+      ? ""
+      : `WHEN pg_typeof(${col}) = 'date'::regtype THEN ${col}::timestamp AT TIME ZONE ${dateZoneParam}::text `;
+  return `(CASE WHEN pg_typeof(${col}) = 'timestamp with time zone'::regtype THEN ${col}::timestamptz ${date}ELSE ${col}::timestamp AT TIME ZONE ${zoneParam}::text END)`;
+}
+
+/**
+ * Bound texts of instant `t` that keep every row a naive column (in `naiveZone`) or a date column
+ * (in `dateZone`) may hold at or after it (`side` "from") or before it ("to"): of the two wall
+ * times, the earlier for "from" and the later for "to". A timestamptz reads either as `t` exactly;
+ * the caller drops the extra rows by their instant.
+ */
+export function widerBoundText(t: number, side: "from" | "to", naiveZone: string | undefined, dateZone: string | undefined): string {
+  const a = localMs(t, naiveZone);
+  const b = localMs(t, dateZone);
+  return boundText(t, (side === "from" ? b < a : b > a) ? dateZone : naiveZone);
 }
 
 /**
@@ -35,17 +52,32 @@ export function boundText(t: number, naiveZone?: string): string {
 /**
  * Several windows of one time column as SQL on untyped bounds (pushed onto `values`): `win` is the
  * 1-based index of the window a row falls in (windows must not overlap), `where` keeps the rows of
- * any window, one index range each.
+ * any window, one index range each. With a `dateZone` other than `naiveZone`, a date column's days
+ * are those of `dateZone`: the index range is widened to hold both readings and the row's instant
+ * decides.
  */
 export function windowsSql(
   col: string,
   windows: ReadonlyArray<{ from: number; to: number }>,
   values: unknown[],
   naiveZone?: string,
+  dateZone: string | undefined = naiveZone,
 ): { win: string; where: string } {
+  const exact = (dateZone ?? "UTC") === (naiveZone ?? "UTC");
+  let instant = "";
+  if (!exact) {
+    values.push(naiveZone ?? "UTC", dateZone ?? "UTC");
+    instant = instantSql(col, `$${values.length - 1}`, `$${values.length}`);
+  }
   const ranges = windows.map((w) => {
-    values.push(boundText(w.from, naiveZone), boundText(w.to, naiveZone));
-    return `${col} >= $${values.length - 1} AND ${col} < $${values.length}`;
+    if (exact) {
+      values.push(boundText(w.from, naiveZone), boundText(w.to, naiveZone));
+      return `${col} >= $${values.length - 1} AND ${col} < $${values.length}`;
+    }
+    values.push(widerBoundText(w.from, "from", naiveZone, dateZone), widerBoundText(w.to, "to", naiveZone, dateZone));
+    values.push(new Date(w.from).toISOString(), new Date(w.to).toISOString());
+    const n = values.length;
+    return `${col} >= $${n - 3} AND ${col} < $${n - 2} AND ${instant} >= $${n - 1}::timestamptz AND ${instant} < $${n}::timestamptz`;
   });
   return {
     win: `CASE ${ranges.map((r, i) => `WHEN ${r} THEN ${i + 1}`).join(" ")} END`,

@@ -15,7 +15,7 @@ export function buildWindowQuery(m: MetricConfig, windows: readonly TimeWindow[]
   if (!s) throw new Error(`metric "${m.name}" has no structured source`);
   const time = quoteIdent(s.time_column);
   const values: unknown[] = [];
-  const w = windowsSql(time, windows, values, s.timezone);
+  const w = windowsSql(time, windows, values, s.timezone, m.timezone);
   const where = s.where?.trim() ? [w.where, `(\n${s.where}\n)`] : [w.where];
   return {
     text: [

@@ -3,6 +3,7 @@
  * of its view is a recurring pattern), the incident it opens is framed, and the points after it
  * decide whether it was a level shift, which restarts the baseline.
  */
+import { COLLAPSE_CEILING } from "./ensemble-bars.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, SHIFT_CHECK, SHIFT_SIGMAS } from "./ensemble-layout.js";
 import { mediumZ, shortZ } from "./ensemble-views.js";
 import { lwClear, lwPush } from "./lazy-window.js";
@@ -38,11 +39,15 @@ function patternRows(p: EnsembleParams): number {
 /** Of the SHIFT_CHECK points after an alert, how many must stay beyond the band for a level shift. */
 const SHIFT_AGREE = 10;
 
-/** The same thing a third time within the history: a recurring pattern, not a new incident. */
+/**
+ * The same thing a third time within the history: a recurring pattern, not a new incident. A
+ * collapse beyond its ceiling is an outage each time, as it is beyond any bar its history sets.
+ */
 export function recurs(s: EnsembleState, p: EnsembleParams, view: number): boolean {
   const f = s.f;
   const nov = view === 0 ? p.novelty_point : p.novelty;
   const vk = f[VIEWS + view]!;
+  if (view === 6 && vk >= COLLAPSE_CEILING) return false;
   return s.rows - f[SHADOW_AT2 + view]! < patternRows(p) && vk <= nov * f[SHADOW_V + view]! && vk <= nov * f[SHADOW_V2 + view]!;
 }
 

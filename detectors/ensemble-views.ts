@@ -2,7 +2,7 @@
  * The ensemble's seven views of a point, each written to its slot of `VIEWS` (ensemble-core.ts lists
  * what each one sees), and the rolling baseline the first three are measured from.
  */
-import { capView } from "./ensemble-bars.js";
+import { COLLAPSE_CEILING, capView } from "./ensemble-bars.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, SHORT, STEPS } from "./ensemble-layout.js";
 import { lwDue, lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
 import type { SeasonalExpectation } from "./seasonal-profile.js";
@@ -118,6 +118,8 @@ function nearestView(s: EnsembleState, x: number, sd: number): void {
 
 /** A collapse must also be this many sigmas below its expectation: a sparse count's quiet hour is no outage. */
 const COLLAPSE_SIGMAS = 3;
+/** The ratio at the collapse view's ceiling. */
+const CEILING_RATIO = Math.exp(COLLAPSE_CEILING);
 
 /** What the collapse view adds to both sides of its ratio: the routine lows, so that a night's 1 against 3 is no collapse. */
 export function collapseOffset(f: Float64Array): number {
@@ -133,9 +135,10 @@ function collapseView(f: Float64Array, x: number, se: SeasonalExpectation | null
   const e = se === null ? f[MEDIAN]! : se.expected;
   const scale = se === null ? f[SD]! : se.sigma;
   let now = 0;
-  if (f[LOW]! >= 0 && x >= 0 && e - x > COLLAPSE_SIGMAS * scale) {
+  if (f[LOW]! >= 0 && x >= 0 && e > x) {
     const c = collapseOffset(f);
-    now = Math.log((e + c) / (x + c));
+    // a fall beyond the ceiling is an outage however wide the band; short of it, it must clear the band too
+    if (e - x > COLLAPSE_SIGMAS * scale || e + c >= CEILING_RATIO * (x + c)) now = Math.log((e + c) / (x + c));
   }
   // two in a row: one empty bucket is a dropped scrape more often than an outage
   f[VIEWS + 6] = Math.min(now, f[COLLAPSE_PREV]!);

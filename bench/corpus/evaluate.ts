@@ -58,6 +58,8 @@ export interface EvaluateOptions {
   hints?: boolean;
   /** Only rows with time in [from, to). */
   range?: { from: number; to: number };
+  /** Judge from here on (the rows before it warm the detectors up, as `vigil backtest --from` does). */
+  judgeFrom?: number;
 }
 
 /** At most 4 alerts outside incidents per 60 days of hourly data or per year of daily data, and at least 4 on a shorter span. */
@@ -79,10 +81,11 @@ export async function evaluateDataset(
   const metrics: MetricQuality[] = [];
   for (const m of loaded.config.metrics) {
     const g = m.granularityMs;
-    const from = Math.floor(data.from / g) * g;
+    const warmFrom = Math.floor(data.from / g) * g;
+    const from = Math.max(warmFrom, Math.floor((opts.judgeFrom ?? warmFrom) / g) * g);
     const to = Math.floor(data.to / g) * g + g;
-    const series = await loadHistory(db, m, from, to);
-    const r = replay(m, series, from, to);
+    const series = await loadHistory(db, m, warmFrom, to);
+    const r = replay(m, series, warmFrom, to, false, from);
     const incidents = labels.incidents.filter(
       (i) => (i.metrics === undefined || i.metrics.includes(m.name)) && Date.parse(i.start) >= from && Date.parse(i.start) < to,
     );

@@ -27,7 +27,7 @@ function problems(text: string): string[] {
 const SRC = (value: string) => `{table: flights, time_column: ts, value: "${value}", granularity: 1h}`;
 
 describe("config", () => {
-  it("infers fill: zero for a count or a sum, none (with row counts) for anything else", () => {
+  it("infers fill: zero for a count or a sum, none for anything else, and counts rows unless fill: zero is set", () => {
     const c = load(
       [
         "metrics:",
@@ -39,18 +39,20 @@ describe("config", () => {
         `  - {name: f, source: ${SRC("count(*)")}, fill: none}`,
         `  - {name: g, query: "SELECT t, value FROM x WHERE t >= $1 AND t < $2"}`,
         `  - {name: h, source: ${SRC("avg(delay)")}, min_rows: 5}`,
+        `  - {name: i, source: ${SRC("sum(amount)")}, fill: zero}`,
       ].join("\n"),
     );
     const by = Object.fromEntries(c.metrics.map((m) => [m.name, [m.fill, m.rowCounts, m.minRows]]));
     expect(by).toEqual({
-      a: ["zero", false, null],
-      b: ["zero", false, null],
-      c: ["zero", false, null],
+      a: ["zero", true, null],
+      b: ["zero", true, null],
+      c: ["zero", true, null],
       d: ["none", true, null],
       e: ["none", true, null],
       f: ["none", true, null],
       g: ["none", false, null],
       h: ["none", true, 5],
+      i: ["zero", false, null],
     });
   });
 
@@ -163,6 +165,30 @@ describe("feedValue", () => {
     expect(feedValue(m, s, day(7, 12), 42, Number.NaN)).toBe(42);
     const none = metric({ name: "n", fill: "none" });
     expect(feedValue(none, { ...fresh(), seenData: true }, day(7, 3), Number.NaN, Number.NaN)).toBeNaN();
+  });
+
+  it("an inferred zero fill reads a metrics table's empty bucket as missing data, an event table's as 0", () => {
+    const m = metric({ name: "n", fill: "zero", rowCounts: true });
+    const at = (h: number) => MON + h * HOUR;
+    // three days with one row an hour (a metrics table), then an hour without rows
+    const table = fresh();
+    for (let h = 0; h < 72; h++) expect(feedValue(m, table, at(h), 30 + (h % 24), 1)).toBe(30 + (h % 24));
+    expect(feedValue(m, table, at(72), Number.NaN, 0)).toBeNaN(); // a gap in its pipeline
+    // the same counts from an event table: a row per event, so the rows vary
+    const events = fresh();
+    for (let h = 0; h < 72; h++) feedValue(m, events, at(h), 30 + (h % 24), 30 + (h % 24));
+    expect(feedValue(m, events, at(72), Number.NaN, 0)).toBe(0); // an hour without events
+    // a count's rows are never thin: one event where 50 are usual is a value of 1
+    expect(feedValue(m, events, at(73), 1, 1)).toBe(1);
+    // too short a run of equal rows says nothing yet
+    const young = fresh();
+    for (let h = 0; h < 30; h++) feedValue(m, young, at(h), 5, 1);
+    expect(feedValue(m, young, at(30), Number.NaN, 0)).toBe(0);
+    // fill: zero set by the operator reads no rows (rowCounts false): every empty bucket is 0
+    const set = metric({ name: "n", fill: "zero", rowCounts: false });
+    const s = fresh();
+    for (let h = 0; h < 72; h++) feedValue(set, s, at(h), 30, Number.NaN);
+    expect(feedValue(set, s, at(72), Number.NaN, Number.NaN)).toBe(0);
   });
 
   it("leaves out a bucket with under a fifth of the usual rows, or under min_rows", () => {

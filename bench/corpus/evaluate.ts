@@ -13,6 +13,12 @@ const DAY = 86_400_000;
 const WEEK = 7 * 86_400_000;
 /** An alert this many buckets after a label window's end still counts as catching it. */
 export const TOLERANCE_BUCKETS = 3;
+/**
+ * An alert still firing when a label window starts catches it if it fired at most this many buckets
+ * before: labels start where a rule first holds (a tenth of the usual rentals), which an outage that
+ * began at night reaches hours after its first empty bucket alerted.
+ */
+export const LEAD_BUCKETS = 24;
 
 export type AlertKind = "missing" | "value";
 
@@ -91,7 +97,9 @@ export async function evaluateDataset(
     );
     const windows = incidents.map((i) => ({ i, start: Date.parse(i.start), end: Date.parse(i.end) + TOLERANCE_BUCKETS * g }));
     const catches = (w: (typeof windows)[number], a: BacktestAlert) =>
-      a.firedAt >= w.start && a.firedAt < w.end && (w.i.expect === "any" || alertKind(a) === "value");
+      (w.i.expect === "any" || alertKind(a) === "value") &&
+      ((a.firedAt >= w.start && a.firedAt < w.end) ||
+        (a.firedAt >= w.start - LEAD_BUCKETS * g && a.firedAt < w.start && (a.resolvedAt === null || a.resolvedAt > w.start)));
     const outsideAlerts = r.alerts.filter((a) => !windows.some((w) => catches(w, a)));
     const weeks = (to - from) / WEEK;
     const missing = outsideAlerts.filter((a) => alertKind(a) === "missing").length;

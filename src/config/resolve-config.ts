@@ -261,9 +261,17 @@ export function countLike(value: string): boolean {
   return COUNT_OR_SUM.test(value);
 }
 
-/** The metric with `fill` set, and with it whether its source counts the rows behind each bucket (means and ratios do). */
-export function withFill<M extends Pick<MetricConfig, "source" | "fill" | "rowCounts">>(m: M, fill: MetricConfig["fill"]): M {
-  return { ...m, fill, rowCounts: m.source !== undefined && fill === "none" };
+/**
+ * The metric with `fill` set, and with it whether its source counts the rows behind each bucket:
+ * means and ratios do (thin buckets), and so does an inferred zero fill (a table with the same rows
+ * in every bucket is a metrics table, where a bucket without rows is missing data, not 0).
+ */
+export function withFill<M extends Pick<MetricConfig, "source" | "fill" | "rowCounts">>(
+  m: M,
+  fill: MetricConfig["fill"],
+  inferred = false,
+): M {
+  return { ...m, fill, rowCounts: m.source !== undefined && (fill === "none" || inferred) };
 }
 
 function minutesOf(hhmm: string): number {
@@ -357,7 +365,7 @@ function resolveMetric(m: RawMetric, i: number, d: RawDefaults, errors: Finding[
     if (m.source.where !== undefined) out.source.where = m.source.where;
     if (m.source.timezone !== undefined) out.source.timezone = m.source.timezone;
   }
-  return withFill(out, m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"));
+  return withFill(out, m.fill ?? (m.source && countLike(m.source.value) ? "zero" : "none"), m.fill === undefined);
 }
 
 function resolveExperiment(e: RawExperiment, d: RawDefaults): ExperimentConfig {

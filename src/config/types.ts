@@ -70,7 +70,7 @@ export interface MetricConfig {
   fill: "zero" | "none";
   /** Rows below which a bucket is thin; null = a fifth of the series' usual rows (when row counts are read). */
   minRows: number | null;
-  /** Whether the source reports the rows behind each bucket (structured sources that do not fill zero). */
+  /** Whether the source reports the rows behind each bucket (structured sources, unless `fill: zero` is set). */
   rowCounts: boolean;
   /** null = every bucket is judged. */
   calendar: MetricCalendar | null;

@@ -6,7 +6,9 @@
  * for its mean to mean anything (thin) is left out, neither judged nor learned from, so that a
  * one-row night hour neither alerts nor sets the bar for a busy hour; a mean over fewer rows than
  * usual has its deviation from the series' level shrunk by √(rows / usual rows), the standard
- * error's ratio, so its band is in effect that much wider.
+ * error's ratio, so its band is in effect that much wider. Where the zero fill is inferred, a series
+ * whose buckets long had the same rows behind each (a metrics table: one row per hour and host) has
+ * a bucket without rows as missing data, since there it is a gap in the pipeline, not a count of 0.
  */
 
 import { localMs } from "../../detectors/local-time.js";
@@ -28,17 +30,22 @@ export interface FeedState {
   /** Robust running level of the values and their typical deviation from it (row-counted series; NaN before the first value). */
   level: number;
   spread: number;
+  /** Inferred zero fill: the rows behind the last bucket that had rows, and how many buckets in a row had that many. */
+  rowsSame: number;
+  rowsRun: number;
 }
 
 /** A series' feed before its first bucket. */
 export function newFeedState(): FeedState {
-  return { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0 };
+  return { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0, rowsSame: 0, rowsRun: 0 };
 }
 
 /** Buckets the running mean of rows reaches back over, roughly. */
 const ROWS_MEMORY = 64;
 /** Without `min_rows`, a bucket with less than this share of the usual rows is thin. */
 const THIN_SHARE = 0.2;
+/** Buckets in a row with the same rows behind them that make a series a metrics table's (one row per bucket, or one per host). */
+const TABLE_RUN = 48;
 
 /** `x` with its deviation from the series' level scaled by `w`; the level follows the values, each step clipped to a few spreads. */
 function shrunk(s: FeedState, x: number, w: number): number {
@@ -61,7 +68,14 @@ function shrunk(s: FeedState, x: number, w: number): number {
  * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
  */
 export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number): number | null {
-  if (rows > 0) {
+  if (rows > 0 && m.fill === "zero") {
+    // a count's rows are its signal, never thin; they only tell a metrics table from an event table
+    if (rows === s.rowsSame) s.rowsRun++;
+    else {
+      s.rowsSame = rows;
+      s.rowsRun = 1;
+    }
+  } else if (rows > 0) {
     const typical = s.rowsTypical;
     s.rowsTypical = typical === 0 ? rows : typical + (rows - typical) / ROWS_MEMORY;
     const min = m.minRows ?? THIN_SHARE * typical;
@@ -80,7 +94,9 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
         // every bucket so far had rows: a profile of all-present, made only now
         s.presence = seededPresence(layout, s.firstLocal, local);
       }
-      return presenceExpected(s.presence, local) ? 0 : null;
+      if (!presenceExpected(s.presence, local)) return null;
+      // no rows where a metrics table always has the same rows is a gap in its pipeline, not a count of 0
+      return rows === 0 && s.rowsRun >= TABLE_RUN ? Number.NaN : 0;
     }
     if (s.presence !== null) {
       const local = localMs(t, detectorZone(m));

@@ -27,6 +27,8 @@ export class SeriesRuntime implements FeedState {
   firstLocal = Number.NaN;
   level = Number.NaN;
   spread = 0;
+  rowsSame = 0;
+  rowsRun = 0;
   /** Lowest value its bands may show (band-floor.ts): 0 until a value fed is negative. */
   floor = 0;
   /** When the series last came back with rows (clock ms): a series idle past its lookback is dropped. */

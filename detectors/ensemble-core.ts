@@ -56,6 +56,7 @@ const {
   SHORT_SUM,
   MED_SUM,
   STEP_SUM,
+  STEP_SCALE,
   Z_SEASON,
   MEDIAN,
   SD,
@@ -213,6 +214,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
   const hasValue = isValue(x);
   const gapAlert = gapAlerts(s, p, gap, hasValue);
   if (!hasValue) return emptyBucket(f, gap, gapAlert);
+  if (f[GAP_OPEN] === 1) afterGap(s);
   f[GAP_OPEN] = 0;
   const n = s.n;
   const step = pushRecent(s, x);
@@ -248,6 +250,21 @@ function gapAlerts(s: EnsembleState, p: EnsembleParams, gap: Verdict, hasValue: 
     OUT.gap = gap;
   }
   return gapAlert;
+}
+
+/**
+ * Data resumes after a gap that alerted: the step across it is no step of the series, and the
+ * recent steps from before it are replaced by the usual one, so that the hours the gap skipped (a
+ * quiet night between an evening and a rush hour) do not read as volatility. A routine gap (a
+ * weekend of a trading-day series) alerts nothing and keeps both.
+ */
+function afterGap(s: EnsembleState): void {
+  const f = s.f;
+  f[PREV] = Number.NaN;
+  if (s.n < STEPS) return;
+  const usual = f[STEP_SCALE]!;
+  f.fill(usual, STEPS_AT, STEPS_AT + STEPS);
+  f[STEP_SUM] = usual * STEPS;
 }
 
 /** A bucket without a value: only the missing view speaks. */

@@ -513,6 +513,24 @@ describe("ensemble", () => {
       inside.map((i) => `${new Date(points[i]!.t).toISOString()} ${points[i]!.v} in [${v[i]!.lower}, ${v[i]!.upper}]: ${v[i]!.reason}`),
     ).toEqual([]);
   });
+  it("a night gap that alerted leaves the morning's steps alone: no volatility alert as the rush hour returns (real hourly London hire)", () => {
+    // London cycle hire 2015 (bench/corpus): one row an hour, none from 22:00 on 17 November to 06:00 the next day
+    const { rows } = readCsv("london-bikes.csv.gz");
+    const byHour = new Map(rows.map((r) => [Date.parse(r[0]!), Number(r[1])]));
+    const first = Math.min(...byHour.keys());
+    const end = Date.parse("2015-11-18T12:00:00Z");
+    const points = Array.from({ length: (end - first) / HOUR }, (_, i) => ({
+      t: first + i * HOUR,
+      v: byHour.get(first + i * HOUR) ?? null,
+    }));
+    const hourly = build("ensemble", { granularity_ms: HOUR, timezone: "Europe/London" });
+    const v = runBatch(hourly.def, hourly.params, points);
+    const gap = points.findIndex((p) => p.t === Date.parse("2015-11-17T23:00:00Z"));
+    expect(v[gap]!.reason).toBe("no data for 2h, at a time this series normally has data");
+    // 633, 2097, 4455, 2325, 950: a weekday's rush, only the night's small steps between it and the evening are gone
+    const after = flagsOf(v).filter((i) => i > gap + 6);
+    expect(after.map((i) => `${new Date(points[i]!.t).toISOString()}: ${v[i]!.reason}`)).toEqual([]);
+  });
   it("gives a shift in percent of the median, except against a median next to zero", () => {
     expect(pct(143, 100)).toBe(" (up 43%)");
     expect(pct(40, 100)).toBe(" (down 60%)");

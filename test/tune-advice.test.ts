@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readCsv } from "../bench/corpus/corpus.js";
 import { tune } from "../src/cli/backtest/tune.js";
 import type { StructuredSource } from "../src/config/types.js";
 import type { SeriesBatch } from "../src/sources/index.js";
@@ -85,6 +86,30 @@ describe("tune's advice", () => {
       accepted: true,
       after: { missing: 0 },
     });
+  });
+
+  it("value alerts on public holidays (real hourly DC bike rentals): proposes holidays: {country: US}, and the replay with it has fewer", () => {
+    // Washington DC bike rentals 2011-2012 (bench/corpus), a metrics table: one row an hour
+    const { rows } = readCsv("dc-bikes.csv.gz");
+    const points = rows.map((r) => ({ t: Date.parse(r[0]!), v: Number(r[1]), n: 1 }));
+    const from = Date.parse("2011-01-01T05:00:00Z");
+    const to = Date.parse("2012-12-31T05:00:00Z");
+    const m = metric({
+      name: "rentals",
+      detectors: [],
+      timezone: "America/New_York",
+      lookbackMs: 56 * DAY,
+      fill: "zero",
+      rowCounts: true,
+      source: { ...avg, value: "sum(cnt)" },
+    });
+    const t = tune(m, [{ key: "", labels: {}, points }], from, to, 0.2, Date.parse("2011-03-01T05:00:00Z"));
+    const fix = t.fixes.find((f) => f.key === "holidays");
+    expect(fix).toMatchObject({ yaml: ["holidays: {country: US}"], accepted: true });
+    // Memorial Day, Independence Day, the days after Christmas and New Year...
+    expect(fix!.why).toMatch(/^\d+ of the \d+ days with value alerts are public holidays in US \(2011-05-30, 2011-07-04/);
+    expect(fix!.after.value).toBeLessThan(fix!.before.value);
+    expect(t.proposal.yaml).toContain("holidays: {country: US}");
   });
 
   it("short isolated gaps: proposes a longer missing_after on the detector", () => {

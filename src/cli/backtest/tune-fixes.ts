@@ -181,7 +181,6 @@ export function calendarFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: s
 /** A country whose public holidays are most of the dates the missing-data alerts fell on. */
 export function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: string; calendar: MetricCalendar } | null {
   if (m.calendar?.holidays?.country) return null;
-  const zone = m.timezone ?? "UTC";
   const slotZone = detectorZone(m);
   // weekends the series never has data on are no holidays' doing (and only dilute the match)
   const offDays = routineOffDays(gaps, slotZone) ?? new Set<number>();
@@ -195,24 +194,59 @@ export function holidaysFix(m: MetricConfig, gaps: Gaps): { why: string; yaml: s
       ),
     ),
   ];
+  const best = holidayCountry(m.timezone ?? "UTC", dates, false);
+  return best && holidaysCalendar(m, best, `${best.hit.length} of the ${dates.length} days with missing-data alerts are`);
+}
+
+/**
+ * Value alerts on public holidays (a quiet bank-holiday morning judged as a weekday's): propose the
+ * country the timezone names, when at least two of the alerts' days are its holidays.
+ */
+export function holidayAlertsFix(
+  m: MetricConfig,
+  alerts: readonly BacktestAlert[],
+): { why: string; yaml: string; calendar: MetricCalendar } | null {
+  if (m.calendar?.holidays?.country) return null;
+  const slotZone = detectorZone(m);
+  const dates = [...new Set(alerts.filter((a) => a.kind === "value").map((a) => localSlot(a.firedAt, slotZone).date))];
+  const best = holidayCountry(m.timezone ?? "UTC", dates, true);
+  return best && holidaysCalendar(m, best, `${best.hit.length} of the ${dates.length} days with value alerts are`);
+}
+
+/**
+ * The country whose public holidays explain `dates`: one the timezone names needs half of them (or,
+ * for value alerts, which holidays explain only in part, two); one guessed from a list, two thirds
+ * and two dates.
+ */
+function holidayCountry(zone: string, dates: readonly string[], partial: boolean): { c: string; hit: string[] } | null {
   if (dates.length === 0) return null;
   const hinted = countriesOfZone(zone);
   const matches = (c: string) => dates.filter((d) => publicHolidays(c, undefined, Number(d.slice(0, 4))).has(d));
-  // a country the timezone names needs half the dates; one guessed from a list, two thirds and two dates
   const candidates = [
     ...hinted.map((c) => ({ c, hinted: true })),
-    ...COMMON_COUNTRIES.filter((c) => !hinted.includes(c)).map((c) => ({ c, hinted: false })),
+    ...(partial ? [] : COMMON_COUNTRIES.filter((c) => !hinted.includes(c)).map((c) => ({ c, hinted: false }))),
   ];
   let best: { c: string; hit: string[] } | null = null;
   for (const { c, hinted: h } of candidates) {
     const hit = matches(c);
-    const ok = h ? hit.length >= 1 && 2 * hit.length >= dates.length : hit.length >= 2 && 3 * hit.length >= 2 * dates.length;
+    const ok = partial
+      ? hit.length >= 2
+      : h
+        ? hit.length >= 1 && 2 * hit.length >= dates.length
+        : hit.length >= 2 && 3 * hit.length >= 2 * dates.length;
     if (ok && (best === null || hit.length > best.hit.length)) best = { c, hit };
   }
-  if (best === null) return null;
+  return best;
+}
+
+function holidaysCalendar(
+  m: MetricConfig,
+  best: { c: string; hit: string[] },
+  lead: string,
+): { why: string; yaml: string; calendar: MetricCalendar } {
   const base: MetricCalendar = m.calendar ?? { days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: null };
   return {
-    why: `${best.hit.length} of the ${dates.length} days with missing-data alerts are public holidays in ${best.c} (${best.hit.slice(0, 4).join(", ")}${best.hit.length > 4 ? ", …" : ""})`,
+    why: `${lead} public holidays in ${best.c} (${best.hit.slice(0, 4).join(", ")}${best.hit.length > 4 ? ", …" : ""})`,
     yaml: `holidays: {country: ${best.c}}`,
     calendar: { ...base, holidays: { dates: base.holidays?.dates ?? [], country: best.c } },
   };

@@ -10,7 +10,7 @@ import type { DetectorConfig, MetricConfig } from "../../config/types.js";
 import { buildDetectors } from "../../engine/build-detectors.js";
 import type { SeriesBatch } from "../../sources/index.js";
 import { type BacktestAlert, replay } from "./replay.js";
-import { calendarFix, detectorsLine, gapsOf, holidaysFix, minRowsFix, missingAfterFix } from "./tune-fixes.js";
+import { calendarFix, detectorsLine, gapsOf, holidayAlertsFix, holidaysFix, minRowsFix, missingAfterFix } from "./tune-fixes.js";
 
 /**
  * A detector's sensitivity: the parameters that set it and their values at each level, most
@@ -128,7 +128,7 @@ function sweep(
 /**
  * Read the metric's alerts and propose what fixes them: missing-data alerts on routine days and
  * hours (`calendar`), on public holidays (`holidays`), on a count without `fill: zero`, or on short
- * gaps (`missing_after`); value alerts on thin buckets (`min_rows`). Each fix is tried on a copy of
+ * gaps (`missing_after`); value alerts on public holidays (`holidays`) or thin buckets (`min_rows`). Each fix is tried on a copy of
  * the metric, replayed over the same series, and kept when it cuts the alerts. Then each
  * sensitivity level is tried on the fixed metric, and the most sensitive one within the budget is
  * proposed with the fixes.
@@ -181,6 +181,10 @@ export function tune(
     const ma = missingAfterFix(cur, gaps());
     attempt("missing_after", ma, (x) => ({ ...x, detectors: ma!.detectors }));
     fixedDetectors = fixes.at(-1)?.key === "missing_after" && fixes.at(-1)!.accepted;
+  }
+  if (countAlerts(alerts, weeks).value > 0) {
+    const hol = holidayAlertsFix(cur, alerts);
+    attempt("holidays", hol, (x) => ({ ...x, calendar: hol!.calendar }));
   }
   if (countAlerts(alerts, weeks).value > 0) {
     const mr = minRowsFix(cur, series, alerts, judgeFrom);

@@ -70,14 +70,12 @@ export function windowsSql(
     instant = instantSql(col, `$${values.length - 1}`, `$${values.length}`);
   }
   const ranges = windows.map((w) => {
-    if (exact) {
-      values.push(boundText(w.from, naiveZone), boundText(w.to, naiveZone));
-      return `${col} >= $${values.length - 1} AND ${col} < $${values.length}`;
-    }
+    // with one zone the wider bound is the bound itself, and the column's own comparison is exact
     values.push(widerBoundText(w.from, "from", naiveZone, dateZone), widerBoundText(w.to, "to", naiveZone, dateZone));
+    const range = `${col} >= $${values.length - 1} AND ${col} < $${values.length}`;
+    if (exact) return range;
     values.push(new Date(w.from).toISOString(), new Date(w.to).toISOString());
-    const n = values.length;
-    return `${col} >= $${n - 3} AND ${col} < $${n - 2} AND ${instant} >= $${n - 1}::timestamptz AND ${instant} < $${n}::timestamptz`;
+    return `${range} AND ${instant} >= $${values.length - 1}::timestamptz AND ${instant} < $${values.length}::timestamptz`;
   });
   return {
     win: `CASE ${ranges.map((r, i) => `WHEN ${r} THEN ${i + 1}`).join(" ")} END`,

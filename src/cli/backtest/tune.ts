@@ -128,10 +128,10 @@ function sweep(
 /**
  * Read the metric's alerts and propose what fixes them: missing-data alerts on routine days and
  * hours (`calendar`), on public holidays (`holidays`), on a count without `fill: zero`, or on short
- * gaps (`missing_after`); value alerts on public holidays (`holidays`) or thin buckets (`min_rows`). Each fix is tried on a copy of
- * the metric, replayed over the same series, and kept when it cuts the alerts. Then each
- * sensitivity level is tried on the fixed metric, and the most sensitive one within the budget is
- * proposed with the fixes.
+ * gaps (`missing_after`); value alerts on public holidays (`holidays`) or thin buckets
+ * (`min_rows`). Each fix is tried on a copy of the metric, replayed over the same series, and kept
+ * when it cuts the alerts. Then each sensitivity level is tried on the fixed metric, and the most
+ * sensitive one within the budget is proposed with the fixes.
  */
 export function tune(
   m: MetricConfig,

@@ -6,7 +6,7 @@
 import type { Verdict } from "../../detectors/types.js";
 import type { MetricConfig } from "../config/types.js";
 import { type Alert, fingerprintOf } from "../model/alert.js";
-import { type Identity, type LifecyclePolicy, type Observation, type Outcome, observe } from "../model/lifecycle.js";
+import { type Identity, type LifecyclePolicy, type Observation, type Outcome, observe, supersede, supersedes } from "../model/lifecycle.js";
 import { atFloor } from "./band-floor.js";
 import { passesPolicy } from "./policy.js";
 import type { DetectorInstance, SeriesRuntime } from "./series-runtime.js";
@@ -79,9 +79,14 @@ export function judgeVerdicts(
     // Made on first need: most series never alert.
     series.fingerprints ??= rules.detectors.map((d) => fingerprintOf(m.name, series.key, d.family));
     const fp = series.fingerprints[i]!;
-    const current = book.current(fp);
-    if (!anomalous && current === null) continue;
+    let current = book.current(fp);
+    // an incident going on keeps its alert open but opens none: one the operator resolved stays resolved
+    if ((current === null || current.state === "resolved") && !(anomalous && v.anomaly)) continue;
     const observation = observationOf(v, t, anomalous, shown, series.floor);
+    if (anomalous && v.anomaly && supersedes(current, observation)) {
+      book.record(fp, supersede(current!, observation, now), v, observation);
+      current = book.current(fp);
+    }
     book.record(fp, observe(current, identityOf(rules, series, i, fp), observation, rules.policy, now), v, observation);
   }
   return anomalies;

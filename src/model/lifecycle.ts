@@ -115,6 +115,39 @@ function open(id: Identity, o: Observation, policy: LifecyclePolicy, now: number
   return { alert, events: [event] };
 }
 
+/** The side of its expected value an observed value lies on: +1 above, −1 below, 0 when unknown or on it. */
+function sideOf(value: number | null, expected: number | null): number {
+  return value === null || expected === null ? 0 : Math.sign(value - expected);
+}
+
+/**
+ * Whether a fresh detection `o` is a new incident rather than more of the open alert: it lies on
+ * the other side of the expected value than the alert's last observation (a level shift up that
+ * stayed, then a crash). A pending alert has notified nobody and simply goes on.
+ */
+export function supersedes(current: Alert | null, o: Observation): boolean {
+  if (current === null || current.state === "resolved" || current.state === "pending") return false;
+  const was = sideOf(current.value, current.expected);
+  const is = sideOf(o.value, o.expected);
+  return was !== 0 && is !== 0 && was !== is;
+}
+
+/** The open alert ends as superseded by `o` (see `supersedes`); the caller then opens one for `o`. */
+export function supersede(current: Alert, o: Observation, now: number, actor = "engine"): Outcome {
+  return {
+    alert: { ...current, state: "resolved", resolvedAt: now, updatedAt: now, streak: 0 },
+    events: [
+      {
+        from: current.state,
+        to: "resolved",
+        actor,
+        note: `superseded by a new incident on the other side of the expected value${o.reason ? `: ${o.reason}` : ""}`,
+        notify: "resolved",
+      },
+    ],
+  };
+}
+
 /** Apply one closed bucket's verdict to the alert for that fingerprint. */
 export function observe(
   current: Alert | null,

@@ -149,6 +149,44 @@ describe("offBuckets", () => {
   });
 });
 
+describe("holidays a business-day series keeps without being told", () => {
+  // November 2020 in New York, one bucket a local day: Thanksgiving is Thursday the 26th
+  const ny = (extra: Partial<Parameters<typeof metric>[0]> = {}) =>
+    metric({ name: "close", granularityMs: DAY, timezone: "America/New_York", rowCounts: true, ...extra });
+  const NOV2 = Date.UTC(2020, 10, 2);
+  const date = (t: number) => new Date(t).toISOString().slice(0, 10);
+  /** Four weeks from Monday Nov 2 with a row on the days `has` keeps; what the detectors get, by date. */
+  function fed(m: ReturnType<typeof metric>, has: (t: number) => boolean): Map<string, number> {
+    const points = [];
+    for (let d = 0; d < 28; d++) if (has(NOV2 + d * DAY)) points.push({ t: NOV2 + d * DAY, v: 100 + d, n: 1 });
+    const out = new Map<string, number>();
+    feedSeries(m, newFeedState(), points, NOV2, 28, (t, v) => out.set(date(t), v));
+    return out;
+  }
+  const weekday = (t: number) => new Date(t).getUTCDay() % 6 !== 0;
+  const closed = new Set(["2020-11-26", "2020-11-27"]);
+
+  it("a series without rows on weekends has none on the public holidays of its timezone's country either", () => {
+    const f = fed(ny(), (t) => weekday(t) && !closed.has(date(t)));
+    expect(f.has("2020-11-26")).toBe(false); // Thanksgiving: left out, not missing data
+    expect(f.get("2020-11-27")).toBeNaN(); // the Friday after is no public holiday: one missing day
+    expect(f.get("2020-11-28")).toBeNaN(); // weekends stay what they were (the detectors learn them as routine)
+    expect(f.get("2020-11-25")).toBe(123);
+  });
+
+  it("a series with rows every day, a metric that names its own holidays, or a zone without a country: a holiday without rows is missing data", () => {
+    const everyDay = (t: number) => !closed.has(date(t));
+    expect(fed(ny(), everyDay).get("2020-11-26")).toBeNaN();
+    const own = ny({ calendar: { days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: { dates: [] } } });
+    expect(fed(own, (t) => weekday(t) && !closed.has(date(t))).get("2020-11-26")).toBeNaN();
+    expect(fed(ny({ timezone: "UTC" }), (t) => weekday(t) && !closed.has(date(t))).get("2020-11-26")).toBeNaN();
+  });
+
+  it("a holiday with rows is judged as any day", () => {
+    expect(fed(ny(), weekday).get("2020-11-26")).toBe(124);
+  });
+});
+
 describe("feedValue", () => {
   const MON = Date.UTC(2026, 0, 5);
   const fresh = newFeedState;

@@ -361,4 +361,77 @@ describe("calendars, fill and row counts in the daemon", () => {
       await t.close();
     }
   });
+
+  it("a trading-day series in New York: Thanksgiving is left out as a backtest leaves it out, weekends raise no alert and no no_data, a weekday without rows raises no_data", async () => {
+    const t = await openTestDatabase();
+    try {
+      const table = "close_data";
+      await createMetricTable(t.db, table);
+      const DAY = 24 * HOUR;
+      // one row each weekday at 16:00 New York time (21:00Z in November), Oct 5 .. Dec 4 2020, none on Thanksgiving (Nov 26)
+      const from = Date.UTC(2020, 9, 5);
+      const data: Row[] = [];
+      for (let d = 0; d < 61; d++) {
+        const day = from + d * DAY;
+        if (new Date(day).getUTCDay() % 6 === 0 || day === Date.UTC(2020, 10, 26)) continue;
+        data.push({ ts: day + 21 * HOUR, series: "wti", v: 40 + (d % 5) });
+      }
+      await insertRows(t.db, table, data);
+      const m = baseMetric({
+        name: "close",
+        source: { table, time_column: "ts", value: "avg(v)", split_by: [], dimensions: [] },
+        granularityMs: DAY,
+        timezone: "America/New_York",
+        rowCounts: true,
+        detectors: [{ type: "ensemble" }],
+        lookbackMs: 40 * DAY,
+      });
+      await migrate(t.db, "state_thanksgiving");
+      // the first tick loads the history up to Nov 15; then a tick a day, each an hour after the local day closed
+      const clock = new ManualClock(Date.UTC(2020, 10, 16, 6));
+      const judged: number[] = [];
+      const engine = new Engine(vigilConfig([m]), {
+        store: new StateStore(t.db, "state_thanksgiving"),
+        fetch: makeFetcher(t.db, silentLogger()),
+        clock,
+        log: silentLogger(),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        onJudged: (_m, _s, p: Point) => judged.push(p.t),
+      });
+      const opened: string[] = [];
+      // to Dec 8: the rows end on Friday Dec 4, so the weekend after is routine and Monday is a broken source
+      for (let k = 0; k < 23; k++) {
+        const r = await engine.evaluate();
+        expect(r.failed).toEqual([]);
+        opened.push(
+          ...(await new StateStore(t.db, "state_thanksgiving").openAlerts()).map(
+            (a) => `${new Date(clock.now()).toISOString()} ${a.detector}: ${a.reason}`,
+          ),
+        );
+        clock.advance(DAY);
+      }
+      const dates = judged.map((x) => new Date(x).toISOString().slice(0, 10));
+      expect(dates).toContain("2020-11-25");
+      expect(dates).toContain("2020-11-27");
+      expect(dates).not.toContain("2020-11-26");
+      expect(dates).toContain("2020-11-28"); // weekends are judged, as missing data the detectors know is routine
+      expect(opened.filter((a) => !a.startsWith("2020-12-08"))).toEqual([]);
+      expect(opened.filter((a) => a.includes("no_data"))).toEqual([
+        "2020-12-08T06:00:00.000Z no_data: no data in the last bucket of close",
+      ]);
+      // a backtest of the same days judges the same buckets
+      const r = replay(
+        m,
+        await loadHistory(t.db, m, from, Date.UTC(2020, 11, 8)),
+        from,
+        Date.UTC(2020, 11, 8),
+        true,
+        Date.UTC(2020, 10, 15),
+      );
+      const replayed = [...r.traces.values()][0]!.map((x) => x.p.t);
+      expect(replayed.filter((x) => x >= judged[0]! && x <= judged[judged.length - 1]!)).toEqual(judged);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -52,7 +52,9 @@ function expectAllCaughtWithinBudget(m: MetricQuality, incidents: number): void 
 describe("real data, default config", () => {
   it("the corpus loads through the structured source: every trading day is a bucket, routinely empty night hours are left out", async () => {
     const daily = (await judge("sp500", "2019-04-01", "2020-04-18")).get("sp500_close")!;
-    expect(daily.buckets).toBe(383); // 2019-04-01 .. 2020-04-17, weekends included (as missing data the series routinely has)
+    // 2019-04-01 .. 2020-04-17: 383 days, weekends included (as missing data the series routinely has), less the 8 US
+    // public holidays the market was closed on (a series without weekends has no rows on them either: not judged)
+    expect(daily.buckets).toBe(375);
     const hourly = await judge("san_flights", "2001-04-15T07:00:00Z", "2001-06-14T07:00:00Z");
     // departures are counted: an hour without rows is 0 where the airport is busy, left out at night
     const judged = hourly.get("departures")!.buckets;
@@ -63,6 +65,13 @@ describe("real data, default config", () => {
   it("a 4-hour daytime outage of hourly departures raises a missing-data alert", async () => {
     const m = (await judge("san_flights", "2001-04-15T07:00:00Z", "2001-06-14T07:00:00Z")).get("departures")!;
     expect(caught(m)).toContain("4-hour daytime outage (no rows)");
+  });
+
+  it("held out: WTI daily close, 2019-2022 in New York time: no missing-data alert on the public holidays a trading-day series skips", async () => {
+    // Thanksgiving and the Friday after, July 4th and the 5th: the holiday is left out, one missing day alerts nothing
+    const m = (await judge("wti", "2019-01-02", "2022-12-31")).get("wti_close")!;
+    expect(m.falseAlerts.filter((a) => a.kind === "missing")).toEqual([]);
+    expectWithinBudget(m);
   });
 
   it("S&P 500 close, a year to April 2020: the COVID-19 crash is caught, at most 4 alerts outside it", async () => {

@@ -16,7 +16,7 @@ import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, s
 import type { MetricConfig } from "../config/types.js";
 import type { Point } from "../model/point.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
-import { offBuckets } from "./calendar.js";
+import { dayKinds, HOLIDAY, offBuckets, WEEKEND } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */
 export interface FeedState {
@@ -33,11 +33,23 @@ export interface FeedState {
   /** Inferred zero fill: the rows behind the last bucket that had rows, and how many buckets in a row had that many. */
   rowsSame: number;
   rowsRun: number;
+  /** Running share of its weekend buckets without rows (NaN before the first one after data). */
+  weekendEmpty: number;
 }
 
 /** A series' feed before its first bucket. */
 export function newFeedState(): FeedState {
-  return { seenData: false, rowsTypical: 0, presence: null, firstLocal: Number.NaN, level: Number.NaN, spread: 0, rowsSame: 0, rowsRun: 0 };
+  return {
+    seenData: false,
+    rowsTypical: 0,
+    presence: null,
+    firstLocal: Number.NaN,
+    level: Number.NaN,
+    spread: 0,
+    rowsSame: 0,
+    rowsRun: 0,
+    weekendEmpty: Number.NaN,
+  };
 }
 
 /** Buckets the running mean of rows reaches back over, roughly. */
@@ -46,6 +58,28 @@ const ROWS_MEMORY = 64;
 const THIN_SHARE = 0.2;
 /** Buckets in a row with the same rows behind them that make a series a metrics table's (one row per bucket, or one per host). */
 const TABLE_RUN = 48;
+/** Days of weekend buckets (about two weekends) the running share of empty ones reaches back over. */
+const WEEKEND_MEMORY_DAYS = 4;
+
+/**
+ * A weekend bucket updates the series' share of empty weekend buckets; an empty bucket on a public
+ * holiday is left out (true) when that share says the series keeps business days.
+ */
+function holidayLeftOut(m: MetricConfig, s: FeedState, kind: number, empty: boolean): boolean {
+  if (!s.seenData) return false;
+  if (kind === WEEKEND) {
+    const w = s.weekendEmpty;
+    const e = empty ? 1 : 0;
+    s.weekendEmpty = Number.isNaN(w) ? e : w + (e - w) / Math.max(2, (WEEKEND_MEMORY_DAYS * 86_400_000) / m.granularityMs);
+    return false;
+  }
+  // a calendar that judges no weekend day says the same
+  return (
+    kind === HOLIDAY &&
+    empty &&
+    (s.weekendEmpty > 0.5 || (m.calendar !== null && !m.calendar.days.includes(5) && !m.calendar.days.includes(6)))
+  );
+}
 
 /** `x` with its deviation from the series' level scaled by `w`; the level follows the values, each step clipped to a few spreads. */
 function shrunk(s: FeedState, x: number, w: number): number {
@@ -67,7 +101,8 @@ function shrunk(s: FeedState, x: number, w: number): number {
  * Bucket `t`: `x` the source's value (NaN = no row or no usable value), `rows` the rows behind it
  * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
  */
-export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number): number | null {
+export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number, kind = 0): number | null {
+  if (kind !== 0 && holidayLeftOut(m, s, kind, Number.isNaN(x))) return null;
   if (rows > 0 && m.fill === "zero") {
     // a count's rows are its signal, never thin; they only tell a metrics table from an event table
     if (rows === s.rowsSame) s.rowsRun++;
@@ -124,6 +159,7 @@ export function feedSeries(
 ): void {
   const g = m.granularityMs;
   const off = offBuckets(m, start, buckets);
+  const kinds = dayKinds(m, start, buckets);
   const byT = new Map(points.map((p) => [bucketStart(p.t, g), p]));
   for (let b = 0; b < buckets; b++) {
     if (off?.[b] === 1) continue;
@@ -132,7 +168,7 @@ export function feedSeries(
     const x = raw?.v ?? Number.NaN;
     // rows only where the metric reads them: a copy tuned to `fill: zero` ignores the counts its history was loaded with
     const rows = m.rowCounts ? (raw === undefined ? 0 : (raw.n ?? Number.NaN)) : Number.NaN;
-    const fed = feedValue(m, s, t, x, rows);
+    const fed = feedValue(m, s, t, x, rows, kinds?.[b] ?? 0);
     if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x, rows);
   }
 }

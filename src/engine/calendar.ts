@@ -6,7 +6,7 @@
  */
 import { localMs, weekdayOf } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
-import { publicHolidays } from "../holidays.js";
+import { countriesOfZone, publicHolidays } from "../holidays.js";
 import { detectorZone } from "../sources/bucket-clock.js";
 
 const MINUTE = 60_000;
@@ -61,4 +61,60 @@ export function offBuckets(
     }
   }
   return someOff ? out : null;
+}
+
+/** `dayKinds`' marks: a weekday, a Saturday or Sunday, a public holiday on a weekday. */
+export const WEEKDAY = 0;
+export const WEEKEND = 1;
+export const HOLIDAY = 2;
+
+/** Public holidays (day numbers) common to every country whose time zones include `zone`, per local year. */
+const impliedByZone = new Map<string, Set<number>>();
+function impliedHoliday(zone: string, countries: readonly string[], day: number, year: number): boolean {
+  const key = `${zone}/${year}`;
+  let days = impliedByZone.get(key);
+  if (!days) {
+    const sets = countries.map((c) => publicHolidays(c, undefined, year));
+    days = new Set([...sets[0]!].filter((d) => sets.every((x) => x.has(d))).map(dayOf));
+    impliedByZone.set(key, days);
+  }
+  return days.has(day);
+}
+
+let lastKinds: { key: string; kinds: Uint8Array | null } = { key: "", kinds: null };
+
+/**
+ * Per bucket of [from, from + buckets * g): whether its local day is a weekday, a weekend day or a
+ * public holiday of the country the metric's `timezone` lies in (`WEEKDAY`, `WEEKEND`, `HOLIDAY`).
+ * A series that has no rows on weekends has none on those holidays either (bucket-feed.ts), which
+ * an operator should not have to configure. null when nothing is implied: the metric names its
+ * holidays itself, its zone lies in no country, or the buckets hold no weekend or holiday.
+ */
+export function dayKinds(
+  m: Pick<MetricConfig, "calendar" | "granularityMs" | "source" | "timezone">,
+  from: number,
+  buckets: number,
+): Uint8Array | null {
+  if (m.calendar?.holidays != null || buckets <= 0) return null;
+  // the zone names the country; the bucket times are read in the zone they are instants of (local-day buckets are wall-clock dates)
+  const zone = m.timezone;
+  const countries = zone === undefined || zone === "" ? [] : countriesOfZone(zone);
+  if (zone === undefined || countries.length === 0) return null;
+  const clock = detectorZone(m);
+  const g = m.granularityMs;
+  // metrics of one scan share their windows: the last answer is asked for again, metric after metric
+  const key = `${zone} ${clock ?? ""} ${from} ${buckets} ${g}`;
+  if (lastKinds.key === key) return lastKinds.kinds;
+  const out = new Uint8Array(buckets);
+  let some = false;
+  for (let b = 0; b < buckets; b++) {
+    const l = localMs(from + b * g, clock);
+    const wd = weekdayOf(l);
+    const day = Math.floor(l / DAY);
+    const kind = wd >= 5 ? WEEKEND : impliedHoliday(zone, countries, day, new Date(l).getUTCFullYear()) ? HOLIDAY : WEEKDAY;
+    out[b] = kind;
+    if (kind !== WEEKDAY) some = true;
+  }
+  lastKinds = { key, kinds: some ? out : null };
+  return lastKinds.kinds;
 }

@@ -4,14 +4,16 @@
  * `no_data` meta-alert raised or cleared. Series known from earlier ticks that returned no row this
  * time get missing buckets.
  */
+import { localMs } from "../../detectors/local-time.js";
 import type { Verdict } from "../../detectors/types.js";
 import type { MetricConfig } from "../config/types.js";
 import { fingerprintOf } from "../model/alert.js";
 import { clearMeta, type Identity, raiseMeta } from "../model/lifecycle.js";
 import type { Point } from "../model/point.js";
+import { detectorZone } from "../sources/bucket-clock.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import { feedValue } from "./bucket-feed.js";
-import { offBuckets } from "./calendar.js";
+import { dayKinds, offBuckets } from "./calendar.js";
 import { judgeVerdicts } from "./judge-step.js";
 import type { MetricGrid } from "./metric-grid.js";
 import type { MetricRuntime } from "./metric-runtime.js";
@@ -32,11 +34,15 @@ export interface MetricJudging {
   report: MetricReport;
 }
 
-/** The tick's buckets on the grid: bucket b is grid bucket b + shift; `off` marks the buckets the calendar leaves out. */
+/**
+ * The tick's buckets on the grid: bucket b is grid bucket b + shift; `off` marks the buckets the
+ * calendar leaves out, `kinds` their weekends and implied holidays (calendar.ts).
+ */
 interface TickBuckets {
   count: number;
   shift: number;
   off: Uint8Array | null;
+  kinds: Uint8Array | null;
 }
 
 export class GridJudge {
@@ -53,7 +59,12 @@ export class GridJudge {
     const { m, rt, plan } = x;
     const g = m.granularityMs;
     const count = (plan.lastClosed - plan.from) / g + 1;
-    const buckets: TickBuckets = { count, shift: (plan.from - grid.from) / g, off: offBuckets(m, plan.from, count) };
+    const buckets: TickBuckets = {
+      count,
+      shift: (plan.from - grid.from) / g,
+      off: offBuckets(m, plan.from, count),
+      kinds: dayKinds(m, plan.from, count),
+    };
     const knownBefore = rt.series.size;
     let known = 0;
     let withData = 0;
@@ -69,7 +80,31 @@ export class GridJudge {
       withData += this.judgeSeries(x, buckets, sr, grid, s * grid.buckets);
     }
     if (known < knownBefore) withData += this.judgeAbsent(x, buckets, grid);
-    this.noData(x, withData);
+    // the presence learns every tick's buckets, whether or not this one asks it
+    const due = this.emptyWhenDue(x, buckets, grid);
+    this.noData(x, withData, due);
+  }
+
+  /**
+   * Steps the metric's presence through the tick's buckets (a bucket has data when any series has a
+   * value in it); whether a judged bucket without data fell where the metric normally has some.
+   */
+  private emptyWhenDue(x: MetricJudging, buckets: TickBuckets, grid: MetricGrid): boolean {
+    const { m, rt, plan } = x;
+    const zone = detectorZone(m);
+    // a bucket has data when any series has a value in it: the scan stops at the first one
+    const { values, series } = grid;
+    let due = false;
+    for (let b = 0; b < buckets.count; b++) {
+      if (buckets.off?.[b] === 1) continue;
+      const t = plan.from + b * m.granularityMs;
+      const gi = b + buckets.shift;
+      let any = false;
+      if (gi >= 0 && gi < grid.buckets) for (let s = 0; s < series.length && !any; s++) any = !Number.isNaN(values[s * grid.buckets + gi]!);
+      const expected = rt.presence.step(localMs(t, zone), any);
+      if (!any && expected && t > plan.judgeAfter) due = true;
+    }
+    return due;
   }
 
   /** Series known from earlier ticks that returned no row this time: their buckets are missing. */
@@ -94,11 +129,11 @@ export class GridJudge {
     return withData;
   }
 
-  /** no_data: buckets were due but not one series had a value in any of them. */
-  private noData(x: MetricJudging, withData: number): void {
+  /** no_data: buckets were due, some at a time the metric normally has data (`due`), but not one series had a value in any of them. */
+  private noData(x: MetricJudging, withData: number, due: boolean): void {
     const { m, rt, plan, outcomes, report } = x;
     const fp = rt.fingerprints.noData;
-    if ((report.points > 0 && withData === 0) || (plan.fresh && !plan.partial && rt.series.size === 0)) {
+    if ((report.points > 0 && withData === 0 && due) || (plan.fresh && !plan.partial && rt.series.size === 0)) {
       const id: Identity = {
         fingerprint: fp,
         kind: "meta",
@@ -125,9 +160,9 @@ export class GridJudge {
     const values = grid?.values ?? null;
     const rows = grid?.rows ?? null;
     const available = grid?.buckets ?? 0;
-    const { shift, off } = buckets;
-    // most metrics read every bucket as it is: no calendar, no fill, no row counts
-    const plain = off === null && rows === null && m.fill === "none";
+    const { shift, off, kinds } = buckets;
+    // most metrics read every bucket as it is: no calendar, no weekend, no fill, no row counts
+    const plain = off === null && kinds === null && rows === null && m.fill === "none";
     const onJudged = this.onJudged;
     let judged = 0;
     let withData = 0;
@@ -139,7 +174,7 @@ export class GridJudge {
       let shown = value;
       if (!plain) {
         if (off?.[b] === 1) continue;
-        const fed = feedValue(m, sr, t, value, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN);
+        const fed = feedValue(m, sr, t, value, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN, kinds?.[b] ?? 0);
         if (fed === null) continue;
         if (Number.isNaN(shown)) shown = fed;
         value = fed;

@@ -7,6 +7,7 @@ import { scanKey } from "../sources/fetch-buckets.js";
 import { sharedDiscriminator } from "../sources/long-format.js";
 import { buildDetectors } from "./build-detectors.js";
 import type { JudgeRules } from "./judge-step.js";
+import { MetricPresence } from "./metric-presence.js";
 import type { SeriesRuntime } from "./series-runtime.js";
 import { quietBuckets } from "./watermarks.js";
 
@@ -31,6 +32,8 @@ export interface MetricRuntime extends JudgeRules {
   stateFrom: number;
   /** The metric's meta-alert fingerprints. */
   fingerprints: { source: string; noData: string };
+  /** When any of its series normally has data: `no_data` speaks only of those times. */
+  presence: MetricPresence;
 }
 
 export function policyOf(m: MetricConfig): LifecyclePolicy {
@@ -53,6 +56,7 @@ function newRuntime(m: MetricConfig): MetricRuntime {
     policy: policyOf(m),
     stateFrom: Number.NEGATIVE_INFINITY,
     fingerprints: { source: fingerprintOf(m.name, "", "source"), noData: fingerprintOf(m.name, "", "no_data") },
+    presence: new MetricPresence(m.granularityMs),
   };
 }
 

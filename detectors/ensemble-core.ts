@@ -204,7 +204,7 @@ export function ensembleColumns(
 }
 
 /** The seasonal expectation of the current point (scratch for `seasonalStepInto`). */
-const SE: SeasonalExpectation = mutableFields({ expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO });
+const SE: SeasonalExpectation = mutableFields({ expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO, altZ: ZERO });
 
 /** One point (`x` NaN = no value): advance the state and leave the verdict in `OUT`. */
 function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): number {
@@ -330,7 +330,11 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
       ratio = r;
       view = 3;
     }
-    r = s.seasonN < seasonalMinRows(p.history) ? 0 : f[VIEWS + 4]! / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
+    // a residual the other seasonal profile explains is no seasonal incident (it is recorded as it is)
+    r =
+      s.seasonN < seasonalMinRows(p.history) || se === null
+        ? 0
+        : Math.min(f[VIEWS + 4]!, se.altZ) / Math.max(FLOOR[4], nv * f[HIST_MAX + 4]!);
     if (r > ratio) {
       ratio = r;
       view = 4;

@@ -26,7 +26,7 @@ import { type Arena, type ArenaPlan, arenaOr } from "./arena.js";
 import { isUtc, localMs } from "./local-time.js";
 import { PF, PROFILE_LAYOUT, profileAt, type SeasonalProfileState, slotValue, store } from "./seasonal-cells.js";
 import { observeSpacing, spacingState } from "./spacing.js";
-import { insertionSort, isValue, mutableFields, ZERO } from "./stats.js";
+import { isValue, mutableFields, smallMedian, ZERO } from "./stats.js";
 
 const {
   PERIOD,
@@ -90,6 +90,12 @@ export interface SeasonalExpectation {
   periodMs: number;
   /** Seasons behind this slot's median. */
   seasons: number;
+  /**
+   * The point's smallest |residual| in sigmas against the profiles of a longer period than the one
+   * in force that are ready to be in force (∞: none). A longer period adapts more slowly, so it
+   * explains a weekday/weekend difference but never a change that lasted a few days.
+   */
+  altZ: number;
 }
 
 /** The candidate periods: length, seasons kept, most slots. */
@@ -194,36 +200,6 @@ function phase(t: number, periodMs: number): number {
   return ((base % periodMs) + periodMs) % periodMs;
 }
 
-/**
- * Median of `a[0..n)` (n ≤ 5), as the middle of a stable insertion sort of it. For three or five
- * finite non-zero values a min/max network gives the same value without branching on the data
- * (zeros are left to the sort: it decides which of −0 and +0 is the middle one).
- */
-export function smallMedian(a: Float64Array, n: number): number {
-  if (n === 5) {
-    const x0 = a[0]!;
-    const x1 = a[1]!;
-    const x2 = a[2]!;
-    const x3 = a[3]!;
-    const x4 = a[4]!;
-    // a finite sum means no NaN and no infinity
-    if (x0 !== 0 && x1 !== 0 && x2 !== 0 && x3 !== 0 && x4 !== 0 && (x0 + x1 + x2 + x3 + x4) * 0 === 0) {
-      // the median of five is the median of the fifth, the larger of the two pair minima and the
-      // smaller of the two pair maxima
-      const f = Math.max(Math.min(x0, x1), Math.min(x2, x3));
-      const g = Math.min(Math.max(x0, x1), Math.max(x2, x3));
-      return Math.max(Math.min(x4, f), Math.min(Math.max(x4, f), g));
-    }
-  } else if (n === 3) {
-    const x0 = a[0]!;
-    const x1 = a[1]!;
-    const x2 = a[2]!;
-    if (x0 !== 0 && x1 !== 0 && x2 !== 0 && (x0 + x1 + x2) * 0 === 0) return Math.max(Math.min(x0, x1), Math.min(Math.max(x0, x1), x2));
-  }
-  insertionSort(a, n);
-  return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
-}
-
 /** Store the slot being filled (its mean), and feed it to the lag test. */
 function commit(s: SeasonalProfileState, at: number): void {
   const f = s.f;
@@ -262,7 +238,7 @@ function real(f: Float64Array, at: number): boolean {
  * Call for every point with a value, in time order.
  */
 export function seasonalStep(s: SeasonalProfileState, t: number, x: number): SeasonalExpectation | null {
-  const out: SeasonalExpectation = { expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO };
+  const out: SeasonalExpectation = { expected: ZERO, local: ZERO, sigma: ZERO, periodMs: ZERO, seasons: ZERO, altZ: ZERO };
   return seasonalStepInto(s, t, x, out) ? out : null;
 }
 
@@ -284,6 +260,9 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
   // that fits the weekdays must not win the weekend on the last two days' fit
   const selSpan = scaleSpan(f[profileAt(s, s.np - 1) + BUCKETS]!);
   let found = false;
+  // how far the point is from the other ready profile (a Saturday morning that the daily profile,
+  // in force for its fit on weekdays, reads as a missing rush hour is a Saturday to the weekly one)
+  let altZ = Number.POSITIVE_INFINITY;
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
     const periodMs = f[at + PERIOD]!;
@@ -325,43 +304,55 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
     if (n >= MIN_SEASONS) {
       const med = f[at + ACC_MED]!;
       const r = x - med;
-      const maeN = f[at + MAE_N]!;
-      let mae = f[at + MAE]!;
-      const scale = maeN > 0 ? mae : Math.abs(r);
+      const scale = f[at + MAE_N]! > 0 ? f[at + MAE]! : Math.abs(r);
+      const sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
       if (at === best) {
         out.expected = med;
         out.local = t;
-        out.sigma = Math.max(scale * MAE_TO_SIGMA, 1e-12);
+        out.sigma = sigma;
         out.periodMs = periodMs;
         out.seasons = n;
         found = true;
-      }
+      } else if (best >= 0 && periodMs > f[best + PERIOD]! && ready(f, at))
+        // measured in the scale of the profile in force: its noise, not a noisier profile's, says what is close
+        altZ = Math.min(altZ, Math.abs(r) / Math.max(f[best + MAE]! * MAE_TO_SIGMA, 1e-12));
       const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
       if (Math.abs(r) > clip) stored = med + Math.sign(r) * clip;
-      // pooled scale: running mean over about one season (at least 50 points), clipped
-      const a = Math.min(Math.abs(r), clip);
-      const span = scaleSpan(f[at + BUCKETS]!);
-      if (maeN < span) {
-        f[at + MAE_N] = maeN + 1;
-        mae += (a - mae) / (maeN + 1);
-      } else mae += (a - mae) / span;
-      f[at + MAE] = mae;
-      // a profile whose scale already runs over the choice's span is measured by it (the longest one)
-      if (span !== selSpan) {
-        const selN = f[at + SEL_N]!;
-        if (selN < selSpan) f[at + SEL_N] = selN + 1;
-        f[at + SEL_MAE] = f[at + SEL_MAE]! + (a - f[at + SEL_MAE]!) / Math.min(selN + 1, selSpan);
-      }
+      learnScale(f, at, Math.min(Math.abs(r), clip), selSpan);
     }
     f[at + ACC_SUM] = f[at + ACC_SUM]! + stored;
     f[at + ACC_N] = f[at + ACC_N]! + 1;
   }
+  out.altZ = altZ;
   return found;
+}
+
+/** Learn a clipped |residual| `a` into the profile's pooled scale, and into its scale over the choice's span `selSpan`. */
+function learnScale(f: Float64Array, at: number, a: number, selSpan: number): void {
+  // pooled scale: running mean over about one season (at least 50 points)
+  const maeN = f[at + MAE_N]!;
+  const mae = f[at + MAE]!;
+  const span = scaleSpan(f[at + BUCKETS]!);
+  if (maeN < span) {
+    f[at + MAE_N] = maeN + 1;
+    f[at + MAE] = mae + (a - mae) / (maeN + 1);
+  } else f[at + MAE] = mae + (a - mae) / span;
+  // a profile whose scale already runs over the choice's span is measured by it (the longest one)
+  if (span !== selSpan) {
+    const selN = f[at + SEL_N]!;
+    if (selN < selSpan) f[at + SEL_N] = selN + 1;
+    f[at + SEL_MAE] = f[at + SEL_MAE]! + (a - f[at + SEL_MAE]!) / Math.min(selN + 1, selSpan);
+  }
 }
 
 /** Residuals a profile's pooled scale runs over: about one season, at least 50, at most 2000. */
 function scaleSpan(buckets: number): number {
   return Math.max(50, Math.min(buckets, 2000));
+}
+
+/** Whether the profile at `at` may be in force: a real period whose scale has run a season (or its whole span). */
+function ready(f: Float64Array, at: number): boolean {
+  return real(f, at) && f[at + MAE_N]! >= Math.min(f[at + BUCKETS]!, scaleSpan(f[at + BUCKETS]!));
 }
 
 /** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none). */

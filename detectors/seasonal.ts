@@ -20,13 +20,13 @@ import { localMs } from "./local-time.js";
 import { observeSpacing, type SpacingState, spacingState } from "./spacing.js";
 import {
   deviation,
-  insertionSort,
   isValue,
   MAD_TO_SIGMA,
   type SortedWindow,
   safeScale,
   scoreFromSigmas,
   sigmaReason,
+  smallMedian,
   sortedWindow,
   swMad,
   swMedian,
@@ -200,12 +200,6 @@ function slotBaseline(s: SeasonalState, p: SeasonalParams, slot: number, season:
   const med = smallMedian(a, n);
   for (let i = 0; i < n; i++) a[i] = Math.abs(a[i]! - med);
   return { med, mad: smallMedian(a, n), n };
-}
-
-/** Median of a few values by insertion sort (seasons are few; no allocation). */
-function smallMedian(a: Float64Array, n: number): number {
-  insertionSort(a, n);
-  return n & 1 ? a[n >> 1]! : (a[n / 2 - 1]! + a[n / 2]!) / 2;
 }
 
 function pushHistory(s: SeasonalState, t: number, x: number): void {

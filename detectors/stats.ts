@@ -390,3 +390,33 @@ function swMadWalk(w: SortedWindow, med: number): number {
   }
   return n & 1 ? cur : (prev + cur) / 2;
 }
+
+/**
+ * Median of `a[0..n)` (n ≤ 5), as the middle of a stable insertion sort of it. For three or five
+ * finite non-zero values a min/max network gives the same value without branching on the data
+ * (zeros are left to the sort: it decides which of −0 and +0 is the middle one).
+ */
+export function smallMedian(a: Float64Array, n: number): number {
+  if (n === 5) {
+    const x0 = a[0]!;
+    const x1 = a[1]!;
+    const x2 = a[2]!;
+    const x3 = a[3]!;
+    const x4 = a[4]!;
+    // a finite sum means no NaN and no infinity
+    if (x0 !== 0 && x1 !== 0 && x2 !== 0 && x3 !== 0 && x4 !== 0 && (x0 + x1 + x2 + x3 + x4) * 0 === 0) {
+      // the median of five is the median of the fifth, the larger of the two pair minima and the
+      // smaller of the two pair maxima
+      const f = Math.max(Math.min(x0, x1), Math.min(x2, x3));
+      const g = Math.min(Math.max(x0, x1), Math.max(x2, x3));
+      return Math.max(Math.min(x4, f), Math.min(Math.max(x4, f), g));
+    }
+  } else if (n === 3) {
+    const x0 = a[0]!;
+    const x1 = a[1]!;
+    const x2 = a[2]!;
+    if (x0 !== 0 && x1 !== 0 && x2 !== 0 && (x0 + x1 + x2) * 0 === 0) return Math.max(Math.min(x0, x1), Math.min(Math.max(x0, x1), x2));
+  }
+  insertionSort(a, n);
+  return n & 1 ? a[n >> 1]! : (a[(n >> 1) - 1]! + a[n >> 1]!) / 2;
+}

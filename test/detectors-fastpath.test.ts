@@ -18,9 +18,8 @@ import {
   seasonalProfileState,
   seasonalStep,
   seasonalStepInto,
-  smallMedian,
 } from "../detectors/seasonal-profile.js";
-import { lowerBoundIn, type SortedWindow, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
+import { lowerBoundIn, type SortedWindow, smallMedian, sortedWindow, swClear, swMad, swPush, swPushAt } from "../detectors/stats.js";
 import { type DetectorDefinition, NO_VERDICT, runBatch } from "../detectors/types.js";
 import { detectCsv } from "../src/cli/detect/detect-csv.js";
 import { resolveDetector } from "../src/cli/detect/detector-params.js";
@@ -184,7 +183,7 @@ describe("seasonal profile", () => {
     const xs = ts.map((_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 24) + ((i * 7919) % 13) - (i % 500 === 0 ? 80 : 0));
     const a = seasonalProfileState(undefined);
     const b = seasonalProfileState(undefined);
-    const outB: SeasonalExpectation = { expected: 0, local: 0, sigma: 0, periodMs: 0, seasons: 0 };
+    const outB: SeasonalExpectation = { expected: 0, local: 0, sigma: 0, periodMs: 0, seasons: 0, altZ: 0 };
     let seen = 0;
     ts.forEach((tt, i) => {
       forgetPhase(b);

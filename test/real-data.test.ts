@@ -124,7 +124,10 @@ describe("real data, default config", () => {
     expect(fullDays).toHaveLength(9);
     expect(fullDays.filter((i) => !i.caught).map((i) => i.start)).toEqual([]);
     // the last one alerted six hours before the day the operator recorded, when the evening rush had already fallen to 40 rentals (2,254 a week before)
-    expect(fullDays.at(-1)!.by).toMatchObject({ at: "2018-11-08T09:00:00.000Z", reason: "4.7σ below the expected value for Thursday 18:00" });
+    expect(fullDays.at(-1)!.by).toMatchObject({
+      at: "2018-11-08T09:00:00.000Z",
+      reason: "4.7σ below the expected value for Thursday 18:00",
+    });
     expectWithinBudget(m);
   });
 

@@ -360,6 +360,7 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
     OUT.score = warm ? score : 0;
     OUT.fired = fired;
     OUT.ongoing = false;
+    OUT.seasonal = view === 4;
     OUT.reason = fired ? reasonFor(view, s, zPoint, m, se) : "";
     band(s, p, se, zPoint, fired ? view : -1);
     if (!fired && f[INC_SIGN] !== 0) goesOn(f, x, t, se);

@@ -25,6 +25,8 @@ export const OUT = mutableFields({
   score: ZERO,
   fired: false,
   ongoing: false,
+  /** The alert is the seasonal residual view's: the value against what this time of day or week usually is. */
+  seasonal: false,
   sigmas: ZERO,
   reason: "",
   t: ZERO,
@@ -43,6 +45,7 @@ export function verdictOf(kind: number): Verdict {
     score: OUT.score,
     anomaly: OUT.fired,
     ongoing: OUT.ongoing,
+    ...(OUT.fired && OUT.seasonal ? { seasonal: true } : {}),
     sigmas: OUT.sigmas,
     reason: OUT.ongoing ? ongoingReason() : OUT.reason,
   };

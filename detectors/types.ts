@@ -28,6 +28,12 @@ export interface Verdict {
   sigmas: number | null;
   /** "missing" when the verdict is about absent data rather than a value (backtest and tune tell them apart). */
   kind?: "missing";
+  /**
+   * True when the anomaly is the value against the usual pattern of its time of day or week (the
+   * ensemble's seasonal view): a public holiday is not its weekday's usual, and the engine does not
+   * alert on it there.
+   */
+  seasonal?: boolean;
   /** Short human reason, e.g. "3.4σ above the EWMA" or "4 of 5 points beyond 1σ". Empty when normal. */
   reason: string;
 }

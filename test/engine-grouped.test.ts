@@ -434,4 +434,70 @@ describe("calendars, fill and row counts in the daemon", () => {
       await t.close();
     }
   });
+
+  it("a 7-day hourly series in New York: Thanksgiving's quiet morning is no alert in the daemon or a backtest; with `holidays: []` it is one", async () => {
+    const t = await openTestDatabase();
+    try {
+      const table = "rides_data";
+      await createMetricTable(t.db, table);
+      const rnd = noise(3);
+      // eight weeks of hourly rides from Monday Oct 5 2020 (New York is UTC-4, UTC-5 from Nov 1): a morning rush on
+      // weekdays, quiet weekend mornings; Thanksgiving (Thursday Nov 26) is a weekend day
+      const from = Date.UTC(2020, 9, 5, 4);
+      const data: Row[] = [];
+      for (let h = 0; h < 8 * 7 * 24; h++) {
+        const ts = from + h * HOUR;
+        const local = new Date(ts - (ts < Date.UTC(2020, 10, 1, 6) ? 4 : 5) * HOUR);
+        const day = local.getUTCDay();
+        const quiet = day === 0 || day === 6 || local.toISOString().startsWith("2020-11-26");
+        const hour = local.getUTCHours();
+        const rush = !quiet && hour >= 7 && hour <= 9 ? 900 : 0;
+        data.push({ ts: ts + 60_000, series: "city", v: 100 + 20 * Math.sin((hour / 24) * 2 * Math.PI) + rush + rnd() * 10 });
+      }
+      await insertRows(t.db, table, data);
+      // `holidays: []` names none: nothing is implied
+      const m = (holidays: "implied" | "none") =>
+        baseMetric({
+          name: "rides",
+          source: { table, time_column: "ts", value: "avg(v)", split_by: [], dimensions: [] },
+          timezone: "America/New_York",
+          calendar: holidays === "none" ? { days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: { dates: [] } } : null,
+          rowCounts: true,
+          detectors: [{ type: "ensemble" }],
+          lookbackMs: 35 * 24 * HOUR,
+        });
+      const backtest = async (zone: "implied" | "none") => {
+        const to = Date.UTC(2020, 10, 27, 5);
+        const r = replay(m(zone), await loadHistory(t.db, m(zone), from, to), from, to, false, Date.UTC(2020, 10, 26, 5));
+        return r.alerts.map((a) => `${new Date(a.firedAt).toISOString()} ${a.reason}`);
+      };
+      expect(await backtest("none")).toEqual([
+        expect.stringMatching(/^2020-11-26T12:00:00.000Z \d+\.\dσ below the expected value for Thursday 07:00$/),
+      ]);
+      expect(await backtest("implied")).toEqual([]);
+      // the daemon, ticking hourly through Thanksgiving after loading the weeks before
+      await migrate(t.db, "state_holiday");
+      const clock = new ManualClock(Date.UTC(2020, 10, 26, 5, 1));
+      const engine = new Engine(vigilConfig([m("implied")]), {
+        store: new StateStore(t.db, "state_holiday"),
+        fetch: makeFetcher(t.db, silentLogger()),
+        clock,
+        log: silentLogger(),
+        metrics: new VigilMetrics({ defaultMetrics: false }),
+        onJudged: (_m, _s, p: Point, verdicts, flags) => {
+          if (verdicts.some((v) => v.anomaly)) fresh.push(`${new Date(p.t).toISOString()} ${verdicts[0]!.reason} ${flags[0]}`);
+        },
+      });
+      const fresh: string[] = [];
+      for (let k = 0; k < 24; k++) {
+        clock.advance(HOUR);
+        expect((await engine.evaluate()).failed).toEqual([]);
+        expect(await new StateStore(t.db, "state_holiday").openAlerts()).toEqual([]);
+      }
+      // the detector saw it; the engine, knowing the day, raised nothing
+      expect(fresh).toEqual(["2020-11-26T12:00:00.000Z 238.1σ below the expected value for Thursday 07:00 false"]);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -89,4 +89,16 @@ describe("judge step", () => {
       ),
     ).toEqual(["new->firing (firing)"]);
   });
+
+  it("on a public holiday the timezone implies, the seasonal view's anomaly raises nothing; any other view's still alerts", () => {
+    const seasonal: Verdict = { ...verdict(40, true), seasonal: true, reason: "5.0σ below the expected value for Monday 08:00" };
+    const judge = (v: Verdict, holiday: boolean) => {
+      const book = new TickOutcomes([]);
+      const n = judgeVerdicts(rules, new SeriesRuntime("", {}, []), 0, 40, [v], book, DAY, null, holiday);
+      return { n, transitions: transitions(book) };
+    };
+    expect(judge(seasonal, true)).toEqual({ n: 0, transitions: [] });
+    expect(judge(seasonal, false)).toEqual({ n: 1, transitions: ["new->firing (firing)"] });
+    expect(judge(verdict(40, true), true)).toEqual({ n: 1, transitions: ["new->firing (firing)"] });
+  });
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { datasetByName, loadDataset, newcomerYaml, readLabels } from "../bench/corpus/corpus.js";
 import { evaluateDataset, type MetricQuality } from "../bench/corpus/evaluate.js";
+import { publicHolidays } from "../src/holidays.js";
 import { runCli } from "./helpers/cli.js";
 import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";
 
@@ -138,6 +139,17 @@ describe("real data, default config", () => {
     const dailyOnWeekends = m.falseAlerts.filter((a) => weekend(a.at) && /expected value for \d\d:\d\d/.test(a.reason));
     expect(dailyOnWeekends).toEqual([]);
     expect(m.incidents.filter((i) => i.caught)).toHaveLength(11);
+  });
+
+  it("hourly DC bike rentals, 2011-2012: no public holiday's morning is judged against its weekday's rush hour", async () => {
+    const m = (await judge("dc_bikes", "2011-01-01T05:00:00Z", "2013-01-01T05:00:00Z")).get("rentals")!;
+    const local = (at: string) => new Date(Date.parse(at) - 5 * 3_600_000).toISOString().slice(0, 10);
+    const holiday = (at: string) => publicHolidays("US", undefined, Number(local(at).slice(0, 4))).has(local(at));
+    // Memorial Day, July 4th, New Year's Day observed, Presidents' Day and Labor Day each alerted as a missing rush hour
+    expect(m.falseAlerts.filter((a) => holiday(a.at))).toEqual([]);
+    expect(m.incidents.filter((i) => i.caught)).toHaveLength(8);
+    // two years: the budget of 4 alerts per 60 days, 48
+    expect(m.falseAlerts.length).toBeLessThanOrEqual(m.budget);
   });
 
   it("held out (labelled before vigil first ran on it): hourly London bike hire, 60 days: 15 hours without rows on a weekday are caught, at most 4 alerts outside", async () => {

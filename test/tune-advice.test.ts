@@ -88,13 +88,13 @@ describe("tune's advice", () => {
     });
   });
 
-  it("value alerts on public holidays (real hourly DC bike rentals): proposes holidays: {country: US}, and the replay with it has fewer", () => {
+  it("value alerts on public holidays (real hourly DC bike rentals, the operator's own holiday list empty): proposes holidays: {country: US}, and the replay with it has fewer", () => {
     // Washington DC bike rentals 2011-2012 (bench/corpus), a metrics table: one row an hour
     const { rows } = readCsv("dc-bikes.csv.gz");
     const points = rows.map((r) => ({ t: Date.parse(r[0]!), v: Number(r[1]), n: 1 }));
     const from = Date.parse("2011-01-01T05:00:00Z");
     const to = Date.parse("2012-12-31T05:00:00Z");
-    const m = metric({
+    const implied = metric({
       name: "rentals",
       detectors: [],
       timezone: "America/New_York",
@@ -103,7 +103,12 @@ describe("tune's advice", () => {
       rowCounts: true,
       source: { ...avg, value: "sum(cnt)" },
     });
-    const t = tune(m, [{ key: "", labels: {}, points }], from, to, 0.2, Date.parse("2011-03-01T05:00:00Z"));
+    const tuneOf = (x: typeof implied) => tune(x, [{ key: "", labels: {}, points }], from, to, 0.2, Date.parse("2011-03-01T05:00:00Z"));
+    // the timezone implies US holidays: a holiday morning is no seasonal alert, and there is nothing to propose
+    expect(tuneOf(implied).fixes.find((f) => f.key === "holidays")).toBeUndefined();
+    // `holidays: []` names none, so nothing is implied
+    const m = { ...implied, calendar: { days: [0, 1, 2, 3, 4, 5, 6], hours: null, holidays: { dates: [] } } };
+    const t = tuneOf(m);
     const fix = t.fixes.find((f) => f.key === "holidays");
     expect(fix).toMatchObject({ yaml: ["holidays: {country: US}"], accepted: true });
     // Memorial Day, Independence Day, the days after Christmas and New Year...

@@ -145,8 +145,9 @@ export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, r
 
 /**
  * One series' buckets [start, start + buckets * g) as the detectors get them, calendar, fill and
- * thin rules applied, in order: `visit(t, fed, shown, rows)` with `fed` the value to judge
- * (NaN = missing), `shown` what an alert shows and `rows` the rows behind it (NaN = not read). Buckets left out are not visited. For replays (backtest,
+ * thin rules applied, in order: `visit(t, fed, shown, rows, kind)` with `fed` the value to judge
+ * (NaN = missing), `shown` what an alert shows, `rows` the rows behind it (NaN = not read) and
+ * `kind` its day (calendar.ts `dayKinds`). Buckets left out are not visited. For replays (backtest,
  * charts); the daemon's judging loop applies the same rules on its grids.
  */
 export function feedSeries(
@@ -155,7 +156,7 @@ export function feedSeries(
   points: readonly Point[],
   start: number,
   buckets: number,
-  visit: (t: number, fed: number, shown: number, rows: number) => void,
+  visit: (t: number, fed: number, shown: number, rows: number, kind: number) => void,
 ): void {
   const g = m.granularityMs;
   const off = offBuckets(m, start, buckets);
@@ -168,7 +169,8 @@ export function feedSeries(
     const x = raw?.v ?? Number.NaN;
     // rows only where the metric reads them: a copy tuned to `fill: zero` ignores the counts its history was loaded with
     const rows = m.rowCounts ? (raw === undefined ? 0 : (raw.n ?? Number.NaN)) : Number.NaN;
-    const fed = feedValue(m, s, t, x, rows, kinds?.[b] ?? 0);
-    if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x, rows);
+    const kind = kinds?.[b] ?? 0;
+    const fed = feedValue(m, s, t, x, rows, kind);
+    if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x, rows, kind);
   }
 }

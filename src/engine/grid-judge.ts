@@ -13,7 +13,7 @@ import type { Point } from "../model/point.js";
 import { detectorZone } from "../sources/bucket-clock.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import { feedValue } from "./bucket-feed.js";
-import { dayKinds, offBuckets } from "./calendar.js";
+import { dayKinds, HOLIDAY, offBuckets } from "./calendar.js";
 import { judgeVerdicts } from "./judge-step.js";
 import type { MetricGrid } from "./metric-grid.js";
 import type { MetricRuntime } from "./metric-runtime.js";
@@ -192,7 +192,17 @@ export class GridJudge {
       judged++;
       if (p.v !== null) withData++;
       const flags: boolean[] | null = onJudged ? [] : null;
-      const anomalies = judgeVerdicts(rt, sr, t, Number.isNaN(shown) ? null : shown, verdicts, outcomes, plan.now, flags);
+      const anomalies = judgeVerdicts(
+        rt,
+        sr,
+        t,
+        Number.isNaN(shown) ? null : shown,
+        verdicts,
+        outcomes,
+        plan.now,
+        flags,
+        kinds?.[b] === HOLIDAY,
+      );
       if (anomalies > 0) {
         report.anomalies += anomalies;
         this.metrics.anomalies.inc({ metric: m.name }, anomalies);

@@ -54,7 +54,8 @@ function observationOf(v: Verdict, t: number, anomalous: boolean, shown: number 
 /**
  * Judge bucket `t` of `series` from its detectors' `verdicts` (in the order of `rules.detectors`):
  * `shown` is the value an alert shows, `now` the time the lifecycle stamps. Alert changes go to
- * `book`; each verdict's policy result is pushed to `flags` when given. Returns how many verdicts
+ * `book`; each verdict's policy result is pushed to `flags` when given. `holiday`: the bucket is
+ * on a public holiday its metric's `timezone` implies (calendar.ts). Returns how many verdicts
  * were anomalous.
  */
 export function judgeVerdicts(
@@ -66,12 +67,14 @@ export function judgeVerdicts(
   book: AlertBook,
   now: number,
   flags: boolean[] | null = null,
+  holiday = false,
 ): number {
   const m = rules.config;
   let anomalies = 0;
   for (let i = 0; i < verdicts.length; i++) {
     const v = verdicts[i]!;
-    const anomalous = passesPolicy(v, shown, m);
+    // a public holiday is not the usual day of its weekday: its seasonal residual is no incident
+    const anomalous = passesPolicy(v, shown, m) && !(holiday && v.seasonal === true);
     flags?.push(anomalous);
     if (anomalous) anomalies++;
     // The common case, a normal point and no open alert, changes nothing: skip the lifecycle.

@@ -9,6 +9,7 @@ import type { Database } from "../../db/database.js";
 import type { Band } from "../../engine/band-floor.js";
 import { feedSeries } from "../../engine/bucket-feed.js";
 import { buildDetectors } from "../../engine/build-detectors.js";
+import { HOLIDAY } from "../../engine/calendar.js";
 import { lastClosedBucket } from "../../engine/fetcher.js";
 import { type AlertBook, type JudgeRules, judgeVerdicts } from "../../engine/judge-step.js";
 import { policyOf } from "../../engine/metric-runtime.js";
@@ -143,7 +144,7 @@ export function replay(
     const sr = new SeriesRuntime(s.key, s.labels, rules.detectors);
     const alerts = new ReplayAlerts(result.alerts);
     const trace: TracePoint[] = [];
-    feedSeries(m, sr, s.points, start, buckets, (t, fed, shown, rows) => {
+    feedSeries(m, sr, s.points, start, buckets, (t, fed, shown, rows, kind) => {
       if (t < judgeFrom) {
         sr.learn(t, fed);
         return;
@@ -156,7 +157,7 @@ export function replay(
         trace.push({ p, bands: verdicts.map((v) => ({ expected: v.expected, lower: v.lower, upper: v.upper })), floor: sr.floor });
       alerts.rows = rows;
       // a replay's clock is the bucket's close
-      judgeVerdicts(rules, sr, t, p.v, verdicts, alerts, t + g + m.delayMs);
+      judgeVerdicts(rules, sr, t, p.v, verdicts, alerts, t + g + m.delayMs, null, kind === HOLIDAY);
     });
     if (keepTraces) result.traces.set(s.key, trace);
   }

@@ -122,7 +122,13 @@ export class Daemon extends EventEmitter<{ leading: []; standby: [] }> {
     const dbs = await openDatabases(config, opts, env, log);
     const store = new StateStore(dbs.stateDb);
     log.info({ database: dbs.metricsDb.target, state: dbs.stateDb.target, metrics: config.metrics.length }, "vigil starting");
-    return new Daemon(config, store, dbs, log, clock, opts);
+    try {
+      return new Daemon(config, store, dbs, log, clock, opts);
+    } catch (err) {
+      // a daemon that cannot start closes what it opened, or its pools keep the process from exiting
+      await closeDatabases(dbs);
+      throw err;
+    }
   }
 
   private buildEngine(): Engine {

@@ -120,4 +120,22 @@ metrics:
       await t.close();
     }
   }, 600_000);
+
+  it("a setting that stops the daemon from starting (VIGIL_SHARDS=abc) exits with its message instead of hanging", async () => {
+    const t = await openSubprocessDatabase();
+    try {
+      await createMetricTable(t.db, "checkouts");
+      if (t.dataDir) await t.db.close();
+      const cfg = join(dir(), "bad-env.yaml");
+      await writeFile(cfg, "metrics:\n  - name: m\n    source: {table: checkouts, time_column: ts, value: sum(v), granularity: 1h}\n");
+      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      // before, the pool it had opened kept the process alive for half a minute after "cannot start"
+      // (PostgreSQL: 31 s; now under 2 s); the embedded database's exit is slower to start, so only bounded
+      const r = await runCli(["run", "--once", "-c", cfg], { ...env, VIGIL_SHARDS: "abc" }, t.url ? 15_000 : 60_000);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("VIGIL_SHARDS must be a whole number from 1 to 1024, got abc");
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
 });

@@ -313,7 +313,7 @@ export function seasonalStepInto(s: SeasonalProfileState, instant: number, x: nu
         out.periodMs = periodMs;
         out.seasons = n;
         found = true;
-      } else if (best >= 0 && periodMs > f[best + PERIOD]! && ready(f, at))
+      } else if (best >= 0 && periodMs > f[best + PERIOD]! && READY[q] === 1)
         // measured in the scale of the profile in force: its noise, not a noisier profile's, says what is close
         altZ = Math.min(altZ, Math.abs(r) / Math.max(f[best + MAE]! * MAE_TO_SIGMA, 1e-12));
       const clip = scale > 0 ? CLIP * scale * MAE_TO_SIGMA : Math.abs(r);
@@ -350,23 +350,26 @@ function scaleSpan(buckets: number): number {
   return Math.max(50, Math.min(buckets, 2000));
 }
 
-/** Whether the profile at `at` may be in force: a real period whose scale has run a season (or its whole span). */
+/** Per profile, whether `inForce` found it ready at this point (steps are synchronous: one for all). */
+const READY = new Uint8Array(PERIODS.length);
+
+/** Whether the profile at `at` may be in force: a real period whose scale has run a season (or its whole span when a season is longer, a week of 5-minute buckets). */
 function ready(f: Float64Array, at: number): boolean {
   return real(f, at) && f[at + MAE_N]! >= Math.min(f[at + BUCKETS]!, scaleSpan(f[at + BUCKETS]!));
 }
 
-/** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none). */
+/** Where the profile in force starts in `s.f`: the real period with the smaller residual over the longest period (−1: none); marks the ready ones in READY. */
 function inForce(s: SeasonalProfileState): number {
   const f = s.f;
   const selSpan = scaleSpan(f[profileAt(s, s.np - 1) + BUCKETS]!);
   let best = -1;
   let bestErr = Number.POSITIVE_INFINITY;
+  READY.fill(0);
   for (let q = 0; q < s.np; q++) {
     const at = profileAt(s, q);
-    const span = scaleSpan(f[at + BUCKETS]!);
-    // ready once its scale has run a season, or its whole span when a season is longer (a week of 5-minute buckets)
-    if (!real(f, at) || f[at + MAE_N]! < Math.min(f[at + BUCKETS]!, span)) continue;
-    const err = span === selSpan ? f[at + MAE]! : f[at + SEL_MAE]!;
+    if (!ready(f, at)) continue;
+    READY[q] = 1;
+    const err = scaleSpan(f[at + BUCKETS]!) === selSpan ? f[at + MAE]! : f[at + SEL_MAE]!;
     if (best < 0 || err < bestErr) {
       best = at;
       bestErr = err;

@@ -8,7 +8,7 @@ import type { MetricConfig } from "../src/config/types.js";
 import type { SeriesBatch } from "../src/sources/index.js";
 import { runCli } from "./helpers/cli.js";
 import { HOUR, metric } from "./helpers/config.js";
-import { openSubprocessDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise } from "./helpers/series.js";
 
 const T0 = Date.UTC(2026, 0, 5);
@@ -206,7 +206,7 @@ metrics:
     notify: [out]
 `,
       );
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       const r = await runCli(
         [
           "backtest",

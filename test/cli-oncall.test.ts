@@ -16,7 +16,7 @@ import type { AlertNotification } from "../src/model/notification.js";
 import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { runCli } from "./helpers/cli.js";
-import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 import { writeOutcomes } from "./helpers/store-write.js";
 
 /** Chat channels whose tokens are unset in the tests' environment (the subprocess gets none of them). */
@@ -109,7 +109,7 @@ describe("vigil ack, unack, snooze, resolve and alerts ID (subprocess)", () => {
       });
     }
     if (t.dataDir) await t.db.close();
-    env = { ...NO_TOKENS, ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+    env = { ...NO_TOKENS, ...subprocessEnv(t) };
   });
   afterAll(async () => {
     await t.close();

@@ -10,7 +10,7 @@ import { migrate } from "../src/store/migrations.js";
 import { StateStore } from "../src/store/state-store.js";
 import { runCli } from "./helpers/cli.js";
 import { vigilConfig } from "./helpers/config.js";
-import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 import { writeOutcomes } from "./helpers/store-write.js";
 
 describe("vigil alerts and vigil silence (subprocess)", () => {
@@ -52,7 +52,7 @@ describe("vigil alerts and vigil silence (subprocess)", () => {
     await actions.snooze(ids[3]!, 3_600_000, "bob");
     await actions.resolve(ids[4]!, "carol");
     if (t.dataDir) await t.db.close();
-    env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+    env = subprocessEnv(t);
   });
   afterAll(async () => {
     await t.close();

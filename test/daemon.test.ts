@@ -12,7 +12,7 @@ import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
 import { runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
-import { openSubprocessDatabase, openTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, openTestDatabase, subprocessEnv, TEST_DATABASE_URL, type TestDatabase } from "./helpers/db.js";
 import { freePort } from "./helpers/net.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
@@ -92,7 +92,7 @@ describe("vigil run (subprocess)", () => {
       if (t.dataDir) await t.db.close();
       const cfg = join(dir(), "once.yaml");
       await writeFile(cfg, configYaml("checkouts"));
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       const r = await runCli(["run", "--once", "-c", cfg], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/FIRING #1 · critical · checkout_rate \{series=b\}/);
@@ -137,7 +137,7 @@ describe("vigil run (subprocess)", () => {
 `,
         ),
       );
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       const r = await runCli(["run", "--once", "-c", cfg], env);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/metric broken failed: .*missing_table/);
@@ -156,7 +156,7 @@ describe("vigil run (subprocess)", () => {
       const cfg = join(dir(), "serve.yaml");
       await writeFile(cfg, configYaml("checkouts"));
       const port = await freePort();
-      const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+      const env = { VIGIL_PORT: String(port), ...subprocessEnv(t) };
       const child = startCli(["run", "-c", cfg], env);
       const base = `http://127.0.0.1:${port}`;
       await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "healthz");
@@ -205,7 +205,7 @@ describe("vigil run (subprocess)", () => {
         ),
       );
       const port = await freePort();
-      const env = { VIGIL_PORT: String(port), ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+      const env = { VIGIL_PORT: String(port), ...subprocessEnv(t) };
       const child = startCli(["run", "-c", cfg], env);
       await until(() => opens >= 2, "a retried apps.connections.open");
       child.kill("SIGTERM");

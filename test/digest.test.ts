@@ -8,7 +8,7 @@ import { dayStart, zonedMidnight } from "../src/digest/zoned-time.js";
 import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
 import { runCli } from "./helpers/cli.js";
-import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 
 const HOUR = 3_600_000;
 
@@ -107,7 +107,7 @@ digest:
 
   it("vigil digest --now sends it immediately", async () => {
     if (t.dataDir) await t.db.close();
-    const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+    const env = subprocessEnv(t);
     const r = await runCli(["digest", "--now", "-c", cfg], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("📊 vigil daily digest");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { openSubprocessDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 
 const CONFIG = `
 channels: {out: {type: console}}
@@ -42,7 +42,7 @@ describe("vigil experiments (subprocess)", () => {
       FROM exp_assignments a CROSS JOIN generate_series(1, 5) k;
     `);
     if (t.dataDir) await t.db.close();
-    env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+    env = subprocessEnv(t);
   });
   afterAll(async () => {
     await t.close();

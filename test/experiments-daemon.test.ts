@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { openSubprocessDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv } from "./helpers/db.js";
 
 describe("vigil run --once watches experiments", () => {
   it("prints an SRM alert for a 50/50 experiment that delivered 10,000 vs 9,400 units", async () => {
@@ -38,7 +38,7 @@ experiments:
     notify: [out]
 `,
       );
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       const r = await runCli(["run", "--once", "-c", cfg], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout, r.stdout).toMatch(/FIRING #1 · critical · experiment new_recs/);

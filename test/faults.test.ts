@@ -17,7 +17,7 @@ import { silentLogger } from "../src/log.js";
 import { ManualScheduler } from "../src/scheduler.js";
 import { daemonConfig, runCli, startCli, until, waitExit } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
-import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, openTestDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 import { HealthProbe, type HealthReport } from "./helpers/health-probe.js";
 import { freePort } from "./helpers/net.js";
 import { noise } from "./helpers/series.js";
@@ -238,7 +238,7 @@ describe("faults: vigil run as a process", () => {
     try {
       await seed(t);
       if (t.dataDir) await t.db.close();
-      const env = { LOG_LEVEL: "debug", ...(t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" }) };
+      const env = { LOG_LEVEL: "debug", ...subprocessEnv(t) };
       const rnd = noise(22);
       for (let k = 0; k < 4; k++) {
         const port = await freePort();

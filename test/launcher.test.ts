@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { daemonConfig, ROOT, spawnNode, until, waitExit } from "./helpers/cli.js";
-import { openSubprocessDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv } from "./helpers/db.js";
 import { freePort } from "./helpers/net.js";
 import { createMetricTable } from "./helpers/series.js";
 import { tempDirFor } from "./helpers/temp-dir.js";
@@ -34,7 +34,7 @@ describe.runIf(built)("the launcher (bin/vigil.js)", () => {
     try {
       await createMetricTable(t.db, "launched");
       if (t.dataDir) await t.db.close();
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       for (const both of [false, true]) {
         const port = await freePort();
         const cfg = await daemonConfig(

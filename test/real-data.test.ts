@@ -12,7 +12,7 @@ import { datasetByName, loadDataset, newcomerYaml, readLabels } from "../bench/c
 import { evaluateDataset, type MetricQuality } from "../bench/corpus/evaluate.js";
 import { publicHolidays } from "../src/holidays.js";
 import { runCli } from "./helpers/cli.js";
-import { openSubprocessDatabase, openTestDatabase, type TestDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, openTestDatabase, subprocessEnv, type TestDatabase } from "./helpers/db.js";
 
 const BUDGET = 4;
 const labels = readLabels();
@@ -177,7 +177,7 @@ describe("real data, default config", () => {
       if (t.dataDir) await t.db.close();
       const cfg = join(dir, "v.yaml");
       await writeFile(cfg, newcomerYaml(ds));
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       // the judged window starts two months in: the month before it warms the detectors up
       const r = await runCli(
         ["backtest", "-c", cfg, "--metric", "departures", "--from", "2001-04-15T07:00:00Z", "--to", "2001-06-14T07:00:00Z", "--json"],

@@ -7,7 +7,7 @@ import { JudgedCollector, type JudgedSeries, judgedReport } from "../src/cli/jud
 import type { MetricReport } from "../src/engine/reports.js";
 import { runCli } from "./helpers/cli.js";
 import { HOUR } from "./helpers/config.js";
-import { openSubprocessDatabase } from "./helpers/db.js";
+import { openSubprocessDatabase, subprocessEnv } from "./helpers/db.js";
 import { createMetricTable, insertRows, noise, type Row } from "./helpers/series.js";
 import { tempDirFor } from "./helpers/temp-dir.js";
 
@@ -109,7 +109,7 @@ metrics:
     detectors: [{type: zscore, window: 48, k: 4, min_points: 24}]
 `,
       );
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       const r = await runCli(["run", "--once", "-c", cfg], env, 300_000);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^METRIC\s+SERIES\s+BUCKET\s+VALUE\s+EXPECTED\s+VERDICT$/m);
@@ -128,7 +128,7 @@ metrics:
       if (t.dataDir) await t.db.close();
       const cfg = join(dir(), "bad-env.yaml");
       await writeFile(cfg, "metrics:\n  - name: m\n    source: {table: checkouts, time_column: ts, value: sum(v), granularity: 1h}\n");
-      const env = t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir, DATABASE_URL: "" };
+      const env = subprocessEnv(t);
       // before, the pool it had opened kept the process alive for half a minute after "cannot start"
       // (PostgreSQL: 31 s; now under 2 s); the embedded database's exit is slower to start, so only bounded
       const r = await runCli(["run", "--once", "-c", cfg], { ...env, VIGIL_SHARDS: "abc" }, t.url ? 15_000 : 60_000);

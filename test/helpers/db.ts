@@ -123,3 +123,8 @@ function once(fn: () => Promise<void>): () => Promise<void> {
     return p;
   };
 }
+
+/** The environment that points a vigil subprocess at `t`: its PostgreSQL URL, or its PGlite directory. */
+export function subprocessEnv(t: TestDatabase): Record<string, string> {
+  return t.url ? { DATABASE_URL: t.url } : { VIGIL_DATA_DIR: t.dataDir ?? "", DATABASE_URL: "" };
+}

@@ -104,8 +104,7 @@ export function capToBars(f: Float64Array, sd: number, p: EnsembleParams): void 
  * Another model took over a view: its old values are not comparable any more. Keep how long the
  * view has been active but cap its past at the floor, so the bar restarts from there.
  */
-export function capView(s: EnsembleState, p: EnsembleParams, k: number): void {
-  const cap = FLOOR[k]! / p.novelty;
+export function capView(s: EnsembleState, p: EnsembleParams, k: number, cap = FLOOR[k]! / p.novelty): void {
   const end = s.histAt + histBlocks(p.history) * NF;
   for (let i = s.histAt + k; i < end; i += NF) if (s.histBlkMax[i]! > cap) s.histBlkMax[i] = cap;
   if (s.f[CUR_MAX + k]! > cap) s.f[CUR_MAX + k] = cap;

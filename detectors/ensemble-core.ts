@@ -41,7 +41,7 @@
 import type { Point } from "../src/model/point.js";
 import { Arena, arenaPlan } from "./arena.js";
 import { capToBars, FLOOR, histBlocks, recordViews, seasonalMinRows, viewBar } from "./ensemble-bars.js";
-import { followIncident, openIncident, recurs } from "./ensemble-incident.js";
+import { followIncident, openIncident, recurs, undoShift } from "./ensemble-incident.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, MEDIUM, NF, SHORT, STEPS } from "./ensemble-layout.js";
 import { FULL, GAP, GAP_ON, goesOn, NONE, OUT, reasonFor, verdictOf } from "./ensemble-verdict.js";
 import { collapseOffset, takeViews } from "./ensemble-views.js";
@@ -69,6 +69,7 @@ const {
   SHADOW_AT,
   SHADOW_AT2,
   INC_SIGN,
+  INC_SHIFT,
   GAP_OPEN,
   GAP_COOL,
 } = ENSEMBLE_LAYOUT.at;
@@ -228,6 +229,7 @@ function advance(s: EnsembleState, t: number, x: number, p: EnsembleParams): num
     OUT.ongoing = false;
     OUT.reason = "";
     if (goesOn(f, x, t, se)) kind = FULL;
+    else if (f[INC_SHIFT] !== 0) undoShift(s, p);
   }
   lwPush(w, x);
   if (n > 0 && n % STEP_EVERY === 0) lwPush(s.steps, step);
@@ -350,7 +352,10 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
       view = 6;
     }
   }
-  const fired = ratio > 1 && s.cooldown === 0 && !recurs(s, p, view);
+  // back where it was before an incident that moved the seasonal profile: a recovery, not a new incident
+  const recovered = f[INC_SIGN] !== 0 && f[INC_SHIFT] !== 0 && !goesOn(f, x, t, se);
+  if (recovered) undoShift(s, p);
+  const fired = !recovered && ratio > 1 && s.cooldown === 0 && !recurs(s, p, view);
   if (s.cooldown > 0) s.cooldown--;
   if (f[GAP_COOL]! > 0) f[GAP_COOL] = f[GAP_COOL]! - 1;
   const score = Math.min(fired ? 1 : 0.49, (ratio * ratio) / (1 + ratio * ratio));
@@ -366,7 +371,7 @@ function judge(s: EnsembleState, p: EnsembleParams, t: number, x: number, se: Se
     if (!fired && f[INC_SIGN] !== 0) goesOn(f, x, t, se);
   }
   if (fired) openIncident(s, p, view, zPoint, se);
-  else {
+  else if (!recovered) {
     // before it may alert, a view enters the history only up to the bar it would have had to
     // pass: one outlier while warming up must not set the bar for `history` points
     if (!warm) capToBars(f, sd, p);

@@ -3,7 +3,7 @@
  * of its view is a recurring pattern), the incident it opens is framed, and the points after it
  * decide whether it was a level shift, which restarts the baseline.
  */
-import { COLLAPSE_CEILING } from "./ensemble-bars.js";
+import { COLLAPSE_CEILING, capView } from "./ensemble-bars.js";
 import { ENSEMBLE_LAYOUT, type EnsembleParams, type EnsembleState, SHIFT_CHECK, SHIFT_SIGMAS } from "./ensemble-layout.js";
 import { mediumZ, shortZ } from "./ensemble-views.js";
 import { lwClear, lwPush } from "./lazy-window.js";
@@ -25,6 +25,8 @@ const {
   INC_SD,
   INC_SEASONAL,
   INC_SHIFT,
+  INC_HIST,
+  HIST_MAX,
 } = ENSEMBLE_LAYOUT.at;
 
 /** A third alert no bigger than the last two of its view, within this many × `history` rows, is a recurring pattern. */
@@ -76,6 +78,8 @@ export function openIncident(s: EnsembleState, p: EnsembleParams, view: number, 
   f[INC_SD] = sd;
   f[INC_SEASONAL] = seasonal ? 1 : 0;
   f[INC_SHIFT] = 0;
+  f[INC_HIST] = f[HIST_MAX + 4]!;
+  f[INC_HIST + 1] = f[HIST_MAX + 6]!;
 }
 
 /** A point within SHIFT_CHECK after an alert: was the alert a level shift? Then restart the baseline from the new level rather than alert for days. */
@@ -89,6 +93,20 @@ export function followIncident(s: EnsembleState, x: number, se: SeasonalExpectat
     if (s.beyond >= SHIFT_AGREE) rebaseline(s);
     s.sinceAlert = -1;
   }
+}
+
+/**
+ * The series is back within the frame from before an incident that moved the seasonal profile to a
+ * new level: it was an outage, not a new level, so the profile goes back to where it was (what it
+ * stored meanwhile reads as the usual values of those slots).
+ */
+export function undoShift(s: EnsembleState, p: EnsembleParams): void {
+  const f = s.f;
+  seasonalShift(s.profile, -f[INC_SHIFT]!);
+  f[INC_SHIFT] = 0;
+  // the outage's residuals are no routine of the series: the next outage meets the bars from before this one
+  capView(s, p, 4, f[INC_HIST]!);
+  capView(s, p, 6, f[INC_HIST + 1]!);
 }
 
 /** Restart the baseline from the points after the alert; the seasonal profile keeps its shape at the new level. */

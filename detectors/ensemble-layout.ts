@@ -85,6 +85,8 @@ export const ENSEMBLE_LAYOUT = layout([
   ["INC_SD", 1],
   ["INC_SEASONAL", 1],
   ["INC_SHIFT", 1],
+  // the seasonal and collapse views' largest values before it (an outage taken for a new level gives them back when it ends)
+  ["INC_HIST", 2],
   // 1 while the current run of empty buckets has alerted (the buckets after that go on with it)
   ["GAP_OPEN", 1],
   // value points before data resuming after a gap may alert again (gaps have a quiet time of their

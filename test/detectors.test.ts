@@ -605,6 +605,23 @@ describe("ensemble", () => {
     expect(after.length).toBeLessThanOrEqual(2);
     expect(v[after[0]!]!.sigmas!).toBeLessThan(0);
   });
+  it("an outage long enough to be taken for a level shift is undone when the series returns, and the same outage the next day alerts again", () => {
+    // 5-minute counts with a daily wave (400-600) for 9 days; on days 6 and 7 at 17:40 an hour and a quarter at a quarter of the level
+    const day = 288;
+    const rand = lcg(21);
+    const usual = (i: number) => 500 + 100 * Math.sin((2 * Math.PI * (i % day)) / day);
+    const vs = Array.from({ length: 9 * day }, (_, i) => usual(i) * (0.95 + 0.1 * rand()));
+    const first = 6 * day + 212;
+    const second = first + day;
+    for (const start of [first, second]) for (let i = start; i < start + 15; i++) vs[i] = vs[i]! * 0.25;
+    const { def, params } = build("ensemble", { granularity_ms: 5 * MIN });
+    const v = runBatch(def, params, pts(vs, 5 * MIN));
+    // from two hours after the return to the next outage, the expectation is the usual level, not a quarter of it
+    for (let i = first + 40; i < second; i += 12) expect(Math.abs(v[i]!.expected! / usual(i) - 1)).toBeLessThan(0.2);
+    // each outage alerts at its start, against the usual level of that time of day; nothing else does
+    expect(flagsOf(v).filter((i) => i >= first)).toEqual([first, second]);
+    expect(v[second]!.reason).toMatch(/below the expected value for 17:40/);
+  });
   it("a spike that recurs (a nightly job) alerts at most twice, then is a pattern", () => {
     const vs = wave(3000, 6).map((x, i) => (i % 300 === 150 ? x + 400 : x));
     const flags = flagsOf(runBatch(def, params, pts(vs)));

@@ -39,6 +39,18 @@ export function publicHolidays(country: string, state: string | undefined, year:
   return set;
 }
 
+/** Public holidays of any state of a country in a year (a state's holidays are its country's and its own). */
+export function stateHolidays(country: string, year: number): ReadonlySet<string> {
+  const key = `${country}/*/${year}`;
+  let set = byYear.get(key);
+  if (!set) {
+    const states = Object.keys(new (library())().getStates(country) ?? {});
+    set = new Set(states.flatMap((st) => [...publicHolidays(country, st, year)]));
+    byYear.set(key, set);
+  }
+  return set;
+}
+
 /** Why a country (and state) is not one the library knows, or undefined when it is. */
 export function holidayCountryProblem(code: string, state?: string): string | undefined {
   const hd = new (library())();

@@ -7,7 +7,7 @@ import { loadConfigText } from "../src/config/load.js";
 import { formatProblem } from "../src/config/problem.js";
 import type { VigilConfig } from "../src/config/types.js";
 import { feedSeries, feedValue, newFeedState } from "../src/engine/bucket-feed.js";
-import { offBuckets } from "../src/engine/calendar.js";
+import { dayKinds, HOLIDAY, offBuckets, REGIONAL } from "../src/engine/calendar.js";
 import { publicHolidays } from "../src/holidays.js";
 import { HOUR, metric } from "./helpers/config.js";
 
@@ -164,14 +164,33 @@ describe("holidays a business-day series keeps without being told", () => {
     return out;
   }
   const weekday = (t: number) => new Date(t).getUTCDay() % 6 !== 0;
-  const closed = new Set(["2020-11-26", "2020-11-27"]);
+  const closed = new Set(["2020-11-24", "2020-11-26", "2020-11-27"]);
 
   it("a series without rows on weekends has none on the public holidays of its timezone's country either", () => {
     const f = fed(ny(), (t) => weekday(t) && !closed.has(date(t)));
     expect(f.has("2020-11-26")).toBe(false); // Thanksgiving: left out, not missing data
-    expect(f.get("2020-11-27")).toBeNaN(); // the Friday after is no public holiday: one missing day
+    expect(f.has("2020-11-27")).toBe(false); // the Friday after, a public holiday in some states: left out too
+    expect(f.get("2020-11-24")).toBeNaN(); // a Tuesday, a holiday nowhere: one missing day
     expect(f.get("2020-11-28")).toBeNaN(); // weekends stay what they were (the detectors learn them as routine)
     expect(f.get("2020-11-25")).toBe(123);
+  });
+
+  it("a holiday of part of the country counts for leaving an empty bucket out, and only the whole country's mutes the seasonal view", () => {
+    // August 2011 in London: the 29th is England's, Wales' and Northern Ireland's bank holiday, not Scotland's
+    const london = metric({ name: "orders", granularityMs: DAY, timezone: "Europe/London", rowCounts: true });
+    const AUG1 = Date.UTC(2011, 7, 1);
+    const points = [];
+    for (let d = 0; d < 35; d++) {
+      const t = AUG1 + d * DAY;
+      if (weekday(t) && date(t) !== "2011-08-29") points.push({ t, v: 50 + d, n: 1 });
+    }
+    const out = new Map<string, number>();
+    feedSeries(london, newFeedState(), points, AUG1, 35, (t, v) => out.set(date(t), v));
+    expect(out.has("2011-08-29")).toBe(false);
+    const kinds = dayKinds(london, AUG1, 35)!;
+    expect(kinds[28]).toBe(REGIONAL);
+    // Boxing Day is the whole country's
+    expect(dayKinds(london, Date.UTC(2011, 11, 26), 1)?.[0]).toBe(HOLIDAY);
   });
 
   it("a series with rows every day, a metric that names its own holidays, or a zone without a country: a holiday without rows is missing data", () => {

@@ -16,7 +16,7 @@ import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, s
 import type { MetricConfig } from "../config/types.js";
 import type { Point } from "../model/point.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
-import { dayKinds, HOLIDAY, offBuckets, WEEKEND } from "./calendar.js";
+import { dayKinds, HOLIDAY, offBuckets, REGIONAL, WEEKDAY, WEEKEND } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */
 export interface FeedState {
@@ -35,6 +35,8 @@ export interface FeedState {
   rowsRun: number;
   /** Running share of its weekend buckets without rows (NaN before the first one after data). */
   weekendEmpty: number;
+  /** The same over its weekday buckets (a count of rare events is often empty on every day). */
+  weekdayEmpty: number;
 }
 
 /** A series' feed before its first bucket. */
@@ -49,6 +51,7 @@ export function newFeedState(): FeedState {
     rowsSame: 0,
     rowsRun: 0,
     weekendEmpty: Number.NaN,
+    weekdayEmpty: Number.NaN,
   };
 }
 
@@ -60,6 +63,8 @@ const THIN_SHARE = 0.2;
 const TABLE_RUN = 48;
 /** Days of weekend buckets (about two weekends) the running share of empty ones reaches back over. */
 const WEEKEND_MEMORY_DAYS = 4;
+/** How much emptier its weekends must be than its weekdays for a series to keep business days. */
+const BUSINESS_MARGIN = 0.25;
 
 /**
  * A weekend bucket updates the series' share of empty weekend buckets; an empty bucket on a public
@@ -67,18 +72,25 @@ const WEEKEND_MEMORY_DAYS = 4;
  */
 function holidayLeftOut(m: MetricConfig, s: FeedState, kind: number, empty: boolean): boolean {
   if (!s.seenData) return false;
-  if (kind === WEEKEND) {
-    const w = s.weekendEmpty;
+  if (kind === WEEKEND || kind === WEEKDAY) {
     const e = empty ? 1 : 0;
-    s.weekendEmpty = Number.isNaN(w) ? e : w + (e - w) / Math.max(2, (WEEKEND_MEMORY_DAYS * 86_400_000) / m.granularityMs);
+    const rate = 1 / Math.max(2, (WEEKEND_MEMORY_DAYS * 86_400_000) / m.granularityMs);
+    if (kind === WEEKEND) s.weekendEmpty = Number.isNaN(s.weekendEmpty) ? e : s.weekendEmpty + (e - s.weekendEmpty) * rate;
+    // weekdays count at the weekend's pace (five days of them for its two), so both shares reach back about as far
+    else s.weekdayEmpty = Number.isNaN(s.weekdayEmpty) ? e : s.weekdayEmpty + (e - s.weekdayEmpty) * rate * 0.4;
     return false;
   }
   // a calendar that judges no weekend day says the same
   return (
-    kind === HOLIDAY &&
+    (kind === HOLIDAY || kind === REGIONAL) &&
     empty &&
-    (s.weekendEmpty > 0.5 || (m.calendar !== null && !m.calendar.days.includes(5) && !m.calendar.days.includes(6)))
+    (keepsBusinessDays(s) || (m.calendar !== null && !m.calendar.days.includes(5) && !m.calendar.days.includes(6)))
   );
+}
+
+/** Its weekends are mostly empty, and clearly emptier than its weekdays (not a count of rare events, empty any day). */
+function keepsBusinessDays(s: FeedState): boolean {
+  return s.weekendEmpty > 0.5 && !(s.weekendEmpty - BUSINESS_MARGIN < s.weekdayEmpty);
 }
 
 /** `x` with its deviation from the series' level scaled by `w`; the level follows the values, each step clipped to a few spreads. */
@@ -102,7 +114,7 @@ function shrunk(s: FeedState, x: number, w: number): number {
  * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
  */
 export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number, kind = 0): number | null {
-  if (kind !== 0 && holidayLeftOut(m, s, kind, Number.isNaN(x))) return null;
+  if (holidayLeftOut(m, s, kind, Number.isNaN(x))) return null;
   if (rows > 0 && m.fill === "zero") {
     // a count's rows are its signal, never thin; they only tell a metrics table from an event table
     if (rows === s.rowsSame) s.rowsRun++;

@@ -6,7 +6,7 @@
  */
 import { localMs, weekdayOf } from "../../detectors/local-time.js";
 import type { MetricConfig } from "../config/types.js";
-import { countriesOfZone, publicHolidays } from "../holidays.js";
+import { countriesOfZone, publicHolidays, stateHolidays } from "../holidays.js";
 import { detectorZone } from "../sources/bucket-clock.js";
 
 const MINUTE = 60_000;
@@ -67,25 +67,31 @@ export function offBuckets(
 export const WEEKDAY = 0;
 export const WEEKEND = 1;
 export const HOLIDAY = 2;
+/** A public holiday in part of the zone only: a state's (England's August bank holiday) or one of its countries'. */
+export const REGIONAL = 3;
 
-/** Public holidays (day numbers) common to every country whose time zones include `zone`, per local year. */
-const impliedByZone = new Map<string, Set<number>>();
-function impliedHoliday(zone: string, countries: readonly string[], day: number, year: number): boolean {
+/** Per local year, the day numbers that are `HOLIDAY` (common to every country whose time zones include `zone`) or `REGIONAL` (a holiday of any of them, or of any of their states). */
+const impliedByZone = new Map<string, Map<number, number>>();
+function impliedHoliday(zone: string, countries: readonly string[], day: number, year: number): number {
   const key = `${zone}/${year}`;
   let days = impliedByZone.get(key);
   if (!days) {
     const sets = countries.map((c) => publicHolidays(c, undefined, year));
-    days = new Set([...sets[0]!].filter((d) => sets.every((x) => x.has(d))).map(dayOf));
+    days = new Map();
+    for (const c of countries)
+      for (const d of [...publicHolidays(c, undefined, year), ...stateHolidays(c, year)]) days.set(dayOf(d), REGIONAL);
+    for (const d of sets[0]!) if (sets.every((x) => x.has(d))) days.set(dayOf(d), HOLIDAY);
     impliedByZone.set(key, days);
   }
-  return days.has(day);
+  return days.get(day) ?? WEEKDAY;
 }
 
 let lastKinds: { key: string; kinds: Uint8Array | null } = { key: "", kinds: null };
 
 /**
- * Per bucket of [from, from + buckets * g): whether its local day is a weekday, a weekend day or a
- * public holiday of the country the metric's `timezone` lies in (`WEEKDAY`, `WEEKEND`, `HOLIDAY`).
+ * Per bucket of [from, from + buckets * g): whether its local day is a weekday, a weekend day, a
+ * public holiday of the country the metric's `timezone` lies in, or one of part of it only
+ * (`WEEKDAY`, `WEEKEND`, `HOLIDAY`, `REGIONAL`).
  * A series that has no rows on weekends has none on those holidays either (bucket-feed.ts), which
  * an operator should not have to configure. null when nothing is implied: the metric names its
  * holidays itself, its zone lies in no country, or the buckets hold no weekend or holiday.
@@ -111,7 +117,7 @@ export function dayKinds(
     const l = localMs(from + b * g, clock);
     const wd = weekdayOf(l);
     const day = Math.floor(l / DAY);
-    const kind = wd >= 5 ? WEEKEND : impliedHoliday(zone, countries, day, new Date(l).getUTCFullYear()) ? HOLIDAY : WEEKDAY;
+    const kind = wd >= 5 ? WEEKEND : impliedHoliday(zone, countries, day, new Date(l).getUTCFullYear());
     out[b] = kind;
     if (kind !== WEEKDAY) some = true;
   }

@@ -30,6 +30,7 @@ export class SeriesRuntime implements FeedState {
   rowsSame = 0;
   rowsRun = 0;
   weekendEmpty = Number.NaN;
+  weekdayEmpty = Number.NaN;
   /** Lowest value its bands may show (band-floor.ts): 0 until a value fed is negative. */
   floor = 0;
   /** When the series last came back with rows (clock ms): a series idle past its lookback is dropped. */

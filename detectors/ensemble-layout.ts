@@ -54,6 +54,10 @@ export const ENSEMBLE_LAYOUT = layout([
   ["LOW", 1],
   // the last point's collapse (log-ratio below its expectation; the collapse view takes the smaller of two in a row)
   ["COLLAPSE_PREV", 1],
+  // the current run of values below their expectation: how many, and the sums of both (the collapse view judges a run as one)
+  ["RUN_N", 1],
+  ["RUN_E", 1],
+  ["RUN_X", 1],
   // the embedded `missing` detector's numbers
   ["MISSING_AT", MISSING_NUMBERS],
   // per view: this point's value, the maximum in the current history block, the running maximum over the history

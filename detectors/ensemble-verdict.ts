@@ -2,14 +2,15 @@
  * What the ensemble says about a point: the verdict the last step left in `OUT`, its reason, and
  * whether an incident an earlier alert opened goes on.
  */
-import { fmtDeviation } from "../src/model/format.js";
+import { fmtDeviation, fmtNum } from "../src/model/format.js";
 import { ENSEMBLE_LAYOUT, type EnsembleState, MEDIUM, SHIFT_SIGMAS, SHORT } from "./ensemble-layout.js";
-import { mediumZ, shortZ } from "./ensemble-views.js";
+import { collapseOffset, mediumZ, pointCollapses, shortZ } from "./ensemble-views.js";
 import { type SeasonalExpectation, slotLabel } from "./seasonal-profile.js";
 import { mutableFields, sigmaReason, ZERO } from "./stats.js";
 import { NO_VERDICT, type Verdict } from "./types.js";
 
-const { PREV, SHORT_SUM, MED_SUM, Z_SEASON, SD, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT } = ENSEMBLE_LAYOUT.at;
+const { PREV, SHORT_SUM, MED_SUM, Z_SEASON, SD, VIEWS, INC_SIGN, INC_LEVEL, INC_SD, INC_SEASONAL, INC_SHIFT, RUN_N, RUN_E, RUN_X, MEDIAN } =
+  ENSEMBLE_LAYOUT.at;
 
 /** What a step decided: nothing to say, the gap verdict, or a full verdict (fields of `OUT`). */
 export const NONE = 0;
@@ -91,6 +92,11 @@ export function pct(mean: number, m: number): string {
   return change === null ? "" : ` (${mean >= m ? "up" : "down"} ${change.slice(1)})`;
 }
 
+/** Did the collapse view alert for the run of low values, the last point alone not being one? */
+function runDecided(f: Float64Array, se: SeasonalExpectation | null): boolean {
+  return f[RUN_N]! >= 2 && !pointCollapses(f, f[PREV]!, se === null ? f[MEDIAN]! : se.expected, collapseOffset(f), se);
+}
+
 /** Why `view` alerted, in words. */
 export function reasonFor(view: number, s: EnsembleState, zPoint: number, m: number, se: SeasonalExpectation | null): string {
   switch (view) {
@@ -105,6 +111,9 @@ export function reasonFor(view: number, s: EnsembleState, zPoint: number, m: num
     case 4:
       return se === null ? "" : sigmaReason(s.f[Z_SEASON]!, `the expected value for ${slotLabel(se.local, se.periodMs)}`);
     case 6:
+      // a run judged by its sums says so: no single point of it is far from the band
+      if (runDecided(s.f, se))
+        return `${s.f[RUN_N]} points in a row: ${fmtNum(s.f[RUN_X]!)} in all against ${fmtNum(s.f[RUN_E]!)} expected${pct(s.f[RUN_X]!, s.f[RUN_E]!)}`;
       // the seasonal view's words (or the point's against the median), and how far down in percent
       return se === null
         ? `${sigmaReason(zPoint, "the rolling median")}${pct(s.f[PREV]!, m)}, a collapse beyond any in the last ${s.histN} points`

@@ -8,7 +8,8 @@ import { lwDue, lwLowerBound, lwRecenter, lwRefresh } from "./lazy-window.js";
 import type { SeasonalExpectation } from "./seasonal-profile.js";
 import { MAD_TO_SIGMA, madSorted, quantileSorted, safeScale } from "./stats.js";
 
-const { SHORT_SUM, MED_SUM, STEP_SUM, Z_SEASON, MEDIAN, SD, RANGE, STEP_SCALE, LOW, COLLAPSE_PREV, VIEWS } = ENSEMBLE_LAYOUT.at;
+const { SHORT_SUM, MED_SUM, STEP_SUM, Z_SEASON, MEDIAN, SD, RANGE, STEP_SCALE, LOW, COLLAPSE_PREV, RUN_N, RUN_E, RUN_X, VIEWS } =
+  ENSEMBLE_LAYOUT.at;
 
 /** Baseline points the gap view needs before it has an opinion. */
 const GAP_MIN_POINTS = 100;
@@ -120,6 +121,8 @@ function nearestView(s: EnsembleState, x: number, sd: number): void {
 const COLLAPSE_SIGMAS = 3;
 /** The ratio at the collapse view's ceiling. */
 const CEILING_RATIO = Math.exp(COLLAPSE_CEILING);
+/** A run's collapse counts for at most this, just under the ceiling. */
+const RUN_CAP = 0.99 * COLLAPSE_CEILING;
 
 /** What the collapse view adds to both sides of its ratio: the routine lows, so that a night's 1 against 3 is no collapse. */
 export function collapseOffset(f: Float64Array): number {
@@ -131,14 +134,31 @@ export function collapseOffset(f: Float64Array): number {
  * expectation (seasonal, else the rolling median), on a log scale, both offset by the routine lows.
  * Only for series that are never negative; 0 for values at or above the expectation.
  */
+/** Does `x` alone collapse (below its expectation `e`, `c` the offset): beyond the ceiling, or short of it and beyond the band too? */
+export function pointCollapses(f: Float64Array, x: number, e: number, c: number, se: SeasonalExpectation | null): boolean {
+  const scale = se === null ? f[SD]! : se.sigma;
+  return e - x > COLLAPSE_SIGMAS * scale || e + c >= CEILING_RATIO * (x + c);
+}
+
 function collapseView(f: Float64Array, x: number, se: SeasonalExpectation | null): void {
   const e = se === null ? f[MEDIAN]! : se.expected;
-  const scale = se === null ? f[SD]! : se.sigma;
   let now = 0;
   if (f[LOW]! >= 0 && x >= 0 && e > x) {
     const c = collapseOffset(f);
     // a fall beyond the ceiling is an outage however wide the band; short of it, it must clear the band too
-    if (e - x > COLLAPSE_SIGMAS * scale || e + c >= CEILING_RATIO * (x + c)) now = Math.log((e + c) / (x + c));
+    if (pointCollapses(f, x, e, c, se)) now = Math.log((e + c) / (x + c));
+    // a run of values near zero is one collapse, judged by its sums: hours at 0 of a count whose hours are noisy
+    const re = f[RUN_E]! + e;
+    const rx = f[RUN_X]! + x;
+    f[RUN_N] = f[RUN_N]! + 1;
+    f[RUN_E] = re;
+    f[RUN_X] = rx;
+    // short of the ceiling, so that a run that recurs (a daily pause) is a pattern the history learns
+    if (re + c >= CEILING_RATIO * (rx + c)) now = Math.max(now, Math.min(RUN_CAP, Math.log((re + c) / (rx + c))));
+  } else {
+    f[RUN_N] = 0;
+    f[RUN_E] = 0;
+    f[RUN_X] = 0;
   }
   // two in a row: one empty bucket is a dropped scrape more often than an outage
   f[VIEWS + 6] = Math.min(now, f[COLLAPSE_PREV]!);

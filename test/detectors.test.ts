@@ -622,6 +622,34 @@ describe("ensemble", () => {
     expect(flagsOf(v).filter((i) => i >= first)).toEqual([first, second]);
     expect(v[second]!.reason).toMatch(/below the expected value for 17:40/);
   });
+  it("a count whose hours are too noisy for a daily profile: four hours at 0 in the afternoon alert as one collapse, a pause that recurs every day does not keep alerting", () => {
+    // orders per hour, 08:00-19:00 only (the nights have no rows and are left out), about 7 an hour, 15 at lunch, fewer at both ends
+    const rand = lcg(7);
+    const poisson = (lambda: number) => {
+      let k = 0;
+      for (let p = Math.exp(-lambda), u = rand(); u > p; p += (Math.exp(-lambda) * lambda ** (k + 1)) / factorial(k + 1), k++);
+      return k;
+    };
+    const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+    const rate = (h: number) => (h === 8 || h === 19 ? 1 : h === 9 || h === 18 ? 4 : h === 12 ? 15 : 7);
+    const run = (zero: (d: number, h: number) => boolean) => {
+      const points: Point[] = [];
+      for (let d = 0; d < 60; d++)
+        for (let h = 8; h < 20; h++) points.push({ t: T0 + d * 86_400_000 + h * HOUR, v: zero(d, h) ? 0 : poisson(rate(h)) });
+      const { def, params } = build("ensemble", { granularity_ms: HOUR });
+      return { points, v: runBatch(def, params, points) };
+    };
+    const gap = run((d, h) => d === 45 && h >= 13 && h < 17);
+    const first = gap.points.findIndex((p) => p.t === T0 + 45 * 86_400_000 + 13 * HOUR);
+    const flags = flagsOf(gap.v).filter((i) => i >= first - 1);
+    expect(flags.length).toBeGreaterThan(0);
+    expect(flags[0]).toBeGreaterThanOrEqual(first);
+    expect(flags[0]).toBeLessThan(first + 4);
+    expect(gap.v[flags[0]!]!.reason).toMatch(/^\d points in a row: 0 in all against \d+ expected \(down 100%\)$/);
+    // a pause from 13:00 to 17:00 every day from day 30 on is the series' routine after its first occurrences
+    const daily = run((d, h) => d >= 30 && h >= 13 && h < 17);
+    expect(flagsOf(daily.v).filter((i) => daily.points[i]!.t >= T0 + 30 * 86_400_000).length).toBeLessThanOrEqual(2);
+  });
   it("a spike that recurs (a nightly job) alerts at most twice, then is a pattern", () => {
     const vs = wave(3000, 6).map((x, i) => (i % 300 === 150 ? x + 400 : x));
     const flags = flagsOf(runBatch(def, params, pts(vs)));

@@ -193,6 +193,28 @@ export const DATASETS: readonly DatasetSpec[] = [
     tables: [{ name: "rentals", file: "seoul-bikes.csv.gz", columns: BIKE_COLUMNS }],
     metrics: bikeMetrics("KR"),
   },
+  {
+    name: "online_retail",
+    shape:
+      "(g) an online shop's invoices: a UK gift wholesaler, Dec 2010-Dec 2011; no trading on Saturdays, light Sundays, closed over Christmas; wholesale orders many times the usual basket",
+    timezone: "Europe/London",
+    tables: [
+      {
+        name: "orders",
+        file: "online-retail.csv.gz",
+        columns: [
+          { name: "ts", type: "timestamptz" },
+          { name: "invoice", type: "text" },
+          { name: "amount", type: "float8" },
+        ],
+      },
+    ],
+    metrics: [
+      { name: "orders", table: "orders", timeColumn: "ts", value: "count(*)", granularity: "1h" },
+      { name: "revenue", table: "orders", timeColumn: "ts", value: "sum(amount)", granularity: "1d" },
+      { name: "basket", table: "orders", timeColumn: "ts", value: "avg(amount)", granularity: "1h" },
+    ],
+  },
   // ---- held out: added after the defaults were reworked, labelled before vigil first ran on them ----
   {
     name: "wti",

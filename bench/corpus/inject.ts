@@ -461,6 +461,34 @@ function londonIncidents(): Incident[] {
   ].sort((x, y) => x.start.localeCompare(y.start));
 }
 
+/**
+ * The online shop: the two erroneous orders this data is known for (entered and cancelled within
+ * minutes, the largest of the year), and the one afternoon of a trading day without an invoice.
+ */
+function retailIncidents(): Incident[] {
+  const order = (name: string, day: string): Incident => ({
+    name,
+    kind: "real",
+    expect: "value",
+    start: `${day}T00:00:00Z`,
+    end: iso(Date.parse(`${day}T00:00:00Z`) + DAY),
+    metrics: ["revenue", "basket"],
+  });
+  return [
+    order("an order of 74,215 jars (£77,184) entered and cancelled 16 minutes later", "2011-01-18"),
+    {
+      name: "no invoice from 14:00 to 18:00 on a Thursday",
+      kind: "real",
+      expect: "any",
+      start: "2011-04-07T13:00:00Z",
+      end: "2011-04-07T17:00:00Z",
+      metrics: ["orders", "basket"],
+    },
+    order("an order of 80,995 paper crafts (£168,470) entered and cancelled 12 minutes later", "2011-12-09"),
+  ];
+}
+
+labels.online_retail = { incidents: retailIncidents() };
 labels.dc_bikes = { incidents: dcClosures() };
 labels.seoul_bikes = { incidents: seoulDowntime() };
 labels.london_bikes = { incidents: londonIncidents() };

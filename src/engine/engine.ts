@@ -59,6 +59,8 @@ export class Engine {
   private config: VigilConfig;
   private readonly runtimes = new MetricRuntimes();
   private readonly watermarks: Watermarks;
+  /** The last pass's quiet watermark writes. */
+  private quietWrites: Promise<void> = Promise.resolve();
   private readonly context: AlertContext;
   private readonly writer: AlertWriter;
   private readonly ticker: MetricTicker;
@@ -107,8 +109,14 @@ export class Engine {
   }
 
   /** Store the watermarks judged but not stored yet (all, or these metrics'): at shutdown and hand-over. Never throws. */
-  flushWatermarks(names?: readonly string[]): Promise<void> {
-    return this.watermarks.flush(names);
+  async flushWatermarks(names?: readonly string[]): Promise<void> {
+    await this.quietWrites;
+    await this.watermarks.flush(names);
+  }
+
+  /** The last pass's quiet watermarks are written (a tick returns before its last batch is: the next one waits for it). Never throws. */
+  settled(): Promise<void> {
+    return this.quietWrites;
   }
 
   /**
@@ -125,6 +133,8 @@ export class Engine {
    * between chunks).
    */
   async evaluate(names?: readonly string[]): Promise<TickReport> {
+    // the last tick's final batch of quiet watermarks: a failed one drops runtimes, which nothing may be using
+    await this.quietWrites;
     this.context.startTick();
     const wanted = names ? new Set(names) : null;
     const chosen = this.config.metrics.filter((m) => !wanted || wanted.has(m.name));
@@ -184,6 +194,7 @@ export class Engine {
     reports: Map<string, MetricReport>,
   ): Promise<MetricConfig[]> {
     // Quiet metrics only move the watermark: those are written in batches while the pass goes on.
+    await this.quietWrites;
     const quiet = this.watermarks.batch(reports);
     const again: MetricConfig[] = [];
     const record = (m: MetricConfig, r: MetricReport, partial: boolean): void => {
@@ -218,7 +229,8 @@ export class Engine {
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    await quiet.finish();
+    // the last batch is written while the tick reports and the next one starts, not waited for here
+    this.quietWrites = quiet.finish();
     await recycle(again.length > 0);
     return again;
   }

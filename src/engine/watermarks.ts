@@ -93,7 +93,11 @@ export class Watermarks {
   }
 }
 
-/** The quiet watermarks of one pass: each full batch is written at once, and all are awaited at the end of the pass. */
+/**
+ * The quiet watermarks of one pass: each full batch is written at once, and the engine awaits them all
+ * before its next pass or tick (a failed write drops its metrics' runtimes: the next tick reloads them
+ * from the stored watermark, and the failure is logged; the tick that judged them has reported by then).
+ */
 export class QuietBatch {
   private pending: QuietWrite[] = [];
   private readonly writes: Promise<void>[] = [];

@@ -73,7 +73,8 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
   const time = quoteIdent(scan.timeColumn);
   const bucket = bucketSql(time, scan.granularityMs);
   const select = [
-    `${bucket} AS ${quoteIdent(BUCKET_COLUMN)}`,
+    // epoch milliseconds, not a timestamp: the driver would parse a Date per row (a third of a tick's allocations)
+    `(extract(epoch FROM ${bucket}) * 1000)::double precision AS ${quoteIdent(BUCKET_COLUMN)}`,
     ...scan.splitBy.map((col, i) => `(${quoteIdent(col)})::text AS ${quoteIdent(keyColumn(i))}`),
     ...scan.aggregates.map((a) => `(\n${a.expr}\n)::double precision AS ${quoteIdent(a.alias)}`),
   ];
@@ -85,7 +86,7 @@ export function buildBucketScan(scan: BucketScan, window: TimeWindow): SqlQuery 
     const splitBy = scan.splitBy;
     where.push(scan.series.length === 0 ? "FALSE" : `(${scan.series.map((l) => `(${seriesMatchSql(splitBy, l, values)})`).join(" OR ")})`);
   }
-  const groupBy = Array.from({ length: 1 + scan.splitBy.length }, (_, i) => String(i + 1));
+  const groupBy = [bucket, ...scan.splitBy.map((_, i) => String(i + 2))];
   const text = [
     `SELECT ${select.join(",\n       ")}`,
     `FROM ${quoteIdent(scan.table)}`,

@@ -160,10 +160,23 @@ export function presenceExpected(s: PresenceState, local: number): boolean {
   }
   const days = f[at + DAYS_SEEN]!;
   const weeks = f[at + WEEKS_SEEN]!;
-  const dayPresent = days > 0 && 2 * earlier(s.bits[s.bitsAt + daySlot(l, local)]!, days) > days;
-  if (weeks === 0) return l.daySlots > 1 && dayPresent;
+  const dayBits = s.bits[s.bitsAt + daySlot(l, local)]!;
+  const dayPresent = days > 0 && 2 * earlier(dayBits, days) > days;
+  // before a week is known, the days seen speak for the others; a weekend day only by a weekend day with rows
+  if (weeks === 0) return l.daySlots > 1 && (weekendDay(day) ? weekendHadRows(dayBits, day, days) : dayPresent);
   const w = earlier(s.bits[s.bitsAt + l.daySlots + weekSlot(l, local)]!, weeks);
   return w > 0 && 2 * w >= weeks && (l.daySlots === 1 || dayPresent);
+}
+
+/** Is local day number `day` a Saturday or a Sunday (day 0, 1970-01-01, was a Thursday)? */
+function weekendDay(day: number): boolean {
+  return (((day + 3) % 7) + 7) % 7 >= 5;
+}
+
+/** Did this slot have rows on a weekend day among the `days` before `day` (bit k: k days ago)? */
+function weekendHadRows(bits: number, day: number, days: number): boolean {
+  for (let k = 1; k <= days; k++) if (weekendDay(day - k) && ((bits >> k) & 1) === 1) return true;
+  return false;
 }
 
 /** The bucket at `local` had rows: mark its slots present for the current day and week. */

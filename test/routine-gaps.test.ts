@@ -51,6 +51,16 @@ describe("routine gaps", () => {
     expect(r.alerts.length).toBeLessThanOrEqual(2);
   });
 
+  it("a brand-new series: its first weekend is not judged by its first weekdays, and a weekday outage that week still alerts", () => {
+    // judged from its first row: office hours from a Monday, nothing on the weekend, an outage the next Tuesday 10:00-14:00
+    const outage = MON + 8 * DAY + 10 * HOUR;
+    const r = replay(hourly, [officeHours(2, (t) => t >= outage && t < outage + 4 * HOUR)], MON, MON + 14 * DAY);
+    const missing = r.alerts.filter((a) => a.kind === "missing");
+    expect(missing.filter((a) => a.firedAt < MON + 7 * DAY)).toEqual([]);
+    expect(missing).toHaveLength(1);
+    expect(missing[0]!.firedAt).toBeGreaterThanOrEqual(outage);
+  });
+
   it("a four-hour daytime outage alerts, saying data is normally there", () => {
     const outage = MON + 37 * DAY + 10 * HOUR; // a Wednesday, 10:00-14:00
     const r = replay(

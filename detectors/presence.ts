@@ -5,6 +5,8 @@
  * weekends that never have rows raise nothing while a daytime outage still does. Step code only:
  * no schema library, no allocation per point.
  */
+import { weekdayOf } from "./local-time.js";
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
@@ -168,9 +170,9 @@ export function presenceExpected(s: PresenceState, local: number): boolean {
   return w > 0 && 2 * w >= weeks && (l.daySlots === 1 || dayPresent);
 }
 
-/** Is local day number `day` a Saturday or a Sunday (day 0, 1970-01-01, was a Thursday)? */
+/** Is local day number `day` a Saturday or a Sunday? */
 function weekendDay(day: number): boolean {
-  return (((day + 3) % 7) + 7) % 7 >= 5;
+  return weekdayOf(day * DAY) >= 5;
 }
 
 /** Did this slot have rows on a weekend day among the `days` before `day` (bit k: k days ago)? */

@@ -16,7 +16,7 @@ import { type PresenceState, presenceExpected, presenceLayout, presenceRecord, s
 import type { MetricConfig } from "../config/types.js";
 import type { Point } from "../model/point.js";
 import { bucketStart, detectorZone } from "../sources/bucket-clock.js";
-import { dayKinds, HOLIDAY, offBuckets, REGIONAL, WEEKDAY, WEEKEND } from "./calendar.js";
+import { dayKinds, HOLIDAY, NO_DAY_KIND, offBuckets, REGIONAL, WEEKDAY, WEEKEND } from "./calendar.js";
 
 /** Per series: what the feed remembers between buckets. */
 export interface FeedState {
@@ -71,7 +71,7 @@ const BUSINESS_MARGIN = 0.25;
  * holiday is left out (true) when that share says the series keeps business days.
  */
 function holidayLeftOut(m: MetricConfig, s: FeedState, kind: number, empty: boolean): boolean {
-  if (!s.seenData) return false;
+  if (kind === NO_DAY_KIND || !s.seenData) return false;
   if (kind === WEEKEND || kind === WEEKDAY) {
     const e = empty ? 1 : 0;
     const rate = 1 / Math.max(2, (WEEKEND_MEMORY_DAYS * 86_400_000) / m.granularityMs);
@@ -113,7 +113,7 @@ function shrunk(s: FeedState, x: number, w: number): number {
  * Bucket `t`: `x` the source's value (NaN = no row or no usable value), `rows` the rows behind it
  * (NaN = not read). Returns the value to judge (NaN = missing), or null to leave the bucket out.
  */
-export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number, kind = 0): number | null {
+export function feedValue(m: MetricConfig, s: FeedState, t: number, x: number, rows: number, kind = NO_DAY_KIND): number | null {
   if (holidayLeftOut(m, s, kind, Number.isNaN(x))) return null;
   if (rows > 0 && m.fill === "zero") {
     // a count's rows are its signal, never thin; they only tell a metrics table from an event table
@@ -181,7 +181,7 @@ export function feedSeries(
     const x = raw?.v ?? Number.NaN;
     // rows only where the metric reads them: a copy tuned to `fill: zero` ignores the counts its history was loaded with
     const rows = m.rowCounts ? (raw === undefined ? 0 : (raw.n ?? Number.NaN)) : Number.NaN;
-    const kind = kinds?.[b] ?? 0;
+    const kind = kinds?.[b] ?? NO_DAY_KIND;
     const fed = feedValue(m, s, t, x, rows, kind);
     if (fed !== null) visit(t, fed, Number.isNaN(x) ? fed : x, rows, kind);
   }

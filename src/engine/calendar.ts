@@ -64,6 +64,8 @@ export function offBuckets(
 }
 
 /** `dayKinds`' marks: a weekday, a Saturday or Sunday, a public holiday on a weekday. */
+/** No day kinds for these buckets (dayKinds gave null): nothing to learn about weekends or holidays. */
+export const NO_DAY_KIND = -1;
 export const WEEKDAY = 0;
 export const WEEKEND = 1;
 export const HOLIDAY = 2;

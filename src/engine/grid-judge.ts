@@ -13,7 +13,7 @@ import type { Point } from "../model/point.js";
 import { detectorZone } from "../sources/bucket-clock.js";
 import type { VigilMetrics } from "../telemetry/metrics.js";
 import { feedValue } from "./bucket-feed.js";
-import { dayKinds, HOLIDAY, offBuckets } from "./calendar.js";
+import { dayKinds, HOLIDAY, NO_DAY_KIND, offBuckets } from "./calendar.js";
 import { judgeVerdicts } from "./judge-step.js";
 import type { MetricGrid } from "./metric-grid.js";
 import type { MetricRuntime } from "./metric-runtime.js";
@@ -174,7 +174,14 @@ export class GridJudge {
       let shown = value;
       if (!plain) {
         if (off?.[b] === 1) continue;
-        const fed = feedValue(m, sr, t, value, rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN, kinds?.[b] ?? 0);
+        const fed = feedValue(
+          m,
+          sr,
+          t,
+          value,
+          rows !== null && gi >= 0 && gi < available ? rows[base + gi]! : Number.NaN,
+          kinds?.[b] ?? NO_DAY_KIND,
+        );
         if (fed === null) continue;
         if (Number.isNaN(shown)) shown = fed;
         value = fed;
